@@ -1,0 +1,81 @@
+# Warden: `make run` starts the whole stack locally, `make test` runs every test.
+# Both install what is missing first (scripts/install-deps.sh).
+
+BUILD      ?= build
+JOBS       ?= $(shell nproc)
+SANITIZER  ?=
+PREFIX     ?= /usr
+DESTDIR    ?=
+MODULE     := $(BUILD)/ngx_http_warden_module.so
+
+.PHONY: all deps build module sidecar test test-asan run stop status bench format lint \
+        install uninstall clean fuzz
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+	WARDEN_BUILD_DIR=$(abspath $(BUILD)) scripts/build-module.sh
+
+# The whole suite through ctest (unit, integration with real redis-server, mariadbd and
+# nginx), then the core's unit tests again under AddressSanitizer.
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 2
+	$(MAKE) test-asan
+
+test-asan: deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZER=address -DWARDEN_INTEGRATION=OFF
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ctest --output-on-failure --timeout 300 -j 2
+
+run: build
+	@scripts/run-local.sh start
+
+stop:
+	@scripts/run-local.sh stop
+
+status:
+	@scripts/run-local.sh status
+
+bench: build
+	@scripts/bench.sh
+
+fuzz: deps
+	scripts/fuzz.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h' | grep -v '^ngx_module/ngx_')
+
+lint: build
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'ngx_module/core/*.cc' 'sidecar/*.cc')
+
+install: build
+	install -D -m 0644 $(MODULE) $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so
+	install -D -m 0644 conf/mod-http-warden.conf \
+	    $(DESTDIR)/usr/share/nginx/modules-available/mod-http-warden.conf
+	mkdir -p $(DESTDIR)/etc/nginx/modules-enabled
+	ln -sf /usr/share/nginx/modules-available/mod-http-warden.conf \
+	    $(DESTDIR)/etc/nginx/modules-enabled/50-mod-http-warden.conf
+	install -D -m 0755 $(BUILD)/sidecar/warden $(DESTDIR)$(PREFIX)/bin/warden
+	install -D -m 0644 conf/warden.toml $(DESTDIR)/etc/warden/warden.toml.example
+	test -e $(DESTDIR)/etc/warden/warden.toml || \
+	    install -m 0640 conf/warden.toml $(DESTDIR)/etc/warden/warden.toml
+	install -D -m 0644 conf/warden-log-format.conf $(DESTDIR)/etc/nginx/conf.d/warden-log-format.conf
+	install -D -m 0644 .deps/country.mmdb $(DESTDIR)/usr/share/warden/country.mmdb
+	install -D -m 0644 conf/warden.service $(DESTDIR)/lib/systemd/system/warden.service
+
+uninstall:
+	rm -f $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so \
+	    $(DESTDIR)/usr/share/nginx/modules-available/mod-http-warden.conf \
+	    $(DESTDIR)/etc/nginx/modules-enabled/50-mod-http-warden.conf \
+	    $(DESTDIR)$(PREFIX)/bin/warden $(DESTDIR)/etc/nginx/conf.d/warden-log-format.conf \
+	    $(DESTDIR)/lib/systemd/system/warden.service
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

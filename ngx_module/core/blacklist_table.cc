@@ -1,0 +1,349 @@
+#include "blacklist_table.h"
+
+#include <sched.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+namespace warden {
+
+namespace {
+
+constexpr uint64_t kMagic = 0x57415244454e4231ULL;  // "WARDENB1"
+constexpr uint32_t kLayoutVersion = 1;
+constexpr int kPrefixWords = 3;  // bitmap of the 129 prefix lengths in use
+constexpr int kReadAttempts = 256;
+// Inserting stops short of a full table so every probe sequence ends at an empty slot.
+constexpr double kMaxLoad = 0.8;
+
+bool ProcessAlive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+const char* EntrySourceName(EntrySource source) {
+  switch (source) {
+    case EntrySource::kAutoban:
+      return "autoban";
+    case EntrySource::kFeed:
+      return "feed";
+    case EntrySource::kManual:
+      break;
+  }
+  return "manual";
+}
+
+EntrySource EntrySourceFromName(std::string_view name) {
+  if (name == "autoban") return EntrySource::kAutoban;
+  if (name == "feed") return EntrySource::kFeed;
+  return EntrySource::kManual;
+}
+
+struct BlacklistTable::Header {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t pad0;
+  uint64_t slot_count;
+  std::atomic<uint64_t> seq;  // odd while a writer is inside a batch
+  std::atomic<int32_t> writer_pid;
+  std::atomic<int32_t> leader_pid;
+  std::atomic<int64_t> leader_heartbeat_ms;
+  std::atomic<uint64_t> rejected_full;
+  uint64_t entry_count;
+  uint32_t live_generation;
+  uint32_t write_generation;
+  uint64_t sweep_cursor;
+  uint32_t prefix_counts[kMaxPrefix + 1];
+  uint64_t prefix_bitmap[kPrefixWords];
+  SyncState sync;
+};
+
+struct BlacklistTable::Slot {
+  uint8_t addr[16];
+  int64_t expires_ms;
+  uint32_t generation;
+  uint8_t prefix_len;
+  uint8_t used;
+  uint8_t source;
+  uint8_t pad;
+};
+
+size_t BlacklistTable::HeaderBytes() { return (sizeof(Header) + 63) & ~size_t{63}; }
+
+size_t BlacklistTable::RegionSize(size_t slots) {
+  static_assert(sizeof(Slot) == kSlotBytes, "slot layout");
+  return HeaderBytes() + slots * sizeof(Slot);
+}
+
+size_t BlacklistTable::SlotsFitting(size_t bytes) {
+  if (bytes < RegionSize(kMinSlots)) return 0;
+  return (bytes - HeaderBytes()) / sizeof(Slot);
+}
+
+bool BlacklistTable::Attach(void* region, size_t bytes) {
+  size_t slots = SlotsFitting(bytes);
+  if (slots == 0) return false;
+  auto* header = static_cast<Header*>(region);
+  slots_ = reinterpret_cast<Slot*>(static_cast<char*>(region) + HeaderBytes());
+  count_ = slots;
+  if (header->magic == kMagic && header->layout_version == kLayoutVersion &&
+      header->slot_count == slots) {
+    header_ = header;
+    return true;
+  }
+  std::memset(region, 0, RegionSize(slots));
+  header_ = new (region) Header();
+  header_->slot_count = slots;
+  header_->layout_version = kLayoutVersion;
+  header_->live_generation = header_->write_generation = 1;
+  header_->magic = kMagic;
+  return true;
+}
+
+uint64_t BlacklistTable::Hash(const IpAddress::Bytes& addr, int prefix_len) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr.data(), 8);
+  std::memcpy(&lo, addr.data() + 8, 8);
+  return Mix(hi ^ Mix(lo ^ (static_cast<uint64_t>(prefix_len) << 56)));
+}
+
+size_t BlacklistTable::Home(const IpAddress::Bytes& key, int prefix_len) const {
+  // Maps the hash onto [0, count_) without a modulo, so any slot count works.
+  return static_cast<size_t>((static_cast<unsigned __int128>(Hash(key, prefix_len)) * count_) >> 64);
+}
+
+size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len) const {
+  size_t i = Home(key, prefix_len);
+  for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
+    const Slot& s = slots_[i];
+    if (!s.used) return static_cast<size_t>(-1);
+    if (s.prefix_len == prefix_len && std::memcmp(s.addr, key.data(), 16) == 0) return i;
+  }
+  return static_cast<size_t>(-1);
+}
+
+bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
+                              std::optional<Match>* out) const {
+  uint64_t before = header_->seq.load(std::memory_order_acquire);
+  if (before & 1) return false;
+  out->reset();
+  uint32_t live = header_->live_generation;
+  uint32_t writing = header_->write_generation;
+  for (int word = kPrefixWords - 1; word >= 0 && !*out; --word) {
+    uint64_t bits = header_->prefix_bitmap[word];
+    while (bits) {
+      int bit = 63 - __builtin_clzll(bits);
+      bits &= ~(uint64_t{1} << bit);
+      int len = word * 64 + bit;
+      if (len > kMaxPrefix) continue;
+      IpAddress network = addr.Masked(len);
+      size_t i = Find(network.bytes(), len);
+      if (i == static_cast<size_t>(-1)) continue;
+      const Slot& s = slots_[i];
+      if (s.generation != live && s.generation != writing) continue;
+      if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
+      *out = Match{Cidr(network, len), s.expires_ms, static_cast<EntrySource>(s.source)};
+      break;
+    }
+  }
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return header_->seq.load(std::memory_order_relaxed) == before;
+}
+
+std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& addr,
+                                                            int64_t now_ms) const {
+  std::optional<Match> result;
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (ReadOnce(addr, now_ms, &result)) return result;
+    CpuRelax();
+  }
+  // A writer that stays inside a batch this long has died there: serve rather than wait.
+  return std::nullopt;
+}
+
+void BlacklistTable::CountPrefix(int prefix_len, int delta) {
+  uint32_t& count = header_->prefix_counts[prefix_len];
+  count += delta;
+  uint64_t bit = uint64_t{1} << (prefix_len % 64);
+  if (count) {
+    header_->prefix_bitmap[prefix_len / 64] |= bit;
+  } else {
+    header_->prefix_bitmap[prefix_len / 64] &= ~bit;
+  }
+}
+
+void BlacklistTable::RemoveAt(size_t hole) {
+  // Backward-shift deletion keeps linear probing free of tombstones.
+  CountPrefix(slots_[hole].prefix_len, -1);
+  header_->entry_count--;
+  size_t j = hole;
+  for (;;) {
+    j = Next(j);
+    Slot& s = slots_[j];
+    if (!s.used) break;
+    IpAddress::Bytes key;
+    std::memcpy(key.data(), s.addr, 16);
+    size_t home = Home(key, s.prefix_len);
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    slots_[hole] = s;
+    hole = j;
+  }
+  std::memset(&slots_[hole], 0, sizeof(Slot));
+}
+
+BlacklistTable::WriteBatch::WriteBatch(BlacklistTable& table, int32_t pid) : table_(table) {
+  Header* h = table_.header_;
+  for (int spins = 0;; ++spins) {
+    int32_t owner = 0;
+    if (h->writer_pid.compare_exchange_weak(owner, pid, std::memory_order_acquire)) break;
+    if (owner != 0 && owner != pid && !ProcessAlive(owner) &&
+        h->writer_pid.compare_exchange_strong(owner, pid, std::memory_order_acquire)) {
+      // The previous writer died inside a batch: its half-written batch may have left the
+      // sequence odd, which the increment below evens out again.
+      if (h->seq.load(std::memory_order_relaxed) & 1) h->seq.fetch_add(1);
+      break;
+    }
+    if (spins > 64) sched_yield();
+  }
+  h->seq.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+BlacklistTable::WriteBatch::~WriteBatch() {
+  Header* h = table_.header_;
+  h->seq.fetch_add(1, std::memory_order_release);
+  h->writer_pid.store(0, std::memory_order_release);
+}
+
+bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
+                                        EntrySource source) {
+  Header* h = table_.header_;
+  const auto& key = cidr.network().bytes();
+  int len = cidr.prefix_len();
+  size_t i = table_.Home(key, len);
+  for (;; i = table_.Next(i)) {
+    Slot& s = table_.slots_[i];
+    if (s.used && s.prefix_len == len && std::memcmp(s.addr, key.data(), 16) == 0) break;
+    if (!s.used) {
+      if (h->entry_count + 1 > static_cast<uint64_t>(h->slot_count * kMaxLoad)) {
+        h->rejected_full.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      std::memcpy(s.addr, key.data(), 16);
+      s.prefix_len = static_cast<uint8_t>(len);
+      s.used = 1;
+      h->entry_count++;
+      table_.CountPrefix(len, +1);
+      break;
+    }
+  }
+  Slot& s = table_.slots_[i];
+  s.expires_ms = expires_ms;
+  s.source = static_cast<uint8_t>(source);
+  s.generation = h->write_generation;
+  return true;
+}
+
+bool BlacklistTable::WriteBatch::Remove(const Cidr& cidr) {
+  size_t i = table_.Find(cidr.network().bytes(), cidr.prefix_len());
+  if (i == static_cast<size_t>(-1)) return false;
+  table_.RemoveAt(i);
+  return true;
+}
+
+size_t BlacklistTable::WriteBatch::Sweep(int64_t now_ms, size_t max_slots) {
+  Header* h = table_.header_;
+  bool building = h->write_generation != h->live_generation;
+  size_t removed = 0;
+  size_t i = h->sweep_cursor % table_.count_;
+  for (size_t visited = 0; visited < max_slots; ++visited) {
+    Slot& s = table_.slots_[i];
+    bool expired = s.used && s.expires_ms != 0 && s.expires_ms <= now_ms;
+    bool stale = s.used && !building && s.generation != h->live_generation;
+    if (expired || stale) {
+      table_.RemoveAt(i);
+      ++removed;
+      continue;  // a shifted entry now sits at i: look at it again
+    }
+    i = table_.Next(i);
+  }
+  h->sweep_cursor = i;
+  return removed;
+}
+
+BlacklistTable::SyncState& BlacklistTable::WriteBatch::sync_state() {
+  return table_.header_->sync;
+}
+
+void BlacklistTable::WriteBatch::BeginGeneration() {
+  Header* h = table_.header_;
+  h->write_generation = h->live_generation + 1;
+}
+
+void BlacklistTable::WriteBatch::CommitGeneration() {
+  Header* h = table_.header_;
+  h->live_generation = h->write_generation;
+}
+
+BlacklistTable::SyncState BlacklistTable::ReadSyncState() const {
+  SyncState copy;
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    uint64_t before = header_->seq.load(std::memory_order_acquire);
+    std::memcpy(&copy, &header_->sync, sizeof copy);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!(before & 1) && header_->seq.load(std::memory_order_relaxed) == before) break;
+  }
+  copy.epoch[sizeof copy.epoch - 1] = '\0';
+  copy.stream_id[sizeof copy.stream_id - 1] = '\0';
+  return copy;
+}
+
+BlacklistTable::Stats BlacklistTable::ReadStats() const {
+  return Stats{header_->entry_count, header_->slot_count,
+               header_->rejected_full.load(std::memory_order_relaxed)};
+}
+
+size_t BlacklistTable::entries() const { return header_->entry_count; }
+
+bool BlacklistTable::TryLead(int32_t pid, int64_t now_ms, int64_t lease_ms) {
+  int32_t current = header_->leader_pid.load(std::memory_order_acquire);
+  if (current == pid) {
+    header_->leader_heartbeat_ms.store(now_ms, std::memory_order_release);
+    return true;
+  }
+  int64_t beat = header_->leader_heartbeat_ms.load(std::memory_order_acquire);
+  bool vacant = current == 0 || now_ms - beat > lease_ms || !ProcessAlive(current);
+  if (!vacant) return false;
+  if (!header_->leader_pid.compare_exchange_strong(current, pid)) return false;
+  header_->leader_heartbeat_ms.store(now_ms, std::memory_order_release);
+  return true;
+}
+
+void BlacklistTable::ResignLeadership(int32_t pid) {
+  int32_t expected = pid;
+  header_->leader_pid.compare_exchange_strong(expected, 0);
+}
+
+int32_t BlacklistTable::leader_pid() const {
+  return header_->leader_pid.load(std::memory_order_acquire);
+}
+
+}  // namespace warden

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "address.h"
+
+namespace warden {
+
+// Who put an entry on the list; shown in $warden_reason.
+enum class EntrySource : uint8_t { kManual = 0, kAutoban = 1, kFeed = 2 };
+const char* EntrySourceName(EntrySource source);
+EntrySource EntrySourceFromName(std::string_view name);
+
+// The node-wide blacklist in one shared-memory region: an open-addressing hash table keyed by
+// (network, prefix length), so a lookup costs one probe sequence per prefix length in use.
+//
+// Readers (every request of every worker) never lock: a sequence counter tells them when a
+// writer touched the table meanwhile and they read again. One writer at a time holds a
+// pid-owned spin lock that a dead owner cannot keep. The region holds no pointers, so it stays
+// valid in every process that maps it and across nginx reloads.
+class BlacklistTable {
+ public:
+  static constexpr size_t kSlotBytes = 32;
+  static constexpr int kMaxPrefix = 128;
+
+  struct Match {
+    Cidr cidr;
+    int64_t expires_ms;  // 0: never
+    EntrySource source;
+  };
+
+  // State the Redis sync keeps beside the table so any worker (or the next nginx generation)
+  // can take over and continue incrementally instead of reloading everything.
+  struct SyncState {
+    char epoch[40];
+    char stream_id[48];  // last applied change in the Redis stream
+    uint64_t seq;        // its sequence number
+    int64_t loaded_at_ms;
+    bool loaded;
+  };
+
+  struct Stats {
+    uint64_t entries;
+    uint64_t slots;
+    uint64_t rejected_full;
+  };
+
+  static constexpr size_t kMinSlots = 64;
+
+  // Bytes needed for `slots` slots.
+  static size_t RegionSize(size_t slots);
+  // How many slots fit in `bytes` (0 when fewer than kMinSlots).
+  static size_t SlotsFitting(size_t bytes);
+
+  // Views `region`. If it does not already hold a table of this layout and size, formats it.
+  // Returns false when the region is too small for even a minimal table.
+  bool Attach(void* region, size_t bytes);
+  bool attached() const { return header_ != nullptr; }
+
+  std::optional<Match> Lookup(const IpAddress& addr, int64_t now_ms) const;
+
+  // Writer side. Every mutation happens inside a WriteBatch, which holds the writer lock and
+  // makes concurrent readers retry; keep batches short (tens of operations).
+  class WriteBatch {
+   public:
+    WriteBatch(BlacklistTable& table, int32_t pid);
+    ~WriteBatch();
+    WriteBatch(const WriteBatch&) = delete;
+    WriteBatch& operator=(const WriteBatch&) = delete;
+
+    // False when the table is full (the entry is counted in rejected_full).
+    bool Upsert(const Cidr& cidr, int64_t expires_ms, EntrySource source);
+    bool Remove(const Cidr& cidr);
+    // Removes up to `max_slots` slots' worth of expired or stale-generation entries starting
+    // at the sweep cursor; returns how many entries it removed.
+    size_t Sweep(int64_t now_ms, size_t max_slots);
+    SyncState& sync_state();
+
+    // A full reload tags entries with a new generation and sweeps the old ones afterwards, so
+    // the old list keeps matching until the new one is complete.
+    void BeginGeneration();
+    // Makes the generation started by BeginGeneration the live one; entries of older
+    // generations are dropped by the following Sweep calls.
+    void CommitGeneration();
+
+   private:
+    BlacklistTable& table_;
+  };
+
+  SyncState ReadSyncState() const;
+  Stats ReadStats() const;
+  size_t entries() const;
+
+  // Leader election among the workers of one node: only the leader talks to Redis.
+  // A leader that has not beaten its heartbeat for `lease_ms`, or whose process is gone, loses.
+  bool TryLead(int32_t pid, int64_t now_ms, int64_t lease_ms);
+  void ResignLeadership(int32_t pid);
+  int32_t leader_pid() const;
+
+ private:
+  struct Header;
+  struct Slot;
+
+  static size_t HeaderBytes();
+  static uint64_t Hash(const IpAddress::Bytes& addr, int prefix_len);
+  size_t Home(const IpAddress::Bytes& key, int prefix_len) const;
+  size_t Next(size_t i) const { return i + 1 == count_ ? 0 : i + 1; }
+  size_t Find(const IpAddress::Bytes& key, int prefix_len) const;  // slot index or npos
+  void RemoveAt(size_t index);
+  void CountPrefix(int prefix_len, int delta);
+  bool ReadOnce(const IpAddress& addr, int64_t now_ms, std::optional<Match>* out) const;
+
+  Header* header_ = nullptr;
+  Slot* slots_ = nullptr;
+  size_t count_ = 0;
+};
+
+}  // namespace warden

@@ -1,0 +1,61 @@
+#include "redis_schema.h"
+
+namespace warden {
+
+const char* const RedisSchema::kApplyChangesScript = R"lua(
+redis.call('SET', KEYS[5], ARGV[2], 'NX')
+local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+local changed = 0
+for i = 3, #ARGV, 4 do
+  local op, entry, expires, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local apply = true
+  if op == 'add' then
+    redis.call('HSET', KEYS[1], entry, value)
+    if expires ~= '0' then
+      redis.call('ZADD', KEYS[2], expires, entry)
+    else
+      redis.call('ZREM', KEYS[2], entry)
+    end
+  else
+    apply = redis.call('HDEL', KEYS[1], entry) == 1
+    if apply then redis.call('ZREM', KEYS[2], entry) end
+    value = ''
+  end
+  if apply then
+    seq = redis.call('INCR', KEYS[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+               'seq', seq, 'op', op, 'entry', entry, 'value', value)
+    changed = changed + 1
+  end
+end
+return {seq, changed}
+)lua";
+
+const char* const RedisSchema::kPurgeExpiredScript = R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local seq
+for _, entry in ipairs(due) do
+  redis.call('ZREM', KEYS[2], entry)
+  if redis.call('HDEL', KEYS[1], entry) == 1 then
+    seq = redis.call('INCR', KEYS[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+               'seq', seq, 'op', 'del', 'entry', entry, 'value', '')
+  end
+end
+return #due
+)lua";
+
+const char* const RedisSchema::kSyncHelloScript = R"lua(
+local epoch = redis.call('GET', KEYS[1]) or ''
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local last = '0-0'
+local tail = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+if #tail > 0 then last = tail[1][1] end
+local present = 0
+if ARGV[1] ~= '' and ARGV[1] ~= '0-0' then
+  if #redis.call('XRANGE', KEYS[3], ARGV[1], ARGV[1]) > 0 then present = 1 end
+end
+return {epoch, seq, last, present}
+)lua";
+
+}  // namespace warden

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <string>
+
+namespace warden {
+
+// Names of Warden's Redis keys under one prefix (default "warden:"), and the server-side
+// scripts that change them. Every change to the blacklist goes through kApplyChangesScript so
+// the hash, the expiry index, the sequence number and the change stream move together.
+// docs/redis-keys.md describes the schema for operators.
+class RedisSchema {
+ public:
+  explicit RedisSchema(std::string prefix = "warden:") : prefix_(std::move(prefix)) {}
+
+  const std::string& prefix() const { return prefix_; }
+  std::string BlacklistEntries() const { return prefix_ + "bl:entries"; }
+  std::string BlacklistExpiry() const { return prefix_ + "bl:expiry"; }
+  std::string BlacklistSeq() const { return prefix_ + "bl:seq"; }
+  std::string BlacklistLog() const { return prefix_ + "bl:log"; }
+  std::string BlacklistEpoch() const { return prefix_ + "bl:epoch"; }
+
+  // The change stream keeps about this many changes; a node further behind reloads in full.
+  static constexpr long kLogMaxLen = 100000;
+
+  // KEYS: entries, expiry, seq, log, epoch.
+  // ARGV: log max length, epoch to set if none yet, then groups of four:
+  //   op ("add" | "del"), entry (canonical CIDR), expires_ms ("0" = never), value.
+  // Returns {last sequence number, number of entries changed}. A "del" of an entry that is not
+  // there changes nothing and is not logged.
+  static const char* const kApplyChangesScript;
+
+  // KEYS: entries, expiry, seq, log, epoch. ARGV: log max length, now_ms, limit.
+  // Deletes (and logs) up to `limit` entries whose expiry has passed. Returns how many.
+  static const char* const kPurgeExpiredScript;
+
+  // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or "").
+  // Returns {epoch or "", seq, last stream id or "0-0", 1 if ARGV[1] is still in the log}.
+  static const char* const kSyncHelloScript;
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace warden

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds ngx_http_warden_module.so against Debian's nginx: nginx-dev ships the headers,
+# `configure` and the exact flags Debian's nginx was built with (conf_flags); with
+# --with-compat the module loads into the packaged binary.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${WARDEN_BUILD_DIR:-$here/build}
+src=/usr/share/nginx/src
+[ -x "$src/configure" ] || { echo "build-module: $src/configure missing: apt-get install nginx-dev" >&2; exit 1; }
+core_lib="$build/ngx_module/core/libwarden_core.a"
+[ -f "$core_lib" ] || { echo "build-module: $core_lib missing: build the core first (make build)" >&2; exit 1; }
+
+work="$build/nginx-module"
+# Re-configure only when the addon config or the nginx version changed.
+stamp="$work/.configured"
+want="$(nginx -v 2>&1) $(md5sum "$here/config" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp -a "$src/." "$work/"
+  # shellcheck disable=SC1091
+  . "$src/conf_flags"
+  (cd "$work" && WARDEN_CORE_LIB="$core_lib" ./configure "${NGX_CONF_FLAGS[@]}" \
+      --add-dynamic-module="$here" >"$work/configure.log" 2>&1) || {
+    tail -n 30 "$work/configure.log" >&2
+    echo "build-module: nginx configure failed (full log: $work/configure.log)" >&2
+    exit 1
+  }
+  echo "$want" >"$stamp"
+fi
+make -s -C "$work" -f objs/Makefile modules
+cp "$work/objs/ngx_http_warden_module.so" "$build/ngx_http_warden_module.so"
+echo "build-module: $build/ngx_http_warden_module.so"

@@ -1,0 +1,205 @@
+#include "blacklist_table.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <random>
+#include <set>
+#include <vector>
+
+namespace warden {
+namespace {
+
+Cidr C(const char* text) { return *Cidr::Parse(text); }
+IpAddress A(const char* text) { return *IpAddress::Parse(text); }
+
+class BlacklistTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    region_.resize(BlacklistTable::RegionSize(1024));
+    ASSERT_TRUE(table_.Attach(region_.data(), region_.size()));
+  }
+  void Add(const char* cidr, int64_t expires = 0, EntrySource src = EntrySource::kManual) {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    ASSERT_TRUE(batch.Upsert(C(cidr), expires, src));
+  }
+  void Remove(const char* cidr) {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    batch.Remove(C(cidr));
+  }
+  std::optional<BlacklistTable::Match> Look(const char* addr, int64_t now = 1000) {
+    return table_.Lookup(A(addr), now);
+  }
+
+  std::vector<char> region_;
+  BlacklistTable table_;
+};
+
+TEST_F(BlacklistTableTest, ExactAddressMatches) {
+  Add("192.0.2.1");
+  auto m = Look("192.0.2.1");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->cidr.ToString(), "192.0.2.1");
+  EXPECT_FALSE(Look("192.0.2.2"));
+}
+
+TEST_F(BlacklistTableTest, CidrMatchesV4AndMappedClients) {
+  Add("10.0.0.0/8");
+  EXPECT_TRUE(Look("10.200.3.4"));
+  EXPECT_TRUE(Look("::ffff:10.200.3.4"));
+  EXPECT_FALSE(Look("11.0.0.1"));
+}
+
+TEST_F(BlacklistTableTest, V6Ranges) {
+  Add("2001:db8::/32");
+  Add("2001:db9::7");
+  EXPECT_TRUE(Look("2001:db8:abcd::1"));
+  EXPECT_TRUE(Look("2001:db9::7"));
+  EXPECT_FALSE(Look("2001:db9::8"));
+  EXPECT_FALSE(Look("10.0.0.1"));
+}
+
+TEST_F(BlacklistTableTest, LongestPrefixWins) {
+  Add("10.0.0.0/8", 0, EntrySource::kFeed);
+  Add("10.1.2.3", 0, EntrySource::kAutoban);
+  auto m = Look("10.1.2.3");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->source, EntrySource::kAutoban);
+  EXPECT_EQ(Look("10.1.2.4")->cidr.ToString(), "10.0.0.0/8");
+}
+
+TEST_F(BlacklistTableTest, ExpiryStopsMatchingOnTime) {
+  Add("192.0.2.9", /*expires=*/5000);
+  EXPECT_TRUE(Look("192.0.2.9", 4999));
+  EXPECT_FALSE(Look("192.0.2.9", 5000));
+  // An expired specific entry falls through to a live broader one.
+  Add("192.0.2.0/24");
+  EXPECT_EQ(Look("192.0.2.9", 6000)->cidr.ToString(), "192.0.2.0/24");
+}
+
+TEST_F(BlacklistTableTest, SweepRemovesExpired) {
+  Add("192.0.2.9", 5000);
+  Add("192.0.2.10");
+  BlacklistTable::WriteBatch batch(table_, getpid());
+  EXPECT_EQ(batch.Sweep(6000, 1024), 1u);
+  EXPECT_EQ(table_.entries(), 1u);
+}
+
+TEST_F(BlacklistTableTest, UpsertUpdatesInPlace) {
+  Add("192.0.2.9", 5000);
+  Add("192.0.2.9", 0);
+  EXPECT_EQ(table_.entries(), 1u);
+  EXPECT_TRUE(Look("192.0.2.9", 999999));
+}
+
+TEST_F(BlacklistTableTest, RemoveKeepsOtherEntriesReachable) {
+  // Fill densely so probe chains overlap, then remove half and check the rest.
+  std::vector<std::string> addrs;
+  for (int i = 0; i < 700; ++i) addrs.push_back("198.51." + std::to_string(i / 256) + "." +
+                                                std::to_string(i % 256));
+  for (auto& a : addrs) Add(a.c_str());
+  for (size_t i = 0; i < addrs.size(); i += 2) Remove(addrs[i].c_str());
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    EXPECT_EQ(static_cast<bool>(Look(addrs[i].c_str())), i % 2 == 1) << addrs[i];
+  }
+  EXPECT_EQ(table_.entries(), 350u);
+}
+
+TEST_F(BlacklistTableTest, RefusesPastMaxLoadInsteadOfCorrupting) {
+  BlacklistTable::WriteBatch batch(table_, getpid());
+  int accepted = 0;
+  for (int i = 0; i < 1024; ++i) {
+    accepted += batch.Upsert(Cidr(IpAddress::FromV4(0x0a000000 + i), 128), 0,
+                             EntrySource::kManual);
+  }
+  EXPECT_LT(accepted, 1024);
+  EXPECT_GT(accepted, 700);
+  EXPECT_EQ(table_.ReadStats().rejected_full, static_cast<uint64_t>(1024 - accepted));
+}
+
+TEST_F(BlacklistTableTest, GenerationReloadKeepsOldListUntilCommit) {
+  Add("192.0.2.1");
+  Add("192.0.2.2");
+  {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    batch.BeginGeneration();
+    batch.Upsert(C("192.0.2.2"), 0, EntrySource::kManual);
+    batch.Upsert(C("192.0.2.3"), 0, EntrySource::kManual);
+  }
+  // While the reload runs both the old and the new list match.
+  EXPECT_TRUE(Look("192.0.2.1"));
+  EXPECT_TRUE(Look("192.0.2.3"));
+  {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    batch.CommitGeneration();
+  }
+  // After commit the entry missing from the reload stops matching at once...
+  EXPECT_FALSE(Look("192.0.2.1"));
+  EXPECT_TRUE(Look("192.0.2.2"));
+  // ...and the sweep frees its slot.
+  BlacklistTable::WriteBatch batch(table_, getpid());
+  EXPECT_EQ(batch.Sweep(1000, 1024), 1u);
+  EXPECT_EQ(table_.entries(), 2u);
+}
+
+TEST_F(BlacklistTableTest, ReattachKeepsData) {
+  Add("192.0.2.1");
+  BlacklistTable again;
+  ASSERT_TRUE(again.Attach(region_.data(), region_.size()));
+  EXPECT_TRUE(again.Lookup(A("192.0.2.1"), 1000));
+}
+
+TEST_F(BlacklistTableTest, AttachRejectsTinyRegion) {
+  std::vector<char> tiny(64);
+  BlacklistTable t;
+  EXPECT_FALSE(t.Attach(tiny.data(), tiny.size()));
+}
+
+TEST_F(BlacklistTableTest, LeaderElection) {
+  EXPECT_TRUE(table_.TryLead(getpid(), 1000, 2000));
+  // Another live process cannot take over while the lease is fresh...
+  EXPECT_FALSE(table_.TryLead(getppid(), 1500, 2000));
+  // ...but can once the heartbeat is older than the lease.
+  EXPECT_TRUE(table_.TryLead(getppid(), 5000, 2000));
+  table_.ResignLeadership(getppid());
+  EXPECT_EQ(table_.leader_pid(), 0);
+}
+
+TEST_F(BlacklistTableTest, DeadLeaderIsReplaced) {
+  ASSERT_TRUE(table_.TryLead(999999, 1000, 60000));  // no such pid
+  EXPECT_TRUE(table_.TryLead(getpid(), 1001, 60000));
+}
+
+// Randomised comparison against a simple model: the table must agree with a linear scan.
+TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
+  std::vector<char> region(BlacklistTable::RegionSize(4099) + 17);  // any slot count works
+  BlacklistTable table;
+  ASSERT_TRUE(table.Attach(region.data(), region.size()));
+  std::mt19937 rng(42);
+  std::set<std::pair<int, uint32_t>> model;  // (v4 prefix length, network)
+  for (int step = 0; step < 5000; ++step) {
+    int len = std::vector<int>{8, 16, 20, 24, 32}[rng() % 5];
+    uint32_t net = (rng() & 0x0f0f0f0f) & (len == 0 ? 0 : ~uint32_t{0} << (32 - len));
+    Cidr c(IpAddress::FromV4(net), 96 + len);
+    BlacklistTable::WriteBatch batch(table, getpid());
+    if (rng() % 3 == 0) {
+      batch.Remove(c);
+      model.erase({len, net});
+    } else if (batch.Upsert(c, 0, EntrySource::kManual)) {
+      model.insert({len, net});
+    }
+  }
+  for (int probe = 0; probe < 5000; ++probe) {
+    uint32_t addr = rng() & 0x0f0f0f0f;
+    bool expected = false;
+    for (auto& [len, net] : model) {
+      uint32_t mask = ~uint32_t{0} << (32 - len);
+      if ((addr & mask) == net) expected = true;
+    }
+    EXPECT_EQ(static_cast<bool>(table.Lookup(IpAddress::FromV4(addr), 0)), expected);
+  }
+  EXPECT_EQ(table.entries(), model.size());
+}
+
+}  // namespace
+}  // namespace warden
