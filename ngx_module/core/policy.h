@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blacklist_table.h"
+#include "cidr_set.h"
+
+namespace warden {
+
+enum class Decision { kPass = 0, kAllow = 1, kBlock = 2, kDryRun = 3 };
+const char* DecisionName(Decision decision);
+
+struct Verdict {
+  Decision decision = Decision::kPass;
+  char reason[96] = {0};  // fixed size: filled on every request without allocating
+  size_t reason_len = 0;
+};
+
+// What one nginx location enforces: its allow list, blocked countries and dry-run switch,
+// applied together with the node's shared blacklist.
+class Policy {
+ public:
+  void Allow(const Cidr& cidr) { allow_.Add(cidr); }
+  // Takes an ISO 3166 alpha-2 code; returns false for anything else.
+  bool BlockCountry(std::string_view code);
+  void set_dry_run(bool on) { dry_run_ = on; }
+  bool needs_country() const { return !countries_.empty(); }
+
+  // Allow list first (it wins over everything), then the blacklist, then the countries.
+  // `country` may be null when unknown; `table` may be null when no blacklist is configured.
+  void Evaluate(const IpAddress& addr, const char* country, const BlacklistTable* table,
+                int64_t now_ms, Verdict* out) const;
+
+ private:
+  CidrSet allow_;
+  std::vector<uint16_t> countries_;
+  bool dry_run_ = false;
+};
+
+}  // namespace warden

@@ -1,0 +1,217 @@
+// The C entry points used by the nginx glue. No exception may cross into nginx: each entry
+// point catches everything and reports it as a return value.
+#include "warden_core.h"
+
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <netinet/in.h>
+
+#include "blacklist_sync.h"
+#include "blacklist_table.h"
+#include "geo_db.h"
+#include "policy.h"
+
+struct warden_geo_s {
+  std::unique_ptr<warden::GeoDb> db;
+};
+
+struct warden_policy_s {
+  warden::Policy policy;
+};
+
+struct warden_node_s {
+  warden::BlacklistTable table;
+  std::unique_ptr<warden::BlacklistSync> sync;
+};
+
+namespace {
+
+void SetError(char* err, size_t errlen, const std::string& msg) {
+  if (err && errlen) std::snprintf(err, errlen, "%s", msg.c_str());
+}
+
+bool ToAddress(const sockaddr* sa, warden::IpAddress* out) {
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    *out = warden::IpAddress::FromV4(ntohl(in->sin_addr.s_addr));
+    return true;
+  }
+  if (sa->sa_family == AF_INET6) {
+    *out = warden::IpAddress::FromV6(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr);
+    return true;
+  }
+  return false;  // unix sockets have no address to judge
+}
+
+}  // namespace
+
+extern "C" {
+
+int warden_cidr_check(const char* text, size_t len, char* err, size_t errlen) {
+  try {
+    std::string error;
+    if (warden::Cidr::Parse(std::string_view(text, len), &error)) return 0;
+    SetError(err, errlen, error);
+  } catch (const std::exception& e) {
+    SetError(err, errlen, e.what());
+  }
+  return -1;
+}
+
+warden_geo_t* warden_geo_open(const char* path, const char* lookup, char* err, size_t errlen) {
+  try {
+    std::string error;
+    auto db = warden::GeoDb::Open(path, lookup ? lookup : "", &error);
+    if (!db) {
+      SetError(err, errlen, error);
+      return nullptr;
+    }
+    return new warden_geo_t{std::move(db)};
+  } catch (const std::exception& e) {
+    SetError(err, errlen, e.what());
+    return nullptr;
+  }
+}
+
+void warden_geo_close(warden_geo_t* geo) { delete geo; }
+
+int warden_geo_country(const warden_geo_t* geo, const struct sockaddr* sa, char out[3]) {
+  try {
+    return geo && geo->db->Country(sa, out) ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+warden_policy_t* warden_policy_create(void) {
+  try {
+    return new warden_policy_t();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void warden_policy_destroy(warden_policy_t* policy) { delete policy; }
+
+int warden_policy_allow(warden_policy_t* policy, const char* cidr, size_t len, char* err,
+                        size_t errlen) {
+  try {
+    std::string error;
+    auto parsed = warden::Cidr::Parse(std::string_view(cidr, len), &error);
+    if (!parsed) {
+      SetError(err, errlen, error);
+      return -1;
+    }
+    policy->policy.Allow(*parsed);
+    return 0;
+  } catch (const std::exception& e) {
+    SetError(err, errlen, e.what());
+    return -1;
+  }
+}
+
+int warden_policy_block_country(warden_policy_t* policy, const char* code, size_t len) {
+  try {
+    return policy->policy.BlockCountry(std::string_view(code, len)) ? 0 : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+void warden_policy_set_dry_run(warden_policy_t* policy, int on) {
+  policy->policy.set_dry_run(on != 0);
+}
+
+int warden_policy_needs_country(const warden_policy_t* policy) {
+  return policy->policy.needs_country() ? 1 : 0;
+}
+
+void warden_policy_evaluate(const warden_policy_t* policy, const warden_node_t* node,
+                            const struct sockaddr* sa, const char* country, int64_t now_ms,
+                            warden_verdict_t* out) {
+  static_assert(sizeof out->reason == sizeof warden::Verdict{}.reason, "reason buffer");
+  out->decision = WARDEN_PASS;
+  out->reason_len = 0;
+  out->reason[0] = '\0';
+  try {
+    warden::IpAddress addr;
+    if (!ToAddress(sa, &addr)) return;
+    warden::Verdict v;
+    const warden::BlacklistTable* table =
+        node && node->table.attached() ? &node->table : nullptr;
+    policy->policy.Evaluate(addr, country, table, now_ms, &v);
+    out->decision = static_cast<int>(v.decision);
+    out->reason_len = v.reason_len;
+    std::memcpy(out->reason, v.reason, sizeof out->reason);
+  } catch (...) {
+    // Fail open: a request is never refused because Warden itself failed.
+  }
+}
+
+size_t warden_table_format(void* region, size_t bytes) {
+  try {
+    warden::BlacklistTable table;
+    return table.Attach(region, bytes) ? table.ReadStats().slots : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+warden_node_t* warden_node_create(void* region, size_t bytes, const warden_redis_conf_t* redis,
+                                  int pid, warden_log_pt log, warden_attach_pt attach,
+                                  void* ctx) {
+  try {
+    auto node = std::make_unique<warden_node_t>();
+    if (!node->table.Attach(region, bytes)) return nullptr;
+    if (redis) {
+      warden::RedisEndpoint ep;
+      if (redis->unix_path) {
+        ep.unix_path = redis->unix_path;
+      } else {
+        ep.host = redis->host;
+        ep.port = redis->port;
+      }
+      if (redis->password) ep.password = redis->password;
+      ep.db = redis->db;
+      if (redis->prefix) ep.prefix = redis->prefix;
+      ep.timeout_ms = redis->timeout_ms;
+      auto log_fn = [log, ctx](warden::LogLevel level, const std::string& msg) {
+        log(ctx, static_cast<int>(level), msg.data(), msg.size());
+      };
+      auto attach_fn = [attach, ctx](redisAsyncContext* ac) { return attach(ctx, ac) == 0; };
+      node->sync = std::make_unique<warden::BlacklistSync>(
+          ep, &node->table, pid, warden::SystemNowMs, attach_fn, log_fn);
+    }
+    return node.release();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void warden_node_tick(warden_node_t* node) {
+  try {
+    if (node->sync) node->sync->Tick();
+  } catch (...) {
+  }
+}
+
+void warden_node_shutdown(warden_node_t* node) {
+  try {
+    if (node->sync) node->sync->Shutdown();
+  } catch (...) {
+  }
+}
+
+void warden_node_destroy(warden_node_t* node) {
+  try {
+    delete node;
+  } catch (...) {
+  }
+}
+
+size_t warden_node_entries(const warden_node_t* node) { return node->table.entries(); }
+
+}  // extern "C"

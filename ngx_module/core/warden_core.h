@@ -1,0 +1,96 @@
+/*
+ * The C interface between the nginx glue (the ngx_module C files) and the C++ core.
+ * Every function is noexcept on the C++ side: failures come back as return values and
+ * messages, never as exceptions.
+ */
+
+#ifndef WARDEN_CORE_H
+#define WARDEN_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sockaddr;
+struct redisAsyncContext;
+
+typedef struct warden_geo_s     warden_geo_t;
+typedef struct warden_policy_s  warden_policy_t;
+typedef struct warden_node_s    warden_node_t;
+
+enum {
+    WARDEN_PASS = 0,
+    WARDEN_ALLOW = 1,
+    WARDEN_BLOCK = 2,
+    WARDEN_DRY_RUN = 3
+};
+
+enum {
+    WARDEN_LOG_ERR = 0,
+    WARDEN_LOG_WARN = 1,
+    WARDEN_LOG_INFO = 2,
+    WARDEN_LOG_DEBUG = 3
+};
+
+typedef struct {
+    int         decision;
+    size_t      reason_len;
+    char        reason[96];
+} warden_verdict_t;
+
+typedef struct {
+    const char  *host;          /* IP literal, or NULL with unix_path */
+    int          port;
+    const char  *unix_path;
+    const char  *password;      /* NULL or "" for none */
+    int          db;
+    const char  *prefix;
+    int          timeout_ms;
+} warden_redis_conf_t;
+
+typedef void (*warden_log_pt)(void *ctx, int level, const char *msg, size_t len);
+typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
+
+/* address parsing, for directive validation: 0 on success, else err is set */
+int warden_cidr_check(const char *text, size_t len, char *err, size_t errlen);
+
+/* country database */
+warden_geo_t *warden_geo_open(const char *path, const char *lookup, char *err,
+    size_t errlen);
+void warden_geo_close(warden_geo_t *geo);
+int warden_geo_country(const warden_geo_t *geo, const struct sockaddr *sa,
+    char out[3]);
+
+/* per-location policy */
+warden_policy_t *warden_policy_create(void);
+void warden_policy_destroy(warden_policy_t *policy);
+int warden_policy_allow(warden_policy_t *policy, const char *cidr, size_t len,
+    char *err, size_t errlen);
+int warden_policy_block_country(warden_policy_t *policy, const char *code,
+    size_t len);
+void warden_policy_set_dry_run(warden_policy_t *policy, int on);
+int warden_policy_needs_country(const warden_policy_t *policy);
+void warden_policy_evaluate(const warden_policy_t *policy,
+    const warden_node_t *node, const struct sockaddr *sa, const char *country,
+    int64_t now_ms, warden_verdict_t *out);
+
+/* the node's shared blacklist table: bytes needed are checked by format */
+size_t warden_table_format(void *region, size_t bytes);
+
+/* per-worker: attach to the shared table and, with redis != NULL, sync it */
+warden_node_t *warden_node_create(void *region, size_t bytes,
+    const warden_redis_conf_t *redis, int pid, warden_log_pt log,
+    warden_attach_pt attach, void *ctx);
+void warden_node_tick(warden_node_t *node);
+void warden_node_shutdown(warden_node_t *node);
+void warden_node_destroy(warden_node_t *node);
+size_t warden_node_entries(const warden_node_t *node);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARDEN_CORE_H */

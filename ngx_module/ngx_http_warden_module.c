@@ -1,0 +1,1116 @@
+
+/*
+ * Warden: a fleet-wide IP blacklist, allow list and country block for nginx.
+ *
+ * This file is the nginx glue: directives, the shared zone, the request
+ * handler, variables and the per-worker timer. The logic lives in the C++ core
+ * behind warden_core.h. The request path reads shared memory only; the Redis
+ * sync runs in the background on the worker's event loop.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <arpa/inet.h>
+
+#include "warden_core.h"
+#include "ngx_http_warden_redis.h"
+
+
+#define NGX_HTTP_WARDEN_TICK_MS        100
+#define NGX_HTTP_WARDEN_DEFAULT_ZONE   (32 * 1024 * 1024)
+#define NGX_HTTP_WARDEN_MIN_ZONE       (64 * 1024)
+
+
+typedef struct {
+    void                        *region;
+    size_t                       bytes;
+} ngx_http_warden_shctx_t;
+
+
+typedef struct {
+    ngx_flag_t                   redis_set;
+    warden_redis_conf_t          redis;
+    ngx_str_t                    redis_text;
+
+    size_t                       zone_size;
+    ngx_shm_zone_t              *shm_zone;
+
+    warden_geo_t                *geo;
+} ngx_http_warden_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    ngx_array_t                 *allow;        /* of ngx_str_t */
+    ngx_array_t                 *countries;    /* of ngx_str_t */
+    ngx_uint_t                   block_status;
+    ngx_flag_t                   dry_run;
+    warden_policy_t             *policy;
+} ngx_http_warden_loc_conf_t;
+
+
+typedef struct {
+    const warden_policy_t       *policy;       /* the one that decided */
+    unsigned                     evaluated:1;
+    unsigned                     country_done:1;
+    char                         country[3];
+    warden_verdict_t             verdict;
+} ngx_http_warden_ctx_t;
+
+
+static ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
+static ngx_http_warden_ctx_t *ngx_http_warden_get_ctx(ngx_http_request_t *r,
+    ngx_uint_t create);
+static void ngx_http_warden_ctx_cleanup(void *data);
+static const char *ngx_http_warden_country(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx);
+static int64_t ngx_http_warden_now_ms(void);
+
+static ngx_int_t ngx_http_warden_country_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_warden_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_warden_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static char *ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_warden_geoip(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_warden_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_warden_block_country(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_warden_geo_cleanup(void *data);
+static void ngx_http_warden_policy_cleanup(void *data);
+static ngx_int_t ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+static void ngx_http_warden_log(void *ctx, int level, const char *msg,
+    size_t len);
+static int ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac);
+static void ngx_http_warden_tick(ngx_event_t *ev);
+
+static ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);
+static void *ngx_http_warden_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_warden_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_warden_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_warden_init_process(ngx_cycle_t *cycle);
+static void ngx_http_warden_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_warden_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_command_t  ngx_http_warden_commands[] = {
+
+    { ngx_string("warden_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_blacklist_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_warden_main_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("warden_geoip"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_warden_geoip,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("warden_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_allow,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_block_country"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_block_country,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_block_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, block_status),
+      &ngx_http_warden_status_bounds },
+
+    { ngx_string("warden_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, dry_run),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_warden_module_ctx = {
+    ngx_http_warden_add_variables,         /* preconfiguration */
+    ngx_http_warden_init,                  /* postconfiguration */
+
+    ngx_http_warden_create_main_conf,      /* create main configuration */
+    ngx_http_warden_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_warden_create_loc_conf,       /* create location configuration */
+    ngx_http_warden_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_warden_module = {
+    NGX_MODULE_V1,
+    &ngx_http_warden_module_ctx,           /* module context */
+    ngx_http_warden_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_warden_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_warden_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_warden_vars[] = {
+
+    { ngx_string("warden_country"), NULL,
+      ngx_http_warden_country_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("warden_decision"), NULL,
+      ngx_http_warden_decision_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("warden_reason"), NULL,
+      ngx_http_warden_reason_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_warden_decisions[] = {
+    ngx_string("pass"),
+    ngx_string("allow"),
+    ngx_string("block"),
+    ngx_string("dry_run")
+};
+
+
+/* per worker: the node's table and its Redis sync */
+static warden_node_t  *ngx_http_warden_node;
+static ngx_event_t     ngx_http_warden_tick_event;
+
+
+static ngx_int_t
+ngx_http_warden_handler(ngx_http_request_t *r)
+{
+    const char                  *country;
+    ngx_http_warden_ctx_t       *ctx;
+    ngx_http_warden_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
+
+    if (!wlcf->enable || wlcf->policy == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_warden_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->evaluated) {
+        /*
+         * An internal redirect: a refused request now serves its error page;
+         * one that passed is judged again only under a different policy.
+         */
+        if (ctx->verdict.decision == WARDEN_BLOCK
+            || ctx->policy == wlcf->policy)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    country = NULL;
+    if (warden_policy_needs_country(wlcf->policy)) {
+        country = ngx_http_warden_country(r, ctx);
+    }
+
+    warden_policy_evaluate(wlcf->policy, ngx_http_warden_node,
+                           r->connection->sockaddr, country,
+                           ngx_http_warden_now_ms(), &ctx->verdict);
+    ctx->evaluated = 1;
+    ctx->policy = wlcf->policy;
+
+    switch (ctx->verdict.decision) {
+
+    case WARDEN_BLOCK:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "access forbidden by warden: %*s",
+                      ctx->verdict.reason_len, ctx->verdict.reason);
+        return wlcf->block_status;
+
+    case WARDEN_DRY_RUN:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "warden dry run, would forbid: %*s",
+                      ctx->verdict.reason_len, ctx->verdict.reason);
+        return NGX_DECLINED;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
+
+static ngx_http_warden_ctx_t *
+ngx_http_warden_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    /*
+     * An internal redirect clears module contexts; the pool cleanup keeps the
+     * verdict reachable for the error page and the access log (as realip does).
+     */
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_warden_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_warden_module);
+            return ctx;
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_warden_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_warden_ctx_t));
+    cln->handler = ngx_http_warden_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_warden_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_warden_ctx_cleanup(void *data)
+{
+    /* only a marker for ngx_http_warden_get_ctx() */
+}
+
+
+static const char *
+ngx_http_warden_country(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx)
+{
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    if (!ctx->country_done) {
+        ctx->country_done = 1;
+        wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
+
+        if (wmcf->geo == NULL
+            || !warden_geo_country(wmcf->geo, r->connection->sockaddr,
+                                   ctx->country))
+        {
+            ctx->country[0] = '\0';
+        }
+    }
+
+    return ctx->country[0] ? ctx->country : NULL;
+}
+
+
+static int64_t
+ngx_http_warden_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    /* the cached wall clock: expiry times in Redis are Unix milliseconds */
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+static ngx_int_t
+ngx_http_warden_country_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char             *country;
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    country = ngx_http_warden_country(r, ctx);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (country == NULL) {
+        v->len = 1;
+        v->data = (u_char *) "-";
+        return NGX_OK;
+    }
+
+    v->len = 2;
+    v->data = (u_char *) ctx->country;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (ctx == NULL || !ctx->evaluated
+        || ctx->verdict.decision < WARDEN_PASS
+        || ctx->verdict.decision > WARDEN_DRY_RUN)
+    {
+        /* Warden is off where this request was handled */
+        v->len = 1;
+        v->data = (u_char *) "-";
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_warden_decisions[ctx->verdict.decision].len;
+    v->data = ngx_http_warden_decisions[ctx->verdict.decision].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (ctx == NULL || !ctx->evaluated) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    v->len = ctx->verdict.reason_len;
+    v->data = (u_char *) ctx->verdict.reason;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    u_char      *p, *addr;
+    size_t       len;
+    ngx_str_t   *value, s;
+    ngx_url_t    u;
+    ngx_int_t    n;
+    ngx_uint_t   i;
+
+    if (wmcf->redis_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    wmcf->redis_set = 1;
+    wmcf->redis_text = value[1];
+    wmcf->redis.timeout_ms = 1000;
+    wmcf->redis.prefix = "warden:";
+
+    if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        if (value[1].len <= 5) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "missing socket path in \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_pnalloc(cf->pool, value[1].len - 5 + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(p, value[1].data + 5, value[1].len - 5 + 1);
+        wmcf->redis.unix_path = (const char *) p;
+
+    } else {
+        /* resolved here, once: hiredis would resolve with blocking calls */
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url = value[1];
+        u.default_port = 6379;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+            if (u.err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s in redis address \"%V\"", u.err,
+                                   &value[1]);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+
+        if (u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "cannot resolve redis address \"%V\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        addr = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, addr,
+                            NGX_SOCKADDR_STRLEN, 0);
+
+        /* ngx_sock_ntop() brackets IPv6 only when it adds a port */
+        addr[len] = '\0';
+
+        wmcf->redis.host = (const char *) addr;
+        wmcf->redis.port = (int) ngx_inet_get_port(u.addrs[0].sockaddr);
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            s.len = value[i].len - 9;
+            p = ngx_pnalloc(cf->pool, s.len + 1);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_cpystrn(p, value[i].data + 9, s.len + 1);
+            wmcf->redis.password = (const char *) p;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (n == NGX_ERROR || n > 65535) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid redis database \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            wmcf->redis.db = (int) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            s.len = value[i].len - 7;
+            p = ngx_pnalloc(cf->pool, s.len + 1);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_cpystrn(p, value[i].data + 7, s.len + 1);
+            wmcf->redis.prefix = (const char *) p;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            n = ngx_parse_time(&s, 0);
+            if (n == NGX_ERROR || n == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid redis timeout \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            wmcf->redis.timeout_ms = (int) n;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_warden_geoip(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    char                 err[256];
+    u_char              *lookup;
+    ngx_str_t           *value, path;
+    ngx_pool_cleanup_t  *cln;
+
+    if (wmcf->geo) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    lookup = NULL;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "lookup=", 7) != 0
+            || value[2].len == 7)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\", expected "
+                               "lookup=path such as lookup=country.iso_code",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        lookup = ngx_pnalloc(cf->pool, value[2].len - 7 + 1);
+        if (lookup == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(lookup, value[2].data + 7, value[2].len - 7 + 1);
+    }
+
+    wmcf->geo = warden_geo_open((const char *) path.data,
+                                (const char *) lookup, err, sizeof(err));
+    if (wmcf->geo == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_warden_geo_cleanup;
+    cln->data = wmcf->geo;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_warden_geo_cleanup(void *data)
+{
+    warden_geo_close(data);
+}
+
+
+static char *
+ngx_http_warden_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_loc_conf_t *wlcf = conf;
+
+    char        err[256];
+    ngx_str_t  *value, *s;
+    ngx_uint_t  i;
+
+    if (wlcf->allow == NULL) {
+        wlcf->allow = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (wlcf->allow == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (warden_cidr_check((const char *) value[i].data, value[i].len, err,
+                              sizeof(err))
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(wlcf->allow);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_warden_block_country(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_loc_conf_t *wlcf = conf;
+
+    ngx_str_t  *value, *s;
+    ngx_uint_t  i;
+
+    if (wlcf->countries == NULL) {
+        wlcf->countries = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (wlcf->countries == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len != 2
+            || !isalpha(value[i].data[0]) || !isalpha(value[i].data[1]))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid country code \"%V\", expected two "
+                               "letters such as \"CN\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(wlcf->countries);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_warden_shctx_t  *octx = data;
+
+    size_t                    bytes, slots;
+    ngx_slab_pool_t          *shpool;
+    ngx_http_warden_shctx_t  *ctx;
+
+    if (octx) {
+        /* a reload with the same size: the blacklist carries over as it is */
+        shm_zone->data = octx;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    ctx = ngx_slab_alloc(shpool, sizeof(ngx_http_warden_shctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the table takes every free page but one in one block */
+    if (shpool->pfree < 2) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "warden_blacklist_zone is too small");
+        return NGX_ERROR;
+    }
+
+    bytes = (shpool->pfree - 1) * ngx_pagesize;
+
+    ctx->region = ngx_slab_alloc(shpool, bytes);
+    if (ctx->region == NULL) {
+        return NGX_ERROR;
+    }
+
+    slots = warden_table_format(ctx->region, bytes);
+    if (slots == 0) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "warden_blacklist_zone is too small");
+        return NGX_ERROR;
+    }
+
+    ctx->bytes = bytes;
+    shpool->data = ctx;
+    shm_zone->data = ctx;
+
+    ngx_log_error(NGX_LOG_INFO, shm_zone->shm.log, 0,
+                  "warden: blacklist zone holds up to %uz entries",
+                  slots * 4 / 5);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_warden_log(void *ctx, int level, const char *msg, size_t len)
+{
+    ngx_uint_t  nlevel;
+
+    switch (level) {
+    case WARDEN_LOG_ERR:
+        nlevel = NGX_LOG_ERR;
+        break;
+    case WARDEN_LOG_WARN:
+        nlevel = NGX_LOG_WARN;
+        break;
+    case WARDEN_LOG_INFO:
+        nlevel = NGX_LOG_NOTICE;
+        break;
+    default:
+        nlevel = NGX_LOG_DEBUG;
+        break;
+    }
+
+    ngx_log_error(nlevel, (ngx_log_t *) ctx, 0, "warden: %*s", len, msg);
+}
+
+
+static int
+ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac)
+{
+    return ngx_http_warden_redis_attach(ac, ctx) == NGX_OK ? 0 : -1;
+}
+
+
+static void
+ngx_http_warden_tick(ngx_event_t *ev)
+{
+    if (ngx_http_warden_node == NULL) {
+        return;
+    }
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* hand the sync to a worker of the next generation */
+        warden_node_shutdown(ngx_http_warden_node);
+        return;
+    }
+
+    warden_node_tick(ngx_http_warden_node);
+
+    ngx_add_timer(ev, NGX_HTTP_WARDEN_TICK_MS);
+}
+
+
+static ngx_int_t
+ngx_http_warden_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_warden_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_warden_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_warden_main_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_warden_main_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->redis_set = 0;
+     *     conf->redis = { 0 };
+     *     conf->shm_zone = NULL;
+     *     conf->geo = NULL;
+     */
+
+    conf->zone_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    ngx_str_t  name = ngx_string("warden_blacklist");
+
+    ngx_conf_init_size_value(wmcf->zone_size, NGX_HTTP_WARDEN_DEFAULT_ZONE);
+
+    if (wmcf->zone_size < NGX_HTTP_WARDEN_MIN_ZONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "warden_blacklist_zone of %uz bytes is too small, "
+                           "at least 64k is needed", wmcf->zone_size);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!wmcf->redis_set) {
+        /* no list to hold: allow list and countries need no shared memory */
+        return NGX_CONF_OK;
+    }
+
+    wmcf->shm_zone = ngx_shared_memory_add(cf, &name, wmcf->zone_size,
+                                           &ngx_http_warden_module);
+    if (wmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->shm_zone->init = ngx_http_warden_init_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_warden_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_warden_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->allow = NULL;
+     *     conf->countries = NULL;
+     *     conf->policy = NULL;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->block_status = NGX_CONF_UNSET_UINT;
+    conf->dry_run = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_warden_loc_conf_t *prev = parent;
+    ngx_http_warden_loc_conf_t *conf = child;
+
+    char                 err[256];
+    ngx_str_t           *s;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->block_status, prev->block_status,
+                              NGX_HTTP_FORBIDDEN);
+    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
+
+    /* lists are inherited only when a level has none of its own, as allow/deny */
+    if (conf->allow == NULL) {
+        conf->allow = prev->allow;
+    }
+
+    if (conf->countries == NULL) {
+        conf->countries = prev->countries;
+    }
+
+    if (prev->policy && conf->allow == prev->allow
+        && conf->countries == prev->countries && conf->dry_run == prev->dry_run)
+    {
+        conf->policy = prev->policy;
+        return NGX_CONF_OK;
+    }
+
+    conf->policy = warden_policy_create();
+    if (conf->policy == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        warden_policy_destroy(conf->policy);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_warden_policy_cleanup;
+    cln->data = conf->policy;
+
+    if (conf->allow) {
+        s = conf->allow->elts;
+        for (i = 0; i < conf->allow->nelts; i++) {
+            if (warden_policy_allow(conf->policy, (const char *) s[i].data,
+                                    s[i].len, err, sizeof(err))
+                != 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    if (conf->countries) {
+        s = conf->countries->elts;
+        for (i = 0; i < conf->countries->nelts; i++) {
+            if (warden_policy_block_country(conf->policy,
+                                            (const char *) s[i].data,
+                                            s[i].len)
+                != 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid country code \"%V\"", &s[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
+
+    warden_policy_set_dry_run(conf->policy, conf->dry_run);
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_warden_policy_cleanup(void *data)
+{
+    warden_policy_destroy(data);
+}
+
+
+static ngx_int_t
+ngx_http_warden_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /* preaccess, as limit_req: "satisfy any" must not bypass a block */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_warden_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_warden_shctx_t      *shctx;
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
+
+    if (wmcf == NULL || wmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    shctx = wmcf->shm_zone->data;
+
+    ngx_http_warden_node = warden_node_create(shctx->region, shctx->bytes,
+                                              &wmcf->redis, (int) ngx_pid,
+                                              ngx_http_warden_log,
+                                              ngx_http_warden_attach,
+                                              cycle->log);
+    if (ngx_http_warden_node == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "warden: cannot attach to the blacklist zone");
+        return NGX_ERROR;
+    }
+
+    ngx_http_warden_tick_event.handler = ngx_http_warden_tick;
+    ngx_http_warden_tick_event.log = cycle->log;
+    ngx_http_warden_tick_event.data = ngx_http_warden_node;
+    ngx_http_warden_tick_event.cancelable = 1;
+
+    /* the first tick elects a leader and connects */
+    ngx_add_timer(&ngx_http_warden_tick_event, 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_warden_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_warden_node == NULL) {
+        return;
+    }
+
+    if (ngx_http_warden_tick_event.timer_set) {
+        ngx_del_timer(&ngx_http_warden_tick_event);
+    }
+
+    warden_node_destroy(ngx_http_warden_node);
+    ngx_http_warden_node = NULL;
+}
