@@ -1,0 +1,111 @@
+#include "policy.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace warden {
+namespace {
+
+Cidr C(const char* text) { return *Cidr::Parse(text); }
+IpAddress A(const char* text) { return *IpAddress::Parse(text); }
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    region_.resize(BlacklistTable::RegionSize(256));
+    ASSERT_TRUE(table_.Attach(region_.data(), region_.size()));
+  }
+  void Ban(const char* cidr, EntrySource source = EntrySource::kManual) {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    batch.Upsert(C(cidr), 0, source);
+  }
+  Verdict Judge(const Policy& p, const char* addr, const char* country = nullptr) {
+    Verdict v;
+    p.Evaluate(A(addr), country, &table_, 1000, &v);
+    return v;
+  }
+  static std::string Reason(const Verdict& v) { return std::string(v.reason, v.reason_len); }
+
+  std::vector<char> region_;
+  BlacklistTable table_;
+};
+
+TEST_F(PolicyTest, PassesUnlistedAddress) {
+  Policy p;
+  auto v = Judge(p, "192.0.2.1");
+  EXPECT_EQ(v.decision, Decision::kPass);
+  EXPECT_EQ(Reason(v), "");
+}
+
+TEST_F(PolicyTest, BlocksBlacklistedWithReason) {
+  Policy p;
+  Ban("192.0.2.0/24", EntrySource::kFeed);
+  auto v = Judge(p, "192.0.2.1");
+  EXPECT_EQ(v.decision, Decision::kBlock);
+  EXPECT_EQ(Reason(v), "blacklist 192.0.2.0/24 (feed)");
+}
+
+TEST_F(PolicyTest, AllowListBeatsBlacklistAndCountry) {
+  Policy p;
+  p.Allow(C("192.0.2.0/28"));
+  ASSERT_TRUE(p.BlockCountry("US"));
+  Ban("192.0.2.0/24");
+  auto v = Judge(p, "192.0.2.3", "US");
+  EXPECT_EQ(v.decision, Decision::kAllow);
+  EXPECT_EQ(Reason(v), "allowlist 192.0.2.0/28");
+  EXPECT_EQ(Judge(p, "192.0.2.100", "US").decision, Decision::kBlock);
+}
+
+TEST_F(PolicyTest, AllowListMatchesMappedClients) {
+  Policy p;
+  p.Allow(C("10.0.0.0/8"));
+  EXPECT_EQ(Judge(p, "::ffff:10.1.2.3").decision, Decision::kAllow);
+}
+
+TEST_F(PolicyTest, BlocksCountryCaseInsensitively) {
+  Policy p;
+  ASSERT_TRUE(p.BlockCountry("cn"));
+  EXPECT_TRUE(p.needs_country());
+  auto v = Judge(p, "198.51.100.1", "CN");
+  EXPECT_EQ(v.decision, Decision::kBlock);
+  EXPECT_EQ(Reason(v), "country CN");
+  EXPECT_EQ(Judge(p, "198.51.100.1", "DE").decision, Decision::kPass);
+  EXPECT_EQ(Judge(p, "198.51.100.1", nullptr).decision, Decision::kPass);
+}
+
+TEST_F(PolicyTest, RejectsBadCountryCodes) {
+  Policy p;
+  EXPECT_FALSE(p.BlockCountry("C"));
+  EXPECT_FALSE(p.BlockCountry("CHN"));
+  EXPECT_FALSE(p.BlockCountry("1A"));
+  EXPECT_FALSE(p.needs_country());
+}
+
+TEST_F(PolicyTest, DryRunTagsButDoesNotBlock) {
+  Policy p;
+  p.set_dry_run(true);
+  Ban("192.0.2.1");
+  auto v = Judge(p, "192.0.2.1");
+  EXPECT_EQ(v.decision, Decision::kDryRun);
+  EXPECT_EQ(Reason(v), "blacklist 192.0.2.1 (manual)");
+}
+
+TEST_F(PolicyTest, WorksWithoutTable) {
+  Policy p;
+  Verdict v;
+  p.Evaluate(A("192.0.2.1"), nullptr, nullptr, 0, &v);
+  EXPECT_EQ(v.decision, Decision::kPass);
+}
+
+TEST(DecisionNameTest, Names) {
+  EXPECT_STREQ(DecisionName(Decision::kPass), "pass");
+  EXPECT_STREQ(DecisionName(Decision::kAllow), "allow");
+  EXPECT_STREQ(DecisionName(Decision::kBlock), "block");
+  EXPECT_STREQ(DecisionName(Decision::kDryRun), "dry_run");
+}
+
+}  // namespace
+}  // namespace warden
