@@ -29,8 +29,11 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 2
 	$(MAKE) test-asan
 
+# Unit tests and the fuzz targets under AddressSanitizer, built with clang for libFuzzer.
 test-asan: deps
-	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZER=address -DWARDEN_INTEGRATION=OFF
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZER=address \
+	    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	    -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ctest --output-on-failure --timeout 300 -j 2
 
@@ -46,8 +49,14 @@ status:
 bench: build
 	@scripts/bench.sh
 
+# Longer fuzzing runs than the ones in `make test`: FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 300
 fuzz: deps
-	scripts/fuzz.sh
+	cmake -S . -B $(BUILD)-asan -DSANITIZER=address -DCMAKE_C_COMPILER=clang \
+	    -DCMAKE_CXX_COMPILER=clang++ -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON \
+	    -DWARDEN_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(BUILD)-asan -j $(JOBS)
+	cd $(BUILD)-asan && ctest -R '^fuzz\.' --output-on-failure --timeout 0 -j 2
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' | grep -v '^ngx_module/ngx_')
