@@ -125,11 +125,19 @@ pid_of() {
   file=$(pidfile_of "$1")
   [ -s "$file" ] || return 0
   pid=$(tr -dc '0-9' <"$file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  [ -n "$pid" ] && alive "$pid" || return 0
   comm=$(ps -o comm= -p "$pid" 2>/dev/null || true)
   case $comm in
     "$(comm_of "$1")"*) echo "$pid" ;;
   esac
+}
+
+# A zombie (dead, not yet reaped by whoever adopted it) does not count as alive.
+alive() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  stat=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$stat" ] && [ "${stat#Z}" = "$stat" ]
 }
 
 # wait_until SECONDS COMMAND...: polls every 0.1 s.
@@ -144,7 +152,7 @@ wait_until() {
   return 1
 }
 
-gone() { ! kill -0 "$1" 2>/dev/null; }
+gone() { ! alive "$1"; }
 
 # stop_pid NAME PID SIGNAL SECONDS: signals, waits, and as a last resort kills the process and
 # the children it leaves behind (nginx workers).
@@ -374,43 +382,53 @@ write_env() {
 print_tour() {
   local w="${cli#"$here"/} --redis redis://127.0.0.1:$REDIS_PORT"
   local url="http://127.0.0.1:$HTTP_PORT"
-  cat <<EOF
-
-Warden runs on loopback (state and logs in ${run#"$here"/}/). Try:
-
-  curl -i $url/                      # 200 "hello from behind warden"
-  $w ban 127.0.0.1 --ttl 10m --reason "demo"
-  curl -i $url/                      # 403 within ~100 ms, X-Warden-Reason says why
-  curl -i $url/dry-run/              # 200, logged as dry_run
-EOF
+  local rel_logs=${logs#"$here"/}
+  tip() {
+    if [ -n "${2:-}" ]; then printf '  %-56s # %s\n' "$1" "$2"; else printf '  %s\n' "$1"; fi
+  }
+  printf '\nWarden runs on loopback (state and logs in %s/). Try:\n\n' "${run#"$here"/}"
+  tip "curl -i $url/" '200 "hello from behind warden"'
+  tip "$w ban 127.0.0.1 --ttl 10m --reason demo"
+  tip "curl -i $url/" '403 within ~100 ms; X-Warden-Reason says why'
+  tip "curl -i $url/dry-run/" '200, logged as dry_run'
   if grep -q '^\s*listen \[::1\]' "$run/nginx.conf" 2>/dev/null; then
-    cat <<EOF
-  curl -i 'http://[::1]:$HTTP_PORT/'                  # a second client: ::1 is not banned
-EOF
+    tip "curl -i 'http://[::1]:$HTTP_PORT/'" 'a second client: ::1 is not banned'
   fi
-  cat <<EOF
-  $w list
-  $w unban 127.0.0.1
-  curl -i $url/                      # 200 again
-  tail ${logs#"$here"/}/access.log             # warden_json lines: country, decision, reason
-  tail ${logs#"$here"/}/error.log              # the module's Redis sync
+  tip "$w list"
+  tip "$w unban 127.0.0.1"
+  tip "curl -i $url/" '200 again'
+  tip "tail $rel_logs/access.log" 'warden_json: country, decision, reason'
+  tip "tail $rel_logs/error.log" "the module's Redis sync"
+  tip ". ${run#"$here"/}/env.sh" 'sets WARDEN_REDIS (and WARDEN_MYSQL): --redis can go'
+  tip "make status"
+  tip "make stop"
+}
 
-  . ${run#"$here"/}/env.sh   # sets WARDEN_REDIS / WARDEN_MYSQL, so --redis can go
-  make status
-  make stop
-EOF
+check_components() {
+  local arg
+  for arg in "$@"; do
+    [[ " ${all_components[*]} " == *" $arg "* ]] ||
+      die "unknown component \"$arg\" (known: ${all_components[*]})"
+  done
+}
+
+# The named components (all by default), one per line, in start order.
+select_components() {
+  local c
+  for c in "${all_components[@]}"; do
+    if (($# == 0)) || [[ " $* " == *" $c "* ]]; then echo "$c"; fi
+  done
 }
 
 cmd_start() {
-  local components=("$@") c pid started=0
-  ((${#components[@]})) || components=("${all_components[@]}")
+  local components c pid started=0
+  check_components "$@"
+  mapfile -t components < <(select_components "$@")
   # Check what is needed before starting anything.
   for c in "${components[@]}"; do
     case $c in
       nginx) [ -f "$module" ] || die "$module is missing: build it first (make build; make run does)" ;;
       daemon) check_cli ;;
-      redis | mariadb) ;;
-      *) die "unknown component \"$c\" (known: ${all_components[*]})" ;;
     esac
   done
   mkdir -p "$run" "$logs"
@@ -424,18 +442,18 @@ cmd_start() {
     started=1
   done
   write_env
-  ((started)) || say "everything was already running (make stop stops it)"
+  ((started)) || say "already running (make status shows it, make stop stops it)"
   [ -n "$(pid_of nginx)" ] && [ -n "$(pid_of redis)" ] && print_tour
   return 0
 }
 
 cmd_stop() {
-  local components=("$@") c pid i
-  ((${#components[@]})) || components=("${all_components[@]}")
+  local components c pid i
+  check_components "$@"
+  mapfile -t components < <(select_components "$@")
   # Reverse order: the daemon and nginx go before the servers they talk to.
-  for ((i = ${#all_components[@]} - 1; i >= 0; i--)); do
-    c=${all_components[i]}
-    [[ " ${components[*]} " == *" $c "* ]] || continue
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
+    c=${components[i]}
     pid=$(pid_of "$c")
     if [ -z "$pid" ]; then
       printf 'run-local: %-8s not running\n' "$c"
