@@ -1,0 +1,176 @@
+#include "redis_server.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+
+#include "free_port.h"
+#include "poll.h"
+
+namespace warden::test {
+
+namespace {
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+RedisValue Copy(const redisReply* r) {
+  RedisValue v;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      v.type = RedisValue::Type::kString;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.type = RedisValue::Type::kStatus;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      v.type = RedisValue::Type::kError;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::kInteger;
+      v.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::kArray;
+      for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(Copy(r->element[i]));
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+ReplyPtr Send(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return ReplyPtr(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
+}
+
+}  // namespace
+
+RedisServer::RedisServer(Options options) : options_(std::move(options)), dir_("warden-redis") {
+  socket_path_ = dir_.File("redis.sock");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = FreePort();
+    if (TryStart()) return;
+  }
+  throw std::runtime_error("redis-server did not start; log:\n" + ReadFile(log_path()));
+}
+
+bool RedisServer::TryStart() {
+  const char* binary = std::getenv("WARDEN_REDIS_SERVER");
+  ProcessOptions po;
+  po.argv = {binary && *binary ? binary : "redis-server",
+             "--port",
+             std::to_string(port_),
+             "--bind",
+             host_,
+             "--unixsocket",
+             socket_path_,
+             "--unixsocketperm",
+             "700",
+             "--save",
+             "",
+             "--appendonly",
+             "no",
+             "--dir",
+             dir_.path(),
+             "--logfile",
+             log_path(),
+             "--daemonize",
+             "no"};
+  if (!options_.password.empty()) {
+    po.argv.push_back("--requirepass");
+    po.argv.push_back(options_.password);
+  }
+  po.argv.insert(po.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  process_.emplace(Process::Start(std::move(po)));
+
+  bool up = PollUntil([this] { return !process_->Running() || Ping(); }, options_.start_timeout,
+                      std::chrono::milliseconds(5));
+  if (up && process_->Running()) return true;
+  process_->Kill();
+  std::string log = ReadFile(log_path());
+  if (log.find("Address already in use") != std::string::npos) return false;
+  throw std::runtime_error("redis-server did not start on port " + std::to_string(port_) +
+                           "; log:\n" + log + process_->Stderr());
+}
+
+void RedisServer::Stop() {
+  if (!process_ || !process_->Running()) return;
+  Command({"SHUTDOWN", "NOSAVE"});
+  if (!process_->Wait(std::chrono::seconds(5))) process_->Kill();
+}
+
+void RedisServer::Kill() {
+  if (process_) process_->Kill();
+}
+
+void RedisServer::Restart() {
+  if (process_ && process_->Running()) Stop();
+  // The port was ours a moment ago; if something else grabbed it, say so rather than move.
+  if (!TryStart()) {
+    throw std::runtime_error("cannot restart redis-server: port " + std::to_string(port_) +
+                             " is taken");
+  }
+}
+
+bool RedisServer::running() { return process_ && process_->Running(); }
+
+std::string RedisServer::url() const {
+  std::string auth = options_.password.empty() ? "" : ":" + options_.password + "@";
+  return "redis://" + auth + host_ + ":" + std::to_string(port_) + "/0";
+}
+
+std::string RedisServer::unix_url() const {
+  std::string url = "unix://" + socket_path_ + "?db=0";
+  if (!options_.password.empty()) url += "&password=" + options_.password;
+  return url;
+}
+
+RedisValue RedisServer::Command(const std::vector<std::string>& args) const {
+  timeval tv{2, 0};
+  ContextPtr c(redisConnectWithTimeout(host_.c_str(), port_, tv));
+  if (!c || c->err) {
+    throw std::runtime_error("cannot connect to test redis on port " + std::to_string(port_) +
+                             ": " + (c ? c->errstr : "out of memory"));
+  }
+  redisSetTimeout(c.get(), tv);
+  if (!options_.password.empty()) Send(c.get(), {"AUTH", options_.password});
+  ReplyPtr reply = Send(c.get(), args);
+  if (!reply) {
+    // SHUTDOWN closes the connection instead of answering: that is success.
+    if (!args.empty() && (args[0] == "SHUTDOWN" || args[0] == "shutdown")) return RedisValue();
+    throw std::runtime_error("test redis on port " + std::to_string(port_) + ": " + c->errstr);
+  }
+  return Copy(reply.get());
+}
+
+bool RedisServer::Ping() const {
+  timeval tv{0, 200000};
+  ContextPtr c(redisConnectWithTimeout(host_.c_str(), port_, tv));
+  if (!c || c->err) return false;
+  redisSetTimeout(c.get(), tv);
+  if (!options_.password.empty()) Send(c.get(), {"AUTH", options_.password});
+  ReplyPtr reply = Send(c.get(), {"PING"});
+  return reply && reply->type == REDIS_REPLY_STATUS;
+}
+
+}  // namespace warden::test

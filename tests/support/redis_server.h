@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "process.h"
+#include "temp_dir.h"
+
+namespace warden::test {
+
+// A reply from RedisServer::Command, copied out of hiredis so tests can hold on to it.
+struct RedisValue {
+  enum class Type { kNil, kString, kStatus, kError, kInteger, kArray };
+  Type type = Type::kNil;
+  std::string str;                   // kString, kStatus, kError
+  long long integer = 0;             // kInteger
+  std::vector<RedisValue> elements;  // kArray
+
+  bool is_nil() const { return type == Type::kNil; }
+  bool is_error() const { return type == Type::kError; }
+};
+
+// A real, throwaway redis-server for integration tests: it listens on a free port on
+// 127.0.0.1 and on a unix socket in its own temporary directory, persists nothing
+// (--save "" --appendonly no), and is killed when the object is destroyed.
+//
+//   RedisServer redis;                       // started and answering PING
+//   Run({WARDEN_BIN, "--redis", redis.url(), "list"});
+//   EXPECT_EQ(redis.Command({"HLEN", "warden:bl:entries"}).integer, 1);
+//   redis.Kill(); ... redis.Restart();       // same port, empty data
+//
+// The binary is $WARDEN_REDIS_SERVER if set, else redis-server from PATH.
+class RedisServer {
+ public:
+  struct Options {
+    std::string password;                 // requirepass, if not empty
+    std::vector<std::string> extra_args;  // e.g. {"--maxmemory", "1mb"}
+    std::chrono::milliseconds start_timeout = std::chrono::seconds(10);
+  };
+
+  RedisServer() : RedisServer(Options()) {}
+  // Starts the server; throws std::runtime_error (with the server's log) if it does not come up.
+  explicit RedisServer(Options options);
+  ~RedisServer() = default;  // the Process member kills the server
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Graceful: SHUTDOWN NOSAVE, then waits for the process to exit (SIGKILL after 5 s).
+  void Stop();
+  // SIGKILL, then waits: the server vanishes as in a crash.
+  void Kill();
+  // Starts again on the same port and directory (after Stop or Kill; data is gone).
+  void Restart();
+  bool running();
+
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  const std::string& socket_path() const { return socket_path_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string log_path() const { return dir_.File("redis.log"); }
+  // "redis://127.0.0.1:PORT/0", or "redis://:PASSWORD@127.0.0.1:PORT/0" with a password.
+  std::string url() const;
+  // "unix://SOCKET?db=0" (plus "&password=..." with a password).
+  std::string unix_url() const;
+
+  // Runs one command on a fresh connection (authenticated if needed). Error replies come back
+  // as kError values; a failure to connect throws std::runtime_error.
+  RedisValue Command(const std::vector<std::string>& args) const;
+  // True when the server answers PING right now.
+  bool Ping() const;
+
+ private:
+  bool TryStart();  // false when the port was taken meanwhile
+
+  Options options_;
+  TempDir dir_;
+  std::string host_ = "127.0.0.1";
+  int port_ = 0;
+  std::string socket_path_;
+  std::optional<Process> process_;
+};
+
+}  // namespace warden::test
