@@ -10,7 +10,7 @@
 #
 # Components: redis mariadb nginx daemon (default: all, started in that order and stopped in
 # reverse). Ports default to 16379 (redis), 13306 (mariadb), 8080 (http); a port that is
-# taken is replaced by the next free one and remembered in run/ports.env. Override with
+# taken is replaced by a free one, and run/ports.env records the ports in use. Override with
 # WARDEN_REDIS_PORT, WARDEN_MYSQL_PORT, WARDEN_HTTP_PORT; WARDEN_RUN_DIR moves run/,
 # WARDEN_BUILD_DIR says where the module and the CLI were built.
 set -euo pipefail
@@ -70,7 +70,7 @@ port_in_use() {
 }
 
 # pick_port NAME OVERRIDE REMEMBERED DEFAULT: an explicit override must be free; otherwise the
-# port used last time, the default, or the next free one above it.
+# default, the port used last time, or the next free one above the default.
 pick_port() {
   local name=$1 override=$2 remembered=$3 default=$4 p
   if [ -n "$override" ]; then
@@ -78,7 +78,7 @@ pick_port() {
     echo "$override"
     return
   fi
-  for p in $remembered $default; do
+  for p in $default $remembered; do
     port_in_use "$p" || {
       echo "$p"
       return
