@@ -344,6 +344,18 @@ TEST_F(CliTest, RedisDownIsExitOneWithAClearMessage) {
   EXPECT_EQ(r.exit_code, 1);
 }
 
+TEST_F(CliTest, CommandTimeoutIsExitOne) {
+  Redis({"CLIENT", "PAUSE", "5000", "WRITE"});  // Redis holds writes (and scripts) for 5 s
+  RunResult r = Warden({"--timeout", "200ms", "ban", "192.0.2.1"});
+  Redis({"CLIENT", "UNPAUSE"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  const std::string prefix =
+      "warden: Redis at 127.0.0.1:" + std::to_string(redis_->port()) + " did not answer ";
+  EXPECT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(" within 200ms\n"), std::string::npos) << r.err;
+  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+}
+
 TEST_F(CliTest, BadInputIsExitTwoWithOneLine) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"ban", "999.1.1.1"},
