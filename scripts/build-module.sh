@@ -29,6 +29,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   }
   echo "$want" >"$stamp"
 fi
+# nginx's Makefile does not know the module depends on the core library: relink every time.
+rm -f "$work/objs/ngx_http_warden_module.so"
 make -s -C "$work" -f objs/Makefile modules
 cp "$work/objs/ngx_http_warden_module.so" "$build/ngx_http_warden_module.so"
 echo "build-module: $build/ngx_http_warden_module.so"

@@ -57,7 +57,7 @@ BlacklistSync::BlacklistSync(RedisEndpoint endpoint, BlacklistTable* table, int3
       clock_(std::move(clock)),
       attach_(std::move(attach)),
       log_(std::move(log)),
-      rng_(static_cast<uint32_t>(pid) ^ static_cast<uint32_t>(clock_())) {}
+      rng_(std::random_device{}() ^ static_cast<uint32_t>(pid)) {}
 
 BlacklistSync::~BlacklistSync() { Shutdown(); }
 
@@ -207,6 +207,13 @@ void BlacklistSync::ProtocolError(const std::string& what) {
   if (ac_) redisAsyncDisconnect(ac_);
 }
 
+std::string BlacklistSync::NewEpoch() {
+  static const char kHex[] = "0123456789abcdef";
+  std::string epoch(32, '0');
+  for (char& c : epoch) c = kHex[rng_() & 15];
+  return epoch;
+}
+
 void BlacklistSync::SendHello(bool force_full) {
   auto state = table_->ReadSyncState();
   std::string resume_from = (!force_full && state.loaded) ? state.stream_id : "";
@@ -214,7 +221,7 @@ void BlacklistSync::SendHello(bool force_full) {
   Expect(endpoint_.timeout_ms);
   Send(ac_, ReplyCallback<&BlacklistSync::OnHello>, nullptr,
        {"EVAL", RedisSchema::kSyncHelloScript, "3", schema_.BlacklistEpoch(),
-        schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from});
+        schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from, NewEpoch()});
   force_full_ = force_full;
 }
 
@@ -244,8 +251,11 @@ void BlacklistSync::OnHello(redisReply* r) {
     return;
   }
   if (state.loaded && !forced) {
-    log_(LogLevel::kInfo, "blacklist changes since the last sync are no longer in redis "
-                          "(restarted, flushed or trimmed); reloading the whole list");
+    std::string why = epoch != state.epoch ? "redis holds another data set (epoch changed)"
+                      : seq < state.seq    ? "redis went back in time (sequence number fell)"
+                                           : "the last applied change was trimmed from the log";
+    log_(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
+                              "; reloading the whole list");
   }
   load_epoch_ = epoch;
   load_stream_id_ = last_id.empty() ? "0-0" : last_id;

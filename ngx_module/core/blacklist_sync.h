@@ -66,6 +66,7 @@ class BlacklistSync {
   void ScheduleRetry();
   void Expect(int64_t budget_ms);
   void SendHello(bool force_full);
+  std::string NewEpoch();
   void SendScan();
   void SendRead();
   void OnHello(redisReply* reply);

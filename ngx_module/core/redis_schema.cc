@@ -46,7 +46,8 @@ return #due
 )lua";
 
 const char* const RedisSchema::kSyncHelloScript = R"lua(
-local epoch = redis.call('GET', KEYS[1]) or ''
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+local epoch = redis.call('GET', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
 local last = '0-0'
 local tail = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)

@@ -33,8 +33,9 @@ class RedisSchema {
   // Deletes (and logs) up to `limit` entries whose expiry has passed. Returns how many.
   static const char* const kPurgeExpiredScript;
 
-  // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or "").
-  // Returns {epoch or "", seq, last stream id or "0-0", 1 if ARGV[1] is still in the log}.
+  // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or ""), an epoch to set
+  // if none exists yet (so the first reader and the first writer agree on one).
+  // Returns {epoch, seq, last stream id or "0-0", 1 if ARGV[1] is still in the log}.
   static const char* const kSyncHelloScript;
 
  private:

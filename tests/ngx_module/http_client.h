@@ -1,0 +1,22 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace warden::test {
+
+struct HttpResponse {
+  int status = 0;  // 0: no response (connection failed or timed out)
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string error;
+};
+
+// One HTTP/1.0 GET over a fresh loopback connection (host "127.0.0.1" or "::1"), with extra
+// request headers. Small and blocking: what tests and benchmarks need to poll nginx.
+HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
+                     const std::map<std::string, std::string>& headers = {},
+                     std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
+}  // namespace warden::test
