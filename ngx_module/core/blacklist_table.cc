@@ -13,7 +13,8 @@ namespace warden {
 namespace {
 
 constexpr uint64_t kMagic = 0x57415244454e4231ULL;  // "WARDENB1"
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;
+constexpr uint8_t kFilterSaturated = 255;
 constexpr int kPrefixWords = 3;  // bitmap of the 129 prefix lengths in use
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
@@ -29,6 +30,25 @@ inline uint64_t Mix(uint64_t x) {
   x ^= x >> 31;
   return x;
 }
+
+// The 128-bit netmask of every prefix length, as the two 64-bit words of the address bytes in
+// memory order, so masking an address is two ANDs.
+struct MaskWords {
+  uint64_t hi[BlacklistTable::kMaxPrefix + 1];
+  uint64_t lo[BlacklistTable::kMaxPrefix + 1];
+  MaskWords() {
+    for (int len = 0; len <= BlacklistTable::kMaxPrefix; ++len) {
+      uint8_t bytes[16];
+      for (int i = 0; i < 16; ++i) {
+        int bits = len - i * 8;
+        bytes[i] = bits >= 8 ? 0xff : bits <= 0 ? 0 : static_cast<uint8_t>(0xff00 >> bits);
+      }
+      std::memcpy(&hi[len], bytes, 8);
+      std::memcpy(&lo[len], bytes + 8, 8);
+    }
+  }
+};
+const MaskWords kMasks;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -61,6 +81,7 @@ struct BlacklistTable::Header {
   uint32_t layout_version;
   uint32_t pad0;
   uint64_t slot_count;
+  uint64_t filter_buckets;
   std::atomic<uint64_t> seq;  // odd while a writer is inside a batch
   std::atomic<int32_t> writer_pid;
   std::atomic<int32_t> leader_pid;
@@ -87,50 +108,89 @@ struct BlacklistTable::Slot {
 
 size_t BlacklistTable::HeaderBytes() { return (sizeof(Header) + 63) & ~size_t{63}; }
 
+size_t BlacklistTable::FilterBuckets(size_t slots) {
+  size_t buckets = 64;
+  while (buckets < slots * kFilterBucketsPerSlot) buckets *= 2;
+  return buckets;
+}
+
 size_t BlacklistTable::RegionSize(size_t slots) {
   static_assert(sizeof(Slot) == kSlotBytes, "slot layout");
-  return HeaderBytes() + slots * sizeof(Slot);
+  size_t buckets = FilterBuckets(slots);
+  return HeaderBytes() + buckets + buckets / 8 + slots * sizeof(Slot);
 }
 
 size_t BlacklistTable::SlotsFitting(size_t bytes) {
   if (bytes < RegionSize(kMinSlots)) return 0;
-  return (bytes - HeaderBytes()) / sizeof(Slot);
+  size_t lo = kMinSlots, hi = bytes / sizeof(Slot);  // RegionSize(lo) fits
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo + 1) / 2;
+    if (RegionSize(mid) <= bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 bool BlacklistTable::Attach(void* region, size_t bytes) {
   size_t slots = SlotsFitting(bytes);
   if (slots == 0) return false;
   auto* header = static_cast<Header*>(region);
-  slots_ = reinterpret_cast<Slot*>(static_cast<char*>(region) + HeaderBytes());
+  size_t buckets = FilterBuckets(slots);
+  filter_ = reinterpret_cast<uint8_t*>(region) + HeaderBytes();
+  filter_bits_ = reinterpret_cast<uint64_t*>(filter_ + buckets);
+  filter_mask_ = buckets - 1;
+  slots_ = reinterpret_cast<Slot*>(filter_ + buckets + buckets / 8);
   count_ = slots;
   if (header->magic == kMagic && header->layout_version == kLayoutVersion &&
-      header->slot_count == slots) {
+      header->slot_count == slots && header->filter_buckets == buckets) {
     header_ = header;
     return true;
   }
   std::memset(region, 0, RegionSize(slots));
   header_ = new (region) Header();
   header_->slot_count = slots;
+  header_->filter_buckets = buckets;
   header_->layout_version = kLayoutVersion;
   header_->live_generation = header_->write_generation = 1;
   header_->magic = kMagic;
   return true;
 }
 
+uint64_t BlacklistTable::HashWords(uint64_t hi, uint64_t lo, int prefix_len) {
+  return Mix((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
+}
+
 uint64_t BlacklistTable::Hash(const IpAddress::Bytes& addr, int prefix_len) {
   uint64_t hi, lo;
   std::memcpy(&hi, addr.data(), 8);
   std::memcpy(&lo, addr.data() + 8, 8);
-  return Mix(hi ^ Mix(lo ^ (static_cast<uint64_t>(prefix_len) << 56)));
+  return HashWords(hi, lo, prefix_len);
 }
 
-size_t BlacklistTable::Home(const IpAddress::Bytes& key, int prefix_len) const {
+size_t BlacklistTable::Home(uint64_t hash) const {
   // Maps the hash onto [0, count_) without a modulo, so any slot count works.
-  return static_cast<size_t>((static_cast<unsigned __int128>(Hash(key, prefix_len)) * count_) >> 64);
+  return static_cast<size_t>((static_cast<unsigned __int128>(hash) * count_) >> 64);
 }
 
-size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len) const {
-  size_t i = Home(key, prefix_len);
+void BlacklistTable::FilterAdd(uint64_t hash, int delta) {
+  size_t bucket = hash & filter_mask_;
+  uint8_t& counter = filter_[bucket];
+  // A saturated counter stays put: it only costs lookups a table probe, never a match.
+  if (counter == kFilterSaturated) return;
+  counter = static_cast<uint8_t>(counter + delta);
+  uint64_t bit = uint64_t{1} << (bucket & 63);
+  if (counter) {
+    filter_bits_[bucket >> 6] |= bit;
+  } else {
+    filter_bits_[bucket >> 6] &= ~bit;
+  }
+}
+
+size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len, uint64_t hash) const {
+  size_t i = Home(hash);
   for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
     const Slot& s = slots_[i];
     if (!s.used) return static_cast<size_t>(-1);
@@ -146,6 +206,9 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
   out->reset();
   uint32_t live = header_->live_generation;
   uint32_t writing = header_->write_generation;
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr.bytes().data(), 8);
+  std::memcpy(&lo, addr.bytes().data() + 8, 8);
   for (int word = kPrefixWords - 1; word >= 0 && !*out; --word) {
     uint64_t bits = header_->prefix_bitmap[word];
     while (bits) {
@@ -153,13 +216,22 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
       bits &= ~(uint64_t{1} << bit);
       int len = word * 64 + bit;
       if (len > kMaxPrefix) continue;
-      IpAddress network = addr.Masked(len);
-      size_t i = Find(network.bytes(), len);
+      uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
+      uint64_t hash = HashWords(net_hi, net_lo, len);
+      // Most lookups miss: a bitmap small enough to stay in cache answers those without
+      // touching the large table, which would cost a cache miss per prefix length.
+      size_t bucket = hash & filter_mask_;
+      if (!((filter_bits_[bucket >> 6] >> (bucket & 63)) & 1)) continue;
+      IpAddress::Bytes network;
+      std::memcpy(network.data(), &net_hi, 8);
+      std::memcpy(network.data() + 8, &net_lo, 8);
+      size_t i = Find(network, len, hash);
       if (i == static_cast<size_t>(-1)) continue;
       const Slot& s = slots_[i];
       if (s.generation != live && s.generation != writing) continue;
       if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
-      *out = Match{Cidr(network, len), s.expires_ms, static_cast<EntrySource>(s.source)};
+      *out = Match{Cidr(IpAddress(network), len), s.expires_ms,
+                   static_cast<EntrySource>(s.source)};
       break;
     }
   }
@@ -191,6 +263,11 @@ void BlacklistTable::CountPrefix(int prefix_len, int delta) {
 
 void BlacklistTable::RemoveAt(size_t hole) {
   // Backward-shift deletion keeps linear probing free of tombstones.
+  {
+    IpAddress::Bytes key;
+    std::memcpy(key.data(), slots_[hole].addr, 16);
+    FilterAdd(Hash(key, slots_[hole].prefix_len), -1);
+  }
   CountPrefix(slots_[hole].prefix_len, -1);
   header_->entry_count--;
   size_t j = hole;
@@ -200,7 +277,7 @@ void BlacklistTable::RemoveAt(size_t hole) {
     if (!s.used) break;
     IpAddress::Bytes key;
     std::memcpy(key.data(), s.addr, 16);
-    size_t home = Home(key, s.prefix_len);
+    size_t home = Home(Hash(key, s.prefix_len));
     bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays) continue;
     slots_[hole] = s;
@@ -238,7 +315,8 @@ bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
   Header* h = table_.header_;
   const auto& key = cidr.network().bytes();
   int len = cidr.prefix_len();
-  size_t i = table_.Home(key, len);
+  uint64_t hash = Hash(key, len);
+  size_t i = table_.Home(hash);
   for (;; i = table_.Next(i)) {
     Slot& s = table_.slots_[i];
     if (s.used && s.prefix_len == len && std::memcmp(s.addr, key.data(), 16) == 0) break;
@@ -252,6 +330,7 @@ bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
       s.used = 1;
       h->entry_count++;
       table_.CountPrefix(len, +1);
+      table_.FilterAdd(hash, +1);
       break;
     }
   }
@@ -263,7 +342,8 @@ bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
 }
 
 bool BlacklistTable::WriteBatch::Remove(const Cidr& cidr) {
-  size_t i = table_.Find(cidr.network().bytes(), cidr.prefix_len());
+  const auto& key = cidr.network().bytes();
+  size_t i = table_.Find(key, cidr.prefix_len(), Hash(key, cidr.prefix_len()));
   if (i == static_cast<size_t>(-1)) return false;
   table_.RemoveAt(i);
   return true;

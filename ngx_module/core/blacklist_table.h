@@ -15,7 +15,8 @@ const char* EntrySourceName(EntrySource source);
 EntrySource EntrySourceFromName(std::string_view name);
 
 // The node-wide blacklist in one shared-memory region: an open-addressing hash table keyed by
-// (network, prefix length), so a lookup costs one probe sequence per prefix length in use.
+// (network, prefix length), so a lookup costs one probe sequence per prefix length in use, and
+// in front of it a small counting filter that turns away most misses without a table probe.
 //
 // Readers (every request of every worker) never lock: a sequence counter tells them when a
 // writer touched the table meanwhile and they read again. One writer at a time holds a
@@ -49,6 +50,9 @@ class BlacklistTable {
   };
 
   static constexpr size_t kMinSlots = 64;
+  // Counting-filter buckets per slot (rounded up to a power of two in all): a byte each for
+  // the writer's counters plus a bit each for the readers.
+  static constexpr size_t kFilterBucketsPerSlot = 4;
 
   // Bytes needed for `slots` slots.
   static size_t RegionSize(size_t slots);
@@ -105,15 +109,22 @@ class BlacklistTable {
   struct Slot;
 
   static size_t HeaderBytes();
+  static size_t FilterBuckets(size_t slots);
+  static uint64_t HashWords(uint64_t hi, uint64_t lo, int prefix_len);
   static uint64_t Hash(const IpAddress::Bytes& addr, int prefix_len);
-  size_t Home(const IpAddress::Bytes& key, int prefix_len) const;
+  size_t Home(uint64_t hash) const;
+  void FilterAdd(uint64_t hash, int delta);
   size_t Next(size_t i) const { return i + 1 == count_ ? 0 : i + 1; }
-  size_t Find(const IpAddress::Bytes& key, int prefix_len) const;  // slot index or npos
+  // The slot index holding (key, prefix_len), or npos.
+  size_t Find(const IpAddress::Bytes& key, int prefix_len, uint64_t hash) const;
   void RemoveAt(size_t index);
   void CountPrefix(int prefix_len, int delta);
   bool ReadOnce(const IpAddress& addr, int64_t now_ms, std::optional<Match>* out) const;
 
   Header* header_ = nullptr;
+  uint8_t* filter_ = nullptr;  // one counter per bucket: how many entries hash there
+  uint64_t* filter_bits_ = nullptr;  // one bit per bucket: counter != 0 (what readers use)
+  size_t filter_mask_ = 0;
   Slot* slots_ = nullptr;
   size_t count_ = 0;
 };

@@ -40,7 +40,7 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
 
 HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
                      const std::map<std::string, std::string>& headers,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout, const std::string& source) {
   HttpResponse res;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   sockaddr_storage ss{};
@@ -63,6 +63,15 @@ HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
   if (s.fd() < 0) {
     res.error = std::strerror(errno);
     return res;
+  }
+  if (!source.empty() && !v6) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+    if (bind(s.fd(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      res.error = std::string("bind: ") + std::strerror(errno);
+      return res;
+    }
   }
   if (connect(s.fd(), reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
     res.error = std::string("connect: ") + std::strerror(errno);

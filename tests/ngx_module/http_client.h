@@ -15,8 +15,11 @@ struct HttpResponse {
 
 // One HTTP/1.0 GET over a fresh loopback connection (host "127.0.0.1" or "::1"), with extra
 // request headers. Small and blocking: what tests and benchmarks need to poll nginx.
+// `source`, when set, is the local address to connect from (any of 127.0.0.0/8 works on
+// Linux), so one machine can act as many clients.
 HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
                      const std::map<std::string, std::string>& headers = {},
-                     std::chrono::milliseconds timeout = std::chrono::seconds(3));
+                     std::chrono::milliseconds timeout = std::chrono::seconds(3),
+                     const std::string& source = "");
 
 }  // namespace warden::test

@@ -53,7 +53,7 @@ pid_t ParentOf(pid_t pid) {
 
 std::string NginxServer::Render(const Options& options, const std::string& dir, int port) {
   std::string conf =
-      "load_module " WARDEN_MODULE_SO ";\n" +
+      std::string(options.load_module ? "load_module " WARDEN_MODULE_SO ";\n" : "") +
       std::string(geteuid() == 0 ? "user root;\n" : "") +
       "worker_processes " + std::to_string(options.workers) +
       ";\n"

@@ -27,6 +27,7 @@ class NginxServer {
     std::string http;
     std::string main;
     int workers = 2;
+    bool load_module = true;  // false: stock nginx, the baseline of benchmarks
   };
 
   // Starts nginx and waits until its sockets listen; throws std::runtime_error with the error
