@@ -1,0 +1,293 @@
+// `make bench` for the blacklist: everything measured in one run on this machine, each figure
+// next to its baseline, because absolute numbers on shared machines mean little.
+//   1. requests/s of stock nginx vs nginx + Warden with a large blacklist loaded and the
+//      warden_json access log on (same worker count, alternating rounds, medians);
+//   2. ban-to-enforcement latency across two nginx instances sharing one Redis;
+//   3. shared memory per entry.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "nginx_server.h"
+#include "poll.h"
+#include "process.h"
+#include "redis_server.h"
+#include "redis_schema.h"
+#include "temp_dir.h"
+
+using namespace warden::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Settings {
+  long entries = 1000000;
+  int seconds = 3;
+  int rounds = 6;
+  int connections = 32;
+  int bans = 100;
+  std::string zone = "96m";
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return 0;
+  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+// A blacklist shaped like a real one: mostly single IPv4 addresses (scanners, feeds), some
+// IPv4 networks, some IPv6. Nothing in 127.0.0.0/8, where the benchmark's clients live.
+std::string WriteEntries(const TempDir& dir, long count) {
+  std::mt19937_64 rng(2026);
+  std::string path = dir.File("blacklist.txt");
+  std::ofstream out(path);
+  auto v4 = [&](int len) {
+    uint32_t a;
+    do {
+      a = static_cast<uint32_t>(rng());
+    } while ((a >> 24) == 127 || (a >> 24) == 0);
+    if (len < 32) a &= ~uint32_t{0} << (32 - len);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+                  a & 255);
+    return len == 32 ? std::string(buf) : std::string(buf) + "/" + std::to_string(len);
+  };
+  for (long i = 0; i < count; ++i) {
+    int kind = static_cast<int>(rng() % 100);
+    if (kind < 85) {
+      out << v4(32) << "\n";
+    } else if (kind < 93) {
+      out << v4(24) << "\n";
+    } else if (kind < 95) {
+      out << v4(static_cast<int>(16 + rng() % 8)) << "\n";
+    } else {
+      char buf[64];
+      uint64_t hi = rng() | 0x2000000000000000ULL;
+      if (kind < 98) {
+        std::snprintf(buf, sizeof buf, "%x:%x:%x:%x::%x", unsigned(hi >> 48) & 0xffff,
+                      unsigned(hi >> 32) & 0xffff, unsigned(hi >> 16) & 0xffff,
+                      unsigned(hi) & 0xffff, unsigned(rng()) & 0xffff);
+      } else {
+        std::snprintf(buf, sizeof buf, "%x:%x:%x::/48", unsigned(hi >> 48) & 0xffff,
+                      unsigned(hi >> 32) & 0xffff, unsigned(hi >> 16) & 0xffff);
+      }
+      out << buf << "\n";
+    }
+  }
+  return path;
+}
+
+struct WrkResult {
+  double rps = 0;
+  double p99_ms = 0;
+};
+
+double ToMs(const std::string& value, const std::string& unit) {
+  double v = std::stod(value);
+  if (unit == "us") return v / 1000;
+  if (unit == "s") return v * 1000;
+  return v;
+}
+
+WrkResult Wrk(int port, const Settings& s) {
+  // wrk on CPU 1, nginx's single worker on CPU 0: the two do not fight over a core.
+  auto r = Run({"taskset", "-c", "1", "wrk", "-t1", "-c" + std::to_string(s.connections),
+                "-d" + std::to_string(s.seconds) + "s", "--latency",
+                "http://127.0.0.1:" + std::to_string(port) + "/"},
+               {}, std::nullopt, std::chrono::seconds(s.seconds + 30));
+  WrkResult w;
+  std::smatch m;
+  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
+    w.rps = std::stod(m[1]);
+  }
+  if (std::regex_search(r.out, m, std::regex(R"(99%\s+([0-9.]+)(us|ms|s))"))) {
+    w.p99_ms = ToMs(m[1], m[2]);
+  }
+  if (r.out.find("Non-2xx") != std::string::npos) {
+    std::fprintf(stderr, "warning: wrk saw non-2xx responses:\n%s\n", r.out.c_str());
+  }
+  if (w.rps == 0) std::fprintf(stderr, "wrk failed: %s %s\n", r.out.c_str(), r.err.c_str());
+  return w;
+}
+
+std::string ServerHttp(bool warden, int redis_port, const std::string& zone) {
+  std::string http;
+  if (warden) {
+    http += "warden_redis 127.0.0.1:" + std::to_string(redis_port) + ";\n"
+            "warden_blacklist_zone " + zone + ";\n"
+            "warden_geoip @MMDB@;\n"
+            "include @CONF@/warden-log-format.conf;\n"
+            "access_log @DIR@/access.log warden_json;\n";
+  } else {
+    http += "access_log @DIR@/access.log combined;\n";
+  }
+  http += "server {\n  listen 127.0.0.1:@PORT@;\n" + std::string(warden ? "  warden on;\n" : "") +
+          "  location / { root @DIR@/html; }\n}\n";
+  return http;
+}
+
+long LoadedEntries(const NginxServer& nginx, long* load_ms) {
+  static const std::regex re(R"(blacklist loaded from redis: (\d+) entries in (\d+) ms)");
+  std::string log = nginx.ErrorLog();
+  std::smatch m;
+  long entries = -1;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator();
+       ++it) {
+    entries = std::stol((*it)[1]);
+    if (load_ms) *load_ms = std::stol((*it)[2]);
+  }
+  return entries;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--entries") s.entries = std::stol(v);
+    else if (k == "--seconds") s.seconds = std::stoi(v);
+    else if (k == "--rounds") s.rounds = std::stoi(v);
+    else if (k == "--connections") s.connections = std::stoi(v);
+    else if (k == "--bans") s.bans = std::stoi(v);
+    else if (k == "--zone") s.zone = v;
+    else {
+      std::fprintf(stderr, "blacklist_bench: unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  TempDir tmp("warden-bench");
+  RedisServer redis;
+
+  std::printf("== blacklist: import of %ld entries (warden ban --file, pipelined) ==\n", s.entries);
+  std::string file = WriteEntries(tmp, s.entries);
+  std::string config = tmp.Write("warden.toml", "");
+  auto t0 = Clock::now();
+  auto import = Run({WARDEN_BIN, "--redis", redis.url(), "ban", "--file", file},
+                    {{"WARDEN_CONFIG", config}}, std::nullopt, 300s);
+  double import_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (import.exit_code != 0) {
+    std::fprintf(stderr, "import failed: %s\n", import.err.c_str());
+    return 1;
+  }
+  long in_redis = redis.Command({"HLEN", "warden:bl:entries"}).integer;
+  std::printf("imported %ld distinct entries in %.1f s (%.0f entries/s)\n", in_redis, import_s,
+              in_redis / import_s);
+
+  NginxServer::Options plain_opts, warden_opts;
+  plain_opts.load_module = false;
+  plain_opts.http = ServerHttp(false, redis.port(), s.zone);
+  warden_opts.http = ServerHttp(true, redis.port(), s.zone);
+  plain_opts.workers = warden_opts.workers = 1;
+  plain_opts.main = warden_opts.main = "worker_cpu_affinity 01;\n";
+  NginxServer plain(plain_opts);
+  NginxServer guarded(warden_opts);
+  long load_ms = 0;
+  if (!PollUntil([&] { return LoadedEntries(guarded, &load_ms) >= 0; }, 120s)) {
+    std::fprintf(stderr, "warden never loaded the list:\n%s\n", guarded.ErrorLog().c_str());
+    return 1;
+  }
+  long loaded = LoadedEntries(guarded, &load_ms);
+  std::printf("nginx worker loaded %ld entries from redis in %ld ms (in the background)\n",
+              loaded, load_ms);
+  if (guarded.Get("/").status != 200 || plain.Get("/").status != 200) {
+    std::fprintf(stderr, "the benchmark page does not answer 200\n");
+    return 1;
+  }
+
+  std::printf("\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
+              "%d s x %d rounds, alternating ==\n",
+              s.connections, s.seconds, s.rounds);
+  std::vector<double> plain_rps, warden_rps, plain_p99, warden_p99, ratios;
+  for (int r = 0; r < s.rounds; ++r) {
+    // Alternate who goes first, so drift in the machine's load hits both alike.
+    WrkResult a, b;
+    if (r % 2 == 0) {
+      a = Wrk(plain.port(), s);
+      b = Wrk(guarded.port(), s);
+    } else {
+      b = Wrk(guarded.port(), s);
+      a = Wrk(plain.port(), s);
+    }
+    plain_rps.push_back(a.rps);
+    plain_p99.push_back(a.p99_ms);
+    warden_rps.push_back(b.rps);
+    warden_p99.push_back(b.p99_ms);
+    ratios.push_back(a.rps > 0 ? b.rps / a.rps : 0);
+    std::printf("round %d: stock %.0f req/s, warden %.0f req/s, ratio %.3f\n", r + 1, a.rps,
+                b.rps, ratios.back());
+  }
+  double ratio = Median(ratios);
+  std::printf("stock nginx              : %8.0f req/s  p99 %.2f ms\n", Median(plain_rps),
+              Median(plain_p99));
+  std::printf("nginx + warden (%ld)  : %8.0f req/s  p99 %.2f ms\n", loaded, Median(warden_rps),
+              Median(warden_p99));
+  std::printf("ratio warden/stock       : %.3f   (median of the rounds' ratios; target >= 0.95)\n",
+              ratio);
+
+  std::printf("\n== ban-to-enforcement latency: %d bans, 2 nginx instances, one redis ==\n",
+              s.bans);
+  NginxServer second(warden_opts);
+  if (!PollUntil([&] { return LoadedEntries(second, nullptr) >= 0; }, 120s)) {
+    std::fprintf(stderr, "second instance never loaded the list\n");
+    return 1;
+  }
+  warden::RedisSchema schema;
+  std::vector<double> latencies;
+  for (int i = 1; i <= s.bans; ++i) {
+    std::string ip = "127.0.1." + std::to_string(i);
+    std::string value = "v1\t0\t0\tmanual\tbench\tlatency";
+    auto ban = redis.Command({"EVAL", warden::RedisSchema::kApplyChangesScript, "5",
+                              schema.BlacklistEntries(), schema.BlacklistExpiry(),
+                              schema.BlacklistSeq(), schema.BlacklistLog(),
+                              schema.BlacklistEpoch(), "100000", "bench", "add", ip, "0", value});
+    auto start = Clock::now();  // the ban is committed in Redis
+    if (ban.is_error()) {
+      std::fprintf(stderr, "ban failed: %s\n", ban.str.c_str());
+      return 1;
+    }
+    bool a_done = false, b_done = false;
+    while (!(a_done && b_done) && Clock::now() - start < 5s) {
+      if (!a_done) a_done = HttpGet("127.0.0.1", guarded.port(), "/", {}, 1s, ip).status == 403;
+      if (!b_done) b_done = HttpGet("127.0.0.1", second.port(), "/", {}, 1s, ip).status == 403;
+    }
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!(a_done && b_done)) {
+      std::fprintf(stderr, "ban of %s not enforced within 5 s\n", ip.c_str());
+      return 1;
+    }
+    latencies.push_back(ms);
+  }
+  std::printf("median %.2f ms   p99 %.2f ms   max %.2f ms   (bound 1000 ms, aim 100 ms)\n",
+              Median(latencies), Percentile(latencies, 0.99),
+              *std::max_element(latencies.begin(), latencies.end()));
+
+  std::printf("\n== shared memory ==\n");
+  // The zone is one slab allocation: 32-byte slots filled up to 80%.
+  double zone_bytes = 0;
+  {
+    std::smatch m;
+    std::string z = s.zone;
+    if (std::regex_match(z, m, std::regex(R"((\d+)([kKmM]?))"))) {
+      zone_bytes = std::stod(m[1]) * (m[2] == "m" || m[2] == "M" ? 1 << 20 : m[2].length() ? 1 << 10 : 1);
+    }
+  }
+  std::printf("warden_blacklist_zone %s holds %ld entries: %.1f bytes per entry "
+              "(32-byte slots, at most 80%% full; %.0f entries fit)\n",
+              s.zone.c_str(), loaded, zone_bytes / loaded, zone_bytes / 32 * 0.8);
+  return 0;
+}
