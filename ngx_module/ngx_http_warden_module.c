@@ -795,8 +795,8 @@ ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool->data = ctx;
     shm_zone->data = ctx;
 
-    ngx_log_error(NGX_LOG_INFO, shm_zone->shm.log, 0,
-                  "warden: blacklist zone holds up to %uz entries",
+    ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                  "warden: warden_blacklist_zone holds up to %uz entries",
                   slots * 4 / 5);
 
     return NGX_OK;

@@ -34,7 +34,7 @@ struct Settings {
   int rounds = 6;
   int connections = 32;
   int bans = 100;
-  std::string zone = "96m";
+  std::string zone = "64m";
 };
 
 double Median(std::vector<double> v) {
@@ -277,17 +277,15 @@ int main(int argc, char** argv) {
               *std::max_element(latencies.begin(), latencies.end()));
 
   std::printf("\n== shared memory ==\n");
-  // The zone is one slab allocation: 32-byte slots filled up to 80%.
-  double zone_bytes = 0;
-  {
-    std::smatch m;
-    std::string z = s.zone;
-    if (std::regex_match(z, m, std::regex(R"((\d+)([kKmM]?))"))) {
-      zone_bytes = std::stod(m[1]) * (m[2] == "m" || m[2] == "M" ? 1 << 20 : m[2].length() ? 1 << 10 : 1);
-    }
+  std::smatch m;
+  std::string log = guarded.ErrorLog();
+  long capacity = 0;
+  if (std::regex_search(log, m, std::regex(R"(warden_blacklist_zone holds up to (\d+) entries)"))) {
+    capacity = std::stol(m[1]);
   }
-  std::printf("warden_blacklist_zone %s holds %ld entries: %.1f bytes per entry "
-              "(32-byte slots, at most 80%% full; %.0f entries fit)\n",
-              s.zone.c_str(), loaded, zone_bytes / loaded, zone_bytes / 32 * 0.8);
+  long zone_bytes = std::stol(s.zone) << (s.zone.back() == 'm' ? 20 : s.zone.back() == 'k' ? 10 : 0);
+  std::printf("warden_blacklist_zone %s: %ld entries loaded, room for %ld: %.1f bytes per entry "
+              "at capacity\n",
+              s.zone.c_str(), loaded, capacity, capacity ? double(zone_bytes) / capacity : 0.0);
   return 0;
 }
