@@ -40,12 +40,15 @@ void Housekeeping(BlacklistStore& store, int64_t now_ms, CommandContext& ctx) {
 BanCommand::BanCommand(CLI::App& parent, CommandContext& context) : ctx_(context) {
   app_ = parent.add_subcommand("ban", "Put IP addresses or networks on the blacklist");
   app_->add_option("entries", entries_,
-                   "IP addresses or CIDR networks (1.2.3.4, 10.0.0.0/8, 2001:db8::/32)");
+                   "IP addresses or CIDR networks (1.2.3.4, 10.0.0.0/8, 2001:db8::/32)")
+      ->type_name("IP|CIDR");
   app_->add_option("--ttl", ttl_,
-                   "How long the ban lasts: 30s, 10m, 1h30m, 7d; 0 or never: permanent (default)");
+                   "How long the ban lasts: 30s, 10m, 1h30m, 7d; 0 or never: permanent (default)")
+      ->type_name("TTL");
   app_->add_option("--reason", reason_, "Why; shown in `warden list` and $warden_reason");
   app_->add_option("--file", file_,
-                   "Import a list instead: one entry per line, '#' comments; '-' reads stdin");
+                   "Import a list instead: one entry per line, '#' comments; '-' reads stdin")
+      ->type_name("FILE|-");
   app_->add_option("--source", source_,
                    "Recorded source: manual (default for arguments) or feed (default for --file)")
       ->check(CLI::IsMember({"manual", "feed"}));

@@ -40,11 +40,15 @@ int Cli::Run(int argc, const char* const* argv) {
   std::string redis, prefix, timeout, config;
   auto* redis_opt = app.add_option("--redis", redis,
                                    "Redis URL: redis://[:password@]host[:port][/db] or "
-                                   "unix:///path/redis.sock?db=N (env WARDEN_REDIS)");
-  auto* prefix_opt = app.add_option("--prefix", prefix, "Key prefix in Redis (default warden:)");
+                                   "unix:///path/redis.sock?db=N (env WARDEN_REDIS)")
+                        ->type_name("URL");
+  auto* prefix_opt = app.add_option("--prefix", prefix, "Key prefix in Redis (default warden:)")
+                         ->type_name("PREFIX");
   auto* timeout_opt =
-      app.add_option("--timeout", timeout, "Connect and command timeout (default 2s)");
-  auto* config_opt = app.add_option("--config", config, "Config file (env WARDEN_CONFIG)");
+      app.add_option("--timeout", timeout, "Connect and command timeout (default 2s)")
+          ->type_name("DURATION");
+  auto* config_opt =
+      app.add_option("--config", config, "Config file (env WARDEN_CONFIG)")->type_name("PATH");
 
   BanCommand ban(app, ctx);
   UnbanCommand unban(app, ctx);

@@ -10,8 +10,10 @@ ConfigCommand::ConfigCommand(CLI::App& parent, CommandContext& context) : ctx_(c
   app_ = parent.add_subcommand("config", "Work with the configuration file");
   app_->require_subcommand(1);
   check_ = app_->add_subcommand("check", "Validate the configuration file");
-  check_->add_option("--config", config_,
-                     "The file to check (default: WARDEN_CONFIG, else /etc/warden/warden.toml)");
+  check_
+      ->add_option("--config", config_,
+                   "The file to check (default: WARDEN_CONFIG, else /etc/warden/warden.toml)")
+      ->type_name("PATH");
 }
 
 int ConfigCommand::Run() {

@@ -14,7 +14,8 @@ DaemonCommand::DaemonCommand(CLI::App& parent, CommandContext& context) : ctx_(c
   app_ = parent.add_subcommand("daemon", "Run the background service (purges expired bans)");
   app_->add_option("--log-format", log_format_, "Log lines as text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
-  app_->add_option("--interval", interval_, "How often to purge expired bans (default 1s)");
+  app_->add_option("--interval", interval_, "How often to purge expired bans (default 1s)")
+      ->type_name("DURATION");
 }
 
 int DaemonCommand::Run() {

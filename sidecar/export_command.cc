@@ -14,7 +14,8 @@ ExportCommand::ExportCommand(CLI::App& parent, CommandContext& context) : ctx_(c
   app_->add_option("--format", format_, "nginx (deny rules, the default), plain or json")
       ->check(CLI::IsMember({"nginx", "plain", "json"}));
   app_->add_flag("--json", json_, "Same as --format json");
-  app_->add_option("--output,-o", output_, "Write to FILE (replaced atomically) instead of stdout");
+  app_->add_option("--output,-o", output_, "Write to FILE (replaced atomically) instead of stdout")
+      ->type_name("FILE");
 }
 
 int ExportCommand::Run() {

@@ -12,7 +12,8 @@ ListCommand::ListCommand(CLI::App& parent, CommandContext& context) : ctx_(conte
   app_->add_option("--source", source_, "Only entries from this source")
       ->check(CLI::IsMember({"manual", "autoban", "feed"}));
   app_->add_option("--limit", limit_, "Show at most N entries (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
 }
 
 int ListCommand::Run() {

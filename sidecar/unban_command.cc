@@ -8,8 +8,10 @@ namespace warden {
 
 UnbanCommand::UnbanCommand(CLI::App& parent, CommandContext& context) : ctx_(context) {
   app_ = parent.add_subcommand("unban", "Take IP addresses or networks off the blacklist");
-  app_->add_option("entries", entries_, "IP addresses or CIDR networks, as they were banned");
-  app_->add_option("--file", file_, "Also take off every entry of this list ('-' reads stdin)");
+  app_->add_option("entries", entries_, "IP addresses or CIDR networks, as they were banned")
+      ->type_name("IP|CIDR");
+  app_->add_option("--file", file_, "Also take off every entry of this list ('-' reads stdin)")
+      ->type_name("FILE|-");
   app_->add_flag("--skip-invalid", skip_invalid_,
                  "With --file: use the valid lines even if some are invalid");
 }
