@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "nginx_server.h"
-#include "poll.h"
+#include "poll_until.h"
 #include "process.h"
 #include "redis_server.h"
 #include "redis_schema.h"

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "nginx_server.h"
-#include "poll.h"
+#include "poll_until.h"
 #include "process.h"
 #include "redis_server.h"
 #include "temp_dir.h"

@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/poll.h>  // not <poll.h>: tests/support/poll.h shadows it
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

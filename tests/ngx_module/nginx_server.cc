@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "free_port.h"
-#include "poll.h"
+#include "poll_until.h"
 
 #ifndef WARDEN_MODULE_SO
 #error "WARDEN_MODULE_SO must name the module under test"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "free_port.h"
-#include "poll.h"
+#include "poll_until.h"
 #include "warden_fixture.h"
 
 namespace warden::test {

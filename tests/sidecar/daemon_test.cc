@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "poll.h"
+#include "poll_until.h"
 #include "warden_fixture.h"
 
 namespace warden::test {

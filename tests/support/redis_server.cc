@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "free_port.h"
-#include "poll.h"
+#include "poll_until.h"
 
 namespace warden::test {
 

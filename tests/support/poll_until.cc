@@ -1,4 +1,4 @@
-#include "poll.h"
+#include "poll_until.h"
 
 #include <thread>
 
