@@ -1,9 +1,5 @@
 #include "blacklist_table.h"
 
-#include <sched.h>
-#include <signal.h>
-
-#include <cerrno>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -19,8 +15,6 @@ constexpr int kPrefixWords = 3;  // bitmap of the 129 prefix lengths in use
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
 constexpr double kMaxLoad = 0.8;
-
-bool ProcessAlive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
 inline uint64_t Mix(uint64_t x) {
   x ^= x >> 30;
@@ -286,28 +280,17 @@ void BlacklistTable::RemoveAt(size_t hole) {
   std::memset(&slots_[hole], 0, sizeof(Slot));
 }
 
-BlacklistTable::WriteBatch::WriteBatch(BlacklistTable& table, int32_t pid) : table_(table) {
+BlacklistTable::WriteBatch::WriteBatch(BlacklistTable& table, int32_t pid)
+    : table_(table), lock_(&table.header_->writer_pid, pid) {
   Header* h = table_.header_;
-  for (int spins = 0;; ++spins) {
-    int32_t owner = 0;
-    if (h->writer_pid.compare_exchange_weak(owner, pid, std::memory_order_acquire)) break;
-    if (owner != 0 && owner != pid && !ProcessAlive(owner) &&
-        h->writer_pid.compare_exchange_strong(owner, pid, std::memory_order_acquire)) {
-      // The previous writer died inside a batch: its half-written batch may have left the
-      // sequence odd, which the increment below evens out again.
-      if (h->seq.load(std::memory_order_relaxed) & 1) h->seq.fetch_add(1);
-      break;
-    }
-    if (spins > 64) sched_yield();
-  }
+  // A writer that died inside a batch left the sequence odd: even it out first.
+  if (lock_.inherited() && (h->seq.load(std::memory_order_relaxed) & 1)) h->seq.fetch_add(1);
   h->seq.fetch_add(1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
 }
 
 BlacklistTable::WriteBatch::~WriteBatch() {
-  Header* h = table_.header_;
-  h->seq.fetch_add(1, std::memory_order_release);
-  h->writer_pid.store(0, std::memory_order_release);
+  table_.header_->seq.fetch_add(1, std::memory_order_release);
 }
 
 bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
@@ -410,7 +393,7 @@ bool BlacklistTable::TryLead(int32_t pid, int64_t now_ms, int64_t lease_ms) {
     return true;
   }
   int64_t beat = header_->leader_heartbeat_ms.load(std::memory_order_acquire);
-  bool vacant = current == 0 || now_ms - beat > lease_ms || !ProcessAlive(current);
+  bool vacant = current == 0 || now_ms - beat > lease_ms || !ShmLock::ProcessAlive(current);
   if (!vacant) return false;
   if (!header_->leader_pid.compare_exchange_strong(current, pid)) return false;
   header_->leader_heartbeat_ms.store(now_ms, std::memory_order_release);

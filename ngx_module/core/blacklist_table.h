@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "address.h"
+#include "shm_lock.h"
 
 namespace warden {
 
@@ -92,6 +93,7 @@ class BlacklistTable {
 
    private:
     BlacklistTable& table_;
+    ShmLock lock_;
   };
 
   SyncState ReadSyncState() const;

@@ -1,0 +1,207 @@
+#include "shm_map.h"
+
+#include <new>
+
+namespace warden {
+
+namespace {
+
+constexpr uint64_t kMagic = 0x57415244454e4d31ULL;  // "WARDENM1"
+constexpr double kMaxLoad = 0.85;
+constexpr size_t kEvictionSample = 16;
+
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// Two independent 64-bit hashes of arbitrary bytes (FNV-1a lanes, then mixed).
+void HashBytes(std::string_view bytes, uint64_t* a, uint64_t* b) {
+  uint64_t h1 = 0xcbf29ce484222325ULL, h2 = 0x84222325cbf29ce4ULL;
+  for (unsigned char c : bytes) {
+    h1 = (h1 ^ c) * 0x100000001b3ULL;
+    h2 = (h2 ^ c) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+  }
+  *a = Mix(h1 ^ bytes.size());
+  *b = Mix(h2 + bytes.size());
+}
+
+}  // namespace
+
+static_assert(sizeof(ShmMap::Slot) == ShmMap::kSlotBytes, "slot layout");
+
+size_t ShmMap::HeaderBytes() { return (sizeof(Header) + 63) & ~size_t{63}; }
+
+size_t ShmMap::QueueCapacity(size_t slots) { return slots / 4 < 256 ? 256 : slots / 4; }
+
+size_t ShmMap::RegionSize(size_t slots) {
+  return HeaderBytes() + QueueCapacity(slots) * (1 + kKeyInline) + slots * sizeof(Slot);
+}
+
+size_t ShmMap::SlotsFitting(size_t bytes) {
+  if (bytes < RegionSize(kMinSlots)) return 0;
+  size_t lo = kMinSlots, hi = bytes / sizeof(Slot);
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo + 1) / 2;
+    if (RegionSize(mid) <= bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+bool ShmMap::Attach(void* region, size_t bytes) {
+  size_t slots = SlotsFitting(bytes);
+  if (slots == 0) return false;
+  auto* header = static_cast<Header*>(region);
+  queue_capacity_ = QueueCapacity(slots);
+  queue_ = static_cast<uint8_t*>(region) + HeaderBytes();
+  slots_ = reinterpret_cast<Slot*>(queue_ + queue_capacity_ * (1 + kKeyInline));
+  count_ = slots;
+  if (header->magic == kMagic && header->slot_count == slots &&
+      header->queue_capacity == queue_capacity_) {
+    header_ = header;
+    return true;
+  }
+  std::memset(region, 0, RegionSize(slots));
+  header_ = new (region) Header();
+  header_->slot_count = slots;
+  header_->queue_capacity = queue_capacity_;
+  header_->magic = kMagic;
+  return true;
+}
+
+ShmMap::Lock::Lock(ShmMap& map, int32_t pid) : lock_(&map.header_->lock_owner, pid) {}
+
+std::string ShmMap::Normalize(std::string_view key, uint64_t* hash) {
+  uint64_t a, b;
+  HashBytes(key, &a, &b);
+  if (key.size() <= kKeyInline) {
+    *hash = a;
+    return std::string(key);
+  }
+  std::string digest(16, '\0');
+  std::memcpy(digest.data(), &a, 8);
+  std::memcpy(digest.data() + 8, &b, 8);
+  HashBytes(digest, hash, &b);
+  return digest;
+}
+
+size_t ShmMap::Home(uint64_t hash) const {
+  return static_cast<size_t>((static_cast<unsigned __int128>(hash) * count_) >> 64);
+}
+
+std::string ShmMap::StoredKey(const Slot& slot) {
+  return std::string(reinterpret_cast<const char*>(slot.key), slot.key_len);
+}
+
+ShmMap::Slot* ShmMap::Find(std::string_view key) {
+  uint64_t hash;
+  std::string stored = Normalize(key, &hash);
+  size_t i = Home(hash);
+  for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
+    Slot& s = slots_[i];
+    if (!(s.flags & kUsed)) return nullptr;
+    if (s.hash == hash && s.key_len == stored.size() &&
+        std::memcmp(s.key, stored.data(), stored.size()) == 0) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+ShmMap::Slot* ShmMap::FindOrInsert(std::string_view key, int64_t now_ms, bool* fresh) {
+  uint64_t hash;
+  std::string stored = Normalize(key, &hash);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    size_t i = Home(hash);
+    for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
+      Slot& s = slots_[i];
+      if (s.flags & kUsed) {
+        if (s.hash == hash && s.key_len == stored.size() &&
+            std::memcmp(s.key, stored.data(), stored.size()) == 0) {
+          *fresh = false;
+          s.last_used_ms = now_ms;
+          return &s;
+        }
+        continue;
+      }
+      if (header_->entries + 1 > static_cast<uint64_t>(count_ * kMaxLoad)) break;
+      std::memset(&s, 0, sizeof s);
+      s.hash = hash;
+      s.last_used_ms = now_ms;
+      s.key_len = static_cast<uint8_t>(stored.size());
+      std::memcpy(s.key, stored.data(), stored.size());
+      s.flags = kUsed;
+      header_->entries++;
+      *fresh = true;
+      return &s;
+    }
+    // Full: make room, then probe again (the eviction may have moved this key's chain).
+    EvictOne(now_ms);
+  }
+  return nullptr;  // unreachable in practice: an eviction always frees a slot
+}
+
+void ShmMap::EvictOne(int64_t now_ms) {
+  size_t victim = count_;
+  int64_t oldest = INT64_MAX;
+  size_t i = header_->evict_cursor % count_;
+  for (size_t seen = 0; seen < count_ && seen < kEvictionSample * 4; ++seen, i = Next(i)) {
+    const Slot& s = slots_[i];
+    if (!(s.flags & kUsed)) continue;
+    if (s.last_used_ms < oldest) {
+      oldest = s.last_used_ms;
+      victim = i;
+    }
+    if (seen >= kEvictionSample && victim != count_) break;
+  }
+  header_->evict_cursor = Next(i);
+  if (victim == count_) return;
+  RemoveAt(victim);
+  header_->evictions++;
+}
+
+void ShmMap::Remove(Slot* slot) { RemoveAt(static_cast<size_t>(slot - slots_)); }
+
+void ShmMap::RemoveAt(size_t hole) {
+  header_->entries--;
+  size_t j = hole;
+  for (;;) {
+    j = Next(j);
+    Slot& s = slots_[j];
+    if (!(s.flags & kUsed)) break;
+    size_t home = Home(s.hash);
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    slots_[hole] = s;
+    hole = j;
+  }
+  std::memset(&slots_[hole], 0, sizeof(Slot));
+}
+
+void ShmMap::Enqueue(Slot* slot) {
+  if (slot->flags & kQueued) return;
+  if (header_->queue_len == queue_capacity_) {
+    header_->queue_overflow = 1;
+    return;
+  }
+  uint8_t* rec =
+      queue_ + ((header_->queue_head + header_->queue_len) % queue_capacity_) * (1 + kKeyInline);
+  rec[0] = slot->key_len;
+  std::memcpy(rec + 1, slot->key, slot->key_len);
+  header_->queue_len++;
+  slot->flags |= kQueued;
+}
+
+ShmMap::Stats ShmMap::ReadStats() const {
+  return Stats{header_->entries, header_->slot_count, header_->evictions};
+}
+
+}  // namespace warden

@@ -1,0 +1,157 @@
+#include "shm_map.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace warden {
+namespace {
+
+struct Counter {
+  int64_t n;
+};
+
+class ShmMapTest : public ::testing::Test {
+ protected:
+  void Make(size_t slots) {
+    region_.assign(ShmMap::RegionSize(slots), 0);
+    ASSERT_TRUE(map_.Attach(region_.data(), region_.size()));
+  }
+  ShmMap::Slot* Touch(const std::string& key, int64_t now = 0, bool* fresh_out = nullptr) {
+    ShmMap::Lock lock(map_, getpid());
+    bool fresh;
+    auto* s = map_.FindOrInsert(key, now, &fresh);
+    if (fresh_out) *fresh_out = fresh;
+    ShmMap::Value<Counter>(s).n++;
+    return s;
+  }
+  int64_t Count(const std::string& key) {
+    ShmMap::Lock lock(map_, getpid());
+    auto* s = map_.Find(key);
+    return s ? ShmMap::Value<Counter>(s).n : -1;
+  }
+
+  std::vector<char> region_;
+  ShmMap map_;
+};
+
+TEST_F(ShmMapTest, InsertsAndFinds) {
+  Make(128);
+  bool fresh;
+  Touch("alpha", 0, &fresh);
+  EXPECT_TRUE(fresh);
+  Touch("alpha", 0, &fresh);
+  EXPECT_FALSE(fresh);
+  EXPECT_EQ(Count("alpha"), 2);
+  EXPECT_EQ(Count("beta"), -1);
+  EXPECT_EQ(map_.ReadStats().entries, 1u);
+}
+
+TEST_F(ShmMapTest, LongKeysAreStoredAsDigests) {
+  Make(128);
+  std::string a(100, 'a'), b(100, 'a');
+  b.back() = 'b';
+  Touch(a);
+  Touch(a);
+  Touch(b);
+  EXPECT_EQ(Count(a), 2);
+  EXPECT_EQ(Count(b), 1);
+  ShmMap::Lock lock(map_, getpid());
+  EXPECT_EQ(ShmMap::StoredKey(*map_.Find(a)).size(), 16u);
+}
+
+TEST_F(ShmMapTest, BinaryKeys) {
+  Make(128);
+  std::string k1("\x00\x01\x00", 3), k2("\x00\x01\x01", 3);
+  Touch(k1);
+  EXPECT_EQ(Count(k1), 1);
+  EXPECT_EQ(Count(k2), -1);
+}
+
+TEST_F(ShmMapTest, FullMapEvictsTheLeastRecentlyUsedAndNeverRefuses) {
+  Make(ShmMap::kMinSlots * 2);
+  // Old keys first, then many newer ones: every insert succeeds.
+  for (int i = 0; i < 50; ++i) Touch("old" + std::to_string(i), 1);
+  for (int i = 0; i < 500; ++i) ASSERT_NE(Touch("new" + std::to_string(i), 1000 + i), nullptr);
+  auto stats = map_.ReadStats();
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_LE(stats.entries, stats.slots);
+  // The most recent keys survive.
+  EXPECT_EQ(Count("new499"), 1);
+  int old_left = 0;
+  for (int i = 0; i < 50; ++i) old_left += Count("old" + std::to_string(i)) > 0;
+  EXPECT_LT(old_left, 10);
+}
+
+TEST_F(ShmMapTest, RemoveKeepsOthersReachable) {
+  Make(256);
+  for (int i = 0; i < 150; ++i) Touch("k" + std::to_string(i));
+  {
+    ShmMap::Lock lock(map_, getpid());
+    for (int i = 0; i < 150; i += 3) map_.Remove(map_.Find("k" + std::to_string(i)));
+  }
+  for (int i = 0; i < 150; ++i) EXPECT_EQ(Count("k" + std::to_string(i)), i % 3 ? 1 : -1) << i;
+}
+
+TEST_F(ShmMapTest, QueueDrainsEachTouchedKeyOnce) {
+  Make(256);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      ShmMap::Lock lock(map_, getpid());
+      bool fresh;
+      map_.Enqueue(map_.FindOrInsert("k" + std::to_string(i), 0, &fresh));
+    }
+  }
+  std::vector<std::string> keys;
+  {
+    ShmMap::Lock lock(map_, getpid());
+    map_.Drain(&keys, 100, [](ShmMap::Slot*) { return true; });
+  }
+  EXPECT_EQ(keys.size(), 10u);
+  std::set<std::string> unique(keys.begin(), keys.end());
+  EXPECT_EQ(unique.size(), 10u);
+  keys.clear();
+  ShmMap::Lock lock(map_, getpid());
+  map_.Drain(&keys, 100, [](ShmMap::Slot*) { return true; });
+  EXPECT_TRUE(keys.empty());
+}
+
+TEST_F(ShmMapTest, QueueOverflowFallsBackToAScan) {
+  Make(ShmMap::kMinSlots * 4);  // queue of 256
+  for (int i = 0; i < 200; ++i) {
+    ShmMap::Lock lock(map_, getpid());
+    bool fresh;
+    auto* s = map_.FindOrInsert("k" + std::to_string(i), 0, &fresh);
+    ShmMap::Value<Counter>(s).n = i;
+    map_.Enqueue(s);
+  }
+  // 200 keys into a queue of 256 fit; force an overflow with more distinct keys.
+  for (int i = 200; i < 600; ++i) {
+    ShmMap::Lock lock(map_, getpid());
+    bool fresh;
+    auto* s = map_.FindOrInsert("k" + std::to_string(i), 0, &fresh);
+    ShmMap::Value<Counter>(s).n = i;
+    map_.Enqueue(s);
+  }
+  std::vector<std::string> keys;
+  ShmMap::Lock lock(map_, getpid());
+  map_.Drain(&keys, 10, [](ShmMap::Slot* s) { return ShmMap::Value<Counter>(s).n % 2 == 0; });
+  // The scan returns every wanted key present, regardless of `max`.
+  EXPECT_GT(keys.size(), 10u);
+  for (auto& k : keys) EXPECT_EQ(std::stoi(k.substr(1)) % 2, 0) << k;
+}
+
+TEST_F(ShmMapTest, ReattachKeepsData) {
+  Make(128);
+  Touch("x");
+  ShmMap again;
+  ASSERT_TRUE(again.Attach(region_.data(), region_.size()));
+  ShmMap::Lock lock(again, getpid());
+  EXPECT_NE(again.Find("x"), nullptr);
+}
+
+}  // namespace
+}  // namespace warden
