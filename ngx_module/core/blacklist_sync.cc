@@ -3,9 +3,9 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "blacklist_entry.h"
@@ -14,8 +14,6 @@ namespace warden {
 
 namespace {
 
-constexpr int64_t kMinBackoffMs = 100;
-constexpr int64_t kMaxBackoffMs = 5000;
 constexpr int kSweepSlotsPerTick = 4096;
 constexpr uint64_t kMalformedLogLimit = 10;
 
@@ -28,43 +26,24 @@ bool IsArray(const redisReply* r, size_t min_elements) {
   return r && r->type == REDIS_REPLY_ARRAY && r->elements >= min_elements;
 }
 
-int Send(redisAsyncContext* ac, redisCallbackFn* fn, void* priv,
-         const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return redisAsyncCommandArgv(ac, fn, priv, static_cast<int>(args.size()), argv.data(),
-                               lens.data());
-}
-
 }  // namespace
 
-std::string RedisEndpoint::Describe() const {
-  if (!unix_path.empty()) return "unix:" + unix_path;
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
 BlacklistSync::BlacklistSync(RedisEndpoint endpoint, BlacklistTable* table, int32_t pid,
-                             Clock clock, AttachFn attach, LogFn log)
-    : endpoint_(std::move(endpoint)),
-      schema_(endpoint_.prefix),
+                             Clock clock, AsyncRedis::AttachFn attach, LogFn log)
+    : schema_(endpoint.prefix),
       table_(table),
       pid_(pid),
-      clock_(std::move(clock)),
-      attach_(std::move(attach)),
-      log_(std::move(log)),
-      rng_(std::random_device{}() ^ static_cast<uint32_t>(pid)) {}
+      clock_(clock),
+      redis_(std::move(endpoint), "blacklist sync", clock, std::move(attach), std::move(log)) {
+  redis_.set_on_connect([this] { SendHello(false); });
+}
 
 BlacklistSync::~BlacklistSync() { Shutdown(); }
 
 void BlacklistSync::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  if (ac_) Drop("worker exiting");
+  redis_.Close();
   if (leader_) table_->ResignLeadership(pid_);
   leader_ = false;
 }
@@ -74,168 +53,53 @@ void BlacklistSync::Tick() {
   int64_t now = clock_();
   leader_ = table_->TryLead(pid_, now, kLeaseMs);
   if (!leader_) {
-    if (ac_) Drop("another worker leads the sync now");
+    redis_.Close();
     return;
   }
-
   {
     // Expired entries stopped matching on time already; this only frees their slots.
     BlacklistTable::WriteBatch batch(*table_, pid_);
     batch.Sweep(now, kSweepSlotsPerTick);
   }
-
-  if (ac_ && pending_deadline_ms_ && now > pending_deadline_ms_) {
-    Drop("redis " + endpoint_.Describe() + " did not answer within " +
-         std::to_string(endpoint_.timeout_ms) + " ms");
-    return;
-  }
-  if (!ac_ && now >= next_attempt_ms_) Connect();
-}
-
-void BlacklistSync::Expect(int64_t budget_ms) { pending_deadline_ms_ = clock_() + budget_ms; }
-
-void BlacklistSync::ScheduleRetry() {
-  backoff_ms_ = backoff_ms_ ? std::min(backoff_ms_ * 2, kMaxBackoffMs) : kMinBackoffMs;
-  // Full jitter keeps the nodes of a fleet from reconnecting in lockstep after an outage.
-  std::uniform_int_distribution<int64_t> jitter(backoff_ms_ / 2, backoff_ms_);
-  next_attempt_ms_ = clock_() + jitter(rng_);
-  state_ = State::kIdle;
-  pending_deadline_ms_ = 0;
-}
-
-void BlacklistSync::Connect() {
-  redisAsyncContext* ac = endpoint_.unix_path.empty()
-                              ? redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port)
-                              : redisAsyncConnectUnix(endpoint_.unix_path.c_str());
-  if (!ac || ac->err) {
-    if (!outage_logged_) {
-      log_(LogLevel::kError, "cannot connect to redis " + endpoint_.Describe() + ": " +
-                                 (ac ? ac->errstr : "out of memory") +
-                                 "; serving the last known blacklist, retrying");
-      outage_logged_ = true;
-    }
-    if (ac) redisAsyncFree(ac);
-    ScheduleRetry();
-    return;
-  }
-  ac->data = this;
-  redisAsyncSetConnectCallback(ac, ConnectCallback);
-  redisAsyncSetDisconnectCallback(ac, DisconnectCallback);
-  if (!attach_(ac)) {
-    log_(LogLevel::kError, "cannot attach the redis connection to the event loop");
-    redisAsyncFree(ac);
-    ScheduleRetry();
-    return;
-  }
-  ac_ = ac;
-  Expect(endpoint_.timeout_ms);
-  if (!endpoint_.password.empty()) {
-    Send(ac_, AuthCallback, const_cast<char*>("AUTH"), {"AUTH", endpoint_.password});
-  }
-  if (endpoint_.db != 0) {
-    Send(ac_, AuthCallback, const_cast<char*>("SELECT"), {"SELECT", std::to_string(endpoint_.db)});
-  }
-  SendHello(false);
-}
-
-void BlacklistSync::Drop(const std::string& why) {
-  redisAsyncContext* ac = ac_;
-  ac_ = nullptr;  // replies flushed by the free below are stale: the callbacks ignore them
-  if (ac) {
-    if (!outage_logged_ && why != "worker exiting") {
-      log_(LogLevel::kWarn, why + "; reconnecting");
-    }
-    redisAsyncFree(ac);
-  }
-  ScheduleRetry();
-}
-
-void BlacklistSync::ConnectCallback(const redisAsyncContext* ac, int status) {
-  auto* self = static_cast<BlacklistSync*>(ac->data);
-  if (status == REDIS_OK || self->ac_ != ac) return;
-  // hiredis frees the context itself after a failed connect.
-  self->ac_ = nullptr;
-  if (!self->outage_logged_) {
-    self->log_(LogLevel::kError, "cannot connect to redis " + self->endpoint_.Describe() + ": " +
-                                     ac->errstr + "; serving the last known blacklist, retrying");
-    self->outage_logged_ = true;
-  }
-  self->ScheduleRetry();
-}
-
-void BlacklistSync::DisconnectCallback(const redisAsyncContext* ac, int status) {
-  auto* self = static_cast<BlacklistSync*>(ac->data);
-  if (self->ac_ != ac) return;
-  self->ac_ = nullptr;
-  if (!self->outage_logged_) {
-    self->log_(LogLevel::kWarn, "lost the redis connection to " + self->endpoint_.Describe() +
-                                    (status == REDIS_OK ? "" : std::string(": ") + ac->errstr) +
-                                    "; serving the last known blacklist, reconnecting");
-    self->outage_logged_ = true;
-  }
-  self->ScheduleRetry();
+  redis_.Tick();
 }
 
 template <void (BlacklistSync::*Handler)(redisReply*)>
-void BlacklistSync::ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata) {
-  auto* self = static_cast<BlacklistSync*>(ac->data);
-  // A null reply means hiredis is tearing the connection down; the disconnect path handles it.
-  if (!reply || self->ac_ != ac) return;
-  auto* r = static_cast<redisReply*>(reply);
-  if (r->type == REDIS_REPLY_ERROR) {
-    self->ProtocolError(std::string("redis error: ") + std::string(r->str, r->len));
-    return;
-  }
-  (self->*Handler)(r);
-}
-
-void BlacklistSync::AuthCallback(redisAsyncContext* ac, void* reply, void* privdata) {
-  auto* self = static_cast<BlacklistSync*>(ac->data);
-  if (!reply || self->ac_ != ac) return;
-  auto* r = static_cast<redisReply*>(reply);
-  if (r->type == REDIS_REPLY_ERROR) {
-    self->ProtocolError(std::string(static_cast<const char*>(privdata)) +
-                        " failed: " + std::string(r->str, r->len));
-  }
-}
-
-void BlacklistSync::ProtocolError(const std::string& what) {
-  // Inside a hiredis callback: ask for a disconnect after the pending replies instead of
-  // freeing the context under hiredis's feet. The disconnect callback schedules the retry.
-  log_(LogLevel::kError, what + " (redis " + endpoint_.Describe() + ")");
-  outage_logged_ = true;
-  if (ac_) redisAsyncDisconnect(ac_);
+AsyncRedis::Callback BlacklistSync::Handle(const char* what) {
+  return [this, what](redisReply* r) {
+    if (!r) return;  // the connection failed: it reconnects and says hello again
+    if (r->type == REDIS_REPLY_ERROR) {
+      redis_.DisconnectSoon(std::string(what) + " failed: " + std::string(r->str, r->len));
+      return;
+    }
+    (this->*Handler)(r);
+  };
 }
 
 std::string BlacklistSync::NewEpoch() {
   static const char kHex[] = "0123456789abcdef";
+  std::random_device rd;
   std::string epoch(32, '0');
-  for (char& c : epoch) c = kHex[rng_() & 15];
+  for (char& c : epoch) c = kHex[rd() & 15];
   return epoch;
 }
 
 void BlacklistSync::SendHello(bool force_full) {
   auto state = table_->ReadSyncState();
   std::string resume_from = (!force_full && state.loaded) ? state.stream_id : "";
-  state_ = State::kHello;
-  Expect(endpoint_.timeout_ms);
-  Send(ac_, ReplyCallback<&BlacklistSync::OnHello>, nullptr,
-       {"EVAL", RedisSchema::kSyncHelloScript, "3", schema_.BlacklistEpoch(),
-        schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from, NewEpoch()});
   force_full_ = force_full;
+  redis_.Send({"EVAL", RedisSchema::kSyncHelloScript, "3", schema_.BlacklistEpoch(),
+               schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from, NewEpoch()},
+              redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnHello>("sync hello"));
 }
 
 void BlacklistSync::OnHello(redisReply* r) {
   if (!IsArray(r, 4) || r->element[1]->type != REDIS_REPLY_INTEGER ||
       r->element[3]->type != REDIS_REPLY_INTEGER) {
-    ProtocolError("unexpected reply to the sync hello script");
+    redis_.DisconnectSoon("unexpected reply to the sync hello script");
     return;
   }
-  if (outage_logged_) {
-    log_(LogLevel::kInfo, "redis " + endpoint_.Describe() + " is reachable again");
-    outage_logged_ = false;
-  }
-  backoff_ms_ = 0;
+  redis_.MarkHealthy();
   bool forced = force_full_;
   std::string epoch = Str(r->element[0]);
   auto seq = static_cast<uint64_t>(r->element[1]->integer);
@@ -254,7 +118,7 @@ void BlacklistSync::OnHello(redisReply* r) {
     std::string why = epoch != state.epoch ? "redis holds another data set (epoch changed)"
                       : seq < state.seq    ? "redis went back in time (sequence number fell)"
                                            : "the last applied change was trimmed from the log";
-    log_(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
+    redis_.Log(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
                               "; reloading the whole list");
   }
   load_epoch_ = epoch;
@@ -269,20 +133,19 @@ void BlacklistSync::OnHello(redisReply* r) {
     // Until the load completes, a crash must lead to another full load, not a resume.
     batch.sync_state().loaded = false;
   }
-  state_ = State::kLoading;
   SendScan();
 }
 
 void BlacklistSync::SendScan() {
-  Expect(endpoint_.timeout_ms);
-  Send(ac_, ReplyCallback<&BlacklistSync::OnScan>, nullptr,
-       {"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT", std::to_string(kScanCount)});
+  redis_.Send({"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT",
+               std::to_string(kScanCount)},
+              redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnScan>("HSCAN"));
 }
 
 void BlacklistSync::OnScan(redisReply* r) {
   if (!IsArray(r, 2) || r->element[0]->type != REDIS_REPLY_STRING ||
       r->element[1]->type != REDIS_REPLY_ARRAY) {
-    ProtocolError("unexpected reply to HSCAN");
+    redis_.DisconnectSoon("unexpected reply to HSCAN");
     return;
   }
   int64_t now = clock_();
@@ -297,7 +160,7 @@ void BlacklistSync::OnScan(redisReply* r) {
       auto entry = BlacklistEntry::Decode(field, value, &error);
       if (!entry) {
         if (++load_skipped_ <= kMalformedLogLimit) {
-          log_(LogLevel::kWarn, "skipping malformed blacklist entry in redis: " + error);
+          redis_.Log(LogLevel::kWarn, "skipping malformed blacklist entry in redis: " + error);
         }
         continue;
       }
@@ -321,7 +184,7 @@ void BlacklistSync::OnScan(redisReply* r) {
     state.loaded = true;
   }
   auto stats = table_->ReadStats();
-  log_(LogLevel::kInfo,
+  redis_.Log(LogLevel::kInfo,
        "blacklist loaded from redis: " + std::to_string(load_entries_) + " entries in " +
            std::to_string(clock_() - load_started_ms_) + " ms" +
            (load_skipped_ ? ", " + std::to_string(load_skipped_) + " malformed skipped" : "") +
@@ -332,12 +195,10 @@ void BlacklistSync::OnScan(redisReply* r) {
 }
 
 void BlacklistSync::SendRead() {
-  state_ = State::kStreaming;
   auto state = table_->ReadSyncState();
-  Expect(kBlockMs + endpoint_.timeout_ms);
-  Send(ac_, ReplyCallback<&BlacklistSync::OnRead>, nullptr,
-       {"XREAD", "COUNT", std::to_string(kScanCount), "BLOCK", std::to_string(kBlockMs),
-        "STREAMS", schema_.BlacklistLog(), state.stream_id});
+  redis_.Send({"XREAD", "COUNT", std::to_string(kScanCount), "BLOCK", std::to_string(kBlockMs),
+               "STREAMS", schema_.BlacklistLog(), state.stream_id},
+              kBlockMs + redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnRead>("XREAD"));
 }
 
 void BlacklistSync::OnRead(redisReply* r) {
@@ -347,7 +208,7 @@ void BlacklistSync::OnRead(redisReply* r) {
   }
   if (!IsArray(r, 1) || !IsArray(r->element[0], 2) || r->element[0]->element[1]->type !=
                                                           REDIS_REPLY_ARRAY) {
-    ProtocolError("unexpected reply to XREAD");
+    redis_.DisconnectSoon("unexpected reply to XREAD");
     return;
   }
   redisReply* entries = r->element[0]->element[1];
@@ -377,7 +238,7 @@ void BlacklistSync::OnRead(redisReply* r) {
         }
       }
       if (seq != expected) {
-        log_(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
+        redis_.Log(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
                                   std::to_string(expected) + ", got " + std::to_string(seq) +
                                   "); reloading the whole list");
         gap = true;
@@ -403,16 +264,16 @@ void BlacklistSync::Apply(const std::string& op, const std::string& entry,
     if (e) {
       batch->Upsert(e->cidr, e->expires_ms, e->source);
     } else {
-      log_(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
+      redis_.Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
     }
   } else if (op == "del") {
     if (auto cidr = Cidr::Parse(entry, &error)) {
       batch->Remove(*cidr);
     } else {
-      log_(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
+      redis_.Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
     }
   } else {
-    log_(LogLevel::kWarn, "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
+    redis_.Log(LogLevel::kWarn, "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
   }
   // The position is saved with the change itself, so a new leader resumes exactly here.
   auto& state = batch->sync_state();
