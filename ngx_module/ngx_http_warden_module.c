@@ -22,12 +22,40 @@
 #define NGX_HTTP_WARDEN_TICK_MS        100
 #define NGX_HTTP_WARDEN_DEFAULT_ZONE   (32 * 1024 * 1024)
 #define NGX_HTTP_WARDEN_MIN_ZONE       (64 * 1024)
+#define NGX_HTTP_WARDEN_SYNC_UNSET     ((ngx_msec_t) -2)
+#define NGX_HTTP_WARDEN_NODELAY        -1
+
+/* decisions of the rate limits, after the core's WARDEN_PASS..WARDEN_DRY_RUN */
+#define NGX_HTTP_WARDEN_LIMIT          4
+#define NGX_HTTP_WARDEN_DELAY          5
+#define NGX_HTTP_WARDEN_LIMIT_DRY_RUN  6
+#define NGX_HTTP_WARDEN_LAST_DECISION  NGX_HTTP_WARDEN_LIMIT_DRY_RUN
 
 
 typedef struct {
     void                        *region;
     size_t                       bytes;
 } ngx_http_warden_shctx_t;
+
+
+typedef size_t (*ngx_http_warden_format_pt)(void *region, size_t bytes);
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_http_complex_value_t     key;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_int_t                    rate;         /* requests per second x 1000 */
+    ngx_msec_t                   sync;         /* 0: this node only */
+    ngx_int_t                    index;        /* in the worker's node */
+} ngx_http_warden_limit_zone_t;
+
+
+typedef struct {
+    ngx_http_warden_limit_zone_t  *zone;
+    ngx_int_t                      burst;      /* x 1000 */
+    ngx_int_t                      delay;      /* x 1000, or NODELAY */
+} ngx_http_warden_limit_t;
 
 
 typedef struct {
@@ -39,6 +67,8 @@ typedef struct {
     ngx_shm_zone_t              *shm_zone;
 
     warden_geo_t                *geo;
+
+    ngx_array_t                  limit_zones;  /* of ngx_http_warden_limit_zone_t * */
 } ngx_http_warden_main_conf_t;
 
 
@@ -49,11 +79,17 @@ typedef struct {
     ngx_uint_t                   block_status;
     ngx_flag_t                   dry_run;
     warden_policy_t             *policy;
+
+    ngx_array_t                 *limits;       /* of ngx_http_warden_limit_t */
+    ngx_uint_t                   limit_status;
+    ngx_uint_t                   limit_log_level;
+    ngx_flag_t                   limit_dry_run;
+    ngx_flag_t                   limit_headers;
 } ngx_http_warden_loc_conf_t;
 
 
 typedef struct {
-    const warden_policy_t       *policy;       /* the one that decided */
+    void                        *conf;         /* the location that decided */
     unsigned                     evaluated:1;
     unsigned                     country_done:1;
     char                         country[3];
@@ -62,6 +98,14 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_limit(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
+static ngx_int_t ngx_http_warden_limit_headers(ngx_http_request_t *r,
+    ngx_http_warden_limit_t *limit, warden_limit_verdict_t *v,
+    ngx_uint_t rejected);
+static ngx_int_t ngx_http_warden_add_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static void ngx_http_warden_delay(ngx_http_request_t *r);
 static ngx_http_warden_ctx_t *ngx_http_warden_get_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
 static void ngx_http_warden_ctx_cleanup(void *data);
@@ -84,10 +128,18 @@ static char *ngx_http_warden_allow(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_warden_block_country(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_warden_limit_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void ngx_http_warden_geo_cleanup(void *data);
 static void ngx_http_warden_policy_cleanup(void *data);
-static ngx_int_t ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone,
+static ngx_int_t ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_int_t ngx_http_warden_init_limit_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_warden_init_region(ngx_shm_zone_t *shm_zone,
+    void *data, ngx_http_warden_format_pt format, size_t *slots);
 
 static void ngx_http_warden_log(void *ctx, int level, const char *msg,
     size_t len);
@@ -107,6 +159,15 @@ static void ngx_http_warden_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_num_bounds_t  ngx_http_warden_status_bounds = {
     ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_enum_t  ngx_http_warden_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
 };
 
 
@@ -168,6 +229,48 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       offsetof(ngx_http_warden_loc_conf_t, dry_run),
       NULL },
 
+    { ngx_string("warden_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_warden_limit_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_limit_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, limit_status),
+      &ngx_http_warden_status_bounds },
+
+    { ngx_string("warden_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, limit_log_level),
+      &ngx_http_warden_log_levels },
+
+    { ngx_string("warden_limit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, limit_dry_run),
+      NULL },
+
+    { ngx_string("warden_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, limit_headers),
+      NULL },
+
       ngx_null_command
 };
 
@@ -222,13 +325,17 @@ static ngx_str_t  ngx_http_warden_decisions[] = {
     ngx_string("pass"),
     ngx_string("allow"),
     ngx_string("block"),
-    ngx_string("dry_run")
+    ngx_string("dry_run"),
+    ngx_string("limit"),
+    ngx_string("delay"),
+    ngx_string("limit_dry_run")
 };
 
 
 /* per worker: the node's table and its Redis sync */
 static warden_node_t  *ngx_http_warden_node;
 static ngx_event_t     ngx_http_warden_tick_event;
+static ngx_msec_t      ngx_http_warden_tick_ms = NGX_HTTP_WARDEN_TICK_MS;
 
 
 static ngx_int_t
@@ -240,7 +347,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
 
-    if (!wlcf->enable || wlcf->policy == NULL) {
+    if (!wlcf->enable && wlcf->limits == NULL) {
         return NGX_DECLINED;
     }
 
@@ -251,26 +358,32 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     if (ctx->evaluated) {
         /*
-         * An internal redirect: a refused request now serves its error page;
-         * one that passed is judged again only under a different policy.
+         * An internal redirect, or the end of a delay: a refused request now
+         * serves its error page; one that passed is judged again only by a
+         * location with other rules.
          */
         if (ctx->verdict.decision == WARDEN_BLOCK
-            || ctx->policy == wlcf->policy)
+            || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT
+            || ctx->conf == wlcf)
         {
             return NGX_DECLINED;
         }
     }
+
+    ctx->evaluated = 1;
+    ctx->conf = wlcf;
 
     country = NULL;
     if (warden_policy_needs_country(wlcf->policy)) {
         country = ngx_http_warden_country(r, ctx);
     }
 
-    warden_policy_evaluate(wlcf->policy, ngx_http_warden_node,
-                           r->connection->sockaddr, country,
+    /* without "warden on" only the allow list counts: it exempts from limits */
+    warden_policy_evaluate(wlcf->policy,
+                           wlcf->enable ? ngx_http_warden_node : NULL,
+                           r->connection->sockaddr,
+                           wlcf->enable ? country : NULL,
                            ngx_http_warden_now_ms(), &ctx->verdict);
-    ctx->evaluated = 1;
-    ctx->policy = wlcf->policy;
 
     switch (ctx->verdict.decision) {
 
@@ -280,15 +393,243 @@ ngx_http_warden_handler(ngx_http_request_t *r)
                       ctx->verdict.reason_len, ctx->verdict.reason);
         return wlcf->block_status;
 
+    case WARDEN_ALLOW:
+        return NGX_DECLINED;
+
     case WARDEN_DRY_RUN:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "warden dry run, would forbid: %*s",
                       ctx->verdict.reason_len, ctx->verdict.reason);
-        return NGX_DECLINED;
+        break;
 
     default:
+        break;
+    }
+
+    if (wlcf->limits) {
+        return ngx_http_warden_limit(r, wlcf, ctx);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
+    ngx_http_warden_ctx_t *ctx)
+{
+    u_char                   *p;
+    int64_t                   now;
+    ngx_str_t                 key;
+    ngx_uint_t                i, level;
+    ngx_http_warden_limit_t  *limits, *limit, *hit;
+    warden_limit_verdict_t    v, hv;
+
+    static ngx_str_t  retry_after = ngx_string("Retry-After");
+
+    if (ngx_http_warden_node == NULL) {
         return NGX_DECLINED;
     }
+
+    now = ngx_http_warden_now_ms();
+    limits = wlcf->limits->elts;
+    hit = NULL;
+    ngx_memzero(&hv, sizeof(warden_limit_verdict_t));
+
+    for (i = 0; i < wlcf->limits->nelts; i++) {
+        limit = &limits[i];
+
+        if (ngx_http_complex_value(r, &limit->zone->key, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (key.len == 0) {
+            /* as limit_req: an empty key is not limited */
+            continue;
+        }
+
+        warden_node_limit(ngx_http_warden_node, (int) limit->zone->index,
+                          key.data, key.len, limit->zone->rate, limit->burst,
+                          limit->delay, now, &v);
+
+        if (v.rejected) {
+            hit = limit;
+            hv = v;
+            break;
+        }
+
+        if (hit == NULL || v.delay_ms > hv.delay_ms) {
+            hit = limit;
+            hv = v;
+        }
+    }
+
+    if (hit == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (wlcf->limit_headers
+        && ngx_http_warden_limit_headers(r, hit, &hv, hv.rejected) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (hv.rejected) {
+        ngx_log_error(wlcf->limit_log_level, r->connection->log, 0,
+                      "limiting requests%s by warden, excess: %L.%03L by zone \"%V\"",
+                      wlcf->limit_dry_run ? ", dry run," : "",
+                      hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+
+        p = ngx_snprintf((u_char *) ctx->verdict.reason,
+                         sizeof(ctx->verdict.reason) - 1, "limit zone %V",
+                         &hit->zone->name);
+        ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+
+        if (wlcf->limit_dry_run) {
+            ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT_DRY_RUN;
+            return NGX_DECLINED;
+        }
+
+        ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
+
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        key.data = p;
+        key.len = ngx_sprintf(p, "%L", hv.retry_after_ms > 0
+                                       ? (hv.retry_after_ms + 999) / 1000 : 1)
+                  - p;
+
+        if (ngx_http_warden_add_header(r, &retry_after, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return wlcf->limit_status;
+    }
+
+    if (hv.delay_ms <= 0 || wlcf->limit_dry_run) {
+        return NGX_DECLINED;
+    }
+
+    level = wlcf->limit_log_level == NGX_LOG_INFO ? NGX_LOG_INFO
+                                                  : wlcf->limit_log_level + 1;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "delaying request by warden, excess: %L.%03L, by zone \"%V\"",
+                  hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+
+    ctx->verdict.decision = NGX_HTTP_WARDEN_DELAY;
+    p = ngx_snprintf((u_char *) ctx->verdict.reason,
+                     sizeof(ctx->verdict.reason) - 1, "delay zone %V %Lms",
+                     &hit->zone->name, hv.delay_ms);
+    ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+
+    /* as limit_req: hold the request on a timer, the worker goes on */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_warden_delay;
+
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, (ngx_msec_t) hv.delay_ms);
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_warden_limit_headers(ngx_http_request_t *r,
+    ngx_http_warden_limit_t *limit, warden_limit_verdict_t *v,
+    ngx_uint_t rejected)
+{
+    u_char     *p;
+    int64_t     rate, window, quota, remaining, reset;
+    ngx_str_t   value;
+
+    static ngx_str_t  policy = ngx_string("RateLimit-Policy");
+    static ngx_str_t  state = ngx_string("RateLimit");
+
+    /* draft-ietf-httpapi-ratelimit-headers: the bucket as a quota per window */
+    rate = limit->zone->rate;
+    window = rate >= 1000 ? 1 : 60;
+    quota = rate * window / 1000 + limit->burst / 1000;
+    remaining = rejected ? 0 : (limit->burst - v->excess) / 1000;
+    if (remaining < 0) {
+        remaining = 0;
+    }
+    reset = rate > 0 ? (v->excess + rate - 1) / rate : 0;
+
+    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%V\";q=%L;w=%L", &limit->zone->name, quota,
+                            window)
+                - p;
+
+    if (ngx_http_warden_add_header(r, &policy, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%V\";r=%L;t=%L", &limit->zone->name,
+                            remaining, reset)
+                - p;
+
+    return ngx_http_warden_add_header(r, &state, &value);
+}
+
+
+static ngx_int_t
+ngx_http_warden_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_warden_delay(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 
@@ -419,7 +760,7 @@ ngx_http_warden_decision_variable(ngx_http_request_t *r,
 
     if (ctx == NULL || !ctx->evaluated
         || ctx->verdict.decision < WARDEN_PASS
-        || ctx->verdict.decision > WARDEN_DRY_RUN)
+        || ctx->verdict.decision > NGX_HTTP_WARDEN_LAST_DECISION)
     {
         /* Warden is off where this request was handled */
         v->len = 1;
@@ -743,17 +1084,369 @@ ngx_http_warden_block_country(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    u_char                            *p;
+    size_t                             len;
+    ssize_t                            size;
+    ngx_str_t                         *value, name, s;
+    ngx_int_t                          rate, scale;
+    ngx_msec_t                         sync;
+    ngx_uint_t                         i;
+    ngx_http_warden_limit_zone_t      *zone, **zones;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_warden_limit_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = &zone->key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    size = 0;
+    rate = 0;
+    scale = 1;
+    sync = NGX_HTTP_WARDEN_SYNC_UNSET;
+    name.len = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\", expected "
+                                   "zone=name:size", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
+
+            len = value[i].len;
+            p = value[i].data + len - 3;
+
+            if (ngx_strncmp(p, "r/s", 3) == 0) {
+                scale = 1;
+                len -= 3;
+
+            } else if (ngx_strncmp(p, "r/m", 3) == 0) {
+                scale = 60;
+                len -= 3;
+            }
+
+            rate = ngx_atoi(value[i].data + 5, len - 5);
+            if (rate <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid rate \"%V\", expected rate=Nr/s "
+                                   "or rate=Nr/m", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sync=", 5) == 0) {
+
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                sync = 0;
+                continue;
+            }
+
+            if (s.len == 5 && ngx_strncmp(s.data, "exact", 5) == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"sync=exact\" is not available in this "
+                                   "version, use an interval such as "
+                                   "sync=100ms");
+                return NGX_CONF_ERROR;
+            }
+
+            sync = ngx_parse_time(&s, 0);
+            if (sync == (ngx_msec_t) NGX_ERROR || sync < 10) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid sync \"%V\", expected sync=off, "
+                                   "sync=exact or an interval of 10ms or more",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"rate\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_limit_zone \"%V\" is duplicate", &name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* NUL-terminated for the core */
+    zone->name.len = name.len;
+    zone->name.data = ngx_pnalloc(cf->pool, name.len + 1);
+    if (zone->name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(zone->name.data, name.data, name.len + 1);
+
+    zone->rate = rate * 1000 / scale;
+    zone->sync = sync;
+    zone->index = (ngx_int_t) wmcf->limit_zones.nelts;
+
+    /* our own namespace: limit_req may use the same zone names */
+    s.len = sizeof("warden_limit:") - 1 + name.len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(s.data, "warden_limit:%V", &name);
+
+    zone->shm_zone = ngx_shared_memory_add(cf, &s, size,
+                                           &ngx_http_warden_module);
+    if (zone->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone->init = ngx_http_warden_init_limit_zone;
+
+    zones = ngx_array_push(&wmcf->limit_zones);
+    if (zones == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zones = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_loc_conf_t *wlcf = conf;
+
+    ngx_int_t                      burst, delay;
+    ngx_str_t                     *value, name;
+    ngx_uint_t                     i;
+    ngx_http_warden_limit_t       *limit, *limits;
+    ngx_http_warden_main_conf_t   *wmcf;
+    ngx_http_warden_limit_zone_t  *zone, **zones;
+
+    value = cf->args->elts;
+
+    zone = NULL;
+    burst = 0;
+    delay = 0;
+    name.len = 0;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+
+            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (burst <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid burst value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
+
+            delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (delay <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid delay value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "nodelay") == 0) {
+            delay = NGX_HTTP_WARDEN_NODELAY;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            zone = zones[i];
+            break;
+        }
+    }
+
+    if (zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown warden_limit_zone \"%V\" (declare it "
+                           "with warden_limit_zone before it is used)",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (wlcf->limits == NULL) {
+        wlcf->limits = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_warden_limit_t));
+        if (wlcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limits = wlcf->limits->elts;
+    for (i = 0; i < wlcf->limits->nelts; i++) {
+        if (limits[i].zone == zone) {
+            return "is duplicate";
+        }
+    }
+
+    limit = ngx_array_push(wlcf->limits);
+    if (limit == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit->zone = zone;
+    limit->burst = burst * 1000;
+    limit->delay = delay == NGX_HTTP_WARDEN_NODELAY ? NGX_HTTP_WARDEN_NODELAY
+                                                    : delay * 1000;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
-ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t  slots;
+
+    if (ngx_http_warden_init_region(shm_zone, data, warden_table_format, &slots)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (slots) {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "warden: warden_blacklist_zone holds up to %uz entries",
+                      slots * 4 / 5);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_init_limit_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t  slots;
+
+    return ngx_http_warden_init_region(shm_zone, data, warden_map_format,
+                                       &slots);
+}
+
+
+static ngx_int_t
+ngx_http_warden_init_region(ngx_shm_zone_t *shm_zone, void *data,
+    ngx_http_warden_format_pt format, size_t *slots)
 {
     ngx_http_warden_shctx_t  *octx = data;
 
-    size_t                    bytes, slots;
+    size_t                    bytes;
     ngx_slab_pool_t          *shpool;
     ngx_http_warden_shctx_t  *ctx;
 
+    *slots = 0;
+
     if (octx) {
-        /* a reload with the same size: the blacklist carries over as it is */
+        /* a reload with the same size: the state carries over as it is */
         shm_zone->data = octx;
         return NGX_OK;
     }
@@ -770,10 +1463,11 @@ ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    /* the table takes every free page but one in one block */
+    /* the structure takes every free page but one, in one block */
     if (shpool->pfree < 2) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "warden_blacklist_zone is too small");
+                      "warden: zone \"%V\" is too small",
+                      &shm_zone->shm.name);
         return NGX_ERROR;
     }
 
@@ -784,20 +1478,17 @@ ngx_http_warden_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
-    slots = warden_table_format(ctx->region, bytes);
-    if (slots == 0) {
+    *slots = format(ctx->region, bytes);
+    if (*slots == 0) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "warden_blacklist_zone is too small");
+                      "warden: zone \"%V\" is too small",
+                      &shm_zone->shm.name);
         return NGX_ERROR;
     }
 
     ctx->bytes = bytes;
     shpool->data = ctx;
     shm_zone->data = ctx;
-
-    ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                  "warden: warden_blacklist_zone holds up to %uz entries",
-                  slots * 4 / 5);
 
     return NGX_OK;
 }
@@ -849,7 +1540,7 @@ ngx_http_warden_tick(ngx_event_t *ev)
 
     warden_node_tick(ngx_http_warden_node);
 
-    ngx_add_timer(ev, NGX_HTTP_WARDEN_TICK_MS);
+    ngx_add_timer(ev, ngx_http_warden_tick_ms);
 }
 
 
@@ -893,6 +1584,13 @@ ngx_http_warden_create_main_conf(ngx_conf_t *cf)
 
     conf->zone_size = NGX_CONF_UNSET_SIZE;
 
+    if (ngx_array_init(&conf->limit_zones, cf->pool, 4,
+                       sizeof(ngx_http_warden_limit_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return conf;
 }
 
@@ -902,7 +1600,25 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_warden_main_conf_t *wmcf = conf;
 
+    ngx_uint_t                     i;
+    ngx_http_warden_limit_zone_t **zones;
+
     ngx_str_t  name = ngx_string("warden_blacklist");
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->sync == NGX_HTTP_WARDEN_SYNC_UNSET) {
+            /* fleet-wide by default when there is a fleet to share with */
+            zones[i]->sync = wmcf->redis_set ? 100 : 0;
+
+        } else if (zones[i]->sync && !wmcf->redis_set) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_limit_zone \"%V\" syncs with redis, "
+                               "but there is no \"warden_redis\"",
+                               &zones[i]->name);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     ngx_conf_init_size_value(wmcf->zone_size, NGX_HTTP_WARDEN_DEFAULT_ZONE);
 
@@ -924,7 +1640,7 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    wmcf->shm_zone->init = ngx_http_warden_init_zone;
+    wmcf->shm_zone->init = ngx_http_warden_init_blacklist_zone;
 
     return NGX_CONF_OK;
 }
@@ -946,11 +1662,16 @@ ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
      *     conf->allow = NULL;
      *     conf->countries = NULL;
      *     conf->policy = NULL;
+     *     conf->limits = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
     conf->block_status = NGX_CONF_UNSET_UINT;
     conf->dry_run = NGX_CONF_UNSET;
+    conf->limit_status = NGX_CONF_UNSET_UINT;
+    conf->limit_log_level = NGX_CONF_UNSET_UINT;
+    conf->limit_dry_run = NGX_CONF_UNSET;
+    conf->limit_headers = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -971,6 +1692,16 @@ ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->block_status, prev->block_status,
                               NGX_HTTP_FORBIDDEN);
     ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
+    ngx_conf_merge_uint_value(conf->limit_status, prev->limit_status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
+                              NGX_LOG_ERR);
+    ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
+    ngx_conf_merge_value(conf->limit_headers, prev->limit_headers, 0);
+
+    if (conf->limits == NULL) {
+        conf->limits = prev->limits;
+    }
 
     /* lists are inherited only when a level has none of its own, as allow/deny */
     if (conf->allow == NULL) {
@@ -1066,27 +1797,66 @@ ngx_http_warden_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_warden_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_warden_shctx_t      *shctx;
-    ngx_http_warden_main_conf_t  *wmcf;
+    ngx_int_t                      tick;
+    ngx_uint_t                     i;
+    ngx_http_warden_shctx_t       *shctx;
+    ngx_http_warden_main_conf_t   *wmcf;
+    ngx_http_warden_limit_zone_t **zones;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
 
-    if (wmcf == NULL || wmcf->shm_zone == NULL) {
+    if (wmcf == NULL
+        || (wmcf->shm_zone == NULL && wmcf->limit_zones.nelts == 0))
+    {
         return NGX_OK;
     }
 
-    shctx = wmcf->shm_zone->data;
-
-    ngx_http_warden_node = warden_node_create(shctx->region, shctx->bytes,
-                                              &wmcf->redis, (int) ngx_pid,
+    ngx_http_warden_node = warden_node_create((int) ngx_pid,
                                               ngx_http_warden_log,
                                               ngx_http_warden_attach,
                                               cycle->log);
     if (ngx_http_warden_node == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "warden: cannot attach to the blacklist zone");
         return NGX_ERROR;
     }
+
+    if (wmcf->shm_zone) {
+        shctx = wmcf->shm_zone->data;
+
+        if (warden_node_attach_blacklist(ngx_http_warden_node, shctx->region,
+                                         shctx->bytes)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to the blacklist zone");
+            return NGX_ERROR;
+        }
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        shctx = zones[i]->shm_zone->data;
+
+        if (warden_node_add_limit_zone(ngx_http_warden_node,
+                                       (const char *) zones[i]->name.data,
+                                       shctx->region, shctx->bytes,
+                                       zones[i]->rate,
+                                       (int64_t) zones[i]->sync)
+            != zones[i]->index)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to warden_limit_zone \"%V\"",
+                          &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (wmcf->redis_set) {
+        warden_node_connect_redis(ngx_http_warden_node, &wmcf->redis);
+    }
+
+    tick = (ngx_int_t) warden_node_tick_ms(ngx_http_warden_node);
+    ngx_http_warden_tick_ms = tick > 0 ? (ngx_msec_t) tick
+                                       : NGX_HTTP_WARDEN_TICK_MS;
 
     ngx_http_warden_tick_event.handler = ngx_http_warden_tick;
     ngx_http_warden_tick_event.log = cycle->log;

@@ -45,6 +45,32 @@ end
 return #due
 )lua";
 
+const char* const RedisSchema::kLimitSyncScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[i + 1])
+  local v = redis.call('HMGET', key, 'e', 't')
+  local e
+  if v[1] then
+    local ms = now - tonumber(v[2])
+    if ms < 0 then ms = 0 end
+    e = tonumber(v[1]) - rate * ms / 1000
+    if e < 0 then e = 0 end
+    e = e + n * 1000
+  else
+    e = (n - 1) * 1000
+  end
+  e = math.floor(e)
+  redis.call('HSET', key, 'e', e, 't', now)
+  redis.call('PEXPIRE', key, math.floor(e * 1000 / rate) + 1000)
+  levels[i] = e
+end
+return levels
+)lua";
+
 const char* const RedisSchema::kSyncHelloScript = R"lua(
 redis.call('SET', KEYS[1], ARGV[2], 'NX')
 local epoch = redis.call('GET', KEYS[1])

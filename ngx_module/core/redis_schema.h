@@ -33,6 +33,12 @@ class RedisSchema {
   // Deletes (and logs) up to `limit` entries whose expiry has passed. Returns how many.
   static const char* const kPurgeExpiredScript;
 
+  // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").
+  // ARGV: rate (requests per second x 1000), then per key the requests granted since the last
+  // push. Leaks each bucket by Redis's clock, adds the counts (a key's first request is free,
+  // as in limit_req) and returns the levels (x 1000). Buckets expire once drained.
+  static const char* const kLimitSyncScript;
+
   // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or ""), an epoch to set
   // if none exists yet (so the first reader and the first writer agree on one).
   // Returns {epoch, seq, last stream id or "0-0", 1 if ARGV[1] is still in the log}.

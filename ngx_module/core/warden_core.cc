@@ -9,9 +9,8 @@
 #include <memory>
 #include <netinet/in.h>
 
-#include "blacklist_sync.h"
-#include "blacklist_table.h"
 #include "geo_db.h"
+#include "node.h"
 #include "policy.h"
 
 struct warden_geo_s {
@@ -23,8 +22,7 @@ struct warden_policy_s {
 };
 
 struct warden_node_s {
-  warden::BlacklistTable table;
-  std::unique_ptr<warden::BlacklistSync> sync;
+  std::unique_ptr<warden::Node> node;
 };
 
 namespace {
@@ -140,8 +138,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_node_t* 
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return;
     warden::Verdict v;
-    const warden::BlacklistTable* table =
-        node && node->table.attached() ? &node->table : nullptr;
+    const warden::BlacklistTable* table = node ? node->node->blacklist() : nullptr;
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
     out->reason_len = v.reason_len;
@@ -160,47 +157,77 @@ size_t warden_table_format(void* region, size_t bytes) {
   }
 }
 
-warden_node_t* warden_node_create(void* region, size_t bytes, const warden_redis_conf_t* redis,
-                                  int pid, warden_log_pt log, warden_attach_pt attach,
+size_t warden_map_format(void* region, size_t bytes) {
+  try {
+    warden::ShmMap map;
+    return map.Attach(region, bytes) ? map.ReadStats().slots : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach,
                                   void* ctx) {
   try {
+    auto log_fn = [log, ctx](warden::LogLevel level, const std::string& msg) {
+      log(ctx, static_cast<int>(level), msg.data(), msg.size());
+    };
+    auto attach_fn = [attach, ctx](redisAsyncContext* ac) { return attach(ctx, ac) == 0; };
     auto node = std::make_unique<warden_node_t>();
-    if (!node->table.Attach(region, bytes)) return nullptr;
-    if (redis) {
-      warden::RedisEndpoint ep;
-      if (redis->unix_path) {
-        ep.unix_path = redis->unix_path;
-      } else {
-        ep.host = redis->host;
-        ep.port = redis->port;
-      }
-      if (redis->password) ep.password = redis->password;
-      ep.db = redis->db;
-      if (redis->prefix) ep.prefix = redis->prefix;
-      ep.timeout_ms = redis->timeout_ms;
-      auto log_fn = [log, ctx](warden::LogLevel level, const std::string& msg) {
-        log(ctx, static_cast<int>(level), msg.data(), msg.size());
-      };
-      auto attach_fn = [attach, ctx](redisAsyncContext* ac) { return attach(ctx, ac) == 0; };
-      node->sync = std::make_unique<warden::BlacklistSync>(
-          ep, &node->table, pid, warden::SystemNowMs, attach_fn, log_fn);
-    }
+    node->node = std::make_unique<warden::Node>(pid, warden::SystemNowMs, attach_fn, log_fn);
     return node.release();
   } catch (...) {
     return nullptr;
   }
 }
 
-void warden_node_tick(warden_node_t* node) {
+int warden_node_attach_blacklist(warden_node_t* node, void* region, size_t bytes) {
   try {
-    if (node->sync) node->sync->Tick();
+    return node->node->AttachBlacklist(region, bytes) ? 0 : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* region,
+                               size_t bytes, int64_t rate, int64_t sync_ms) {
+  try {
+    return node->node->AddLimitZone(name, region, bytes, rate, sync_ms);
+  } catch (...) {
+    return -1;
+  }
+}
+
+void warden_node_connect_redis(warden_node_t* node, const warden_redis_conf_t* redis) {
+  try {
+    warden::RedisEndpoint ep;
+    if (redis->unix_path) {
+      ep.unix_path = redis->unix_path;
+    } else {
+      ep.host = redis->host;
+      ep.port = redis->port;
+    }
+    if (redis->password) ep.password = redis->password;
+    ep.db = redis->db;
+    if (redis->prefix) ep.prefix = redis->prefix;
+    ep.timeout_ms = redis->timeout_ms;
+    node->node->ConnectRedis(ep);
   } catch (...) {
   }
 }
 
+void warden_node_tick(warden_node_t* node) {
+  try {
+    node->node->Tick();
+  } catch (...) {
+  }
+}
+
+int64_t warden_node_tick_ms(const warden_node_t* node) { return node->node->tick_ms(); }
+
 void warden_node_shutdown(warden_node_t* node) {
   try {
-    if (node->sync) node->sync->Shutdown();
+    node->node->Shutdown();
   } catch (...) {
   }
 }
@@ -212,6 +239,24 @@ void warden_node_destroy(warden_node_t* node) {
   }
 }
 
-size_t warden_node_entries(const warden_node_t* node) { return node->table.entries(); }
+void warden_node_limit(warden_node_t* node, int zone, const unsigned char* key, size_t len,
+                       int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                       warden_limit_verdict_t* out) {
+  *out = warden_limit_verdict_t{};
+  try {
+    warden::LeakyBucketParams params;
+    params.rate = rate;
+    params.burst = burst;
+    params.delay = delay < 0 ? warden::LeakyBucketParams::kNoDelay : delay;
+    auto v = node->node->Limit(
+        zone, std::string_view(reinterpret_cast<const char*>(key), len), params, now_ms);
+    out->rejected = v.rejected ? 1 : 0;
+    out->excess = v.excess;
+    out->delay_ms = v.delay_ms;
+    out->retry_after_ms = v.retry_after_ms;
+  } catch (...) {
+    // Fail open: a request is never refused because Warden itself failed.
+  }
+}
 
 }  // extern "C"

@@ -77,17 +77,36 @@ void warden_policy_evaluate(const warden_policy_t *policy,
     const warden_node_t *node, const struct sockaddr *sa, const char *country,
     int64_t now_ms, warden_verdict_t *out);
 
-/* the node's shared blacklist table: bytes needed are checked by format */
+/* shared zones, formatted by the master in init_zone: 0 when too small */
 size_t warden_table_format(void *region, size_t bytes);
+size_t warden_map_format(void *region, size_t bytes);
 
-/* per-worker: attach to the shared table and, with redis != NULL, sync it */
-warden_node_t *warden_node_create(void *region, size_t bytes,
-    const warden_redis_conf_t *redis, int pid, warden_log_pt log,
+/* per worker: views of the shared zones and the Redis side */
+warden_node_t *warden_node_create(int pid, warden_log_pt log,
     warden_attach_pt attach, void *ctx);
+int warden_node_attach_blacklist(warden_node_t *node, void *region,
+    size_t bytes);
+/* returns the zone's index (in the order added), -1 on failure */
+int warden_node_add_limit_zone(warden_node_t *node, const char *name,
+    void *region, size_t bytes, int64_t rate, int64_t sync_ms);
+void warden_node_connect_redis(warden_node_t *node,
+    const warden_redis_conf_t *redis);
 void warden_node_tick(warden_node_t *node);
+int64_t warden_node_tick_ms(const warden_node_t *node);
 void warden_node_shutdown(warden_node_t *node);
 void warden_node_destroy(warden_node_t *node);
-size_t warden_node_entries(const warden_node_t *node);
+
+typedef struct {
+    int          rejected;
+    int64_t      excess;          /* requests x 1000 */
+    int64_t      delay_ms;
+    int64_t      retry_after_ms;
+} warden_limit_verdict_t;
+
+/* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay */
+void warden_node_limit(warden_node_t *node, int zone, const unsigned char *key,
+    size_t len, int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+    warden_limit_verdict_t *out);
 
 #ifdef __cplusplus
 }

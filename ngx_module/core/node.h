@@ -1,0 +1,65 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "async_redis.h"
+#include "blacklist_sync.h"
+#include "blacklist_table.h"
+#include "leaky_bucket.h"
+#include "limit_sync.h"
+#include "rate_limiter.h"
+#include "shm_map.h"
+
+namespace warden {
+
+// Everything one nginx worker holds: views of the node's shared zones (the blacklist, one map
+// per rate-limit zone) and, with Redis configured, the background work that keeps them in
+// step with the fleet. The glue calls Tick() every tick_ms().
+class Node {
+ public:
+  Node(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
+  ~Node();
+
+  bool AttachBlacklist(void* region, size_t bytes);
+  // Returns the zone's index, or -1 when the region is too small.
+  int AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
+                   int64_t sync_ms);
+  // Starts the Redis side: the blacklist sync and the leader's pushes of limit counts.
+  void ConnectRedis(const RedisEndpoint& endpoint);
+
+  const BlacklistTable* blacklist() const {
+    return blacklist_.attached() ? &blacklist_ : nullptr;
+  }
+  LeakyBucketVerdict Limit(int zone, std::string_view key, const LeakyBucketParams& params,
+                           int64_t now_ms);
+
+  void Tick();
+  void Shutdown();
+  int64_t tick_ms() const { return tick_ms_; }
+
+ private:
+  struct Zone {
+    std::string name;
+    int64_t rate;
+    int64_t sync_ms;  // 0: this node only
+    ShmMap map;
+    std::unique_ptr<RateLimiter> limiter;
+    std::unique_ptr<LimitSync> sync;
+  };
+
+  int32_t pid_;
+  Clock clock_;
+  AsyncRedis::AttachFn attach_;
+  LogFn log_;
+  BlacklistTable blacklist_;
+  std::unique_ptr<BlacklistSync> blacklist_sync_;
+  std::unique_ptr<AsyncRedis> commands_;
+  std::vector<std::unique_ptr<Zone>> zones_;
+  int64_t tick_ms_ = 100;
+};
+
+}  // namespace warden
