@@ -46,7 +46,11 @@ void RateLimiter::SetFleetLevel(std::string_view stored_key, int64_t fleet_exces
   ShmMap::Slot* slot = map_->FindOrInsert(stored_key, now_ms, &fresh);
   if (!slot) return;
   Bucket& b = ShmMap::Value<Bucket>(slot);
-  b.excess = fleet_excess + int64_t{b.pending} * 1000;
+  int64_t level = fleet_excess + int64_t{b.pending} * 1000;
+  // An empty fleet bucket leaves the local one alone: it knows when this key was last served,
+  // and resetting that time to now would withhold up to one request's worth of leak.
+  if (level == 0 && b.excess == 0 && !fresh) return;
+  b.excess = level;
   b.last_ms = now_ms;
 }
 

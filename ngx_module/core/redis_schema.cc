@@ -57,9 +57,10 @@ for i, key in ipairs(KEYS) do
   if v[1] then
     local ms = now - tonumber(v[2])
     if ms < 0 then ms = 0 end
-    e = tonumber(v[1]) - rate * ms / 1000
+    -- as limit_req would have counted the n requests one after the other
+    e = tonumber(v[1]) - rate * ms / 1000 + 1000
     if e < 0 then e = 0 end
-    e = e + n * 1000
+    e = e + (n - 1) * 1000
   else
     e = (n - 1) * 1000
   end

@@ -35,8 +35,9 @@ class RedisSchema {
 
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").
   // ARGV: rate (requests per second x 1000), then per key the requests granted since the last
-  // push. Leaks each bucket by Redis's clock, adds the counts (a key's first request is free,
-  // as in limit_req) and returns the levels (x 1000). Buckets expire once drained.
+  // push. Leaks each bucket by Redis's clock and counts the requests as limit_req would have,
+  // one after the other (a key's first request is free); returns the levels (x 1000).
+  // Buckets expire once drained.
   static const char* const kLimitSyncScript;
 
   // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or ""), an epoch to set
