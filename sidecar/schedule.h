@@ -45,6 +45,8 @@ class Schedule {
   const TimeZone& zone() const { return *zone_; }
   // The interval of an `@every` schedule, else 0.
   int64_t interval_ms() const { return interval_ms_; }
+  // A cron schedule with a seconds field.
+  bool has_seconds() const { return cron_ && cron_->has_seconds(); }
 
  private:
   std::optional<int64_t> NextCronSecond(int64_t after_s) const;
