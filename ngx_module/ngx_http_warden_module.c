@@ -48,6 +48,14 @@ typedef struct {
     ngx_int_t                    rate;         /* requests per second x 1000 */
     ngx_msec_t                   sync;         /* 0: this node only */
     ngx_int_t                    index;        /* in the worker's node */
+
+    ngx_shm_zone_t              *autoban_zone; /* strikes; NULL: no autoban */
+    ngx_uint_t                   strikes;
+    ngx_msec_t                   findtime;
+    ngx_msec_t                   bantime;
+    ngx_msec_t                   maxtime;
+    ngx_uint_t                   factor;       /* x 100 */
+    ngx_int_t                    autoban_index;
 } ngx_http_warden_limit_zone_t;
 
 
@@ -132,6 +140,8 @@ static char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_warden_limit_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_warden_geo_cleanup(void *data);
 static void ngx_http_warden_policy_cleanup(void *data);
 static ngx_int_t ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone,
@@ -240,6 +250,13 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_warden_limit_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_autoban"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_warden_autoban,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -491,6 +508,17 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         }
 
         ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
+
+        if (hit->zone->autoban_zone
+            && warden_node_strike(ngx_http_warden_node,
+                                  (int) hit->zone->autoban_index,
+                                  r->connection->sockaddr, now))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "warden autoban: client banned after %ui strikes "
+                          "in zone \"%V\"",
+                          hit->zone->strikes, &hit->zone->name);
+        }
 
         p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
         if (p == NULL) {
@@ -1402,6 +1430,166 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    ssize_t                        size;
+    ngx_int_t                      n;
+    ngx_str_t                     *value, name, s;
+    ngx_uint_t                     i;
+    ngx_msec_t                    *time;
+    ngx_http_warden_limit_zone_t  *zone, **zones;
+
+    value = cf->args->elts;
+
+    zone = NULL;
+    name.len = 0;
+    size = 1024 * 1024;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            break;
+        }
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            zone = zones[i];
+            break;
+        }
+    }
+
+    if (zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs zone= naming a warden_limit_zone "
+                           "declared before it", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->autoban_zone) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" has an autoban already", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone->strikes = 5;
+    zone->findtime = 60000;
+    zone->bantime = 600000;
+    zone->maxtime = 7 * 24 * 3600 * 1000;
+    zone->factor = 200;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "strikes=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+            if (n <= 0 || n > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid strikes \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->strikes = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
+            n = ngx_atofp(value[i].data + 7, value[i].len - 7, 2);
+            if (n < 100 || n > 100000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid factor \"%V\", expected a number "
+                                   "from 1 to 1000", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->factor = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid size \"%V\", at least 32k",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        time = NULL;
+        s.len = 0;
+
+        if (ngx_strncmp(value[i].data, "findtime=", 9) == 0) {
+            time = &zone->findtime;
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+        } else if (ngx_strncmp(value[i].data, "bantime=", 8) == 0) {
+            time = &zone->bantime;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+        } else if (ngx_strncmp(value[i].data, "maxtime=", 8) == 0) {
+            time = &zone->maxtime;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+        }
+
+        if (time == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        *time = ngx_parse_time(&s, 0);
+        if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid time \"%V\", expected 1s or more "
+                               "such as 30s, 10m, 1h, 7d", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (zone->maxtime < zone->bantime) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "maxtime is shorter than bantime");
+        return NGX_CONF_ERROR;
+    }
+
+    s.len = sizeof("warden_autoban:") - 1 + zone->name.len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(s.data, "warden_autoban:%V", &zone->name);
+
+    zone->autoban_zone = ngx_shared_memory_add(cf, &s, size,
+                                               &ngx_http_warden_module);
+    if (zone->autoban_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->autoban_zone->init = ngx_http_warden_init_limit_zone;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
@@ -1611,7 +1799,17 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
             /* fleet-wide by default when there is a fleet to share with */
             zones[i]->sync = wmcf->redis_set ? 100 : 0;
 
-        } else if (zones[i]->sync && !wmcf->redis_set) {
+        }
+
+        if (zones[i]->autoban_zone && !wmcf->redis_set) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_autoban on zone \"%V\" bans through "
+                               "the blacklist: it needs \"warden_redis\"",
+                               &zones[i]->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (zones[i]->sync && !wmcf->redis_set) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "warden_limit_zone \"%V\" syncs with redis, "
                                "but there is no \"warden_redis\"",
@@ -1845,6 +2043,27 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                           "warden: cannot attach to warden_limit_zone \"%V\"",
+                          &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->autoban_zone == NULL) {
+            continue;
+        }
+
+        shctx = zones[i]->autoban_zone->data;
+
+        zones[i]->autoban_index = warden_node_add_autoban(
+            ngx_http_warden_node, (int) zones[i]->index, shctx->region,
+            shctx->bytes, (unsigned) zones[i]->strikes,
+            (int64_t) zones[i]->findtime, (int64_t) zones[i]->bantime,
+            zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime);
+
+        if (zones[i]->autoban_index < 0) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to the autoban zone of \"%V\"",
                           &zones[i]->name);
             return NGX_ERROR;
         }

@@ -1,11 +1,17 @@
 #include "node.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace warden {
 
 Node::Node(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
-    : pid_(pid), clock_(std::move(clock)), attach_(std::move(attach)), log_(std::move(log)) {}
+    : pid_(pid), clock_(std::move(clock)), attach_(std::move(attach)), log_(std::move(log)) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  node_name_ = host;
+}
 
 Node::~Node() { Shutdown(); }
 
@@ -24,7 +30,26 @@ int Node::AddLimitZone(const std::string& name, void* region, size_t bytes, int6
   return static_cast<int>(zones_.size() - 1);
 }
 
+int Node::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t bytes) {
+  if (limit_zone < 0 || static_cast<size_t>(limit_zone) >= zones_.size()) return -1;
+  auto ban = std::make_unique<Ban>();
+  if (!ban->strikes.Attach(region, bytes)) return -1;
+  rule.zone = zones_[static_cast<size_t>(limit_zone)]->name;
+  ban->autoban = std::make_unique<Autoban>(std::move(rule), &ban->strikes, &blacklist_,
+                                           node_name_, pid_);
+  autobans_.push_back(std::move(ban));
+  return static_cast<int>(autobans_.size() - 1);
+}
+
+bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
+  return autobans_.at(static_cast<size_t>(autoban))->autoban->Strike(addr, now_ms);
+}
+
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {
+  schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
+  if (!autobans_.empty()) {
+    autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);
+  }
   if (blacklist_.attached()) {
     blacklist_sync_ =
         std::make_unique<BlacklistSync>(endpoint, &blacklist_, pid_, clock_, attach_, log_);
@@ -49,6 +74,10 @@ LeakyBucketVerdict Node::Limit(int zone, std::string_view key, const LeakyBucket
 
 void Node::Tick() {
   if (blacklist_sync_) blacklist_sync_->Tick();
+  if (autoban_redis_) {
+    autoban_redis_->Tick();
+    for (auto& b : autobans_) b->autoban->Flush(autoban_redis_.get(), *schema_);
+  }
   if (!commands_) return;
   // One worker per node pushes the node's counts: the same one that follows the blacklist.
   bool leader = blacklist_sync_ && blacklist_sync_->leader();
@@ -64,6 +93,7 @@ void Node::Tick() {
 
 void Node::Shutdown() {
   if (commands_) commands_->Close();
+  if (autoban_redis_) autoban_redis_->Close();
   if (blacklist_sync_) blacklist_sync_->Shutdown();
 }
 

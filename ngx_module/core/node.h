@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "async_redis.h"
+#include "autoban.h"
 #include "blacklist_sync.h"
 #include "blacklist_table.h"
 #include "leaky_bucket.h"
@@ -28,6 +29,8 @@ class Node {
   // Returns the zone's index, or -1 when the region is too small.
   int AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
                    int64_t sync_ms);
+  // Returns the rule's index, or -1 when the region is too small or the zone unknown.
+  int AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t bytes);
   // Starts the Redis side: the blacklist sync and the leader's pushes of limit counts.
   void ConnectRedis(const RedisEndpoint& endpoint);
 
@@ -36,6 +39,9 @@ class Node {
   }
   LeakyBucketVerdict Limit(int zone, std::string_view key, const LeakyBucketParams& params,
                            int64_t now_ms);
+
+  // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
+  bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
 
   void Tick();
   void Shutdown();
@@ -59,6 +65,14 @@ class Node {
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
   std::vector<std::unique_ptr<Zone>> zones_;
+  struct Ban {
+    ShmMap strikes;
+    std::unique_ptr<Autoban> autoban;
+  };
+  std::vector<std::unique_ptr<Ban>> autobans_;
+  std::unique_ptr<AsyncRedis> autoban_redis_;  // every worker: bans go out from where they fall
+  std::unique_ptr<RedisSchema> schema_;
+  std::string node_name_;
   int64_t tick_ms_ = 100;
 };
 

@@ -45,6 +45,28 @@ end
 return #due
 )lua";
 
+const char* const RedisSchema::kAutobanScript = R"lua(
+redis.call('SET', KEYS[5], ARGV[2], 'NX')
+local base, factor, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local n = redis.call('INCR', KEYS[6])
+local memory = math.max(86400000, 2 * max)
+redis.call('PEXPIRE', KEYS[6], memory)
+local ban = math.floor(base * factor ^ (n - 1))
+if ban > max or ban <= 0 then ban = max end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = now + ban
+local entry = ARGV[3]
+local value = 'v1\t' .. expires .. '\t' .. now .. '\tautoban\tnginx:' .. ARGV[10] ..
+  '\tautoban: zone ' .. ARGV[9] .. ', ' .. ARGV[7] .. ' strikes in ' .. ARGV[8] .. 's, ban #' .. n
+redis.call('HSET', KEYS[1], entry, value)
+redis.call('ZADD', KEYS[2], expires, entry)
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+           'seq', seq, 'op', 'add', 'entry', entry, 'value', value)
+return {n, ban}
+)lua";
+
 const char* const RedisSchema::kLimitSyncScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -33,6 +33,13 @@ class RedisSchema {
   // Deletes (and logs) up to `limit` entries whose expiry has passed. Returns how many.
   static const char* const kPurgeExpiredScript;
 
+  // An automatic ban. KEYS: entries, expiry, seq, log, epoch, the address's ban counter.
+  // ARGV: log max length, epoch to set if none, entry, base ban ms, factor, max ban ms,
+  // strikes, findtime seconds, zone, node. The n-th ban of an address within the counter's
+  // memory (a day, or twice the longest ban) lasts base x factor^(n-1), at most max; it is
+  // written and streamed like any change. Returns {n, ban ms}.
+  static const char* const kAutobanScript;
+
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").
   // ARGV: rate (requests per second x 1000), then per key the requests granted since the last
   // push. Leaks each bucket by Redis's clock and counts the requests as limit_req would have,

@@ -198,6 +198,33 @@ int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* regi
   }
 }
 
+int warden_node_add_autoban(warden_node_t* node, int limit_zone, void* region, size_t bytes,
+                            unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
+                            double factor, int64_t maxtime_ms) {
+  try {
+    warden::AutobanRule rule;
+    rule.strikes = strikes;
+    rule.findtime_ms = findtime_ms;
+    rule.bantime_ms = bantime_ms;
+    rule.factor = factor;
+    rule.maxtime_ms = maxtime_ms;
+    return node->node->AddAutoban(limit_zone, rule, region, bytes);
+  } catch (...) {
+    return -1;
+  }
+}
+
+int warden_node_strike(warden_node_t* node, int autoban, const struct sockaddr* sa,
+                       int64_t now_ms) {
+  try {
+    warden::IpAddress addr;
+    if (!ToAddress(sa, &addr)) return 0;
+    return node->node->Strike(autoban, addr, now_ms) ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
 void warden_node_connect_redis(warden_node_t* node, const warden_redis_conf_t* redis) {
   try {
     warden::RedisEndpoint ep;

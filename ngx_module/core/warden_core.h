@@ -89,6 +89,13 @@ int warden_node_attach_blacklist(warden_node_t *node, void *region,
 /* returns the zone's index (in the order added), -1 on failure */
 int warden_node_add_limit_zone(warden_node_t *node, const char *name,
     void *region, size_t bytes, int64_t rate, int64_t sync_ms);
+/* an autoban rule on a limit zone; returns its index, -1 on failure */
+int warden_node_add_autoban(warden_node_t *node, int limit_zone, void *region,
+    size_t bytes, unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
+    double factor, int64_t maxtime_ms);
+/* a request refused by that zone's limit: returns 1 when the client got banned */
+int warden_node_strike(warden_node_t *node, int autoban,
+    const struct sockaddr *sa, int64_t now_ms);
 void warden_node_connect_redis(warden_node_t *node,
     const warden_redis_conf_t *redis);
 void warden_node_tick(warden_node_t *node);

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "address.h"
+#include "async_redis.h"
+#include "blacklist_table.h"
+#include "redis_schema.h"
+#include "shm_map.h"
+
+namespace warden {
+
+struct AutobanRule {
+  std::string zone;       // the warden_limit_zone whose rejections count as strikes
+  uint32_t strikes = 5;
+  int64_t findtime_ms = 60000;
+  int64_t bantime_ms = 600000;
+  double factor = 2;      // each repeat ban lasts `factor` times longer...
+  int64_t maxtime_ms = 0; // ...up to this (0: 7 days)
+};
+
+// fail2ban's semantics in the module: an address refused `strikes` times within `findtime`
+// by a rate limit is banned for `bantime`, on every node. Strikes are counted per node in
+// shared memory (a sliding window of two fixed windows). The ban applies on this node at once
+// and goes to Redis, which makes repeat bans longer and streams the ban to the fleet.
+class Autoban {
+ public:
+  struct Strikes {
+    int64_t window_start_ms;
+    uint32_t current;
+    uint32_t previous;
+    int64_t banned_until_ms;  // this node already banned the address: no second ban
+  };
+
+  Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist, std::string node_name,
+          int32_t pid);
+
+  // Counts one refused request from `addr`; true when that made it a ban.
+  bool Strike(const IpAddress& addr, int64_t now_ms);
+
+  // Sends bans not yet in Redis. Called from the worker's tick; `redis` may be null.
+  void Flush(AsyncRedis* redis, const RedisSchema& schema);
+
+  const AutobanRule& rule() const { return rule_; }
+  uint64_t bans() const { return bans_; }
+
+  static constexpr size_t kMaxQueued = 1000;
+
+ private:
+  AutobanRule rule_;
+  ShmMap* strikes_;
+  BlacklistTable* blacklist_;
+  std::string node_name_;
+  int32_t pid_;
+  std::deque<std::string> queued_;  // canonical addresses waiting for Redis
+  bool in_flight_ = false;
+  uint64_t bans_ = 0;
+};
+
+}  // namespace warden
