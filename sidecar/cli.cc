@@ -34,13 +34,18 @@ int Cli::Run(int argc, const char* const* argv) {
   app.require_subcommand(1);
   app.footer(
       "Connection: --redis > WARDEN_REDIS > config [redis] url > redis://127.0.0.1:6379/0.\n"
+      "MariaDB: --mysql > WARDEN_MYSQL > config [mysql] url (no default).\n"
       "Config file: --config > WARDEN_CONFIG > /etc/warden/warden.toml (if it exists).\n"
-      "Exit codes: 0 ok, 1 Redis or I/O failure, 2 bad input or configuration.");
+      "Exit codes: 0 ok, 1 Redis, MariaDB or I/O failure, 2 bad input or configuration.");
 
-  std::string redis, prefix, timeout, config;
+  std::string redis, mysql, prefix, timeout, config;
   auto* redis_opt = app.add_option("--redis", redis,
                                    "Redis URL: redis://[:password@]host[:port][/db] or "
                                    "unix:///path/redis.sock?db=N (env WARDEN_REDIS)")
+                        ->type_name("URL");
+  auto* mysql_opt = app.add_option("--mysql", mysql,
+                                   "MariaDB/MySQL URL: mysql://user:password@host[:port]/db or "
+                                   "mysql://user:password@/db?socket=/path (env WARDEN_MYSQL)")
                         ->type_name("URL");
   auto* prefix_opt = app.add_option("--prefix", prefix, "Key prefix in Redis (default warden:)")
                          ->type_name("PREFIX");
@@ -72,6 +77,7 @@ int Cli::Run(int argc, const char* const* argv) {
 
   SettingsFlags& flags = ctx.flags();
   if (redis_opt->count() > 0) flags.redis = redis;
+  if (mysql_opt->count() > 0) flags.mysql = mysql;
   if (prefix_opt->count() > 0) flags.prefix = prefix;
   if (timeout_opt->count() > 0) flags.timeout = timeout;
   if (config_opt->count() > 0) flags.config = config;

@@ -12,4 +12,11 @@ RedisConnection CommandContext::Connect() {
   return RedisConnection::Connect(s.redis(), s.timeout_ms());
 }
 
+MysqlConnection CommandContext::ConnectMysql() {
+  const Settings& s = settings();
+  MysqlConnection::Options options;
+  options.connect_timeout_ms = s.timeout_ms();
+  return MysqlConnection::Connect(s.RequireMysql(), options);
+}
+
 }  // namespace warden

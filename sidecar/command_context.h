@@ -6,6 +6,7 @@
 #include <string>
 
 #include "environment.h"
+#include "mysql_connection.h"
 #include "redis_connection.h"
 #include "redis_schema.h"
 #include "settings.h"
@@ -36,6 +37,9 @@ class CommandContext {
   const Settings& settings();
   // Throws UsageError for bad settings, RedisConnectError when Redis cannot be reached.
   RedisConnection Connect();
+  // Throws UsageError for bad settings or when no MariaDB URL is configured, MysqlConnectError
+  // when it cannot be reached. --timeout is the connect timeout.
+  MysqlConnection ConnectMysql();
   RedisSchema schema() { return RedisSchema(settings().prefix()); }
 
   // "warden: <message>" on stderr.

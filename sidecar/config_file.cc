@@ -46,6 +46,16 @@ const std::string& RequireString(const std::string& path, const std::string& key
   return value->get();
 }
 
+// The table called `name` at the top level, nullptr if absent; anything else is an error.
+const toml::table* RequireTable(const std::string& path, const toml::table& root,
+                                const char* name) {
+  const toml::node* node = root.get(name);
+  if (node == nullptr) return nullptr;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) Fail(path, name, "expected a table, got " + Describe(*node));
+  return table;
+}
+
 }  // namespace
 
 bool ConfigFile::ValidPrefix(const std::string& prefix, std::string* error) {
@@ -90,6 +100,20 @@ ConfigFile ConfigFile::Load(const std::string& path) {
 
   ConfigFile config;
   config.path_ = path;
+  if (const toml::table* mysql = RequireTable(path, root, "mysql")) {
+    for (const auto& [key_node, value] : *mysql) {
+      std::string key(key_node.str());
+      std::string full = "mysql." + key;
+      std::string error;
+      if (key == "url") {
+        config.mysql_url_ = MysqlUrl::Parse(RequireString(path, full, value), &error);
+        if (!config.mysql_url_) Fail(path, full, error);
+      } else {
+        Fail(path, full, "unknown key (known: url)");
+      }
+    }
+  }
+
   const toml::node* redis_node = root.get("redis");
   if (redis_node == nullptr) return config;
   const toml::table* redis = redis_node->as_table();

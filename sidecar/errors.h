@@ -2,12 +2,13 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace warden {
 
 // Exit codes of the `warden` binary.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // Redis unreachable or misbehaving, I/O failure
+inline constexpr int kExitFailure = 1;  // Redis or MariaDB unreachable or misbehaving, I/O
 inline constexpr int kExitUsage = 2;    // bad input, bad option, bad config
 
 // The sidecar's one error model: typed exceptions, each carrying the exit code it maps to.
@@ -56,6 +57,46 @@ class RedisIoError : public RedisError {
 class RedisReplyError : public RedisError {
  public:
   using RedisError::RedisError;
+};
+
+// Anything that went wrong talking to MariaDB/MySQL. code() is the server's or the client
+// library's error number (ER_* / CR_*; 0 when Warden itself found a value unusable), sql() the
+// statement as written, with placeholders and never the values bound to them.
+class MysqlError : public Error {
+ public:
+  MysqlError(const std::string& message, unsigned code, std::string sql)
+      : Error(message, kExitFailure), code_(code), sql_(std::move(sql)) {}
+  unsigned code() const { return code_; }
+  const std::string& sql() const { return sql_; }
+
+ private:
+  unsigned code_;
+  std::string sql_;
+};
+
+// The connection could not be established: refused, timed out, access denied, unknown database.
+class MysqlConnectError : public MysqlError {
+ public:
+  using MysqlError::MysqlError;
+};
+
+// An established connection broke or timed out (server gone, killed, shut down); the
+// connection is unusable afterwards: Reconnect and prepare the statements again.
+class MysqlConnectionLostError : public MysqlError {
+ public:
+  using MysqlError::MysqlError;
+};
+
+// A deadlock (1213) or a lock wait timeout (1205): roll back and run the whole transaction again.
+class MysqlRetryableError : public MysqlError {
+ public:
+  using MysqlError::MysqlError;
+};
+
+// A unique key already holds this value (1062).
+class MysqlDuplicateKeyError : public MysqlError {
+ public:
+  using MysqlError::MysqlError;
 };
 
 }  // namespace warden

@@ -21,7 +21,23 @@ RedisUrl ParseUrlOrThrow(const std::string& text, const std::string& origin) {
   return *url;
 }
 
+MysqlUrl ParseMysqlUrlOrThrow(const std::string& text, const std::string& origin) {
+  std::string error;
+  auto url = MysqlUrl::Parse(text, &error);
+  if (!url) throw UsageError(origin + ": " + error);
+  return *url;
+}
+
 }  // namespace
+
+const MysqlUrl& Settings::RequireMysql() const {
+  if (!mysql_) {
+    throw UsageError(
+        "no MariaDB/MySQL database configured: pass --mysql mysql://user:password@host/db, "
+        "set WARDEN_MYSQL, or set url in the [mysql] table of the config file");
+  }
+  return *mysql_;
+}
 
 std::string Settings::LocateConfig(const SettingsFlags& flags, const Environment& env,
                                    const std::string& default_config_path) {
@@ -50,6 +66,17 @@ Settings Settings::Resolve(const SettingsFlags& flags, const Environment& env,
   } else {
     settings.redis_ = ParseUrlOrThrow(RedisUrl::kDefault, "default");
     settings.redis_origin_ = "default";
+  }
+
+  if (flags.mysql) {
+    settings.mysql_ = ParseMysqlUrlOrThrow(*flags.mysql, "--mysql");
+    settings.mysql_origin_ = "--mysql";
+  } else if (auto text = env.Get("WARDEN_MYSQL")) {
+    settings.mysql_ = ParseMysqlUrlOrThrow(*text, "WARDEN_MYSQL");
+    settings.mysql_origin_ = "WARDEN_MYSQL";
+  } else if (file && file->mysql_url()) {
+    settings.mysql_ = *file->mysql_url();
+    settings.mysql_origin_ = file->path();
   }
 
   std::string error;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "environment.h"
+#include "mysql_url.h"
 #include "redis_url.h"
 
 namespace warden {
@@ -12,14 +13,16 @@ namespace warden {
 // Connection settings from the command line; unset flags are nullopt.
 struct SettingsFlags {
   std::optional<std::string> redis;    // --redis URL
+  std::optional<std::string> mysql;    // --mysql URL
   std::optional<std::string> prefix;   // --prefix
   std::optional<std::string> timeout;  // --timeout
   std::optional<std::string> config;   // --config PATH
 };
 
 // The settings a command runs with. Each comes from the first of: a flag, the environment
-// (WARDEN_REDIS), the config file, the default. The config file is --config, else
-// WARDEN_CONFIG (both must exist), else /etc/warden/warden.toml if it exists.
+// (WARDEN_REDIS, WARDEN_MYSQL), the config file, the default (MariaDB has none). The config
+// file is --config, else WARDEN_CONFIG (both must exist), else /etc/warden/warden.toml if it
+// exists.
 class Settings {
  public:
   static constexpr const char* kDefaultConfigPath = "/etc/warden/warden.toml";
@@ -37,6 +40,13 @@ class Settings {
   const RedisUrl& redis() const { return redis_; }
   // Where the Redis URL came from: "--redis", "WARDEN_REDIS", the config path, or "default".
   const std::string& redis_origin() const { return redis_origin_; }
+  // The MariaDB/MySQL URL, if one is set anywhere; a bad one is a UsageError in Resolve even for
+  // commands that do not use it.
+  const std::optional<MysqlUrl>& mysql() const { return mysql_; }
+  // The URL, or UsageError("no MariaDB/MySQL database configured: ...") for commands that need it.
+  const MysqlUrl& RequireMysql() const;
+  // Where it came from: "--mysql", "WARDEN_MYSQL", the config path, or "" when unset.
+  const std::string& mysql_origin() const { return mysql_origin_; }
   const std::string& prefix() const { return prefix_; }
   int64_t timeout_ms() const { return timeout_ms_; }
   const std::string& config_path() const { return config_path_; }
@@ -44,6 +54,8 @@ class Settings {
  private:
   RedisUrl redis_;
   std::string redis_origin_;
+  std::optional<MysqlUrl> mysql_;
+  std::string mysql_origin_;
   std::string prefix_;
   int64_t timeout_ms_ = kDefaultTimeoutMs;
   std::string config_path_;

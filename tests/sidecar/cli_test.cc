@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "temp_dir.h"
 
 namespace warden {
 namespace {
@@ -92,6 +93,29 @@ TEST(Cli, ConfigCheckWithoutAFile) {
   Outcome o = RunCli({"config", "check"});
   EXPECT_EQ(o.code, kExitUsage);
   EXPECT_NE(o.err.find("no config file to check"), std::string::npos);
+}
+
+TEST(Cli, MysqlOptionIsListedAndChecked) {
+  EXPECT_NE(RunCli({"--help"}).out.find("--mysql URL"), std::string::npos);
+  Outcome o = RunCli({"list", "--mysql", "mysql://warden:hunter2@db"});
+  EXPECT_EQ(o.code, kExitUsage);
+  EXPECT_NE(o.err.find("warden: --mysql: bad MySQL URL \"mysql://warden:***@db\": no database"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(o.err.find("hunter2"), std::string::npos) << o.err;
+}
+
+TEST(Cli, ConfigCheckValidatesTheMysqlTable) {
+  test::TempDir dir("warden-cli");
+  std::string good = dir.Write("good.toml", "[mysql]\nurl = \"mysql://w:p@127.0.0.1/warden\"\n");
+  Outcome o = RunCli({"config", "check", "--config", good.c_str()});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out, "config OK: " + good + "\n");
+
+  std::string bad = dir.Write("bad.toml", "[mysql]\nurl = \"mysql://w:p@127.0.0.1:99999/w\"\n");
+  o = RunCli({"config", "check", "--config", bad.c_str()});
+  EXPECT_EQ(o.code, kExitUsage);
+  EXPECT_NE(o.err.find(bad + ": mysql.url: bad MySQL URL"), std::string::npos) << o.err;
 }
 
 }  // namespace

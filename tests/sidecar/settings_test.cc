@@ -67,7 +67,7 @@ TEST_F(SettingsTest, ConfigFlagBeatsConfigVariableBeatsDefaultPath) {
 
 TEST_F(SettingsTest, PrefixAndTimeoutFromFileAndFlags) {
   std::string file =
-      Config("w.toml", "[redis]\nprefix = \"prod:\"\ntimeout = \"500ms\"\n[mysql]\nurl = \"x\"\n");
+      Config("w.toml", "[redis]\nprefix = \"prod:\"\ntimeout = \"500ms\"\n[jobs]\nx = 1\n");
   SettingsFlags flags;
   flags.config = file;
   Settings s = Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
@@ -137,6 +137,79 @@ TEST_F(SettingsTest, ConfigFileErrorsNamePathAndKey) {
   path = Config("timeout-int.toml", "[redis]\ntimeout = 3\n");
   EXPECT_EQ(LoadError(path), "");
   EXPECT_EQ(ConfigFile::Load(path).timeout_ms(), 3000);
+}
+
+TEST_F(SettingsTest, MysqlFlagBeatsEnvironmentBeatsFile) {
+  std::string file = Config("m.toml", "[mysql]\nurl = \"mysql://u:p@file-host/db\"\n");
+  auto env = Environment::FromMap(
+      {{"WARDEN_CONFIG", file}, {"WARDEN_MYSQL", "mysql://u:p@env-host:3307/db"}});
+
+  SettingsFlags flags;
+  flags.mysql = "mysql://u:p@/db?socket=/run/flag.sock";
+  Settings s = Settings::Resolve(flags, env, NoDefault());
+  EXPECT_EQ(s.RequireMysql().Endpoint(), "/run/flag.sock");
+  EXPECT_EQ(s.mysql_origin(), "--mysql");
+
+  s = Settings::Resolve({}, env, NoDefault());
+  EXPECT_EQ(s.RequireMysql().Endpoint(), "env-host:3307");
+  EXPECT_EQ(s.mysql_origin(), "WARDEN_MYSQL");
+
+  s = Settings::Resolve({}, Environment::FromMap({{"WARDEN_CONFIG", file}}), NoDefault());
+  EXPECT_EQ(s.RequireMysql().Endpoint(), "file-host:3306");
+  EXPECT_EQ(s.RequireMysql().password, "p");
+  EXPECT_EQ(s.mysql_origin(), file);
+}
+
+TEST_F(SettingsTest, MysqlHasNoDefault) {
+  Settings s = Settings::Resolve({}, Environment::FromMap({}), NoDefault());
+  EXPECT_FALSE(s.mysql().has_value());
+  EXPECT_EQ(s.mysql_origin(), "");
+  try {
+    s.RequireMysql();
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--mysql"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("WARDEN_MYSQL"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(SettingsTest, BadMysqlUrlsAreUsageErrorsNamingTheOrigin) {
+  SettingsFlags flags;
+  flags.mysql = "mysql://u:secret@h";
+  try {
+    Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--mysql: bad MySQL URL", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+    EXPECT_EQ(e.exit_code(), kExitUsage);
+  }
+  try {
+    Settings::Resolve({}, Environment::FromMap({{"WARDEN_MYSQL", "postgres://x/y"}}), NoDefault());
+    FAIL() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("WARDEN_MYSQL: bad MySQL URL", 0), 0u) << e.what();
+  }
+}
+
+TEST_F(SettingsTest, MysqlConfigErrorsNamePathAndKey) {
+  std::string path = Config("bad-mysql.toml", "[mysql]\nurl = \"mysql://h\"\n");
+  EXPECT_EQ(LoadError(path).rfind(path + ": mysql.url: bad MySQL URL", 0), 0u) << LoadError(path);
+
+  path = Config("mysql-type.toml", "[mysql]\nurl = 3306\n");
+  EXPECT_EQ(LoadError(path), path + ": mysql.url: expected a string, got an integer");
+
+  path = Config("mysql-unknown.toml", "[mysql]\nhost = \"db\"\n");
+  EXPECT_EQ(LoadError(path), path + ": mysql.host: unknown key (known: url)");
+
+  path = Config("mysql-not-table.toml", "mysql = \"mysql://u@h/db\"\n");
+  EXPECT_EQ(LoadError(path), path + ": mysql: expected a table, got a string");
+
+  path = Config("mysql-ok.toml",
+                "[redis]\nprefix = \"p:\"\n[mysql]\nurl = \"mysql://u:p@/db?socket=/s.sock\"\n");
+  EXPECT_EQ(LoadError(path), "");
+  EXPECT_EQ(ConfigFile::Load(path).mysql_url()->socket_path, "/s.sock");
+  EXPECT_EQ(ConfigFile::Load(path).prefix(), "p:");
 }
 
 }  // namespace

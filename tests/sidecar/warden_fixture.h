@@ -39,7 +39,7 @@ class WardenTest : public ::testing::Test {
     options.argv = {WARDEN_BIN};
     if (with_redis) options.argv.insert(options.argv.end(), {"--redis", redis_->url()});
     options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS"};
+    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
     options.env = {{"WARDEN_CONFIG", empty_config_}};
     return options;
   }

@@ -12,10 +12,19 @@
 
 namespace warden::test {
 
-TempDir::TempDir(std::string_view tag) {
+namespace {
+
+std::string DefaultParent() {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base && *base ? base : "/tmp") + "/" + std::string(tag) + "-XXXXXX";
+  return base && *base ? base : "/tmp";
+}
+
+}  // namespace
+
+TempDir::TempDir(std::string_view tag) : TempDir(tag, DefaultParent()) {}
+
+TempDir::TempDir(std::string_view tag, const std::string& parent) {
+  std::string pattern = parent + "/" + std::string(tag) + "-XXXXXX";
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) {

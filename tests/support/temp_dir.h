@@ -11,6 +11,8 @@ namespace warden::test {
 class TempDir {
  public:
   explicit TempDir(std::string_view tag = "warden");
+  // The same under `parent` instead of $TMPDIR (e.g. /dev/shm for a server's data files).
+  TempDir(std::string_view tag, const std::string& parent);
   ~TempDir();
   TempDir(TempDir&& other) noexcept;
   TempDir& operator=(TempDir&& other) noexcept;
