@@ -1,21 +1,23 @@
 #include "daemon_command.h"
 
-#include <csignal>
-
 #include "daemon.h"
 #include "duration.h"
 #include "errors.h"
+#include "job_config.h"
 #include "logger.h"
-#include "stop_signal.h"
+#include "signal_events.h"
 
 namespace warden {
 
 DaemonCommand::DaemonCommand(CLI::App& parent, CommandContext& context) : ctx_(context) {
-  app_ = parent.add_subcommand("daemon", "Run the background service (purges expired bans)");
+  app_ = parent.add_subcommand(
+      "daemon", "Run the background service: the job scheduler and the expired-ban purge");
   app_->add_option("--log-format", log_format_, "Log lines as text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
-  app_->add_option("--interval", interval_, "How often to purge expired bans (default 1s)")
-      ->type_name("DURATION");
+  interval_opt_ = app_->add_option("--interval", interval_,
+                                   "How often to purge expired bans (default: [daemon] "
+                                   "purge_interval, else 1s)")
+                      ->type_name("DURATION");
 }
 
 int DaemonCommand::Run() {
@@ -31,12 +33,17 @@ int DaemonCommand::Run() {
   options.redis = settings.redis();
   options.timeout_ms = settings.timeout_ms();
   options.prefix = settings.prefix();
-  options.purge_interval_ms = *interval_ms;
+  options.config_path = settings.config_path();
+  options.config = options.config_path.empty() ? SchedulerConfig::Empty()
+                                               : SchedulerConfig::Load(options.config_path);
+  if (options.config.daemon.node.empty()) options.config.daemon.node = "warden";
+  options.purge_interval_ms =
+      interval_opt_->count() > 0 ? *interval_ms : options.config.daemon.purge_interval_ms;
 
   Logger logger(format, ctx_.err());
-  StopSignal stop;
-  stop.HandleSignals({SIGTERM, SIGINT});
-  Daemon daemon(options, logger, stop);
+  SignalEvents signals;
+  signals.HandleSignals();
+  Daemon daemon(std::move(options), logger, signals);
   return daemon.Run();
 }
 

@@ -7,7 +7,8 @@
 
 namespace warden {
 
-// `warden daemon [--log-format text|json]`: runs the Daemon until SIGTERM or SIGINT.
+// `warden daemon [--log-format text|json] [--interval D]`: runs the Daemon (the job scheduler
+// and the expired-ban purge) until SIGTERM or SIGINT; SIGHUP reloads the config file.
 class DaemonCommand {
  public:
   DaemonCommand(CLI::App& parent, CommandContext& context);
@@ -17,6 +18,7 @@ class DaemonCommand {
  private:
   CommandContext& ctx_;
   CLI::App* app_;
+  CLI::Option* interval_opt_ = nullptr;
   std::string log_format_ = "text";
   std::string interval_ = "1s";
 };

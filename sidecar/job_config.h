@@ -128,7 +128,7 @@ struct SchedulerConfig {
   // The same from text (tests).
   static SchedulerConfig Parse(const std::string& text, const std::string& path);
   // An empty configuration: no jobs, default daemon settings.
-  static SchedulerConfig Empty() { return SchedulerConfig(); }
+  static SchedulerConfig Empty() { return Parse("", ""); }
 
   // host and port from a "host:port" listen address; false if malformed.
   static bool ParseListen(const std::string& text, std::string* host, int* port);

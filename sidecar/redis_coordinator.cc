@@ -122,11 +122,34 @@ RedisConnection& RedisCoordinator::conn() {
   return *conn_;
 }
 
+RedisReply RedisCoordinator::Run(RedisScript& script, const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& args) {
+  try {
+    RedisReply reply = script.Run(conn(), keys, args);
+    reply.view().ThrowIfError();
+    return reply;
+  } catch (const RedisError& e) {
+    last_error_ = e.what();
+    throw;
+  }
+}
+
+RedisReply RedisCoordinator::Command(std::initializer_list<std::string_view> args) {
+  try {
+    RedisReply reply = conn().Command(args);
+    reply.view().ThrowIfError();
+    return reply;
+  } catch (const RedisError& e) {
+    last_error_ = e.what();
+    throw;
+  }
+}
+
 JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fire_ms, bool manual,
                                                  const std::string& lease_id) {
   const std::string& n = job.name;
-  RedisReply reply = claim_script_.Run(
-      conn(),
+  RedisReply reply = Run(
+      claim_script_,
       {Key(n, "claimed"), Key(n, "leases"), Key(n, "cancel"), Key(n, "queued"), Key(n, "fence")},
       {std::to_string(fire_ms), OverrunPolicyName(job.overrun), std::to_string(Limit(job)),
        std::to_string(job.lease_ms), lease_id, manual ? "1" : "0"});
@@ -158,7 +181,7 @@ JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fir
 }
 
 JobCoordinator::Renewal RedisCoordinator::Renew(const JobSpec& job, const std::string& lease_id) {
-  RedisReply reply = renew_script_.Run(conn(), {Key(job.name, "leases"), Key(job.name, "cancel")},
+  RedisReply reply = Run(renew_script_, {Key(job.name, "leases"), Key(job.name, "cancel")},
                                        {lease_id, std::to_string(job.lease_ms)});
   ReplyView view = reply.view();
   view.ThrowIfError();
@@ -171,8 +194,8 @@ std::optional<JobCoordinator::Handoff> RedisCoordinator::Release(const JobSpec& 
                                                                  const std::string& lease_id,
                                                                  const std::string& next_lease_id) {
   const std::string& n = job.name;
-  RedisReply reply = release_script_.Run(
-      conn(), {Key(n, "leases"), Key(n, "cancel"), Key(n, "queued"), Key(n, "fence")},
+  RedisReply reply = Run(
+      release_script_, {Key(n, "leases"), Key(n, "cancel"), Key(n, "queued"), Key(n, "fence")},
       {lease_id, std::to_string(job.lease_ms), next_lease_id, OverrunPolicyName(job.overrun),
        std::to_string(Limit(job))});
   ReplyView view = reply.view();
@@ -182,7 +205,7 @@ std::optional<JobCoordinator::Handoff> RedisCoordinator::Release(const JobSpec& 
 }
 
 std::optional<int64_t> RedisCoordinator::LastClaimed(const JobSpec& job) {
-  RedisReply reply = conn().Command({"GET", Key(job.name, "claimed")});
+  RedisReply reply = Command({"GET", Key(job.name, "claimed")});
   ReplyView view = reply.view();
   view.ThrowIfError();
   if (view.is_nil()) return std::nullopt;
@@ -196,7 +219,7 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
                                                         : "0";
   const std::string& n = job.name;
   RedisReply reply =
-      finish_script_.Run(conn(), {Key(n, "failures"), Key(n, "alerting"), Key(n, "last")},
+      Run(finish_script_, {Key(n, "failures"), Key(n, "alerting"), Key(n, "last")},
                          {state, std::to_string(job.alert.after_failures), summary});
   ReplyView view = reply.view();
   view.ThrowIfError();
@@ -208,7 +231,7 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
 }
 
 std::optional<std::string> RedisCoordinator::LastResult(const std::string& job) {
-  RedisReply reply = conn().Command({"GET", Key(job, "last")});
+  RedisReply reply = Command({"GET", Key(job, "last")});
   ReplyView view = reply.view();
   view.ThrowIfError();
   if (view.is_nil()) return std::nullopt;

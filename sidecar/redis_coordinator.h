@@ -38,15 +38,22 @@ class RedisCoordinator : public JobCoordinator {
   Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
   std::optional<std::string> LastResult(const std::string& job) override;
 
+  // The message of the last Redis failure, for logs.
+  const std::string& last_error() const { return last_error_; }
+
   std::string Key(const std::string& job, const char* what) const {
     return prefix_ + "job:" + job + ":" + what;
   }
 
  private:
   RedisConnection& conn();
+  RedisReply Run(RedisScript& script, const std::vector<std::string>& keys,
+                 const std::vector<std::string>& args);
+  RedisReply Command(std::initializer_list<std::string_view> args);
 
   std::string prefix_;
   RedisConnection* conn_ = nullptr;
+  std::string last_error_;
   RedisScript claim_script_;
   RedisScript renew_script_;
   RedisScript release_script_;
