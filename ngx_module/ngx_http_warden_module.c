@@ -254,7 +254,7 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       NULL },
 
     { ngx_string("warden_autoban"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_warden_autoban,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,

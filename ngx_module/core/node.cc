@@ -42,7 +42,11 @@ int Node::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t byte
 }
 
 bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
-  return autobans_.at(static_cast<size_t>(autoban))->autoban->Strike(addr, now_ms);
+  Autoban& rule = *autobans_.at(static_cast<size_t>(autoban))->autoban;
+  if (!rule.Strike(addr, now_ms)) return false;
+  // Out to the fleet now, not at the next tick: Send only queues, nothing waits.
+  if (autoban_redis_) rule.Flush(autoban_redis_.get(), *schema_);
+  return true;
 }
 
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {

@@ -1,0 +1,130 @@
+// Automatic bans end to end: two nginx nodes on one Redis, the real CLI to look at the list.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "nginx_server.h"
+#include "poll_until.h"
+#include "process.h"
+#include "redis_server.h"
+#include "temp_dir.h"
+
+namespace warden::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AutobanIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
+  static void TearDownTestSuite() { redis_.reset(); }
+  void SetUp() override {
+    redis_->Command({"FLUSHALL"});
+    config_ = tmp_.Write("warden.toml", "");
+  }
+
+  static NginxServer::Options Config(const std::string& autoban, const std::string& server = "") {
+    NginxServer::Options o;
+    o.http = "warden_redis 127.0.0.1:" + std::to_string(redis_->port()) + ";\n" +
+             "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n" + autoban +
+             "\nserver {\n  listen 127.0.0.1:@PORT@;\n  listen [::1]:@PORT@;\n  warden on;\n" +
+             server + "  location / { warden_limit zone=api; root @DIR@/html; }\n}\n";
+    return o;
+  }
+
+  nlohmann::json List() {
+    auto r = test::Run({WARDEN_BIN, "--redis", redis_->url(), "list", "--json"},
+                       {{"WARDEN_CONFIG", config_}});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+
+  static inline std::unique_ptr<RedisServer> redis_;
+  TempDir tmp_{"warden-autoban"};
+  std::string config_;
+};
+
+TEST_F(AutobanIntegrationTest, StrikesBanOnEveryNodeWithReason) {
+  NginxServer a(Config("warden_autoban zone=api strikes=3 findtime=1m bantime=1h;"));
+  // b would need 100 strikes of its own: a 403 there can only come from a's ban.
+  NginxServer b(Config("warden_autoban zone=api strikes=100 findtime=1m bantime=1h;"));
+  ASSERT_EQ(a.Get("/").status, 200);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(a.Get("/").status, 429) << i;
+  // Banned on the node that counted the strikes at once, and on the other through Redis.
+  EXPECT_EQ(a.Get("/").status, 403);
+  EXPECT_TRUE(PollUntil([&] { return b.Get("/").status == 403; }, 1000ms)) << b.ErrorLog();
+  EXPECT_EQ(b.Get("/", {}, "::1").status, 200);
+
+  auto list = List();
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["entry"], "127.0.0.1");
+  EXPECT_EQ(list[0]["source"], "autoban");
+  EXPECT_EQ(list[0]["reason"], "autoban: zone api, 3 strikes in 60s, ban #1");
+  EXPECT_NE(a.ErrorLog().find("warden autoban: client banned after 3 strikes in zone \"api\""),
+            std::string::npos);
+}
+
+TEST_F(AutobanIntegrationTest, RepeatBansGrowByTheFactorUpToMaxtime) {
+  NginxServer nginx(Config("warden_autoban zone=api strikes=1 findtime=1m bantime=1s factor=3 "
+                           "maxtime=5s;"));
+  auto ban_ms = [&] {
+    auto v = redis_->Command({"HGET", "warden:bl:entries", "127.0.0.1"}).str;
+    // v1 \t expires \t added \t ...
+    size_t a = v.find('\t') + 1, b = v.find('\t', a), c = v.find('\t', b + 1);
+    return std::stoll(v.substr(a, b - a)) - std::stoll(v.substr(b + 1, c - b - 1));
+  };
+  ASSERT_EQ(nginx.Get("/").status, 200);
+  std::vector<long long> bans;
+  for (int round = 1; round <= 3; ++round) {
+    // Once the previous ban is over, the next refused request is a strike (strikes=1).
+    ASSERT_TRUE(PollUntil([&] { return nginx.Get("/").status == 429; }, 10s)) << round;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          auto v = redis_->Command({"HGET", "warden:bl:entries", "127.0.0.1"});
+          return !v.is_nil() && v.str.find("ban #" + std::to_string(round)) != std::string::npos;
+        },
+        2000ms))
+        << round;
+    bans.push_back(ban_ms());
+  }
+  EXPECT_EQ(bans[0], 1000);
+  EXPECT_EQ(bans[1], 3000);
+  EXPECT_EQ(bans[2], 5000) << "capped by maxtime";
+}
+
+TEST_F(AutobanIntegrationTest, AllowedAddressesAreNeverBanned) {
+  NginxServer nginx(Config("warden_autoban zone=api strikes=1 findtime=1m bantime=1h;",
+                           "  warden_allow 127.0.0.1;\n"));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(nginx.Get("/").status, 200);
+  EXPECT_EQ(redis_->Command({"HLEN", "warden:bl:entries"}).integer, 0);
+}
+
+TEST_F(AutobanIntegrationTest, BadDirectives) {
+  struct Case {
+    std::string line, message;
+  };
+  std::vector<Case> cases = {
+      {"warden_autoban zone=nope strikes=1;", "needs zone= naming a warden_limit_zone"},
+      {"warden_autoban zone=api strikes=0;", "invalid strikes"},
+      {"warden_autoban zone=api findtime=soon;", "invalid time \"findtime=soon\""},
+      {"warden_autoban zone=api bantime=1h maxtime=1m;", "maxtime is shorter than bantime"},
+      {"warden_autoban zone=api factor=0.5;", "invalid factor"},
+      {"warden_autoban zone=api;\nwarden_autoban zone=api;", "has an autoban already"},
+  };
+  for (auto& c : cases) {
+    auto r = NginxServer::Test(Config(c.line));
+    EXPECT_NE(r.exit_code, 0) << c.line;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.line << "\n" << r.err;
+  }
+  NginxServer::Options no_redis;
+  no_redis.http =
+      "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/s;\n"
+      "warden_autoban zone=api;\nserver { listen 127.0.0.1:@PORT@; }\n";
+  auto r = NginxServer::Test(no_redis);
+  EXPECT_NE(r.err.find("it needs \"warden_redis\""), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace warden::test
