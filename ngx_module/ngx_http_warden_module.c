@@ -77,6 +77,8 @@ typedef struct {
     warden_geo_t                *geo;
 
     ngx_array_t                  limit_zones;  /* of ngx_http_warden_limit_zone_t * */
+
+    ngx_shm_zone_t              *stats_zone;
 } ngx_http_warden_main_conf_t;
 
 
@@ -114,6 +116,12 @@ static ngx_int_t ngx_http_warden_limit_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_warden_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static void ngx_http_warden_delay(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_status_handler(ngx_http_request_t *r);
+static char *ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 static ngx_http_warden_ctx_t *ngx_http_warden_get_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
 static void ngx_http_warden_ctx_cleanup(void *data);
@@ -257,6 +265,13 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_warden_autoban,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_warden_status,
+      0,
       0,
       NULL },
 
@@ -658,6 +673,89 @@ ngx_http_warden_delay(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
+}
+
+
+static ngx_int_t
+ngx_http_warden_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    if (ngx_http_warden_node == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    if (ctx && ctx->evaluated) {
+        warden_node_count(ngx_http_warden_node, ctx->verdict.decision);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_status_handler(ngx_http_request_t *r)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+    const char   *text;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_warden_node == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    text = warden_node_metrics(ngx_http_warden_node, ngx_http_warden_now_ms(),
+                               &len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, text, len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static char *
+ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_warden_status_handler;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1612,6 +1710,16 @@ ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 static ngx_int_t
+ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t  slots;
+
+    return ngx_http_warden_init_region(shm_zone, data, warden_stats_format,
+                                       &slots);
+}
+
+
+static ngx_int_t
 ngx_http_warden_init_limit_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     size_t  slots;
@@ -1792,6 +1900,7 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_warden_limit_zone_t **zones;
 
     ngx_str_t  name = ngx_string("warden_blacklist");
+    ngx_str_t  stats = ngx_string("warden_stats");
 
     zones = wmcf->limit_zones.elts;
     for (i = 0; i < wmcf->limit_zones.nelts; i++) {
@@ -1826,6 +1935,16 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
                            "at least 64k is needed", wmcf->zone_size);
         return NGX_CONF_ERROR;
     }
+
+    wmcf->stats_zone = ngx_shared_memory_add(cf, &stats,
+                                             8 * ngx_pagesize
+                                             + warden_stats_region_size(),
+                                             &ngx_http_warden_module);
+    if (wmcf->stats_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->stats_zone->init = ngx_http_warden_init_stats_zone;
 
     if (!wmcf->redis_set) {
         /* no list to hold: allow list and countries need no shared memory */
@@ -1988,6 +2107,13 @@ ngx_http_warden_init(ngx_conf_t *cf)
 
     *h = ngx_http_warden_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_warden_log_handler;
+
     return NGX_OK;
 }
 
@@ -2003,9 +2129,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
 
-    if (wmcf == NULL
-        || (wmcf->shm_zone == NULL && wmcf->limit_zones.nelts == 0))
-    {
+    if (wmcf == NULL || wmcf->stats_zone == NULL) {
         return NGX_OK;
     }
 
@@ -2014,6 +2138,17 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
                                               ngx_http_warden_attach,
                                               cycle->log);
     if (ngx_http_warden_node == NULL) {
+        return NGX_ERROR;
+    }
+
+    shctx = wmcf->stats_zone->data;
+
+    if (warden_node_attach_stats(ngx_http_warden_node, shctx->region,
+                                 shctx->bytes, (int) ngx_worker)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "warden: cannot attach to the stats zone");
         return NGX_ERROR;
     }
 

@@ -72,6 +72,7 @@ AsyncRedis::Callback BlacklistSync::Handle(const char* what) {
       redis_.DisconnectSoon(std::string(what) + " failed: " + std::string(r->str, r->len));
       return;
     }
+    last_contact_ms_ = clock_();
     (this->*Handler)(r);
   };
 }

@@ -33,6 +33,8 @@ class BlacklistSync {
   bool leader() const { return leader_; }
   bool connected() const { return redis_.connected(); }
   uint64_t redis_errors() const { return redis_.errors(); }
+  // When Redis last answered the sync (0: never): the sync lag the metrics show.
+  int64_t last_contact_ms() const { return last_contact_ms_; }
 
   static constexpr int64_t kLeaseMs = 3000;
   static constexpr int kBlockMs = 1000;
@@ -60,7 +62,8 @@ class BlacklistSync {
   AsyncRedis redis_;
   bool leader_ = false;
   bool shut_down_ = false;
-  bool force_full_ = false;  // the next hello reloads everything whatever Redis says
+  bool force_full_ = false;
+  int64_t last_contact_ms_ = 0;  // the next hello reloads everything whatever Redis says
 
   // The snapshot a full load is taken against: the stream position it resumes from.
   std::string load_epoch_;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 
 namespace warden {
 
@@ -16,6 +17,13 @@ Node::Node(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
 Node::~Node() { Shutdown(); }
 
 bool Node::AttachBlacklist(void* region, size_t bytes) { return blacklist_.Attach(region, bytes); }
+
+bool Node::AttachStats(void* region, size_t bytes, int worker) {
+  worker_ = worker;
+  if (!stats_.Attach(region, bytes)) return false;
+  stats_.row(worker_)->pid.store(pid_);
+  return true;
+}
 
 int Node::AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
                        int64_t sync_ms) {
@@ -78,6 +86,24 @@ LeakyBucketVerdict Node::Limit(int zone, std::string_view key, const LeakyBucket
 
 void Node::Tick() {
   if (blacklist_sync_) blacklist_sync_->Tick();
+  if (stats_.attached()) {
+    // This process's totals: what its connections and rules did since it started.
+    uint64_t errors = 0, bans = 0, pushes = 0;
+    if (blacklist_sync_) {
+      errors += blacklist_sync_->redis_errors();
+      if (blacklist_sync_->leader() && blacklist_sync_->last_contact_ms()) {
+        stats_.NoteRedisContact(blacklist_sync_->last_contact_ms());
+      }
+    }
+    if (commands_) errors += commands_->errors();
+    if (autoban_redis_) errors += autoban_redis_->errors();
+    for (auto& b : autobans_) bans += b->autoban->bans();
+    for (auto& z : zones_) pushes += z->sync ? z->sync->pushes() : 0;
+    NodeStats::Row* row = stats_.row(worker_);
+    row->redis_errors.store(errors, std::memory_order_relaxed);
+    row->autobans.store(bans, std::memory_order_relaxed);
+    row->limit_pushes.store(pushes, std::memory_order_relaxed);
+  }
   if (autoban_redis_) {
     autoban_redis_->Tick();
     for (auto& b : autobans_) b->autoban->Flush(autoban_redis_.get(), *schema_);
@@ -93,6 +119,71 @@ void Node::Tick() {
   for (auto& z : zones_) {
     if (z->sync) z->sync->Tick();
   }
+}
+
+std::string Node::Metrics(int64_t now_ms) {
+  static const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
+                                               "limit", "delay", "limit_dry_run", "other"};
+  NodeStats::Totals t = stats_.Sum();
+  std::ostringstream out;
+  auto head = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  head("warden_requests_total", "counter", "Requests Warden decided on, by decision.");
+  for (int d = 0; d < NodeStats::kDecisions - 1; ++d) {
+    out << "warden_requests_total{decision=\"" << kDecisionNames[d] << "\"} " << t.decisions[d]
+        << '\n';
+  }
+  if (blacklist_.attached()) {
+    auto bl = blacklist_.ReadStats();
+    auto sync = blacklist_.ReadSyncState();
+    head("warden_blacklist_entries", "gauge", "Entries in this node's copy of the blacklist.");
+    out << "warden_blacklist_entries " << bl.entries << '\n';
+    head("warden_blacklist_capacity", "gauge", "Entries warden_blacklist_zone can hold.");
+    out << "warden_blacklist_capacity " << bl.slots * 4 / 5 << '\n';
+    head("warden_blacklist_dropped_total", "counter",
+         "Entries not stored because warden_blacklist_zone was full.");
+    out << "warden_blacklist_dropped_total " << bl.rejected_full << '\n';
+    head("warden_blacklist_loaded", "gauge", "1 once a full load from Redis has completed.");
+    out << "warden_blacklist_loaded " << (sync.loaded ? 1 : 0) << '\n';
+    head("warden_blacklist_change_seq", "gauge", "Last change from Redis applied here.");
+    out << "warden_blacklist_change_seq " << sync.seq << '\n';
+    head("warden_blacklist_sync_lag_seconds", "gauge",
+         "Seconds since Redis last answered this node's blacklist sync (-1: never).");
+    if (t.last_redis_contact_ms) {
+      out << "warden_blacklist_sync_lag_seconds " << (now_ms - t.last_redis_contact_ms) / 1000.0
+          << '\n';
+    } else {
+      out << "warden_blacklist_sync_lag_seconds -1\n";
+    }
+  }
+  head("warden_redis_errors_total", "counter",
+       "Failed Redis connections and commands of the current worker processes.");
+  out << "warden_redis_errors_total " << t.redis_errors << '\n';
+  head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");
+  out << "warden_autobans_total " << t.autobans << '\n';
+  if (!zones_.empty()) {
+    head("warden_limit_keys", "gauge", "Keys tracked in a warden_limit_zone.");
+    for (auto& z : zones_) {
+      out << "warden_limit_keys{zone=\"" << z->name << "\"} " << z->map.ReadStats().entries
+          << '\n';
+    }
+    head("warden_limit_capacity", "gauge", "Keys a warden_limit_zone can hold.");
+    for (auto& z : zones_) {
+      out << "warden_limit_capacity{zone=\"" << z->name << "\"} "
+          << z->map.ReadStats().slots * 85 / 100 << '\n';
+    }
+    head("warden_limit_evictions_total", "counter",
+         "Least recently used keys dropped because a zone was full.");
+    for (auto& z : zones_) {
+      out << "warden_limit_evictions_total{zone=\"" << z->name << "\"} "
+          << z->map.ReadStats().evictions << '\n';
+    }
+    head("warden_limit_sync_pushes_total", "counter",
+         "Counts pushed to Redis by the current leader worker.");
+    out << "warden_limit_sync_pushes_total " << t.limit_pushes << '\n';
+  }
+  return out.str();
 }
 
 void Node::Shutdown() {

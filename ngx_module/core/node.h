@@ -12,6 +12,7 @@
 #include "blacklist_table.h"
 #include "leaky_bucket.h"
 #include "limit_sync.h"
+#include "node_stats.h"
 #include "rate_limiter.h"
 #include "shm_map.h"
 
@@ -26,6 +27,11 @@ class Node {
   ~Node();
 
   bool AttachBlacklist(void* region, size_t bytes);
+  // The node's counters; `worker` is nginx's worker number.
+  bool AttachStats(void* region, size_t bytes, int worker);
+  void CountDecision(int decision) { stats_.CountDecision(worker_, decision); }
+  // Prometheus text exposition of the node's state.
+  std::string Metrics(int64_t now_ms);
   // Returns the zone's index, or -1 when the region is too small.
   int AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
                    int64_t sync_ms);
@@ -62,6 +68,8 @@ class Node {
   AsyncRedis::AttachFn attach_;
   LogFn log_;
   BlacklistTable blacklist_;
+  NodeStats stats_;
+  int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
   std::vector<std::unique_ptr<Zone>> zones_;

@@ -23,6 +23,7 @@ struct warden_policy_s {
 
 struct warden_node_s {
   std::unique_ptr<warden::Node> node;
+  std::string metrics;
 };
 
 namespace {
@@ -166,6 +167,15 @@ size_t warden_map_format(void* region, size_t bytes) {
   }
 }
 
+size_t warden_stats_format(void* region, size_t bytes) {
+  try {
+    warden::NodeStats stats;
+    return stats.Attach(region, bytes) ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
 warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach,
                                   void* ctx) {
   try {
@@ -241,6 +251,28 @@ void warden_node_connect_redis(warden_node_t* node, const warden_redis_conf_t* r
     node->node->ConnectRedis(ep);
   } catch (...) {
   }
+}
+
+size_t warden_stats_region_size(void) { return warden::NodeStats::RegionSize(); }
+
+int warden_node_attach_stats(warden_node_t* node, void* region, size_t bytes, int worker) {
+  try {
+    return node->node->AttachStats(region, bytes, worker) ? 0 : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+void warden_node_count(warden_node_t* node, int decision) { node->node->CountDecision(decision); }
+
+const char* warden_node_metrics(warden_node_t* node, int64_t now_ms, size_t* len) {
+  try {
+    node->metrics = node->node->Metrics(now_ms);
+  } catch (...) {
+    node->metrics = "# warden: metrics unavailable\n";
+  }
+  *len = node->metrics.size();
+  return node->metrics.data();
 }
 
 void warden_node_tick(warden_node_t* node) {

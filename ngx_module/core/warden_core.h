@@ -80,6 +80,7 @@ void warden_policy_evaluate(const warden_policy_t *policy,
 /* shared zones, formatted by the master in init_zone: 0 when too small */
 size_t warden_table_format(void *region, size_t bytes);
 size_t warden_map_format(void *region, size_t bytes);
+size_t warden_stats_format(void *region, size_t bytes);
 
 /* per worker: views of the shared zones and the Redis side */
 warden_node_t *warden_node_create(int pid, warden_log_pt log,
@@ -98,6 +99,13 @@ int warden_node_strike(warden_node_t *node, int autoban,
     const struct sockaddr *sa, int64_t now_ms);
 void warden_node_connect_redis(warden_node_t *node,
     const warden_redis_conf_t *redis);
+int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes,
+    int worker);
+size_t warden_stats_region_size(void);
+void warden_node_count(warden_node_t *node, int decision);
+/* Prometheus text; valid until the next call */
+const char *warden_node_metrics(warden_node_t *node, int64_t now_ms,
+    size_t *len);
 void warden_node_tick(warden_node_t *node);
 int64_t warden_node_tick_ms(const warden_node_t *node);
 void warden_node_shutdown(warden_node_t *node);

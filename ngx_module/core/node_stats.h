@@ -1,0 +1,49 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace warden {
+
+// Counters of one nginx node, in a small shared-memory region: one row per worker so workers
+// never contend on a cache line; readers (the metrics endpoint) add the rows up. The region
+// outlives reloads, so counters only grow, as Prometheus expects.
+class NodeStats {
+ public:
+  static constexpr int kMaxWorkers = 64;
+  static constexpr int kDecisions = 8;
+
+  struct Row {
+    std::atomic<uint64_t> decisions[kDecisions];
+    // Totals of this worker's current process, stored (not added) every tick.
+    std::atomic<uint64_t> redis_errors;
+    std::atomic<uint64_t> autobans;
+    std::atomic<uint64_t> limit_pushes;
+    std::atomic<int32_t> pid;
+  };
+
+  struct Totals {
+    uint64_t decisions[kDecisions] = {};
+    uint64_t redis_errors = 0;
+    uint64_t autobans = 0;
+    uint64_t limit_pushes = 0;
+    int64_t last_redis_contact_ms = 0;
+  };
+
+  static size_t RegionSize();
+  bool Attach(void* region, size_t bytes);
+  bool attached() const { return header_ != nullptr; }
+
+  // `worker` is nginx's worker number (0-based); out-of-range numbers share the last row.
+  Row* row(int worker);
+  void CountDecision(int worker, int decision);
+  void NoteRedisContact(int64_t now_ms);
+  Totals Sum() const;
+
+ private:
+  struct Header;
+  Header* header_ = nullptr;
+};
+
+}  // namespace warden
