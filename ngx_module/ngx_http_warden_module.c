@@ -79,6 +79,8 @@ typedef struct {
     ngx_array_t                  limit_zones;  /* of ngx_http_warden_limit_zone_t * */
 
     ngx_shm_zone_t              *stats_zone;
+    ngx_shm_zone_t              *traffic_zone;
+    ssize_t                      traffic_size;  /* 0: off */
 } ngx_http_warden_main_conf_t;
 
 
@@ -119,6 +121,8 @@ static void ngx_http_warden_delay(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_status_handler(ngx_http_request_t *r);
 static char *ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_warden_top_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -264,6 +268,13 @@ static ngx_command_t  ngx_http_warden_commands[] = {
     { ngx_string("warden_autoban"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_warden_autoban,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_top_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_warden_top_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -689,6 +700,14 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
 
     if (ctx && ctx->evaluated) {
         warden_node_count(ngx_http_warden_node, ctx->verdict.decision);
+
+        warden_node_count_traffic(ngx_http_warden_node,
+                                  r->connection->sockaddr,
+                                  ctx->verdict.decision == WARDEN_BLOCK
+                                  || ctx->verdict.decision
+                                     == NGX_HTTP_WARDEN_LIMIT,
+                                  ngx_http_warden_country(r, ctx),
+                                  ngx_http_warden_now_ms());
     }
 
     return NGX_OK;
@@ -744,6 +763,39 @@ ngx_http_warden_status_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+static char *
+ngx_http_warden_top_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (wmcf->traffic_size != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        wmcf->traffic_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    wmcf->traffic_size = ngx_parse_size(&value[1]);
+
+    if (wmcf->traffic_size == NGX_ERROR
+        || wmcf->traffic_size < (ssize_t) (8 * ngx_pagesize))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid size \"%V\", expected \"off\" or at "
+                           "least 32k", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1879,6 +1931,7 @@ ngx_http_warden_create_main_conf(ngx_conf_t *cf)
      */
 
     conf->zone_size = NGX_CONF_UNSET_SIZE;
+    conf->traffic_size = NGX_CONF_UNSET;
 
     if (ngx_array_init(&conf->limit_zones, cf->pool, 4,
                        sizeof(ngx_http_warden_limit_zone_t *))
@@ -1958,6 +2011,24 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     wmcf->shm_zone->init = ngx_http_warden_init_blacklist_zone;
+
+    if (wmcf->traffic_size == NGX_CONF_UNSET) {
+        wmcf->traffic_size = 4 * 1024 * 1024;
+    }
+
+    if (wmcf->traffic_size) {
+        name.len = sizeof("warden_top") - 1;
+        name.data = (u_char *) "warden_top";
+
+        wmcf->traffic_zone = ngx_shared_memory_add(cf, &name,
+                                                   wmcf->traffic_size,
+                                                   &ngx_http_warden_module);
+        if (wmcf->traffic_zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        wmcf->traffic_zone->init = ngx_http_warden_init_limit_zone;
+    }
 
     return NGX_CONF_OK;
 }
@@ -2161,6 +2232,19 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                           "warden: cannot attach to the blacklist zone");
+            return NGX_ERROR;
+        }
+    }
+
+    if (wmcf->traffic_zone) {
+        shctx = wmcf->traffic_zone->data;
+
+        if (warden_node_attach_traffic(ngx_http_warden_node, shctx->region,
+                                       shctx->bytes)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to warden_top_zone");
             return NGX_ERROR;
         }
     }

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "export_command.h"
 #include "list_command.h"
+#include "top_command.h"
 #include "unban_command.h"
 
 namespace warden {
@@ -58,6 +59,7 @@ int Cli::Run(int argc, const char* const* argv) {
   BanCommand ban(app, ctx);
   UnbanCommand unban(app, ctx);
   ListCommand list(app, ctx);
+  TopCommand top(app, ctx);
   ExportCommand export_command(app, ctx);
   ConfigCommand config_command(app, ctx);
   DaemonCommand daemon(app, ctx);
@@ -86,6 +88,7 @@ int Cli::Run(int argc, const char* const* argv) {
     if (ban.selected()) return ban.Run();
     if (unban.selected()) return unban.Run();
     if (list.selected()) return list.Run();
+    if (top.selected()) return top.Run();
     if (export_command.selected()) return export_command.Run();
     if (config_command.selected()) return config_command.Run();
     if (daemon.selected()) return daemon.Run();

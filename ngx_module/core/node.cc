@@ -18,6 +18,17 @@ Node::~Node() { Shutdown(); }
 
 bool Node::AttachBlacklist(void* region, size_t bytes) { return blacklist_.Attach(region, bytes); }
 
+bool Node::AttachTraffic(void* region, size_t bytes) {
+  if (!traffic_map_.Attach(region, bytes)) return false;
+  traffic_ = std::make_unique<TrafficCounter>(&traffic_map_, pid_);
+  return true;
+}
+
+void Node::CountTraffic(const IpAddress& addr, bool refused, const char* country,
+                        int64_t now_ms) {
+  if (traffic_) traffic_->Count(addr, refused, country, now_ms);
+}
+
 bool Node::AttachStats(void* region, size_t bytes, int worker) {
   worker_ = worker;
   if (!stats_.Attach(region, bytes)) return false;
@@ -68,8 +79,9 @@ void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   }
   bool any_sync = std::any_of(zones_.begin(), zones_.end(),
                               [](const auto& z) { return z->sync_ms > 0; });
-  if (!any_sync) return;
-  commands_ = std::make_unique<AsyncRedis>(endpoint, "rate limit sync", clock_, attach_, log_);
+  if (!any_sync && !traffic_) return;
+  commands_ = std::make_unique<AsyncRedis>(endpoint, "limit sync and traffic counts", clock_,
+                                           attach_, log_);
   RedisSchema schema(endpoint.prefix);
   for (auto& z : zones_) {
     if (z->sync_ms <= 0) continue;
@@ -118,6 +130,11 @@ void Node::Tick() {
   commands_->Tick();
   for (auto& z : zones_) {
     if (z->sync) z->sync->Tick();
+  }
+  int64_t now = clock_();
+  if (traffic_ && now >= next_traffic_flush_ms_) {
+    next_traffic_flush_ms_ = now + kTrafficFlushMs;
+    traffic_->Flush(commands_.get(), *schema_);
   }
 }
 

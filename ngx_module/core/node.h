@@ -15,6 +15,7 @@
 #include "node_stats.h"
 #include "rate_limiter.h"
 #include "shm_map.h"
+#include "traffic_counter.h"
 
 namespace warden {
 
@@ -27,6 +28,9 @@ class Node {
   ~Node();
 
   bool AttachBlacklist(void* region, size_t bytes);
+  // Per-address traffic counts for `warden top`.
+  bool AttachTraffic(void* region, size_t bytes);
+  void CountTraffic(const IpAddress& addr, bool refused, const char* country, int64_t now_ms);
   // The node's counters; `worker` is nginx's worker number.
   bool AttachStats(void* region, size_t bytes, int worker);
   void CountDecision(int decision) { stats_.CountDecision(worker_, decision); }
@@ -53,6 +57,8 @@ class Node {
   void Shutdown();
   int64_t tick_ms() const { return tick_ms_; }
 
+  static constexpr int64_t kTrafficFlushMs = 2000;
+
  private:
   struct Zone {
     std::string name;
@@ -69,6 +75,9 @@ class Node {
   LogFn log_;
   BlacklistTable blacklist_;
   NodeStats stats_;
+  ShmMap traffic_map_;
+  std::unique_ptr<TrafficCounter> traffic_;
+  int64_t next_traffic_flush_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;

@@ -67,6 +67,22 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
 return {n, ban}
 )lua";
 
+const char* const RedisSchema::kTrafficScript = R"lua(
+local t = redis.call('TIME')
+local minute = math.floor(tonumber(t[1]) / 60)
+local req = ARGV[1] .. 'top:req:' .. minute
+local ref = ARGV[1] .. 'top:ref:' .. minute
+local cc = ARGV[1] .. 'top:cc:' .. minute
+for i = 3, #ARGV, 4 do
+  local addr = ARGV[i]
+  redis.call('ZINCRBY', req, ARGV[i + 1], addr)
+  if ARGV[i + 2] ~= '0' then redis.call('ZINCRBY', ref, ARGV[i + 2], addr) end
+  if ARGV[i + 3] ~= '' then redis.call('HSET', cc, addr, ARGV[i + 3]) end
+end
+for _, key in ipairs({req, ref, cc}) do redis.call('PEXPIRE', key, ARGV[2]) end
+return minute
+)lua";
+
 const char* const RedisSchema::kLimitSyncScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

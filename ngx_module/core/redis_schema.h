@@ -40,6 +40,12 @@ class RedisSchema {
   // written and streamed like any change. Returns {n, ban ms}.
   static const char* const kAutobanScript;
 
+  // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention
+  // ms, then groups of four: address, requests, refused, country ("" if unknown). Adds to the
+  // current minute's "top:req:<minute>" and "top:ref:<minute>" sorted sets and notes the
+  // country in "top:cc:<minute>"; all three expire after the retention.
+  static const char* const kTrafficScript;
+
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").
   // ARGV: rate (requests per second x 1000), then per key the requests granted since the last
   // push. Leaks each bucket by Redis's clock and counts the requests as limit_req would have,

@@ -265,6 +265,23 @@ int warden_node_attach_stats(warden_node_t* node, void* region, size_t bytes, in
 
 void warden_node_count(warden_node_t* node, int decision) { node->node->CountDecision(decision); }
 
+int warden_node_attach_traffic(warden_node_t* node, void* region, size_t bytes) {
+  try {
+    return node->node->AttachTraffic(region, bytes) ? 0 : -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
+void warden_node_count_traffic(warden_node_t* node, const struct sockaddr* sa, int refused,
+                               const char* country, int64_t now_ms) {
+  try {
+    warden::IpAddress addr;
+    if (ToAddress(sa, &addr)) node->node->CountTraffic(addr, refused != 0, country, now_ms);
+  } catch (...) {
+  }
+}
+
 const char* warden_node_metrics(warden_node_t* node, int64_t now_ms, size_t* len) {
   try {
     node->metrics = node->node->Metrics(now_ms);

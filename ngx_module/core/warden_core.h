@@ -103,6 +103,9 @@ int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes,
     int worker);
 size_t warden_stats_region_size(void);
 void warden_node_count(warden_node_t *node, int decision);
+int warden_node_attach_traffic(warden_node_t *node, void *region, size_t bytes);
+void warden_node_count_traffic(warden_node_t *node, const struct sockaddr *sa,
+    int refused, const char *country, int64_t now_ms);
 /* Prometheus text; valid until the next call */
 const char *warden_node_metrics(warden_node_t *node, int64_t now_ms,
     size_t *len);

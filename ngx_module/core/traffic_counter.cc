@@ -1,0 +1,57 @@
+#include "traffic_counter.h"
+
+#include <hiredis/hiredis.h>
+
+#include <vector>
+
+namespace warden {
+
+void TrafficCounter::Count(const IpAddress& addr, bool refused, const char* country,
+                           int64_t now_ms) {
+  std::string key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
+  ShmMap::Lock lock(*map_, pid_);
+  bool fresh = false;
+  ShmMap::Slot* slot = map_->FindOrInsert(key, now_ms, &fresh);
+  if (!slot) return;
+  Counts& c = ShmMap::Value<Counts>(slot);
+  c.requests++;
+  if (refused) c.refused++;
+  if (country && country[0]) {
+    c.country[0] = country[0];
+    c.country[1] = country[1];
+  }
+  map_->Enqueue(slot);
+}
+
+void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema) {
+  if (in_flight_ || !redis || !redis->connected()) return;
+  std::vector<std::string> keys;
+  std::vector<std::string> args = {"EVAL", RedisSchema::kTrafficScript, "0", schema.prefix(),
+                                   std::to_string(kRetentionMs)};
+  {
+    ShmMap::Lock lock(*map_, pid_);
+    map_->Drain(&keys, kBatch, [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
+    for (auto& key : keys) {
+      ShmMap::Slot* slot = map_->Find(key);
+      if (!slot || key.size() != 16) continue;
+      Counts& c = ShmMap::Value<Counts>(slot);
+      if (c.requests == 0) continue;
+      IpAddress::Bytes bytes;
+      for (size_t i = 0; i < 16; ++i) bytes[i] = static_cast<uint8_t>(key[i]);
+      args.push_back(IpAddress(bytes).ToString());
+      args.push_back(std::to_string(c.requests));
+      args.push_back(std::to_string(c.refused));
+      args.push_back(c.country[0] ? std::string(c.country, 2) : "");
+      c.requests = c.refused = 0;
+    }
+  }
+  if (args.size() == 5) return;
+  in_flight_ = true;
+  bool sent = redis->Send(args, redis->endpoint().timeout_ms, [this](redisReply*) {
+    // Counts lost with a failed flush are gone: they are statistics, not state.
+    in_flight_ = false;
+  });
+  if (!sent) in_flight_ = false;
+}
+
+}  // namespace warden
