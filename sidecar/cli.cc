@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "export_command.h"
 #include "list_command.h"
+#include "members_command.h"
 #include "top_command.h"
 #include "unban_command.h"
 
@@ -63,6 +64,7 @@ int Cli::Run(int argc, const char* const* argv) {
   ExportCommand export_command(app, ctx);
   ConfigCommand config_command(app, ctx);
   DaemonCommand daemon(app, ctx);
+  MembersCommand members(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -71,7 +73,7 @@ int Cli::Run(int argc, const char* const* argv) {
     std::string message = OneLine(e.what());
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         message.find("subcommand") != std::string::npos) {
-      message = "a command is required (ban, unban, list, export, config, daemon)";
+      message = "a command is required (ban, unban, list, export, config, daemon, members)";
     }
     err_ << "warden: " << message << " (see warden --help)\n";
     return kExitUsage;
@@ -92,6 +94,7 @@ int Cli::Run(int argc, const char* const* argv) {
     if (export_command.selected()) return export_command.Run();
     if (config_command.selected()) return config_command.Run();
     if (daemon.selected()) return daemon.Run();
+    if (members.selected()) return members.Run();
     err_ << "warden: a command is required (see warden --help)\n";
     return kExitUsage;
   } catch (const Error& e) {

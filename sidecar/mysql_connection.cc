@@ -96,8 +96,13 @@ MysqlRows MysqlConnection::Query(std::string_view sql) {
   std::vector<std::string> names;
   names.reserve(columns);
   MYSQL_FIELD* fields = mysql_fetch_fields(result.get());
-  for (unsigned i = 0; i < columns; ++i) names.emplace_back(fields[i].name, fields[i].name_length);
+  std::vector<MysqlColumnKind> kinds;
+  for (unsigned i = 0; i < columns; ++i) {
+    names.emplace_back(fields[i].name, fields[i].name_length);
+    kinds.push_back(MysqlColumnKindOf(fields[i].type, fields[i].charsetnr));
+  }
   MysqlRows rows(std::move(names), std::string(sql));
+  rows.set_kinds(std::move(kinds));
   while (MYSQL_ROW row = mysql_fetch_row(result.get())) {
     const unsigned long* lengths = mysql_fetch_lengths(result.get());
     std::vector<std::optional<std::string>> values(columns);

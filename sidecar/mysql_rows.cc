@@ -1,5 +1,7 @@
 #include "mysql_rows.h"
 
+#include <mysql.h>
+
 #include <charconv>
 
 #include "errors.h"
@@ -21,6 +23,31 @@ bool ParseNumber(const std::string& text, T* out) {
 }
 
 }  // namespace
+
+MysqlColumnKind MysqlColumnKindOf(int field_type, unsigned charsetnr) {
+  switch (static_cast<enum_field_types>(field_type)) {
+    case MYSQL_TYPE_TINY:
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_LONGLONG:
+    case MYSQL_TYPE_YEAR:
+      return MysqlColumnKind::kInteger;
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE:
+      return MysqlColumnKind::kFloat;
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING:
+    case MYSQL_TYPE_VARCHAR:
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+      return charsetnr == 63 ? MysqlColumnKind::kBinary : MysqlColumnKind::kText;
+    default:
+      return MysqlColumnKind::kText;
+  }
+}
 
 void MysqlRows::Add(std::vector<std::optional<std::string>> values) {
   if (values.size() != columns_.size()) {

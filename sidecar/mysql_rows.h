@@ -11,6 +11,18 @@ namespace warden {
 
 class MysqlRows;
 
+// What a result column holds, from its type in the result metadata: enough to write a value
+// as JSON (numbers as numbers, everything else as text).
+enum class MysqlColumnKind {
+  kText,     // strings, dates and times, JSON, DECIMAL (kept exact), BIT, ...
+  kInteger,  // TINYINT ... BIGINT, YEAR
+  kFloat,    // FLOAT, DOUBLE
+  kBinary,   // BINARY, VARBINARY, BLOB: bytes, not text
+};
+// The kind of a column of type `field_type` (enum_field_types) in character set `charsetnr`
+// (63: binary).
+MysqlColumnKind MysqlColumnKindOf(int field_type, unsigned charsetnr);
+
 // A read-only view of one row of MysqlRows. Accessors check what they read and throw MysqlError
 // ("column 2 (last_login_time) is NULL, expected an integer") instead of guessing, so a
 // surprising value in the database never turns into a wrong number.
@@ -55,6 +67,11 @@ class MysqlRows {
   void Add(std::vector<std::optional<std::string>> values);
 
   const std::vector<std::string>& columns() const { return columns_; }
+  // What each column holds (kText for all when the result did not say).
+  MysqlColumnKind kind(size_t column) const {
+    return column < kinds_.size() ? kinds_[column] : MysqlColumnKind::kText;
+  }
+  void set_kinds(std::vector<MysqlColumnKind> kinds) { kinds_ = std::move(kinds); }
   // The index of the column called `name`; throws MysqlError if there is none.
   size_t ColumnIndex(std::string_view name) const;
   size_t size() const { return columns_.empty() ? 0 : cells_.size() / columns_.size(); }
@@ -83,6 +100,7 @@ class MysqlRows {
   friend class MysqlRow;
 
   std::vector<std::string> columns_;
+  std::vector<MysqlColumnKind> kinds_;
   std::vector<std::optional<std::string>> cells_;  // row-major
   std::string sql_;
 };

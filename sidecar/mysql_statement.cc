@@ -131,8 +131,13 @@ MysqlRows MysqlStatement::Fetch(unsigned columns) {
   std::vector<std::string> names;
   names.reserve(columns);
   MYSQL_FIELD* fields = mysql_fetch_fields(meta.get());
-  for (unsigned i = 0; i < columns; ++i) names.emplace_back(fields[i].name, fields[i].name_length);
+  std::vector<MysqlColumnKind> kinds;
+  for (unsigned i = 0; i < columns; ++i) {
+    names.emplace_back(fields[i].name, fields[i].name_length);
+    kinds.push_back(MysqlColumnKindOf(fields[i].type, fields[i].charsetnr));
+  }
   MysqlRows rows(std::move(names), sql_);
+  rows.set_kinds(std::move(kinds));
 
   // Every column is fetched as text (the library converts numbers and dates); a value longer
   // than its buffer is fetched again on its own with a buffer of the right size.

@@ -1,0 +1,616 @@
+#include "member_migrator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include "errors.h"
+#include "failpoint.h"
+#include "mysql_transaction.h"
+#include "sql_identifier.h"
+#include "time_format.h"
+
+namespace warden {
+
+namespace {
+
+constexpr int kMaxConsecutiveRetries = 10;
+constexpr int64_t kMinChunk = 10;
+
+// "2024-05-01 12:00:00" in UTC, the session's time zone: how moved_at is bound.
+std::string SqlDatetime(int64_t unix_ms) {
+  std::string iso = FormatIsoUtc(unix_ms);  // 2024-05-01T12:00:00Z
+  iso[10] = ' ';
+  iso.pop_back();
+  return iso;
+}
+
+std::string Join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  if (b > 0 && a > std::numeric_limits<int64_t>::max() - b) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return a + b;
+}
+
+void Sleep(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+nlohmann::json MigrateSummary::ToJson() const {
+  nlohmann::json j = {{"run_id", run_id},
+                      {"resumed", resumed},
+                      {"cutoff", cutoff},
+                      {"rows_moved", rows_moved},
+                      {"run_rows_moved", run_rows_moved},
+                      {"chunks", chunks},
+                      {"elapsed_ms", elapsed_ms},
+                      {"rows_per_s", std::round(rows_per_s())},
+                      {"longest_chunk_ms", longest_chunk_ms},
+                      {"paused_ms", paused_ms},
+                      {"retries", retries},
+                      {"fallbacks", fallbacks},
+                      {"complete", complete}};
+  if (!stopped.empty()) j["stopped"] = stopped;
+  if (verify) j["verify"] = *verify;
+  return j;
+}
+
+// The state of one run, as kept in the state table.
+struct MemberMigrator::Run {
+  int64_t id = 0;
+  int64_t cutoff = 0;
+  std::string moved_at;          // bound into every archived row of the run
+  std::optional<int64_t> last_id;  // the cursor: every inactive row up to it is moved
+  int64_t rows_moved = 0;
+  bool resumed = false;
+  bool checksummed = true;
+};
+
+// The chunk's statements, prepared once per invocation.
+struct MemberMigrator::Statements {
+  MysqlStatement lock;
+  MysqlStatement insert;
+  MysqlStatement remove;
+  MysqlStatement insert_one;
+  MysqlStatement remove_one;
+  MysqlStatement progress;
+  std::optional<MysqlStatement> checksum;
+};
+
+MemberMigrator::MemberMigrator(MysqlConnection& conn, MembersSettings settings, EventSink events,
+                               std::function<bool()> cancelled, Clock clock)
+    : conn_(conn),
+      settings_(std::move(settings)),
+      events_(std::move(events)),
+      cancelled_(std::move(cancelled)),
+      clock_(std::move(clock)) {
+  if (!events_) events_ = [](const nlohmann::json&) {};
+  if (!cancelled_) cancelled_ = [] { return false; };
+}
+
+int64_t MemberMigrator::CutoffFor(int64_t inactive_for_ms) const {
+  return (clock_() - inactive_for_ms) / 1000;
+}
+
+void MemberMigrator::Prepare() {
+  // READ COMMITTED: a locking read locks only the rows that match (no gap locks, and the rows
+  // of active members it passes are released at once), so logins are never blocked by more
+  // than the chunk's own inactive rows.
+  conn_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  conn_.Execute("SET SESSION innodb_lock_wait_timeout = 5");
+  conn_.Execute("SET SESSION time_zone = '+00:00'");
+  schema_ = MemberSchema::Read(conn_, settings_);
+  schema_->RequireSource();
+  schema_->RequireArchive();
+}
+
+void MemberMigrator::EnsureTables(bool create) {
+  if (!create) return;
+  if (!schema_->archive().exists) {
+    for (const std::string& sql : schema_->CreateArchiveSql()) conn_.Execute(sql);
+    events_({{"event", "created"},
+             {"table", settings_.archive_table},
+             {"message", "created table " + settings_.archive_table + " (like " +
+                             settings_.table + ", plus " + settings_.moved_at_column + ")"}});
+    schema_ = MemberSchema::Read(conn_, settings_);
+    schema_->RequireArchive();
+  }
+  conn_.Execute("CREATE TABLE IF NOT EXISTS " + QuoteIdentifier(settings_.state_table) +
+                " ("
+                "run_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+                "source_table VARCHAR(64) NOT NULL, "
+                "archive_table VARCHAR(64) NOT NULL, "
+                "cutoff BIGINT NOT NULL, "
+                "moved_at DATETIME NOT NULL, "
+                "status VARCHAR(16) NOT NULL, "
+                "last_id BIGINT NULL, "
+                "rows_moved BIGINT NOT NULL DEFAULT 0, "
+                "chunks BIGINT NOT NULL DEFAULT 0, "
+                "checksum BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+                "checksummed TINYINT NOT NULL DEFAULT 1, "
+                "started_at DATETIME(3) NOT NULL, "
+                "updated_at DATETIME(3) NOT NULL, "
+                "finished_at DATETIME(3) NULL, "
+                "KEY source_status (source_table, status)"
+                ") ENGINE=InnoDB");
+}
+
+void MemberMigrator::AcquireLock() {
+  // A named lock, held by this connection: released by the server when the process dies, so a
+  // kill -9 never leaves a stale lock behind.
+  lock_name_ = ("warden.members." + schema_->database() + "." + settings_.table).substr(0, 64);
+  MysqlRows rows = conn_.Prepare("SELECT GET_LOCK(?, 0)").Query({lock_name_});
+  if (rows.empty() || rows[0].OptionalInt64(0).value_or(0) != 1) {
+    throw Error("another warden members migrate is running on " + settings_.table +
+                    " (it holds the lock " + lock_name_ + "); wait for it or stop it",
+                kExitFailure);
+  }
+}
+
+MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int64_t cutoff) {
+  const std::string state = QuoteIdentifier(settings_.state_table);
+  MysqlRows open = conn_.Prepare("SELECT run_id, cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), "
+                                 "last_id, rows_moved, checksummed FROM " +
+                                 state +
+                                 " WHERE source_table = ? AND archive_table = ? AND status = "
+                                 "'running' ORDER BY run_id DESC LIMIT 1")
+                       .Query({settings_.table, settings_.archive_table});
+  if (!open.empty() && options.fresh) {
+    conn_.Prepare("UPDATE " + state +
+                  " SET status = 'abandoned', finished_at = NOW(3) WHERE run_id = ?")
+        .Execute({open[0].Int64(0)});
+    events_({{"event", "abandoned"}, {"run_id", open[0].Int64(0)}});
+  } else if (!open.empty()) {
+    Run run;
+    run.id = open[0].Int64(0);
+    run.cutoff = open[0].Int64(1);
+    run.moved_at = open[0].String(2);
+    run.last_id = open[0].OptionalInt64(3);
+    run.rows_moved = open[0].Int64(4);
+    run.checksummed = open[0].Int64(5) != 0;
+    run.resumed = true;
+    return run;
+  }
+  Run run;
+  run.cutoff = cutoff;
+  run.moved_at = SqlDatetime(clock_());
+  run.checksummed = options.verify;
+  MysqlExecResult inserted =
+      conn_.Prepare("INSERT INTO " + state +
+                    " (source_table, archive_table, cutoff, moved_at, status, checksummed, "
+                    "started_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, NOW(3), NOW(3))")
+          .Execute({settings_.table, settings_.archive_table, cutoff, run.moved_at,
+                    options.verify ? 1 : 0});
+  run.id = static_cast<int64_t>(inserted.last_insert_id);
+  return run;
+}
+
+std::string MemberMigrator::ChecksumExpression() const {
+  // pt-table-checksum's row checksum: every column, plus which of them are NULL, hashed; the
+  // rows' hashes XORed, so chunks can be summed in any order.
+  std::vector<std::string> quoted;
+  std::vector<std::string> nulls;
+  for (const std::string& c : schema_->CopyColumns()) {
+    quoted.push_back(QuoteIdentifier(c));
+    nulls.push_back("ISNULL(" + QuoteIdentifier(c) + ")");
+  }
+  return "COALESCE(BIT_XOR(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('#', " + Join(quoted, ", ") +
+         ", CONCAT(" + Join(nulls, ", ") + "))), 1, 16), 16, 10) AS UNSIGNED)), 0)";
+}
+
+std::string MemberMigrator::LoadReason(const ThrottleSettings& throttle) {
+  if (throttle.threads_running > 0) {
+    MysqlRows rows = conn_.Query("SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    if (!rows.empty()) {
+      const int64_t running = rows[0].Int64(1);
+      if (running > throttle.threads_running) {
+        return "Threads_running=" + std::to_string(running) + " > " +
+               std::to_string(throttle.threads_running);
+      }
+    }
+  }
+  if (throttle.replica_lag_ms > 0 && !settings_.replicas.empty()) {
+    replicas_.resize(settings_.replicas.size());
+    for (size_t i = 0; i < settings_.replicas.size(); ++i) {
+      const MysqlUrl& url = settings_.replicas[i];
+      try {
+        if (!replicas_[i]) replicas_[i] = MysqlConnection::Connect(url);
+        MysqlRows status = replicas_[i]->Query("SHOW ALL SLAVES STATUS");
+        if (status.empty()) continue;  // not a replica: nothing to wait for
+        const auto lag = status[0].OptionalInt64(status.ColumnIndex("Seconds_Behind_Master"));
+        if (!lag) return "replica " + url.Endpoint() + " is not replicating";
+        if (*lag * 1000 > throttle.replica_lag_ms) {
+          return "replica " + url.Endpoint() + " lags " + std::to_string(*lag) + "s";
+        }
+      } catch (const MysqlError& e) {
+        replicas_[i].reset();
+        return "replica " + url.Endpoint() + " unreachable";
+      }
+    }
+  }
+  return "";
+}
+
+bool MemberMigrator::WaitWhileLoaded(const ThrottleSettings& throttle, MigrateSummary& summary) {
+  if (throttle.sleep_ms > 0) {
+    Sleep(throttle.sleep_ms);
+    summary.paused_ms += throttle.sleep_ms;
+  }
+  std::string reason = LoadReason(throttle);
+  if (reason.empty()) return !cancelled_();
+  const int64_t start = clock_();
+  events_({{"event", "pause"}, {"reason", reason}});
+  while (!reason.empty() && !cancelled_()) {
+    Sleep(throttle.check_ms);
+    reason = LoadReason(throttle);
+  }
+  const int64_t paused = clock_() - start;
+  summary.paused_ms += paused;
+  events_({{"event", "resume"}, {"paused_ms", paused}});
+  return !cancelled_();
+}
+
+nlohmann::json MemberMigrator::Explain(const std::string& sql,
+                                       std::initializer_list<MysqlValue> values) {
+  MysqlRows rows = conn_.Prepare("EXPLAIN " + sql).Query(values);
+  nlohmann::json out = nlohmann::json::array();
+  for (MysqlRow row : rows) {
+    nlohmann::json step;
+    for (const char* column : {"table", "type", "key", "rows", "Extra"}) {
+      const auto& value = row.Get(rows.ColumnIndex(column));
+      step[column] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+    }
+    out.push_back(step);
+  }
+  return out;
+}
+
+nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
+  Prepare();
+  const MembersSettings& s = settings_;
+  const std::string member = QuoteIdentifier(s.table);
+  const std::string id = QuoteIdentifier(s.id_column);
+  const std::string login = QuoteIdentifier(s.last_login_column);
+
+  int64_t cutoff = CutoffFor(options.inactive_for_ms);
+  nlohmann::json plan = {{"dry_run", true}, {"table", s.table}, {"archive_table", s.archive_table},
+                         {"archive_exists", schema_->archive().exists},
+                         {"login_index", schema_->LoginIndex()}};
+  std::optional<int64_t> resume_from;
+  const TableShape state = TableShape::Read(conn_, s.state_table);
+  if (state.exists && !options.fresh) {
+    MysqlRows open = conn_.Prepare("SELECT run_id, cutoff, last_id, rows_moved FROM " +
+                                   QuoteIdentifier(s.state_table) +
+                                   " WHERE source_table = ? AND archive_table = ? AND status = "
+                                   "'running' ORDER BY run_id DESC LIMIT 1")
+                         .Query({s.table, s.archive_table});
+    if (!open.empty()) {
+      cutoff = open[0].Int64(1);
+      resume_from = open[0].OptionalInt64(2);
+      plan["resume"] = {{"run_id", open[0].Int64(0)},
+                        {"last_id", resume_from ? nlohmann::json(*resume_from) : nullptr},
+                        {"rows_moved", open[0].Int64(3)}};
+    }
+  }
+  plan["cutoff"] = cutoff;
+  plan["cutoff_time"] = FormatIsoUtc(cutoff * 1000);
+  const int64_t lo = resume_from.value_or(std::numeric_limits<int64_t>::min());
+
+  // Without a cursor the id condition is left out, so the count can use the login index.
+  const std::string count_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " +
+                                member + " WHERE " + login + " < ? AND " + id + " > ?";
+  const std::string first_count_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " +
+                                      member + " WHERE " + login + " < ?";
+  MysqlRows counts = resume_from ? conn_.Prepare(count_sql).Query({cutoff, lo})
+                                 : conn_.Prepare(first_count_sql).Query({cutoff});
+  int64_t to_move = counts[0].Int64(0);
+  if (options.max_rows > 0) to_move = std::min(to_move, options.max_rows);
+  plan["to_move"] = to_move;
+  plan["inactive"] = counts[0].Int64(0);
+  plan["first_id"] = counts[0].OptionalInt64(1) ? nlohmann::json(*counts[0].OptionalInt64(1))
+                                                : nullptr;
+  plan["last_id"] = counts[0].OptionalInt64(2) ? nlohmann::json(*counts[0].OptionalInt64(2))
+                                               : nullptr;
+  plan["members"] = conn_.Query("SELECT COUNT(*) FROM " + member)[0].Int64(0);
+  plan["chunk"] = options.chunk;
+  plan["chunk_time_ms"] = options.chunk_time_ms;
+  plan["max_chunk"] = options.max_chunk;
+  plan["estimated_chunks"] = (to_move + options.chunk - 1) / std::max<int64_t>(options.chunk, 1);
+  plan["throttle"] = options.throttle.ToString();
+  plan["explain_count"] =
+      resume_from ? Explain(count_sql, {cutoff, lo}) : Explain(first_count_sql, {cutoff});
+  plan["explain_chunk"] =
+      Explain("SELECT " + id + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " + id +
+                  " > ? AND " + id + " <= ? AND " + login + " < ? ORDER BY " + id + " LIMIT ?",
+              {lo, std::numeric_limits<int64_t>::max(), cutoff, options.chunk});
+  return plan;
+}
+
+MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
+  const int64_t started_ms = clock_();
+  Prepare();
+  EnsureTables(true);
+  AcquireLock();
+  const MembersSettings& s = settings_;
+  Run run = StartRun(options, CutoffFor(options.inactive_for_ms));
+
+  MigrateSummary summary;
+  summary.run_id = run.id;
+  summary.resumed = run.resumed;
+  summary.cutoff = run.cutoff;
+  summary.run_rows_moved = run.rows_moved;
+  if (!options.verify) run.checksummed = false;
+
+  const std::string member = QuoteIdentifier(s.table);
+  const std::string archive = QuoteIdentifier(s.archive_table);
+  const std::string id = QuoteIdentifier(s.id_column);
+  const std::string login = QuoteIdentifier(s.last_login_column);
+  const std::string state = QuoteIdentifier(s.state_table);
+  std::vector<std::string> columns;
+  for (const std::string& c : schema_->CopyColumns()) columns.push_back(QuoteIdentifier(c));
+  const std::string column_list = Join(columns, ", ");
+  const std::string range = id + " > ? AND " + id + " <= ? AND " + login + " < ?";
+
+  // Where the inactive members are: the walk starts after the cursor (resumed) or before the
+  // first of them and ends at the last of them, so the active rows around are never read.
+  const std::string bounds_sql =
+      "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " + member + " WHERE " + login + " < ?";
+  MysqlRows bounds = run.last_id
+                         ? conn_.Prepare(bounds_sql + " AND " + id + " > ?")
+                               .Query({run.cutoff, *run.last_id})
+                         : conn_.Prepare(bounds_sql).Query({run.cutoff});
+  const int64_t remaining = bounds[0].Int64(0);
+  int64_t total = options.max_rows > 0 ? std::min(remaining, options.max_rows) : remaining;
+  events_({{"event", "start"},
+           {"run_id", run.id},
+           {"resumed", run.resumed},
+           {"already_moved", run.rows_moved},
+           {"cutoff", run.cutoff},
+           {"cutoff_time", FormatIsoUtc(run.cutoff * 1000)},
+           {"to_move", total},
+           {"table", s.table},
+           {"archive_table", s.archive_table}});
+
+  Statements st{
+      conn_.Prepare("SELECT " + id + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " + range +
+                    " ORDER BY " + id + " LIMIT ? FOR UPDATE"),
+      conn_.Prepare("INSERT INTO " + archive + " (" + column_list + ", " +
+                    QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list + ", ? FROM " +
+                    member + " FORCE INDEX (PRIMARY) WHERE " + range),
+      conn_.Prepare("DELETE FROM " + member + " WHERE " + range),
+      conn_.Prepare("INSERT INTO " + archive + " (" + column_list + ", " +
+                    QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list + ", ? FROM " +
+                    member + " WHERE " + id + " = ? AND " + login + " < ?"),
+      conn_.Prepare("DELETE FROM " + member + " WHERE " + id + " = ? AND " + login + " < ?"),
+      conn_.Prepare("UPDATE " + state +
+                    " SET last_id = ?, rows_moved = rows_moved + ?, chunks = chunks + 1, "
+                    "checksum = checksum ^ ?, checksummed = checksummed AND ?, "
+                    "updated_at = NOW(3) WHERE run_id = ?"),
+      std::nullopt};
+  if (options.verify) {
+    st.checksum = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " + member +
+                                " FORCE INDEX (PRIMARY) WHERE " + range);
+  }
+
+  int64_t lo = run.last_id.value_or(std::numeric_limits<int64_t>::min());
+  if (!bounds[0].IsNull(1)) lo = std::max(lo, bounds[0].Int64(1) - 1);
+  const int64_t end = bounds[0].OptionalInt64(2).value_or(lo);
+  int64_t chunk = std::clamp(options.chunk, int64_t{1}, options.max_chunk);
+  // How many ids a chunk spans: from the density of inactive ids, then learnt chunk by chunk.
+  double ids_per_row = 1.0;
+  if (remaining > 0 && end > lo) {
+    ids_per_row = std::max(1.0, static_cast<double>(end - lo) / static_cast<double>(remaining));
+  }
+  double rows_per_ms = 0;  // smoothed chunk throughput, for the adaptive size
+  int consecutive_retries = 0;
+  int64_t last_event_ms = 0;
+
+  while (lo < end) {
+    if (options.max_rows > 0 && summary.rows_moved >= options.max_rows) {
+      summary.stopped = "max-rows";
+      break;
+    }
+    if (cancelled_() || !WaitWhileLoaded(options.throttle, summary)) {
+      summary.stopped = "cancelled";
+      break;
+    }
+    int64_t limit = chunk;
+    if (options.max_rows > 0) limit = std::min(limit, options.max_rows - summary.rows_moved);
+    const int64_t span = static_cast<int64_t>(std::ceil(ids_per_row * limit * 1.5)) + 1;
+    const int64_t hi_bound = std::min(SaturatingAdd(lo, span), end);
+
+    const int64_t chunk_start = clock_();
+    int64_t found = 0;
+    int64_t hi = hi_bound;
+    bool fallback = false;
+    try {
+      MysqlTransaction tx(conn_);
+      MysqlRows ids = st.lock.Query({lo, hi_bound, run.cutoff, limit});
+      found = static_cast<int64_t>(ids.size());
+      if (found == limit) hi = ids[ids.size() - 1].Int64(0);
+      if (found == 0) {
+        tx.Rollback();  // nothing inactive in the span; the cursor is kept in memory only
+      } else {
+        uint64_t checksum = 0;
+        if (st.checksum) {
+          MysqlRows sum = st.checksum->Query({lo, hi, run.cutoff});
+          checksum = sum[0].Uint64(1);
+        }
+        Failpoint("members.after_lock");
+        const uint64_t inserted = st.insert.Execute({run.moved_at, lo, hi, run.cutoff}).affected_rows;
+        Failpoint("members.after_insert");
+        const uint64_t deleted = st.remove.Execute({lo, hi, run.cutoff}).affected_rows;
+        Failpoint("members.after_delete");
+        if (inserted != static_cast<uint64_t>(found) || deleted != static_cast<uint64_t>(found)) {
+          // Something entered the range that was not locked (a restored member, a login time
+          // moved backwards): undo, and move exactly the locked rows one by one.
+          tx.Rollback();
+          fallback = true;
+          MysqlTransaction redo(conn_);
+          MysqlRows locked = st.lock.Query({lo, hi, run.cutoff, limit});
+          found = static_cast<int64_t>(locked.size());
+          if (st.checksum) checksum = 0;
+          for (MysqlRow row : locked) {
+            const int64_t member_id = row.Int64(0);
+            const uint64_t one = st.insert_one.Execute({run.moved_at, member_id, run.cutoff})
+                                     .affected_rows;
+            const uint64_t gone = st.remove_one.Execute({member_id, run.cutoff}).affected_rows;
+            if (one != 1 || gone != 1) {
+              throw Error("member " + std::to_string(member_id) +
+                              " changed while locked; nothing of this chunk was moved",
+                          kExitFailure);
+            }
+          }
+          if (st.checksum && found > 0) {
+            // The rows are in the archive now: sum them there, by id.
+            MysqlStatement one = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() +
+                                               " FROM " + archive + " WHERE " + id + " = ?");
+            for (MysqlRow row : locked) checksum ^= one.Query({row.Int64(0)})[0].Uint64(1);
+          }
+          st.progress.Execute({hi, found, checksum, run.checksummed ? 1 : 0, run.id});
+          Failpoint("members.before_commit");
+          redo.Commit();
+        } else {
+          st.progress.Execute({hi, found, checksum, run.checksummed ? 1 : 0, run.id});
+          Failpoint("members.before_commit");
+          tx.Commit();
+        }
+        Failpoint("members.after_commit");
+      }
+      consecutive_retries = 0;
+    } catch (const MysqlRetryableError& e) {
+      if (++consecutive_retries > kMaxConsecutiveRetries) throw;
+      ++summary.retries;
+      chunk = std::max<int64_t>(kMinChunk, chunk / 2);
+      events_({{"event", "retry"}, {"error", e.what()}, {"chunk", chunk}});
+      Sleep(50 * consecutive_retries);
+      continue;
+    }
+    const int64_t chunk_ms = clock_() - chunk_start;
+
+    if (found > 0) {
+      ++summary.chunks;
+      summary.rows_moved += found;
+      summary.run_rows_moved += found;
+      summary.longest_chunk_ms = std::max(summary.longest_chunk_ms, chunk_ms);
+      if (fallback) ++summary.fallbacks;
+    }
+    // Learn how many ids hold one inactive row, so the next span is about one chunk.
+    if (found == limit) {
+      ids_per_row = std::max(1.0, static_cast<double>(hi - lo) / static_cast<double>(found));
+    } else if (found == 0) {
+      ids_per_row *= 4;
+    } else {
+      ids_per_row = std::max(ids_per_row, static_cast<double>(hi - lo) / static_cast<double>(found));
+    }
+    lo = hi;
+
+    // pt-online-schema-change's --chunk-time: size the next chunk from the smoothed rate.
+    if (options.chunk_time_ms > 0 && found > 0 && !fallback) {
+      const double rate = static_cast<double>(found) / std::max<int64_t>(chunk_ms, 1);
+      rows_per_ms = rows_per_ms == 0 ? rate : 0.7 * rows_per_ms + 0.3 * rate;
+      int64_t next = static_cast<int64_t>(rows_per_ms * static_cast<double>(options.chunk_time_ms));
+      next = std::min(next, chunk * 2);  // grow gently; a slow chunk shrinks it at once
+      chunk = std::clamp(next, kMinChunk, options.max_chunk);
+    }
+
+    const int64_t now = clock_();
+    if (found > 0 || lo >= end) {
+      const double elapsed_s = std::max<int64_t>(now - started_ms, 1) / 1000.0;
+      const double rate = summary.rows_moved / elapsed_s;
+      const int64_t left = std::max<int64_t>(total - summary.rows_moved, 0);
+      nlohmann::json event = {{"event", "chunk"},
+                              {"run_id", run.id},
+                              {"rows", found},
+                              {"moved", summary.rows_moved},
+                              {"total", total},
+                              {"last_id", lo},
+                              {"chunk_ms", chunk_ms},
+                              {"next_chunk", chunk},
+                              {"rows_per_s", std::round(rate)},
+                              {"eta_s", rate > 0 ? std::round(left / rate) : 0.0}};
+      if (fallback) event["fallback"] = true;
+      events_(event);
+      last_event_ms = now;
+    }
+  }
+  (void)last_event_ms;
+
+  summary.complete = lo >= end && summary.stopped.empty();
+  if (summary.stopped == "max-rows" && lo >= end) summary.complete = true;
+  if (summary.complete) {
+    summary.stopped.clear();
+    conn_.Prepare("UPDATE " + state +
+                  " SET status = 'done', finished_at = NOW(3), updated_at = NOW(3) "
+                  "WHERE run_id = ?")
+        .Execute({run.id});
+  }
+  conn_.Prepare("SELECT RELEASE_LOCK(?)").Query({lock_name_});
+  summary.elapsed_ms = clock_() - started_ms;
+  if (options.verify) summary.verify = Verify(run.id);
+  events_({{"event", "done"}, {"summary", summary.ToJson()}});
+  return summary;
+}
+
+nlohmann::json MemberMigrator::Verify(int64_t run_id) {
+  if (!schema_) Prepare();
+  const MembersSettings& s = settings_;
+  const std::string member = QuoteIdentifier(s.table);
+  const std::string archive = QuoteIdentifier(s.archive_table);
+  const std::string id = QuoteIdentifier(s.id_column);
+  const std::string login = QuoteIdentifier(s.last_login_column);
+
+  MysqlRows run = conn_.Prepare("SELECT cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), last_id, "
+                                "rows_moved, checksum, checksummed FROM " +
+                                QuoteIdentifier(s.state_table) + " WHERE run_id = ?")
+                      .Query({run_id});
+  if (run.empty()) throw UsageError("no migration run " + std::to_string(run_id));
+  const int64_t cutoff = run[0].Int64(0);
+  const std::string moved_at = run[0].String(1);
+  const auto last_id = run[0].OptionalInt64(2);
+  const int64_t rows_moved = run[0].Int64(3);
+  const uint64_t checksum = run[0].Uint64(4);
+  const bool checksummed = run[0].Int64(5) != 0;
+
+  MysqlRows archived = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " +
+                                     archive + " WHERE " + QuoteIdentifier(s.moved_at_column) +
+                                     " = ?")
+                           .Query({moved_at});
+  const int64_t in_archive = archived[0].Int64(0);
+  const uint64_t archive_sum = archived[0].Uint64(1);
+  const int64_t in_both = conn_.Query("SELECT COUNT(*) FROM " + member + " m JOIN " + archive +
+                                      " a ON a." + id + " = m." + id)[0]
+                              .Int64(0);
+  int64_t left_behind = 0;
+  if (last_id) {
+    left_behind = conn_.Prepare("SELECT COUNT(*) FROM " + member + " WHERE " + login +
+                                " < ? AND " + id + " <= ?")
+                      .Query({cutoff, *last_id})[0]
+                      .Int64(0);
+  }
+  nlohmann::json report = {{"run_id", run_id},
+                           {"rows_moved", rows_moved},
+                           {"archived", in_archive},
+                           {"in_both_tables", in_both},
+                           {"left_behind", left_behind}};
+  bool ok = in_archive == rows_moved && in_both == 0 && left_behind == 0;
+  if (checksummed) {
+    report["checksum"] = std::to_string(checksum);
+    report["archive_checksum"] = std::to_string(archive_sum);
+    ok = ok && checksum == archive_sum;
+  } else {
+    report["checksum"] = nullptr;  // part of the run went without --verify
+  }
+  report["ok"] = ok;
+  return report;
+}
+
+}  // namespace warden
