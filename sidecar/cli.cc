@@ -8,6 +8,7 @@
 #include "daemon_command.h"
 #include "errors.h"
 #include "export_command.h"
+#include "job_command.h"
 #include "list_command.h"
 #include "members_command.h"
 #include "top_command.h"
@@ -65,6 +66,7 @@ int Cli::Run(int argc, const char* const* argv) {
   ConfigCommand config_command(app, ctx);
   DaemonCommand daemon(app, ctx);
   MembersCommand members(app, ctx);
+  JobCommand job(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -95,6 +97,7 @@ int Cli::Run(int argc, const char* const* argv) {
     if (config_command.selected()) return config_command.Run();
     if (daemon.selected()) return daemon.Run();
     if (members.selected()) return members.Run();
+    if (job.selected()) return job.Run();
     err_ << "warden: a command is required (see warden --help)\n";
     return kExitUsage;
   } catch (const Error& e) {

@@ -1,6 +1,7 @@
 #include "daemon_command.h"
 
 #include "daemon.h"
+#include "mysql_job_support.h"
 #include "duration.h"
 #include "errors.h"
 #include "job_config.h"
@@ -39,6 +40,15 @@ int DaemonCommand::Run() {
   if (options.config.daemon.node.empty()) options.config.daemon.node = "warden";
   options.purge_interval_ms =
       interval_opt_->count() > 0 ? *interval_ms : options.config.daemon.purge_interval_ms;
+
+  // MariaDB, when configured: run history, sql jobs, http_sync checkpoints and dead letters.
+  std::unique_ptr<MysqlJobSupport> mysql = MysqlJobSupport::Create(settings);
+  if (mysql) {
+    options.configure_runner = [&mysql](JobRunner::Deps& deps, Logger& log, Metrics& metrics,
+                                        BreakerRegistry& breakers) {
+      mysql->Configure(deps, log, metrics, breakers);
+    };
+  }
 
   Logger logger(format, ctx_.err());
   SignalEvents signals;

@@ -230,6 +230,18 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
   return streak;
 }
 
+int64_t RedisCoordinator::Running(const std::string& job) {
+  RedisReply time = Command({"TIME"});
+  const int64_t now =
+      time.view()[0].integer() * 1000 + time.view()[1].integer() / 1000;
+  RedisReply reply = Command({"HVALS", Key(job, "leases")});
+  int64_t running = 0;
+  for (size_t i = 0; i < reply.view().size(); ++i) {
+    if (reply.view()[i].integer() > now) ++running;
+  }
+  return running;
+}
+
 std::optional<std::string> RedisCoordinator::LastResult(const std::string& job) {
   RedisReply reply = Command({"GET", Key(job, "last")});
   ReplyView view = reply.view();

@@ -38,6 +38,9 @@ class RedisCoordinator : public JobCoordinator {
   Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
   std::optional<std::string> LastResult(const std::string& job) override;
 
+  // Runs of the job going on across the fleet now (live leases), for `warden job list`.
+  int64_t Running(const std::string& job);
+
   // The message of the last Redis failure, for logs.
   const std::string& last_error() const { return last_error_; }
 
