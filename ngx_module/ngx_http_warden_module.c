@@ -23,7 +23,14 @@
 #define NGX_HTTP_WARDEN_DEFAULT_ZONE   (32 * 1024 * 1024)
 #define NGX_HTTP_WARDEN_MIN_ZONE       (64 * 1024)
 #define NGX_HTTP_WARDEN_SYNC_UNSET     ((ngx_msec_t) -2)
+#define NGX_HTTP_WARDEN_SYNC_EXACT     ((ngx_msec_t) -3)
 #define NGX_HTTP_WARDEN_NODELAY        -1
+
+/* a request's wait for Redis under sync=exact */
+#define NGX_HTTP_WARDEN_EXACT_NONE     0
+#define NGX_HTTP_WARDEN_EXACT_WAITING  1
+#define NGX_HTTP_WARDEN_EXACT_DONE     2
+#define NGX_HTTP_WARDEN_EXACT_TIMEOUT  3
 
 /* decisions of the rate limits, after the core's WARDEN_PASS..WARDEN_DRY_RUN */
 #define NGX_HTTP_WARDEN_LIMIT          4
@@ -97,6 +104,7 @@ typedef struct {
     ngx_uint_t                   limit_log_level;
     ngx_flag_t                   limit_dry_run;
     ngx_flag_t                   limit_headers;
+    ngx_uint_t                   limit_fail;   /* 1: closed */
 } ngx_http_warden_loc_conf_t;
 
 
@@ -106,7 +114,21 @@ typedef struct {
     unsigned                     country_done:1;
     char                         country[3];
     warden_verdict_t             verdict;
+
+    /* the limits, resumable across a wait for Redis (sync=exact) */
+    ngx_uint_t                   next_limit;
+    ngx_int_t                    hit;          /* index of the deciding limit, or -1 */
+    warden_limit_verdict_t       hv;
+    ngx_uint_t                   exact_state;
+    warden_limit_verdict_t       exact;
 } ngx_http_warden_ctx_t;
+
+
+typedef struct {
+    ngx_http_request_t          *r;            /* NULL once the request is gone */
+    ngx_http_warden_ctx_t       *ctx;
+    ngx_uint_t                   in_flight;
+} ngx_http_warden_waiter_t;
 
 
 static ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
@@ -118,6 +140,14 @@ static ngx_int_t ngx_http_warden_limit_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_warden_add_header(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static void ngx_http_warden_delay(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_exact_wait(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx, ngx_http_warden_limit_t *limit,
+    ngx_str_t *key, int64_t now, ngx_uint_t fail_closed,
+    warden_limit_verdict_t *v);
+static void ngx_http_warden_exact_done(void *data,
+    const warden_limit_verdict_t *verdict, int failed);
+static void ngx_http_warden_exact_cleanup(void *data);
+static void ngx_http_warden_exact_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_status_handler(ngx_http_request_t *r);
 static char *ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -181,6 +211,13 @@ static void ngx_http_warden_exit_process(ngx_cycle_t *cycle);
 
 static ngx_conf_num_bounds_t  ngx_http_warden_status_bounds = {
     ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_enum_t  ngx_http_warden_fail_modes[] = {
+    { ngx_string("open"), 0 },
+    { ngx_string("closed"), 1 },
+    { ngx_null_string, 0 }
 };
 
 
@@ -307,6 +344,13 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       offsetof(ngx_http_warden_loc_conf_t, limit_dry_run),
       NULL },
 
+    { ngx_string("warden_limit_fail"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_warden_loc_conf_t, limit_fail),
+      &ngx_http_warden_fail_modes },
+
     { ngx_string("warden_limit_headers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -399,6 +443,13 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_DONE
+        || ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT)
+    {
+        /* Redis answered (or did not in time): go on with the limits */
+        return ngx_http_warden_limit(r, wlcf, ctx);
+    }
+
     if (ctx->evaluated) {
         /*
          * An internal redirect, or the end of a delay: a refused request now
@@ -450,6 +501,8 @@ ngx_http_warden_handler(ngx_http_request_t *r)
     }
 
     if (wlcf->limits) {
+        ctx->next_limit = 0;
+        ctx->hit = -1;
         return ngx_http_warden_limit(r, wlcf, ctx);
     }
 
@@ -463,6 +516,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 {
     u_char                   *p;
     int64_t                   now;
+    ngx_int_t                 rc;
     ngx_str_t                 key;
     ngx_uint_t                i, level;
     ngx_http_warden_limit_t  *limits, *limit, *hit;
@@ -476,10 +530,8 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     now = ngx_http_warden_now_ms();
     limits = wlcf->limits->elts;
-    hit = NULL;
-    ngx_memzero(&hv, sizeof(warden_limit_verdict_t));
 
-    for (i = 0; i < wlcf->limits->nelts; i++) {
+    for (i = ctx->next_limit; i < wlcf->limits->nelts; i++) {
         limit = &limits[i];
 
         if (ngx_http_complex_value(r, &limit->zone->key, &key) != NGX_OK) {
@@ -491,21 +543,53 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
             continue;
         }
 
-        warden_node_limit(ngx_http_warden_node, (int) limit->zone->index,
-                          key.data, key.len, limit->zone->rate, limit->burst,
-                          limit->delay, now, &v);
+        if (limit->zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
+            warden_node_limit(ngx_http_warden_node, (int) limit->zone->index,
+                              key.data, key.len, limit->zone->rate,
+                              limit->burst, limit->delay, now, &v);
+
+        } else if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_NONE) {
+            rc = ngx_http_warden_exact_wait(r, ctx, limit, &key, now,
+                                            wlcf->limit_fail, &v);
+
+            if (rc == NGX_AGAIN) {
+                ctx->next_limit = i;
+                return NGX_AGAIN;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+        } else {
+            /* back from the wait: Redis's verdict, or the fail mode's */
+            if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT) {
+                ngx_memzero(&ctx->exact, sizeof(warden_limit_verdict_t));
+                if (wlcf->limit_fail) {
+                    ctx->exact.rejected = 1;
+                    ctx->exact.retry_after_ms = 1000;
+                }
+            }
+
+            v = ctx->exact;
+            ctx->exact_state = NGX_HTTP_WARDEN_EXACT_NONE;
+        }
 
         if (v.rejected) {
-            hit = limit;
-            hv = v;
+            ctx->hit = (ngx_int_t) i;
+            ctx->hv = v;
             break;
         }
 
-        if (hit == NULL || v.delay_ms > hv.delay_ms) {
-            hit = limit;
-            hv = v;
+        if (ctx->hit == -1 || v.delay_ms > ctx->hv.delay_ms) {
+            ctx->hit = (ngx_int_t) i;
+            ctx->hv = v;
         }
     }
+
+    ctx->next_limit = wlcf->limits->nelts;
+    hit = ctx->hit >= 0 ? &limits[ctx->hit] : NULL;
+    hv = ctx->hv;
 
     if (hit == NULL) {
         return NGX_DECLINED;
@@ -588,6 +672,161 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
     ngx_add_timer(r->connection->write, (ngx_msec_t) hv.delay_ms);
 
     return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
+    ngx_http_warden_limit_t *limit, ngx_str_t *key, int64_t now,
+    ngx_uint_t fail_closed, warden_limit_verdict_t *v)
+{
+    ngx_event_t                  *wev;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_warden_waiter_t     *w;
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    /* outlives the request if Redis answers after the client left */
+    w = ngx_alloc(sizeof(ngx_http_warden_waiter_t), r->connection->log);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_free(w);
+        return NGX_ERROR;
+    }
+
+    w->r = r;
+    w->ctx = ctx;
+    w->in_flight = 1;
+
+    if (!warden_node_limit_exact(ngx_http_warden_node,
+                                 (int) limit->zone->index, key->data, key->len,
+                                 limit->zone->rate, limit->burst, limit->delay,
+                                 now, (int) fail_closed, v,
+                                 ngx_http_warden_exact_done, w))
+    {
+        /* decided here: refused from the mirror, or Redis unavailable */
+        w->in_flight = 0;
+        cln->handler = ngx_http_warden_exact_cleanup;
+        cln->data = w;
+        return NGX_OK;
+    }
+
+    cln->handler = ngx_http_warden_exact_cleanup;
+    cln->data = w;
+
+    ctx->exact_state = NGX_HTTP_WARDEN_EXACT_WAITING;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
+
+    /* the request waits on a timer, as limit_req's delay; the worker goes on */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_warden_exact_resume;
+
+    wev = r->connection->write;
+    wev->delayed = 1;
+    ngx_add_timer(wev, (ngx_msec_t) wmcf->redis.timeout_ms);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_warden_exact_done(void *data, const warden_limit_verdict_t *verdict,
+    int failed)
+{
+    ngx_event_t               *wev;
+    ngx_http_request_t        *r;
+    ngx_http_warden_waiter_t  *w = data;
+
+    w->in_flight = 0;
+    r = w->r;
+
+    if (r == NULL) {
+        /* the request is gone; its pool cleanup left the waiter to us */
+        ngx_free(w);
+        return;
+    }
+
+    if (w->ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING) {
+        /* the request stopped waiting already */
+        return;
+    }
+
+    if (failed) {
+        w->ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+
+    } else {
+        w->ctx->exact = *verdict;
+        w->ctx->exact_state = NGX_HTTP_WARDEN_EXACT_DONE;
+    }
+
+    wev = r->connection->write;
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    wev->delayed = 0;
+
+    /* resume from the event loop, not from inside hiredis's callback */
+    ngx_post_event(wev, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_warden_exact_cleanup(void *data)
+{
+    ngx_http_warden_waiter_t  *w = data;
+
+    if (w->in_flight) {
+        w->r = NULL;
+        return;
+    }
+
+    ngx_free(w);
+}
+
+
+static void
+ngx_http_warden_exact_resume(ngx_http_request_t *r)
+{
+    ngx_event_t            *wev;
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+    wev = r->connection->write;
+
+    if (ctx && ctx->exact_state == NGX_HTTP_WARDEN_EXACT_WAITING) {
+
+        if (wev->delayed) {
+            /* a write event before the answer: keep waiting */
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            }
+
+            return;
+        }
+
+        /* the timer fired: Redis is too slow for this request */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "warden: redis did not decide in time, failing %s",
+                      "per the warden_limit_fail mode");
+        warden_node_exact_timed_out(ngx_http_warden_node);
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 
@@ -1373,11 +1612,8 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             if (s.len == 5 && ngx_strncmp(s.data, "exact", 5) == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"sync=exact\" is not available in this "
-                                   "version, use an interval such as "
-                                   "sync=100ms");
-                return NGX_CONF_ERROR;
+                sync = NGX_HTTP_WARDEN_SYNC_EXACT;
+                continue;
             }
 
             sync = ngx_parse_time(&s, 0);
@@ -2060,6 +2296,7 @@ ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
     conf->limit_log_level = NGX_CONF_UNSET_UINT;
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_headers = NGX_CONF_UNSET;
+    conf->limit_fail = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -2086,6 +2323,7 @@ ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_LOG_ERR);
     ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
     ngx_conf_merge_value(conf->limit_headers, prev->limit_headers, 0);
+    ngx_conf_merge_uint_value(conf->limit_fail, prev->limit_fail, 0);
 
     if (conf->limits == NULL) {
         conf->limits = prev->limits;
@@ -2257,7 +2495,8 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
                                        (const char *) zones[i]->name.data,
                                        shctx->region, shctx->bytes,
                                        zones[i]->rate,
-                                       (int64_t) zones[i]->sync)
+                                       zones[i]->sync == NGX_HTTP_WARDEN_SYNC_EXACT
+                                       ? -1 : (int64_t) zones[i]->sync)
             != zones[i]->index)
         {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,

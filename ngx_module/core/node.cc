@@ -1,5 +1,6 @@
 #include "node.h"
 
+#include <hiredis/hiredis.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,8 +69,59 @@ bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
   return true;
 }
 
+bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
+                      int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out,
+                      ExactDone done) {
+  Zone& z = *zones_.at(static_cast<size_t>(zone));
+  *out = z.limiter->Take(key, params, now_ms, pid_, false);
+  if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
+  if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(now_ms)) {
+    if (fail_closed) {
+      out->rejected = true;
+      out->retry_after_ms = 1000;
+    }
+    return false;
+  }
+  std::string stored = ShmMap::StoredKey(key);
+  RateLimiter* limiter = z.limiter.get();
+  LeakyBucketParams p = params;
+  bool sent = exact_redis_->Send(
+      {"EVAL", RedisSchema::kLimitExactScript, "1", LimitBucketKey(*schema_, z.name, stored),
+       std::to_string(p.rate), std::to_string(p.burst)},
+      exact_redis_->endpoint().timeout_ms,
+      [this, limiter, stored, p, fail_closed, done = std::move(done)](redisReply* r) {
+        LeakyBucketVerdict v;
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_INTEGER ||
+            r->element[1]->type != REDIS_REPLY_INTEGER) {
+          breaker_.Failure(clock_());
+          if (fail_closed) {
+            v.rejected = true;
+            v.retry_after_ms = 1000;
+          }
+          done(v, true);
+          return;
+        }
+        breaker_.Success();
+        exact_redis_->MarkHealthy();
+        v.rejected = r->element[0]->integer == 1;
+        v.excess = r->element[1]->integer;
+        limiter->Mirror(stored, v.excess, v.rejected, clock_(), pid_);
+        if (v.rejected) {
+          v.retry_after_ms = p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
+        } else if (v.excess > p.delay) {
+          v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
+        }
+        done(v, false);
+      });
+  return sent;
+}
+
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
+  if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
+    exact_redis_ = std::make_unique<AsyncRedis>(endpoint, "exact rate limits", clock_, attach_, log_);
+  }
   if (!autobans_.empty()) {
     autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);
   }
@@ -108,6 +160,7 @@ void Node::Tick() {
       }
     }
     if (commands_) errors += commands_->errors();
+    if (exact_redis_) errors += exact_redis_->errors();
     if (autoban_redis_) errors += autoban_redis_->errors();
     for (auto& b : autobans_) bans += b->autoban->bans();
     for (auto& z : zones_) pushes += z->sync ? z->sync->pushes() : 0;
@@ -116,6 +169,7 @@ void Node::Tick() {
     row->autobans.store(bans, std::memory_order_relaxed);
     row->limit_pushes.store(pushes, std::memory_order_relaxed);
   }
+  if (exact_redis_) exact_redis_->Tick();
   if (autoban_redis_) {
     autoban_redis_->Tick();
     for (auto& b : autobans_) b->autoban->Flush(autoban_redis_.get(), *schema_);
@@ -205,6 +259,7 @@ std::string Node::Metrics(int64_t now_ms) {
 
 void Node::Shutdown() {
   if (commands_) commands_->Close();
+  if (exact_redis_) exact_redis_->Close();
   if (autoban_redis_) autoban_redis_->Close();
   if (blacklist_sync_) blacklist_sync_->Shutdown();
 }

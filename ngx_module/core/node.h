@@ -10,6 +10,7 @@
 #include "autoban.h"
 #include "blacklist_sync.h"
 #include "blacklist_table.h"
+#include "circuit_breaker.h"
 #include "leaky_bucket.h"
 #include "limit_sync.h"
 #include "node_stats.h"
@@ -50,6 +51,16 @@ class Node {
   LeakyBucketVerdict Limit(int zone, std::string_view key, const LeakyBucketParams& params,
                            int64_t now_ms);
 
+  // sync=exact: a request Redis decides. Returns true when the request must wait for `done`
+  // (called exactly once, `failed` when Redis did not answer); false when it was decided here
+  // (`out`): refused from the local mirror at no cost to Redis, or, with Redis unavailable or
+  // the circuit open, by this node alone (or refused, with `fail_closed`).
+  using ExactDone = std::function<void(const LeakyBucketVerdict&, bool failed)>;
+  bool LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
+                  int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
+  // A request gave up waiting for Redis: counts against the circuit.
+  void ExactTimedOut() { breaker_.Failure(clock_()); }
+
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
   bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
 
@@ -81,6 +92,8 @@ class Node {
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
+  std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones
+  CircuitBreaker breaker_;
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {
     ShmMap strikes;

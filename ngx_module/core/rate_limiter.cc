@@ -54,4 +54,16 @@ void RateLimiter::SetFleetLevel(std::string_view stored_key, int64_t fleet_exces
   b.last_ms = now_ms;
 }
 
+void RateLimiter::Mirror(std::string_view stored_key, int64_t level, bool refused,
+                         int64_t now_ms, int32_t pid) {
+  ShmMap::Lock lock(*map_, pid);
+  bool fresh = false;
+  ShmMap::Slot* slot = map_->FindOrInsert(stored_key, now_ms, &fresh);
+  if (!slot) return;
+  Bucket& b = ShmMap::Value<Bucket>(slot);
+  b.excess = refused ? level - 1000 : level;
+  if (b.excess < 0) b.excess = 0;
+  b.last_ms = now_ms;
+}
+
 }  // namespace warden

@@ -45,6 +45,11 @@ class RateLimiter {
   void SetFleetLevel(std::string_view stored_key, int64_t fleet_excess, int64_t now_ms,
                      int32_t pid);
 
+  // Mirrors Redis's answer in exact mode: the level after an accepted request, or (refused)
+  // the level it would have made, so later requests are refused here until it has leaked.
+  void Mirror(std::string_view stored_key, int64_t level, bool refused, int64_t now_ms,
+              int32_t pid);
+
   ShmMap::Stats stats() const { return map_->ReadStats(); }
 
  private:

@@ -83,6 +83,29 @@ for _, key in ipairs({req, ref, cc}) do redis.call('PEXPIRE', key, ARGV[2]) end
 return minute
 )lua";
 
+const char* const RedisSchema::kLimitExactScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'e', 't')
+local e, ms = 0, 0
+if v[1] then
+  ms = now - tonumber(v[2])
+  if ms < -60000 then ms = 1 elseif ms < 0 then ms = 0 end
+  e = tonumber(v[1]) - rate * ms / 1000 + 1000
+  if e < 0 then e = 0 end
+end
+e = math.floor(e)
+if e > burst then return {1, e} end
+if (not v[1]) or ms > 0 then
+  redis.call('HSET', KEYS[1], 'e', e, 't', now)
+else
+  redis.call('HSET', KEYS[1], 'e', e)
+end
+redis.call('PEXPIRE', KEYS[1], math.floor(e * 1000 / rate) + 1000)
+return {0, e}
+)lua";
+
 const char* const RedisSchema::kLimitSyncScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

@@ -64,6 +64,10 @@ class ShmMap {
   void Remove(Slot* slot);
   // The key as stored (for long keys, its digest): what other nodes know it by.
   static std::string StoredKey(const Slot& slot);
+  static std::string StoredKey(std::string_view key) {
+    uint64_t hash;
+    return Normalize(key, &hash);
+  }
   // Puts the slot's key in the queue of keys to visit, once until drained.
   void Enqueue(Slot* slot);
   // Moves up to `max` queued keys into `out`. When the queue overflowed, scans the map and

@@ -208,6 +208,54 @@ int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* regi
   }
 }
 
+namespace {
+
+void ToC(const warden::LeakyBucketVerdict& v, warden_limit_verdict_t* out) {
+  out->rejected = v.rejected ? 1 : 0;
+  out->excess = v.excess;
+  out->delay_ms = v.delay_ms;
+  out->retry_after_ms = v.retry_after_ms;
+}
+
+warden::LeakyBucketParams Params(int64_t rate, int64_t burst, int64_t delay) {
+  warden::LeakyBucketParams params;
+  params.rate = rate;
+  params.burst = burst;
+  params.delay = delay < 0 ? warden::LeakyBucketParams::kNoDelay : delay;
+  return params;
+}
+
+}  // namespace
+
+int warden_node_limit_exact(warden_node_t* node, int zone, const unsigned char* key, size_t len,
+                            int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                            int fail_closed, warden_limit_verdict_t* out,
+                            warden_exact_done_pt done, void* data) {
+  *out = warden_limit_verdict_t{};
+  try {
+    warden::LeakyBucketVerdict v;
+    bool waiting = node->node->LimitExact(
+        zone, std::string_view(reinterpret_cast<const char*>(key), len),
+        Params(rate, burst, delay), now_ms, fail_closed != 0, &v,
+        [done, data](const warden::LeakyBucketVerdict& verdict, bool failed) {
+          warden_limit_verdict_t c;
+          ToC(verdict, &c);
+          done(data, &c, failed ? 1 : 0);
+        });
+    ToC(v, out);
+    return waiting ? 1 : 0;
+  } catch (...) {
+    return 0;  // fail open
+  }
+}
+
+void warden_node_exact_timed_out(warden_node_t* node) {
+  try {
+    node->node->ExactTimedOut();
+  } catch (...) {
+  }
+}
+
 int warden_node_add_autoban(warden_node_t* node, int limit_zone, void* region, size_t bytes,
                             unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
                             double factor, int64_t maxtime_ms) {

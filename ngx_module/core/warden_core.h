@@ -126,6 +126,17 @@ void warden_node_limit(warden_node_t *node, int zone, const unsigned char *key,
     size_t len, int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
     warden_limit_verdict_t *out);
 
+/* sync=exact: returns 1 when the request must wait for done (called once, also
+   on failure), 0 when decided now into out */
+typedef void (*warden_exact_done_pt)(void *data,
+    const warden_limit_verdict_t *verdict, int failed);
+int warden_node_limit_exact(warden_node_t *node, int zone,
+    const unsigned char *key, size_t len, int64_t rate, int64_t burst,
+    int64_t delay, int64_t now_ms, int fail_closed, warden_limit_verdict_t *out,
+    warden_exact_done_pt done, void *data);
+void warden_node_exact_timed_out(warden_node_t *node);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,6 +153,90 @@ TEST_F(LimitIntegrationTest, TwoNodesShareOneLimitWithinFifteenPercent) {
   std::printf("two nodes admitted %d of %.0f\n", accepted.load(), expected);
 }
 
+// sync=exact: Redis decides every request, so two nodes hold one limit tightly.
+TEST_F(LimitIntegrationTest, ExactModeTwoNodesWithinFivePercent) {
+  auto config = Config(RedisLine() +
+                           "warden_limit_zone $binary_remote_addr zone=api:1m rate=20r/s "
+                           "sync=exact;\n",
+                       "  location / { warden_limit zone=api nodelay; }\n");
+  NginxServer a(config), b(config);
+  // Let both workers' Redis connections come up before the clock starts.
+  ASSERT_TRUE(PollUntil([&] { return redis_->Command({"CLIENT", "LIST"}).str.size() > 0; }, 1s));
+  std::this_thread::sleep_for(300ms);
+  redis_->Command({"DEL", "warden:rl:api:7f000001"});
+  std::atomic<int> accepted{0};
+  const auto duration = 3s;
+  auto flood = [&](const NginxServer& n) {
+    auto until = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < until) {
+      if (n.Get("/").status == 200) ++accepted;
+      std::this_thread::sleep_for(2ms);
+    }
+  };
+  std::thread ta(flood, std::cref(a)), tb(flood, std::cref(b));
+  ta.join();
+  tb.join();
+  double expected = 20.0 * 3 + 1;
+  std::printf("exact mode: two nodes admitted %d of %.0f\n", accepted.load(), expected);
+  EXPECT_NEAR(accepted.load(), expected, expected * 0.05);
+}
+
+TEST_F(LimitIntegrationTest, ExactModeAttackerIsRefusedLocally) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api; }\n"));
+  std::this_thread::sleep_for(300ms);  // the workers connect
+  ASSERT_TRUE(PollUntil([&] { return nginx.Get("/").status == 429; }, 2s));
+  long long before = EvalCalls();
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
+  EXPECT_LE(EvalCalls() - before, 3) << "an attacker over the limit must cost Redis nothing";
+}
+
+TEST_F(LimitIntegrationTest, ExactModeFailsOpenToThisNodeWhenRedisIsDown) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
+                               "sync=exact;\n"
+                               "warden_limit_zone $binary_remote_addr zone=strict:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api burst=1 nodelay; }\n"
+                           "  location /closed/ { warden_limit zone=strict; "
+                           "warden_limit_fail closed; alias @DIR@/html/; }\n"));
+  redis_->Kill();
+  std::string seq;
+  for (int i = 0; i < 4; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
+  EXPECT_EQ(seq, "200 200 429 429 ") << "per-node limiting while Redis is away";
+  // A fresh key that fail-open would serve: fail closed refuses it.
+  EXPECT_EQ(nginx.Get("/closed/").status, 429);
+  redis_->Restart();
+}
+
+TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
+  RedisServer::Options slow_options;
+  slow_options.extra_args = {"--enable-debug-command", "yes"};
+  RedisServer slow(slow_options);
+  NginxServer nginx(Config("warden_redis 127.0.0.1:" + std::to_string(slow.port()) +
+                               " timeout=100ms;\n"
+                               "warden_limit_zone $http_x_key zone=api:1m rate=100r/s "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api; }\n"));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(nginx.Get("/", {{"X-Key", "warmup"}}).status, 200);
+  std::thread sleeper([&] { slow.Command({"DEBUG", "SLEEP", "2"}); });
+  std::this_thread::sleep_for(50ms);
+  int served = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    served += nginx.Get("/", {{"X-Key", "k" + std::to_string(i)}}).status == 200;
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  sleeper.join();
+  EXPECT_EQ(served, 20) << "fail open";
+  // Without the circuit, 20 requests would wait 100 ms each; it opens after 5 failures.
+  EXPECT_LT(took, 1500ms);
+  EXPECT_NE(nginx.ErrorLog().find("redis did not decide in time"), std::string::npos);
+}
+
 TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
   NginxServer nginx(Config(RedisLine() +
                                "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
