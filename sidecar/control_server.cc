@@ -30,6 +30,7 @@ ControlServer::ControlServer(Handlers handlers)
                                                    httplib::Response& res) {
     send(res, handlers_.run_status(std::stoull(req.matches[1])));
   });
+  server_->set_tcp_nodelay(true);
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);
   server_->new_task_queue = [] { return new httplib::ThreadPool(2); };

@@ -156,7 +156,7 @@ int Daemon::Run() {
     if (draining) wake = std::min({wake, cancelled ? cancel_deadline : drain_deadline,
                                    SystemNowMs() + 100});
     if (signals_.stop_requested() && !draining) continue;
-    signals_.Wait(wake - SystemNowMs());
+    signals_.WaitUntil(wake);
   }
   if (control_) control_->Stop();
   logger_.Info("warden daemon stopping");
@@ -168,6 +168,7 @@ bool Daemon::Connect() {
     conn_.emplace(RedisConnection::Connect(options_.redis, options_.timeout_ms));
     store_ = std::make_unique<BlacklistStore>(*conn_, RedisSchema(options_.prefix));
     coordinator_.Attach(&*conn_);
+    coordinator_.Preload();
   } catch (const RedisError& e) {
     coordinator_.Attach(nullptr);
     store_.reset();

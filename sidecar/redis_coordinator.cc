@@ -230,6 +230,17 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
   return streak;
 }
 
+void RedisCoordinator::Preload() {
+  try {
+    for (RedisScript* script : {&claim_script_, &renew_script_, &release_script_, &finish_script_}) {
+      script->Load(conn());
+    }
+  } catch (const RedisError& e) {
+    last_error_ = e.what();
+    throw;
+  }
+}
+
 int64_t RedisCoordinator::Running(const std::string& job) {
   RedisReply time = Command({"TIME"});
   const int64_t now =

@@ -38,6 +38,9 @@ class RedisCoordinator : public JobCoordinator {
   Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
   std::optional<std::string> LastResult(const std::string& job) override;
 
+  // Loads the scripts into Redis's script cache now, so the first fire time does not pay.
+  void Preload();
+
   // Runs of the job going on across the fleet now (live leases), for `warden job list`.
   int64_t Running(const std::string& job);
 

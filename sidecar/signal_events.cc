@@ -4,7 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <stdexcept>
 
@@ -65,6 +67,23 @@ void SignalEvents::Wake() {
   uint64_t one = 1;
   ssize_t ignored = write(event_fd_, &one, sizeof one);
   (void)ignored;
+}
+
+void SignalEvents::WaitUntil(int64_t unix_ms) {
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  int64_t left_ns = unix_ms * 1000000 - now_ns;
+  if (left_ns > 0) {
+    left_ns = std::min<int64_t>(left_ns, int64_t{60} * 1000000000);
+    timespec timeout{static_cast<time_t>(left_ns / 1000000000),
+                     static_cast<long>(left_ns % 1000000000)};
+    pollfd pfd{event_fd_, POLLIN, 0};
+    ppoll(&pfd, 1, &timeout, nullptr);
+  }
+  uint64_t value;
+  while (read(event_fd_, &value, sizeof value) > 0) {
+  }
 }
 
 void SignalEvents::Wait(int64_t ms) {

@@ -29,6 +29,9 @@ class SignalEvents {
 
   // Sleeps until Wake (or a signal) or `ms` passes.
   void Wait(int64_t ms);
+  // Sleeps until Wake (or a signal) or the wall clock reaches `unix_ms`, to the microsecond:
+  // fire times are wall-clock milliseconds, and a millisecond timeout rounds the wrong way.
+  void WaitUntil(int64_t unix_ms);
 
  private:
   static void OnSignal(int signal);

@@ -81,6 +81,7 @@ FakeSink::FakeSink(double fault_rate, uint64_t seed, int slow_ms, int delay_ms)
     }
     res.set_content(answer, "application/json");
   });
+  server_->set_tcp_nodelay(true);
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("FakeSink: cannot bind a loopback port");
   thread_ = std::thread([this] { server_->listen_after_bind(); });

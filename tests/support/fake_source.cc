@@ -66,6 +66,7 @@ FakeSource::FakeSource(int64_t records, double fault_rate, uint64_t seed, int sl
     }
     res.set_content(text, "application/json");
   });
+  server_->set_tcp_nodelay(true);
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("FakeSource: cannot bind a loopback port");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
