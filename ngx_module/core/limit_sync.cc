@@ -41,6 +41,7 @@ void LimitSync::Tick() {
                                    std::to_string(counts->size())};
   for (auto& c : *counts) args.push_back(LimitBucketKey(schema_, zone_, c.key));
   args.push_back(std::to_string(rate_));
+  args.push_back(std::to_string(interval_ms_));
   for (auto& c : *counts) args.push_back(std::to_string(c.accepted));
 
   in_flight_ = true;

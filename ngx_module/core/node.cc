@@ -85,12 +85,15 @@ bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& p
   std::string stored = ShmMap::StoredKey(key);
   RateLimiter* limiter = z.limiter.get();
   LeakyBucketParams p = params;
+  // EVALSHA once the script is loaded on this connection: a request sends a few dozen bytes.
+  bool by_sha = !exact_sha_.empty();
   bool sent = exact_redis_->Send(
-      {"EVAL", RedisSchema::kLimitExactScript, "1", LimitBucketKey(*schema_, z.name, stored),
-       std::to_string(p.rate), std::to_string(p.burst)},
+      {by_sha ? "EVALSHA" : "EVAL", by_sha ? exact_sha_ : RedisSchema::kLimitExactScript, "1",
+       LimitBucketKey(*schema_, z.name, stored), std::to_string(p.rate), std::to_string(p.burst)},
       exact_redis_->endpoint().timeout_ms,
       [this, limiter, stored, p, fail_closed, done = std::move(done)](redisReply* r) {
         LeakyBucketVerdict v;
+        if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
             r->element[0]->type != REDIS_REPLY_INTEGER ||
             r->element[1]->type != REDIS_REPLY_INTEGER) {
@@ -121,6 +124,13 @@ void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
   if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
     exact_redis_ = std::make_unique<AsyncRedis>(endpoint, "exact rate limits", clock_, attach_, log_);
+    exact_redis_->set_on_connect([this] {
+      exact_sha_.clear();
+      exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
+                         exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
+                           if (r && r->type == REDIS_REPLY_STRING) exact_sha_.assign(r->str, r->len);
+                         });
+    });
   }
   if (!autobans_.empty()) {
     autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);

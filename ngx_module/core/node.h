@@ -94,6 +94,7 @@ class Node {
   std::unique_ptr<AsyncRedis> commands_;
   std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones
   CircuitBreaker breaker_;
+  std::string exact_sha_;  // the exact script loaded on the current connection
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {
     ShmMap strikes;

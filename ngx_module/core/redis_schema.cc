@@ -87,47 +87,46 @@ const char* const RedisSchema::kLimitExactScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local v = redis.call('HMGET', KEYS[1], 'e', 't')
-local e, ms = 0, 0
-if v[1] then
-  ms = now - tonumber(v[2])
+local v = redis.call('GET', KEYS[1])
+local e, last = 0, now
+if v then
+  local sep = string.find(v, ':', 1, true)
+  local prev = tonumber(string.sub(v, 1, sep - 1))
+  last = tonumber(string.sub(v, sep + 1))
+  local ms = now - last
   if ms < -60000 then ms = 1 elseif ms < 0 then ms = 0 end
-  e = tonumber(v[1]) - rate * ms / 1000 + 1000
+  e = prev - rate * ms / 1000 + 1000
   if e < 0 then e = 0 end
+  if ms > 0 then last = now end
 end
 e = math.floor(e)
 if e > burst then return {1, e} end
-if (not v[1]) or ms > 0 then
-  redis.call('HSET', KEYS[1], 'e', e, 't', now)
-else
-  redis.call('HSET', KEYS[1], 'e', e)
-end
-redis.call('PEXPIRE', KEYS[1], math.floor(e * 1000 / rate) + 1000)
+redis.call('SET', KEYS[1], e .. ':' .. last, 'PX', math.floor(e * 1000 / rate) + 1000)
 return {0, e}
 )lua";
 
 const char* const RedisSchema::kLimitSyncScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rate = tonumber(ARGV[1])
+local rate, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
 local levels = {}
 for i, key in ipairs(KEYS) do
-  local n = tonumber(ARGV[i + 1])
-  local v = redis.call('HMGET', key, 'e', 't')
+  local n = tonumber(ARGV[i + 2])
+  local v = redis.call('GET', key)
   local e
-  if v[1] then
-    local ms = now - tonumber(v[2])
+  if v then
+    -- the n requests arrived over the time since the last push: add them, leak that time
+    local sep = string.find(v, ':', 1, true)
+    local ms = now - tonumber(string.sub(v, sep + 1))
     if ms < 0 then ms = 0 end
-    -- as limit_req would have counted the n requests one after the other
-    e = tonumber(v[1]) - rate * ms / 1000 + 1000
-    if e < 0 then e = 0 end
-    e = e + (n - 1) * 1000
+    e = tonumber(string.sub(v, 1, sep - 1)) + n * 1000 - rate * ms / 1000
   else
-    e = (n - 1) * 1000
+    -- a new key: its requests came within the last interval, the first one free
+    e = (n - 1) * 1000 - rate * interval / 1000
   end
+  if e < 0 then e = 0 end
   e = math.floor(e)
-  redis.call('HSET', key, 'e', e, 't', now)
-  redis.call('PEXPIRE', key, math.floor(e * 1000 / rate) + 1000)
+  redis.call('SET', key, e .. ':' .. now, 'PX', math.floor(e * 1000 / rate) + 1000)
   levels[i] = e
 end
 return levels

@@ -35,11 +35,12 @@ struct FleetBucket {
   bool seen = false;
   int64_t Add(int64_t rate, uint32_t n, int64_t now) {
     if (seen) {
-      excess += 1000 - rate * (now - last_ms) / 1000;
+      excess += int64_t{n} * 1000 - rate * (now - last_ms) / 1000;
       if (excess < 0) excess = 0;
-      excess += int64_t{n - 1} * 1000;
     } else {
-      excess = int64_t{n} * 1000 - 1000;  // a key's first request is free, as in limit_req
+      // A new key: its requests came within the last interval, the first one free.
+      excess = int64_t{n - 1} * 1000 - rate * 100 / 1000;
+      if (excess < 0) excess = 0;
       seen = true;
     }
     last_ms = now;

@@ -1,0 +1,153 @@
+// `make bench` for rate limits: wrk against stock nginx, nginx's limit_req, Warden's interval
+// mode and Warden's exact mode, in one run, alternating rounds; each with a limit high enough
+// that nothing is refused, then with one attacker key far over its limit.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <regex>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "nginx_server.h"
+#include "poll_until.h"
+#include "process.h"
+#include "redis_server.h"
+
+using namespace warden::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Wrk {
+  double rps = 0;
+  double p99_ms = 0;
+  long long non2xx = 0;
+  long long requests = 0;
+};
+
+double ToMs(const std::string& v, const std::string& unit) {
+  double x = std::stod(v);
+  return unit == "us" ? x / 1000 : unit == "s" ? x * 1000 : x;
+}
+
+Wrk RunWrk(int port, const std::string& path, int seconds) {
+  auto r = Run({"taskset", "-c", "1", "wrk", "-t1", "-c32", "-d" + std::to_string(seconds) + "s",
+                "--latency", "http://127.0.0.1:" + std::to_string(port) + path},
+               {}, std::nullopt, std::chrono::seconds(seconds + 30));
+  Wrk w;
+  std::smatch m;
+  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) w.rps = std::stod(m[1]);
+  if (std::regex_search(r.out, m, std::regex(R"(99%\s+([0-9.]+)(us|ms|s))"))) w.p99_ms = ToMs(m[1], m[2]);
+  if (std::regex_search(r.out, m, std::regex(R"(Non-2xx or 3xx responses:\s+(\d+))"))) w.non2xx = std::stoll(m[1]);
+  if (std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) w.requests = std::stoll(m[1]);
+  return w;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+long long RedisCommands(RedisServer& redis) {
+  auto info = redis.Command({"INFO", "stats"}).str;
+  auto pos = info.find("total_commands_processed:");
+  return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 25));
+}
+
+NginxServer::Options Server(const std::string& http, const std::string& ok_location,
+                            const std::string& attack_location, bool module) {
+  NginxServer::Options o;
+  o.load_module = module;
+  o.workers = 1;
+  o.main = "worker_cpu_affinity 01;\n";
+  o.http = http + "access_log off;\nserver {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n" +
+           "  location / { " + ok_location + " }\n" + "  location /attack/ { " + attack_location +
+           " alias @DIR@/html/; }\n}\n";
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seconds = 3, rounds = 4;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--seconds") seconds = std::stoi(argv[i + 1]);
+    if (k == "--rounds") rounds = std::stoi(argv[i + 1]);
+  }
+  RedisServer redis;
+  std::string redis_line = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n";
+  // High limits: nothing is refused on "/"; "/attack/" allows one request a minute.
+  NginxServer plain(Server("", "", "", false));
+  NginxServer limit_req(Server(
+      "limit_req_zone $binary_remote_addr zone=ok:10m rate=1000000r/s;\n"
+      "limit_req_zone $binary_remote_addr zone=attack:10m rate=1r/m;\n",
+      "limit_req zone=ok burst=1000 nodelay;", "limit_req zone=attack; limit_req_status 429;",
+      false));
+  NginxServer interval(Server(redis_line +
+                                  "warden_top_zone off;\n"
+                                  "warden_limit_zone $binary_remote_addr zone=ok:10m "
+                                  "rate=1000000r/s;\n"
+                                  "warden_limit_zone $binary_remote_addr zone=attack:10m "
+                                  "rate=1r/m;\n",
+                              "warden_limit zone=ok burst=1000 nodelay;",
+                              "warden_limit zone=attack;", true));
+  NginxServer exact(Server(redis_line +
+                               "warden_top_zone off;\n"
+                               "warden_limit_zone $binary_remote_addr zone=ok:10m "
+                               "rate=1000000r/s sync=exact;\n"
+                               "warden_limit_zone $binary_remote_addr zone=attack:10m "
+                               "rate=1r/m sync=exact;\n",
+                           "warden_limit zone=ok burst=1000 nodelay;",
+                           "warden_limit zone=attack;", true));
+  std::this_thread::sleep_for(500ms);  // workers connect to Redis
+
+  struct Target {
+    const char* name;
+    NginxServer* server;
+    std::vector<double> rps, p99;
+  };
+  std::vector<Target> targets = {{"stock nginx", &plain, {}, {}},
+                                 {"nginx limit_req", &limit_req, {}, {}},
+                                 {"warden sync=100ms", &interval, {}, {}},
+                                 {"warden sync=exact", &exact, {}, {}}};
+
+  std::printf("== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
+              "%d s x %d rounds ==\n", seconds, rounds);
+  std::vector<double> interval_vs_limit_req, exact_vs_plain;
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<Wrk> w(targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) {
+      size_t t = (r % 2 == 0) ? i : targets.size() - 1 - i;  // alternate the order
+      w[t] = RunWrk(targets[t].server->port(), "/", seconds);
+      targets[t].rps.push_back(w[t].rps);
+      targets[t].p99.push_back(w[t].p99_ms);
+      if (w[t].non2xx) std::printf("warning: %s refused %lld\n", targets[t].name, w[t].non2xx);
+    }
+    interval_vs_limit_req.push_back(w[2].rps / w[1].rps);
+    exact_vs_plain.push_back(w[3].rps / w[0].rps);
+  }
+  for (auto& t : targets) {
+    std::printf("%-20s %9.0f req/s  p99 %.2f ms\n", t.name, Median(t.rps), Median(t.p99));
+  }
+  std::printf("interval / limit_req : %.3f  (median of rounds; target >= 0.95)\n",
+              Median(interval_vs_limit_req));
+  std::printf("exact / stock nginx  : %.3f  (target >= 0.6)\n", Median(exact_vs_plain));
+
+  std::printf("\n== one attacker far over its limit (every request refused) ==\n");
+  for (auto& t : targets) {
+    t.server->Get("/attack/");  // the one allowed request
+    t.server->Get("/attack/");
+    long long before = RedisCommands(redis);
+    Wrk w = RunWrk(t.server->port(), "/attack/", seconds);
+    long long commands = RedisCommands(redis) - before;
+    std::printf("%-20s %9.0f req/s  p99 %.2f ms  refused %lld  redis commands %lld "
+                "(%.4f%% per refused request)\n",
+                t.name, w.rps, w.p99_ms, w.non2xx, commands,
+                w.non2xx ? 100.0 * commands / w.non2xx : 0.0);
+  }
+  std::printf("(target: under 1%% Redis commands per refused request; the background sync of "
+              "the blacklist and limits counts too)\n");
+  return 0;
+}

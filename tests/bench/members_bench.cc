@@ -1,0 +1,318 @@
+// `make bench` for member migration: 1,000,000 members of which 600,000 inactive, moved to the
+// archive three ways in the same run on the same server, the data restored between runs:
+//   1. warden members migrate (chunks of about 100 ms, one transaction each);
+//   2. pt-archiver --limit 1000 --commit-each --bulk-insert --bulk-delete (Percona Toolkit);
+//   3. one INSERT ... SELECT + DELETE transaction (the fastest, and it locks everything).
+// Each method runs --rounds times (alternating), the best time counts: shared machines are
+// noisy, and the best run is the one least disturbed. Prints seconds, rows/s, the longest
+// chunk and the ratios against the targets (>= 2.5x faster than pt-archiver, within 1.3x of
+// the single transaction, no chunk transaction over 250 ms).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mariadb_server.h"
+#include "mysql_connection.h"
+#include "mysql_transaction.h"
+#include "process.h"
+#include "temp_dir.h"
+
+using namespace warden::test;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  long members = 1000000;
+  int rounds = 1;
+  bool skip_pt = false;
+};
+
+struct Result {
+  std::string method;
+  double seconds = std::numeric_limits<double>::infinity();
+  int64_t longest_chunk_ms = -1;
+  int64_t chunks = 0;
+  bool ran = false;
+};
+
+constexpr const char* kColumns = "id, email, name, phone, country, last_login_time, created_at";
+
+double Since(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+std::string Thousands(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+[[noreturn]] void Die(const std::string& why) {
+  std::fprintf(stderr, "members_bench: %s\n", why.c_str());
+  std::exit(1);
+}
+
+std::string FindProgram(const std::string& name) {
+  for (const char* dir : {"/usr/bin/", "/usr/local/bin/"}) {
+    std::string path = std::string(dir) + name;
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
+class Bench {
+ public:
+  explicit Bench(const Options& options)
+      : options_(options),
+        db_(MariaDbServer::Options{
+            {"--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M", "--local-infile=1",
+             "--max-allowed-packet=64M"},
+            std::chrono::seconds(60)}) {
+    now_ = std::time(nullptr);
+    cutoff_ = now_ - 365 * 86400;
+    config_ = tmp_.Write("warden.toml", "");
+  }
+
+  void Generate() {
+    auto start = SteadyClock::now();
+    db_.Query(
+        "CREATE TABLE member_orig (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+        "email VARCHAR(191) NOT NULL, name VARCHAR(64) NULL, phone VARCHAR(32) NULL, "
+        "country CHAR(2) NOT NULL, last_login_time INT UNSIGNED NOT NULL, "
+        "created_at DATETIME NOT NULL, UNIQUE KEY email (email), "
+        "KEY idx_last_login_time (last_login_time)) ENGINE=InnoDB");
+    // 60% inactive (last login 400 days to ~4 years ago), spread over the whole id range the
+    // way sign-up order and activity mix in a real table; the rest logged in this year.
+    db_.Query("INSERT INTO member_orig SELECT seq, CONCAT('member', seq, '@example.com'), "
+              "CONCAT('Member ', seq), CONCAT('+82-10-', LPAD(seq, 8, '0')), "
+              "ELT(1 + seq % 4, 'KR', 'US', 'JP', 'DE'), "
+              "IF(seq % 5 < 3, " + std::to_string(now_ - 400 * 86400) +
+              " - (seq * 7919) % 100000000, " + std::to_string(now_) +
+              " - (seq * 104729) % 30000000), "
+              "'2020-01-01 00:00:00' + INTERVAL seq MINUTE FROM seq_1_to_" +
+              std::to_string(options_.members));
+    inactive_ = Count("SELECT COUNT(*) FROM member_orig WHERE last_login_time < " +
+                      std::to_string(cutoff_));
+    std::printf("generated %s members, %s inactive, in %.1fs\n",
+                Thousands(options_.members).c_str(), Thousands(inactive_).c_str(), Since(start));
+  }
+
+  // A fresh member table (a copy of member_orig) and an empty archive with moved_at.
+  void Restore() {
+    db_.Query("DROP TABLE IF EXISTS member, unconnected_member, warden_members_migration");
+    db_.Query("CREATE TABLE member LIKE member_orig");
+    db_.Query("INSERT INTO member SELECT * FROM member_orig");
+    db_.Query("CREATE TABLE unconnected_member LIKE member_orig");
+    db_.Query("ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL "
+              "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at)");
+    // Let the purge of the copy settle so every method starts from the same state.
+    std::this_thread::sleep_for(1s);
+  }
+
+  void Check(const std::string& method) {
+    const int64_t archived = Count("SELECT COUNT(*) FROM unconnected_member");
+    const int64_t left = Count("SELECT COUNT(*) FROM member");
+    if (archived != inactive_ || left != options_.members - inactive_) {
+      Die(method + " left " + std::to_string(left) + " in member and " +
+          std::to_string(archived) + " archived, expected " +
+          std::to_string(options_.members - inactive_) + " and " + std::to_string(inactive_));
+    }
+  }
+
+  void Warden(Result& result) {
+    ProcessOptions po;
+    po.argv = {WARDEN_BIN, "--mysql", db_.url(), "members", "migrate", "--json"};
+    po.env = {{"WARDEN_CONFIG", config_}};
+    po.unset_env = {"WARDEN_MYSQL", "WARDEN_FAILPOINT"};
+    auto start = SteadyClock::now();
+    RunResult r = Run(po, std::nullopt, 600s);
+    const double seconds = Since(start);
+    if (r.exit_code != 0) Die("warden failed: " + r.err + r.out.substr(0, 2000));
+    nlohmann::json summary;
+    std::istringstream lines(r.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      auto event = nlohmann::json::parse(line);
+      if (event["event"] == "done") summary = event["summary"];
+    }
+    Check("warden");
+    if (seconds < result.seconds) {
+      result.seconds = seconds;
+      result.longest_chunk_ms = summary["longest_chunk_ms"].get<int64_t>();
+      result.chunks = summary["chunks"].get<int64_t>();
+    }
+    result.ran = true;
+  }
+
+  void PtArchiver(Result& result) {
+    const std::string pt = FindProgram("pt-archiver");
+    if (pt.empty()) {
+      std::printf("pt-archiver: not installed (Debian package percona-toolkit): skipped\n");
+      return;
+    }
+    // L=1: LOAD DATA LOCAL INFILE, which --bulk-insert needs; A: the table's character set. --no-check-columns: the archive
+    // has moved_at on top (filled by its default). --no-safe-auto-increment: also move the row
+    // with the highest id, as the other methods do.
+    ProcessOptions po;
+    po.argv = {pt,
+               "--source",
+               "h=127.0.0.1,P=" + std::to_string(db_.port()) + ",D=" + MariaDbServer::kDatabase +
+                   ",t=member,u=" + MariaDbServer::kUser + ",p=" + MariaDbServer::kPassword +
+                   ",L=1,A=utf8mb4",
+               "--dest",
+               "t=unconnected_member",
+               "--where",
+               "last_login_time < " + std::to_string(cutoff_),
+               "--limit",
+               "1000",
+               "--commit-each",
+               "--bulk-insert",
+               "--bulk-delete",
+               "--no-check-columns",
+               "--no-safe-auto-increment"};
+    auto start = SteadyClock::now();
+    RunResult r = Run(po, std::nullopt, 1200s);
+    const double seconds = Since(start);
+    if (r.exit_code != 0) Die("pt-archiver failed: " + r.err + r.out);
+    Check("pt-archiver");
+    result.seconds = std::min(result.seconds, seconds);
+    result.ran = true;
+  }
+
+  void SingleTransaction(Result& result) {
+    std::string error;
+    warden::MysqlConnection::Options co;
+    co.read_timeout_ms = 600000;
+    warden::MysqlConnection conn =
+        warden::MysqlConnection::Connect(*warden::MysqlUrl::Parse(db_.url(), &error), co);
+    const std::string where = " WHERE last_login_time < " + std::to_string(cutoff_);
+    auto start = SteadyClock::now();
+    {
+      warden::MysqlTransaction tx(conn);
+      conn.Execute(std::string("INSERT INTO unconnected_member (") + kColumns +
+                   ", moved_at) SELECT " + kColumns + ", NOW() FROM member" + where);
+      conn.Execute("DELETE FROM member" + where);
+      tx.Commit();
+    }
+    const double seconds = Since(start);
+    Check("single transaction");
+    if (seconds < result.seconds) {
+      result.seconds = seconds;
+      result.longest_chunk_ms = static_cast<int64_t>(seconds * 1000);
+      result.chunks = 1;
+    }
+    result.ran = true;
+  }
+
+  void Report(const Result& warden, const Result& pt, const Result& single) {
+    std::printf("\n%-36s %9s %10s %16s   (best of %d)\n", "method", "seconds", "rows/s",
+                "longest chunk", options_.rounds);
+    for (const Result* r : {&warden, &pt, &single}) {
+      if (!r->ran) {
+        std::printf("%-36s %9s\n", r->method.c_str(), "skipped");
+        continue;
+      }
+      std::string chunk = r->longest_chunk_ms < 0
+                              ? "n/a"
+                              : std::to_string(r->longest_chunk_ms) + " ms (" +
+                                    Thousands(r->chunks) + (r->chunks == 1 ? " tx)" : " tx)");
+      std::printf("%-36s %9.2f %10s %16s\n", r->method.c_str(), r->seconds,
+                  Thousands(static_cast<int64_t>(inactive_ / r->seconds)).c_str(), chunk.c_str());
+    }
+    std::printf("\n");
+    bool ok = true;
+    if (pt.ran) {
+      const double speedup = pt.seconds / warden.seconds;
+      std::printf("warden vs pt-archiver:        %.2fx faster (target >= 2.5x)  %s\n", speedup,
+                  speedup >= 2.5 ? "ok" : "MISSED");
+      ok = ok && speedup >= 2.5;
+    }
+    const double ratio = warden.seconds / single.seconds;
+    std::printf("warden vs single transaction: %.2fx its time (target <= 1.3x)  %s\n", ratio,
+                ratio <= 1.3 ? "ok" : "MISSED");
+    std::printf("longest warden chunk:         %lld ms (target <= 250 ms)  %s\n",
+                static_cast<long long>(warden.longest_chunk_ms),
+                warden.longest_chunk_ms <= 250 ? "ok" : "MISSED");
+    ok = ok && ratio <= 1.3 && warden.longest_chunk_ms <= 250;
+    std::printf("members bench: %s\n", ok ? "all targets met" : "some targets missed");
+  }
+
+  int Main() {
+    std::printf("members bench: MariaDB %s, buffer pool 1G\n",
+                db_.Query("SELECT VERSION()")[0][0]->c_str());
+    Generate();
+    Result warden{"warden members migrate"};
+    Result pt{"pt-archiver --limit 1000 (bulk)"};
+    Result single{"one INSERT...SELECT + DELETE"};
+    for (int round = 1; round <= options_.rounds; ++round) {
+      Restore();
+      Warden(warden);
+      std::printf("round %d: warden members migrate     %6.2fs\n", round, warden.seconds);
+      if (!options_.skip_pt) {
+        Restore();
+        PtArchiver(pt);
+        if (pt.ran) std::printf("round %d: pt-archiver               %6.2fs\n", round, pt.seconds);
+      }
+      Restore();
+      SingleTransaction(single);
+      std::printf("round %d: single transaction        %6.2fs\n", round, single.seconds);
+      std::fflush(stdout);
+    }
+    Report(warden, pt, single);
+    return 0;
+  }
+
+ private:
+  int64_t Count(const std::string& sql) { return std::stoll(*db_.Query(sql)[0][0]); }
+
+  Options options_;
+  MariaDbServer db_;
+  TempDir tmp_{"members-bench"};
+  std::string config_;
+  int64_t now_ = 0;
+  int64_t cutoff_ = 0;
+  int64_t inactive_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--members") {
+      options.members = std::stol(value());
+    } else if (arg == "--rounds") {
+      options.rounds = std::max(1, std::stoi(value()));
+    } else if (arg == "--skip-pt-archiver") {
+      options.skip_pt = true;
+    } else {
+      Die("usage: members_bench [--members N] [--rounds N] [--skip-pt-archiver]");
+    }
+  }
+  try {
+    Bench bench(options);
+    return bench.Main();
+  } catch (const std::exception& e) {
+    Die(e.what());
+  }
+}
