@@ -197,6 +197,7 @@ static void ngx_http_warden_log(void *ctx, int level, const char *msg,
     size_t len);
 static int ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac);
 static void ngx_http_warden_tick(ngx_event_t *ev);
+static void ngx_http_warden_flush(ngx_event_t *ev);
 
 static ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);
 static void *ngx_http_warden_create_main_conf(ngx_conf_t *cf);
@@ -423,6 +424,7 @@ static ngx_str_t  ngx_http_warden_decisions[] = {
 static warden_node_t  *ngx_http_warden_node;
 static ngx_event_t     ngx_http_warden_tick_event;
 static ngx_msec_t      ngx_http_warden_tick_ms = NGX_HTTP_WARDEN_TICK_MS;
+static ngx_event_t     ngx_http_warden_flush_event;
 
 
 static ngx_int_t
@@ -718,6 +720,11 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     cln->data = w;
 
     ctx->exact_state = NGX_HTTP_WARDEN_EXACT_WAITING;
+
+    /* one script call for all the requests of this event-loop turn */
+    if (!ngx_http_warden_flush_event.posted) {
+        ngx_post_event(&ngx_http_warden_flush_event, &ngx_posted_events);
+    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
 
@@ -2128,6 +2135,15 @@ ngx_http_warden_tick(ngx_event_t *ev)
 }
 
 
+static void
+ngx_http_warden_flush(ngx_event_t *ev)
+{
+    if (ngx_http_warden_node) {
+        warden_node_exact_flush(ngx_http_warden_node);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_warden_add_variables(ngx_conf_t *cf)
 {
@@ -2540,6 +2556,10 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     ngx_http_warden_tick_event.data = ngx_http_warden_node;
     ngx_http_warden_tick_event.cancelable = 1;
 
+    ngx_http_warden_flush_event.handler = ngx_http_warden_flush;
+    ngx_http_warden_flush_event.log = cycle->log;
+    ngx_http_warden_flush_event.data = ngx_http_warden_node;
+
     /* the first tick elects a leader and connects */
     ngx_add_timer(&ngx_http_warden_tick_event, 1);
 
@@ -2556,6 +2576,10 @@ ngx_http_warden_exit_process(ngx_cycle_t *cycle)
 
     if (ngx_http_warden_tick_event.timer_set) {
         ngx_del_timer(&ngx_http_warden_tick_event);
+    }
+
+    if (ngx_http_warden_flush_event.posted) {
+        ngx_delete_posted_event(&ngx_http_warden_flush_event);
     }
 
     warden_node_destroy(ngx_http_warden_node);

@@ -83,41 +83,69 @@ bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& p
     return false;
   }
   std::string stored = ShmMap::StoredKey(key);
-  RateLimiter* limiter = z.limiter.get();
-  LeakyBucketParams p = params;
-  // EVALSHA once the script is loaded on this connection: a request sends a few dozen bytes.
-  bool by_sha = !exact_sha_.empty();
-  bool sent = exact_redis_->Send(
-      {by_sha ? "EVALSHA" : "EVAL", by_sha ? exact_sha_ : RedisSchema::kLimitExactScript, "1",
-       LimitBucketKey(*schema_, z.name, stored), std::to_string(p.rate), std::to_string(p.burst)},
-      exact_redis_->endpoint().timeout_ms,
-      [this, limiter, stored, p, fail_closed, done = std::move(done)](redisReply* r) {
+  std::string bucket = LimitBucketKey(*schema_, z.name, stored);
+  exact_batch_.push_back(ExactRequest{z.limiter.get(), std::move(stored), std::move(bucket),
+                                      params, fail_closed, std::move(done)});
+  return true;
+}
+
+void Node::FlushExact() {
+  while (!exact_batch_.empty()) {
+    size_t n = std::min(exact_batch_.size(), kExactBatch);
+    auto batch = std::make_shared<std::vector<ExactRequest>>(
+        std::make_move_iterator(exact_batch_.begin()),
+        std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
+    exact_batch_.erase(exact_batch_.begin(), exact_batch_.begin() + static_cast<ptrdiff_t>(n));
+
+    // EVALSHA once the script is loaded on this connection: a request costs a few dozen bytes.
+    bool by_sha = !exact_sha_.empty();
+    std::vector<std::string> args = {by_sha ? "EVALSHA" : "EVAL",
+                                     by_sha ? exact_sha_ : RedisSchema::kLimitExactScript,
+                                     std::to_string(n)};
+    for (auto& req : *batch) args.push_back(req.bucket);
+    for (auto& req : *batch) {
+      args.push_back(std::to_string(req.params.rate));
+      args.push_back(std::to_string(req.params.burst));
+    }
+    auto fail_all = [this, batch] {
+      breaker_.Failure(clock_());
+      for (auto& req : *batch) {
         LeakyBucketVerdict v;
-        if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_INTEGER ||
-            r->element[1]->type != REDIS_REPLY_INTEGER) {
-          breaker_.Failure(clock_());
-          if (fail_closed) {
-            v.rejected = true;
-            v.retry_after_ms = 1000;
+        if (req.fail_closed) {
+          v.rejected = true;
+          v.retry_after_ms = 1000;
+        }
+        req.done(v, true);
+      }
+    };
+    bool sent = exact_redis_ && exact_redis_->Send(
+        args, exact_redis_->endpoint().timeout_ms, [this, batch, fail_all](redisReply* r) {
+          if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
+          if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 * batch->size()) {
+            fail_all();
+            return;
           }
-          done(v, true);
-          return;
-        }
-        breaker_.Success();
-        exact_redis_->MarkHealthy();
-        v.rejected = r->element[0]->integer == 1;
-        v.excess = r->element[1]->integer;
-        limiter->Mirror(stored, v.excess, v.rejected, clock_(), pid_);
-        if (v.rejected) {
-          v.retry_after_ms = p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
-        } else if (v.excess > p.delay) {
-          v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
-        }
-        done(v, false);
-      });
-  return sent;
+          breaker_.Success();
+          exact_redis_->MarkHealthy();
+          int64_t now = clock_();
+          for (size_t i = 0; i < batch->size(); ++i) {
+            ExactRequest& req = (*batch)[i];
+            const LeakyBucketParams& p = req.params;
+            LeakyBucketVerdict v;
+            v.rejected = r->element[2 * i]->integer == 1;
+            v.excess = r->element[2 * i + 1]->integer;
+            req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
+            if (v.rejected) {
+              v.retry_after_ms =
+                  p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
+            } else if (v.excess > p.delay) {
+              v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
+            }
+            req.done(v, false);
+          }
+        });
+    if (!sent) fail_all();
+  }
 }
 
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {

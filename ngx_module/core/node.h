@@ -60,6 +60,11 @@ class Node {
                   int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
   // A request gave up waiting for Redis: counts against the circuit.
   void ExactTimedOut() { breaker_.Failure(clock_()); }
+  // Sends the requests LimitExact queued, in one script call per kExactBatch. The glue calls
+  // it once per event-loop turn, after the turn's requests have been queued.
+  void FlushExact();
+  bool exact_queued() const { return !exact_batch_.empty(); }
+  static constexpr size_t kExactBatch = 256;
 
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
   bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
@@ -95,6 +100,15 @@ class Node {
   std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones
   CircuitBreaker breaker_;
   std::string exact_sha_;  // the exact script loaded on the current connection
+  struct ExactRequest {
+    RateLimiter* limiter;
+    std::string stored_key;
+    std::string bucket;
+    LeakyBucketParams params;
+    bool fail_closed;
+    ExactDone done;
+  };
+  std::vector<ExactRequest> exact_batch_;
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {
     ShmMap strikes;

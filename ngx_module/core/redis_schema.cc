@@ -86,23 +86,31 @@ return minute
 const char* const RedisSchema::kLimitExactScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local v = redis.call('GET', KEYS[1])
-local e, last = 0, now
-if v then
-  local sep = string.find(v, ':', 1, true)
-  local prev = tonumber(string.sub(v, 1, sep - 1))
-  last = tonumber(string.sub(v, sep + 1))
-  local ms = now - last
-  if ms < -60000 then ms = 1 elseif ms < 0 then ms = 0 end
-  e = prev - rate * ms / 1000 + 1000
-  if e < 0 then e = 0 end
-  if ms > 0 then last = now end
+local out = {}
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local v = redis.call('GET', key)
+  local e, last = 0, now
+  if v then
+    local sep = string.find(v, ':', 1, true)
+    local prev = tonumber(string.sub(v, 1, sep - 1))
+    last = tonumber(string.sub(v, sep + 1))
+    local ms = now - last
+    if ms < -60000 then ms = 1 elseif ms < 0 then ms = 0 end
+    e = prev - rate * ms / 1000 + 1000
+    if e < 0 then e = 0 end
+    if ms > 0 then last = now end
+  end
+  e = math.floor(e)
+  if e > burst then
+    out[2 * i - 1] = 1
+  else
+    out[2 * i - 1] = 0
+    redis.call('SET', key, e .. ':' .. last, 'PX', math.floor(e * 1000 / rate) + 1000)
+  end
+  out[2 * i] = e
 end
-e = math.floor(e)
-if e > burst then return {1, e} end
-redis.call('SET', KEYS[1], e .. ':' .. last, 'PX', math.floor(e * 1000 / rate) + 1000)
-return {0, e}
+return out
 )lua";
 
 const char* const RedisSchema::kLimitSyncScript = R"lua(

@@ -46,9 +46,11 @@ class RedisSchema {
   // country in "top:cc:<minute>"; all three expire after the retention.
   static const char* const kTrafficScript;
 
-  // One request under sync=exact: limit_req's decision taken in Redis, atomically, by Redis's
-  // clock. KEYS: the bucket. ARGV: rate, burst (x 1000). Returns {1 if refused, level x 1000}:
-  // the level after the request, or, refused, the level it would have made.
+  // Requests under sync=exact: limit_req's decisions taken in Redis, atomically, by Redis's
+  // clock, in order (one call carries the requests of one event-loop turn). KEYS: the buckets,
+  // one per request (repeats allowed). ARGV: rate, burst (x 1000) per request. Returns per
+  // request {1 if refused, level x 1000}: the level after it, or, refused, the level it would
+  // have made.
   static const char* const kLimitExactScript;
 
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").

@@ -249,6 +249,13 @@ int warden_node_limit_exact(warden_node_t* node, int zone, const unsigned char* 
   }
 }
 
+void warden_node_exact_flush(warden_node_t* node) {
+  try {
+    node->node->FlushExact();
+  } catch (...) {
+  }
+}
+
 void warden_node_exact_timed_out(warden_node_t* node) {
   try {
     node->node->ExactTimedOut();

@@ -135,6 +135,8 @@ int warden_node_limit_exact(warden_node_t *node, int zone,
     int64_t delay, int64_t now_ms, int fail_closed, warden_limit_verdict_t *out,
     warden_exact_done_pt done, void *data);
 void warden_node_exact_timed_out(warden_node_t *node);
+/* sends what warden_node_limit_exact queued: once per event-loop turn */
+void warden_node_exact_flush(warden_node_t *node);
 
 
 #ifdef __cplusplus

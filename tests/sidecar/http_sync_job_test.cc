@@ -102,6 +102,20 @@ TEST_F(HttpSyncTest, TenThousandRecordsThroughTwentyPercentFaultsArriveExactlyOn
   EXPECT_FALSE(cp.inflight_last_id.has_value());
 }
 
+TEST_F(HttpSyncTest, OffsetPaginationThroughFaultsArrivesExactlyOnce) {
+  FakeSource source(3000, 0.2, 31, 400);
+  FakeSink sink(0.2, 32, 400);
+  // Offset pages: a duplicated page (the previous offset again) must not advance the offset.
+  std::string sink_lines = "url = \"" + sink.url() + "\"\n";
+  JobSpec job = Job(source.url() + "\"\npagination = \"offset", sink_lines);
+  ASSERT_EQ(job.http_sync.pagination, HttpSyncSettings::Pagination::kOffset);
+  RunOutcome outcome = RunUntilOk(job);
+  ASSERT_EQ(outcome.result, Result::kOk) << outcome.error << "\n" << log_.str();
+  EXPECT_EQ(sink.unique(), 3000u);
+  EXPECT_EQ(sink.duplicates(), 0u);
+  EXPECT_EQ(Checkpoint().records, 3000);
+}
+
 TEST_F(HttpSyncTest, NextRunResumesFromTheCheckpoint) {
   FakeSource source(5000);
   FakeSink sink;

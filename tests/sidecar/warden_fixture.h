@@ -28,8 +28,10 @@ class WardenTest : public ::testing::Test {
   void SetUp() override {
     if (!redis_->running()) redis_->Restart();
     redis_->Command({"FLUSHALL"});
-    // An empty config file keeps a real /etc/warden/warden.toml out of the tests.
-    empty_config_ = tmp_.Write("empty.toml", "");
+    // A config file without connection settings keeps a real /etc/warden/warden.toml out of
+    // the tests; without the daemon's HTTP endpoint, daemons of tests running in parallel (or
+    // of `make run`) never compete for its port.
+    empty_config_ = tmp_.Write("empty.toml", "[daemon]\nlisten = \"off\"\n");
   }
 
   // Options to run warden with `args` against the suite's Redis (--redis first, unless the
