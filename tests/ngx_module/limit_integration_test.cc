@@ -250,23 +250,46 @@ TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
   EXPECT_LE(EvalCalls() - before, 3) << "rejected requests must not reach Redis";
 }
 
-TEST_F(LimitIntegrationTest, RedisDownKeepsLimitingLocally) {
+TEST_F(LimitIntegrationTest, RedisKilledUnderLoadKeepsLimitingLocally) {
   NginxServer nginx(Config(RedisLine() +
                                "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
                            "  location / { warden_limit zone=api burst=2 nodelay; }\n"));
-  redis_->Kill();
   std::string seq;
-  for (int i = 0; i < 5; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
+  for (int i = 0; i < 2; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
+  std::thread killer([&] { redis_->Kill(); });
+  for (int i = 0; i < 3; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
+  killer.join();
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
   EXPECT_EQ(seq, "200 200 200 429 429 ");
   redis_->Restart();
 }
 
-TEST_F(LimitIntegrationTest, ReloadKeepsLimitState) {
-  NginxServer nginx(Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
+TEST_F(LimitIntegrationTest, ReloadUnderLoadKeepsLimitState) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
                            "  location / { warden_limit zone=api; }\n"));
   ASSERT_EQ(nginx.Get("/").status, 200);
   ASSERT_EQ(nginx.Get("/").status, 429);
+  // Requests keep coming while nginx reloads: every one is answered, and all are refused,
+  // because the key's bucket lives on in the shared zone.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, other{0};
+  std::thread load([&] {
+    while (!stop) {
+      int status = nginx.Get("/").status;
+      if (status == 429) {
+        ++answered;
+      } else {
+        ++other;
+      }
+    }
+  });
   nginx.Reload();
+  std::this_thread::sleep_for(200ms);
+  stop = true;
+  load.join();
+  EXPECT_GT(answered.load(), 10);
+  EXPECT_EQ(other.load(), 0) << "a request failed or got through during the reload";
   EXPECT_EQ(nginx.Get("/").status, 429);
 }
 
