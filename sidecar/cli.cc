@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ban_command.h"
+#include "cache_command.h"
 #include "command_context.h"
 #include "config_command.h"
 #include "daemon_command.h"
@@ -66,6 +67,7 @@ int Cli::Run(int argc, const char* const* argv) {
   ConfigCommand config_command(app, ctx);
   DaemonCommand daemon(app, ctx);
   MembersCommand members(app, ctx);
+  CacheCommand cache(app, ctx);
   JobCommand job(app, ctx);
 
   try {
@@ -75,7 +77,7 @@ int Cli::Run(int argc, const char* const* argv) {
     std::string message = OneLine(e.what());
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         message.find("subcommand") != std::string::npos) {
-      message = "a command is required (ban, unban, list, export, config, daemon, members)";
+      message = "a command is required (ban, unban, list, export, config, daemon, members, cache)";
     }
     err_ << "warden: " << message << " (see warden --help)\n";
     return kExitUsage;
@@ -97,6 +99,7 @@ int Cli::Run(int argc, const char* const* argv) {
     if (config_command.selected()) return config_command.Run();
     if (daemon.selected()) return daemon.Run();
     if (members.selected()) return members.Run();
+    if (cache.selected()) return cache.Run();
     if (job.selected()) return job.Run();
     err_ << "warden: a command is required (see warden --help)\n";
     return kExitUsage;

@@ -518,7 +518,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
       const double rate = static_cast<double>(found) / std::max<int64_t>(chunk_ms, 1);
       rows_per_ms = rows_per_ms == 0 ? rate : 0.7 * rows_per_ms + 0.3 * rate;
       int64_t next = static_cast<int64_t>(rows_per_ms * static_cast<double>(options.chunk_time_ms));
-      next = std::min(next, chunk * 2);  // grow gently; a slow chunk shrinks it at once
+      next = std::min(next, chunk * 2);  // grow gently
+      if (chunk_ms > 2 * options.chunk_time_ms) next = std::min(next, found / 2);  // shrink at once
       chunk = std::clamp(next, kMinChunk, options.max_chunk);
     }
 
