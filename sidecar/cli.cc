@@ -7,6 +7,7 @@
 #include "command_context.h"
 #include "config_command.h"
 #include "daemon_command.h"
+#include "dedupe_command.h"
 #include "errors.h"
 #include "export_command.h"
 #include "job_command.h"
@@ -68,6 +69,7 @@ int Cli::Run(int argc, const char* const* argv) {
   DaemonCommand daemon(app, ctx);
   MembersCommand members(app, ctx);
   CacheCommand cache(app, ctx);
+  DedupeCommand dedupe(app, ctx);
   JobCommand job(app, ctx);
 
   try {
@@ -77,7 +79,7 @@ int Cli::Run(int argc, const char* const* argv) {
     std::string message = OneLine(e.what());
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         message.find("subcommand") != std::string::npos) {
-      message = "a command is required (ban, unban, list, export, config, daemon, members, cache)";
+      message = "a command is required (ban, unban, list, export, config, daemon, members, cache, dedupe)";
     }
     err_ << "warden: " << message << " (see warden --help)\n";
     return kExitUsage;
@@ -100,6 +102,7 @@ int Cli::Run(int argc, const char* const* argv) {
     if (daemon.selected()) return daemon.Run();
     if (members.selected()) return members.Run();
     if (cache.selected()) return cache.Run();
+    if (dedupe.selected()) return dedupe.Run();
     if (job.selected()) return job.Run();
     err_ << "warden: a command is required (see warden --help)\n";
     return kExitUsage;

@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "errors.h"
+#include "chunk_sizer.h"
 #include "failpoint.h"
+#include "load_throttle.h"
 #include "mysql_transaction.h"
 #include "sql_identifier.h"
 #include "time_format.h"
@@ -206,58 +208,6 @@ std::string MemberMigrator::ChecksumExpression() const {
          ", CONCAT(" + Join(nulls, ", ") + "))), 1, 16), 16, 10) AS UNSIGNED)), 0)";
 }
 
-std::string MemberMigrator::LoadReason(const ThrottleSettings& throttle) {
-  if (throttle.threads_running > 0) {
-    MysqlRows rows = conn_.Query("SHOW GLOBAL STATUS LIKE 'Threads_running'");
-    if (!rows.empty()) {
-      const int64_t running = rows[0].Int64(1);
-      if (running > throttle.threads_running) {
-        return "Threads_running=" + std::to_string(running) + " > " +
-               std::to_string(throttle.threads_running);
-      }
-    }
-  }
-  if (throttle.replica_lag_ms > 0 && !settings_.replicas.empty()) {
-    replicas_.resize(settings_.replicas.size());
-    for (size_t i = 0; i < settings_.replicas.size(); ++i) {
-      const MysqlUrl& url = settings_.replicas[i];
-      try {
-        if (!replicas_[i]) replicas_[i] = MysqlConnection::Connect(url);
-        MysqlRows status = replicas_[i]->Query("SHOW ALL SLAVES STATUS");
-        if (status.empty()) continue;  // not a replica: nothing to wait for
-        const auto lag = status[0].OptionalInt64(status.ColumnIndex("Seconds_Behind_Master"));
-        if (!lag) return "replica " + url.Endpoint() + " is not replicating";
-        if (*lag * 1000 > throttle.replica_lag_ms) {
-          return "replica " + url.Endpoint() + " lags " + std::to_string(*lag) + "s";
-        }
-      } catch (const MysqlError& e) {
-        replicas_[i].reset();
-        return "replica " + url.Endpoint() + " unreachable";
-      }
-    }
-  }
-  return "";
-}
-
-bool MemberMigrator::WaitWhileLoaded(const ThrottleSettings& throttle, MigrateSummary& summary) {
-  if (throttle.sleep_ms > 0) {
-    Sleep(throttle.sleep_ms);
-    summary.paused_ms += throttle.sleep_ms;
-  }
-  std::string reason = LoadReason(throttle);
-  if (reason.empty()) return !cancelled_();
-  const int64_t start = clock_();
-  events_({{"event", "pause"}, {"reason", reason}});
-  while (!reason.empty() && !cancelled_()) {
-    Sleep(throttle.check_ms);
-    reason = LoadReason(throttle);
-  }
-  const int64_t paused = clock_() - start;
-  summary.paused_ms += paused;
-  events_({{"event", "resume"}, {"paused_ms", paused}});
-  return !cancelled_();
-}
-
 nlohmann::json MemberMigrator::Explain(const std::string& sql,
                                        std::initializer_list<MysqlValue> values) {
   MysqlRows rows = conn_.Prepare("EXPLAIN " + sql).Query(values);
@@ -403,13 +353,13 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   int64_t lo = run.last_id.value_or(std::numeric_limits<int64_t>::min());
   if (!bounds[0].IsNull(1)) lo = std::max(lo, bounds[0].Int64(1) - 1);
   const int64_t end = bounds[0].OptionalInt64(2).value_or(lo);
-  int64_t chunk = std::clamp(options.chunk, int64_t{1}, options.max_chunk);
+  ChunkSizer sizer(options.chunk, options.chunk_time_ms, options.max_chunk, kMinChunk);
+  LoadThrottle throttle(conn_, options.throttle, settings_.replicas, events_, cancelled_, clock_);
   // How many ids a chunk spans: from the density of inactive ids, then learnt chunk by chunk.
   double ids_per_row = 1.0;
   if (remaining > 0 && end > lo) {
     ids_per_row = std::max(1.0, static_cast<double>(end - lo) / static_cast<double>(remaining));
   }
-  double rows_per_ms = 0;  // smoothed chunk throughput, for the adaptive size
   int consecutive_retries = 0;
   int64_t last_event_ms = 0;
 
@@ -418,11 +368,11 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
       summary.stopped = "max-rows";
       break;
     }
-    if (cancelled_() || !WaitWhileLoaded(options.throttle, summary)) {
+    if (cancelled_() || !throttle.Wait(&summary.paused_ms)) {
       summary.stopped = "cancelled";
       break;
     }
-    int64_t limit = chunk;
+    int64_t limit = sizer.size();
     if (options.max_rows > 0) limit = std::min(limit, options.max_rows - summary.rows_moved);
     const int64_t span = static_cast<int64_t>(std::ceil(ids_per_row * limit * 1.5)) + 1;
     const int64_t hi_bound = std::min(SaturatingAdd(lo, span), end);
@@ -489,8 +439,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     } catch (const MysqlRetryableError& e) {
       if (++consecutive_retries > kMaxConsecutiveRetries) throw;
       ++summary.retries;
-      chunk = std::max<int64_t>(kMinChunk, chunk / 2);
-      events_({{"event", "retry"}, {"error", e.what()}, {"chunk", chunk}});
+      sizer.Shrink();
+      events_({{"event", "retry"}, {"error", e.what()}, {"chunk", sizer.size()}});
       Sleep(50 * consecutive_retries);
       continue;
     }
@@ -513,15 +463,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     }
     lo = hi;
 
-    // pt-online-schema-change's --chunk-time: size the next chunk from the smoothed rate.
-    if (options.chunk_time_ms > 0 && found > 0 && !fallback) {
-      const double rate = static_cast<double>(found) / std::max<int64_t>(chunk_ms, 1);
-      rows_per_ms = rows_per_ms == 0 ? rate : 0.7 * rows_per_ms + 0.3 * rate;
-      int64_t next = static_cast<int64_t>(rows_per_ms * static_cast<double>(options.chunk_time_ms));
-      next = std::min(next, chunk * 2);  // grow gently
-      if (chunk_ms > 2 * options.chunk_time_ms) next = std::min(next, found / 2);  // shrink at once
-      chunk = std::clamp(next, kMinChunk, options.max_chunk);
-    }
+    if (found > 0 && !fallback) sizer.Record(found, chunk_ms);
 
     const int64_t now = clock_();
     if (found > 0 || lo >= end) {
@@ -535,7 +477,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
                               {"total", total},
                               {"last_id", lo},
                               {"chunk_ms", chunk_ms},
-                              {"next_chunk", chunk},
+                              {"next_chunk", sizer.size()},
                               {"rows_per_s", std::round(rate)},
                               {"eta_s", rate > 0 ? std::round(left / rate) : 0.0}};
       if (fallback) event["fallback"] = true;

@@ -84,8 +84,6 @@ class MemberMigrator {
   void EnsureTables(bool create);
   void AcquireLock();
   Run StartRun(const MigrateOptions& options, int64_t cutoff);
-  bool WaitWhileLoaded(const ThrottleSettings& throttle, MigrateSummary& summary);
-  std::string LoadReason(const ThrottleSettings& throttle);
   std::string ChecksumExpression() const;
   int64_t CutoffFor(int64_t inactive_for_ms) const;
   nlohmann::json Explain(const std::string& sql, std::initializer_list<MysqlValue> values);
@@ -96,7 +94,6 @@ class MemberMigrator {
   std::function<bool()> cancelled_;
   Clock clock_;
   std::optional<MemberSchema> schema_;
-  std::vector<std::optional<MysqlConnection>> replicas_;
   std::string lock_name_;
 };
 

@@ -49,7 +49,7 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
 
 void ProgressPrinter::DrawBar(const nlohmann::json& event) {
   const int64_t now = clock_();
-  const int64_t moved = event.value("moved", int64_t{0});
+  const int64_t moved = event.value("done", event.value("moved", int64_t{0}));
   const int64_t total = event.value("total", int64_t{0});
   if (bar_open_ && now - last_draw_ms_ < 100 && moved < total) return;
   last_draw_ms_ = now;
