@@ -1,8 +1,11 @@
 #include "blacklist_table.h"
 
+
 #include <cstring>
 #include <new>
 #include <string_view>
+
+#include "shm_layout.h"
 
 namespace warden {
 
@@ -15,15 +18,6 @@ constexpr int kPrefixWords = 3;  // bitmap of the 129 prefix lengths in use
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
 constexpr double kMaxLoad = 0.8;
-
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 // The 128-bit netmask of every prefix length, as the two 64-bit words of the address bytes in
 // memory order, so masking an address is two ANDs.
@@ -115,17 +109,7 @@ size_t BlacklistTable::RegionSize(size_t slots) {
 }
 
 size_t BlacklistTable::SlotsFitting(size_t bytes) {
-  if (bytes < RegionSize(kMinSlots)) return 0;
-  size_t lo = kMinSlots, hi = bytes / sizeof(Slot);  // RegionSize(lo) fits
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo + 1) / 2;
-    if (RegionSize(mid) <= bytes) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  return LargestFitting(bytes, kMinSlots, sizeof(Slot), RegionSize);
 }
 
 bool BlacklistTable::Attach(void* region, size_t bytes) {
@@ -154,7 +138,7 @@ bool BlacklistTable::Attach(void* region, size_t bytes) {
 }
 
 uint64_t BlacklistTable::HashWords(uint64_t hi, uint64_t lo, int prefix_len) {
-  return Mix((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
+  return Mix64((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
 }
 
 uint64_t BlacklistTable::Hash(const IpAddress::Bytes& addr, int prefix_len) {

@@ -1,6 +1,9 @@
 #include "shm_map.h"
 
+
 #include <new>
+
+#include "shm_layout.h"
 
 namespace warden {
 
@@ -10,15 +13,6 @@ constexpr uint64_t kMagic = 0x57415244454e4d31ULL;  // "WARDENM1"
 constexpr double kMaxLoad = 0.85;
 constexpr size_t kEvictionSample = 16;
 
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 // Two independent 64-bit hashes of arbitrary bytes (FNV-1a lanes, then mixed).
 void HashBytes(std::string_view bytes, uint64_t* a, uint64_t* b) {
   uint64_t h1 = 0xcbf29ce484222325ULL, h2 = 0x84222325cbf29ce4ULL;
@@ -26,8 +20,8 @@ void HashBytes(std::string_view bytes, uint64_t* a, uint64_t* b) {
     h1 = (h1 ^ c) * 0x100000001b3ULL;
     h2 = (h2 ^ c) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
   }
-  *a = Mix(h1 ^ bytes.size());
-  *b = Mix(h2 + bytes.size());
+  *a = Mix64(h1 ^ bytes.size());
+  *b = Mix64(h2 + bytes.size());
 }
 
 }  // namespace
@@ -43,17 +37,7 @@ size_t ShmMap::RegionSize(size_t slots) {
 }
 
 size_t ShmMap::SlotsFitting(size_t bytes) {
-  if (bytes < RegionSize(kMinSlots)) return 0;
-  size_t lo = kMinSlots, hi = bytes / sizeof(Slot);
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo + 1) / 2;
-    if (RegionSize(mid) <= bytes) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  return LargestFitting(bytes, kMinSlots, sizeof(Slot), RegionSize);
 }
 
 bool ShmMap::Attach(void* region, size_t bytes) {
