@@ -1,6 +1,5 @@
 #include "blacklist_table.h"
 
-
 #include <cstring>
 #include <new>
 #include <string_view>
