@@ -39,9 +39,12 @@ const CacheSpec* CacheConfig::Find(std::string_view name) const {
 }
 
 CacheConfig CacheConfig::Load(const std::string& path) {
+  if (path.empty()) return CacheConfig();
+  return FromToml(TomlReader::ParseFile(path), path);
+}
+
+CacheConfig CacheConfig::FromToml(const toml::table& root, const std::string& path) {
   CacheConfig config;
-  if (path.empty()) return config;
-  const toml::table root = TomlReader::ParseFile(path);
   const toml::node* node = root.get("cache");
   if (node == nullptr) return config;
   const toml::array* array = node->as_array();

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "mysql_value.h"
 
 namespace warden {
@@ -41,6 +43,8 @@ struct CacheConfig {
   // The [[cache]] entries of `path` ("" or none: no entries). Throws UsageError naming the
   // file, the line, the entry and the key.
   static CacheConfig Load(const std::string& path);
+  // The same from a parsed file (the daemon reads it once for everything).
+  static CacheConfig FromToml(const toml::table& root, const std::string& path);
 };
 
 }  // namespace warden

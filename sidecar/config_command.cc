@@ -3,9 +3,11 @@
 #include <cstdio>
 
 #include "clock.h"
+#include "cache_config.h"
 #include "config_file.h"
 #include "errors.h"
 #include "job_config.h"
+#include "members_config.h"
 #include "settings.h"
 #include "time_format.h"
 #include "time_zone.h"
@@ -53,6 +55,8 @@ int ConfigCommand::Run() {
                      ctx_.default_config_path() + " does not exist)");
   }
   ConfigFile::Load(path);
+  MembersSettings::Load(path);
+  CacheConfig::Load(path);
   const SchedulerConfig scheduler = SchedulerConfig::Load(path);
   ctx_.out() << "config OK: " << path << '\n';
   // Every job's next five fire times, so a schedule can be checked by eye.

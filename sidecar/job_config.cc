@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "clock.h"
+#include "batch_jobs.h"
 #include "duration.h"
 #include "errors.h"
 
@@ -36,6 +37,12 @@ const char* JobTypeName(JobType type) {
       return "http_sync";
     case JobType::kSql:
       return "sql";
+    case JobType::kMembersMigrate:
+      return "members_migrate";
+    case JobType::kCacheWarm:
+      return "cache_warm";
+    case JobType::kDedupe:
+      return "dedupe";
     case JobType::kCommand:
       break;
   }
@@ -371,9 +378,15 @@ JobSpec ParseJob(const std::string& path, const toml::table& table, size_t index
     spec.type = JobType::kSql;
   } else if (type == "command") {
     spec.type = JobType::kCommand;
+  } else if (type == "members_migrate") {
+    spec.type = JobType::kMembersMigrate;
+  } else if (type == "cache_warm") {
+    spec.type = JobType::kCacheWarm;
+  } else if (type == "dedupe") {
+    spec.type = JobType::kDedupe;
   } else {
     r.Fail(r.Get("type"), "type",
-           "unknown job type \"" + type + "\" (known: http_sync, sql, command)");
+           "unknown job type \"" + type + "\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)");
   }
 
   spec.schedule_text = *r.String("schedule", true);
@@ -451,6 +464,15 @@ JobSpec ParseJob(const std::string& path, const toml::table& table, size_t index
       if (auto v = r.Integer("output_limit", 0, 16 << 20)) spec.command.output_limit = *v;
       if (auto v = r.Integer("retries", 0, 100)) spec.retries = static_cast<int>(*v);
       known += ", command, env, cwd, output_limit, retries";
+      break;
+    }
+    case JobType::kMembersMigrate:
+    case JobType::kCacheWarm:
+    case JobType::kDedupe: {
+      known += ", " + ParseBatchJob(path, table, "job \"" + spec.name + "\"", &spec);
+      for (const std::string& key : BatchJobKeys(spec.type)) r.Get(key);
+      if (auto v = r.Integer("retries", 0, 100)) spec.retries = static_cast<int>(*v);
+      known += ", retries";
       break;
     }
   }
@@ -569,6 +591,13 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
       }
       config.jobs.push_back(std::move(spec));
     }
+  }
+  // [[cache]] entries with a refresh schedule are cache_warm jobs named "cache:NAME".
+  for (JobSpec& spec : CacheRefreshJobs(root, path, config.daemon, alerts)) {
+    if (config.Find(spec.name) != nullptr) {
+      throw UsageError(path + ": job \"" + spec.name + "\": name: taken by a [[cache]] refresh");
+    }
+    config.jobs.push_back(std::move(spec));
   }
   return config;
 }

@@ -20,7 +20,8 @@ enum class OverrunPolicy {
 };
 const char* OverrunPolicyName(OverrunPolicy policy);
 
-enum class JobType { kHttpSync, kSql, kCommand };
+// members_migrate, cache_warm and dedupe run the warden binary itself (batch_jobs.h).
+enum class JobType { kHttpSync, kSql, kCommand, kMembersMigrate, kCacheWarm, kDedupe };
 const char* JobTypeName(JobType type);
 
 // Retries of one remote call: exponential backoff with full jitter, capped, and a budget of

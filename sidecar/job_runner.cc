@@ -10,6 +10,9 @@ RunOutcome JobRunner::Attempt(const RunRequest& request, int64_t history_id) {
   const JobSpec& job = *request.job;
   switch (job.type) {
     case JobType::kCommand:
+    case JobType::kMembersMigrate:
+    case JobType::kCacheWarm:
+    case JobType::kDedupe:
       return RunCommand(request, {{"WARDEN_RUN_ID", std::to_string(history_id)}});
     case JobType::kSql:
       if (deps_.sql) return deps_.sql(request, history_id);

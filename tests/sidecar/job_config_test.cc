@@ -135,7 +135,7 @@ TEST(JobConfig, ErrorsNameFileLineKeyAndReason) {
             "w.toml:5: job \"a\": schedule: bad cron expression \"61 * * * *\": minute: 61 is "
             "out of range 0-59");
   EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"ftp\"\nschedule = \"@daily\"\n"),
-            "w.toml:3: job \"a\": type: unknown job type \"ftp\" (known: http_sync, sql, command)");
+            "w.toml:3: job \"a\": type: unknown job type \"ftp\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)");
   EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"command\"\nschedule = \"@daily\"\n"),
             "w.toml:1: job \"a\": command: missing (required)");
   EXPECT_EQ(Error("[[job]]\ntype = \"command\"\n"), "w.toml:1: job[0]: name: missing (required)");

@@ -211,7 +211,7 @@ TEST_F(SchedulerDaemonTest, BadConfigIsRejectedWithFileKeyAndReason) {
       {"[[job]]\nname = \"a\"\ntype = \"command\"\ncommand = \"true\"\nschedule = \"*/0 * * * *\"\n",
        ":11: job \"a\": schedule: bad cron expression \"*/0 * * * *\": minute: bad step \"0\""},
       {"[[job]]\nname = \"a\"\ntype = \"rsync\"\nschedule = \"@daily\"\n",
-       ":9: job \"a\": type: unknown job type \"rsync\" (known: http_sync, sql, command)"},
+       ":9: job \"a\": type: unknown job type \"rsync\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)"},
       {"[[job]]\nname = \"a\"\ntype = \"sql\"\nschedule = \"@daily\"\n",
        ":7: job \"a\": statement: missing (required)"},
   };
