@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "clock.h"
@@ -124,10 +125,11 @@ int Daemon::Run() {
         scheduler_->CancelAll(CancelToken::Reason::kShutdown);
       }
       if (cancelled && now >= cancel_deadline) {
+        // Their threads still use this daemon's objects: leave without destroying anything.
+        // Their leases expire in Redis; an http_sync resumes from its last checkpoint.
         logger_.Error("runs did not stop; exiting without them",
                       {{"running", scheduler_->running()}});
-        executor_->Abandon();
-        break;
+        std::_Exit(kExitFailure);
       }
     }
     if (signals_.TakeReload()) Reload();

@@ -28,6 +28,22 @@ RunOutcome JobRunner::Attempt(const RunRequest& request, int64_t history_id) {
   return outcome;
 }
 
+void JobRunner::HistoryFailed(const std::string& job, const std::string& error) {
+  std::lock_guard<std::mutex> lock(history_mutex_);
+  if (error == history_error_) return;
+  history_error_ = error;
+  if (deps_.logger) {
+    deps_.logger->Warn("cannot record runs in the history", {{"job", job}, {"error", error}});
+  }
+}
+
+void JobRunner::HistoryWorked() {
+  std::lock_guard<std::mutex> lock(history_mutex_);
+  if (history_error_.empty()) return;
+  history_error_.clear();
+  if (deps_.logger) deps_.logger->Info("recording runs in the history again");
+}
+
 RunOutcome JobRunner::Run(const RunRequest& request) {
   const JobSpec& job = *request.job;
   const int64_t started = SystemNowMs();
@@ -35,11 +51,9 @@ RunOutcome JobRunner::Run(const RunRequest& request) {
   if (deps_.history != nullptr) {
     try {
       history_id = deps_.history->Begin(request, deps_.node, started);
+      HistoryWorked();
     } catch (const std::exception& e) {
-      if (deps_.logger) {
-        deps_.logger->Warn("cannot record the run in the history",
-                           {{"job", job.name}, {"error", e.what()}});
-      }
+      HistoryFailed(job.name, e.what());
     }
   }
 
@@ -74,10 +88,7 @@ RunOutcome JobRunner::Run(const RunRequest& request) {
       }
       deps_.history->Finish(history_id, recorded);
     } catch (const std::exception& e) {
-      if (deps_.logger) {
-        deps_.logger->Warn("cannot record the end of the run in the history",
-                           {{"job", job.name}, {"error", e.what()}});
-      }
+      HistoryFailed(job.name, e.what());
     }
   }
   return outcome;

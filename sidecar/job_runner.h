@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "circuit_breaker.h"
@@ -35,7 +36,14 @@ class JobRunner {
 
  private:
   RunOutcome Attempt(const RunRequest& request, int64_t history_id);
+  // Logs a history failure once per distinct error (a MariaDB outage would repeat it every run),
+  // and once when recording works again.
+  void HistoryFailed(const std::string& job, const std::string& error);
+  void HistoryWorked();
+
   Deps deps_;
+  std::mutex history_mutex_;
+  std::string history_error_;
 };
 
 }  // namespace warden
