@@ -18,6 +18,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "clock.h"
@@ -46,6 +47,19 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The machine's load average: lateness on a busy machine says more about the machine.
+std::string LoadAverage() {
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[64] = {};
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string text(buf, n);
+  size_t third = text.find(' ', text.find(' ', text.find(' ') + 1) + 1);
+  return text.substr(0, third) + " on " + std::to_string(std::thread::hardware_concurrency()) +
+         " CPUs";
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -95,8 +109,9 @@ void Lateness(int seconds) {
                                           nullptr, SystemNowMs, options);
   scheduler->set_wake([&signals] { signals.Wake(); });
 
-  std::printf("fire-time lateness over %d s (Scheduler + Redis coordinator + threads):\n",
-              seconds);
+  std::printf("fire-time lateness over %d s (Scheduler + Redis coordinator + threads), "
+              "load average %s:\n",
+              seconds, LoadAverage().c_str());
   std::fflush(stdout);
   const int64_t end = SystemNowMs() + seconds * 1000LL;
   while (SystemNowMs() < end) {
@@ -116,6 +131,7 @@ void Lateness(int seconds) {
   };
   report("@every 1s", late_1s, static_cast<size_t>(seconds));
   report("@every 100ms", late_100ms, static_cast<size_t>(seconds) * 10);
+  std::printf("  load average afterwards: %s\n", LoadAverage().c_str());
 }
 
 struct SyncResult {
