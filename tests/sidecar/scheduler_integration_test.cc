@@ -160,7 +160,7 @@ TEST_F(SchedulerDaemonTest, SigkillMidSyncThenRestartDeliversExactlyOnce) {
 TEST_F(SchedulerDaemonTest, SigtermLetsTheRunningJobFinishWithinTheGrace) {
   const std::string done = tmp_.File("done");
   const std::string config = Config(
-      "[[job]]\nname = \"slow\"\ntype = \"command\"\nschedule = \"@every 1h\"\n"
+      "[[job]]\nname = \"slow\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
       "command = \"sleep 1; echo finished > " + done + "\"\n",
       "shutdown_grace = \"10s\"\n");
   Process daemon = Daemon(config);
@@ -182,7 +182,7 @@ TEST_F(SchedulerDaemonTest, SigtermLetsTheRunningJobFinishWithinTheGrace) {
 
 TEST_F(SchedulerDaemonTest, SigtermGraceOverStopsTheRun) {
   const std::string config = Config(
-      "[[job]]\nname = \"stuck\"\ntype = \"command\"\nschedule = \"@every 1h\"\n"
+      "[[job]]\nname = \"stuck\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
       "command = [\"sleep\", \"30\"]\n",
       "shutdown_grace = \"300ms\"\n");
   Process daemon = Daemon(config);
@@ -228,11 +228,11 @@ TEST_F(SchedulerDaemonTest, BadConfigIsRejectedWithFileKeyAndReason) {
 
 TEST_F(SchedulerDaemonTest, SighupReloadsAndABadConfigKeepsTheOldOne) {
   const std::string config = Config(
-      "[[job]]\nname = \"one\"\ntype = \"command\"\nschedule = \"@every 1h\"\ncommand = \"true\"\n");
+      "[[job]]\nname = \"one\"\ntype = \"command\"\nschedule = \"@yearly\"\ncommand = \"true\"\n");
   Process daemon = Daemon(config);
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "daemon started"); }, seconds(5)));
   const std::string good = Slurp(config) +
-                           "[[job]]\nname = \"two\"\ntype = \"command\"\nschedule = \"@every 1h\"\n"
+                           "[[job]]\nname = \"two\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
                            "command = \"true\"\n";
   WriteFile(config, good);
   daemon.Signal(SIGHUP);
@@ -253,11 +253,11 @@ TEST_F(SchedulerDaemonTest, SighupReloadsAndABadConfigKeepsTheOldOne) {
 
 TEST_F(SchedulerDaemonTest, JobCommandsAndMetrics) {
   const std::string config = Config(
-      "[[job]]\nname = \"hello\"\ntype = \"command\"\nschedule = \"@every 1h\"\n"
+      "[[job]]\nname = \"hello\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
       "command = \"echo hello from $WARDEN_JOB\"\n"
-      "[[job]]\nname = \"count\"\ntype = \"sql\"\nschedule = \"0 3 * * *\"\n"
+      "[[job]]\nname = \"count\"\ntype = \"sql\"\nschedule = \"0 3 1 1 *\"\n"
       "timezone = \"Europe/Berlin\"\nstatement = \"UPDATE t SET n = n + 1\"\n"
-      "[[job]]\nname = \"broken\"\ntype = \"command\"\nschedule = \"@every 1h\"\n"
+      "[[job]]\nname = \"broken\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
       "command = \"echo nope >&2; exit 4\"\n");
   db_->Query("CREATE TABLE t (n INT)");
   db_->Query("INSERT INTO t VALUES (1), (2)");
@@ -301,7 +301,7 @@ TEST_F(SchedulerDaemonTest, JobCommandsAndMetrics) {
   EXPECT_EQ(list[2]["last"]["result"], "failed");
   EXPECT_EQ(list[2]["running"], 0);
   r = Cli(config, {"job", "list"});
-  EXPECT_NE(r.out.find("0 3 * * * (Europe/Berlin)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 3 1 1 * (Europe/Berlin)"), std::string::npos) << r.out;
 
   const std::string metrics = Get("/metrics");
   EXPECT_NE(metrics.find("warden_job_runs_total{job=\"hello\",result=\"ok\"} 1"),
