@@ -67,7 +67,8 @@ std::string ParseBatchJob(const std::string& path, const toml::table& table,
       const std::string name = *r.String("table", true);
       std::string error;
       if (!ValidSqlIdentifier(name, &error)) r.Fail(table.get("table"), "table", error);
-      argv.insert(argv.end(), {"dedupe", "--json", "--table", name, "--key", *r.String("key", true)});
+      argv.insert(argv.end(),
+                  {"dedupe", "--json", "--table", name, "--key", *r.String("key", true)});
       if (auto keep = r.String("keep")) {
         if (*keep != "lowest-id" && *keep != "highest-id") {
           r.Fail(table.get("keep"), "keep", "expected \"lowest-id\" or \"highest-id\"");
@@ -82,7 +83,8 @@ std::string ParseBatchJob(const std::string& path, const toml::table& table,
   }
   spec->command.argv = std::move(argv);
   std::string known;
-  for (const std::string& key : BatchJobKeys(spec->type)) known += (known.empty() ? "" : ", ") + key;
+  for (const std::string& key : BatchJobKeys(spec->type))
+    known += (known.empty() ? "" : ", ") + key;
   return known;
 }
 
@@ -98,7 +100,8 @@ std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string
     spec.schedule_text = cache.refresh;
     std::string error;
     spec.schedule = Schedule::Parse(cache.refresh, nullptr, &error);
-    if (!spec.schedule) throw UsageError(path + ": cache \"" + cache.name + "\": refresh: " + error);
+    if (!spec.schedule)
+      throw UsageError(path + ": cache \"" + cache.name + "\": refresh: " + error);
     spec.lease_ms = daemon.lease_ms;
     spec.alert = alerts;
     spec.command.argv = Base(path);

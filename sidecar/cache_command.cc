@@ -35,8 +35,7 @@ CacheCommand::CacheCommand(CLI::App& parent, CommandContext& context) : ctx_(con
   app_ = parent.add_subcommand("cache", "Keep query results warm in Redis ([[cache]] entries)");
   app_->require_subcommand(1);
   warm_ = app_->add_subcommand("warm", "Recompute entries that are missing or due (XFetch)");
-  warm_->add_option("name", name_, "The entry (default: every [[cache]] entry)")
-      ->type_name("NAME");
+  warm_->add_option("name", name_, "The entry (default: every [[cache]] entry)")->type_name("NAME");
   warm_->add_flag("--force", force_, "Recompute even a fresh value");
   warm_->add_flag("--json", json_, "One JSON object per entry");
   show_ = app_->add_subcommand("show", "Show the value stored for an entry");
@@ -54,7 +53,8 @@ int CacheCommand::Warm() {
     specs.push_back(&FindOrThrow(config, name_, path));
   } else {
     if (config.entries.empty()) {
-      throw UsageError("no [[cache]] entries in " + (path.empty() ? std::string("the config") : path));
+      throw UsageError("no [[cache]] entries in " +
+                       (path.empty() ? std::string("the config") : path));
     }
     for (const CacheSpec& spec : config.entries) specs.push_back(&spec);
   }
@@ -124,8 +124,9 @@ int CacheCommand::Show() {
       << ")\n";
   out << "content type: " << v.value("content_type", "") << '\n';
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  out << (parsed.is_discarded() ? body : parsed.dump(2, ' ', false,
-                                                     nlohmann::json::error_handler_t::replace))
+  out << (parsed.is_discarded()
+              ? body
+              : parsed.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
       << '\n';
   return kExitOk;
 }

@@ -102,8 +102,8 @@ CacheConfig CacheConfig::FromToml(const toml::table& root, const std::string& pa
         } else if (const auto* b = p.as_boolean()) {
           spec.params.emplace_back(b->get() ? 1 : 0);
         } else {
-          r.Fail(&p, "params", "expected strings, numbers or booleans, got " +
-                                   TomlReader::Describe(p));
+          r.Fail(&p, "params",
+                 "expected strings, numbers or booleans, got " + TomlReader::Describe(p));
         }
       }
     }

@@ -79,7 +79,10 @@ nlohmann::json CacheWarmer::Result::ToJson() const {
 
 CacheWarmer::CacheWarmer(RedisConnection& redis, MysqlSource mysql, Clock clock,
                          std::function<double()> random)
-    : redis_(redis), mysql_(std::move(mysql)), clock_(std::move(clock)), random_(std::move(random)) {
+    : redis_(redis),
+      mysql_(std::move(mysql)),
+      clock_(std::move(clock)),
+      random_(std::move(random)) {
   if (!random_) {
     auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
     random_ = [engine] {
@@ -97,8 +100,8 @@ std::string CacheWarmer::NewToken() {
 }
 
 bool CacheWarmer::TryLock(const CacheSpec& spec, const std::string& token) {
-  RedisReply reply = redis_.Command({"SET", spec.key + ":lock", token, "NX", "PX",
-                                     std::to_string(spec.lock_ttl_ms)});
+  RedisReply reply = redis_.Command(
+      {"SET", spec.key + ":lock", token, "NX", "PX", std::to_string(spec.lock_ttl_ms)});
   reply.view().ThrowIfError();
   return !reply.view().is_nil();
 }

@@ -5,7 +5,9 @@
 namespace warden {
 
 ChunkSizer::ChunkSizer(int64_t initial, int64_t target_ms, int64_t max, int64_t min)
-    : target_ms_(target_ms), max_(std::max<int64_t>(max, 1)), min_(std::clamp<int64_t>(min, 1, max_)) {
+    : target_ms_(target_ms),
+      max_(std::max<int64_t>(max, 1)),
+      min_(std::clamp<int64_t>(min, 1, max_)) {
   size_ = std::clamp<int64_t>(initial, 1, max_);
 }
 

@@ -79,8 +79,9 @@ int DedupeCommand::Run() {
     } else {
       ctx_.out() << "dry run: nothing deleted\n"
                  << options.table << ": " << Fmt(plan["rows"]) << " rows, "
-                 << Fmt(plan["duplicates"]) << " duplicates of " << Fmt(plan["keys_with_duplicates"])
-                 << " keys (" << key_ << "); the " << keep_ << " row of each key would stay\n";
+                 << Fmt(plan["duplicates"]) << " duplicates of "
+                 << Fmt(plan["keys_with_duplicates"]) << " keys (" << key_ << "); the " << keep_
+                 << " row of each key would stay\n";
     }
     return kExitOk;
   }

@@ -28,15 +28,22 @@ std::string Join(const std::vector<std::string>& parts, const std::string& sep) 
 }  // namespace
 
 nlohmann::json DedupeSummary::ToJson() const {
-  return {{"scanned", scanned},       {"deleted", deleted},
-          {"chunks", chunks},         {"elapsed_ms", elapsed_ms},
-          {"longest_chunk_ms", longest_chunk_ms}, {"paused_ms", paused_ms},
-          {"retries", retries},       {"complete", complete}};
+  return {{"scanned", scanned},
+          {"deleted", deleted},
+          {"chunks", chunks},
+          {"elapsed_ms", elapsed_ms},
+          {"longest_chunk_ms", longest_chunk_ms},
+          {"paused_ms", paused_ms},
+          {"retries", retries},
+          {"complete", complete}};
 }
 
-Deduplicator::Deduplicator(MysqlConnection& conn, EventSink events,
-                           std::function<bool()> cancelled, Clock clock)
-    : conn_(conn), events_(std::move(events)), cancelled_(std::move(cancelled)), clock_(std::move(clock)) {
+Deduplicator::Deduplicator(MysqlConnection& conn, EventSink events, std::function<bool()> cancelled,
+                           Clock clock)
+    : conn_(conn),
+      events_(std::move(events)),
+      cancelled_(std::move(cancelled)),
+      clock_(std::move(clock)) {
   if (!events_) events_ = [](const nlohmann::json&) {};
   if (!cancelled_) cancelled_ = [] { return false; };
 }
@@ -53,7 +60,8 @@ void Deduplicator::Check(const DedupeOptions& options) {
     }
   }
   const TableShape::Column* id = shape.FindColumn(options.id_column);
-  if (id == nullptr) throw UsageError("table " + options.table + " has no column " + options.id_column);
+  if (id == nullptr)
+    throw UsageError("table " + options.table + " has no column " + options.id_column);
   if (shape.primary_key.size() != 1 || !SameIdentifier(shape.primary_key[0], options.id_column) ||
       !TableShape::IsIntegerType(id->data_type)) {
     throw UsageError("dedupe walks an integer primary key: " + options.id_column + " of " +
@@ -66,7 +74,8 @@ void Deduplicator::Check(const DedupeOptions& options) {
     bool all = true;
     for (const std::string& column : options.key) {
       bool found = false;
-      for (size_t i = 0; i < options.key.size(); ++i) found |= SameIdentifier(index.columns[i], column);
+      for (size_t i = 0; i < options.key.size(); ++i)
+        found |= SameIdentifier(index.columns[i], column);
       all &= found;
     }
     indexed |= all;
@@ -76,7 +85,8 @@ void Deduplicator::Check(const DedupeOptions& options) {
     for (const std::string& c : options.key) quoted.push_back(QuoteIdentifier(c));
     throw UsageError("no index on " + options.table + " (" + Join(options.key, ", ") +
                      "): finding each row's twin would read the whole table; add one with: "
-                     "ALTER TABLE " + QuoteIdentifier(options.table) + " ADD INDEX " +
+                     "ALTER TABLE " +
+                     QuoteIdentifier(options.table) + " ADD INDEX " +
                      QuoteIdentifier(("idx_" + Join(options.key, "_")).substr(0, 64)) + " (" +
                      Join(quoted, ", ") + "), ALGORITHM=INPLACE, LOCK=NONE;");
   }
@@ -92,8 +102,10 @@ nlohmann::json Deduplicator::Plan(const DedupeOptions& options) {
   }
   const std::string table = QuoteIdentifier(options.table);
   const std::string where = " WHERE " + Join(not_null, " AND ");
-  MysqlRows counts = conn_.Query("SELECT COUNT(*), (SELECT COUNT(*) FROM " + table + "), "
-                                 "COUNT(DISTINCT " + Join(key, ", ") + ") FROM " + table + where);
+  MysqlRows counts = conn_.Query("SELECT COUNT(*), (SELECT COUNT(*) FROM " + table +
+                                 "), "
+                                 "COUNT(DISTINCT " +
+                                 Join(key, ", ") + ") FROM " + table + where);
   MysqlRows groups = conn_.Query("SELECT COUNT(*) FROM (SELECT 1 FROM " + table + where +
                                  " GROUP BY " + Join(key, ", ") + " HAVING COUNT(*) > 1) g");
   const int64_t keyed = counts[0].Int64(0);
@@ -119,13 +131,13 @@ DedupeSummary Deduplicator::Run(const DedupeOptions& options) {
     same.push_back("k." + QuoteIdentifier(c) + " = t." + QuoteIdentifier(c));
   }
   const std::string twin = "k." + id + (options.keep_lowest ? " < " : " > ") + "t." + id;
-  MysqlStatement next_bound = conn_.Prepare("SELECT MAX(" + id + "), COUNT(*) FROM (SELECT " + id +
-                                            " FROM " + table + " WHERE " + id + " > ? ORDER BY " +
-                                            id + " LIMIT ?) c");
-  MysqlStatement find = conn_.Prepare("SELECT t." + id + " FROM " + table + " t WHERE t." + id +
-                                      " > ? AND t." + id + " <= ? AND EXISTS (SELECT 1 FROM " +
-                                      table + " k WHERE " + Join(same, " AND ") + " AND " + twin +
-                                      ") FOR UPDATE");
+  MysqlStatement next_bound =
+      conn_.Prepare("SELECT MAX(" + id + "), COUNT(*) FROM (SELECT " + id + " FROM " + table +
+                    " WHERE " + id + " > ? ORDER BY " + id + " LIMIT ?) c");
+  MysqlStatement find =
+      conn_.Prepare("SELECT t." + id + " FROM " + table + " t WHERE t." + id + " > ? AND t." + id +
+                    " <= ? AND EXISTS (SELECT 1 FROM " + table + " k WHERE " + Join(same, " AND ") +
+                    " AND " + twin + ") FOR UPDATE");
   std::map<size_t, MysqlStatement> deletes;  // by the number of ids
 
   const int64_t total = conn_.Query("SELECT COUNT(*) FROM " + table)[0].Int64(0);
@@ -192,8 +204,8 @@ DedupeSummary Deduplicator::Run(const DedupeOptions& options) {
              {"chunk_ms", chunk_ms},
              {"next_chunk", sizer.size()},
              {"rows_per_s", std::round(rate)},
-             {"eta_s", rate > 0 ? std::round(std::max<int64_t>(total - summary.scanned, 0) / rate)
-                                : 0.0}});
+             {"eta_s",
+              rate > 0 ? std::round(std::max<int64_t>(total - summary.scanned, 0) / rate) : 0.0}});
   }
   summary.elapsed_ms = clock_() - started;
   events_({{"event", "done"}, {"summary", summary.ToJson()}});

@@ -24,7 +24,8 @@ const Armed& Config() {
     std::string spec(text);
     const size_t at = spec.find('@');
     a.name = spec.substr(0, at);
-    if (at != std::string::npos) a.hit_at = std::max(1L, std::strtol(spec.c_str() + at + 1, nullptr, 10));
+    if (at != std::string::npos)
+      a.hit_at = std::max(1L, std::strtol(spec.c_str() + at + 1, nullptr, 10));
     return a;
   }();
   return armed;

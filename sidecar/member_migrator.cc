@@ -6,8 +6,8 @@
 #include <limits>
 #include <thread>
 
-#include "errors.h"
 #include "chunk_sizer.h"
+#include "errors.h"
 #include "failpoint.h"
 #include "load_throttle.h"
 #include "mysql_transaction.h"
@@ -69,7 +69,7 @@ nlohmann::json MigrateSummary::ToJson() const {
 struct MemberMigrator::Run {
   int64_t id = 0;
   int64_t cutoff = 0;
-  std::string moved_at;          // bound into every archived row of the run
+  std::string moved_at;            // bound into every archived row of the run
   std::optional<int64_t> last_id;  // the cursor: every inactive row up to it is moved
   int64_t rows_moved = 0;
   bool resumed = false;
@@ -120,8 +120,8 @@ void MemberMigrator::EnsureTables(bool create) {
     for (const std::string& sql : schema_->CreateArchiveSql()) conn_.Execute(sql);
     events_({{"event", "created"},
              {"table", settings_.archive_table},
-             {"message", "created table " + settings_.archive_table + " (like " +
-                             settings_.table + ", plus " + settings_.moved_at_column + ")"}});
+             {"message", "created table " + settings_.archive_table + " (like " + settings_.table +
+                             ", plus " + settings_.moved_at_column + ")"}});
     schema_ = MemberSchema::Read(conn_, settings_);
     schema_->RequireArchive();
   }
@@ -159,15 +159,18 @@ void MemberMigrator::AcquireLock() {
 
 MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int64_t cutoff) {
   const std::string state = QuoteIdentifier(settings_.state_table);
-  MysqlRows open = conn_.Prepare("SELECT run_id, cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), "
-                                 "last_id, rows_moved, checksummed FROM " +
-                                 state +
-                                 " WHERE source_table = ? AND archive_table = ? AND status = "
-                                 "'running' ORDER BY run_id DESC LIMIT 1")
+  MysqlRows open = conn_
+                       .Prepare(
+                           "SELECT run_id, cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), "
+                           "last_id, rows_moved, checksummed FROM " +
+                           state +
+                           " WHERE source_table = ? AND archive_table = ? AND status = "
+                           "'running' ORDER BY run_id DESC LIMIT 1")
                        .Query({settings_.table, settings_.archive_table});
   if (!open.empty() && options.fresh) {
-    conn_.Prepare("UPDATE " + state +
-                  " SET status = 'abandoned', finished_at = NOW(3) WHERE run_id = ?")
+    conn_
+        .Prepare("UPDATE " + state +
+                 " SET status = 'abandoned', finished_at = NOW(3) WHERE run_id = ?")
         .Execute({open[0].Int64(0)});
     events_({{"event", "abandoned"}, {"run_id", open[0].Int64(0)}});
   } else if (!open.empty()) {
@@ -186,9 +189,10 @@ MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int6
   run.moved_at = SqlDatetime(clock_());
   run.checksummed = options.verify;
   MysqlExecResult inserted =
-      conn_.Prepare("INSERT INTO " + state +
-                    " (source_table, archive_table, cutoff, moved_at, status, checksummed, "
-                    "started_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, NOW(3), NOW(3))")
+      conn_
+          .Prepare("INSERT INTO " + state +
+                   " (source_table, archive_table, cutoff, moved_at, status, checksummed, "
+                   "started_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, NOW(3), NOW(3))")
           .Execute({settings_.table, settings_.archive_table, cutoff, run.moved_at,
                     options.verify ? 1 : 0});
   run.id = static_cast<int64_t>(inserted.last_insert_id);
@@ -231,16 +235,19 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   const std::string login = QuoteIdentifier(s.last_login_column);
 
   int64_t cutoff = CutoffFor(options.inactive_for_ms);
-  nlohmann::json plan = {{"dry_run", true}, {"table", s.table}, {"archive_table", s.archive_table},
+  nlohmann::json plan = {{"dry_run", true},
+                         {"table", s.table},
+                         {"archive_table", s.archive_table},
                          {"archive_exists", schema_->archive().exists},
                          {"login_index", schema_->LoginIndex()}};
   std::optional<int64_t> resume_from;
   const TableShape state = TableShape::Read(conn_, s.state_table);
   if (state.exists && !options.fresh) {
-    MysqlRows open = conn_.Prepare("SELECT run_id, cutoff, last_id, rows_moved FROM " +
-                                   QuoteIdentifier(s.state_table) +
-                                   " WHERE source_table = ? AND archive_table = ? AND status = "
-                                   "'running' ORDER BY run_id DESC LIMIT 1")
+    MysqlRows open = conn_
+                         .Prepare("SELECT run_id, cutoff, last_id, rows_moved FROM " +
+                                  QuoteIdentifier(s.state_table) +
+                                  " WHERE source_table = ? AND archive_table = ? AND status = "
+                                  "'running' ORDER BY run_id DESC LIMIT 1")
                          .Query({s.table, s.archive_table});
     if (!open.empty()) {
       cutoff = open[0].Int64(1);
@@ -255,8 +262,8 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   const int64_t lo = resume_from.value_or(std::numeric_limits<int64_t>::min());
 
   // Without a cursor the id condition is left out, so the count can use the login index.
-  const std::string count_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " +
-                                member + " WHERE " + login + " < ? AND " + id + " > ?";
+  const std::string count_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " + member +
+                                " WHERE " + login + " < ? AND " + id + " > ?";
   const std::string first_count_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " +
                                       member + " WHERE " + login + " < ?";
   MysqlRows counts = resume_from ? conn_.Prepare(count_sql).Query({cutoff, lo})
@@ -265,10 +272,10 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   if (options.max_rows > 0) to_move = std::min(to_move, options.max_rows);
   plan["to_move"] = to_move;
   plan["inactive"] = counts[0].Int64(0);
-  plan["first_id"] = counts[0].OptionalInt64(1) ? nlohmann::json(*counts[0].OptionalInt64(1))
-                                                : nullptr;
-  plan["last_id"] = counts[0].OptionalInt64(2) ? nlohmann::json(*counts[0].OptionalInt64(2))
-                                               : nullptr;
+  plan["first_id"] =
+      counts[0].OptionalInt64(1) ? nlohmann::json(*counts[0].OptionalInt64(1)) : nullptr;
+  plan["last_id"] =
+      counts[0].OptionalInt64(2) ? nlohmann::json(*counts[0].OptionalInt64(2)) : nullptr;
   plan["members"] = conn_.Query("SELECT COUNT(*) FROM " + member)[0].Int64(0);
   plan["chunk"] = options.chunk;
   plan["chunk_time_ms"] = options.chunk_time_ms;
@@ -311,12 +318,12 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
 
   // Where the inactive members are: the walk starts after the cursor (resumed) or before the
   // first of them and ends at the last of them, so the active rows around are never read.
-  const std::string bounds_sql =
-      "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " + member + " WHERE " + login + " < ?";
-  MysqlRows bounds = run.last_id
-                         ? conn_.Prepare(bounds_sql + " AND " + id + " > ?")
-                               .Query({run.cutoff, *run.last_id})
-                         : conn_.Prepare(bounds_sql).Query({run.cutoff});
+  const std::string bounds_sql = "SELECT COUNT(*), MIN(" + id + "), MAX(" + id + ") FROM " +
+                                 member + " WHERE " + login + " < ?";
+  MysqlRows bounds =
+      run.last_id
+          ? conn_.Prepare(bounds_sql + " AND " + id + " > ?").Query({run.cutoff, *run.last_id})
+          : conn_.Prepare(bounds_sql).Query({run.cutoff});
   const int64_t remaining = bounds[0].Int64(0);
   int64_t total = options.max_rows > 0 ? std::min(remaining, options.max_rows) : remaining;
   events_({{"event", "start"},
@@ -395,7 +402,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           checksum = sum[0].Uint64(1);
         }
         Failpoint("members.after_lock");
-        const uint64_t inserted = st.insert.Execute({run.moved_at, lo, hi, run.cutoff}).affected_rows;
+        const uint64_t inserted =
+            st.insert.Execute({run.moved_at, lo, hi, run.cutoff}).affected_rows;
         Failpoint("members.after_insert");
         const uint64_t deleted = st.remove.Execute({lo, hi, run.cutoff}).affected_rows;
         Failpoint("members.after_delete");
@@ -410,8 +418,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           if (st.checksum) checksum = 0;
           for (MysqlRow row : locked) {
             const int64_t member_id = row.Int64(0);
-            const uint64_t one = st.insert_one.Execute({run.moved_at, member_id, run.cutoff})
-                                     .affected_rows;
+            const uint64_t one =
+                st.insert_one.Execute({run.moved_at, member_id, run.cutoff}).affected_rows;
             const uint64_t gone = st.remove_one.Execute({member_id, run.cutoff}).affected_rows;
             if (one != 1 || gone != 1) {
               throw Error("member " + std::to_string(member_id) +
@@ -459,7 +467,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     } else if (found == 0) {
       ids_per_row *= 4;
     } else {
-      ids_per_row = std::max(ids_per_row, static_cast<double>(hi - lo) / static_cast<double>(found));
+      ids_per_row =
+          std::max(ids_per_row, static_cast<double>(hi - lo) / static_cast<double>(found));
     }
     lo = hi;
 
@@ -491,9 +500,10 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   if (summary.stopped == "max-rows" && lo >= end) summary.complete = true;
   if (summary.complete) {
     summary.stopped.clear();
-    conn_.Prepare("UPDATE " + state +
-                  " SET status = 'done', finished_at = NOW(3), updated_at = NOW(3) "
-                  "WHERE run_id = ?")
+    conn_
+        .Prepare("UPDATE " + state +
+                 " SET status = 'done', finished_at = NOW(3), updated_at = NOW(3) "
+                 "WHERE run_id = ?")
         .Execute({run.id});
   }
   conn_.Prepare("SELECT RELEASE_LOCK(?)").Query({lock_name_});
@@ -511,9 +521,11 @@ nlohmann::json MemberMigrator::Verify(int64_t run_id) {
   const std::string id = QuoteIdentifier(s.id_column);
   const std::string login = QuoteIdentifier(s.last_login_column);
 
-  MysqlRows run = conn_.Prepare("SELECT cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), last_id, "
-                                "rows_moved, checksum, checksummed FROM " +
-                                QuoteIdentifier(s.state_table) + " WHERE run_id = ?")
+  MysqlRows run = conn_
+                      .Prepare(
+                          "SELECT cutoff, DATE_FORMAT(moved_at, '%Y-%m-%d %H:%i:%s'), last_id, "
+                          "rows_moved, checksum, checksummed FROM " +
+                          QuoteIdentifier(s.state_table) + " WHERE run_id = ?")
                       .Query({run_id});
   if (run.empty()) throw UsageError("no migration run " + std::to_string(run_id));
   const int64_t cutoff = run[0].Int64(0);
@@ -523,19 +535,22 @@ nlohmann::json MemberMigrator::Verify(int64_t run_id) {
   const uint64_t checksum = run[0].Uint64(4);
   const bool checksummed = run[0].Int64(5) != 0;
 
-  MysqlRows archived = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " +
-                                     archive + " WHERE " + QuoteIdentifier(s.moved_at_column) +
-                                     " = ?")
-                           .Query({moved_at});
+  MysqlRows archived =
+      conn_
+          .Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " + archive + " WHERE " +
+                   QuoteIdentifier(s.moved_at_column) + " = ?")
+          .Query({moved_at});
   const int64_t in_archive = archived[0].Int64(0);
   const uint64_t archive_sum = archived[0].Uint64(1);
-  const int64_t in_both = conn_.Query("SELECT COUNT(*) FROM " + member + " m JOIN " + archive +
-                                      " a ON a." + id + " = m." + id)[0]
+  const int64_t in_both = conn_
+                              .Query("SELECT COUNT(*) FROM " + member + " m JOIN " + archive +
+                                     " a ON a." + id + " = m." + id)[0]
                               .Int64(0);
   int64_t left_behind = 0;
   if (last_id) {
-    left_behind = conn_.Prepare("SELECT COUNT(*) FROM " + member + " WHERE " + login +
-                                " < ? AND " + id + " <= ?")
+    left_behind = conn_
+                      .Prepare("SELECT COUNT(*) FROM " + member + " WHERE " + login + " < ? AND " +
+                               id + " <= ?")
                       .Query({cutoff, *last_id})[0]
                       .Int64(0);
   }

@@ -16,8 +16,8 @@ namespace warden {
 // What one `warden members migrate` asks for; the defaults come from [members].
 struct MigrateOptions {
   int64_t inactive_for_ms = int64_t{365} * 86400 * 1000;
-  int64_t max_rows = 0;  // stop after this many rows (0: all); the run stays resumable
-  int64_t chunk = 1000;  // rows in the first chunk
+  int64_t max_rows = 0;         // stop after this many rows (0: all); the run stays resumable
+  int64_t chunk = 1000;         // rows in the first chunk
   int64_t chunk_time_ms = 100;  // the chunk size adapts to this (0: fixed size)
   int64_t max_chunk = 50000;
   ThrottleSettings throttle;
@@ -36,7 +36,7 @@ struct MigrateSummary {
   int64_t elapsed_ms = 0;
   int64_t longest_chunk_ms = 0;  // the longest chunk transaction, START to COMMIT
   int64_t paused_ms = 0;
-  int64_t retries = 0;  // deadlocks and lock wait timeouts, each chunk rolled back and redone
+  int64_t retries = 0;    // deadlocks and lock wait timeouts, each chunk rolled back and redone
   int64_t fallbacks = 0;  // chunks redone row by row because the range moved under them
   bool complete = false;  // every inactive member is moved: the run is done
   std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""

@@ -30,16 +30,17 @@ MemberRestorer::Result MemberRestorer::Restore(std::optional<int64_t> id,
   const MysqlValue key = id ? MysqlValue(*id) : MysqlValue(*email);
 
   MysqlTransaction tx(conn_);
-  MysqlRows archived = conn_.Prepare("SELECT " + id_col + " FROM " + archive + " WHERE " + by +
-                                     " = ? LIMIT 2 FOR UPDATE")
+  MysqlRows archived = conn_
+                           .Prepare("SELECT " + id_col + " FROM " + archive + " WHERE " + by +
+                                    " = ? LIMIT 2 FOR UPDATE")
                            .Query({key});
   if (archived.size() > 1) {
     throw Error("more than one archived member has " + who + ": restore by id", kExitFailure);
   }
   if (archived.empty()) {
-    MysqlRows active = conn_.Prepare("SELECT " + id_col + " FROM " + member + " WHERE " + by +
-                                     " = ? LIMIT 1")
-                           .Query({key});
+    MysqlRows active =
+        conn_.Prepare("SELECT " + id_col + " FROM " + member + " WHERE " + by + " = ? LIMIT 1")
+            .Query({key});
     if (active.empty()) {
       throw Error("no member with " + who + " in " + s.table + " or " + s.archive_table,
                   kExitFailure);
@@ -48,8 +49,9 @@ MemberRestorer::Result MemberRestorer::Restore(std::optional<int64_t> id,
   }
   const int64_t member_id = archived[0].Int64(0);
   try {
-    conn_.Prepare("INSERT INTO " + member + " (" + columns + ") SELECT " + columns + " FROM " +
-                  archive + " WHERE " + id_col + " = ?")
+    conn_
+        .Prepare("INSERT INTO " + member + " (" + columns + ") SELECT " + columns + " FROM " +
+                 archive + " WHERE " + id_col + " = ?")
         .Execute({member_id});
   } catch (const MysqlDuplicateKeyError& e) {
     throw Error("member " + std::to_string(member_id) + " cannot go back to " + s.table +
@@ -57,8 +59,9 @@ MemberRestorer::Result MemberRestorer::Restore(std::optional<int64_t> id,
                 kExitFailure);
   }
   if (touch) {
-    conn_.Prepare("UPDATE " + member + " SET " + QuoteIdentifier(s.last_login_column) +
-                  " = ? WHERE " + id_col + " = ?")
+    conn_
+        .Prepare("UPDATE " + member + " SET " + QuoteIdentifier(s.last_login_column) +
+                 " = ? WHERE " + id_col + " = ?")
         .Execute({clock_() / 1000, member_id});
   }
   conn_.Prepare("DELETE FROM " + archive + " WHERE " + id_col + " = ?").Execute({member_id});

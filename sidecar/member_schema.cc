@@ -110,8 +110,8 @@ std::vector<std::string> MemberSchema::CreateArchiveSql() const {
 std::string MemberSchema::AddLoginIndexSql() const {
   const MembersSettings& s = settings_;
   const std::string index = ("idx_" + s.last_login_column).substr(0, 64);
-  return "ALTER TABLE " + QuoteIdentifier(s.table) + " ADD INDEX " + QuoteIdentifier(index) +
-         " (" + QuoteIdentifier(s.last_login_column) + "), ALGORITHM=INPLACE, LOCK=NONE;";
+  return "ALTER TABLE " + QuoteIdentifier(s.table) + " ADD INDEX " + QuoteIdentifier(index) + " (" +
+         QuoteIdentifier(s.last_login_column) + "), ALGORITHM=INPLACE, LOCK=NONE;";
 }
 
 std::string MemberSchema::LoginIndex() const {

@@ -38,19 +38,22 @@ std::string Rate(double rows_per_s) { return Fmt(static_cast<int64_t>(rows_per_s
 }  // namespace
 
 MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_(context) {
-  app_ = parent.add_subcommand("members", "Move long-inactive members to the archive table and back");
+  app_ =
+      parent.add_subcommand("members", "Move long-inactive members to the archive table and back");
   app_->require_subcommand(1);
 
   migrate_ = app_->add_subcommand(
       "migrate", "Move members inactive for longer than --inactive-for to the archive, in chunks");
-  migrate_->add_option("--inactive-for", inactive_for_,
-                       "Move members whose last login is older than this (default 365d)")
+  migrate_
+      ->add_option("--inactive-for", inactive_for_,
+                   "Move members whose last login is older than this (default 365d)")
       ->type_name("DURATION");
   migrate_->add_option("--chunk", chunk_, "Rows in the first chunk (default 1000)")
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  migrate_->add_option("--chunk-time", chunk_time_,
-                       "Adapt the chunk size so a chunk takes this long (default 100ms; 0: fixed)")
+  migrate_
+      ->add_option("--chunk-time", chunk_time_,
+                   "Adapt the chunk size so a chunk takes this long (default 100ms; 0: fixed)")
       ->type_name("DURATION");
   migrate_->add_option("--max-chunk", max_chunk_, "Largest chunk (default 50000)")
       ->type_name("N")
@@ -59,8 +62,9 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
   migrate_->add_option("--max-rows", max_rows_, "Stop after moving N rows (a rerun continues)")
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 62));
-  migrate_->add_option("--throttle", throttle_,
-                       "Pause between chunks: threads_running=N,replica_lag=D,sleep=D")
+  migrate_
+      ->add_option("--throttle", throttle_,
+                   "Pause between chunks: threads_running=N,replica_lag=D,sleep=D")
       ->type_name("SPEC");
   migrate_->add_flag("--verify", verify_,
                      "Checksum every chunk; check counts and checksum at the end");
@@ -158,9 +162,10 @@ int MembersCommand::Migrate() {
     }
     if (plan.contains("resume")) {
       const auto& r = plan["resume"];
-      out << "resume:    run #" << r["run_id"].get<int64_t>() << " ("
-          << Fmt(r["rows_moved"]) << " moved so far)";
-      if (!r["last_id"].is_null()) out << " from " << settings.id_column << " > " << r["last_id"].get<int64_t>();
+      out << "resume:    run #" << r["run_id"].get<int64_t>() << " (" << Fmt(r["rows_moved"])
+          << " moved so far)";
+      if (!r["last_id"].is_null())
+        out << " from " << settings.id_column << " > " << r["last_id"].get<int64_t>();
       out << "; --fresh starts over\n";
     }
     return kExitOk;
@@ -178,24 +183,23 @@ int MembersCommand::Migrate() {
   if (!json) {
     std::ostream& out = ctx_.out();
     out << "moved " << Fmt(summary.rows_moved) << " members in "
-        << FormatDuration(summary.elapsed_ms) << " (" << Rate(summary.rows_per_s())
-        << " rows/s), " << Fmt(summary.chunks) << " chunks, longest chunk "
-        << summary.longest_chunk_ms << "ms";
+        << FormatDuration(summary.elapsed_ms) << " (" << Rate(summary.rows_per_s()) << " rows/s), "
+        << Fmt(summary.chunks) << " chunks, longest chunk " << summary.longest_chunk_ms << "ms";
     if (summary.paused_ms > 0) out << ", paused " << FormatDuration(summary.paused_ms);
     if (summary.retries > 0) out << ", " << summary.retries << " chunks retried";
     out << '\n';
     out << "run #" << summary.run_id << (summary.resumed ? " (resumed)" : "") << ": "
         << Fmt(summary.run_rows_moved) << " moved in all, cutoff "
         << FormatIsoUtc(summary.cutoff * 1000) << ", "
-        << (summary.complete ? "complete"
+        << (summary.complete                ? "complete"
             : summary.stopped == "max-rows" ? "stopped at --max-rows: rerun to continue"
                                             : "stopped: rerun to continue")
         << '\n';
     if (summary.verify) {
       const nlohmann::json& v = *summary.verify;
-      out << "verify: " << (v["ok"].get<bool>() ? "ok" : "FAILED") << " ("
-          << Fmt(v["archived"]) << " archived of " << Fmt(v["rows_moved"]) << " moved, "
-          << (v["checksum"].is_null() ? std::string("no checksum")
+      out << "verify: " << (v["ok"].get<bool>() ? "ok" : "FAILED") << " (" << Fmt(v["archived"])
+          << " archived of " << Fmt(v["rows_moved"]) << " moved, "
+          << (v["checksum"].is_null()                  ? std::string("no checksum")
               : v["checksum"] == v["archive_checksum"] ? std::string("checksum matches")
                                                        : std::string("checksum DIFFERS"))
           << ", " << Fmt(v["in_both_tables"]) << " in both tables, " << Fmt(v["left_behind"])
@@ -231,9 +235,8 @@ int MembersCommand::Check() {
           << schema.source().engine << ", index on " << settings.last_login_column << ": "
           << (schema.LoginIndex().empty() ? "none" : schema.LoginIndex()) << '\n';
       out << settings.archive_table << ": "
-          << (schema.archive().exists
-                  ? "~" + Fmt(schema.archive().estimated_rows) + " rows"
-                  : std::string("missing (warden members migrate creates it)"))
+          << (schema.archive().exists ? "~" + Fmt(schema.archive().estimated_rows) + " rows"
+                                      : std::string("missing (warden members migrate creates it)"))
           << '\n';
     }
     for (const std::string& p : problems) out << "problem: " << p << '\n';
@@ -258,8 +261,8 @@ int MembersCommand::Restore() {
   MembersSettings settings = MembersSettings::Load(ctx_.settings().config_path());
   MysqlConnection conn = ctx_.ConnectMysql();
   MemberRestorer restorer(conn, settings);
-  MemberRestorer::Result result =
-      restorer.Restore(id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_);
+  MemberRestorer::Result result = restorer.Restore(
+      id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_);
   if (json_) {
     ctx_.out() << nlohmann::json{{"id", result.id}, {"outcome", result.outcome}}.dump() << '\n';
   } else if (result.outcome == "restored") {

@@ -43,7 +43,8 @@ std::optional<ThrottleSettings> ThrottleSettings::Parse(const std::string& spec,
                       : key == "check"     ? &t.check_ms
                                            : nullptr;
     if (target == nullptr) {
-      *error = "unknown throttle \"" + key + "\" (known: threads_running, replica_lag, sleep, check)";
+      *error =
+          "unknown throttle \"" + key + "\" (known: threads_running, replica_lag, sleep, check)";
       return std::nullopt;
     }
     std::string why;

@@ -14,8 +14,8 @@ namespace warden {
 // line on stdout, for logs and scripts:
 //   [#########...........]  45.0%  270,000/600,000  61,234 rows/s  ETA 5s
 //   {"event":"chunk","rows":1200,"moved":270000,"total":600000,...}
-// Chunk events carry "moved" (or "done") and "total" (rows), "rows_per_s" and "eta_s"; "pause" events a
-// "reason"; "done" ends the bar.
+// Chunk events carry "moved" (or "done") and "total" (rows), "rows_per_s" and "eta_s"; "pause"
+// events a "reason"; "done" ends the bar.
 class ProgressPrinter {
  public:
   enum class Mode { kBar, kJson };

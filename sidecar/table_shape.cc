@@ -34,8 +34,7 @@ TableShape TableShape::Read(MysqlConnection& conn, const std::string& table) {
               "ORDER BY ORDINAL_POSITION")
           .Query({table});
   for (MysqlRow row : columns) {
-    shape.columns.push_back(
-        {row.String(0), row.String(1), row.String(2), row.String(3) == "YES"});
+    shape.columns.push_back({row.String(0), row.String(1), row.String(2), row.String(3) == "YES"});
   }
 
   MysqlRows stats =

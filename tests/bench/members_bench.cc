@@ -82,10 +82,9 @@ class Bench {
  public:
   explicit Bench(const Options& options)
       : options_(options),
-        db_(MariaDbServer::Options{
-            {"--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M", "--local-infile=1",
-             "--max-allowed-packet=64M"},
-            std::chrono::seconds(60)}) {
+        db_(MariaDbServer::Options{{"--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M",
+                                    "--local-infile=1", "--max-allowed-packet=64M"},
+                                   std::chrono::seconds(60)}) {
     now_ = std::time(nullptr);
     cutoff_ = now_ - 365 * 86400;
     config_ = tmp_.Write("warden.toml", "");
@@ -101,14 +100,16 @@ class Bench {
         "KEY idx_last_login_time (last_login_time)) ENGINE=InnoDB");
     // 60% inactive (last login 400 days to ~4 years ago), spread over the whole id range the
     // way sign-up order and activity mix in a real table; the rest logged in this year.
-    db_.Query("INSERT INTO member_orig SELECT seq, CONCAT('member', seq, '@example.com'), "
-              "CONCAT('Member ', seq), CONCAT('+82-10-', LPAD(seq, 8, '0')), "
-              "ELT(1 + seq % 4, 'KR', 'US', 'JP', 'DE'), "
-              "IF(seq % 5 < 3, " + std::to_string(now_ - 400 * 86400) +
-              " - (seq * 7919) % 100000000, " + std::to_string(now_) +
-              " - (seq * 104729) % 30000000), "
-              "'2020-01-01 00:00:00' + INTERVAL seq MINUTE FROM seq_1_to_" +
-              std::to_string(options_.members));
+    db_.Query(
+        "INSERT INTO member_orig SELECT seq, CONCAT('member', seq, '@example.com'), "
+        "CONCAT('Member ', seq), CONCAT('+82-10-', LPAD(seq, 8, '0')), "
+        "ELT(1 + seq % 4, 'KR', 'US', 'JP', 'DE'), "
+        "IF(seq % 5 < 3, " +
+        std::to_string(now_ - 400 * 86400) + " - (seq * 7919) % 100000000, " +
+        std::to_string(now_) +
+        " - (seq * 104729) % 30000000), "
+        "'2020-01-01 00:00:00' + INTERVAL seq MINUTE FROM seq_1_to_" +
+        std::to_string(options_.members));
     inactive_ = Count("SELECT COUNT(*) FROM member_orig WHERE last_login_time < " +
                       std::to_string(cutoff_));
     std::printf("generated %s members, %s inactive, in %.1fs\n",
@@ -121,8 +122,9 @@ class Bench {
     db_.Query("CREATE TABLE member LIKE member_orig");
     db_.Query("INSERT INTO member SELECT * FROM member_orig");
     db_.Query("CREATE TABLE unconnected_member LIKE member_orig");
-    db_.Query("ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL "
-              "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at)");
+    db_.Query(
+        "ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL "
+        "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at)");
     // Let the purge of the copy settle so every method starts from the same state.
     std::this_thread::sleep_for(1s);
   }
@@ -131,9 +133,9 @@ class Bench {
     const int64_t archived = Count("SELECT COUNT(*) FROM unconnected_member");
     const int64_t left = Count("SELECT COUNT(*) FROM member");
     if (archived != inactive_ || left != options_.members - inactive_) {
-      Die(method + " left " + std::to_string(left) + " in member and " +
-          std::to_string(archived) + " archived, expected " +
-          std::to_string(options_.members - inactive_) + " and " + std::to_string(inactive_));
+      Die(method + " left " + std::to_string(left) + " in member and " + std::to_string(archived) +
+          " archived, expected " + std::to_string(options_.members - inactive_) + " and " +
+          std::to_string(inactive_));
     }
   }
 
@@ -168,9 +170,9 @@ class Bench {
       std::printf("pt-archiver: not installed (Debian package percona-toolkit): skipped\n");
       return;
     }
-    // L=1: LOAD DATA LOCAL INFILE, which --bulk-insert needs; A: the table's character set. --no-check-columns: the archive
-    // has moved_at on top (filled by its default). --no-safe-auto-increment: also move the row
-    // with the highest id, as the other methods do.
+    // L=1: LOAD DATA LOCAL INFILE, which --bulk-insert needs; A: the table's character set.
+    // --no-check-columns: the archive has moved_at on top (filled by its default).
+    // --no-safe-auto-increment: also move the row with the highest id, as the other methods do.
     ProcessOptions po;
     po.argv = {pt,
                "--source",
@@ -259,11 +261,14 @@ class Bench {
   void Dedupe() {
     const std::string rows = std::to_string(options_.members);
     db_.Query("DROP TABLE IF EXISTS contacts_orig, contacts");
-    db_.Query("CREATE TABLE contacts_orig (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
-              "email VARCHAR(100) NULL, name VARCHAR(50), KEY email (email)) ENGINE=InnoDB");
+    db_.Query(
+        "CREATE TABLE contacts_orig (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+        "email VARCHAR(100) NULL, name VARCHAR(50), KEY email (email)) ENGINE=InnoDB");
     db_.Query("INSERT INTO contacts_orig SELECT seq, CONCAT('c', (seq * 7919) % " +
-              std::to_string(options_.members / 3) + ", '@example.com'), CONCAT('Contact ', seq) "
-              "FROM seq_1_to_" + rows);
+              std::to_string(options_.members / 3) +
+              ", '@example.com'), CONCAT('Contact ', seq) "
+              "FROM seq_1_to_" +
+              rows);
     const int64_t keys = Count("SELECT COUNT(DISTINCT email) FROM contacts_orig");
     auto restore = [&] {
       db_.Query("DROP TABLE IF EXISTS contacts");
@@ -272,8 +277,8 @@ class Bench {
     };
     restore();
     ProcessOptions po;
-    po.argv = {WARDEN_BIN, "--mysql", db_.url(), "dedupe", "--table", "contacts", "--key",
-               "email", "--json"};
+    po.argv = {WARDEN_BIN, "--mysql", db_.url(), "dedupe", "--table",
+               "contacts", "--key",   "email",   "--json"};
     po.env = {{"WARDEN_CONFIG", config_}};
     po.unset_env = {"WARDEN_MYSQL"};
     auto start = SteadyClock::now();
@@ -291,8 +296,9 @@ class Bench {
 
     restore();
     start = SteadyClock::now();
-    db_.Query("DELETE c1 FROM contacts c1 JOIN contacts c2 ON c1.email = c2.email AND "
-              "c1.id > c2.id");
+    db_.Query(
+        "DELETE c1 FROM contacts c1 JOIN contacts c2 ON c1.email = c2.email AND "
+        "c1.id > c2.id");
     const double join_s = Since(start);
     if (Count("SELECT COUNT(*) FROM contacts") != keys) Die("the self-join left duplicates");
 

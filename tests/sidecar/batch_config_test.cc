@@ -43,8 +43,7 @@ TEST(ThrottleSettingsTest, ParsesSpecs) {
   EXPECT_EQ(t->ToString(), "threads_running=25,replica_lag=5s,sleep=10ms");
   EXPECT_FALSE(ThrottleSettings::Parse("", &error)->any());
   EXPECT_FALSE(ThrottleSettings::Parse("load=3", &error));
-  EXPECT_EQ(error,
-            "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check)");
+  EXPECT_EQ(error, "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check)");
   EXPECT_FALSE(ThrottleSettings::Parse("threads_running=-1", &error));
   EXPECT_FALSE(ThrottleSettings::Parse("sleep", &error));
   EXPECT_EQ(error, "bad throttle \"sleep\": expected NAME=VALUE");
@@ -93,14 +92,18 @@ TEST(MembersSettingsTest, ErrorsNameTheLineAndKey) {
   };
   const std::string path = dir.File("w.toml");
   EXPECT_EQ(error_of("[members]\ntable = \"a b\"\n"),
-            path + ":2: members: table: \"a b\" is not a plain table or column name (letters, "
-                   "digits, _ and $ only)");
-  EXPECT_EQ(error_of("[members]\ninactive_for = \"soon\"\n").rfind(path + ":2: members: inactive_for: bad duration", 0), 0u);
+            path +
+                ":2: members: table: \"a b\" is not a plain table or column name (letters, "
+                "digits, _ and $ only)");
+  EXPECT_EQ(error_of("[members]\ninactive_for = \"soon\"\n")
+                .rfind(path + ":2: members: inactive_for: bad duration", 0),
+            0u);
   EXPECT_EQ(error_of("[members]\nchunk = 0\n"),
             path + ":2: members: chunk: 0 is out of range 1-1000000");
   EXPECT_EQ(error_of("[members]\nthrottle = \"x=1\"\n"),
-            path + ":2: members: throttle: unknown throttle \"x\" (known: threads_running, "
-                   "replica_lag, sleep, check)");
+            path +
+                ":2: members: throttle: unknown throttle \"x\" (known: threads_running, "
+                "replica_lag, sleep, check)");
   EXPECT_EQ(error_of("members = 3\n"), path + ": members: expected a table, got an integer");
 }
 
@@ -157,8 +160,9 @@ TEST(CacheConfigTest, RejectsMistakes) {
                      "[[cache]]\nname = \"a\"\nsql = \"SELECT 1\"\nkey = \"k\"\n"),
             path + ":6: cache[1]: name: \"a\" is defined twice");
   EXPECT_EQ(error_of("[[cache]]\nname = \"a\"\nsql = \"SELECT 1\"\nkey = \"k\"\ntll = 5\n"),
-            path + ":5: cache \"a\": tll: unknown key (known: name, sql, params, key, ttl, "
-                   "refresh, beta, lock_ttl, max_rows)");
+            path +
+                ":5: cache \"a\": tll: unknown key (known: name, sql, params, key, ttl, "
+                "refresh, beta, lock_ttl, max_rows)");
   EXPECT_EQ(error_of("cache = 1\n"), path + ": cache: expected [[cache]] tables, got an integer");
 }
 
@@ -168,10 +172,10 @@ TEST(XFetchTest, RefreshesEarlierTheCloserTheExpiryAndTheSlowerTheQuery) {
   EXPECT_TRUE(XFetchShouldRefresh(1000, 1.0, 0, 1.0));
   EXPECT_TRUE(XFetchShouldRefresh(1000, 1.0, -2, 0.5));
   // delta * beta * -ln(u) >= ttl.
-  EXPECT_TRUE(XFetchShouldRefresh(100, 1.0, 69, 0.5));   // 100 * 0.693 = 69.3
+  EXPECT_TRUE(XFetchShouldRefresh(100, 1.0, 69, 0.5));  // 100 * 0.693 = 69.3
   EXPECT_FALSE(XFetchShouldRefresh(100, 1.0, 70, 0.5));
   EXPECT_TRUE(XFetchShouldRefresh(100, 2.0, 138, 0.5));  // beta > 1: earlier
-  EXPECT_TRUE(XFetchShouldRefresh(1, 1.0, 500, 0.0));  // u = 0 is clamped: -ln(u) ~ 708
+  EXPECT_TRUE(XFetchShouldRefresh(1, 1.0, 500, 0.0));    // u = 0 is clamped: -ln(u) ~ 708
   EXPECT_FALSE(XFetchShouldRefresh(1, 1.0, 1000, 0.0));
 
   // The probability of an early refresh is exp(-ttl / (delta * beta)).

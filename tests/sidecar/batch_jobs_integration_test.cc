@@ -68,8 +68,9 @@ TEST_F(BatchJobsTest, TheDaemonRunsEachType) {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  db_->Query("CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
-             "last_login_time INT NOT NULL, KEY (last_login_time))");
+  db_->Query(
+      "CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
+      "last_login_time INT NOT NULL, KEY (last_login_time))");
   db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq), IF(seq % 2 = 0, " +
              std::to_string(now - 400 * 86400) + ", " + std::to_string(now) +
              ") FROM seq_1_to_1000");
@@ -100,13 +101,17 @@ keep = "highest-id"
 
   RunResult check = test::Run(Options(config, {"config", "check"}));
   ASSERT_EQ(check.exit_code, 0) << Show(check);
-  EXPECT_NE(check.out.find("job archive-members (members_migrate)"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("job archive-members (members_migrate)"), std::string::npos)
+      << check.out;
   EXPECT_NE(check.out.find("job contacts-dedupe (dedupe)"), std::string::npos) << check.out;
   EXPECT_NE(check.out.find("job cache:stats (cache_warm)"), std::string::npos) << check.out;
 
   Process daemon = Process::Start(Options(config, {"daemon"}));
-  EXPECT_TRUE(PollUntil([&] { return redis_->Command({"EXISTS", "cache:stats"}).integer == 1; },
-                        20s))
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return redis_->Command({"EXISTS", "cache:stats"}).integer == 1;
+      },
+      20s))
       << daemon.Stderr();
   EXPECT_TRUE(PollUntil([&] { return Count("SELECT COUNT(*) FROM member") == 500; }, 20s))
       << daemon.Stderr();
@@ -132,8 +137,7 @@ TEST_F(BatchJobsTest, BadJobSettingsAreConfigErrors) {
       {"type = \"members_migrate\"\ntable = \"x\"\n", "job \"j\": table: unknown key"},
   };
   for (const Case& c : cases) {
-    const std::string config =
-        Config("[[job]]\nname = \"j\"\nschedule = \"@every 1m\"\n" + c.job);
+    const std::string config = Config("[[job]]\nname = \"j\"\nschedule = \"@every 1m\"\n" + c.job);
     RunResult r = test::Run(Options(config, {"config", "check"}));
     EXPECT_EQ(r.exit_code, 2) << Show(r);
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;

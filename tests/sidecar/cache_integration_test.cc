@@ -44,17 +44,20 @@ class CacheTest : public ::testing::Test {
     if (!redis_->running()) redis_->Restart();
     db_->ResetDatabase();
     redis_->Command({"FLUSHALL"});
-    db_->Query("CREATE TABLE product (id INT PRIMARY KEY, name VARCHAR(64), category "
-               "VARCHAR(16), price DECIMAL(8,2), rating DOUBLE, sales BIGINT, note TEXT NULL)");
-    db_->Query("INSERT INTO product VALUES (1, 'Dune', 'books', 9.99, 4.5, 300, NULL), "
-               "(2, 'Emma', 'books', 5.50, 4.1, 500, 'classic'), "
-               "(3, 'Lamp', 'home', 20.00, 3.9, 900, NULL), "
-               "(4, '한국어 책', 'books', 12.00, 4.8, 100, 'utf-8')");
+    db_->Query(
+        "CREATE TABLE product (id INT PRIMARY KEY, name VARCHAR(64), category "
+        "VARCHAR(16), price DECIMAL(8,2), rating DOUBLE, sales BIGINT, note TEXT NULL)");
+    db_->Query(
+        "INSERT INTO product VALUES (1, 'Dune', 'books', 9.99, 4.5, 300, NULL), "
+        "(2, 'Emma', 'books', 5.50, 4.1, 500, 'classic'), "
+        "(3, 'Lamp', 'home', 20.00, 3.9, 900, NULL), "
+        "(4, '한국어 책', 'books', 12.00, 4.8, 100, 'utf-8')");
     // A query that counts its own executions and takes half a second.
     db_->Query("CREATE TABLE calls (id INT AUTO_INCREMENT PRIMARY KEY)");
-    db_->Query("CREATE FUNCTION slow_calls() RETURNS INT NOT DETERMINISTIC MODIFIES SQL DATA "
-               "BEGIN INSERT INTO calls VALUES (NULL); DO SLEEP(0.5); "
-               "RETURN (SELECT COUNT(*) FROM calls); END");
+    db_->Query(
+        "CREATE FUNCTION slow_calls() RETURNS INT NOT DETERMINISTIC MODIFIES SQL DATA "
+        "BEGIN INSERT INTO calls VALUES (NULL); DO SLEEP(0.5); "
+        "RETURN (SELECT COUNT(*) FROM calls); END");
     config_ = tmp_.Write("warden.toml", R"(
 [[cache]]
 name = "top-books"
@@ -129,8 +132,12 @@ TEST_F(CacheTest, WarmStoresTheFormatNginxServes) {
   EXPECT_EQ(type.str, "hash");
   nlohmann::json body = nlohmann::json::parse(Field("cache:top-books", "body"));
   ASSERT_EQ(body.size(), 3u);
-  EXPECT_EQ(body[0], (nlohmann::json{{"id", 2}, {"name", "Emma"}, {"price", "5.50"},
-                                     {"rating", 4.1}, {"sales", 500}, {"note", "classic"}}));
+  EXPECT_EQ(body[0], (nlohmann::json{{"id", 2},
+                                     {"name", "Emma"},
+                                     {"price", "5.50"},
+                                     {"rating", 4.1},
+                                     {"sales", 500},
+                                     {"note", "classic"}}));
   EXPECT_EQ(body[1]["note"], nullptr);
   EXPECT_EQ(body[2]["name"], "한국어 책");
   const std::string etag = Field("cache:top-books", "etag");
@@ -239,16 +246,19 @@ TEST_F(CacheTest, WarmsEveryEntryAndReportsErrors) {
                        " (known: top-books, slow, broken)\n");
   r = Warden({"cache", "show", "slow"});
   EXPECT_EQ(r.exit_code, 1) << Show(r);
-  EXPECT_EQ(r.err, "warden: cache slow is not warm (no cache:slow in Redis): run warden cache "
-                   "warm slow\n");
+  EXPECT_EQ(r.err,
+            "warden: cache slow is not warm (no cache:slow in Redis): run warden cache "
+            "warm slow\n");
 
-  config_ = tmp_.Write("bad.toml", "[[cache]]\nname = \"x\"\nsql = \"SELECT ?\"\nkey = \"k\"\n"
-                                   "params = [1, 2]\n");
+  config_ = tmp_.Write("bad.toml",
+                       "[[cache]]\nname = \"x\"\nsql = \"SELECT ?\"\nkey = \"k\"\n"
+                       "params = [1, 2]\n");
   r = Warden({"cache", "warm"});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
   EXPECT_NE(r.err.find("params: 2 values for 1 placeholders"), std::string::npos) << r.err;
-  config_ = tmp_.Write("bad.toml", "[[cache]]\nname = \"x\"\nsql = \"SELECT 1\"\nkey = \"k\"\n"
-                                   "ttl = \"0s\"\n");
+  config_ = tmp_.Write("bad.toml",
+                       "[[cache]]\nname = \"x\"\nsql = \"SELECT 1\"\nkey = \"k\"\n"
+                       "ttl = \"0s\"\n");
   r = Warden({"cache", "warm"});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
   EXPECT_NE(r.err.find("cache \"x\": ttl"), std::string::npos) << r.err;

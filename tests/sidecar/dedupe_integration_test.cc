@@ -51,14 +51,18 @@ class DedupeTest : public ::testing::Test {
   // `n` contacts over n / 3 distinct emails (so about two thirds are duplicates), every 50th
   // without an email; a copy of the table to compare with.
   void MakeContacts(int n, bool with_index = true) {
-    db_->Query("CREATE TABLE contacts (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
-               "email VARCHAR(100) NULL, phone VARCHAR(20) NOT NULL, name VARCHAR(50)" +
-               std::string(with_index ? ", KEY email (email), KEY email_phone (email, phone)" : "") +
-               ") ENGINE=InnoDB");
-    db_->Query("INSERT INTO contacts SELECT seq, IF(seq % 50 = 0, NULL, CONCAT('c', "
-               "(seq * 7) % " + std::to_string(n / 3) + ", '@example.com')), "
-               "CONCAT('010-', seq % 2), CONCAT('Contact ', seq) FROM seq_1_to_" +
-               std::to_string(n));
+    db_->Query(
+        "CREATE TABLE contacts (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+        "email VARCHAR(100) NULL, phone VARCHAR(20) NOT NULL, name VARCHAR(50)" +
+        std::string(with_index ? ", KEY email (email), KEY email_phone (email, phone)" : "") +
+        ") ENGINE=InnoDB");
+    db_->Query(
+        "INSERT INTO contacts SELECT seq, IF(seq % 50 = 0, NULL, CONCAT('c', "
+        "(seq * 7) % " +
+        std::to_string(n / 3) +
+        ", '@example.com')), "
+        "CONCAT('010-', seq % 2), CONCAT('Contact ', seq) FROM seq_1_to_" +
+        std::to_string(n));
     db_->Query("CREATE TABLE original SELECT * FROM contacts");
   }
 
@@ -83,7 +87,8 @@ TEST_F(DedupeTest, KeepsTheLowestIdOfEachKey) {
   const int64_t keys = Count("SELECT COUNT(DISTINCT email) FROM original");
   const int64_t nulls = Count("SELECT COUNT(*) FROM original WHERE email IS NULL");
 
-  RunResult dry = Warden({"dedupe", "--table", "contacts", "--key", "email", "--dry-run", "--json"});
+  RunResult dry =
+      Warden({"dedupe", "--table", "contacts", "--key", "email", "--dry-run", "--json"});
   ASSERT_EQ(dry.exit_code, 0) << Show(dry);
   nlohmann::json plan = nlohmann::json::parse(dry.out);
   EXPECT_EQ(plan["rows"], kRows);
@@ -120,8 +125,9 @@ TEST_F(DedupeTest, KeepsTheHighestIdAndHandlesCompositeKeys) {
   RunResult r = Warden({"dedupe", "--table", "contacts", "--key", "email,phone", "--keep",
                         "highest-id", "--chunk", "100", "--chunk-time", "0"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
-  const int64_t groups = Count("SELECT COUNT(*) FROM (SELECT 1 FROM original WHERE email IS NOT "
-                               "NULL GROUP BY email, phone) g");
+  const int64_t groups = Count(
+      "SELECT COUNT(*) FROM (SELECT 1 FROM original WHERE email IS NOT "
+      "NULL GROUP BY email, phone) g");
   EXPECT_EQ(Count("SELECT COUNT(*) FROM contacts WHERE email IS NOT NULL"), groups);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM contacts c JOIN (SELECT MAX(id) AS id FROM original "
                   "WHERE email IS NOT NULL GROUP BY email, phone) k ON k.id = c.id"),
@@ -137,17 +143,20 @@ TEST_F(DedupeTest, MistakesAreOneLineErrors) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"dedupe", "--table", "contacts", "--key", "email"}, 2,
+      {{"dedupe", "--table", "contacts", "--key", "email"},
+       2,
        "no index on contacts (email): finding each row's twin would read the whole table; add "
        "one with: ALTER TABLE `contacts` ADD INDEX `idx_email` (`email`), ALGORITHM=INPLACE, "
        "LOCK=NONE;"},
-      {{"dedupe", "--table", "nope", "--key", "email"}, 2,
+      {{"dedupe", "--table", "nope", "--key", "email"},
+       2,
        "table nope does not exist in database warden_test"},
       {{"dedupe", "--table", "contacts", "--key", "mail"}, 2, "table contacts has no column mail"},
       {{"dedupe", "--table", "contacts", "--key", "email;"}, 2, "--key: \"email;\" is not a plain"},
       {{"dedupe", "--table", "contacts"}, 2, "--key is required"},
       {{"dedupe", "--table", "contacts", "--key", "email", "--keep", "oldest"}, 2, "--keep"},
-      {{"dedupe", "--table", "contacts", "--key", "email", "--id-column", "name"}, 2,
+      {{"dedupe", "--table", "contacts", "--key", "email", "--id-column", "name"},
+       2,
        "dedupe walks an integer primary key: name of contacts is not one"},
   };
   for (const Case& c : cases) {

@@ -77,11 +77,14 @@ class MembersTest : public ::testing::Test {
         "UNIQUE KEY email (email)" +
         std::string(with_index ? ", KEY idx_last_login_time (last_login_time)" : "") +
         ") ENGINE=InnoDB");
-    db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq, '@example.com'), "
-               "IF(seq % 7 = 0, NULL, CONCAT('Member ', seq)), "
-               "IF(seq % 5 < 3, " + std::to_string(now_ - 400 * kDay) + " - seq, " +
-               std::to_string(now_) + " - seq % 80000), '2020-01-01 00:00:00' "
-               "FROM seq_1_to_" + std::to_string(n));
+    db_->Query(
+        "INSERT INTO member SELECT seq, CONCAT('m', seq, '@example.com'), "
+        "IF(seq % 7 = 0, NULL, CONCAT('Member ', seq)), "
+        "IF(seq % 5 < 3, " +
+        std::to_string(now_ - 400 * kDay) + " - seq, " + std::to_string(now_) +
+        " - seq % 80000), '2020-01-01 00:00:00' "
+        "FROM seq_1_to_" +
+        std::to_string(n));
   }
   static bool Inactive(int64_t id) { return id % 5 < 3; }
 
@@ -92,15 +95,17 @@ class MembersTest : public ::testing::Test {
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
   bool TableExists(const std::string& table) {
-    return Count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
-                 "DATABASE() AND TABLE_NAME = '" + table + "'") == 1;
+    return Count(
+               "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+               "DATABASE() AND TABLE_NAME = '" +
+               table + "'") == 1;
   }
 
   // Every member in exactly one table, and in the right one once a run is complete.
   void ExpectAccounting(int64_t n, bool complete) {
     std::set<int64_t> member = Ids("member");
-    std::set<int64_t> archive = TableExists("unconnected_member") ? Ids("unconnected_member")
-                                                                  : std::set<int64_t>();
+    std::set<int64_t> archive =
+        TableExists("unconnected_member") ? Ids("unconnected_member") : std::set<int64_t>();
     ASSERT_EQ(static_cast<int64_t>(member.size() + archive.size()), n)
         << member.size() << " in member + " << archive.size() << " archived";
     for (int64_t id = 1; id <= n; ++id) {
@@ -206,9 +211,9 @@ TEST_F(MembersTest, SigkillAnywhereLosesNobodyAndRerunResumes) {
   constexpr int64_t kMembers = 6000;
   MakeMembers(kMembers);
   int64_t moved_before = 0;
-  for (const char* point : {"members.after_lock@2", "members.after_insert@3",
-                            "members.after_delete@2", "members.before_commit@4",
-                            "members.after_commit@3"}) {
+  for (const char* point :
+       {"members.after_lock@2", "members.after_insert@3", "members.after_delete@2",
+        "members.before_commit@4", "members.after_commit@3"}) {
     SCOPED_TRACE(point);
     RunResult r = Warden({"members", "migrate", "--chunk", "150", "--chunk-time", "0", "--verify"},
                          {{"WARDEN_FAILPOINT", point}});
@@ -228,16 +233,12 @@ TEST_F(MembersTest, SigkillAnywhereLosesNobodyAndRerunResumes) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM warden_members_migration"), 1) << "one run, resumed";
 
   // Killed from outside once progress shows.
-  ProcessOptions options =
-      WardenOptions({"members", "migrate", "--chunk", "20", "--chunk-time", "0",
-                     "--throttle", "sleep=5ms"});
+  ProcessOptions options = WardenOptions(
+      {"members", "migrate", "--chunk", "20", "--chunk-time", "0", "--throttle", "sleep=5ms"});
   options.stdout_path = tmp_.File("progress.jsonl");
   Process p = Process::Start(options);
   ASSERT_TRUE(PollUntil(
-      [&] {
-        return JsonLines(ReadFile(options.stdout_path)).size() >= 6 || !p.Running();
-      },
-      20s));
+      [&] { return JsonLines(ReadFile(options.stdout_path)).size() >= 6 || !p.Running(); }, 20s));
   ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
   p.Kill();
   ExpectAccounting(kMembers, false);
@@ -396,14 +397,22 @@ TEST_F(MembersTest, BadArgumentsAndMissingTablesAreOneLineErrors) {
       {{"members", "migrate", "--inactive-for", "soon"}, "", 2, "--inactive-for: bad duration"},
       {{"members", "migrate", "--chunk", "0"}, "", 2, "--chunk"},
       {{"members", "migrate", "--throttle", "load=5"}, "", 2, "unknown throttle \"load\""},
-      {{"members", "migrate"}, "[members]\ntable = \"members\"\n", 2,
+      {{"members", "migrate"},
+       "[members]\ntable = \"members\"\n",
+       2,
        "table members does not exist in database warden_test"},
-      {{"members", "migrate"}, "[members]\nlast_login_column = \"last_seen\"\n", 2,
+      {{"members", "migrate"},
+       "[members]\nlast_login_column = \"last_seen\"\n",
+       2,
        "table member has no column last_seen"},
-      {{"members", "migrate"}, "[members]\ntable = \"member; DROP TABLE x\"\n", 2,
+      {{"members", "migrate"},
+       "[members]\ntable = \"member; DROP TABLE x\"\n",
+       2,
        "not a plain table or column name"},
       {{"members", "migrate"}, "[members]\nchunkk = 5\n", 2, "members: chunkk: unknown key"},
-      {{"members", "check"}, "[members]\narchive_table = \"member\"\n", 2,
+      {{"members", "check"},
+       "[members]\narchive_table = \"member\"\n",
+       2,
        "archive_table: must differ from table"},
   };
   for (const Case& c : cases) {
