@@ -29,13 +29,15 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 2
 	$(MAKE) test-asan
 
-# Unit tests and the fuzz targets under AddressSanitizer, built with clang for libFuzzer.
+# The core's unit tests and the fuzz targets under AddressSanitizer, built with clang for
+# libFuzzer (label "core").
 test-asan: deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DSANITIZER=address \
 	    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	    -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON
-	cmake --build $(BUILD)-asan -j $(JOBS)
-	cd $(BUILD)-asan && ctest --output-on-failure --timeout 300 -j 2
+	cmake --build $(BUILD)-asan -j $(JOBS) --target core_tests address_fuzz entry_fuzz \
+	    schedule_fuzz tzif_fuzz
+	cd $(BUILD)-asan && ctest -L core --output-on-failure --timeout 300 -j 2
 
 run: build
 	@scripts/run-local.sh start
@@ -55,7 +57,8 @@ fuzz: deps
 	cmake -S . -B $(BUILD)-asan -DSANITIZER=address -DCMAKE_C_COMPILER=clang \
 	    -DCMAKE_CXX_COMPILER=clang++ -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON \
 	    -DWARDEN_FUZZ_SECONDS=$(FUZZ_SECONDS)
-	cmake --build $(BUILD)-asan -j $(JOBS)
+	cmake --build $(BUILD)-asan -j $(JOBS) --target address_fuzz entry_fuzz schedule_fuzz \
+	    tzif_fuzz
 	cd $(BUILD)-asan && ctest -R '^fuzz\.' --output-on-failure --timeout 0 -j 2
 
 format:
