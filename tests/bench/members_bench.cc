@@ -18,6 +18,7 @@
 #include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -47,6 +48,7 @@ struct Result {
   double seconds = std::numeric_limits<double>::infinity();
   int64_t longest_chunk_ms = -1;
   int64_t chunks = 0;
+  double purged_seconds = std::numeric_limits<double>::infinity();  // until InnoDB purged it
   bool ran = false;
 };
 
@@ -90,9 +92,23 @@ class Bench {
     config_ = tmp_.Write("warden.toml", "");
   }
 
+  // Heavy statements go through a connection with a long read timeout: the fixture's Query
+  // gives up after 10 s, and copying a million rows on a busy machine takes longer.
+  warden::MysqlConnection& Sql() {
+    if (!sql_) {
+      std::string error;
+      warden::MysqlConnection::Options co;
+      co.read_timeout_ms = 600000;
+      co.write_timeout_ms = 600000;
+      sql_ = warden::MysqlConnection::Connect(*warden::MysqlUrl::Parse(db_.url(), &error), co);
+    }
+    return *sql_;
+  }
+  void Exec(const std::string& sql) { Sql().Execute(sql); }
+
   void Generate() {
     auto start = SteadyClock::now();
-    db_.Query(
+    Exec(
         "CREATE TABLE member_orig (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
         "email VARCHAR(191) NOT NULL, name VARCHAR(64) NULL, phone VARCHAR(32) NULL, "
         "country CHAR(2) NOT NULL, last_login_time INT UNSIGNED NOT NULL, "
@@ -100,7 +116,7 @@ class Bench {
         "KEY idx_last_login_time (last_login_time)) ENGINE=InnoDB");
     // 60% inactive (last login 400 days to ~4 years ago), spread over the whole id range the
     // way sign-up order and activity mix in a real table; the rest logged in this year.
-    db_.Query(
+    Exec(
         "INSERT INTO member_orig SELECT seq, CONCAT('member', seq, '@example.com'), "
         "CONCAT('Member ', seq), CONCAT('+82-10-', LPAD(seq, 8, '0')), "
         "ELT(1 + seq % 4, 'KR', 'US', 'JP', 'DE'), "
@@ -118,15 +134,15 @@ class Bench {
 
   // A fresh member table (a copy of member_orig) and an empty archive with moved_at.
   void Restore() {
-    db_.Query("DROP TABLE IF EXISTS member, unconnected_member, warden_members_migration");
-    db_.Query("CREATE TABLE member LIKE member_orig");
-    db_.Query("INSERT INTO member SELECT * FROM member_orig");
-    db_.Query("CREATE TABLE unconnected_member LIKE member_orig");
-    db_.Query(
+    Exec("DROP TABLE IF EXISTS member, unconnected_member, warden_members_migration");
+    Exec("CREATE TABLE member LIKE member_orig");
+    Exec("INSERT INTO member SELECT * FROM member_orig");
+    Exec("CREATE TABLE unconnected_member LIKE member_orig");
+    Exec(
         "ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL "
         "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at)");
     // Let the purge of the copy settle so every method starts from the same state.
-    std::this_thread::sleep_for(1s);
+    PurgeWait();
   }
 
   void Check(const std::string& method) {
@@ -137,6 +153,18 @@ class Bench {
           " archived, expected " + std::to_string(options_.members - inactive_) + " and " +
           std::to_string(inactive_));
     }
+  }
+
+  // Seconds until InnoDB has purged the deleted rows (history list empty): a method that ends
+  // with one big COMMIT leaves that work to run after it, a chunked one pays it as it goes.
+  double PurgeWait() {
+    auto start = SteadyClock::now();
+    while (Since(start) < 120) {
+      auto rows = db_.Query("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
+      if (!rows.empty() && std::stoll(*rows[0][1]) < 100) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    return Since(start);
   }
 
   void Warden(Result& result) {
@@ -156,6 +184,7 @@ class Bench {
       if (event["event"] == "done") summary = event["summary"];
     }
     Check("warden");
+    result.purged_seconds = std::min(result.purged_seconds, seconds + PurgeWait());
     if (seconds < result.seconds) {
       result.seconds = seconds;
       result.longest_chunk_ms = summary["longest_chunk_ms"].get<int64_t>();
@@ -195,6 +224,7 @@ class Bench {
     const double seconds = Since(start);
     if (r.exit_code != 0) Die("pt-archiver failed: " + r.err + r.out);
     Check("pt-archiver");
+    result.purged_seconds = std::min(result.purged_seconds, seconds + PurgeWait());
     result.seconds = std::min(result.seconds, seconds);
     result.ran = true;
   }
@@ -216,6 +246,7 @@ class Bench {
     }
     const double seconds = Since(start);
     Check("single transaction");
+    result.purged_seconds = std::min(result.purged_seconds, seconds + PurgeWait());
     if (seconds < result.seconds) {
       result.seconds = seconds;
       result.longest_chunk_ms = static_cast<int64_t>(seconds * 1000);
@@ -225,8 +256,8 @@ class Bench {
   }
 
   void Report(const Result& warden, const Result& pt, const Result& single) {
-    std::printf("\n%-36s %9s %10s %16s   (best of %d)\n", "method", "seconds", "rows/s",
-                "longest chunk", options_.rounds);
+    std::printf("\n%-36s %9s %10s %16s %14s   (best of %d)\n", "method", "seconds", "rows/s",
+                "longest chunk", "until purged", options_.rounds);
     for (const Result* r : {&warden, &pt, &single}) {
       if (!r->ran) {
         std::printf("%-36s %9s\n", r->method.c_str(), "skipped");
@@ -236,8 +267,9 @@ class Bench {
                               ? "n/a"
                               : std::to_string(r->longest_chunk_ms) + " ms (" +
                                     Thousands(r->chunks) + (r->chunks == 1 ? " tx)" : " tx)");
-      std::printf("%-36s %9.2f %10s %16s\n", r->method.c_str(), r->seconds,
-                  Thousands(static_cast<int64_t>(inactive_ / r->seconds)).c_str(), chunk.c_str());
+      std::printf("%-36s %9.2f %10s %16s %13.2fs\n", r->method.c_str(), r->seconds,
+                  Thousands(static_cast<int64_t>(inactive_ / r->seconds)).c_str(), chunk.c_str(),
+                  r->purged_seconds);
     }
     std::printf("\n");
     bool ok = true;
@@ -254,26 +286,30 @@ class Bench {
                 static_cast<long long>(warden.longest_chunk_ms),
                 warden.longest_chunk_ms <= 250 ? "ok" : "MISSED");
     ok = ok && ratio <= 1.3 && warden.longest_chunk_ms <= 250;
+    std::printf("counting the purge each leaves behind: %.2fx faster than pt-archiver, %.2fx the "
+                "single transaction's time\n",
+                pt.ran ? pt.purged_seconds / warden.purged_seconds : 0.0,
+                warden.purged_seconds / single.purged_seconds);
     std::printf("members bench: %s\n", ok ? "all targets met" : "some targets missed");
   }
 
   // warden dedupe over 1,000,000 contacts (every email three times), then the self-join.
   void Dedupe() {
     const std::string rows = std::to_string(options_.members);
-    db_.Query("DROP TABLE IF EXISTS contacts_orig, contacts");
-    db_.Query(
+    Exec("DROP TABLE IF EXISTS contacts_orig, contacts");
+    Exec(
         "CREATE TABLE contacts_orig (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
         "email VARCHAR(100) NULL, name VARCHAR(50), KEY email (email)) ENGINE=InnoDB");
-    db_.Query("INSERT INTO contacts_orig SELECT seq, CONCAT('c', (seq * 7919) % " +
+    Exec("INSERT INTO contacts_orig SELECT seq, CONCAT('c', (seq * 7919) % " +
               std::to_string(options_.members / 3) +
               ", '@example.com'), CONCAT('Contact ', seq) "
               "FROM seq_1_to_" +
               rows);
     const int64_t keys = Count("SELECT COUNT(DISTINCT email) FROM contacts_orig");
     auto restore = [&] {
-      db_.Query("DROP TABLE IF EXISTS contacts");
-      db_.Query("CREATE TABLE contacts LIKE contacts_orig");
-      db_.Query("INSERT INTO contacts SELECT * FROM contacts_orig");
+      Exec("DROP TABLE IF EXISTS contacts");
+      Exec("CREATE TABLE contacts LIKE contacts_orig");
+      Exec("INSERT INTO contacts SELECT * FROM contacts_orig");
     };
     restore();
     ProcessOptions po;
@@ -296,7 +332,7 @@ class Bench {
 
     restore();
     start = SteadyClock::now();
-    db_.Query(
+    Exec(
         "DELETE c1 FROM contacts c1 JOIN contacts c2 ON c1.email = c2.email AND "
         "c1.id > c2.id");
     const double join_s = Since(start);
@@ -341,10 +377,11 @@ class Bench {
   }
 
  private:
-  int64_t Count(const std::string& sql) { return std::stoll(*db_.Query(sql)[0][0]); }
+  int64_t Count(const std::string& sql) { return Sql().Query(sql)[0].Int64(0); }
 
   Options options_;
   MariaDbServer db_;
+  std::optional<warden::MysqlConnection> sql_;
   TempDir tmp_{"members-bench"};
   std::string config_;
   int64_t now_ = 0;
