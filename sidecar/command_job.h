@@ -12,6 +12,7 @@ namespace warden {
 // The environment is the daemon's plus the job's `env` plus WARDEN_JOB, WARDEN_FIRE_TIME
 // (Unix ms), WARDEN_FENCE, WARDEN_TRIGGER and `extra_env`. Cancelling sends SIGTERM to the
 // group, then SIGKILL 5 s later. Exit status 0 is ok; anything else fails the run.
-RunOutcome RunCommand(const RunRequest& request, const std::map<std::string, std::string>& extra_env);
+RunOutcome RunCommand(const RunRequest& request,
+                      const std::map<std::string, std::string>& extra_env);
 
 }  // namespace warden

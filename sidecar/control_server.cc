@@ -26,10 +26,10 @@ ControlServer::ControlServer(Handlers handlers)
                 [this, send](const httplib::Request& req, httplib::Response& res) {
                   send(res, handlers_.run(req.matches[1]));
                 });
-  server_->Get(R"(/runs/(\d{1,18}))", [this, send](const httplib::Request& req,
-                                                   httplib::Response& res) {
-    send(res, handlers_.run_status(std::stoull(req.matches[1])));
-  });
+  server_->Get(R"(/runs/(\d{1,18}))",
+               [this, send](const httplib::Request& req, httplib::Response& res) {
+                 send(res, handlers_.run_status(std::stoull(req.matches[1])));
+               });
   server_->set_tcp_nodelay(true);
   server_->set_read_timeout(5, 0);
   server_->set_write_timeout(5, 0);
@@ -40,8 +40,7 @@ ControlServer::~ControlServer() { Stop(); }
 
 bool ControlServer::Start(const std::string& host, int port, std::string* error) {
   if (!server_->bind_to_port(host, port)) {
-    *error = "cannot listen on " + host + ":" + std::to_string(port) + ": " +
-             std::strerror(errno);
+    *error = "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });

@@ -13,7 +13,7 @@ namespace {
 struct FieldSpec {
   const char* name;
   int min;
-  int max;  // day-of-week accepts 7 as Sunday
+  int max;                   // day-of-week accepts 7 as Sunday
   const char* const* names;  // nullptr or 12/7 names for min..
 };
 
@@ -75,8 +75,8 @@ bool ParseValue(const FieldSpec& spec, std::string_view token, int* out, std::st
   }
   *error = std::string(spec.name) + ": \"" + std::string(token) + "\" is not a " +
            (spec.names == nullptr ? "number"
-            : spec.min == 1  ? "month (1-12 or JAN-DEC)"
-                             : "weekday (0-7 or SUN-SAT)");
+            : spec.min == 1       ? "month (1-12 or JAN-DEC)"
+                                  : "weekday (0-7 or SUN-SAT)");
   return false;
 }
 
@@ -145,9 +145,10 @@ std::optional<CronExpression> CronExpression::Parse(std::string_view text, std::
     if (i > start) fields.push_back(text.substr(start, i - start));
   }
   if (fields.size() != 5 && fields.size() != 6) {
-    *error = "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds "
-             "first), got " +
-             std::to_string(fields.size());
+    *error =
+        "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds "
+        "first), got " +
+        std::to_string(fields.size());
     return std::nullopt;
   }
   CronExpression cron;
@@ -189,8 +190,7 @@ std::optional<int64_t> CronExpression::NextMatch(int64_t from, int64_t limit) co
     unsigned month = 0, day = 0;
     CivilFromDays(days, &year, &month, &day);
     if (!months_.test(month)) {
-      s = (month == 12 ? DaysFromCivil(year + 1, 1, 1) : DaysFromCivil(year, month + 1, 1)) *
-          86400;
+      s = (month == 12 ? DaysFromCivil(year + 1, 1, 1) : DaysFromCivil(year, month + 1, 1)) * 86400;
       continue;
     }
     if (!DayMatches(days)) {

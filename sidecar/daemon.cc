@@ -56,9 +56,9 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
       });
   Scheduler::Options scheduler_options;
   scheduler_options.node = options_.config.daemon.node;
-  scheduler_ = std::make_unique<Scheduler>(options_.config, coordinator_, *executor_, logger_,
-                                           &metrics_, alerter_.get(), SystemNowMs,
-                                           scheduler_options);
+  scheduler_ =
+      std::make_unique<Scheduler>(options_.config, coordinator_, *executor_, logger_, &metrics_,
+                                  alerter_.get(), SystemNowMs, scheduler_options);
   scheduler_->set_wake([this] { signals_.Wake(); });
 }
 
@@ -110,9 +110,10 @@ int Daemon::Run() {
       scheduler_->Drain();
       drain_deadline = now + options_.config.daemon.shutdown_grace_ms;
       if (scheduler_->running() > 0) {
-        logger_.Info("stopping: starting nothing new, waiting for runs to finish",
-                     {{"running", scheduler_->running()},
-                      {"shutdown_grace", FormatDuration(options_.config.daemon.shutdown_grace_ms)}});
+        logger_.Info(
+            "stopping: starting nothing new, waiting for runs to finish",
+            {{"running", scheduler_->running()},
+             {"shutdown_grace", FormatDuration(options_.config.daemon.shutdown_grace_ms)}});
       }
     }
     if (draining) {
@@ -144,8 +145,8 @@ int Daemon::Run() {
     }
     int64_t wake = scheduler_->Poll(SystemNowMs());
     if (conn_ && !conn_->healthy()) {
-      const std::string why = coordinator_.last_error().empty() ? "connection lost"
-                                                                : coordinator_.last_error();
+      const std::string why =
+          coordinator_.last_error().empty() ? "connection lost" : coordinator_.last_error();
       coordinator_.Attach(nullptr);
       store_.reset();
       conn_.reset();
@@ -155,8 +156,8 @@ int Daemon::Run() {
     }
     if (!conn_) wake = std::min(wake, reconnect_at_ms_);
     if (conn_ && !draining) wake = std::min(wake, next_purge_ms_);
-    if (draining) wake = std::min({wake, cancelled ? cancel_deadline : drain_deadline,
-                                   SystemNowMs() + 100});
+    if (draining)
+      wake = std::min({wake, cancelled ? cancel_deadline : drain_deadline, SystemNowMs() + 100});
     if (signals_.stop_requested() && !draining) continue;
     signals_.WaitUntil(wake);
   }
@@ -309,7 +310,7 @@ ControlServer::Reply Daemon::RunReply(const std::string& name) {
   std::string error;
   auto id = scheduler_->RunNow(name, &error);
   if (!id) {
-    const int status = error.starts_with("no job named")         ? 404
+    const int status = error.starts_with("no job named")          ? 404
                        : error.starts_with("cannot take a lease") ? 503
                                                                   : 409;
     return Json(status, {{"error", error}});

@@ -1,11 +1,11 @@
 #include "daemon_command.h"
 
 #include "daemon.h"
-#include "mysql_job_support.h"
 #include "duration.h"
 #include "errors.h"
 #include "job_config.h"
 #include "logger.h"
+#include "mysql_job_support.h"
 #include "signal_events.h"
 
 namespace warden {

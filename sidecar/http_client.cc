@@ -38,15 +38,15 @@ std::string HttpClient::Remote(const std::string& url) {
   std::string scheme = url.substr(0, scheme_end);
   size_t host_start = scheme_end + 3;
   size_t host_end = url.find_first_of("/?#", host_start);
-  std::string authority = url.substr(host_start, host_end == std::string::npos
-                                                     ? std::string::npos
-                                                     : host_end - host_start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  std::string authority = url.substr(
+      host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+  if (size_t at = authority.rfind('@'); at != std::string::npos)
+    authority = authority.substr(at + 1);
   bool has_port = false;
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    has_port = close != std::string::npos && close + 1 < authority.size() &&
-               authority[close + 1] == ':';
+    has_port =
+        close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':';
   } else {
     has_port = authority.find(':') != std::string::npos;
   }
@@ -83,7 +83,8 @@ HttpResponse HttpClient::Send(const Request& request) {
   if (request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (!request.body.empty()) {
@@ -105,8 +106,7 @@ HttpResponse HttpClient::Send(const Request& request) {
                       where + ": cannot connect: " + curl_easy_strerror(rc));
     case CURLE_OPERATION_TIMEDOUT:
       throw HttpError(HttpError::Kind::kTimeout,
-                      where + ": no complete answer within " +
-                          FormatDuration(request.timeout_ms));
+                      where + ": no complete answer within " + FormatDuration(request.timeout_ms));
     case CURLE_ABORTED_BY_CALLBACK:
       throw HttpError(HttpError::Kind::kCancelled, where + ": cancelled");
     default:

@@ -42,7 +42,7 @@ class HttpClient {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     int64_t connect_timeout_ms = 2000;
-    int64_t timeout_ms = 10000;  // the whole transfer
+    int64_t timeout_ms = 10000;           // the whole transfer
     const CancelToken* cancel = nullptr;  // aborts the transfer when cancelled
   };
 

@@ -131,7 +131,8 @@ HttpSyncJob::HttpSyncJob(const RunRequest& request, Deps deps)
       deps_(deps),
       backoff_(job_.http_sync.retry),
       budget_(job_.http_sync.retry.budget) {
-  source_breaker_ = deps_.breakers->For(HttpClient::Remote(settings_.source_url), settings_.breaker);
+  source_breaker_ =
+      deps_.breakers->For(HttpClient::Remote(settings_.source_url), settings_.breaker);
   if (!settings_.sink_url.empty()) {
     sink_breaker_ = deps_.breakers->For(HttpClient::Remote(settings_.sink_url), settings_.breaker);
   }
@@ -143,7 +144,8 @@ void HttpSyncJob::CheckCancelled() {
 
 void HttpSyncJob::Throttle() {
   if (settings_.rate_limit <= 0) return;
-  const int64_t interval = std::max<int64_t>(1, static_cast<int64_t>(1000.0 / settings_.rate_limit));
+  const int64_t interval =
+      std::max<int64_t>(1, static_cast<int64_t>(1000.0 / settings_.rate_limit));
   const int64_t now = SteadyMs();
   if (next_token_ms_ > now && request_.cancel->SleepFor(next_token_ms_ - now)) {
     throw SyncCancelled();
@@ -176,7 +178,8 @@ HttpResponse HttpSyncJob::Call(HttpClient::Request request, const std::string& w
         last_error = what + ": " + error;
       } else if (response.status == 408 || response.status == 409 || response.status == 429 ||
                  response.status >= 500) {
-        last_error = what + ": HTTP " + std::to_string(response.status) + " " + Short(response.body, 100);
+        last_error =
+            what + ": HTTP " + std::to_string(response.status) + " " + Short(response.body, 100);
       } else {
         breaker.OnSuccess();  // it answered: the remote is up, the request is the problem
         return response;
@@ -216,7 +219,8 @@ HttpSyncJob::Page HttpSyncJob::FetchPage() {
   auto check = [&](const HttpResponse& response) -> std::string {
     page = Page();
     nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
-    if (body.is_discarded()) return "the page is not valid JSON (" + std::to_string(response.body.size()) + " bytes)";
+    if (body.is_discarded())
+      return "the page is not valid JSON (" + std::to_string(response.body.size()) + " bytes)";
     const nlohmann::json* records = Find(body, settings_.records_field);
     if (records == nullptr || !records->is_array()) {
       return "the page has no \"" + settings_.records_field + "\" array";
@@ -355,7 +359,8 @@ void HttpSyncJob::Resolve(size_t begin, size_t end) {
       // A MariaDB sink committed its rows with the checkpoint already.
       if (settings_.sink_table.empty()) Advance(end, n, {});
       delivered_ += n;
-      if (deps_.metrics) deps_.metrics->AddCounter("warden_sync_records_total", job_.name, static_cast<double>(n));
+      if (deps_.metrics)
+        deps_.metrics->AddCounter("warden_sync_records_total", job_.name, static_cast<double>(n));
       return;
     }
     if (end - begin > 1) {
@@ -507,8 +512,8 @@ std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& con
         request.timeout_ms = s.transfer_timeout_ms;
         for (const auto& header : s.sink_headers) request.headers.push_back(header);
         request.headers.emplace_back("Content-Type", "application/json");
-        request.headers.emplace_back("Idempotency-Key",
-                                     "warden:" + job.name + ":dead-letter:" + std::to_string(letter.id));
+        request.headers.emplace_back(
+            "Idempotency-Key", "warden:" + job.name + ":dead-letter:" + std::to_string(letter.id));
         request.body = Dump(nlohmann::json{{"records", nlohmann::json::array({record})}});
         try {
           HttpResponse response = http.Send(request);
@@ -533,7 +538,9 @@ std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& con
       ++sent;
     } else {
       ++failed;
-      if (logger) logger->Warn("replay failed", {{"job", job.name}, {"record", letter.record_id}, {"error", error}});
+      if (logger)
+        logger->Warn("replay failed",
+                     {{"job", job.name}, {"record", letter.record_id}, {"error", error}});
     }
   }
   return {sent, failed};

@@ -370,12 +370,13 @@ int JobCommand::DeadLetters() {
     Logger logger(Logger::Format::kText, ctx_.err());
     auto [sent, failed] = HttpSyncJob::Replay(*job, conn, pending, &logger);
     if (json_) {
-      ctx_.out() << nlohmann::json{{"job", job->name}, {"replayed", sent}, {"failed", failed}}.dump()
-                 << '\n';
+      ctx_.out()
+          << nlohmann::json{{"job", job->name}, {"replayed", sent}, {"failed", failed}}.dump()
+          << '\n';
     } else {
       ctx_.out() << "replayed " << sent << " of " << pending.size() << " dead letters of "
-                 << job->name << (failed > 0 ? " (" + std::to_string(failed) + " failed again)" : "")
-                 << '\n';
+                 << job->name
+                 << (failed > 0 ? " (" + std::to_string(failed) + " failed again)" : "") << '\n';
     }
     return failed == 0 ? kExitOk : kExitFailure;
   }

@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "clock.h"
 #include "batch_jobs.h"
+#include "clock.h"
 #include "duration.h"
 #include "errors.h"
 
@@ -386,7 +386,8 @@ JobSpec ParseJob(const std::string& path, const toml::table& table, size_t index
     spec.type = JobType::kDedupe;
   } else {
     r.Fail(r.Get("type"), "type",
-           "unknown job type \"" + type + "\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)");
+           "unknown job type \"" + type +
+               "\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)");
   }
 
   spec.schedule_text = *r.String("schedule", true);

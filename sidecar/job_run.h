@@ -63,10 +63,10 @@ class CancelToken {
 struct RunRequest {
   uint64_t local_id = 0;  // this daemon's handle for the run
   std::shared_ptr<const JobSpec> job;
-  int64_t fire_ms = 0;       // the schedule's fire time (manual: when it was asked for)
-  int64_t planned_ms = 0;    // fire time + jitter: when it should start
+  int64_t fire_ms = 0;     // the schedule's fire time (manual: when it was asked for)
+  int64_t planned_ms = 0;  // fire time + jitter: when it should start
   RunTrigger trigger = RunTrigger::kSchedule;
-  int64_t fence = 0;         // the fencing token of the lease (grows with every lease)
+  int64_t fence = 0;  // the fencing token of the lease (grows with every lease)
   std::string lease_id;
   std::shared_ptr<CancelToken> cancel;
 };

@@ -65,12 +65,11 @@ RunOutcome JobRunner::Run(const RunRequest& request) {
     if (!retryable || attempt >= job.retries || request.cancel->cancelled()) break;
     const int64_t wait = backoff.Delay(attempt + 1);
     if (deps_.logger) {
-      deps_.logger->Warn("run failed; trying again",
-                         {{"job", job.name},
-                          {"attempt", attempt + 1},
-                          {"retries", job.retries},
-                          {"wait_ms", wait},
-                          {"error", outcome.error}});
+      deps_.logger->Warn("run failed; trying again", {{"job", job.name},
+                                                      {"attempt", attempt + 1},
+                                                      {"retries", job.retries},
+                                                      {"wait_ms", wait},
+                                                      {"error", outcome.error}});
     }
     if (request.cancel->SleepFor(wait)) break;
   }

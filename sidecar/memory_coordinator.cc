@@ -15,8 +15,8 @@ MemoryCoordinator::State& MemoryCoordinator::Live(const std::string& job, int64_
   return state;
 }
 
-JobCoordinator::Claim MemoryCoordinator::TryClaim(const JobSpec& job, int64_t fire_ms,
-                                                  bool manual, const std::string& lease_id) {
+JobCoordinator::Claim MemoryCoordinator::TryClaim(const JobSpec& job, int64_t fire_ms, bool manual,
+                                                  const std::string& lease_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t now = clock_();
   State& state = Live(job.name, now);
@@ -66,7 +66,8 @@ std::optional<JobCoordinator::Handoff> MemoryCoordinator::Release(
   State& state = Live(job.name, now);
   state.leases.erase(lease_id);
   state.cancel.erase(lease_id);
-  if (next_lease_id.empty() || !state.queued || static_cast<int64_t>(state.leases.size()) >= Limit(job)) {
+  if (next_lease_id.empty() || !state.queued ||
+      static_cast<int64_t>(state.leases.size()) >= Limit(job)) {
     return std::nullopt;
   }
   Handoff handoff{*state.queued, ++state.fence};

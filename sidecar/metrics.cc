@@ -117,8 +117,8 @@ std::string Metrics::Render() const {
   }
   header("warden_job_skipped_total", "counter", "Fire times not run by this sidecar, by reason.");
   for (const auto& [key, value] : skipped_) {
-    out += "warden_job_skipped_total{" + job_label(key.first) + ",reason=\"" + key.second +
-           "\"} " + Num(value) + "\n";
+    out += "warden_job_skipped_total{" + job_label(key.first) + ",reason=\"" + key.second + "\"} " +
+           Num(value) + "\n";
   }
   header("warden_job_running", "gauge", "Job runs going on in this sidecar.");
   for (const auto& [job, value] : running_) {
@@ -127,8 +127,7 @@ std::string Metrics::Render() const {
   header("warden_job_last_success_timestamp_seconds", "gauge",
          "When a run of the job last ended ok (Unix time).");
   for (const auto& [job, value] : last_success_) {
-    out += "warden_job_last_success_timestamp_seconds{" + job_label(job) + "} " + Num(value) +
-           "\n";
+    out += "warden_job_last_success_timestamp_seconds{" + job_label(job) + "} " + Num(value) + "\n";
   }
   auto histogram = [&](const std::string& name, const char* help,
                        const std::map<std::string, Histogram>& all) {
@@ -140,8 +139,7 @@ std::string Metrics::Render() const {
         out += name + "_bucket{" + job_label(job) + ",le=\"" + Num(h.bounds[i]) + "\"} " +
                std::to_string(cumulative) + "\n";
       }
-      out += name + "_bucket{" + job_label(job) + ",le=\"+Inf\"} " + std::to_string(h.count) +
-             "\n";
+      out += name + "_bucket{" + job_label(job) + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
       out += name + "_sum{" + job_label(job) + "} " + Num(h.sum) + "\n";
       out += name + "_count{" + job_label(job) + "} " + std::to_string(h.count) + "\n";
     }

@@ -43,7 +43,7 @@ class Metrics {
   static Histogram MakeLateness();
 
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, double> runs_;     // (job, result)
+  std::map<std::pair<std::string, std::string>, double> runs_;  // (job, result)
   std::map<std::string, double> failures_;
   std::map<std::pair<std::string, std::string>, double> skipped_;  // (job, reason)
   std::map<std::string, double> running_;

@@ -49,14 +49,14 @@ int64_t MysqlRunHistory::Begin(const RunRequest& request, const std::string& nod
 void MysqlRunHistory::Finish(int64_t id, const RunOutcome& outcome) {
   MysqlPool::Lease conn = pool_.Acquire();
   try {
-    MysqlStatement update = conn->Prepare(
-        std::string("UPDATE warden_job_runs SET finished_at = ") + kMsToDatetime +
-        ", result = ?, rows_done = ?, error = ?, output = ? WHERE id = ?");
+    MysqlStatement update =
+        conn->Prepare(std::string("UPDATE warden_job_runs SET finished_at = ") + kMsToDatetime +
+                      ", result = ?, rows_done = ?, error = ?, output = ? WHERE id = ?");
     std::optional<std::string> error, output;
     if (!outcome.error.empty()) error = outcome.error.substr(0, kMaxError);
     if (!outcome.output.empty()) output = Tail(outcome.output, kMaxOutput);
-    update.Execute({outcome.finished_ms, RunResultName(outcome.result), outcome.rows, error, output,
-                    id});
+    update.Execute(
+        {outcome.finished_ms, RunResultName(outcome.result), outcome.rows, error, output, id});
   } catch (const MysqlConnectionLostError&) {
     conn.Discard();
     throw;

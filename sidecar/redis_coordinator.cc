@@ -7,25 +7,25 @@ namespace warden {
 namespace {
 
 // Shared by the scripts: Redis's clock in ms, and the live leases after dropping expired ones.
-#define WARDEN_LUA_PRELUDE                                                        \
-  "local t = redis.call('TIME')\n"                                                \
-  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"      \
-  "local function live(leases, cancel)\n"                                         \
-  "  local all = redis.call('HGETALL', leases)\n"                                 \
-  "  local n = 0\n"                                                               \
-  "  for i = 1, #all, 2 do\n"                                                     \
-  "    if tonumber(all[i + 1]) <= now then\n"                                     \
-  "      redis.call('HDEL', leases, all[i])\n"                                    \
-  "      redis.call('SREM', cancel, all[i])\n"                                    \
-  "    else\n"                                                                    \
-  "      n = n + 1\n"                                                             \
-  "    end\n"                                                                     \
-  "  end\n"                                                                       \
-  "  return n\n"                                                                  \
-  "end\n"                                                                         \
-  "local function hold(leases, id, lease_ms)\n"                                   \
-  "  redis.call('HSET', leases, id, now + lease_ms)\n"                            \
-  "  redis.call('PEXPIRE', leases, lease_ms + 60000)\n"                           \
+#define WARDEN_LUA_PRELUDE                                                  \
+  "local t = redis.call('TIME')\n"                                          \
+  "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+  "local function live(leases, cancel)\n"                                   \
+  "  local all = redis.call('HGETALL', leases)\n"                           \
+  "  local n = 0\n"                                                         \
+  "  for i = 1, #all, 2 do\n"                                               \
+  "    if tonumber(all[i + 1]) <= now then\n"                               \
+  "      redis.call('HDEL', leases, all[i])\n"                              \
+  "      redis.call('SREM', cancel, all[i])\n"                              \
+  "    else\n"                                                              \
+  "      n = n + 1\n"                                                       \
+  "    end\n"                                                               \
+  "  end\n"                                                                 \
+  "  return n\n"                                                            \
+  "end\n"                                                                   \
+  "local function hold(leases, id, lease_ms)\n"                             \
+  "  redis.call('HSET', leases, id, now + lease_ms)\n"                      \
+  "  redis.call('PEXPIRE', leases, lease_ms + 60000)\n"                     \
   "end\n"
 
 // KEYS: claimed, leases, cancel, queued, fence.
@@ -182,7 +182,7 @@ JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fir
 
 JobCoordinator::Renewal RedisCoordinator::Renew(const JobSpec& job, const std::string& lease_id) {
   RedisReply reply = Run(renew_script_, {Key(job.name, "leases"), Key(job.name, "cancel")},
-                                       {lease_id, std::to_string(job.lease_ms)});
+                         {lease_id, std::to_string(job.lease_ms)});
   ReplyView view = reply.view();
   view.ThrowIfError();
   if (view.str() == "ok") return Renewal::kOk;
@@ -194,10 +194,10 @@ std::optional<JobCoordinator::Handoff> RedisCoordinator::Release(const JobSpec& 
                                                                  const std::string& lease_id,
                                                                  const std::string& next_lease_id) {
   const std::string& n = job.name;
-  RedisReply reply = Run(
-      release_script_, {Key(n, "leases"), Key(n, "cancel"), Key(n, "queued"), Key(n, "fence")},
-      {lease_id, std::to_string(job.lease_ms), next_lease_id, OverrunPolicyName(job.overrun),
-       std::to_string(Limit(job))});
+  RedisReply reply =
+      Run(release_script_, {Key(n, "leases"), Key(n, "cancel"), Key(n, "queued"), Key(n, "fence")},
+          {lease_id, std::to_string(job.lease_ms), next_lease_id, OverrunPolicyName(job.overrun),
+           std::to_string(Limit(job))});
   ReplyView view = reply.view();
   view.ThrowIfError();
   if (view.size() < 2) return std::nullopt;
@@ -214,12 +214,9 @@ std::optional<int64_t> RedisCoordinator::LastClaimed(const JobSpec& job) {
 
 JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult result,
                                                 const std::string& summary) {
-  const char* state = result == RunResult::kOk          ? "1"
-                      : result == RunResult::kCancelled ? "c"
-                                                        : "0";
+  const char* state = result == RunResult::kOk ? "1" : result == RunResult::kCancelled ? "c" : "0";
   const std::string& n = job.name;
-  RedisReply reply =
-      Run(finish_script_, {Key(n, "failures"), Key(n, "alerting"), Key(n, "last")},
+  RedisReply reply = Run(finish_script_, {Key(n, "failures"), Key(n, "alerting"), Key(n, "last")},
                          {state, std::to_string(job.alert.after_failures), summary});
   ReplyView view = reply.view();
   view.ThrowIfError();
@@ -232,7 +229,8 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
 
 void RedisCoordinator::Preload() {
   try {
-    for (RedisScript* script : {&claim_script_, &renew_script_, &release_script_, &finish_script_}) {
+    for (RedisScript* script :
+         {&claim_script_, &renew_script_, &release_script_, &finish_script_}) {
       script->Load(conn());
     }
   } catch (const RedisError& e) {
@@ -243,8 +241,7 @@ void RedisCoordinator::Preload() {
 
 int64_t RedisCoordinator::Running(const std::string& job) {
   RedisReply time = Command({"TIME"});
-  const int64_t now =
-      time.view()[0].integer() * 1000 + time.view()[1].integer() / 1000;
+  const int64_t now = time.view()[0].integer() * 1000 + time.view()[1].integer() / 1000;
   RedisReply reply = Command({"HVALS", Key(job, "leases")});
   int64_t running = 0;
   for (size_t i = 0; i < reply.view().size(); ++i) {

@@ -22,16 +22,16 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-std::optional<Schedule> Schedule::Parse(std::string_view text,
-                                        std::shared_ptr<const TimeZone> zone, std::string* error) {
+std::optional<Schedule> Schedule::Parse(std::string_view text, std::shared_ptr<const TimeZone> zone,
+                                        std::string* error) {
   Schedule schedule;
   schedule.text_ = std::string(Trim(text));
   schedule.zone_ = zone ? std::move(zone) : TimeZone::Utc();
   std::string_view body = schedule.text_;
   if (body.starts_with("@")) {
     static constexpr std::pair<std::string_view, std::string_view> kMacros[] = {
-        {"@yearly", "0 0 0 1 1 *"},  {"@annually", "0 0 0 1 1 *"}, {"@monthly", "0 0 0 1 * *"},
-        {"@weekly", "0 0 0 * * 0"},  {"@daily", "0 0 0 * * *"},    {"@midnight", "0 0 0 * * *"},
+        {"@yearly", "0 0 0 1 1 *"}, {"@annually", "0 0 0 1 1 *"}, {"@monthly", "0 0 0 1 * *"},
+        {"@weekly", "0 0 0 * * 0"}, {"@daily", "0 0 0 * * *"},    {"@midnight", "0 0 0 * * *"},
         {"@hourly", "0 0 * * * *"},
     };
     for (const auto& [name, expansion] : kMacros) {

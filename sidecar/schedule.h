@@ -34,8 +34,8 @@ namespace warden {
 class Schedule {
  public:
   // Parses `text` for the zone `zone` (nullptr: UTC). Returns nullopt and sets `error`.
-  static std::optional<Schedule> Parse(std::string_view text,
-                                       std::shared_ptr<const TimeZone> zone, std::string* error);
+  static std::optional<Schedule> Parse(std::string_view text, std::shared_ptr<const TimeZone> zone,
+                                       std::string* error);
 
   // The first fire time strictly after `after_ms` (Unix milliseconds), or nullopt if the
   // schedule never fires again within five years (for example "0 0 30 2 *").

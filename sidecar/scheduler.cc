@@ -27,9 +27,9 @@ std::string Iso(int64_t ms) { return FormatIsoUtcMs(ms); }
 
 }  // namespace
 
-Scheduler::Scheduler(const SchedulerConfig& config, JobCoordinator& coordinator,
-                     Executor& executor, Logger& logger, Metrics* metrics, AlertSink* alerts,
-                     Clock clock, Options options)
+Scheduler::Scheduler(const SchedulerConfig& config, JobCoordinator& coordinator, Executor& executor,
+                     Logger& logger, Metrics* metrics, AlertSink* alerts, Clock clock,
+                     Options options)
     : coordinator_(coordinator),
       executor_(executor),
       logger_(logger),
@@ -49,7 +49,8 @@ int64_t Scheduler::JitterFor(const JobSpec& job, int64_t fire_ms) {
     h *= 1099511628211ULL;
   };
   for (char c : job.name) mix(static_cast<unsigned char>(c));
-  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(static_cast<uint64_t>(fire_ms) >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    mix(static_cast<unsigned char>(static_cast<uint64_t>(fire_ms) >> (8 * i)));
   return static_cast<int64_t>(h % static_cast<uint64_t>(job.jitter_ms));
 }
 
@@ -76,7 +77,8 @@ void Scheduler::Reload(const SchedulerConfig& config) {
     if (old != jobs_.end() && old->second.spec->schedule_text == spec.schedule_text &&
         old->second.spec->time_zone == spec.time_zone) {
       state = old->second;
-      if (state.next_fire_ms) state.next_due_ms = *state.next_fire_ms + JitterFor(spec, *state.next_fire_ms);
+      if (state.next_fire_ms)
+        state.next_due_ms = *state.next_fire_ms + JitterFor(spec, *state.next_fire_ms);
     }
     state.spec = std::move(shared);
     jobs.emplace(spec.name, std::move(state));
@@ -186,9 +188,8 @@ void Scheduler::PollJob(JobState& state, int64_t now) {
   if (missed_some || now - (*fire + jitter) > kCatchUpAfterMs) trigger = RunTrigger::kCatchUp;
   if (missed_some) {
     int64_t count = schedule.interval_ms() > 0 ? (*fire - first_due) / schedule.interval_ms() : -1;
-    nlohmann::json fields = {{"job", spec.name},
-                             {"first_missed", Iso(first_due)},
-                             {"catch_up", Iso(*fire)}};
+    nlohmann::json fields = {
+        {"job", spec.name}, {"first_missed", Iso(first_due)}, {"catch_up", Iso(*fire)}};
     if (count > 0) fields["missed"] = count;
     logger_.Info("missed fire times; running the latest one as a catch-up", fields);
     if (metrics_) metrics_->Skipped(spec.name, "misfire");
@@ -328,7 +329,8 @@ void Scheduler::Finished(uint64_t local_id, RunOutcome outcome, int64_t now) {
   std::shared_ptr<const JobSpec> spec = run.request.job;
   if (run.timed_out && outcome.result != RunResult::kOk) {
     outcome.result = RunResult::kTimeout;
-    if (outcome.error.empty()) outcome.error = "timed out after " + FormatDuration(spec->timeout_ms);
+    if (outcome.error.empty())
+      outcome.error = "timed out after " + FormatDuration(spec->timeout_ms);
   }
   if (outcome.started_ms == 0) outcome.started_ms = run.started_ms;
   if (outcome.finished_ms == 0) outcome.finished_ms = now;
@@ -359,9 +361,9 @@ void Scheduler::Finished(uint64_t local_id, RunOutcome outcome, int64_t now) {
                                   {"error", outcome.error},
                                   {"node", options_.node}};
   try {
-    JobCoordinator::Streak streak = coordinator_.Finish(
-        *spec, outcome.result,
-        summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    JobCoordinator::Streak streak =
+        coordinator_.Finish(*spec, outcome.result,
+                            summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (alerts_ && streak.action != JobCoordinator::Streak::Action::kNone) {
       AlertEvent event;
       event.kind = streak.action == JobCoordinator::Streak::Action::kAlert
@@ -416,11 +418,10 @@ std::optional<uint64_t> Scheduler::RunNow(const std::string& name, std::string* 
     return std::nullopt;
   }
   if (claim.outcome != JobCoordinator::Claim::Outcome::kRun) {
-    *error = "job \"" + name + "\" is already running (" + std::to_string(claim.running) +
-             " run" + (claim.running == 1 ? "" : "s") + " in the fleet; overrun = " +
-             OverrunPolicyName(spec.overrun) + " allows " +
-             std::to_string(spec.overrun == OverrunPolicy::kAllow ? spec.max_concurrent : 1) +
-             ")";
+    *error = "job \"" + name + "\" is already running (" + std::to_string(claim.running) + " run" +
+             (claim.running == 1 ? "" : "s") +
+             " in the fleet; overrun = " + OverrunPolicyName(spec.overrun) + " allows " +
+             std::to_string(spec.overrun == OverrunPolicy::kAllow ? spec.max_concurrent : 1) + ")";
     return std::nullopt;
   }
   const uint64_t id = next_local_id_;

@@ -45,8 +45,8 @@ class Scheduler {
  public:
   struct Options {
     std::string node = "warden";
-    int64_t retry_ms = 250;            // after a coordinator error
-    int64_t max_heartbeat_ms = 1000;   // leases are renewed at least this often
+    int64_t retry_ms = 250;           // after a coordinator error
+    int64_t max_heartbeat_ms = 1000;  // leases are renewed at least this often
   };
 
   Scheduler(const SchedulerConfig& config, JobCoordinator& coordinator, Executor& executor,
@@ -86,10 +86,10 @@ class Scheduler {
  private:
   struct JobState {
     std::shared_ptr<const JobSpec> spec;
-    bool initialized = false;   // handled_ms loaded from the coordinator
-    int64_t handled_ms = 0;     // fire times up to here are dealt with
+    bool initialized = false;  // handled_ms loaded from the coordinator
+    int64_t handled_ms = 0;    // fire times up to here are dealt with
     std::optional<int64_t> next_fire_ms;
-    int64_t next_due_ms = 0;    // next fire + jitter
+    int64_t next_due_ms = 0;  // next fire + jitter
     int64_t retry_at_ms = 0;
   };
   struct ActiveRun {

@@ -55,8 +55,7 @@ class QueryKiller {
 
 }  // namespace
 
-RunOutcome RunSqlJob(const RunRequest& request, const MysqlUrl& url,
-                     int64_t connect_timeout_ms) {
+RunOutcome RunSqlJob(const RunRequest& request, const MysqlUrl& url, int64_t connect_timeout_ms) {
   const JobSpec& job = *request.job;
   RunOutcome outcome;
   outcome.started_ms = SystemNowMs();
@@ -105,8 +104,8 @@ RunOutcome RunSqlJob(const RunRequest& request, const MysqlUrl& url,
       outcome.result = RunResult::kTimeout;
       outcome.error = "the statement ran longer than " + FormatDuration(job.timeout_ms);
     } else if (e.code() == kQueryInterrupted && request.cancel->cancelled()) {
-      outcome.error = std::string("statement killed: ") +
-                      CancelToken::ReasonText(request.cancel->reason());
+      outcome.error =
+          std::string("statement killed: ") + CancelToken::ReasonText(request.cancel->reason());
     }
   }
   outcome.finished_ms = SystemNowMs();

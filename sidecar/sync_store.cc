@@ -26,8 +26,9 @@ SyncCheckpoint FromRow(const MysqlRow& row) {
 }  // namespace
 
 void SyncStore::CheckFence() {
-  MysqlRows rows = conn_.Prepare("SELECT fence FROM warden_sync_checkpoints WHERE job = ? FOR UPDATE")
-                       .Query({job_});
+  MysqlRows rows =
+      conn_.Prepare("SELECT fence FROM warden_sync_checkpoints WHERE job = ? FOR UPDATE")
+          .Query({job_});
   if (rows.empty()) throw FencedOutError("the checkpoint of job " + job_ + " disappeared");
   const int64_t holder = rows[0].Int64(0);
   if (holder > fence_) {
@@ -39,13 +40,15 @@ void SyncStore::CheckFence() {
 
 SyncCheckpoint SyncStore::Begin() {
   JobTables::Ensure(conn_);
-  conn_.Prepare(
+  conn_
+      .Prepare(
           "INSERT IGNORE INTO warden_sync_checkpoints (job, fence, updated_at) "
           "VALUES (?, 0, NOW(3))")
       .Execute({job_});
   MysqlTransaction tx(conn_);
-  MysqlRows rows = conn_.Prepare(std::string("SELECT ") + kCheckpointColumns +
-                                 " FROM warden_sync_checkpoints WHERE job = ? FOR UPDATE")
+  MysqlRows rows = conn_
+                       .Prepare(std::string("SELECT ") + kCheckpointColumns +
+                                " FROM warden_sync_checkpoints WHERE job = ? FOR UPDATE")
                        .Query({job_});
   if (rows.empty()) throw FencedOutError("the checkpoint of job " + job_ + " disappeared");
   SyncCheckpoint cp = FromRow(rows[0]);
@@ -63,9 +66,10 @@ SyncCheckpoint SyncStore::Begin() {
 void SyncStore::MarkInflight(const std::string& last_id, int count) {
   MysqlTransaction tx(conn_);
   CheckFence();
-  conn_.Prepare(
-           "UPDATE warden_sync_checkpoints SET inflight_last_id = ?, inflight_count = ?, "
-           "updated_at = NOW(3) WHERE job = ?")
+  conn_
+      .Prepare(
+          "UPDATE warden_sync_checkpoints SET inflight_last_id = ?, inflight_count = ?, "
+          "updated_at = NOW(3) WHERE job = ?")
       .Execute({last_id, count, job_});
   tx.Commit();
 }
@@ -85,10 +89,11 @@ void SyncStore::Commit(const SyncCheckpoint& next, const std::vector<NewDeadLett
       insert.Execute({job_, d.record_id, d.record, d.error, d.attempts});
     }
   }
-  conn_.Prepare(
-           "UPDATE warden_sync_checkpoints SET page_cursor = ?, page_offset = ?, last_id = ?, "
-           "inflight_last_id = NULL, inflight_count = 0, records = ?, chunks = ?, "
-           "updated_at = NOW(3) WHERE job = ?")
+  conn_
+      .Prepare(
+          "UPDATE warden_sync_checkpoints SET page_cursor = ?, page_offset = ?, last_id = ?, "
+          "inflight_last_id = NULL, inflight_count = 0, records = ?, chunks = ?, "
+          "updated_at = NOW(3) WHERE job = ?")
       .Execute({next.page_cursor, next.page_offset, next.last_id, next.records, next.chunks, job_});
   tx.Commit();
 }

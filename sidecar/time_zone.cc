@@ -171,8 +171,8 @@ std::shared_ptr<const TimeZone> TimeZone::Load(std::string_view name, std::strin
   bool ok = !name.empty() && name.size() <= 128 && name.front() != '/' &&
             name.find("..") == std::string_view::npos;
   for (char c : name) {
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' ||
-                c == '-' || c == '+');
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' ||
+                c == '+');
   }
   if (!ok) {
     *error = "bad time zone \"" + std::string(name) + "\": expected an IANA name such as " +
@@ -196,7 +196,8 @@ std::shared_ptr<const TimeZone> TimeZone::Load(std::string_view name, std::strin
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = "unknown time zone \"" + std::string(name) + "\" (no " + path +
-             (errno == ENOENT ? "; is tzdata installed?)" : ": " + std::string(std::strerror(errno)) + ")");
+             (errno == ENOENT ? "; is tzdata installed?)"
+                              : ": " + std::string(std::strerror(errno)) + ")");
     return nullptr;
   }
   std::string data(kMaxTzifBytes + 1, '\0');
@@ -305,8 +306,7 @@ std::shared_ptr<const TimeZone> TimeZone::FromTzif(std::string_view name, std::s
 }
 
 std::shared_ptr<const TimeZone> TimeZone::FromPosixRule(std::string_view name,
-                                                        std::string_view text,
-                                                        std::string* error) {
+                                                        std::string_view text, std::string* error) {
   PosixRule rule;
   if (!ParsePosixRule(text, &rule)) {
     *error = "bad POSIX TZ rule \"" + std::string(text) + "\"";
@@ -386,8 +386,8 @@ std::vector<TimeZone::Transition> TimeZone::RuleTransitions(int64_t year) const 
     return day;
   };
   // The start happens in standard time, the end in daylight time.
-  Transition start{day_of(rule.start) * 86400 + rule.start.time - rule.std_offset,
-                   rule.std_offset, rule.dst_offset};
+  Transition start{day_of(rule.start) * 86400 + rule.start.time - rule.std_offset, rule.std_offset,
+                   rule.dst_offset};
   Transition end{day_of(rule.end) * 86400 + rule.end.time - rule.dst_offset, rule.dst_offset,
                  rule.std_offset};
   if (end.at < start.at) return {end, start};

@@ -35,8 +35,8 @@ class TimeZone {
   static std::shared_ptr<const TimeZone> FromTzif(std::string_view name, std::string_view data,
                                                   std::string* error);
   // A zone that follows one POSIX TZ rule ("EST5EDT,M3.2.0,M11.1.0"), for tests.
-  static std::shared_ptr<const TimeZone> FromPosixRule(std::string_view name,
-                                                       std::string_view rule, std::string* error);
+  static std::shared_ptr<const TimeZone> FromPosixRule(std::string_view name, std::string_view rule,
+                                                       std::string* error);
 
   const std::string& name() const { return name_; }
   bool is_utc() const { return fixed_ && fixed_offset_ == 0; }

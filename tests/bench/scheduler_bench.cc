@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "clock.h"
 #include "circuit_breaker.h"
+#include "clock.h"
 #include "fake_sink.h"
 #include "fake_source.h"
 #include "http_sync_job.h"
@@ -105,13 +105,14 @@ void Lateness(int seconds) {
       [&](uint64_t id, RunOutcome outcome) { scheduler->OnFinished(id, std::move(outcome)); });
   Scheduler::Options options;
   options.node = "bench";
-  scheduler = std::make_unique<Scheduler>(config, coordinator, executor, logger, &metrics,
-                                          nullptr, SystemNowMs, options);
+  scheduler = std::make_unique<Scheduler>(config, coordinator, executor, logger, &metrics, nullptr,
+                                          SystemNowMs, options);
   scheduler->set_wake([&signals] { signals.Wake(); });
 
-  std::printf("fire-time lateness over %d s (Scheduler + Redis coordinator + threads), "
-              "load average %s:\n",
-              seconds, LoadAverage().c_str());
+  std::printf(
+      "fire-time lateness over %d s (Scheduler + Redis coordinator + threads), "
+      "load average %s:\n",
+      seconds, LoadAverage().c_str());
   std::fflush(stdout);
   const int64_t end = SystemNowMs() + seconds * 1000LL;
   while (SystemNowMs() < end) {
@@ -124,8 +125,8 @@ void Lateness(int seconds) {
     signals.Wait(10);
   }
   auto report = [&](const char* name, const std::vector<double>& v, size_t expected) {
-    std::printf("  %-12s runs %4zu/%-4zu  median %6.3f ms  p99 %6.3f ms  max %6.3f ms  %s\n",
-                name, v.size(), expected, Percentile(v, 0.5), Percentile(v, 0.99),
+    std::printf("  %-12s runs %4zu/%-4zu  median %6.3f ms  p99 %6.3f ms  max %6.3f ms  %s\n", name,
+                v.size(), expected, Percentile(v, 0.5), Percentile(v, 0.99),
                 v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()),
                 Percentile(v, 0.99) <= 5.0 ? "(p99 <= 5 ms: ok)" : "(p99 > 5 ms: MISSED)");
   };
@@ -172,8 +173,7 @@ SyncResult Sync(MariaDbServer& db, int64_t records, double fault_rate, const std
       break;
     }
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.unique = sink.unique();
   result.duplicates = sink.duplicates();
   result.faults = source.faults() + sink.faults();
@@ -181,27 +181,29 @@ SyncResult Sync(MariaDbServer& db, int64_t records, double fault_rate, const std
 }
 
 void Throughput(int64_t records) {
-  std::printf("http_sync throughput, %lld records (pages of 500, chunks of 100, MariaDB "
-              "checkpoints):\n",
-              static_cast<long long>(records));
+  std::printf(
+      "http_sync throughput, %lld records (pages of 500, chunks of 100, MariaDB "
+      "checkpoints):\n",
+      static_cast<long long>(records));
   std::fflush(stdout);
   MariaDbServer db;
   SyncResult clean = Sync(db, records, 0, "clean");
   SyncResult faulty = Sync(db, records, 0.2, "faulty");
   auto line = [&](const char* name, const SyncResult& r) {
-    std::printf("  %-16s %9.0f records/s  (%.2f s, %d run%s, %llu faults injected, %zu/%lld "
-                "delivered, %zu duplicates)\n",
-                name, static_cast<double>(r.unique) / r.seconds, r.seconds, r.runs,
-                r.runs == 1 ? "" : "s", static_cast<unsigned long long>(r.faults), r.unique,
-                static_cast<long long>(records), r.duplicates);
+    std::printf(
+        "  %-16s %9.0f records/s  (%.2f s, %d run%s, %llu faults injected, %zu/%lld "
+        "delivered, %zu duplicates)\n",
+        name, static_cast<double>(r.unique) / r.seconds, r.seconds, r.runs, r.runs == 1 ? "" : "s",
+        static_cast<unsigned long long>(r.faults), r.unique, static_cast<long long>(records),
+        r.duplicates);
   };
   line("no faults", clean);
   line("20% faults", faulty);
   const double ratio = (static_cast<double>(faulty.unique) / faulty.seconds) /
                        (static_cast<double>(clean.unique) / clean.seconds);
   std::printf("  with 20%% faults: %.0f%% of the fault-free throughput\n", ratio * 100);
-  if (clean.unique != static_cast<size_t>(records) || faulty.unique != static_cast<size_t>(records) ||
-      clean.duplicates + faulty.duplicates > 0) {
+  if (clean.unique != static_cast<size_t>(records) ||
+      faulty.unique != static_cast<size_t>(records) || clean.duplicates + faulty.duplicates > 0) {
     std::printf("  ERROR: records lost or duplicated\n");
     std::exit(1);
   }

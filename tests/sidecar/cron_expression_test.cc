@@ -103,7 +103,8 @@ TEST(CronExpression, ErrorsNameTheField) {
   EXPECT_EQ(ParseError("* * * 13 *"), "month: 13 is out of range 1-12");
   EXPECT_EQ(ParseError("* * * * 8"), "day-of-week: 8 is out of range 0-7");
   EXPECT_EQ(ParseError("* * * FOO *"), "month: \"FOO\" is not a month (1-12 or JAN-DEC)");
-  EXPECT_EQ(ParseError("* * * * MONDAY"), "day-of-week: \"MONDAY\" is not a weekday (0-7 or SUN-SAT)");
+  EXPECT_EQ(ParseError("* * * * MONDAY"),
+            "day-of-week: \"MONDAY\" is not a weekday (0-7 or SUN-SAT)");
   EXPECT_EQ(ParseError("*/0 * * * *"), "minute: bad step \"0\" (expected 1-59)");
   EXPECT_EQ(ParseError("30-10 * * * *"), "minute: range 30-10 is backwards");
   EXPECT_EQ(ParseError("1,,2 * * * *"), "minute: empty value");

@@ -37,14 +37,15 @@ class HttpSyncTest : public ::testing::Test {
   // An http_sync job from `extra` TOML lines, with fast retries for tests.
   JobSpec Job(const std::string& source, const std::string& sink_lines,
               const std::string& extra = "") {
-    const std::string text = "[[job]]\nname = \"sync\"\ntype = \"http_sync\"\n"
-                             "schedule = \"@every 1h\"\nchunk_size = 100\nretries = 10\n"
-                             "retry_backoff = \"2ms\"\nretry_backoff_max = \"20ms\"\n"
-                             "retry_budget = 100000\ntransfer_timeout = \"250ms\"\n"
-                             "connect_timeout = \"250ms\"\nbreaker_failures = 8\n"
-                             "breaker_open = \"20ms\"\nmax_record_attempts = 2\n" +
-                             extra + "[job.source]\nurl = \"" + source +
-                             "\"\npage_size = 200\n[job.sink]\n" + sink_lines;
+    const std::string text =
+        "[[job]]\nname = \"sync\"\ntype = \"http_sync\"\n"
+        "schedule = \"@every 1h\"\nchunk_size = 100\nretries = 10\n"
+        "retry_backoff = \"2ms\"\nretry_backoff_max = \"20ms\"\n"
+        "retry_budget = 100000\ntransfer_timeout = \"250ms\"\n"
+        "connect_timeout = \"250ms\"\nbreaker_failures = 8\n"
+        "breaker_open = \"20ms\"\nmax_record_attempts = 2\n" +
+        extra + "[job.source]\nurl = \"" + source + "\"\npage_size = 200\n[job.sink]\n" +
+        sink_lines;
     config_ = SchedulerConfig::Parse(text, "test.toml");
     return config_.jobs[0];
   }
@@ -179,8 +180,8 @@ TEST_F(HttpSyncTest, MariaDbTableAsTheSink) {
       "CREATE TABLE orders_copy (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL, "
       "amount BIGINT NOT NULL, CONSTRAINT no_300 CHECK (amount <> 300))");
   FakeSource source(3000, 0.2, 21, 400);
-  JobSpec job = Job(source.url(),
-                    "table = \"orders_copy\"\ncolumns = [\"id\", \"name\", \"amount\"]\n");
+  JobSpec job =
+      Job(source.url(), "table = \"orders_copy\"\ncolumns = [\"id\", \"name\", \"amount\"]\n");
   RunOutcome outcome = RunUntilOk(job);
   ASSERT_EQ(outcome.result, Result::kOk) << outcome.error << "\n" << log_.str();
   // Record 100 (amount 300) breaks the CHECK constraint: dead-lettered, the rest stored once.

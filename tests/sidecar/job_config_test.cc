@@ -135,7 +135,8 @@ TEST(JobConfig, ErrorsNameFileLineKeyAndReason) {
             "w.toml:5: job \"a\": schedule: bad cron expression \"61 * * * *\": minute: 61 is "
             "out of range 0-59");
   EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"ftp\"\nschedule = \"@daily\"\n"),
-            "w.toml:3: job \"a\": type: unknown job type \"ftp\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)");
+            "w.toml:3: job \"a\": type: unknown job type \"ftp\" (known: http_sync, sql, command, "
+            "members_migrate, cache_warm, dedupe)");
   EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"command\"\nschedule = \"@daily\"\n"),
             "w.toml:1: job \"a\": command: missing (required)");
   EXPECT_EQ(Error("[[job]]\ntype = \"command\"\n"), "w.toml:1: job[0]: name: missing (required)");
@@ -160,13 +161,15 @@ TEST(JobConfig, ErrorsNameFileLineKeyAndReason) {
             "years)");
   EXPECT_EQ(Error("[[job]]\nname = \"a b\"\ntype = \"sql\"\n"),
             "w.toml:2: job[0]: name: \"a b\" is not a job name (1-64 letters, digits, - _ .)");
-  EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"
-                  "[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"),
-            "w.toml:7: job \"a\": name: another job has the same name");
-  EXPECT_EQ(Error("[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"
-                  "timeout = \"soon\"\n"),
-            "w.toml:6: job \"a\": timeout: bad duration \"soon\": expected a number with a unit "
-            "(ms, s, m, h, d, w) such as 30s, 10m, 1h30m or 7d");
+  EXPECT_EQ(
+      Error("[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"
+            "[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"),
+      "w.toml:7: job \"a\": name: another job has the same name");
+  EXPECT_EQ(
+      Error("[[job]]\nname = \"a\"\ntype = \"sql\"\nstatement = \"x\"\nschedule = \"@daily\"\n"
+            "timeout = \"soon\"\n"),
+      "w.toml:6: job \"a\": timeout: bad duration \"soon\": expected a number with a unit "
+      "(ms, s, m, h, d, w) such as 30s, 10m, 1h30m or 7d");
   EXPECT_EQ(Error("[[job]]\nname = \"s\"\ntype = \"http_sync\"\nschedule = \"@daily\"\n"),
             "w.toml:1: job \"s\": source: missing (required for type http_sync)");
   EXPECT_EQ(Error("[[job]]\nname = \"s\"\ntype = \"http_sync\"\nschedule = \"@daily\"\n"

@@ -104,15 +104,15 @@ TEST(Schedule, Errors) {
 TEST(Schedule, NewYorkSpringForwardNamedTimeRunsOnceAtTheChange) {
   Schedule s = Sched("30 2 * * *", "America/New_York");
   EXPECT_EQ(Fires(s, Z(2024, 3, 8, 12), 4),
-            (std::vector<int64_t>{Z(2024, 3, 9, 7, 30),    // 02:30 EST
-                                  Z(2024, 3, 10, 7, 0),    // 02:30 missing: 03:00 EDT
-                                  Z(2024, 3, 11, 6, 30),   // 02:30 EDT
+            (std::vector<int64_t>{Z(2024, 3, 9, 7, 30),   // 02:30 EST
+                                  Z(2024, 3, 10, 7, 0),   // 02:30 missing: 03:00 EDT
+                                  Z(2024, 3, 11, 6, 30),  // 02:30 EDT
                                   Z(2024, 3, 12, 6, 30)}));
   // Two names in the gap still run once, and 03:30 runs as usual.
   Schedule both = Sched("0,30 2-3 * * *", "America/New_York");
-  EXPECT_EQ(Fires(both, Z(2024, 3, 10, 6, 0), 3),
-            (std::vector<int64_t>{Z(2024, 3, 10, 7, 0), Z(2024, 3, 10, 7, 30),
-                                  Z(2024, 3, 11, 6, 0)}));
+  EXPECT_EQ(
+      Fires(both, Z(2024, 3, 10, 6, 0), 3),
+      (std::vector<int64_t>{Z(2024, 3, 10, 7, 0), Z(2024, 3, 10, 7, 30), Z(2024, 3, 11, 6, 0)}));
 }
 
 TEST(Schedule, NewYorkFallBackNamedTimeRunsOnceAtFirstOccurrence) {
@@ -151,10 +151,10 @@ TEST(Schedule, NewYorkEveryHourFollowsElapsedTime) {
 TEST(Schedule, BerlinBothChanges) {
   Schedule s = Sched("30 2 * * *", "Europe/Berlin");
   EXPECT_EQ(Fires(s, Z(2024, 3, 30, 12), 2),
-            (std::vector<int64_t>{Z(2024, 3, 31, 1, 0),      // at the change, 03:00 CEST
-                                  Z(2024, 4, 1, 0, 30)}));   // 02:30 CEST
+            (std::vector<int64_t>{Z(2024, 3, 31, 1, 0),     // at the change, 03:00 CEST
+                                  Z(2024, 4, 1, 0, 30)}));  // 02:30 CEST
   EXPECT_EQ(Fires(s, Z(2024, 10, 26, 12), 2),
-            (std::vector<int64_t>{Z(2024, 10, 27, 0, 30),    // 02:30 CEST, first occurrence
+            (std::vector<int64_t>{Z(2024, 10, 27, 0, 30),     // 02:30 CEST, first occurrence
                                   Z(2024, 10, 28, 1, 30)}));  // 02:30 CET
   Schedule six = Sched("0 0 6 * * MON-FRI", "Europe/Berlin");
   EXPECT_EQ(six.Next(Z(2024, 3, 29, 12)), Z(2024, 4, 1, 4, 0));  // Monday 06:00 CEST

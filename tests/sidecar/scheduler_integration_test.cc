@@ -88,7 +88,8 @@ TEST_F(SchedulerDaemonTest, TwoDaemonsOnOneRedisRunEachFireTimeOnce) {
   const std::string fires = tmp_.File("fires");
   const std::string config = Config(
       "[[job]]\nname = \"tick\"\ntype = \"command\"\nschedule = \"@every 200ms\"\n"
-      "command = \"echo $WARDEN_FIRE_TIME $WARDEN_FENCE >> " + fires + "\"\n",
+      "command = \"echo $WARDEN_FIRE_TIME $WARDEN_FENCE >> " +
+          fires + "\"\n",
       "node = \"a\"\n");
   std::string config_b = Slurp(config);
   config_b.replace(config_b.find("node = \"a\""), 10, "node = \"b\"");
@@ -132,8 +133,11 @@ TEST_F(SchedulerDaemonTest, SigkillMidSyncThenRestartDeliversExactlyOnce) {
       "[[job]]\nname = \"sync\"\ntype = \"http_sync\"\nschedule = \"@every 1s\"\nlease = \"2s\"\n"
       "chunk_size = 50\nretries = 10\nretry_backoff = \"5ms\"\nretry_backoff_max = \"50ms\"\n"
       "transfer_timeout = \"200ms\"\nbreaker_open = \"20ms\"\n"
-      "[job.source]\nurl = \"" + source.url() + "\"\npage_size = 100\n"
-      "[job.sink]\nurl = \"" + sink.url() + "\"\n");
+      "[job.source]\nurl = \"" +
+      source.url() +
+      "\"\npage_size = 100\n"
+      "[job.sink]\nurl = \"" +
+      sink.url() + "\"\n");
   {
     Process daemon = Daemon(config);
     ASSERT_TRUE(PollUntil([&] { return sink.unique() >= 2000; }, seconds(15), milliseconds(5)))
@@ -144,7 +148,8 @@ TEST_F(SchedulerDaemonTest, SigkillMidSyncThenRestartDeliversExactlyOnce) {
   EXPECT_LT(at_kill, 10000u);
   Process daemon = Daemon(config);
   ASSERT_TRUE(PollUntil([&] { return sink.unique() == 10000; }, seconds(30), milliseconds(20)))
-      << sink.unique() << "\n" << daemon.Stderr();
+      << sink.unique() << "\n"
+      << daemon.Stderr();
   EXPECT_EQ(sink.duplicates(), 0u);
   // The checkpoint follows B's last answer.
   EXPECT_TRUE(PollUntil(
@@ -161,7 +166,8 @@ TEST_F(SchedulerDaemonTest, SigtermLetsTheRunningJobFinishWithinTheGrace) {
   const std::string done = tmp_.File("done");
   const std::string config = Config(
       "[[job]]\nname = \"slow\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
-      "command = \"sleep 1; echo finished > " + done + "\"\n",
+      "command = \"sleep 1; echo finished > " +
+          done + "\"\n",
       "shutdown_grace = \"10s\"\n");
   Process daemon = Daemon(config);
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "daemon started"); }, seconds(5)));
@@ -208,10 +214,12 @@ TEST_F(SchedulerDaemonTest, BadConfigIsRejectedWithFileKeyAndReason) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"[[job]]\nname = \"a\"\ntype = \"command\"\ncommand = \"true\"\nschedule = \"*/0 * * * *\"\n",
+      {"[[job]]\nname = \"a\"\ntype = \"command\"\ncommand = \"true\"\nschedule = \"*/0 * * * "
+       "*\"\n",
        ":11: job \"a\": schedule: bad cron expression \"*/0 * * * *\": minute: bad step \"0\""},
       {"[[job]]\nname = \"a\"\ntype = \"rsync\"\nschedule = \"@daily\"\n",
-       ":9: job \"a\": type: unknown job type \"rsync\" (known: http_sync, sql, command, members_migrate, cache_warm, dedupe)"},
+       ":9: job \"a\": type: unknown job type \"rsync\" (known: http_sync, sql, command, "
+       "members_migrate, cache_warm, dedupe)"},
       {"[[job]]\nname = \"a\"\ntype = \"sql\"\nschedule = \"@daily\"\n",
        ":7: job \"a\": statement: missing (required)"},
   };
@@ -238,8 +246,9 @@ TEST_F(SchedulerDaemonTest, SighupReloadsAndABadConfigKeepsTheOldOne) {
   daemon.Signal(SIGHUP);
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "config reloaded"); }, seconds(5)));
   EXPECT_NE(Get("/jobs").find("\"two\""), std::string::npos);
-  WriteFile(config, good + "[[job]]\nname = \"three\"\ntype = \"command\"\nschedule = \"@often\"\n"
-                           "command = \"true\"\n");
+  WriteFile(config, good +
+                        "[[job]]\nname = \"three\"\ntype = \"command\"\nschedule = \"@often\"\n"
+                        "command = \"true\"\n");
   daemon.Signal(SIGHUP);
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "config reload rejected"); }, seconds(5)));
   EXPECT_TRUE(LogHas(daemon, "schedule: bad schedule")) << daemon.Stderr();
@@ -304,12 +313,10 @@ TEST_F(SchedulerDaemonTest, JobCommandsAndMetrics) {
   EXPECT_NE(r.out.find("0 3 1 1 * (Europe/Berlin)"), std::string::npos) << r.out;
 
   const std::string metrics = Get("/metrics");
-  EXPECT_NE(metrics.find("warden_job_runs_total{job=\"hello\",result=\"ok\"} 1"),
-            std::string::npos)
+  EXPECT_NE(metrics.find("warden_job_runs_total{job=\"hello\",result=\"ok\"} 1"), std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("warden_job_failures_total{job=\"broken\"} 1"), std::string::npos);
-  EXPECT_NE(metrics.find("warden_job_duration_seconds_count{job=\"count\"} 1"),
-            std::string::npos);
+  EXPECT_NE(metrics.find("warden_job_duration_seconds_count{job=\"count\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find("warden_job_lateness_seconds_bucket"), std::string::npos);
   EXPECT_NE(metrics.find("warden_job_running{job=\"hello\"} 0"), std::string::npos);
   daemon.Signal(SIGTERM);
@@ -372,8 +379,11 @@ TEST_F(SchedulerDaemonTest, AlertWebhookAfterFailuresAndOnRecovery) {
   const std::string flag = tmp_.File("ok");
   const std::string config = Config(
       "[[job]]\nname = \"flaky\"\ntype = \"command\"\nschedule = \"@every 300ms\"\n"
-      "alert_after = 2\nalert_webhook = \"" + hook.url() + "\"\n"
-      "command = \"test -e " + flag + "\"\n");
+      "alert_after = 2\nalert_webhook = \"" +
+      hook.url() +
+      "\"\n"
+      "command = \"test -e " +
+      flag + "\"\n");
   Process daemon = Daemon(config);
   ASSERT_TRUE(PollUntil([&] { return hook.bodies().size() >= 1; }, seconds(5))) << daemon.Stderr();
   EXPECT_TRUE(LogHas(daemon, "alert: warden job flaky failed 2 times in a row"));

@@ -39,8 +39,9 @@ class SchedulerTest : public ::testing::Test {
     config_ = SchedulerConfig::Parse(jobs, "test.toml");
     Scheduler::Options options;
     options.node = node;
-    return std::make_unique<Scheduler>(config_, coordinator_, executor, logger_, &metrics_,
-                                       &alerts_, [this] { return now_; }, options);
+    return std::make_unique<Scheduler>(
+        config_, coordinator_, executor, logger_, &metrics_, &alerts_, [this] { return now_; },
+        options);
   }
 
   // Advances the clock to `until`, polling whenever the scheduler asked to be woken, and lets
@@ -204,8 +205,8 @@ TEST_F(SchedulerTest, OverrunAllowRunsUpToMaxConcurrent) {
   AutoEnd(*s, executor, 2500);
   RunPumped(kStart + 5000, {s.get()});
   // 1000 (until 3500), 2000 (until 4500); 3000 finds two running: dropped; 4000 runs.
-  EXPECT_EQ(Fires(executor), (std::vector<int64_t>{kStart + 1000, kStart + 2000, kStart + 4000,
-                                                   kStart + 5000}));
+  EXPECT_EQ(Fires(executor),
+            (std::vector<int64_t>{kStart + 1000, kStart + 2000, kStart + 4000, kStart + 5000}));
 }
 
 TEST_F(SchedulerTest, TwoSidecarsRunEachFireTimeOnce) {

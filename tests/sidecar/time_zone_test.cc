@@ -105,10 +105,10 @@ TEST(TimeZone, PosixRules) {
 
 // The same answers as the C library, which reads the same files, over 1900-2100.
 TEST(TimeZone, AgreesWithLocaltime) {
-  const char* zones[] = {"America/New_York", "Europe/Berlin",   "Australia/Sydney",
-                         "Australia/Lord_Howe", "Asia/Kolkata", "America/Sao_Paulo",
-                         "Europe/Dublin",    "Africa/Casablanca", "Pacific/Chatham",
-                         "America/Santiago", "Asia/Tehran",     "Europe/London"};
+  const char* zones[] = {"America/New_York",    "Europe/Berlin",     "Australia/Sydney",
+                         "Australia/Lord_Howe", "Asia/Kolkata",      "America/Sao_Paulo",
+                         "Europe/Dublin",       "Africa/Casablanca", "Pacific/Chatham",
+                         "America/Santiago",    "Asia/Tehran",       "Europe/London"};
   const char* old_tz = std::getenv("TZ");
   std::string saved = old_tz ? old_tz : "";
   std::mt19937_64 rng(42);

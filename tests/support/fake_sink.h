@@ -23,8 +23,7 @@ namespace warden::test {
 // connection, a slow answer, or by applying the chunk and then cutting the connection.
 class FakeSink {
  public:
-  explicit FakeSink(double fault_rate = 0, uint64_t seed = 2, int slow_ms = 400,
-                    int delay_ms = 0);
+  explicit FakeSink(double fault_rate = 0, uint64_t seed = 2, int slow_ms = 400, int delay_ms = 0);
   ~FakeSink();
 
   std::string url() const;  // http://127.0.0.1:PORT/ingest

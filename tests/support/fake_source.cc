@@ -28,14 +28,13 @@ FakeSource::FakeSource(int64_t records, double fault_rate, uint64_t seed, int sl
       faults_(fault_rate, seed) {
   server_->Get("/records", [this](const httplib::Request& req, httplib::Response& res) {
     ++requests_;
-    const int64_t limit =
-        req.has_param("limit") ? std::stoll(req.get_param_value("limit")) : 100;
+    const int64_t limit = req.has_param("limit") ? std::stoll(req.get_param_value("limit")) : 100;
     int64_t start = 0;
     const bool by_cursor = req.has_param("cursor");
     if (by_cursor) start = std::stoll(req.get_param_value("cursor"));
     if (req.has_param("offset")) start = std::stoll(req.get_param_value("offset"));
-    static constexpr Fault kKinds[] = {Fault::kError, Fault::kDrop, Fault::kSlow,
-                                       Fault::kTruncated, Fault::kDuplicate};
+    static constexpr Fault kKinds[] = {Fault::kError, Fault::kDrop, Fault::kSlow, Fault::kTruncated,
+                                       Fault::kDuplicate};
     const Fault fault = faults_.Pick(kKinds, 5);
     if (fault == Fault::kError) {
       res.status = 503;
