@@ -133,7 +133,14 @@ std::string ServerHttp(bool warden, int redis_port, const std::string& zone) {
             "include @CONF@/warden-log-format.conf;\n"
             "access_log @DIR@/access.log warden_json;\n";
   } else {
-    http += "access_log @DIR@/access.log combined;\n";
+    // The same JSON line without Warden's three fields: the ratio measures Warden, not the
+    // cost of a longer log line.
+    http += "log_format plain_json escape=json '{\"time_iso8601\":\"$time_iso8601\","
+            "\"remote_addr\":\"$remote_addr\",\"realip_remote_addr\":\"$realip_remote_addr\","
+            "\"status\":\"$status\",\"host\":\"$host\",\"request\":\"$request\","
+            "\"request_time\":$request_time,\"body_bytes_sent\":$body_bytes_sent,"
+            "\"http_user_agent\":\"$http_user_agent\"}';\n"
+            "access_log @DIR@/access.log plain_json;\n";
   }
   http += "server {\n  listen 127.0.0.1:@PORT@;\n" + std::string(warden ? "  warden on;\n" : "") +
           "  location / { root @DIR@/html; }\n}\n";
