@@ -117,6 +117,8 @@ int64_t Scheduler::Poll(int64_t now) {
     for (auto& [name, state] : jobs_) PollJob(state, now);
   }
 
+  FlushStarts();
+
   int64_t wake = now + 60000;
   if (!draining_) {
     for (const auto& [name, state] : jobs_) {
@@ -269,9 +271,16 @@ void Scheduler::StartRun(std::shared_ptr<const JobSpec> job, int64_t fire_ms, in
                                  {"fence", fence}});
   }
   const uint64_t id = run.request.local_id;
-  RunRequest request = run.request;
+  // Started once this poll has claimed everything that is due: a new run's thread would
+  // otherwise compete for the CPU with the claims of the other jobs due at the same time.
+  to_start_.push_back(run.request);
   active_.emplace(id, std::move(run));
-  executor_.Start(request);
+}
+
+void Scheduler::FlushStarts() {
+  std::vector<RunRequest> starts;
+  starts.swap(to_start_);
+  for (const RunRequest& request : starts) executor_.Start(request);
 }
 
 void Scheduler::Watch(ActiveRun& run, int64_t now) {
@@ -426,6 +435,7 @@ std::optional<uint64_t> Scheduler::RunNow(const std::string& name, std::string* 
   }
   const uint64_t id = next_local_id_;
   StartRun(it->second.spec, now, now, RunTrigger::kManual, claim.fence, lease_id, now);
+  FlushStarts();
   return id;
 }
 

@@ -106,6 +106,7 @@ class Scheduler {
   void StartRun(std::shared_ptr<const JobSpec> job, int64_t fire_ms, int64_t planned_ms,
                 RunTrigger trigger, int64_t fence, const std::string& lease_id, int64_t now);
   void Finished(uint64_t local_id, RunOutcome outcome, int64_t now);
+  void FlushStarts();
   void Watch(ActiveRun& run, int64_t now);
   std::string NewLeaseId();
   void CoordinatorError(const std::string& what, const std::exception& e);
@@ -120,6 +121,7 @@ class Scheduler {
   Options options_;
   std::map<std::string, JobState> jobs_;
   std::map<uint64_t, ActiveRun> active_;
+  std::vector<RunRequest> to_start_;  // runs to hand to the executor at the end of a poll
   uint64_t next_local_id_ = 1;
   uint64_t lease_counter_ = 0;
   bool draining_ = false;
