@@ -27,7 +27,7 @@ Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
 }
 
 bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
-  std::string key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
+  std::string_view key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
   {
     ShmMap::Lock lock(*strikes_, pid_);
     bool fresh = false;

@@ -63,16 +63,16 @@ bool ShmMap::Attach(void* region, size_t bytes) {
 
 ShmMap::Lock::Lock(ShmMap& map, int32_t pid) : lock_(&map.header_->lock_owner, pid) {}
 
-std::string ShmMap::Normalize(std::string_view key, uint64_t* hash) {
+std::string_view ShmMap::Normalize(std::string_view key, uint64_t* hash, KeyBuffer* buf) {
   uint64_t a, b;
   HashBytes(key, &a, &b);
   if (key.size() <= kKeyInline) {
     *hash = a;
-    return std::string(key);
+    return key;
   }
-  std::string digest(16, '\0');
-  std::memcpy(digest.data(), &a, 8);
-  std::memcpy(digest.data() + 8, &b, 8);
+  std::memcpy(buf->data, &a, 8);
+  std::memcpy(buf->data + 8, &b, 8);
+  std::string_view digest(buf->data, 16);
   HashBytes(digest, hash, &b);
   return digest;
 }
@@ -87,7 +87,8 @@ std::string ShmMap::StoredKey(const Slot& slot) {
 
 ShmMap::Slot* ShmMap::Find(std::string_view key) {
   uint64_t hash;
-  std::string stored = Normalize(key, &hash);
+  KeyBuffer buf;
+  std::string_view stored = Normalize(key, &hash, &buf);
   size_t i = Home(hash);
   for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
     Slot& s = slots_[i];
@@ -102,7 +103,8 @@ ShmMap::Slot* ShmMap::Find(std::string_view key) {
 
 ShmMap::Slot* ShmMap::FindOrInsert(std::string_view key, int64_t now_ms, bool* fresh) {
   uint64_t hash;
-  std::string stored = Normalize(key, &hash);
+  KeyBuffer buf;
+  std::string_view stored = Normalize(key, &hash, &buf);
   for (int attempt = 0; attempt < 2; ++attempt) {
     size_t i = Home(hash);
     for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {

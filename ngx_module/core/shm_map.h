@@ -66,7 +66,8 @@ class ShmMap {
   static std::string StoredKey(const Slot& slot);
   static std::string StoredKey(std::string_view key) {
     uint64_t hash;
-    return Normalize(key, &hash);
+    KeyBuffer buf;
+    return std::string(Normalize(key, &hash, &buf));
   }
   // Puts the slot's key in the queue of keys to visit, once until drained.
   void Enqueue(Slot* slot);
@@ -89,7 +90,11 @@ class ShmMap {
 
   static size_t HeaderBytes();
   static size_t QueueCapacity(size_t slots);
-  static std::string Normalize(std::string_view key, uint64_t* hash);
+  // The stored form of a key, in a caller's buffer: no allocation on the request path.
+  struct KeyBuffer {
+    char data[kKeyInline];
+  };
+  static std::string_view Normalize(std::string_view key, uint64_t* hash, KeyBuffer* buf);
   size_t Home(uint64_t hash) const;
   size_t Next(size_t i) const { return i + 1 == count_ ? 0 : i + 1; }
   void RemoveAt(size_t index);
@@ -136,7 +141,8 @@ void ShmMap::Drain(std::vector<std::string>* out, size_t max, Pred wanted) {
     header_->queue_head++;
     header_->queue_len--;
     uint64_t hash;
-    Normalize(key, &hash);  // stored keys are already normal: this only computes the hash
+    KeyBuffer buf;
+    Normalize(key, &hash, &buf);  // stored keys are already normal: this only computes the hash
     size_t i = Home(hash);
     for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
       Slot& s = slots_[i];

@@ -8,7 +8,7 @@ namespace warden {
 
 void TrafficCounter::Count(const IpAddress& addr, bool refused, const char* country,
                            int64_t now_ms) {
-  std::string key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
+  std::string_view key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
   ShmMap::Lock lock(*map_, pid_);
   bool fresh = false;
   ShmMap::Slot* slot = map_->FindOrInsert(key, now_ms, &fresh);
