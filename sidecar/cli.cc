@@ -79,7 +79,9 @@ int Cli::Run(int argc, const char* const* argv) {
     std::string message = OneLine(e.what());
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         message.find("subcommand") != std::string::npos) {
-      message = "a command is required (ban, unban, list, export, config, daemon, members, cache, dedupe)";
+      message =
+          "a command is required (ban, unban, list, export, top, config, daemon, job, members, "
+          "cache, dedupe)";
     }
     err_ << "warden: " << message << " (see warden --help)\n";
     return kExitUsage;
