@@ -9,6 +9,7 @@
 
 #include "duration.h"
 #include "errors.h"
+#include "toml_reader.h"
 
 namespace warden {
 
@@ -20,29 +21,10 @@ constexpr int64_t kMaxTimeoutMs = 10 * 60 * 1000;
   throw UsageError(path + ": " + key + ": " + why);
 }
 
-std::string Describe(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    default:
-      return "a date/time";
-  }
-}
-
 const std::string& RequireString(const std::string& path, const std::string& key,
                                  const toml::node& node) {
   const auto* value = node.as_string();
-  if (value == nullptr) Fail(path, key, "expected a string, got " + Describe(node));
+  if (value == nullptr) Fail(path, key, "expected a string, got " + TomlReader::Describe(node));
   return value->get();
 }
 
@@ -52,7 +34,7 @@ const toml::table* RequireTable(const std::string& path, const toml::table& root
   const toml::node* node = root.get(name);
   if (node == nullptr) return nullptr;
   const toml::table* table = node->as_table();
-  if (table == nullptr) Fail(path, name, "expected a table, got " + Describe(*node));
+  if (table == nullptr) Fail(path, name, "expected a table, got " + TomlReader::Describe(*node));
   return table;
 }
 
@@ -117,7 +99,8 @@ ConfigFile ConfigFile::Load(const std::string& path) {
   const toml::node* redis_node = root.get("redis");
   if (redis_node == nullptr) return config;
   const toml::table* redis = redis_node->as_table();
-  if (redis == nullptr) Fail(path, "redis", "expected a table, got " + Describe(*redis_node));
+  if (redis == nullptr)
+    Fail(path, "redis", "expected a table, got " + TomlReader::Describe(*redis_node));
 
   for (const auto& [key_node, value] : *redis) {
     std::string key(key_node.str());

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "duration.h"
 #include "errors.h"
+#include "toml_reader.h"
 
 namespace warden {
 
@@ -51,25 +52,6 @@ const char* JobTypeName(JobType type) {
 
 namespace {
 
-std::string Describe(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    default:
-      return "a date/time";
-  }
-}
-
 // Reads one TOML table, remembering which keys were read so that unknown ones (typos) are
 // reported instead of silently ignored. Every error names the file, the line, the key.
 class TableReader {
@@ -102,7 +84,7 @@ class TableReader {
     const toml::node* node = required ? &Require(key) : Get(key);
     if (node == nullptr) return std::nullopt;
     const auto* value = node->as_string();
-    if (value == nullptr) Fail(node, key, "expected a string, got " + Describe(*node));
+    if (value == nullptr) Fail(node, key, "expected a string, got " + TomlReader::Describe(*node));
     return value->get();
   }
 
@@ -110,7 +92,8 @@ class TableReader {
     const toml::node* node = Get(key);
     if (node == nullptr) return std::nullopt;
     const auto* value = node->as_integer();
-    if (value == nullptr) Fail(node, key, "expected an integer, got " + Describe(*node));
+    if (value == nullptr)
+      Fail(node, key, "expected an integer, got " + TomlReader::Describe(*node));
     if (value->get() < min || value->get() > max) {
       Fail(node, key,
            std::to_string(value->get()) + " is out of range " + std::to_string(min) + "-" +
@@ -128,7 +111,7 @@ class TableReader {
     } else if (const auto* f = node->as_floating_point()) {
       v = f->get();
     } else {
-      Fail(node, key, "expected a number, got " + Describe(*node));
+      Fail(node, key, "expected a number, got " + TomlReader::Describe(*node));
     }
     if (!(v >= min && v <= max)) {
       Fail(node, key, "out of range " + std::to_string(min) + "-" + std::to_string(max));
@@ -140,7 +123,8 @@ class TableReader {
     const toml::node* node = Get(key);
     if (node == nullptr) return std::nullopt;
     const auto* value = node->as_boolean();
-    if (value == nullptr) Fail(node, key, "expected true or false, got " + Describe(*node));
+    if (value == nullptr)
+      Fail(node, key, "expected true or false, got " + TomlReader::Describe(*node));
     return value->get();
   }
 
@@ -154,7 +138,7 @@ class TableReader {
     } else if (const auto* s = node->as_string()) {
       text = s->get();
     } else {
-      Fail(node, key, "expected a duration such as \"30s\", got " + Describe(*node));
+      Fail(node, key, "expected a duration such as \"30s\", got " + TomlReader::Describe(*node));
     }
     std::string error;
     auto ms = ParseDurationMs(text, &error);
@@ -171,7 +155,8 @@ class TableReader {
     const toml::node* node = Get(key);
     if (node == nullptr) return std::nullopt;
     const auto* table = node->as_table();
-    if (table == nullptr) Fail(node, key, "expected a table of strings, got " + Describe(*node));
+    if (table == nullptr)
+      Fail(node, key, "expected a table of strings, got " + TomlReader::Describe(*node));
     std::map<std::string, std::string> out;
     for (const auto& [k, v] : *table) {
       const auto* s = v.as_string();
@@ -185,7 +170,8 @@ class TableReader {
     const toml::node* node = Get(key);
     if (node == nullptr) return std::nullopt;
     const auto* array = node->as_array();
-    if (array == nullptr) Fail(node, key, "expected an array of strings, got " + Describe(*node));
+    if (array == nullptr)
+      Fail(node, key, "expected an array of strings, got " + TomlReader::Describe(*node));
     std::vector<std::string> out;
     for (const auto& v : *array) {
       const auto* s = v.as_string();
@@ -199,7 +185,7 @@ class TableReader {
     const toml::node* node = Get(key);
     if (node == nullptr) return nullptr;
     const auto* table = node->as_table();
-    if (table == nullptr) Fail(node, key, "expected a table, got " + Describe(*node));
+    if (table == nullptr) Fail(node, key, "expected a table, got " + TomlReader::Describe(*node));
     return table;
   }
 
@@ -578,7 +564,7 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
   if (const toml::node* jobs = top.Get("job")) {
     const toml::array* array = jobs->as_array();
     if (array == nullptr) {
-      top.Fail(jobs, "job", "expected [[job]] tables, got " + Describe(*jobs));
+      top.Fail(jobs, "job", "expected [[job]] tables, got " + TomlReader::Describe(*jobs));
     }
     std::set<std::string> names;
     size_t index = 0;
