@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <sstream>
 #include <regex>
 #include <thread>
 #include <string>
@@ -44,6 +46,17 @@ Wrk RunWrk(int port, const std::string& path, int seconds) {
   return w;
 }
 
+// "429 x12, 502 x3" from the log of responses that were not 2xx.
+std::string StatusBreakdown(const NginxServer& server) {
+  std::map<std::string, long long> counts;
+  std::istringstream log(server.AccessLog("odd.log"));
+  std::string status, rest;
+  while (log >> status && std::getline(log, rest)) ++counts[status];
+  std::string out;
+  for (const auto& [s, n] : counts) out += (out.empty() ? "" : ", ") + s + " x" + std::to_string(n);
+  return out.empty() ? "none logged" : out;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -61,7 +74,13 @@ NginxServer::Options Server(const std::string& http, const std::string& ok_locat
   o.load_module = module;
   o.workers = 1;
   o.main = "worker_cpu_affinity 01;\n";
-  o.http = http + "access_log off;\nserver {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n" +
+  // Only responses that are not 2xx are logged (a map, as cheap as `access_log off` for
+  // the rest), so a warning about refusals can say which statuses they were.
+  o.http = http +
+           "map $status $odd_status { ~^2 0; default 1; }\n"
+           "log_format odd '$status $request_time';\n"
+           "access_log @DIR@/odd.log odd if=$odd_status;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n" +
            "  location / { " + ok_location + " }\n" + "  location /attack/ { " + attack_location +
            " alias @DIR@/html/; }\n}\n";
   return o;
@@ -78,7 +97,9 @@ int main(int argc, char** argv) {
   }
   RedisServer redis;
   std::string redis_line = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n";
-  // High limits: nothing is refused on "/"; "/attack/" allows one request a minute.
+  // High limits: nothing is refused on "/"; "/attack/" allows one request a minute. The two
+  // Warden servers share one Redis, so their zones need names of their own: zones of the
+  // same name are one fleet-wide limit.
   NginxServer plain(Server("", "", "", false));
   NginxServer limit_req(Server(
       "limit_req_zone $binary_remote_addr zone=ok:10m rate=1000000r/s;\n"
@@ -87,20 +108,20 @@ int main(int argc, char** argv) {
       false));
   NginxServer interval(Server(redis_line +
                                   "warden_top_zone off;\n"
-                                  "warden_limit_zone $binary_remote_addr zone=ok:10m "
+                                  "warden_limit_zone $binary_remote_addr zone=ok_interval:10m "
                                   "rate=1000000r/s;\n"
-                                  "warden_limit_zone $binary_remote_addr zone=attack:10m "
-                                  "rate=1r/m;\n",
-                              "warden_limit zone=ok burst=1000 nodelay;",
-                              "warden_limit zone=attack;", true));
+                                  "warden_limit_zone $binary_remote_addr "
+                                  "zone=attack_interval:10m rate=1r/m;\n",
+                              "warden_limit zone=ok_interval burst=1000 nodelay;",
+                              "warden_limit zone=attack_interval;", true));
   NginxServer exact(Server(redis_line +
                                "warden_top_zone off;\n"
-                               "warden_limit_zone $binary_remote_addr zone=ok:10m "
+                               "warden_limit_zone $binary_remote_addr zone=ok_exact:10m "
                                "rate=1000000r/s sync=exact;\n"
-                               "warden_limit_zone $binary_remote_addr zone=attack:10m "
+                               "warden_limit_zone $binary_remote_addr zone=attack_exact:10m "
                                "rate=1r/m sync=exact;\n",
-                           "warden_limit zone=ok burst=1000 nodelay;",
-                           "warden_limit zone=attack;", true));
+                           "warden_limit zone=ok_exact burst=1000 nodelay;",
+                           "warden_limit zone=attack_exact;", true));
   std::this_thread::sleep_for(500ms);  // workers connect to Redis
 
   struct Target {
@@ -123,7 +144,10 @@ int main(int argc, char** argv) {
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       targets[t].rps.push_back(w[t].rps);
       targets[t].p99.push_back(w[t].p99_ms);
-      if (w[t].non2xx) std::printf("warning: %s refused %lld\n", targets[t].name, w[t].non2xx);
+      if (w[t].non2xx) {
+        std::printf("warning: %s answered %lld non-2xx (so far: %s)\n", targets[t].name,
+                    w[t].non2xx, StatusBreakdown(*targets[t].server).c_str());
+      }
     }
     interval_vs_limit_req.push_back(w[2].rps / w[1].rps);
     exact_vs_plain.push_back(w[3].rps / w[0].rps);
