@@ -1,5 +1,6 @@
 #include "blacklist_table.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -11,9 +12,12 @@ namespace warden {
 namespace {
 
 constexpr uint64_t kMagic = 0x57415244454e4231ULL;  // "WARDENB1"
-constexpr uint32_t kLayoutVersion = 2;
+constexpr uint32_t kLayoutVersion = 3;
+// IPv4 networks of /8../15 and /16../23 (IPv4-mapped lengths 104..111 and 112..119), counted
+// per /8 and per /16, so an IPv4 lookup probes those eight lengths only where such a network
+// exists.
+constexpr int kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
 constexpr uint8_t kFilterSaturated = 255;
-constexpr int kPrefixWords = 3;  // bitmap of the 129 prefix lengths in use
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
 constexpr double kMaxLoad = 0.8;
@@ -36,6 +40,26 @@ struct MaskWords {
   }
 };
 const MaskWords kMasks;
+
+// The two address words of an IPv4-mapped address (::ffff:a.b.c.d) in memory order: hi is 0,
+// the low half of lo is 00 00 ff ff.
+inline bool IsMapped(uint64_t hi, uint64_t lo) {
+  uint32_t marker;
+  const uint8_t ffff[4] = {0, 0, 0xff, 0xff};
+  std::memcpy(&marker, ffff, 4);
+  return hi == 0 && static_cast<uint32_t>(lo) == marker;
+}
+
+inline void SetBit(uint64_t* bits, size_t i, bool on) {
+  uint64_t bit = uint64_t{1} << (i & 63);
+  if (on) {
+    bits[i >> 6] |= bit;
+  } else {
+    bits[i >> 6] &= ~bit;
+  }
+}
+
+inline bool TestBit(const uint64_t* bits, size_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,7 +103,13 @@ struct BlacklistTable::Header {
   uint32_t write_generation;
   uint64_t sweep_cursor;
   uint32_t prefix_counts[kMaxPrefix + 1];
-  uint64_t prefix_bitmap[kPrefixWords];
+  // The prefix lengths in use, longest first: what a lookup probes, without a bit scan.
+  uint32_t length_count;
+  uint8_t lengths[kMaxPrefix + 1];
+  uint32_t v4_short8_counts[256];
+  uint64_t v4_short8_bits[256 / 64];
+  uint32_t v4_short16_counts[65536];
+  uint64_t v4_short16_bits[65536 / 64];
   SyncState sync;
 };
 
@@ -136,10 +166,6 @@ bool BlacklistTable::Attach(void* region, size_t bytes) {
   return true;
 }
 
-uint64_t BlacklistTable::HashWords(uint64_t hi, uint64_t lo, int prefix_len) {
-  return Mix64((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
-}
-
 uint64_t BlacklistTable::Hash(const IpAddress::Bytes& addr, int prefix_len) {
   uint64_t hi, lo;
   std::memcpy(&hi, addr.data(), 8);
@@ -186,31 +212,37 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
   uint64_t hi, lo;
   std::memcpy(&hi, addr.bytes().data(), 8);
   std::memcpy(&lo, addr.bytes().data() + 8, 8);
-  for (int word = kPrefixWords - 1; word >= 0 && !*out; --word) {
-    uint64_t bits = header_->prefix_bitmap[word];
-    while (bits) {
-      int bit = 63 - __builtin_clzll(bits);
-      bits &= ~(uint64_t{1} << bit);
-      int len = word * 64 + bit;
-      if (len > kMaxPrefix) continue;
-      uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
-      uint64_t hash = HashWords(net_hi, net_lo, len);
-      // Most lookups miss: a bitmap small enough to stay in cache answers those without
-      // touching the large table, which would cost a cache miss per prefix length.
-      size_t bucket = hash & filter_mask_;
-      if (!((filter_bits_[bucket >> 6] >> (bucket & 63)) & 1)) continue;
-      IpAddress::Bytes network;
-      std::memcpy(network.data(), &net_hi, 8);
-      std::memcpy(network.data() + 8, &net_lo, 8);
-      size_t i = Find(network, len, hash);
-      if (i == static_cast<size_t>(-1)) continue;
-      const Slot& s = slots_[i];
-      if (s.generation != live && s.generation != writing) continue;
-      if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
-      *out = Match{Cidr(IpAddress(network), len), s.expires_ms,
-                   static_cast<EntrySource>(s.source)};
-      break;
+  // A writer may change the list meanwhile; the bound keeps a torn count in range and the
+  // sequence check below discards whatever was read.
+  uint32_t n = std::min<uint32_t>(header_->length_count, kMaxPrefix + 1);
+  // An IPv4 client can only be in IPv4 networks at lengths from 96 up; of the short ones,
+  // only those in its /8 or /16 (exact counts, no false positives).
+  bool mapped = IsMapped(hi, lo);
+  const uint8_t* bytes = addr.bytes().data();
+  bool skip_short8 = mapped && !TestBit(header_->v4_short8_bits, bytes[12]);
+  bool skip_short16 =
+      mapped && !TestBit(header_->v4_short16_bits, size_t{bytes[12]} << 8 | bytes[13]);
+  for (uint32_t k = 0; k < n; ++k) {
+    int len = header_->lengths[k];
+    if (len >= kV4Short8 && len < kV4Long && (len >= kV4Short16 ? skip_short16 : skip_short8)) {
+      continue;
     }
+    uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
+    uint64_t hash = HashWords(net_hi, net_lo, len);
+    // Most lookups miss: a bitmap small enough to stay in cache answers those without
+    // touching the large table, which would cost a cache miss per prefix length.
+    size_t bucket = hash & filter_mask_;
+    if (!((filter_bits_[bucket >> 6] >> (bucket & 63)) & 1)) continue;
+    IpAddress::Bytes network;
+    std::memcpy(network.data(), &net_hi, 8);
+    std::memcpy(network.data() + 8, &net_lo, 8);
+    size_t i = Find(network, len, hash);
+    if (i == static_cast<size_t>(-1)) continue;
+    const Slot& s = slots_[i];
+    if (s.generation != live && s.generation != writing) continue;
+    if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
+    *out = Match{Cidr(IpAddress(network), len), s.expires_ms, static_cast<EntrySource>(s.source)};
+    break;
   }
   std::atomic_thread_fence(std::memory_order_acquire);
   return header_->seq.load(std::memory_order_relaxed) == before;
@@ -227,15 +259,33 @@ std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& add
   return std::nullopt;
 }
 
-void BlacklistTable::CountPrefix(int prefix_len, int delta) {
-  uint32_t& count = header_->prefix_counts[prefix_len];
-  count += delta;
-  uint64_t bit = uint64_t{1} << (prefix_len % 64);
-  if (count) {
-    header_->prefix_bitmap[prefix_len / 64] |= bit;
-  } else {
-    header_->prefix_bitmap[prefix_len / 64] &= ~bit;
+void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) {
+  if (prefix_len >= kV4Short8 && prefix_len < kV4Long) {
+    uint64_t hi, lo;
+    std::memcpy(&hi, addr, 8);
+    std::memcpy(&lo, addr + 8, 8);
+    if (IsMapped(hi, lo)) {
+      if (prefix_len >= kV4Short16) {
+        size_t i = size_t{addr[12]} << 8 | addr[13];
+        header_->v4_short16_counts[i] += delta;
+        SetBit(header_->v4_short16_bits, i, header_->v4_short16_counts[i] != 0);
+      } else {
+        size_t i = addr[12];
+        header_->v4_short8_counts[i] += delta;
+        SetBit(header_->v4_short8_bits, i, header_->v4_short8_counts[i] != 0);
+      }
+    }
   }
+  uint32_t& count = header_->prefix_counts[prefix_len];
+  bool was_used = count != 0;
+  count += delta;
+  if (was_used == (count != 0)) return;
+  // A length came into use or went out of it (rare): list the lengths in use again.
+  uint32_t n = 0;
+  for (int len = kMaxPrefix; len >= 0; --len) {
+    if (header_->prefix_counts[len]) header_->lengths[n++] = static_cast<uint8_t>(len);
+  }
+  header_->length_count = n;
 }
 
 void BlacklistTable::RemoveAt(size_t hole) {
@@ -245,7 +295,7 @@ void BlacklistTable::RemoveAt(size_t hole) {
     std::memcpy(key.data(), slots_[hole].addr, 16);
     FilterAdd(Hash(key, slots_[hole].prefix_len), -1);
   }
-  CountPrefix(slots_[hole].prefix_len, -1);
+  CountEntry(slots_[hole].addr, slots_[hole].prefix_len, -1);
   header_->entry_count--;
   size_t j = hole;
   for (;;) {
@@ -276,8 +326,7 @@ BlacklistTable::WriteBatch::~WriteBatch() {
   table_.header_->seq.fetch_add(1, std::memory_order_release);
 }
 
-bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
-                                        EntrySource source) {
+bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms, EntrySource source) {
   Header* h = table_.header_;
   const auto& key = cidr.network().bytes();
   int len = cidr.prefix_len();
@@ -295,7 +344,7 @@ bool BlacklistTable::WriteBatch::Upsert(const Cidr& cidr, int64_t expires_ms,
       s.prefix_len = static_cast<uint8_t>(len);
       s.used = 1;
       h->entry_count++;
-      table_.CountPrefix(len, +1);
+      table_.CountEntry(key.data(), len, +1);
       table_.FilterAdd(hash, +1);
       break;
     }
@@ -335,9 +384,7 @@ size_t BlacklistTable::WriteBatch::Sweep(int64_t now_ms, size_t max_slots) {
   return removed;
 }
 
-BlacklistTable::SyncState& BlacklistTable::WriteBatch::sync_state() {
-  return table_.header_->sync;
-}
+BlacklistTable::SyncState& BlacklistTable::WriteBatch::sync_state() { return table_.header_->sync; }
 
 void BlacklistTable::WriteBatch::BeginGeneration() {
   Header* h = table_.header_;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "address.h"
+#include "shm_layout.h"
 #include "shm_lock.h"
 
 namespace warden {
@@ -112,7 +113,10 @@ class BlacklistTable {
 
   static size_t HeaderBytes();
   static size_t FilterBuckets(size_t slots);
-  static uint64_t HashWords(uint64_t hi, uint64_t lo, int prefix_len);
+  // Inline: a lookup hashes once per prefix length in use, a dozen times per request.
+  static uint64_t HashWords(uint64_t hi, uint64_t lo, int prefix_len) {
+    return Mix64((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
+  }
   static uint64_t Hash(const IpAddress::Bytes& addr, int prefix_len);
   size_t Home(uint64_t hash) const;
   void FilterAdd(uint64_t hash, int delta);
@@ -120,11 +124,13 @@ class BlacklistTable {
   // The slot index holding (key, prefix_len), or npos.
   size_t Find(const IpAddress::Bytes& key, int prefix_len, uint64_t hash) const;
   void RemoveAt(size_t index);
-  void CountPrefix(int prefix_len, int delta);
+  // Keeps the per-length counts (and the IPv4 short-network maps) in step with an entry
+  // added (+1) or removed (-1).
+  void CountEntry(const uint8_t* addr, int prefix_len, int delta);
   bool ReadOnce(const IpAddress& addr, int64_t now_ms, std::optional<Match>* out) const;
 
   Header* header_ = nullptr;
-  uint8_t* filter_ = nullptr;  // one counter per bucket: how many entries hash there
+  uint8_t* filter_ = nullptr;        // one counter per bucket: how many entries hash there
   uint64_t* filter_bits_ = nullptr;  // one bit per bucket: counter != 0 (what readers use)
   size_t filter_mask_ = 0;
   Slot* slots_ = nullptr;

@@ -6,9 +6,13 @@
 
 #include <cstring>
 
+#include "shm_layout.h"
+
 namespace warden {
 
 namespace {
+
+constexpr uint8_t kEmpty = 0, kFound = 1, kNotFound = 2;
 
 std::vector<std::string> SplitPath(const std::string& dotted) {
   std::vector<std::string> parts;
@@ -73,6 +77,34 @@ bool GeoDb::LookupPath(MMDB_entry_s* entry, const std::vector<const char*>& path
 }
 
 bool GeoDb::Country(const sockaddr* addr, char out[3]) const {
+  uint64_t hi, lo;
+  if (addr->sa_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    std::memcpy(&hi, a6->sin6_addr.s6_addr, 8);
+    std::memcpy(&lo, a6->sin6_addr.s6_addr + 8, 8);
+  } else if (addr->sa_family == AF_INET) {
+    uint8_t mapped[8] = {0, 0, 0xff, 0xff};
+    std::memcpy(mapped + 4, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, 4);
+    hi = 0;
+    std::memcpy(&lo, mapped, 8);
+  } else {
+    return false;
+  }
+  CachedCountry& c = cache_[Mix64(hi * 0x9e3779b97f4a7c15ULL ^ lo) & (kCacheSize - 1)];
+  if (c.state == kEmpty || c.hi != hi || c.lo != lo) {
+    c.hi = hi;
+    c.lo = lo;
+    c.state = LookupTree(addr, out) ? kFound : kNotFound;
+    if (c.state == kFound) std::memcpy(c.code, out, 2);
+  }
+  if (c.state != kFound) return false;
+  out[0] = c.code[0];
+  out[1] = c.code[1];
+  out[2] = '\0';
+  return true;
+}
+
+bool GeoDb::LookupTree(const sockaddr* addr, char out[3]) const {
   sockaddr_in v4;
   if (addr->sa_family == AF_INET6) {
     // Look mapped clients up in the IPv4 tree: databases hold IPv4 data there.

@@ -1,7 +1,8 @@
 #include "shm_map.h"
 
-
+#include <cstring>
 #include <new>
+#include <random>
 
 #include "shm_layout.h"
 
@@ -9,20 +10,9 @@ namespace warden {
 
 namespace {
 
-constexpr uint64_t kMagic = 0x57415244454e4d31ULL;  // "WARDENM1"
+constexpr uint64_t kMagic = 0x57415244454e4d32ULL;  // "WARDENM2"
 constexpr double kMaxLoad = 0.85;
 constexpr size_t kEvictionSample = 16;
-
-// Two independent 64-bit hashes of arbitrary bytes (FNV-1a lanes, then mixed).
-void HashBytes(std::string_view bytes, uint64_t* a, uint64_t* b) {
-  uint64_t h1 = 0xcbf29ce484222325ULL, h2 = 0x84222325cbf29ce4ULL;
-  for (unsigned char c : bytes) {
-    h1 = (h1 ^ c) * 0x100000001b3ULL;
-    h2 = (h2 ^ c) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
-  }
-  *a = Mix64(h1 ^ bytes.size());
-  *b = Mix64(h2 + bytes.size());
-}
 
 }  // namespace
 
@@ -51,30 +41,47 @@ bool ShmMap::Attach(void* region, size_t bytes) {
   if (header->magic == kMagic && header->slot_count == slots &&
       header->queue_capacity == queue_capacity_) {
     header_ = header;
+    seed_ = header_->seed;
     return true;
   }
   std::memset(region, 0, RegionSize(slots));
   header_ = new (region) Header();
   header_->slot_count = slots;
   header_->queue_capacity = queue_capacity_;
+  std::random_device random;
+  header_->seed = (uint64_t{random()} << 32) ^ random();
+  seed_ = header_->seed;
   header_->magic = kMagic;
   return true;
 }
 
 ShmMap::Lock::Lock(ShmMap& map, int32_t pid) : lock_(&map.header_->lock_owner, pid) {}
 
-std::string_view ShmMap::Normalize(std::string_view key, uint64_t* hash, KeyBuffer* buf) {
-  uint64_t a, b;
-  HashBytes(key, &a, &b);
-  if (key.size() <= kKeyInline) {
-    *hash = a;
-    return key;
+uint64_t ShmMap::HashBytes(std::string_view bytes, uint64_t seed) {
+  uint64_t h = seed ^ (bytes.size() * 0x9e3779b97f4a7c15ULL);
+  size_t n = bytes.size();
+  const char* p = bytes.data();
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    h = Mix64(h ^ word);
   }
+  if (n) {
+    uint64_t word = 0;  // the length is in the seed, so zero padding is unambiguous
+    std::memcpy(&word, p, n);
+    h = Mix64(h ^ word);
+  }
+  return Mix64(h + 0x632be59bd9b4e019ULL);
+}
+
+std::string_view ShmMap::Stored(std::string_view key, KeyBuffer* buf) {
+  if (key.size() <= kKeyInline) return key;
+  // Two lanes with fixed seeds: the same digest on every node, since Redis knows keys by it.
+  uint64_t a = HashBytes(key, 0x243f6a8885a308d3ULL);
+  uint64_t b = HashBytes(key, 0x13198a2e03707344ULL);
   std::memcpy(buf->data, &a, 8);
   std::memcpy(buf->data + 8, &b, 8);
-  std::string_view digest(buf->data, 16);
-  HashBytes(digest, hash, &b);
-  return digest;
+  return std::string_view(buf->data, 16);
 }
 
 size_t ShmMap::Home(uint64_t hash) const {
@@ -86,9 +93,9 @@ std::string ShmMap::StoredKey(const Slot& slot) {
 }
 
 ShmMap::Slot* ShmMap::Find(std::string_view key) {
-  uint64_t hash;
   KeyBuffer buf;
-  std::string_view stored = Normalize(key, &hash, &buf);
+  std::string_view stored = Stored(key, &buf);
+  uint64_t hash = SlotHash(stored);
   size_t i = Home(hash);
   for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
     Slot& s = slots_[i];
@@ -102,9 +109,9 @@ ShmMap::Slot* ShmMap::Find(std::string_view key) {
 }
 
 ShmMap::Slot* ShmMap::FindOrInsert(std::string_view key, int64_t now_ms, bool* fresh) {
-  uint64_t hash;
   KeyBuffer buf;
-  std::string_view stored = Normalize(key, &hash, &buf);
+  std::string_view stored = Stored(key, &buf);
+  uint64_t hash = SlotHash(stored);
   for (int attempt = 0; attempt < 2; ++attempt) {
     size_t i = Home(hash);
     for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {

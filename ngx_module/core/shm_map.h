@@ -65,9 +65,8 @@ class ShmMap {
   // The key as stored (for long keys, its digest): what other nodes know it by.
   static std::string StoredKey(const Slot& slot);
   static std::string StoredKey(std::string_view key) {
-    uint64_t hash;
     KeyBuffer buf;
-    return std::string(Normalize(key, &hash, &buf));
+    return std::string(Stored(key, &buf));
   }
   // Puts the slot's key in the queue of keys to visit, once until drained.
   void Enqueue(Slot* slot);
@@ -90,11 +89,17 @@ class ShmMap {
 
   static size_t HeaderBytes();
   static size_t QueueCapacity(size_t slots);
-  // The stored form of a key, in a caller's buffer: no allocation on the request path.
+  // The stored form of a key, in a caller's buffer (no allocation on the request path): the
+  // key itself when it fits inline, else a 128-bit digest that every node computes alike.
   struct KeyBuffer {
     char data[kKeyInline];
   };
-  static std::string_view Normalize(std::string_view key, uint64_t* hash, KeyBuffer* buf);
+  static std::string_view Stored(std::string_view key, KeyBuffer* buf);
+  // 64 bits of `bytes`, eight at a time (a byte-wise hash cost more than the rest of a lookup).
+  static uint64_t HashBytes(std::string_view bytes, uint64_t seed);
+  // Where a stored key lives. Seeded per zone at random, so clients that pick their own keys
+  // (a header, a token) cannot aim them all at one probe chain.
+  uint64_t SlotHash(std::string_view stored) const { return HashBytes(stored, seed_); }
   size_t Home(uint64_t hash) const;
   size_t Next(size_t i) const { return i + 1 == count_ ? 0 : i + 1; }
   void RemoveAt(size_t index);
@@ -105,10 +110,12 @@ class ShmMap {
   uint8_t* queue_ = nullptr;  // ring of queued keys: a length byte + kKeyInline bytes each
   size_t count_ = 0;
   size_t queue_capacity_ = 0;
+  uint64_t seed_ = 0;
 };
 
 struct ShmMap::Header {
   uint64_t magic;
+  uint64_t seed;
   uint64_t slot_count;
   uint64_t queue_capacity;
   std::atomic<int32_t> lock_owner;
@@ -140,14 +147,13 @@ void ShmMap::Drain(std::vector<std::string>* out, size_t max, Pred wanted) {
     std::string key(reinterpret_cast<const char*>(rec + 1), rec[0]);
     header_->queue_head++;
     header_->queue_len--;
-    uint64_t hash;
-    KeyBuffer buf;
-    Normalize(key, &hash, &buf);  // stored keys are already normal: this only computes the hash
+    uint64_t hash = SlotHash(key);  // queued keys are stored keys
     size_t i = Home(hash);
     for (size_t probes = 0; probes < count_; ++probes, i = Next(i)) {
       Slot& s = slots_[i];
       if (!(s.flags & kUsed)) break;
-      if (s.hash == hash && s.key_len == key.size() && std::memcmp(s.key, key.data(), key.size()) == 0) {
+      if (s.hash == hash && s.key_len == key.size() &&
+          std::memcmp(s.key, key.data(), key.size()) == 0) {
         s.flags &= static_cast<uint8_t>(~kQueued);
         if (wanted(&s)) out->push_back(std::move(key));
         break;

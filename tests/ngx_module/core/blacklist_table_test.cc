@@ -95,8 +95,8 @@ TEST_F(BlacklistTableTest, UpsertUpdatesInPlace) {
 TEST_F(BlacklistTableTest, RemoveKeepsOtherEntriesReachable) {
   // Fill densely so probe chains overlap, then remove half and check the rest.
   std::vector<std::string> addrs;
-  for (int i = 0; i < 700; ++i) addrs.push_back("198.51." + std::to_string(i / 256) + "." +
-                                                std::to_string(i % 256));
+  for (int i = 0; i < 700; ++i)
+    addrs.push_back("198.51." + std::to_string(i / 256) + "." + std::to_string(i % 256));
   for (auto& a : addrs) Add(a.c_str());
   for (size_t i = 0; i < addrs.size(); i += 2) Remove(addrs[i].c_str());
   for (size_t i = 0; i < addrs.size(); ++i) {
@@ -109,8 +109,7 @@ TEST_F(BlacklistTableTest, RefusesPastMaxLoadInsteadOfCorrupting) {
   BlacklistTable::WriteBatch batch(table_, getpid());
   int accepted = 0;
   for (int i = 0; i < 1024; ++i) {
-    accepted += batch.Upsert(Cidr(IpAddress::FromV4(0x0a000000 + i), 128), 0,
-                             EntrySource::kManual);
+    accepted += batch.Upsert(Cidr(IpAddress::FromV4(0x0a000000 + i), 128), 0, EntrySource::kManual);
   }
   EXPECT_LT(accepted, 1024);
   EXPECT_GT(accepted, 700);
@@ -171,6 +170,21 @@ TEST_F(BlacklistTableTest, DeadLeaderIsReplaced) {
 }
 
 // Randomised comparison against a simple model: the table must agree with a linear scan.
+// An IPv6 network at the lengths where IPv4 /16../23 networks live (112..119) is no IPv4
+// network: it matches IPv6 clients, never an IPv4 client.
+TEST_F(BlacklistTableTest, V6NetworksAtV4ShortLengths) {
+  Add("2001:db8::1:0/116");
+  Add("::ffff:10.1.0.0/116");  // 10.1.0.0/20 written as IPv6
+  EXPECT_TRUE(Look("2001:db8::1:abc"));
+  EXPECT_FALSE(Look("2001:db8::2:1"));
+  EXPECT_TRUE(Look("10.1.15.1"));
+  EXPECT_FALSE(Look("10.1.16.1"));
+  EXPECT_FALSE(Look("10.2.0.1"));
+  Remove("::ffff:10.1.0.0/116");
+  EXPECT_FALSE(Look("10.1.15.1"));
+  EXPECT_TRUE(Look("2001:db8::1:abc"));
+}
+
 TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
   std::vector<char> region(BlacklistTable::RegionSize(4099) + 17);  // any slot count works
   BlacklistTable table;
@@ -178,7 +192,9 @@ TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
   std::mt19937 rng(42);
   std::set<std::pair<int, uint32_t>> model;  // (v4 prefix length, network)
   for (int step = 0; step < 5000; ++step) {
-    int len = std::vector<int>{8, 16, 20, 24, 32}[rng() % 5];
+    // Every group of lengths a lookup treats apart: /0../7 probed always, /8../15 and
+    // /16../23 only where the client's /8 or /16 holds one, /24 and longer always.
+    int len = std::vector<int>{0, 5, 8, 12, 15, 16, 20, 23, 24, 28, 32}[rng() % 11];
     uint32_t net = (rng() & 0x0f0f0f0f) & (len == 0 ? 0 : ~uint32_t{0} << (32 - len));
     Cidr c(IpAddress::FromV4(net), 96 + len);
     BlacklistTable::WriteBatch batch(table, getpid());
@@ -193,7 +209,7 @@ TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
     uint32_t addr = rng() & 0x0f0f0f0f;
     bool expected = false;
     for (auto& [len, net] : model) {
-      uint32_t mask = ~uint32_t{0} << (32 - len);
+      uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
       if ((addr & mask) == net) expected = true;
     }
     EXPECT_EQ(static_cast<bool>(table.Lookup(IpAddress::FromV4(addr), 0)), expected);

@@ -63,6 +63,29 @@ TEST_F(ShmMapTest, LongKeysAreStoredAsDigests) {
   EXPECT_EQ(ShmMap::StoredKey(*map_.Find(a)).size(), 16u);
 }
 
+// Every node must know a long key by the same digest (it names the key's bucket in Redis),
+// while each zone places keys with its own random seed.
+TEST_F(ShmMapTest, DigestsAreTheSameInEveryZone) {
+  Make(128);
+  std::vector<char> other_region(ShmMap::RegionSize(128), 0);
+  ShmMap other;
+  ASSERT_TRUE(other.Attach(other_region.data(), other_region.size()));
+  std::string key(300, 'k');
+  key[7] = 'x';
+  Touch(key);
+  ShmMap::Lock lock_a(map_, getpid());
+  ShmMap::Lock lock_b(other, getpid());
+  bool fresh;
+  ShmMap::Slot* b = other.FindOrInsert(key, 0, &fresh);
+  EXPECT_EQ(ShmMap::StoredKey(*map_.Find(key)), ShmMap::StoredKey(*b));
+  EXPECT_EQ(ShmMap::StoredKey(key), ShmMap::StoredKey(*b));
+  // A stored key finds its slot again (what draining the queue and the Redis replies do).
+  EXPECT_EQ(map_.Find(ShmMap::StoredKey(key)), map_.Find(key));
+  std::string other_key = key;
+  other_key[299] = 'z';
+  EXPECT_NE(ShmMap::StoredKey(key), ShmMap::StoredKey(other_key));
+}
+
 TEST_F(ShmMapTest, BinaryKeys) {
   Make(128);
   std::string k1("\x00\x01\x00", 3), k2("\x00\x01\x01", 3);
