@@ -16,7 +16,7 @@ constexpr uint32_t kLayoutVersion = 3;
 // IPv4 networks of /8../15 and /16../23 (IPv4-mapped lengths 104..111 and 112..119), counted
 // per /8 and per /16, so an IPv4 lookup probes those eight lengths only where such a network
 // exists.
-constexpr int kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
+constexpr int kV4Mapped = 96, kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
 constexpr uint8_t kFilterSaturated = 255;
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
@@ -106,6 +106,7 @@ struct BlacklistTable::Header {
   // The prefix lengths in use, longest first: what a lookup probes, without a bit scan.
   uint32_t length_count;
   uint8_t lengths[kMaxPrefix + 1];
+  uint32_t v4_wide_count;  // networks shorter than /96 that hold all of IPv4 (e.g. ::/0)
   uint32_t v4_short8_counts[256];
   uint64_t v4_short8_bits[256 / 64];
   uint32_t v4_short16_counts[65536];
@@ -215,15 +216,18 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
   // A writer may change the list meanwhile; the bound keeps a torn count in range and the
   // sequence check below discards whatever was read.
   uint32_t n = std::min<uint32_t>(header_->length_count, kMaxPrefix + 1);
-  // An IPv4 client can only be in IPv4 networks at lengths from 96 up; of the short ones,
-  // only those in its /8 or /16 (exact counts, no false positives).
+  // An IPv4 client can only be in IPv4 networks at lengths from 96 up, or in one of the rare
+  // shorter IPv6 networks holding all of IPv4; of the short IPv4 networks, only in those of
+  // its /8 or /16 (exact counts, no false positives).
   bool mapped = IsMapped(hi, lo);
+  bool skip_wide = mapped && header_->v4_wide_count == 0;
   const uint8_t* bytes = addr.bytes().data();
   bool skip_short8 = mapped && !TestBit(header_->v4_short8_bits, bytes[12]);
   bool skip_short16 =
       mapped && !TestBit(header_->v4_short16_bits, size_t{bytes[12]} << 8 | bytes[13]);
   for (uint32_t k = 0; k < n; ++k) {
     int len = header_->lengths[k];
+    if (len < kV4Mapped && skip_wide) break;  // longest first: the rest are shorter still
     if (len >= kV4Short8 && len < kV4Long && (len >= kV4Short16 ? skip_short16 : skip_short8)) {
       continue;
     }
@@ -260,6 +264,17 @@ std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& add
 }
 
 void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) {
+  if (prefix_len < kV4Mapped) {
+    static const uint8_t kMappedSpace[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint64_t hi, lo, space_hi, space_lo;
+    std::memcpy(&hi, addr, 8);
+    std::memcpy(&lo, addr + 8, 8);
+    std::memcpy(&space_hi, kMappedSpace, 8);
+    std::memcpy(&space_lo, kMappedSpace + 8, 8);
+    if ((space_hi & kMasks.hi[prefix_len]) == hi && (space_lo & kMasks.lo[prefix_len]) == lo) {
+      header_->v4_wide_count += delta;
+    }
+  }
   if (prefix_len >= kV4Short8 && prefix_len < kV4Long) {
     uint64_t hi, lo;
     std::memcpy(&hi, addr, 8);

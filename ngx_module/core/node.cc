@@ -25,8 +25,7 @@ bool Node::AttachTraffic(void* region, size_t bytes) {
   return true;
 }
 
-void Node::CountTraffic(const IpAddress& addr, bool refused, const char* country,
-                        int64_t now_ms) {
+void Node::CountTraffic(const IpAddress& addr, bool refused, const char* country, int64_t now_ms) {
   if (traffic_) traffic_->Count(addr, refused, country, now_ms);
 }
 
@@ -55,8 +54,8 @@ int Node::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t byte
   auto ban = std::make_unique<Ban>();
   if (!ban->strikes.Attach(region, bytes)) return -1;
   rule.zone = zones_[static_cast<size_t>(limit_zone)]->name;
-  ban->autoban = std::make_unique<Autoban>(std::move(rule), &ban->strikes, &blacklist_,
-                                           node_name_, pid_);
+  ban->autoban =
+      std::make_unique<Autoban>(std::move(rule), &ban->strikes, &blacklist_, node_name_, pid_);
   autobans_.push_back(std::move(ban));
   return static_cast<int>(autobans_.size() - 1);
 }
@@ -70,8 +69,7 @@ bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
 }
 
 bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
-                      int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out,
-                      ExactDone done) {
+                      int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done) {
   Zone& z = *zones_.at(static_cast<size_t>(zone));
   *out = z.limiter->Take(key, params, now_ms, pid_, false);
   if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
@@ -84,8 +82,8 @@ bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& p
   }
   std::string stored = ShmMap::StoredKey(key);
   std::string bucket = LimitBucketKey(*schema_, z.name, stored);
-  exact_batch_.push_back(ExactRequest{z.limiter.get(), std::move(stored), std::move(bucket),
-                                      params, fail_closed, std::move(done)});
+  exact_batch_.push_back(ExactRequest{z.limiter.get(), std::move(stored), std::move(bucket), params,
+                                      fail_closed, std::move(done)});
   return true;
 }
 
@@ -118,32 +116,34 @@ void Node::FlushExact() {
         req.done(v, true);
       }
     };
-    bool sent = exact_redis_ && exact_redis_->Send(
-        args, exact_redis_->endpoint().timeout_ms, [this, batch, fail_all](redisReply* r) {
-          if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
-          if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 * batch->size()) {
-            fail_all();
-            return;
-          }
-          breaker_.Success();
-          exact_redis_->MarkHealthy();
-          int64_t now = clock_();
-          for (size_t i = 0; i < batch->size(); ++i) {
-            ExactRequest& req = (*batch)[i];
-            const LeakyBucketParams& p = req.params;
-            LeakyBucketVerdict v;
-            v.rejected = r->element[2 * i]->integer == 1;
-            v.excess = r->element[2 * i + 1]->integer;
-            req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
-            if (v.rejected) {
-              v.retry_after_ms =
-                  p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
-            } else if (v.excess > p.delay) {
-              v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
-            }
-            req.done(v, false);
-          }
-        });
+    bool sent =
+        exact_redis_ &&
+        exact_redis_->Send(
+            args, exact_redis_->endpoint().timeout_ms, [this, batch, fail_all](redisReply* r) {
+              if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
+              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 * batch->size()) {
+                fail_all();
+                return;
+              }
+              breaker_.Success();
+              exact_redis_->MarkHealthy();
+              int64_t now = clock_();
+              for (size_t i = 0; i < batch->size(); ++i) {
+                ExactRequest& req = (*batch)[i];
+                const LeakyBucketParams& p = req.params;
+                LeakyBucketVerdict v;
+                v.rejected = r->element[2 * i]->integer == 1;
+                v.excess = r->element[2 * i + 1]->integer;
+                req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
+                if (v.rejected) {
+                  v.retry_after_ms =
+                      p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
+                } else if (v.excess > p.delay) {
+                  v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
+                }
+                req.done(v, false);
+              }
+            });
     if (!sent) fail_all();
   }
 }
@@ -151,12 +151,14 @@ void Node::FlushExact() {
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
   if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
-    exact_redis_ = std::make_unique<AsyncRedis>(endpoint, "exact rate limits", clock_, attach_, log_);
+    exact_redis_ =
+        std::make_unique<AsyncRedis>(endpoint, "exact rate limits", clock_, attach_, log_);
     exact_redis_->set_on_connect([this] {
       exact_sha_.clear();
       exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
                          exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
-                           if (r && r->type == REDIS_REPLY_STRING) exact_sha_.assign(r->str, r->len);
+                           if (r && r->type == REDIS_REPLY_STRING)
+                             exact_sha_.assign(r->str, r->len);
                          });
     });
   }
@@ -167,8 +169,8 @@ void Node::ConnectRedis(const RedisEndpoint& endpoint) {
     blacklist_sync_ =
         std::make_unique<BlacklistSync>(endpoint, &blacklist_, pid_, clock_, attach_, log_);
   }
-  bool any_sync = std::any_of(zones_.begin(), zones_.end(),
-                              [](const auto& z) { return z->sync_ms > 0; });
+  bool any_sync =
+      std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms > 0; });
   if (!any_sync && !traffic_) return;
   commands_ = std::make_unique<AsyncRedis>(endpoint, "limit sync and traffic counts", clock_,
                                            attach_, log_);
@@ -188,6 +190,7 @@ LeakyBucketVerdict Node::Limit(int zone, std::string_view key, const LeakyBucket
 
 void Node::Tick() {
   if (blacklist_sync_) blacklist_sync_->Tick();
+  if (traffic_) traffic_->Fold();
   if (stats_.attached()) {
     // This process's totals: what its connections and rules did since it started.
     uint64_t errors = 0, bans = 0, pushes = 0;
@@ -274,8 +277,7 @@ std::string Node::Metrics(int64_t now_ms) {
   if (!zones_.empty()) {
     head("warden_limit_keys", "gauge", "Keys tracked in a warden_limit_zone.");
     for (auto& z : zones_) {
-      out << "warden_limit_keys{zone=\"" << z->name << "\"} " << z->map.ReadStats().entries
-          << '\n';
+      out << "warden_limit_keys{zone=\"" << z->name << "\"} " << z->map.ReadStats().entries << '\n';
     }
     head("warden_limit_capacity", "gauge", "Keys a warden_limit_zone can hold.");
     for (auto& z : zones_) {
@@ -296,6 +298,7 @@ std::string Node::Metrics(int64_t now_ms) {
 }
 
 void Node::Shutdown() {
+  if (traffic_) traffic_->Fold();  // the counts of this worker's last tick
   if (commands_) commands_->Close();
   if (exact_redis_) exact_redis_->Close();
   if (autoban_redis_) autoban_redis_->Close();

@@ -2,35 +2,77 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cstring>
 #include <vector>
+
+#include "shm_layout.h"
 
 namespace warden {
 
 void TrafficCounter::Count(const IpAddress& addr, bool refused, const char* country,
                            int64_t now_ms) {
-  std::string_view key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
-  ShmMap::Lock lock(*map_, pid_);
-  bool fresh = false;
-  ShmMap::Slot* slot = map_->FindOrInsert(key, now_ms, &fresh);
-  if (!slot) return;
-  Counts& c = ShmMap::Value<Counts>(slot);
-  c.requests++;
-  if (refused) c.refused++;
-  if (country && country[0]) {
-    c.country[0] = country[0];
-    c.country[1] = country[1];
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr.bytes().data(), 8);
+  std::memcpy(&lo, addr.bytes().data() + 8, 8);
+  Pending& p = pending_[Mix64(hi * 0x9e3779b97f4a7c15ULL ^ lo) & (kPendingSlots - 1)];
+  if (p.requests && p.addr != addr.bytes()) {
+    ShmMap::Lock lock(*map_, pid_);
+    FoldLocked(p);
   }
-  map_->Enqueue(slot);
+  if (!p.requests) {
+    p.addr = addr.bytes();
+    p.refused = 0;
+    p.country[0] = p.country[1] = 0;
+  }
+  p.requests++;
+  if (refused) p.refused++;
+  if (country && country[0]) {
+    p.country[0] = country[0];
+    p.country[1] = country[1];
+  }
+  p.last_ms = now_ms;
+}
+
+void TrafficCounter::Fold() {
+  // Nothing counted, nothing touched: also what keeps a process that never served (the
+  // master) away from the zone.
+  if (std::none_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.requests; })) {
+    return;
+  }
+  ShmMap::Lock lock(*map_, pid_);
+  for (auto& p : pending_) {
+    if (p.requests) FoldLocked(p);
+  }
+}
+
+void TrafficCounter::FoldLocked(Pending& p) {
+  std::string_view key(reinterpret_cast<const char*>(p.addr.data()), p.addr.size());
+  bool fresh = false;
+  ShmMap::Slot* slot = map_->FindOrInsert(key, p.last_ms, &fresh);
+  if (slot) {
+    Counts& c = ShmMap::Value<Counts>(slot);
+    c.requests += p.requests;
+    c.refused += p.refused;
+    if (p.country[0]) {
+      c.country[0] = p.country[0];
+      c.country[1] = p.country[1];
+    }
+    map_->Enqueue(slot);
+  }
+  p.requests = 0;
 }
 
 void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema) {
   if (in_flight_ || !redis || !redis->connected()) return;
+  Fold();
   std::vector<std::string> keys;
   std::vector<std::string> args = {"EVAL", RedisSchema::kTrafficScript, "0", schema.prefix(),
                                    std::to_string(kRetentionMs)};
   {
     ShmMap::Lock lock(*map_, pid_);
-    map_->Drain(&keys, kBatch, [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
+    map_->Drain(&keys, kBatch,
+                [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
     for (auto& key : keys) {
       ShmMap::Slot* slot = map_->Find(key);
       if (!slot || key.size() != 16) continue;

@@ -185,6 +185,23 @@ TEST_F(BlacklistTableTest, V6NetworksAtV4ShortLengths) {
   EXPECT_TRUE(Look("2001:db8::1:abc"));
 }
 
+// IPv6 networks shorter than /96 match IPv4 clients only when they hold all of IPv4.
+TEST_F(BlacklistTableTest, WideV6NetworksAndIPv4Clients) {
+  Add("2001:db8::/32");
+  Add("::/88");  // no: IPv4-mapped addresses have ffff in bits 80..95
+  EXPECT_FALSE(Look("10.1.2.3"));
+  EXPECT_TRUE(Look("2001:db8::5"));
+  Add("::/64");  // all of IPv4 (and more)
+  EXPECT_EQ(Look("10.1.2.3")->cidr.ToString(), "::/64");
+  Remove("::/64");
+  EXPECT_FALSE(Look("10.1.2.3"));
+  Add("::ffff:0:0/95");
+  EXPECT_TRUE(Look("10.1.2.3"));
+  EXPECT_TRUE(Look("::ffff:10.1.2.3"));
+  Remove("::ffff:0:0/95");
+  EXPECT_FALSE(Look("10.1.2.3"));
+}
+
 TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
   std::vector<char> region(BlacklistTable::RegionSize(4099) + 17);  // any slot count works
   BlacklistTable table;

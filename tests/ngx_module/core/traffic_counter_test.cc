@@ -1,0 +1,83 @@
+#include "traffic_counter.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace warden {
+namespace {
+
+class TrafficCounterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    region_.assign(ShmMap::RegionSize(4096), 0);
+    ASSERT_TRUE(map_.Attach(region_.data(), region_.size()));
+  }
+
+  // What shared memory holds for `addr`: {requests, refused}, or {-1, -1} when absent.
+  std::pair<int64_t, int64_t> Shared(const IpAddress& addr, std::string* country = nullptr) {
+    ShmMap::Lock lock(map_, getpid());
+    ShmMap::Slot* slot =
+        map_.Find(std::string_view(reinterpret_cast<const char*>(addr.bytes().data()), 16));
+    if (!slot) return {-1, -1};
+    auto& c = ShmMap::Value<TrafficCounter::Counts>(slot);
+    if (country) *country = std::string(c.country, c.country[0] ? 2 : 0);
+    return {c.requests, c.refused};
+  }
+
+  std::vector<char> region_;
+  ShmMap map_;
+};
+
+TEST_F(TrafficCounterTest, CountsReachSharedMemoryWhenFolded) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("203.0.113.7");
+  counter.Count(a, false, "DE", 1000);
+  counter.Count(a, true, nullptr, 1001);
+  counter.Count(a, false, nullptr, 1002);
+  EXPECT_EQ(Shared(a).first, -1);  // still this worker's own
+  counter.Fold();
+  std::string country;
+  EXPECT_EQ(Shared(a, &country), std::make_pair(int64_t{3}, int64_t{1}));
+  EXPECT_EQ(country, "DE");
+  counter.Count(a, true, nullptr, 2000);
+  counter.Fold();
+  counter.Fold();  // nothing new: nothing added twice
+  EXPECT_EQ(Shared(a), std::make_pair(int64_t{4}, int64_t{2}));
+}
+
+// Far more addresses than the worker's own slots: addresses that meet in a slot push the
+// older one out to shared memory, and every request is counted exactly once.
+TEST_F(TrafficCounterTest, EveryRequestCountedOnceAcrossCollisions) {
+  TrafficCounter counter(&map_, getpid());
+  std::map<std::string, std::pair<int64_t, int64_t>> expected;
+  std::vector<IpAddress> addrs;
+  for (int i = 0; i < 1500; ++i) {
+    addrs.push_back(
+        *IpAddress::Parse(i % 5 ? "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)
+                                : "2001:db8::" + std::to_string(i)));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < addrs.size(); ++i) {
+      bool refused = (i + round) % 3 == 0;
+      counter.Count(addrs[i], refused, nullptr, round);
+      auto& e = expected[addrs[i].ToString()];
+      e.first++;
+      e.second += refused;
+    }
+  }
+  counter.Fold();
+  for (auto& a : addrs) EXPECT_EQ(Shared(a), expected[a.ToString()]) << a.ToString();
+}
+
+TEST_F(TrafficCounterTest, FoldWithNothingCountedLeavesTheZoneAlone) {
+  TrafficCounter counter(&map_, getpid());
+  counter.Fold();
+  EXPECT_EQ(map_.ReadStats().entries, 0u);
+}
+
+}  // namespace
+}  // namespace warden
