@@ -162,6 +162,11 @@ ngx_http_warden_cache_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_warden_cache_module);
 
     if (ctx) {
+        if (ctx->state == NGX_HTTP_WARDEN_CACHE_WAITING) {
+            /* run early: the wait owns the write event until the answer */
+            return NGX_AGAIN;
+        }
+
         if (ctx->state != NGX_HTTP_WARDEN_CACHE_DONE) {
             /* decided already: this location's content handler serves */
             return NGX_DECLINED;

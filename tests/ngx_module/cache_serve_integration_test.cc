@@ -501,7 +501,9 @@ TEST_F(CacheServeTest, KeyFromVariablesAndOff) {
   Store("warden:cache:b", "[\"b\"]", "\"b\"", NowMs());
   NginxServer nginx(Config("  location /cached/ { " + Served("warden:cache:$arg_name") +
                            "\n    location /cached/live/ { warden_cache_serve off; "
-                           "proxy_pass http://unix:@DIR@/backend.sock:/backend; }\n  }\n"));
+                           "proxy_pass http://unix:@DIR@/backend.sock:/backend; }\n  }\n"
+                           "  location /files/ { warden_cache_serve warden:cache:$arg_name;\n"
+                           "    root @DIR@/html; try_files /nothing-here =404; }\n"));
   ASSERT_TRUE(PollUntil([&] { return nginx.Get("/cached/?name=a").body == "[\"a\"]"; }, 10s));
   EXPECT_EQ(nginx.Get("/cached/?name=b").body, "[\"b\"]");
   EXPECT_EQ(nginx.Get("/cached/?name=b").headers["etag"], "\"b\"");
@@ -509,6 +511,9 @@ TEST_F(CacheServeTest, KeyFromVariablesAndOff) {
   EXPECT_TRUE(FromBackend(nginx.Get("/cached/live/?name=a")));
   // No name: the key is "warden:cache:", which is looked up like any other.
   EXPECT_TRUE(FromBackend(nginx.Get("/cached/")));
+  // try_files runs in the same phase, after the lookup: a hit first, try_files on a miss.
+  EXPECT_EQ(nginx.Get("/files/?name=a").body, "[\"a\"]");
+  EXPECT_EQ(nginx.Get("/files/?name=c").status, 404);
 }
 
 TEST_F(CacheServeTest, BadDirectivesFailConfigTest) {
