@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +125,34 @@ class CacheServeTest : public ::testing::Test {
     ASSERT_GT(pid, 0);
     ASSERT_EQ(kill(pid, SIGSTOP), 0);
     ASSERT_TRUE(PollUntil([&] { return Stopped(pid); }, 5s, 1ms));
+  }
+
+  // Continues a paused Redis when the test ends, whatever happened.
+  struct Resume {
+    pid_t pid;
+    ~Resume() { kill(pid, SIGCONT); }
+  };
+  static std::string RespCommand(const std::vector<std::string>& args) {
+    std::string out = "*" + std::to_string(args.size()) + "\r\n";
+    for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+    return out;
+  }
+  // Bytes received but not yet read by Redis, over its established connections on 127.0.0.1.
+  static size_t RedisUnreadBytes() {
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    std::getline(in, line);  // header
+    size_t total = 0;
+    char port[8];
+    std::snprintf(port, sizeof port, ":%04X", static_cast<unsigned>(redis_->port()));
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues;
+      fields >> sl >> local >> remote >> state >> queues;
+      if (local.size() < 5 || local.substr(local.size() - 5) != port || state != "01") continue;
+      total += std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16);
+    }
+    return total;
   }
 
   static bool FromBackend(const HttpResponse& r) {
@@ -315,7 +344,14 @@ TEST_F(CacheServeTest, MissGoesToTheBackendAndHitFollowsTheWarm) {
     HttpResponse r = nginx.Get("/top-books");
     EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.body;
   }
-  ASSERT_TRUE(PollUntil([&] { return Metric(nginx, "miss") != "0"; }, 10s, 50ms));
+  // Until the worker's connection is up these are ERROR, then MISS.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        HttpResponse r = nginx.Get("/top-books");
+        EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.body;
+        return Metric(nginx, "miss") != "0";
+      },
+      10s, 50ms));
   StoreDefault();
   ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 10s));
   // Expired (or flushed): the backend again.
@@ -407,6 +443,7 @@ TEST_F(CacheServeTest, SlowRedisTimesOutToTheBackend) {
 
   pid_t pid = RedisPid();
   PauseRedis(pid);
+  Resume resume{pid};
   // Redis does not answer: warden_redis timeout=300ms sends these to the backend, each well
   // within the client's 3 s timeout, and once the circuit opens the rest do not wait at all.
   std::vector<HttpResponse> responses;
@@ -434,6 +471,7 @@ TEST_F(CacheServeTest, ClientsLeavingWhileWaitingAreForgotten) {
 
   pid_t pid = RedisPid();
   PauseRedis(pid);
+  Resume resume{pid};
   std::vector<int> fds;
   for (int i = 0; i < 10; ++i) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -447,9 +485,12 @@ TEST_F(CacheServeTest, ClientsLeavingWhileWaitingAreForgotten) {
     std::string req = "GET /top-books HTTP/1.0\r\nHost: x\r\n\r\n";
     ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   }
-  // Give nginx a moment to read the requests and send their lookups (which wait up to 2 s);
-  // this orders events, nothing is measured.
-  std::this_thread::sleep_for(200ms);
+  // The stopped Redis cannot read, so its socket buffers show what was sent: once all ten
+  // lookups are there, all ten requests are waiting (for up to 2 s).
+  const size_t lookup =
+      RespCommand({"HMGET", kKey, "body", "etag", "computed_at", "content_type"}).size();
+  ASSERT_TRUE(PollUntil([&] { return RedisUnreadBytes() >= 10 * lookup; }, 10s))
+      << RedisUnreadBytes() << " bytes";
   for (int fd : fds) close(fd);
   // Each request was waiting for Redis when its client left: 499, and no cache result.
   ASSERT_TRUE(
