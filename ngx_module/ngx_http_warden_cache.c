@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                   state;
-    ngx_int_t                    result;       /* WARDEN_CACHE_*, -1: none yet */
+    ngx_int_t                    result;       /* WARDEN_CACHE_*, or -1 */
     ngx_str_t                    body;
     ngx_str_t                    etag;
     ngx_str_t                    content_type;
@@ -50,7 +50,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_request_t          *r;            /* NULL once the request is gone */
+    ngx_http_request_t          *r;            /* NULL: the request is gone */
     ngx_http_warden_cache_ctx_t *ctx;
     ngx_uint_t                   in_flight;
 } ngx_http_warden_cache_waiter_t;

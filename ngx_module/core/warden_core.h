@@ -145,7 +145,7 @@ enum {
     WARDEN_CACHE_MISS = 2,
     WARDEN_CACHE_MALFORMED = 3,
     WARDEN_CACHE_ERROR = 4,         /* Redis down, slow, or the circuit open */
-    WARDEN_CACHE_BYPASS = 5         /* not looked up: method, subrequest, empty key */
+    WARDEN_CACHE_BYPASS = 5         /* not looked up: method, subrequest... */
 };
 
 typedef struct {
