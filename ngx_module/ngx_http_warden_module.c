@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include "warden_core.h"
+#include "ngx_http_warden.h"
 #include "ngx_http_warden_redis.h"
 
 
@@ -420,8 +421,8 @@ static ngx_str_t  ngx_http_warden_decisions[] = {
 };
 
 
-/* per worker: the node's table and its Redis sync */
-static warden_node_t  *ngx_http_warden_node;
+/* per worker: the node's table and its Redis sync (the cache module uses it) */
+warden_node_t         *ngx_http_warden_node;
 static ngx_event_t     ngx_http_warden_tick_event;
 static ngx_msec_t      ngx_http_warden_tick_ms = NGX_HTTP_WARDEN_TICK_MS;
 static ngx_event_t     ngx_http_warden_flush_event;
@@ -1136,6 +1137,17 @@ ngx_http_warden_now_ms(void)
     tp = ngx_timeofday();
 
     return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+ngx_uint_t
+ngx_http_warden_redis_configured(ngx_conf_t *cf)
+{
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
+
+    return wmcf->redis_set ? 1 : 0;
 }
 
 

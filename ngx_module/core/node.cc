@@ -148,19 +148,92 @@ void Node::FlushExact() {
   }
 }
 
+void Node::OpenRequestRedis() {
+  bool exact =
+      std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; });
+  std::string purpose =
+      exact ? (cache_enabled_ ? "exact rate limits and cache serving" : "exact rate limits")
+            : "cache serving";
+  exact_redis_ = std::make_unique<AsyncRedis>(*endpoint_, purpose, clock_, attach_, log_);
+  exact_redis_->set_on_connect([this] {
+    exact_sha_.clear();
+    exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
+                       exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
+                         if (r && r->type == REDIS_REPLY_STRING) exact_sha_.assign(r->str, r->len);
+                       });
+  });
+}
+
+void Node::EnableCache() {
+  cache_enabled_ = true;
+  if (endpoint_ && !exact_redis_) OpenRequestRedis();
+}
+
+void Node::NoteMalformed(std::string_view key, CacheValue::Problem problem) {
+  // Once per kind of problem and worker: a bad value read by every request must not flood
+  // the log. The metrics count every occurrence.
+  uint32_t bit = 1u << static_cast<int>(problem);
+  if (cache_problems_logged_ & bit) return;
+  cache_problems_logged_ |= bit;
+  log_(LogLevel::kWarn, "cache value \"" + std::string(key) +
+                            "\" cannot be served: " + CacheValue::Describe(problem) +
+                            "; requests go to the backend (logged once per kind of problem)");
+}
+
+bool Node::CacheGet(std::string_view key, CacheDone done) {
+  if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(clock_())) return false;
+  std::string k(key);
+  std::vector<std::string> args = {"HMGET", k};
+  for (const char* field : CacheValue::kFieldNames) args.emplace_back(field);
+  bool sent =
+      exact_redis_->Send(args, exact_redis_->endpoint().timeout_ms, [this, k, done](redisReply* r) {
+        // Runs inside hiredis: nothing may throw out of here, and `done` runs exactly once.
+        CacheResult result = CacheResult::kError;
+        CacheValue value;
+        try {
+          result = ReadCacheReply(k, r, &value);
+        } catch (...) {
+          result = CacheResult::kError;
+        }
+        done(result, result == CacheResult::kHit ? &value : nullptr);
+      });
+  // The circuit may have let this one through as its trial: it must hear how it went.
+  if (!sent) breaker_.Failure(clock_());
+  return sent;
+}
+
+Node::CacheResult Node::ReadCacheReply(const std::string& key, const redisReply* r,
+                                       CacheValue* value) {
+  bool wrong_type = r && r->type == REDIS_REPLY_ERROR &&
+                    std::string_view(r->str, r->len).substr(0, 9) == "WRONGTYPE";
+  if (!r || (r->type != REDIS_REPLY_ARRAY && !wrong_type)) {
+    // No answer in time, the connection lost, or Redis refusing (LOADING, NOAUTH...).
+    breaker_.Failure(clock_());
+    return CacheResult::kError;
+  }
+  breaker_.Success();
+  exact_redis_->MarkHealthy();
+  CacheValue::Problem problem = CacheValue::Problem::kNotAHash;
+  if (!wrong_type) {
+    std::optional<std::string_view> fields[CacheValue::kFields];
+    for (size_t i = 0; i < r->elements && i < CacheValue::kFields; ++i) {
+      const redisReply* e = r->element[i];
+      if (e->type == REDIS_REPLY_STRING) fields[i] = std::string_view(e->str, e->len);
+    }
+    problem = CacheValue::Parse(fields, value);
+  }
+  if (problem == CacheValue::Problem::kNone) return CacheResult::kHit;
+  if (problem == CacheValue::Problem::kMissing) return CacheResult::kMiss;
+  NoteMalformed(key, problem);
+  return CacheResult::kMalformed;
+}
+
 void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
-  if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
-    exact_redis_ =
-        std::make_unique<AsyncRedis>(endpoint, "exact rate limits", clock_, attach_, log_);
-    exact_redis_->set_on_connect([this] {
-      exact_sha_.clear();
-      exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
-                         exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
-                           if (r && r->type == REDIS_REPLY_STRING)
-                             exact_sha_.assign(r->str, r->len);
-                         });
-    });
+  endpoint_ = endpoint;
+  if (cache_enabled_ ||
+      std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
+    OpenRequestRedis();
   }
   if (!autobans_.empty()) {
     autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);
@@ -274,6 +347,17 @@ std::string Node::Metrics(int64_t now_ms) {
   out << "warden_redis_errors_total " << t.redis_errors << '\n';
   head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");
   out << "warden_autobans_total " << t.autobans << '\n';
+  if (cache_enabled_) {
+    static const char* const kCacheNames[] = {"hit",       "revalidated", "miss",
+                                              "malformed", "error",       "bypass"};
+    static_assert(sizeof kCacheNames / sizeof *kCacheNames == NodeStats::kCacheResults);
+    head("warden_cache_requests_total", "counter",
+         "Requests to warden_cache_serve locations, by result.");
+    for (int c = 0; c < NodeStats::kCacheResults; ++c) {
+      out << "warden_cache_requests_total{result=\"" << kCacheNames[c] << "\"} " << t.cache[c]
+          << '\n';
+    }
+  }
   if (!zones_.empty()) {
     head("warden_limit_keys", "gauge", "Keys tracked in a warden_limit_zone.");
     for (auto& z : zones_) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "autoban.h"
 #include "blacklist_sync.h"
 #include "blacklist_table.h"
+#include "cache_value.h"
 #include "circuit_breaker.h"
 #include "leaky_bucket.h"
 #include "limit_sync.h"
@@ -66,6 +68,19 @@ class Node {
   bool exact_queued() const { return !exact_batch_.empty(); }
   static constexpr size_t kExactBatch = 256;
 
+  // warden_cache_serve: every worker reads warmed values over the request-path connection
+  // (the one sync=exact uses), under the same circuit breaker. Before or after ConnectRedis.
+  void EnableCache();
+  enum class CacheResult { kHit, kMiss, kMalformed, kError };
+  using CacheDone = std::function<void(CacheResult, const CacheValue*)>;
+  // One HMGET of the value at `key` (as given: no prefix). Returns true when `done` will be
+  // called exactly once, later, from the event loop (the value only lives during the call);
+  // false when there is no connection or the circuit is open: the caller goes on at once.
+  bool CacheGet(std::string_view key, CacheDone done);
+  void CountCache(int result) { stats_.CountCache(worker_, result); }
+  // How long a request may wait for Redis (warden_redis timeout=); 0 without Redis.
+  int64_t redis_timeout_ms() const { return endpoint_ ? endpoint_->timeout_ms : 0; }
+
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
   bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
 
@@ -76,6 +91,10 @@ class Node {
   static constexpr int64_t kTrafficFlushMs = 2000;
 
  private:
+  void OpenRequestRedis();
+  CacheResult ReadCacheReply(const std::string& key, const redisReply* reply, CacheValue* value);
+  void NoteMalformed(std::string_view key, CacheValue::Problem problem);
+
   struct Zone {
     std::string name;
     int64_t rate;
@@ -97,7 +116,10 @@ class Node {
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
-  std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones
+  std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones or the cache
+  std::optional<RedisEndpoint> endpoint_;    // set by ConnectRedis
+  bool cache_enabled_ = false;
+  uint32_t cache_problems_logged_ = 0;  // a bit per CacheValue::Problem
   CircuitBreaker breaker_;
   std::string exact_sha_;  // the exact script loaded on the current connection
   struct ExactRequest {

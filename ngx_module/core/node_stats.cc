@@ -6,7 +6,8 @@
 namespace warden {
 
 namespace {
-constexpr uint64_t kMagic = 0x57415244454e5331ULL;  // "WARDENS1"
+// Changes with the layout. (A zone of another size is a new zone on reload anyway.)
+constexpr uint64_t kMagic = 0x57415244454e5332ULL;  // "WARDENS2"
 }
 
 // Rows first, each on its own cache lines.
@@ -48,6 +49,11 @@ void NodeStats::CountDecision(int worker, int decision) {
   row(worker)->decisions[decision].fetch_add(1, std::memory_order_relaxed);
 }
 
+void NodeStats::CountCache(int worker, int result) {
+  if (!header_ || result < 0 || result >= kCacheResults) return;
+  row(worker)->cache[result].fetch_add(1, std::memory_order_relaxed);
+}
+
 void NodeStats::NoteRedisContact(int64_t now_ms) {
   if (header_) header_->last_redis_contact_ms.store(now_ms, std::memory_order_relaxed);
 }
@@ -58,6 +64,7 @@ NodeStats::Totals NodeStats::Sum() const {
   for (const auto& padded : header_->rows) {
     const Row& r = padded.row;
     for (int d = 0; d < kDecisions; ++d) t.decisions[d] += r.decisions[d].load();
+    for (int c = 0; c < kCacheResults; ++c) t.cache[c] += r.cache[c].load();
     t.redis_errors += r.redis_errors.load();
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();

@@ -13,9 +13,12 @@ class NodeStats {
  public:
   static constexpr int kMaxWorkers = 64;
   static constexpr int kDecisions = 8;
+  // Outcomes of warden_cache_serve, in the order of WARDEN_CACHE_* (warden_core.h).
+  static constexpr int kCacheResults = 6;
 
   struct Row {
     std::atomic<uint64_t> decisions[kDecisions];
+    std::atomic<uint64_t> cache[kCacheResults];
     // Totals of this worker's current process, stored (not added) every tick.
     std::atomic<uint64_t> redis_errors;
     std::atomic<uint64_t> autobans;
@@ -25,6 +28,7 @@ class NodeStats {
 
   struct Totals {
     uint64_t decisions[kDecisions] = {};
+    uint64_t cache[kCacheResults] = {};
     uint64_t redis_errors = 0;
     uint64_t autobans = 0;
     uint64_t limit_pushes = 0;
@@ -38,6 +42,7 @@ class NodeStats {
   // `worker` is nginx's worker number (0-based); out-of-range numbers share the last row.
   Row* row(int worker);
   void CountDecision(int worker, int decision);
+  void CountCache(int worker, int result);
   void NoteRedisContact(int64_t now_ms);
   Totals Sum() const;
 

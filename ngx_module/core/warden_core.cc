@@ -370,6 +370,53 @@ void warden_node_destroy(warden_node_t* node) {
   }
 }
 
+void warden_node_enable_cache(warden_node_t* node) {
+  try {
+    node->node->EnableCache();
+  } catch (...) {
+  }
+}
+
+int warden_node_cache_get(warden_node_t* node, const char* key, size_t len,
+                          warden_cache_done_pt done, void* data) {
+  static_assert(
+      WARDEN_CACHE_HIT == 0 && WARDEN_CACHE_BYPASS + 1 == warden::NodeStats::kCacheResults,
+      "the cache results count in NodeStats");
+  try {
+    return node->node->CacheGet(
+               std::string_view(key, len),
+               [done, data](warden::Node::CacheResult result, const warden::CacheValue* v) {
+                 if (result != warden::Node::CacheResult::kHit) {
+                   done(data,
+                        result == warden::Node::CacheResult::kMiss        ? WARDEN_CACHE_MISS
+                        : result == warden::Node::CacheResult::kMalformed ? WARDEN_CACHE_MALFORMED
+                                                                          : WARDEN_CACHE_ERROR,
+                        nullptr);
+                   return;
+                 }
+                 warden_cache_value_t c;
+                 c.body = v->body.data();
+                 c.body_len = v->body.size();
+                 c.etag = v->etag.data();
+                 c.etag_len = v->etag.size();
+                 c.content_type = v->content_type.data();
+                 c.content_type_len = v->content_type.size();
+                 c.computed_at_ms = v->computed_at_ms;
+                 done(data, WARDEN_CACHE_HIT, &c);
+               })
+               ? 1
+               : 0;
+  } catch (...) {
+    return 0;  // the request goes to the backend
+  }
+}
+
+void warden_node_count_cache(warden_node_t* node, int result) { node->node->CountCache(result); }
+
+int64_t warden_node_redis_timeout_ms(const warden_node_t* node) {
+  return node->node->redis_timeout_ms();
+}
+
 void warden_node_limit(warden_node_t* node, int zone, const unsigned char* key, size_t len,
                        int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
                        warden_limit_verdict_t* out) {

@@ -138,6 +138,42 @@ void warden_node_exact_timed_out(warden_node_t *node);
 /* sends what warden_node_limit_exact queued: once per event-loop turn */
 void warden_node_exact_flush(warden_node_t *node);
 
+/* warden_cache_serve: values warmed by `warden cache warm`, read from Redis */
+enum {
+    WARDEN_CACHE_HIT = 0,
+    WARDEN_CACHE_REVALIDATED = 1,   /* a hit answered 304 */
+    WARDEN_CACHE_MISS = 2,
+    WARDEN_CACHE_MALFORMED = 3,
+    WARDEN_CACHE_ERROR = 4,         /* Redis down, slow, or the circuit open */
+    WARDEN_CACHE_BYPASS = 5         /* not looked up: method, subrequest... */
+};
+
+typedef struct {
+    const char  *body;
+    size_t       body_len;
+    const char  *etag;              /* with its quotes */
+    size_t       etag_len;
+    const char  *content_type;
+    size_t       content_type_len;
+    int64_t      computed_at_ms;
+} warden_cache_value_t;
+
+/* result is HIT (value set, valid during the call only), MISS, MALFORMED or
+   ERROR (value NULL) */
+typedef void (*warden_cache_done_pt)(void *data, int result,
+    const warden_cache_value_t *value);
+
+/* every worker keeps the request-path Redis connection */
+void warden_node_enable_cache(warden_node_t *node);
+/* one HMGET of key, used as given; returns 1 when done will be called once,
+   later, from the event loop; 0 when Redis is unavailable (done is not
+   called) */
+int warden_node_cache_get(warden_node_t *node, const char *key, size_t len,
+    warden_cache_done_pt done, void *data);
+void warden_node_count_cache(warden_node_t *node, int result);
+/* how long a request may wait for Redis: warden_redis timeout=, 0 without */
+int64_t warden_node_redis_timeout_ms(const warden_node_t *node);
+
 
 #ifdef __cplusplus
 }

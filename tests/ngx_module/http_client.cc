@@ -36,11 +36,10 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
   return poll(&p, 1, static_cast<int>(left.count())) == 1;
 }
 
-}  // namespace
-
-HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
-                     const std::map<std::string, std::string>& headers,
-                     std::chrono::milliseconds timeout, const std::string& source) {
+HttpResponse Exchange(const std::string& method, const std::string& host, int port,
+                      const std::string& path, const std::map<std::string, std::string>& headers,
+                      const std::string& body, std::chrono::milliseconds timeout,
+                      const std::string& source) {
   HttpResponse res;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   sockaddr_storage ss{};
@@ -88,10 +87,11 @@ HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
     res.error = std::string("connect: ") + std::strerror(err);
     return res;
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + (v6 ? "[" + host + "]" : host) +
+  std::string req = method + " " + path + " HTTP/1.0\r\nHost: " + (v6 ? "[" + host + "]" : host) +
                     "\r\nConnection: close\r\n";
   for (auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "\r\n";
+  if (!body.empty()) req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  req += "\r\n" + body;
   size_t sent = 0;
   while (sent < req.size()) {
     ssize_t n = send(s.fd(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
@@ -147,6 +147,20 @@ HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
   }
   res.body = raw.substr(head_end + 4);
   return res;
+}
+
+}  // namespace
+
+HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
+                     const std::map<std::string, std::string>& headers,
+                     std::chrono::milliseconds timeout, const std::string& source) {
+  return Exchange("GET", host, port, path, headers, "", timeout, source);
+}
+
+HttpResponse HttpRequest(const std::string& method, const std::string& host, int port,
+                         const std::string& path, const std::map<std::string, std::string>& headers,
+                         const std::string& body, std::chrono::milliseconds timeout) {
+  return Exchange(method, host, port, path, headers, body, timeout, "");
 }
 
 }  // namespace warden::test

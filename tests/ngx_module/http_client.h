@@ -22,4 +22,12 @@ HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
                      std::chrono::milliseconds timeout = std::chrono::seconds(3),
                      const std::string& source = "");
 
+// The same with another method ("HEAD", "POST", ...) and a request body (sent with a
+// Content-Length when not empty).
+HttpResponse HttpRequest(const std::string& method, const std::string& host, int port,
+                         const std::string& path,
+                         const std::map<std::string, std::string>& headers = {},
+                         const std::string& body = "",
+                         std::chrono::milliseconds timeout = std::chrono::seconds(3));
+
 }  // namespace warden::test

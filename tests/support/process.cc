@@ -1,6 +1,7 @@
 #include "process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -122,6 +123,10 @@ Process Process::Start(ProcessOptions options) {
     dup2(in_fd, 0);
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    // Nothing else of this process leaks into the child (its servers' and clients' sockets):
+    // a program like wrk sizes its event loop for the descriptors it opens itself, and fails
+    // to register a socket numbered above that. CLOEXEC, so `report` works until exec.
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) {
       int e = errno;
       ssize_t ignored = write(report[1], &e, sizeof e);

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace warden {
+
+// A value warmed by `warden cache warm` (docs/cache.md) as nginx serves it: the fields of the
+// Redis hash read with HMGET <key> body etag computed_at content_type. The views point into
+// the Redis reply and live as long as it does.
+struct CacheValue {
+  // The order of the HMGET fields, and of Parse's `fields`.
+  enum Field { kBody = 0, kEtag, kComputedAt, kContentType, kFields };
+  static constexpr const char* kFieldNames[kFields] = {"body", "etag", "computed_at",
+                                                       "content_type"};
+  static constexpr std::string_view kDefaultContentType = "application/json";
+
+  // Why a value cannot be served. Redis data is anyone's input: each problem is a reason to
+  // fall through to the backend, never to serve a broken response.
+  enum class Problem {
+    kNone,
+    kMissing,       // no such key, or none of the fields: not warmed (or expired)
+    kMissingField,  // body, etag or computed_at absent: not written by the warmer
+    kEmptyBody,
+    kBadEtag,         // not an RFC 9110 entity-tag ("..." or W/"..."), or too long
+    kBadComputedAt,   // not a non-negative decimal integer of Unix milliseconds
+    kBadContentType,  // control characters (header injection), or too long
+    kNotAHash,        // the key holds another type (WRONGTYPE)
+  };
+  static constexpr int kProblems = static_cast<int>(Problem::kNotAHash) + 1;
+
+  // `fields[i]` is field i, nullopt when the hash lacks it. An absent or empty content_type
+  // means kDefaultContentType.
+  static Problem Parse(const std::optional<std::string_view> (&fields)[kFields], CacheValue* out);
+  static const char* Describe(Problem problem);
+
+  std::string_view body;
+  std::string_view etag;  // with its quotes, as the ETag header carries it
+  std::string_view content_type;
+  int64_t computed_at_ms = 0;
+};
+
+}  // namespace warden
