@@ -17,6 +17,7 @@ constexpr uint32_t kLayoutVersion = 3;
 // per /8 and per /16, so an IPv4 lookup probes those eight lengths only where such a network
 // exists.
 constexpr int kV4Mapped = 96, kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
+enum { kBelow120, kBelow112, kBelow104, kBelow96 };
 constexpr uint8_t kFilterSaturated = 255;
 constexpr int kReadAttempts = 256;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
@@ -106,7 +107,8 @@ struct BlacklistTable::Header {
   // The prefix lengths in use, longest first: what a lookup probes, without a bit scan.
   uint32_t length_count;
   uint8_t lengths[kMaxPrefix + 1];
-  uint32_t v4_wide_count;  // networks shorter than /96 that hold all of IPv4 (e.g. ::/0)
+  uint32_t lengths_below[4];  // the index of the first length under 120, 112, 104 and 96
+  uint32_t v4_wide_count;     // networks shorter than /96 that hold all of IPv4 (e.g. ::/0)
   uint32_t v4_short8_counts[256];
   uint64_t v4_short8_bits[256 / 64];
   uint32_t v4_short16_counts[65536];
@@ -213,40 +215,45 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
   uint64_t hi, lo;
   std::memcpy(&hi, addr.bytes().data(), 8);
   std::memcpy(&lo, addr.bytes().data() + 8, 8);
-  // A writer may change the list meanwhile; the bound keeps a torn count in range and the
+  // A writer may change the list meanwhile; the bounds keep torn indexes in range and the
   // sequence check below discards whatever was read.
   uint32_t n = std::min<uint32_t>(header_->length_count, kMaxPrefix + 1);
-  // An IPv4 client can only be in IPv4 networks at lengths from 96 up, or in one of the rare
-  // shorter IPv6 networks holding all of IPv4; of the short IPv4 networks, only in those of
-  // its /8 or /16 (exact counts, no false positives).
-  bool mapped = IsMapped(hi, lo);
-  bool skip_wide = mapped && header_->v4_wide_count == 0;
-  const uint8_t* bytes = addr.bytes().data();
-  bool skip_short8 = mapped && !TestBit(header_->v4_short8_bits, bytes[12]);
-  bool skip_short16 =
-      mapped && !TestBit(header_->v4_short16_bits, size_t{bytes[12]} << 8 | bytes[13]);
-  for (uint32_t k = 0; k < n; ++k) {
-    int len = header_->lengths[k];
-    if (len < kV4Mapped && skip_wide) break;  // longest first: the rest are shorter still
-    if (len >= kV4Short8 && len < kV4Long && (len >= kV4Short16 ? skip_short16 : skip_short8)) {
-      continue;
+  // Probes the lengths at [from, to) of the list, longest first; true once one matched.
+  auto probe = [&](uint32_t from, uint32_t to) {
+    for (uint32_t k = from; k < std::min(to, n); ++k) {
+      int len = header_->lengths[k];
+      uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
+      uint64_t hash = HashWords(net_hi, net_lo, len);
+      // Most lookups miss: a bitmap small enough to stay in cache answers those without
+      // touching the large table, which would cost a cache miss per prefix length.
+      if (!TestBit(filter_bits_, hash & filter_mask_)) continue;
+      IpAddress::Bytes network;
+      std::memcpy(network.data(), &net_hi, 8);
+      std::memcpy(network.data() + 8, &net_lo, 8);
+      size_t i = Find(network, len, hash);
+      if (i == static_cast<size_t>(-1)) continue;
+      const Slot& s = slots_[i];
+      if (s.generation != live && s.generation != writing) continue;
+      if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
+      *out = Match{Cidr(IpAddress(network), len), s.expires_ms, static_cast<EntrySource>(s.source)};
+      return true;
     }
-    uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
-    uint64_t hash = HashWords(net_hi, net_lo, len);
-    // Most lookups miss: a bitmap small enough to stay in cache answers those without
-    // touching the large table, which would cost a cache miss per prefix length.
-    size_t bucket = hash & filter_mask_;
-    if (!((filter_bits_[bucket >> 6] >> (bucket & 63)) & 1)) continue;
-    IpAddress::Bytes network;
-    std::memcpy(network.data(), &net_hi, 8);
-    std::memcpy(network.data() + 8, &net_lo, 8);
-    size_t i = Find(network, len, hash);
-    if (i == static_cast<size_t>(-1)) continue;
-    const Slot& s = slots_[i];
-    if (s.generation != live && s.generation != writing) continue;
-    if (s.expires_ms != 0 && s.expires_ms <= now_ms) continue;
-    *out = Match{Cidr(IpAddress(network), len), s.expires_ms, static_cast<EntrySource>(s.source)};
-    break;
+    return false;
+  };
+  if (!IsMapped(hi, lo)) {
+    probe(0, n);
+  } else {
+    // An IPv4 client: /24 and longer; /16../23 and /8../15 only where its /16 or /8 holds
+    // such a network (exact counts, no false positives); /0../7; and IPv6 networks shorter
+    // than /96 only when one of them holds all of IPv4. Still longest first.
+    const uint8_t* bytes = addr.bytes().data();
+    const uint32_t* below = header_->lengths_below;  // where each group of lengths ends
+    bool short16 = TestBit(header_->v4_short16_bits, size_t{bytes[12]} << 8 | bytes[13]);
+    bool short8 = TestBit(header_->v4_short8_bits, bytes[12]);
+    (void)(probe(0, below[kBelow120]) || (short16 && probe(below[kBelow120], below[kBelow112])) ||
+           (short8 && probe(below[kBelow112], below[kBelow104])) ||
+           probe(below[kBelow104], below[kBelow96]) ||
+           (header_->v4_wide_count && probe(below[kBelow96], n)));
   }
   std::atomic_thread_fence(std::memory_order_acquire);
   return header_->seq.load(std::memory_order_relaxed) == before;
@@ -298,6 +305,10 @@ void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) 
   // A length came into use or went out of it (rare): list the lengths in use again.
   uint32_t n = 0;
   for (int len = kMaxPrefix; len >= 0; --len) {
+    if (len == kV4Long - 1) header_->lengths_below[kBelow120] = n;
+    if (len == kV4Short16 - 1) header_->lengths_below[kBelow112] = n;
+    if (len == kV4Short8 - 1) header_->lengths_below[kBelow104] = n;
+    if (len == kV4Mapped - 1) header_->lengths_below[kBelow96] = n;
     if (header_->prefix_counts[len]) header_->lengths[n++] = static_cast<uint8_t>(len);
   }
   header_->length_count = n;

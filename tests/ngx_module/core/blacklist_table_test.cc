@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -230,12 +231,14 @@ TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
   }
   for (int probe = 0; probe < 5000; ++probe) {
     uint32_t addr = rng() & 0x0f0f0f0f;
-    bool expected = false;
+    int longest = -1;  // the longest matching network decides (it carries the reason)
     for (auto& [len, net] : model) {
       uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-      if ((addr & mask) == net) expected = true;
+      if ((addr & mask) == net) longest = std::max(longest, len);
     }
-    EXPECT_EQ(static_cast<bool>(table.Lookup(IpAddress::FromV4(addr), 0)), expected);
+    auto match = table.Lookup(IpAddress::FromV4(addr), 0);
+    ASSERT_EQ(match.has_value(), longest >= 0);
+    if (match) EXPECT_EQ(match->cidr.prefix_len(), 96 + longest);
   }
   EXPECT_EQ(table.entries(), model.size());
 }
