@@ -41,6 +41,7 @@ struct MigrateSummary {
   bool complete = false;  // every inactive member is moved: the run is done
   std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""
   std::optional<nlohmann::json> verify;  // Verify's report, with --verify
+  nlohmann::json phases;                 // ms spent in each step of the chunks
 
   double rows_per_s() const {
     return elapsed_ms > 0 ? static_cast<double>(rows_moved) * 1000.0 / elapsed_ms : 0;
