@@ -53,7 +53,7 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   migrate_
       ->add_option("--chunk-time", chunk_time_,
-                   "Adapt the chunk size so a chunk takes this long (default 100ms; 0: fixed)")
+                   "Adapt the chunk size so a chunk takes this long (default 80ms; 0: fixed)")
       ->type_name("DURATION");
   migrate_->add_option("--max-chunk", max_chunk_, "Largest chunk (default 50000)")
       ->type_name("N")

@@ -1,6 +1,6 @@
 // `make bench` for member migration: 1,000,000 members of which 600,000 inactive, moved to the
 // archive three ways in the same run on the same server, the data restored between runs:
-//   1. warden members migrate (chunks of about 100 ms, one transaction each);
+//   1. warden members migrate (its defaults: chunks of about 80 ms, one transaction each);
 //   2. pt-archiver --limit 1000 --commit-each --bulk-insert --bulk-delete (Percona Toolkit);
 //   3. one INSERT ... SELECT + DELETE transaction (the fastest, and it locks everything).
 // Then warden dedupe on a 1,000,000-row contacts table with a third of the rows duplicates,
