@@ -1,6 +1,8 @@
 #include "load_throttle.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
 
 #include "errors.h"
@@ -34,22 +36,56 @@ std::string LoadThrottle::LoadReason() {
   }
   if (settings_.replica_lag_ms <= 0) return "";
   for (size_t i = 0; i < replica_urls_.size(); ++i) {
-    const MysqlUrl& url = replica_urls_[i];
-    try {
-      if (!replicas_[i]) replicas_[i] = MysqlConnection::Connect(url);
-      MysqlRows status = replicas_[i]->Query("SHOW ALL SLAVES STATUS");
-      if (status.empty()) continue;  // not a replica: nothing to wait for
-      const auto lag = status[0].OptionalInt64(status.ColumnIndex("Seconds_Behind_Master"));
-      if (!lag) return "replica " + url.Endpoint() + " is not replicating";
-      if (*lag * 1000 > settings_.replica_lag_ms) {
-        return "replica " + url.Endpoint() + " lags " + std::to_string(*lag) + "s";
-      }
-    } catch (const MysqlError&) {
-      replicas_[i].reset();
-      return "replica " + url.Endpoint() + " unreachable";
-    }
+    const std::string reason = ReplicaReason(i);
+    if (!reason.empty()) return reason;
   }
   return "";
+}
+
+std::string LoadThrottle::ReplicaReason(size_t i) {
+  const std::string name = "replica " + replica_urls_[i].Endpoint();
+  Replica& replica = replicas_[i];
+  try {
+    if (!replica.conn) replica.conn = MysqlConnection::Connect(replica_urls_[i]);
+    MysqlRows status = QueryReplicaStatus(replica);
+    // One row per replication channel (MariaDB's multi-source "connections"); none: this
+    // server is not a replica and there is nothing to wait for.
+    if (status.empty()) return "";
+    const auto& columns = status.columns();
+    const bool source =
+        std::find(columns.begin(), columns.end(), "Seconds_Behind_Source") != columns.end();
+    const size_t lag_column =
+        status.ColumnIndex(source ? "Seconds_Behind_Source" : "Seconds_Behind_Master");
+    int64_t worst = 0;
+    for (MysqlRow row : status) {
+      const auto lag = row.OptionalInt64(lag_column);
+      if (!lag) return name + " is not replicating";  // a thread stopped or broken
+      worst = std::max(worst, *lag);
+    }
+    if (worst * 1000 > settings_.replica_lag_ms) {
+      return name + " lags " + std::to_string(worst) + "s";
+    }
+    return "";
+  } catch (const MysqlError& e) {
+    replica.conn.reset();
+    return name + " cannot be checked: " + e.what();
+  }
+}
+
+MysqlRows LoadThrottle::QueryReplicaStatus(Replica& replica) {
+  // MariaDB: SHOW ALL SLAVES STATUS covers every channel. MySQL has no such statement (a
+  // syntax error) and says SHOW REPLICA STATUS since 8.0.22, SHOW SLAVE STATUS before.
+  static constexpr const char* kStatements[] = {"SHOW ALL SLAVES STATUS", "SHOW REPLICA STATUS",
+                                                "SHOW SLAVE STATUS"};
+  constexpr unsigned kParseError = 1064;  // ER_PARSE_ERROR
+  for (;;) {
+    try {
+      return replica.conn->Query(kStatements[replica.statement]);
+    } catch (const MysqlError& e) {
+      if (e.code() != kParseError || replica.statement + 1 >= std::size(kStatements)) throw;
+      ++replica.statement;
+    }
+  }
 }
 
 bool LoadThrottle::Wait(int64_t* paused_ms) {

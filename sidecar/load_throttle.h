@@ -16,9 +16,10 @@ namespace warden {
 
 // Between the chunks of a batch: rests `sleep`, then waits while the server is busy
 // (Threads_running above the limit, from SHOW GLOBAL STATUS on the batch's own connection) or
-// a replica lags (Seconds_Behind_Master from SHOW ALL SLAVES STATUS on each replica; a replica
-// that does not replicate or cannot be reached counts as lagging). Like pt-archiver's
-// --max-lag and pt-online-schema-change's --max-load.
+// a replica lags (the largest Seconds_Behind_Master of its channels, from SHOW ALL SLAVES
+// STATUS on MariaDB, SHOW REPLICA STATUS or SHOW SLAVE STATUS on MySQL; a replica with a
+// stopped or broken thread, or one that cannot be reached or queried, counts as lagging).
+// Like pt-archiver's --max-lag and pt-online-schema-change's --max-load.
 class LoadThrottle {
  public:
   using EventSink = std::function<void(const nlohmann::json&)>;
@@ -33,10 +34,19 @@ class LoadThrottle {
   std::string LoadReason();
 
  private:
+  struct Replica {
+    std::optional<MysqlConnection> conn;  // opened on first use, again after an error
+    size_t statement = 0;                 // which status statement this server understands
+  };
+
+  // Why replica i counts as lagging, or "".
+  std::string ReplicaReason(size_t i);
+  static MysqlRows QueryReplicaStatus(Replica& replica);
+
   MysqlConnection& conn_;
   ThrottleSettings settings_;
   std::vector<MysqlUrl> replica_urls_;
-  std::vector<std::optional<MysqlConnection>> replicas_;
+  std::vector<Replica> replicas_;
   EventSink events_;
   std::function<bool()> cancelled_;
   Clock clock_;

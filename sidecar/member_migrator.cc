@@ -44,6 +44,38 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 void Sleep(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
+// Where the chunks' time goes, summed over a migration (the summary's phases_ms).
+struct ChunkPhases {
+  double copy = 0;      // INSERT ... SELECT ... FOR UPDATE
+  double bound = 0;     // finding the last row of a chunk that reached its LIMIT
+  double remove = 0;    // DELETE (and the checksum, with --verify)
+  double progress = 0;  // the state table's UPDATE
+  double commit = 0;
+
+  nlohmann::json ToJson() const {
+    return {{"copy", std::round(copy)},
+            {"bound", std::round(bound)},
+            {"delete", std::round(remove)},
+            {"progress", std::round(progress)},
+            {"commit", std::round(commit)}};
+  }
+};
+
+// Adds the time since the last lap (or since it was made) to one of the phases.
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(ChunkPhases& phases) : phases_(phases) {}
+  void Lap(double ChunkPhases::*phase) {
+    const auto now = std::chrono::steady_clock::now();
+    phases_.*phase += std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  ChunkPhases& phases_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
 
 nlohmann::json MigrateSummary::ToJson() const {
@@ -62,6 +94,7 @@ nlohmann::json MigrateSummary::ToJson() const {
                       {"complete", complete}};
   if (!stopped.empty()) j["stopped"] = stopped;
   if (verify) j["verify"] = *verify;
+  if (!phases.is_null()) j["phases_ms"] = phases;
   return j;
 }
 
@@ -78,8 +111,9 @@ struct MemberMigrator::Run {
 
 // The chunk's statements, prepared once per invocation.
 struct MemberMigrator::Statements {
-  MysqlStatement lock;
-  MysqlStatement insert;
+  MysqlStatement lock;    // the fallback's locking read
+  MysqlStatement insert;  // copies up to LIMIT rows of a span, locking them
+  MysqlStatement last;    // the last row a chunk copied
   MysqlStatement remove;
   MysqlStatement insert_one;
   MysqlStatement remove_one;
@@ -336,16 +370,26 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
            {"table", s.table},
            {"archive_table", s.archive_table}});
 
+  const std::string insert_head = "INSERT INTO " + archive + " (" + column_list + ", " +
+                                  QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list +
+                                  ", ? FROM " + member;
   Statements st{
       conn_.Prepare("SELECT " + id + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " + range +
                     " ORDER BY " + id + " LIMIT ? FOR UPDATE"),
-      conn_.Prepare("INSERT INTO " + archive + " (" + column_list + ", " +
-                    QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list + ", ? FROM " +
-                    member + " FORCE INDEX (PRIMARY) WHERE " + range),
-      conn_.Prepare("DELETE FROM " + member + " WHERE " + range),
-      conn_.Prepare("INSERT INTO " + archive + " (" + column_list + ", " +
-                    QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list + ", ? FROM " +
-                    member + " WHERE " + id + " = ? AND " + login + " < ?"),
+      // The copy is the chunk's locking read: FOR UPDATE keeps every row it copies (in READ
+      // COMMITTED only those) locked until COMMIT, so the DELETE finds them unchanged.
+      conn_.Prepare(insert_head + " FORCE INDEX (PRIMARY) WHERE " + range + " ORDER BY " + id +
+                    " LIMIT ? FOR UPDATE"),
+      // Where a chunk that reached its LIMIT ends: its last row, just archived (older archived
+      // rows in the span have another moved_at). A backward walk from the span's end.
+      conn_.Prepare("SELECT " + id + " FROM " + archive + " WHERE " + id + " > ? AND " + id +
+                    " <= ? AND " + QuoteIdentifier(s.moved_at_column) + " = ? ORDER BY " + id +
+                    " DESC LIMIT 1"),
+      // The multi-table form is the one DELETE that takes an index hint: without it, once few
+      // inactive members are left, MariaDB may walk the login index over all of them instead.
+      conn_.Prepare("DELETE " + member + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " +
+                    range),
+      conn_.Prepare(insert_head + " WHERE " + id + " = ? AND " + login + " < ?"),
       conn_.Prepare("DELETE FROM " + member + " WHERE " + id + " = ? AND " + login + " < ?"),
       conn_.Prepare("UPDATE " + state +
                     " SET last_id = ?, rows_moved = rows_moved + ?, chunks = chunks + 1, "
@@ -368,7 +412,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     ids_per_row = std::max(1.0, static_cast<double>(end - lo) / static_cast<double>(remaining));
   }
   int consecutive_retries = 0;
-  int64_t last_event_ms = 0;
+  ChunkPhases phases;
 
   while (lo < end) {
     if (options.max_rows > 0 && summary.rows_moved >= options.max_rows) {
@@ -381,6 +425,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     }
     int64_t limit = sizer.size();
     if (options.max_rows > 0) limit = std::min(limit, options.max_rows - summary.rows_moved);
+    // Half again the span that should hold `limit` rows: the LIMIT ends the chunk where the
+    // density is as expected, the span where it is lower.
     const int64_t span = static_cast<int64_t>(std::ceil(ids_per_row * limit * 1.5)) + 1;
     const int64_t hi_bound = std::min(SaturatingAdd(lo, span), end);
 
@@ -389,31 +435,42 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     int64_t hi = hi_bound;
     bool fallback = false;
     try {
+      PhaseTimer timer(phases);
       MysqlTransaction tx(conn_);
-      MysqlRows ids = st.lock.Query({lo, hi_bound, run.cutoff, limit});
-      found = static_cast<int64_t>(ids.size());
-      if (found == limit) hi = ids[ids.size() - 1].Int64(0);
+      found = static_cast<int64_t>(
+          st.insert.Execute({run.moved_at, lo, hi_bound, run.cutoff, limit}).affected_rows);
+      timer.Lap(&ChunkPhases::copy);
+      Failpoint("members.after_insert");
       if (found == 0) {
         tx.Rollback();  // nothing inactive in the span; the cursor is kept in memory only
       } else {
+        if (found == limit) {
+          // (Never empty: the rows were just copied. If it were, the DELETE would cover the
+          // whole span and its count would send the chunk to the row-by-row path.)
+          MysqlRows last = st.last.Query({lo, hi_bound, run.moved_at});
+          if (!last.empty()) hi = last[0].Int64(0);
+          timer.Lap(&ChunkPhases::bound);
+        }
         uint64_t checksum = 0;
+        int64_t summed = found;
         if (st.checksum) {
+          // The source rows, before the DELETE: what the archive must hold at the end.
           MysqlRows sum = st.checksum->Query({lo, hi, run.cutoff});
+          summed = sum[0].Int64(0);
           checksum = sum[0].Uint64(1);
         }
-        Failpoint("members.after_lock");
-        const uint64_t inserted =
-            st.insert.Execute({run.moved_at, lo, hi, run.cutoff}).affected_rows;
-        Failpoint("members.after_insert");
         const uint64_t deleted = st.remove.Execute({lo, hi, run.cutoff}).affected_rows;
+        timer.Lap(&ChunkPhases::remove);
         Failpoint("members.after_delete");
-        if (inserted != static_cast<uint64_t>(found) || deleted != static_cast<uint64_t>(found)) {
-          // Something entered the range that was not locked (a restored member, a login time
-          // moved backwards): undo, and move exactly the locked rows one by one.
+        if (deleted != static_cast<uint64_t>(found) || summed != found) {
+          // The copied rows are locked, so the DELETE found them all: a difference is a row
+          // that entered the range unlocked (a restored member, a login time moved backwards).
+          // Undo, and move exactly the rows a locking read takes, one by one: all of the
+          // range's (no LIMIT short of hi - lo), as the cursor will pass them all.
           tx.Rollback();
           fallback = true;
           MysqlTransaction redo(conn_);
-          MysqlRows locked = st.lock.Query({lo, hi, run.cutoff, limit});
+          MysqlRows locked = st.lock.Query({lo, hi, run.cutoff, hi - lo});
           found = static_cast<int64_t>(locked.size());
           if (st.checksum) checksum = 0;
           for (MysqlRow row : locked) {
@@ -438,8 +495,10 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           redo.Commit();
         } else {
           st.progress.Execute({hi, found, checksum, run.checksummed ? 1 : 0, run.id});
+          timer.Lap(&ChunkPhases::progress);
           Failpoint("members.before_commit");
           tx.Commit();
+          timer.Lap(&ChunkPhases::commit);
         }
         Failpoint("members.after_commit");
       }
@@ -474,9 +533,8 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
 
     if (found > 0 && !fallback) sizer.Record(found, chunk_ms);
 
-    const int64_t now = clock_();
     if (found > 0 || lo >= end) {
-      const double elapsed_s = std::max<int64_t>(now - started_ms, 1) / 1000.0;
+      const double elapsed_s = std::max<int64_t>(clock_() - started_ms, 1) / 1000.0;
       const double rate = summary.rows_moved / elapsed_s;
       const int64_t left = std::max<int64_t>(total - summary.rows_moved, 0);
       nlohmann::json event = {{"event", "chunk"},
@@ -491,10 +549,9 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
                               {"eta_s", rate > 0 ? std::round(left / rate) : 0.0}};
       if (fallback) event["fallback"] = true;
       events_(event);
-      last_event_ms = now;
     }
   }
-  (void)last_event_ms;
+  summary.phases = phases.ToJson();
 
   summary.complete = lo >= end && summary.stopped.empty();
   if (summary.stopped == "max-rows" && lo >= end) summary.complete = true;

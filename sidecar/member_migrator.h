@@ -16,9 +16,9 @@ namespace warden {
 // What one `warden members migrate` asks for; the defaults come from [members].
 struct MigrateOptions {
   int64_t inactive_for_ms = int64_t{365} * 86400 * 1000;
-  int64_t max_rows = 0;         // stop after this many rows (0: all); the run stays resumable
-  int64_t chunk = 1000;         // rows in the first chunk
-  int64_t chunk_time_ms = 100;  // the chunk size adapts to this (0: fixed size)
+  int64_t max_rows = 0;        // stop after this many rows (0: all); the run stays resumable
+  int64_t chunk = 1000;        // rows in the first chunk
+  int64_t chunk_time_ms = 80;  // the chunk size adapts to this (0: fixed size)
   int64_t max_chunk = 50000;
   ThrottleSettings throttle;
   bool verify = false;  // checksum every chunk, check counts and checksum at the end
@@ -41,6 +41,7 @@ struct MigrateSummary {
   bool complete = false;  // every inactive member is moved: the run is done
   std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""
   std::optional<nlohmann::json> verify;  // Verify's report, with --verify
+  nlohmann::json phases;                 // ms spent in each step of the chunks
 
   double rows_per_s() const {
     return elapsed_ms > 0 ? static_cast<double>(rows_moved) * 1000.0 / elapsed_ms : 0;

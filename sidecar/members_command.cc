@@ -53,7 +53,7 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   migrate_
       ->add_option("--chunk-time", chunk_time_,
-                   "Adapt the chunk size so a chunk takes this long (default 100ms; 0: fixed)")
+                   "Adapt the chunk size so a chunk takes this long (default 80ms; 0: fixed)")
       ->type_name("DURATION");
   migrate_->add_option("--max-chunk", max_chunk_, "Largest chunk (default 50000)")
       ->type_name("N")
@@ -66,6 +66,15 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
       ->add_option("--throttle", throttle_,
                    "Pause between chunks: threads_running=N,replica_lag=D,sleep=D")
       ->type_name("SPEC");
+  migrate_
+      ->add_option("--replica", replicas_,
+                   "A replica to watch (repeatable; replaces [members] replicas): "
+                   "mysql://user:pass@host:port/db")
+      ->type_name("URL");
+  migrate_
+      ->add_option("--max-replica-lag", max_replica_lag_,
+                   "Pause while a replica is further behind than this (throttle replica_lag)")
+      ->type_name("DURATION");
   migrate_->add_flag("--verify", verify_,
                      "Checksum every chunk; check counts and checksum at the end");
   migrate_->add_flag("--fresh", fresh_, "Abandon an unfinished run instead of resuming it");
@@ -116,6 +125,29 @@ int MembersCommand::Migrate() {
     auto t = ThrottleSettings::Parse(throttle_, &error);
     if (!t) throw UsageError("--throttle: " + error);
     options.throttle = *t;
+  }
+  if (!replicas_.empty()) {
+    settings.replicas.clear();
+    for (const std::string& text : replicas_) {
+      auto url = MysqlUrl::Parse(text, &error);
+      if (!url) throw UsageError("--replica: " + error);
+      settings.replicas.push_back(*url);
+    }
+  }
+  if (!max_replica_lag_.empty()) {
+    auto ms = ParseDurationMs(max_replica_lag_, &error);
+    if (!ms) throw UsageError("--max-replica-lag: " + error);
+    if (*ms < 1000 || *ms > int64_t{3600} * 1000) {
+      throw UsageError("--max-replica-lag: 1s to 1h (replicas report whole seconds)");
+    }
+    options.throttle.replica_lag_ms = *ms;
+  }
+  // Either half alone would silently check nothing.
+  if (options.throttle.replica_lag_ms > 0 && settings.replicas.empty()) {
+    throw UsageError("a replica lag limit needs replicas: --replica URL or [members] replicas");
+  }
+  if (!replicas_.empty() && options.throttle.replica_lag_ms <= 0) {
+    throw UsageError("--replica needs a lag limit: --max-replica-lag or throttle replica_lag");
   }
   options.max_rows = max_rows_;
   options.verify = verify_;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "command_context.h"
 
@@ -39,6 +40,8 @@ class MembersCommand {
   bool dry_run_ = false;
   int64_t max_rows_ = 0;
   std::string throttle_;
+  std::vector<std::string> replicas_;
+  std::string max_replica_lag_;
   bool verify_ = false;
   bool fresh_ = false;
   bool json_ = false;
