@@ -187,12 +187,7 @@ void BlacklistTable::FilterAdd(uint64_t hash, int delta) {
   // A saturated counter stays put: it only costs lookups a table probe, never a match.
   if (counter == kFilterSaturated) return;
   counter = static_cast<uint8_t>(counter + delta);
-  uint64_t bit = uint64_t{1} << (bucket & 63);
-  if (counter) {
-    filter_bits_[bucket >> 6] |= bit;
-  } else {
-    filter_bits_[bucket >> 6] &= ~bit;
-  }
+  SetBit(filter_bits_, bucket, counter != 0);
 }
 
 size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len, uint64_t hash) const {
@@ -271,11 +266,12 @@ std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& add
 }
 
 void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr, 8);
+  std::memcpy(&lo, addr + 8, 8);
   if (prefix_len < kV4Mapped) {
     static const uint8_t kMappedSpace[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    uint64_t hi, lo, space_hi, space_lo;
-    std::memcpy(&hi, addr, 8);
-    std::memcpy(&lo, addr + 8, 8);
+    uint64_t space_hi, space_lo;
     std::memcpy(&space_hi, kMappedSpace, 8);
     std::memcpy(&space_lo, kMappedSpace + 8, 8);
     if ((space_hi & kMasks.hi[prefix_len]) == hi && (space_lo & kMasks.lo[prefix_len]) == lo) {
@@ -283,9 +279,6 @@ void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) 
     }
   }
   if (prefix_len >= kV4Short8 && prefix_len < kV4Long) {
-    uint64_t hi, lo;
-    std::memcpy(&hi, addr, 8);
-    std::memcpy(&lo, addr + 8, 8);
     if (IsMapped(hi, lo)) {
       if (prefix_len >= kV4Short16) {
         size_t i = size_t{addr[12]} << 8 | addr[13];

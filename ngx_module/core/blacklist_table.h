@@ -115,7 +115,7 @@ class BlacklistTable {
   static size_t FilterBuckets(size_t slots);
   // Inline: a lookup hashes once per prefix length in use, a dozen times per request.
   static uint64_t HashWords(uint64_t hi, uint64_t lo, int prefix_len) {
-    return Mix64((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ (static_cast<uint64_t>(prefix_len) << 56));
+    return MixWords(hi, lo ^ (static_cast<uint64_t>(prefix_len) << 56));
   }
   static uint64_t Hash(const IpAddress::Bytes& addr, int prefix_len);
   size_t Home(uint64_t hash) const;

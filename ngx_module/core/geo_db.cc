@@ -90,7 +90,7 @@ bool GeoDb::Country(const sockaddr* addr, char out[3]) const {
   } else {
     return false;
   }
-  CachedCountry& c = cache_[Mix64(hi * 0x9e3779b97f4a7c15ULL ^ lo) & (kCacheSize - 1)];
+  CachedCountry& c = cache_[MixWords(hi, lo) & (kCacheSize - 1)];
   if (c.state == kEmpty || c.hi != hi || c.lo != lo) {
     c.hi = hi;
     c.lo = lo;

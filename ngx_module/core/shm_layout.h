@@ -17,6 +17,11 @@ inline uint64_t Mix64(uint64_t x) {
   return x;
 }
 
+// One 64-bit hash of a 128-bit value (an address as its two words in memory order).
+inline uint64_t MixWords(uint64_t hi, uint64_t lo) {
+  return Mix64((hi * 0x9e3779b97f4a7c15ULL) ^ lo);
+}
+
 // The most slots (at least `min_slots`) whose region fits in `bytes`, or 0 when not even
 // `min_slots` fit. `region_size(slots)` must grow with `slots`.
 template <typename RegionSize>

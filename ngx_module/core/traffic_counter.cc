@@ -2,8 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "shm_layout.h"
@@ -15,7 +15,7 @@ void TrafficCounter::Count(const IpAddress& addr, bool refused, const char* coun
   uint64_t hi, lo;
   std::memcpy(&hi, addr.bytes().data(), 8);
   std::memcpy(&lo, addr.bytes().data() + 8, 8);
-  Pending& p = pending_[Mix64(hi * 0x9e3779b97f4a7c15ULL ^ lo) & (kPendingSlots - 1)];
+  Pending& p = pending_[MixWords(hi, lo) & (kPendingSlots - 1)];
   if (p.requests && p.addr != addr.bytes()) {
     ShmMap::Lock lock(*map_, pid_);
     FoldLocked(p);
@@ -35,14 +35,13 @@ void TrafficCounter::Count(const IpAddress& addr, bool refused, const char* coun
 }
 
 void TrafficCounter::Fold() {
-  // Nothing counted, nothing touched: also what keeps a process that never served (the
-  // master) away from the zone.
-  if (std::none_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.requests; })) {
-    return;
-  }
-  ShmMap::Lock lock(*map_, pid_);
+  // The lock only once there is something to fold: nothing counted, nothing touched, which
+  // also keeps a process that never served (the master) away from the zone.
+  std::optional<ShmMap::Lock> lock;
   for (auto& p : pending_) {
-    if (p.requests) FoldLocked(p);
+    if (!p.requests) continue;
+    if (!lock) lock.emplace(*map_, pid_);
+    FoldLocked(p);
   }
 }
 

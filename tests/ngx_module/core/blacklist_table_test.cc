@@ -238,7 +238,9 @@ TEST(BlacklistTableModelTest, AgreesWithLinearScan) {
     }
     auto match = table.Lookup(IpAddress::FromV4(addr), 0);
     ASSERT_EQ(match.has_value(), longest >= 0);
-    if (match) EXPECT_EQ(match->cidr.prefix_len(), 96 + longest);
+    if (match) {
+      EXPECT_EQ(match->cidr.prefix_len(), 96 + longest);
+    }
   }
   EXPECT_EQ(table.entries(), model.size());
 }
