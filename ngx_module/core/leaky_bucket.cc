@@ -12,7 +12,36 @@ int64_t Elapsed(const LeakyBucketState& s, int64_t now_ms) {
   return ms;
 }
 
+// The verdict on a request that brings the bucket to `excess`.
+LeakyBucketVerdict Judge(const LeakyBucketParams& p, int64_t excess) {
+  LeakyBucketVerdict v;
+  v.excess = excess;
+  if (excess > p.burst) {
+    v.rejected = true;
+    // The next request is accepted once the level has leaked down to burst - 1 request.
+    int64_t over = excess - p.burst;
+    v.retry_after_ms = p.rate > 0 ? (over * 1000 + p.rate - 1) / p.rate : 0;
+  } else if (excess > p.delay) {
+    v.delay_ms = (excess - p.delay) * 1000 / p.rate;
+  }
+  return v;
+}
+
 }  // namespace
+
+int64_t LeakyBucket::SimultaneousAccepted(const LeakyBucketParams& p, int64_t first_excess,
+                                          int64_t count) {
+  if (first_excess > p.burst || count <= 0) return 0;
+  int64_t fit = (p.burst - first_excess) / 1000 + 1;
+  return fit < count ? fit : count;
+}
+
+LeakyBucketVerdict LeakyBucket::Simultaneous(const LeakyBucketParams& p, int64_t first_excess,
+                                             int64_t index) {
+  int64_t accepted = SimultaneousAccepted(p, first_excess, index + 1);
+  // Accepted ones each add a request; a refused one sees the level the last accepted left.
+  return Judge(p, first_excess + accepted * 1000 - (accepted > index ? 1000 : 0));
+}
 
 int64_t LeakyBucket::Drained(const LeakyBucketParams& p, const LeakyBucketState& state,
                              int64_t now_ms) {
@@ -22,7 +51,6 @@ int64_t LeakyBucket::Drained(const LeakyBucketParams& p, const LeakyBucketState&
 
 LeakyBucketVerdict LeakyBucket::Take(const LeakyBucketParams& p, LeakyBucketState* state,
                                      int64_t now_ms, bool fresh) {
-  LeakyBucketVerdict v;
   int64_t ms = 0;
   int64_t excess = 0;
   if (!fresh) {
@@ -30,17 +58,10 @@ LeakyBucketVerdict LeakyBucket::Take(const LeakyBucketParams& p, LeakyBucketStat
     excess = state->excess - p.rate * ms / 1000 + 1000;
     if (excess < 0) excess = 0;
   }
-  v.excess = excess;
-  if (excess > p.burst) {
-    v.rejected = true;
-    // The next request is accepted once the level has leaked down to burst - 1 request.
-    int64_t over = excess - p.burst;
-    v.retry_after_ms = p.rate > 0 ? (over * 1000 + p.rate - 1) / p.rate : 0;
-    return v;
-  }
+  LeakyBucketVerdict v = Judge(p, excess);
+  if (v.rejected) return v;
   state->excess = excess;
   if (fresh || ms) state->last_ms = now_ms;
-  if (excess > p.delay) v.delay_ms = (excess - p.delay) * 1000 / p.rate;
   return v;
 }
 

@@ -33,6 +33,15 @@ class LeakyBucket {
   // first time.
   static LeakyBucketVerdict Take(const LeakyBucketParams& p, LeakyBucketState* state,
                                  int64_t now_ms, bool fresh);
+  // The index-th (from 0) of requests for one key that arrive at one instant, given the level
+  // the first of them made (its verdict's excess): each accepted one adds a request, and once
+  // one is refused the rest see that same level. Equal to calling Take for each in turn, so
+  // exact mode can send Redis a count per key instead of a command per request.
+  static LeakyBucketVerdict Simultaneous(const LeakyBucketParams& p, int64_t first_excess,
+                                         int64_t index);
+  // How many of `count` simultaneous requests are accepted, the first making `first_excess`.
+  static int64_t SimultaneousAccepted(const LeakyBucketParams& p, int64_t first_excess,
+                                      int64_t count);
   // The level the bucket drains to by `now_ms` without new requests.
   static int64_t Drained(const LeakyBucketParams& p, const LeakyBucketState& state,
                          int64_t now_ms);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 namespace warden {
 
@@ -95,15 +97,40 @@ void Node::FlushExact() {
         std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
     exact_batch_.erase(exact_batch_.begin(), exact_batch_.begin() + static_cast<ptrdiff_t>(n));
 
-    // EVALSHA once the script is loaded on this connection: a request costs a few dozen bytes.
+    // Requests for one bucket with the same limit become one group: Redis reads and writes the
+    // bucket once for all of them (a hot key, e.g. many clients behind one NAT or a per-site
+    // limit, costs Redis one key per loop turn, not one per request).
+    auto groups = std::make_shared<std::vector<ExactGroup>>();
+    {
+      std::unordered_map<std::string_view, size_t> latest;  // bucket -> its newest group
+      latest.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        ExactRequest& req = (*batch)[i];
+        auto [it, fresh] = latest.try_emplace(req.bucket, groups->size());
+        const ExactRequest* head = fresh ? nullptr : &(*batch)[(*groups)[it->second].first];
+        if (!head || head->params.rate != req.params.rate ||
+            head->params.burst != req.params.burst) {
+          it->second = groups->size();
+          groups->push_back(ExactGroup{i, i, 0});
+        }
+        ExactGroup& g = (*groups)[it->second];
+        req.group = it->second;
+        req.place = g.count++;
+        g.last = i;
+      }
+    }
+    // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
     bool by_sha = !exact_sha_.empty();
     std::vector<std::string> args = {by_sha ? "EVALSHA" : "EVAL",
                                      by_sha ? exact_sha_ : RedisSchema::kLimitExactScript,
-                                     std::to_string(n)};
-    for (auto& req : *batch) args.push_back(req.bucket);
-    for (auto& req : *batch) {
-      args.push_back(std::to_string(req.params.rate));
-      args.push_back(std::to_string(req.params.burst));
+                                     std::to_string(groups->size())};
+    args.reserve(3 + 4 * groups->size());
+    for (const ExactGroup& g : *groups) args.push_back((*batch)[g.first].bucket);
+    for (const ExactGroup& g : *groups) {
+      const LeakyBucketParams& p = (*batch)[g.first].params;
+      args.push_back(std::to_string(p.rate));
+      args.push_back(std::to_string(p.burst));
+      args.push_back(std::to_string(g.count));
     }
     auto fail_all = [this, batch] {
       breaker_.Failure(clock_());
@@ -119,9 +146,13 @@ void Node::FlushExact() {
     bool sent =
         exact_redis_ &&
         exact_redis_->Send(
-            args, exact_redis_->endpoint().timeout_ms, [this, batch, fail_all](redisReply* r) {
+            args, exact_redis_->endpoint().timeout_ms,
+            [this, batch, groups, fail_all](redisReply* r) {
               if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
-              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 * batch->size()) {
+              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups->size() ||
+                  std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
+                    return e->type != REDIS_REPLY_INTEGER;
+                  })) {
                 fail_all();
                 return;
               }
@@ -130,16 +161,11 @@ void Node::FlushExact() {
               int64_t now = clock_();
               for (size_t i = 0; i < batch->size(); ++i) {
                 ExactRequest& req = (*batch)[i];
-                const LeakyBucketParams& p = req.params;
-                LeakyBucketVerdict v;
-                v.rejected = r->element[2 * i]->integer == 1;
-                v.excess = r->element[2 * i + 1]->integer;
-                req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
-                if (v.rejected) {
-                  v.retry_after_ms =
-                      p.rate > 0 ? ((v.excess - p.burst) * 1000 + p.rate - 1) / p.rate : 0;
-                } else if (v.excess > p.delay) {
-                  v.delay_ms = (v.excess - p.delay) * 1000 / p.rate;
+                LeakyBucketVerdict v = LeakyBucket::Simultaneous(
+                    req.params, r->element[req.group]->integer, req.place);
+                // The local mirror needs the level the group left: its last request's.
+                if (i == (*groups)[req.group].last) {
+                  req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
                 }
                 req.done(v, false);
               }

@@ -129,6 +129,14 @@ class Node {
     LeakyBucketParams params;
     bool fail_closed;
     ExactDone done;
+    size_t group = 0;   // FlushExact: its group in the script call
+    int64_t place = 0;  // and its place in that group, in arrival order
+  };
+  // Requests of one batch for one bucket and limit, sent to Redis as one key with a count.
+  struct ExactGroup {
+    size_t first;  // index of its first request in the batch
+    size_t last;   // and of its last
+    int64_t count;
   };
   std::vector<ExactRequest> exact_batch_;
   std::vector<std::unique_ptr<Zone>> zones_;

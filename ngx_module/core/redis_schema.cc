@@ -88,7 +88,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for i, key in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local rate, burst = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
+  local count = tonumber(ARGV[3 * i])
   local v = redis.call('GET', key)
   local e, last = 0, now
   if v then
@@ -102,13 +103,13 @@ for i, key in ipairs(KEYS) do
     if ms > 0 then last = now end
   end
   e = math.floor(e)
-  if e > burst then
-    out[2 * i - 1] = 1
-  else
-    out[2 * i - 1] = 0
-    redis.call('SET', key, e .. ':' .. last, 'PX', math.floor(e * 1000 / rate) + 1000)
+  if e <= burst then
+    -- the later requests of this key came at the same instant: each accepted adds one
+    local accepted = math.min(count, math.floor((burst - e) / 1000) + 1)
+    local level = e + (accepted - 1) * 1000
+    redis.call('SET', key, level .. ':' .. last, 'PX', math.floor(level * 1000 / rate) + 1000)
   end
-  out[2 * i] = e
+  out[i] = e
 end
 return out
 )lua";

@@ -48,9 +48,10 @@ class RedisSchema {
 
   // Requests under sync=exact: limit_req's decisions taken in Redis, atomically, by Redis's
   // clock, in order (one call carries the requests of one event-loop turn). KEYS: the buckets,
-  // one per request (repeats allowed). ARGV: rate, burst (x 1000) per request. Returns per
-  // request {1 if refused, level x 1000}: the level after it, or, refused, the level it would
-  // have made.
+  // one per group of simultaneous requests (repeats allowed). ARGV: rate, burst (x 1000) and
+  // the group's request count, per key. Returns per key the level (x 1000) its first request
+  // made; LeakyBucket::Simultaneous gives every request's verdict from it, and the script
+  // stores the level the last accepted one left.
   static const char* const kLimitExactScript;
 
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").

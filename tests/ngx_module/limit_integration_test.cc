@@ -6,12 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
 
+#include "leaky_bucket.h"
 #include "nginx_server.h"
 #include "poll_until.h"
+#include "redis_schema.h"
 #include "redis_server.h"
 
 namespace warden::test {
@@ -43,11 +46,15 @@ class LimitIntegrationTest : public ::testing::Test {
     return o;
   }
 
+  // Script calls Redis ran, by text (EVAL) or by digest (EVALSHA).
   static long long EvalCalls() {
     auto info = redis_->Command({"INFO", "commandstats"});
-    auto pos = info.str.find("cmdstat_eval:calls=");
-    if (pos == std::string::npos) return 0;
-    return std::stoll(info.str.substr(pos + 19));
+    long long calls = 0;
+    for (std::string name : {"cmdstat_eval:calls=", "cmdstat_evalsha:calls="}) {
+      auto pos = info.str.find(name);
+      if (pos != std::string::npos) calls += std::stoll(info.str.substr(pos + name.size()));
+    }
+    return calls;
   }
 
   static inline std::unique_ptr<RedisServer> redis_;
@@ -179,6 +186,69 @@ TEST_F(LimitIntegrationTest, ExactModeTwoNodesWithinFivePercent) {
   double expected = 20.0 * 3 + 1;
   std::printf("exact mode: two nodes admitted %d of %.0f\n", accepted.load(), expected);
   EXPECT_NEAR(accepted.load(), expected, expected * 0.05);
+}
+
+// The exact script takes a count per key: one key with a count of n must decide, store and
+// expire exactly as n single requests for a key of its own in the same call (same clock).
+TEST_F(LimitIntegrationTest, ExactScriptCountDecidesLikeRequestsOneByOne) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 60; ++round) {
+    LeakyBucketParams p;
+    p.rate = (1 + rng() % 200) * 1000;
+    p.burst = (rng() % 6) * 1000;
+    int n = 1 + static_cast<int>(rng() % 9);
+    std::vector<std::string> args = {"EVAL", RedisSchema::kLimitExactScript,
+                                     std::to_string(1 + n), "grouped"};
+    for (int i = 0; i < n; ++i) args.push_back("single");
+    for (int i = 0; i < 1 + n; ++i) {
+      args.push_back(std::to_string(p.rate));
+      args.push_back(std::to_string(p.burst));
+      args.push_back(i == 0 ? std::to_string(n) : "1");
+    }
+    auto reply = redis_->Command(args);
+    ASSERT_EQ(reply.elements.size(), static_cast<size_t>(1 + n)) << reply.str;
+    for (int i = 0; i < n; ++i) {
+      LeakyBucketVerdict derived = LeakyBucket::Simultaneous(p, reply.elements[0].integer, i);
+      int64_t single = reply.elements[1 + i].integer;
+      ASSERT_EQ(derived.excess, single) << "round " << round << " request " << i;
+      ASSERT_EQ(derived.rejected, single > p.burst) << "round " << round << " request " << i;
+    }
+    // Both keys hold the same level and time, with expiries a round trip apart at most.
+    ASSERT_EQ(redis_->Command({"GET", "grouped"}).str, redis_->Command({"GET", "single"}).str);
+    long long a = redis_->Command({"PTTL", "grouped"}).integer;
+    long long b = redis_->Command({"PTTL", "single"}).integer;
+    EXPECT_NEAR(a, b, 50) << "round " << round;
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 15));  // some leaks out
+    if (rng() % 8 == 0) redis_->Command({"DEL", "grouped", "single"});  // fresh keys too
+  }
+}
+
+// Requests that reach the worker together share one script call and one key in it: still
+// exactly the first request plus the burst get through, as with limit_req.
+TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api burst=5 nodelay; }\n"));
+  std::this_thread::sleep_for(300ms);  // the workers connect
+  long long before = EvalCalls();
+  std::atomic<int> accepted{0}, refused{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 24; ++i) {
+    clients.emplace_back([&] {
+      int status = nginx.Get("/").status;
+      if (status == 200) ++accepted;
+      if (status == 429) ++refused;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(accepted.load(), 6);
+  EXPECT_EQ(refused.load(), 18);
+  EXPECT_GE(EvalCalls() - before, 1) << "Redis decided";
+  // The bucket holds the burst (5 requests x 1000), less what leaked at 1r/m meanwhile.
+  long long level = std::stoll(redis_->Command({"GET", "warden:rl:api:7f000001"}).str);
+  EXPECT_GE(level, 4900);
+  EXPECT_LE(level, 5000);
 }
 
 TEST_F(LimitIntegrationTest, ExactModeAttackerIsRefusedLocally) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace warden {
 namespace {
 
@@ -112,6 +114,49 @@ TEST(LeakyBucketTest, FloodIsCutToTheRate) {
   int accepted = 1;
   for (int t = 1; t <= 10000; ++t) accepted += !LeakyBucket::Take(p, &s, t, false).rejected;
   EXPECT_EQ(accepted, 101);  // 10 r/s for 10 s, plus the first
+}
+
+// Exact mode sends Redis one key with a count for the requests of one loop turn: the verdicts
+// Simultaneous derives from the first one's level must be those of taking them one by one.
+TEST(LeakyBucketTest, SimultaneousRequestsMatchTakingThemOneByOne) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 2000; ++trial) {
+    LeakyBucketParams p = Params(1 + rng() % 50, rng() % 8, rng() % 3 == 0 ? -1 : rng() % 5);
+    LeakyBucketState s{static_cast<int64_t>(rng() % 12000), 1000};
+    bool fresh = rng() % 4 == 0;
+    int64_t now = 1000 + rng() % 400;
+    int count = 1 + static_cast<int>(rng() % 12);
+    LeakyBucketVerdict first = LeakyBucket::Take(p, &s, now, fresh);
+    int accepted = first.rejected ? 0 : 1;
+    for (int i = 1; i < count; ++i) {
+      LeakyBucketVerdict one = LeakyBucket::Take(p, &s, now, false);
+      LeakyBucketVerdict same = LeakyBucket::Simultaneous(p, first.excess, i);
+      ASSERT_EQ(same.rejected, one.rejected) << "trial " << trial << " request " << i;
+      ASSERT_EQ(same.excess, one.excess) << "trial " << trial << " request " << i;
+      ASSERT_EQ(same.delay_ms, one.delay_ms) << "trial " << trial << " request " << i;
+      ASSERT_EQ(same.retry_after_ms, one.retry_after_ms) << "trial " << trial;
+      accepted += one.rejected ? 0 : 1;
+    }
+    LeakyBucketVerdict again = LeakyBucket::Simultaneous(p, first.excess, 0);
+    EXPECT_EQ(again.excess, first.excess);
+    EXPECT_EQ(again.rejected, first.rejected);
+    EXPECT_EQ(LeakyBucket::SimultaneousAccepted(p, first.excess, count), accepted);
+  }
+}
+
+TEST(LeakyBucketTest, SimultaneousRequestsPastTheBurstSeeTheLastAcceptedLevel) {
+  auto p = Params(1, 2, -1);  // burst=2 nodelay
+  // A fresh key: 0, 1000, 2000 accepted; the rest refused at 3000.
+  EXPECT_EQ(LeakyBucket::SimultaneousAccepted(p, 0, 10), 3);
+  EXPECT_FALSE(LeakyBucket::Simultaneous(p, 0, 2).rejected);
+  for (int i = 3; i < 6; ++i) {
+    auto v = LeakyBucket::Simultaneous(p, 0, i);
+    EXPECT_TRUE(v.rejected);
+    EXPECT_EQ(v.excess, 3000);
+    EXPECT_EQ(v.retry_after_ms, 1000);
+  }
+  EXPECT_EQ(LeakyBucket::SimultaneousAccepted(p, 2500, 4), 0);
+  EXPECT_EQ(LeakyBucket::Simultaneous(p, 2500, 3).excess, 2500);
 }
 
 }  // namespace
