@@ -143,33 +143,32 @@ void Node::FlushExact() {
         req.done(v, true);
       }
     };
-    bool sent =
-        exact_redis_ &&
-        exact_redis_->Send(
-            args, exact_redis_->endpoint().timeout_ms,
-            [this, batch, groups, fail_all](redisReply* r) {
-              if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
-              if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups->size() ||
-                  std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
-                    return e->type != REDIS_REPLY_INTEGER;
-                  })) {
-                fail_all();
-                return;
-              }
-              breaker_.Success();
-              exact_redis_->MarkHealthy();
-              int64_t now = clock_();
-              for (size_t i = 0; i < batch->size(); ++i) {
-                ExactRequest& req = (*batch)[i];
-                LeakyBucketVerdict v = LeakyBucket::Simultaneous(
-                    req.params, r->element[req.group]->integer, req.place);
-                // The local mirror needs the level the group left: its last request's.
-                if (i == (*groups)[req.group].last) {
-                  req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
-                }
-                req.done(v, false);
-              }
-            });
+    bool sent = exact_redis_ &&
+                exact_redis_->Send(
+                    args, exact_redis_->endpoint().timeout_ms,
+                    [this, batch, groups, fail_all](redisReply* r) {
+                      if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
+                      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups->size() ||
+                          std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
+                            return e->type != REDIS_REPLY_INTEGER;
+                          })) {
+                        fail_all();
+                        return;
+                      }
+                      breaker_.Success();
+                      exact_redis_->MarkHealthy();
+                      int64_t now = clock_();
+                      for (size_t i = 0; i < batch->size(); ++i) {
+                        ExactRequest& req = (*batch)[i];
+                        LeakyBucketVerdict v = LeakyBucket::Simultaneous(
+                            req.params, r->element[req.group]->integer, req.place);
+                        // The local mirror needs the level the group left: its last request's.
+                        if (i == (*groups)[req.group].last) {
+                          req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
+                        }
+                        req.done(v, false);
+                      }
+                    });
     if (!sent) fail_all();
   }
 }
