@@ -47,7 +47,16 @@ struct Options {
   int rounds = 3;
   bool skip_pt = false;
   bool skip_dedupe = false;
+  std::vector<std::string> server_options;  // more mariadbd options, e.g. to compare settings
 };
+
+std::vector<std::string> ServerOptions(const Options& options) {
+  std::vector<std::string> all = {"--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M",
+                                  "--innodb-flush-log-at-trx-commit=1", "--local-infile=1",
+                                  "--max-allowed-packet=64M"};
+  all.insert(all.end(), options.server_options.begin(), options.server_options.end());
+  return all;
+}
 
 // One run of one method.
 struct Round {
@@ -109,10 +118,7 @@ class Bench {
  public:
   explicit Bench(const Options& options)
       : options_(options),
-        db_(MariaDbServer::Options{
-            {"--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M",
-             "--innodb-flush-log-at-trx-commit=1", "--local-infile=1", "--max-allowed-packet=64M"},
-            std::chrono::seconds(60)}) {
+        db_(MariaDbServer::Options{ServerOptions(options), std::chrono::seconds(60)}) {
     now_ = std::time(nullptr);
     cutoff_ = now_ - 365 * 86400;
     config_ = tmp_.Write("warden.toml", "");
@@ -485,8 +491,11 @@ int main(int argc, char** argv) {
       options.skip_pt = true;
     } else if (arg == "--skip-dedupe") {
       options.skip_dedupe = true;
+    } else if (arg == "--server-option") {
+      options.server_options.push_back(value());
     } else {
-      Die("usage: members_bench [--members N] [--rounds N] [--skip-pt-archiver] [--skip-dedupe]");
+      Die("usage: members_bench [--members N] [--rounds N] [--skip-pt-archiver] [--skip-dedupe] "
+          "[--server-option --name=value ...]");
     }
   }
   try {
