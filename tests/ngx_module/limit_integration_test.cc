@@ -1,11 +1,11 @@
 // Rate limits end to end: Debian's nginx with the module, real redis-servers, compared with
 // nginx's own limit_req in the same server.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -46,6 +46,15 @@ class LimitIntegrationTest : public ::testing::Test {
     return o;
   }
 
+  // One zone "api" keyed by the client address, `rate` and `sync` as given, limiting "/" with
+  // `warden_limit zone=api` plus `limit_args`.
+  static NginxServer::Options ApiZone(const std::string& rate, const std::string& sync,
+                                      const std::string& limit_args = "") {
+    return Config(RedisLine() + "warden_limit_zone $binary_remote_addr zone=api:1m rate=" + rate +
+                      " sync=" + sync + ";\n",
+                  "  location / { warden_limit zone=api" + limit_args + "; }\n");
+  }
+
   // Script calls Redis ran, by text (EVAL) or by digest (EVALSHA).
   static long long EvalCalls() {
     auto info = redis_->Command({"INFO", "commandstats"});
@@ -61,12 +70,12 @@ class LimitIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(LimitIntegrationTest, SameStatusesAsLimitReqWithBurstAndNodelay) {
-  NginxServer nginx(Config(
-      "limit_req_zone $binary_remote_addr zone=std:1m rate=10r/s;\n"
-      "warden_limit_zone $binary_remote_addr zone=wd:1m rate=10r/s sync=off;\n",
-      "  location /std/ { limit_req zone=std burst=3 nodelay; limit_req_status 429;"
-      " alias @DIR@/html/; }\n"
-      "  location /wd/ { warden_limit zone=wd burst=3 nodelay; alias @DIR@/html/; }\n"));
+  NginxServer nginx(
+      Config("limit_req_zone $binary_remote_addr zone=std:1m rate=10r/s;\n"
+             "warden_limit_zone $binary_remote_addr zone=wd:1m rate=10r/s sync=off;\n",
+             "  location /std/ { limit_req zone=std burst=3 nodelay; limit_req_status 429;"
+             " alias @DIR@/html/; }\n"
+             "  location /wd/ { warden_limit zone=wd burst=3 nodelay; alias @DIR@/html/; }\n"));
   std::string std_seq, wd_seq;
   for (int i = 0; i < 8; ++i) {
     std_seq += std::to_string(nginx.Get("/std/").status) + " ";
@@ -77,8 +86,9 @@ TEST_F(LimitIntegrationTest, SameStatusesAsLimitReqWithBurstAndNodelay) {
 }
 
 TEST_F(LimitIntegrationTest, RejectionCarriesRetryAfterAndRateLimitHeaders) {
-  NginxServer nginx(Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/s sync=off;\n",
-                           "  location / { warden_limit zone=api; warden_limit_headers on; }\n"));
+  NginxServer nginx(
+      Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/s sync=off;\n",
+             "  location / { warden_limit zone=api; warden_limit_headers on; }\n"));
   auto first = nginx.Get("/");
   ASSERT_EQ(first.status, 200);
   EXPECT_EQ(first.headers["ratelimit-policy"], "\"api\";q=1;w=1");
@@ -101,17 +111,19 @@ TEST_F(LimitIntegrationTest, RejectionCarriesRetryAfterAndRateLimitHeaders) {
 }
 
 TEST_F(LimitIntegrationTest, StatusAndLogLevelAreConfigurable) {
-  NginxServer nginx(Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
-                           "  warden_limit_status 503;\n  warden_limit_log_level warn;\n"
-                           "  location / { warden_limit zone=api; }\n"));
+  NginxServer nginx(
+      Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
+             "  warden_limit_status 503;\n  warden_limit_log_level warn;\n"
+             "  location / { warden_limit zone=api; }\n"));
   EXPECT_EQ(nginx.Get("/").status, 200);
   EXPECT_EQ(nginx.Get("/").status, 503);
   EXPECT_NE(nginx.ErrorLog().find("[warn]"), std::string::npos);
 }
 
 TEST_F(LimitIntegrationTest, DryRunLogsAndServes) {
-  NginxServer nginx(Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
-                           "  location / { warden_limit zone=api; warden_limit_dry_run on; }\n"));
+  NginxServer nginx(
+      Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
+             "  location / { warden_limit zone=api; warden_limit_dry_run on; }\n"));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(nginx.Get("/").status, 200);
   EXPECT_NE(nginx.ErrorLog().find("limiting requests, dry run, by warden"), std::string::npos)
       << nginx.ErrorLog();
@@ -119,9 +131,10 @@ TEST_F(LimitIntegrationTest, DryRunLogsAndServes) {
 }
 
 TEST_F(LimitIntegrationTest, AllowListIsNeverLimited) {
-  NginxServer nginx(Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
-                           "  warden_allow 127.0.0.0/8;\n"
-                           "  location / { warden_limit zone=api; }\n"));
+  NginxServer nginx(
+      Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
+             "  warden_allow 127.0.0.0/8;\n"
+             "  location / { warden_limit zone=api; }\n"));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(nginx.Get("/").status, 200);
 }
 
@@ -137,10 +150,7 @@ TEST_F(LimitIntegrationTest, EmptyKeyIsNotLimited) {
 // Two nginx nodes on one Redis, each flooded by its own client: with interval sync the fleet
 // admits the configured rate, not twice it.
 TEST_F(LimitIntegrationTest, TwoNodesShareOneLimitWithinFifteenPercent) {
-  auto config = Config(RedisLine() +
-                           "warden_limit_zone $binary_remote_addr zone=api:1m rate=20r/s "
-                           "sync=100ms;\n",
-                       "  location / { warden_limit zone=api nodelay; }\n");
+  auto config = ApiZone("20r/s", "100ms", " nodelay");
   NginxServer a(config), b(config);
   std::atomic<int> accepted{0};
   const auto duration = 4s;
@@ -162,10 +172,7 @@ TEST_F(LimitIntegrationTest, TwoNodesShareOneLimitWithinFifteenPercent) {
 
 // sync=exact: Redis decides every request, so two nodes hold one limit tightly.
 TEST_F(LimitIntegrationTest, ExactModeTwoNodesWithinFivePercent) {
-  auto config = Config(RedisLine() +
-                           "warden_limit_zone $binary_remote_addr zone=api:1m rate=20r/s "
-                           "sync=exact;\n",
-                       "  location / { warden_limit zone=api nodelay; }\n");
+  auto config = ApiZone("20r/s", "exact", " nodelay");
   NginxServer a(config), b(config);
   // Let both workers' Redis connections come up before the clock starts.
   ASSERT_TRUE(PollUntil([&] { return redis_->Command({"CLIENT", "LIST"}).str.size() > 0; }, 1s));
@@ -197,8 +204,8 @@ TEST_F(LimitIntegrationTest, ExactScriptCountDecidesLikeRequestsOneByOne) {
     p.rate = (1 + rng() % 200) * 1000;
     p.burst = (rng() % 6) * 1000;
     int n = 1 + static_cast<int>(rng() % 9);
-    std::vector<std::string> args = {"EVAL", RedisSchema::kLimitExactScript,
-                                     std::to_string(1 + n), "grouped"};
+    std::vector<std::string> args = {"EVAL", RedisSchema::kLimitExactScript, std::to_string(1 + n),
+                                     "grouped"};
     for (int i = 0; i < n; ++i) args.push_back("single");
     for (int i = 0; i < 1 + n; ++i) {
       args.push_back(std::to_string(p.rate));
@@ -219,17 +226,14 @@ TEST_F(LimitIntegrationTest, ExactScriptCountDecidesLikeRequestsOneByOne) {
     long long b = redis_->Command({"PTTL", "single"}).integer;
     EXPECT_NEAR(a, b, 50) << "round " << round;
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 15));  // some leaks out
-    if (rng() % 8 == 0) redis_->Command({"DEL", "grouped", "single"});  // fresh keys too
+    if (rng() % 8 == 0) redis_->Command({"DEL", "grouped", "single"});   // fresh keys too
   }
 }
 
 // Requests that reach the worker together share one script call and one key in it: still
 // exactly the first request plus the burst get through, as with limit_req.
 TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
-  NginxServer nginx(Config(RedisLine() +
-                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
-                               "sync=exact;\n",
-                           "  location / { warden_limit zone=api burst=5 nodelay; }\n"));
+  NginxServer nginx(ApiZone("1r/m", "exact", " burst=5 nodelay"));
   std::this_thread::sleep_for(300ms);  // the workers connect
   long long before = EvalCalls();
   std::atomic<int> accepted{0}, refused{0};
@@ -252,10 +256,7 @@ TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
 }
 
 TEST_F(LimitIntegrationTest, ExactModeAttackerIsRefusedLocally) {
-  NginxServer nginx(Config(RedisLine() +
-                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
-                               "sync=exact;\n",
-                           "  location / { warden_limit zone=api; }\n"));
+  NginxServer nginx(ApiZone("1r/m", "exact"));
   std::this_thread::sleep_for(300ms);  // the workers connect
   ASSERT_TRUE(PollUntil([&] { return nginx.Get("/").status == 429; }, 2s));
   long long before = EvalCalls();
@@ -308,10 +309,7 @@ TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
 }
 
 TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
-  NginxServer nginx(Config(RedisLine() +
-                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
-                               "sync=100ms;\n",
-                           "  location / { warden_limit zone=api; }\n"));
+  NginxServer nginx(ApiZone("1r/m", "100ms"));
   ASSERT_EQ(nginx.Get("/").status, 200);
   ASSERT_TRUE(PollUntil([&] { return EvalCalls() > 0; }, 2s));  // the one accepted request
   long long before = EvalCalls();
@@ -321,9 +319,9 @@ TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
 }
 
 TEST_F(LimitIntegrationTest, RedisKilledUnderLoadKeepsLimitingLocally) {
-  NginxServer nginx(Config(RedisLine() +
-                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
-                           "  location / { warden_limit zone=api burst=2 nodelay; }\n"));
+  NginxServer nginx(
+      Config(RedisLine() + "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
+             "  location / { warden_limit zone=api burst=2 nodelay; }\n"));
   std::string seq;
   for (int i = 0; i < 2; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
   std::thread killer([&] { redis_->Kill(); });
@@ -335,9 +333,9 @@ TEST_F(LimitIntegrationTest, RedisKilledUnderLoadKeepsLimitingLocally) {
 }
 
 TEST_F(LimitIntegrationTest, ReloadUnderLoadKeepsLimitState) {
-  NginxServer nginx(Config(RedisLine() +
-                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
-                           "  location / { warden_limit zone=api; }\n"));
+  NginxServer nginx(
+      Config(RedisLine() + "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n",
+             "  location / { warden_limit zone=api; }\n"));
   ASSERT_EQ(nginx.Get("/").status, 200);
   ASSERT_EQ(nginx.Get("/").status, 429);
   // Requests keep coming while nginx reloads: every one is answered, and all are refused,
@@ -373,8 +371,7 @@ TEST_F(LimitIntegrationTest, BadDirectivesFailConfigTest) {
       {"warden_limit_zone $binary_remote_addr zone=a:1m rate=fast;", "", "invalid rate"},
       {"warden_limit_zone $binary_remote_addr zone=a rate=1r/s;", "", "invalid zone size"},
       {"warden_limit_zone $binary_remote_addr zone=a:1k rate=1r/s;", "", "is too small"},
-      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=soon;", "",
-       "invalid sync"},
+      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=soon;", "", "invalid sync"},
       {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=100ms;", "",
        "there is no \"warden_redis\""},
       {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;\n"

@@ -114,8 +114,12 @@ class MembersTest : public ::testing::Test {
       const bool in_member = member.count(id) == 1;
       const bool in_archive = archive.count(id) == 1;
       ASSERT_NE(in_member, in_archive) << "member " << id;
-      if (in_archive) ASSERT_TRUE(Inactive(id)) << "active member " << id << " was archived";
-      if (complete) ASSERT_EQ(in_archive, Inactive(id)) << "member " << id;
+      if (in_archive) {
+        ASSERT_TRUE(Inactive(id)) << "active member " << id << " was archived";
+      }
+      if (complete) {
+        ASSERT_EQ(in_archive, Inactive(id)) << "member " << id;
+      }
     }
   }
 
@@ -293,8 +297,12 @@ TEST_F(MembersTest, MembersWhoLogInDuringTheMigrationStay) {
   EXPECT_EQ(static_cast<int64_t>(member.size() + archive.size()), kMembers);
   for (int64_t id = 1; id <= kMembers; ++id) {
     ASSERT_NE(member.count(id), archive.count(id)) << id;
-    if (!Inactive(id)) ASSERT_EQ(member.count(id), 1u) << id;
-    if (Inactive(id) && !logged_in.count(id)) ASSERT_EQ(archive.count(id), 1u) << id;
+    if (!Inactive(id)) {
+      ASSERT_EQ(member.count(id), 1u) << id;
+    }
+    if (Inactive(id) && !logged_in.count(id)) {
+      ASSERT_EQ(archive.count(id), 1u) << id;
+    }
   }
 }
 
@@ -568,7 +576,9 @@ TEST_F(MembersReplicaTest, PausesWhileAReplicaIsNotReplicatingAndResumesAfter) {
   for (const auto& e : events) {
     const std::string kind = e.value("event", "");
     if (kind == "resume") resumed = true;
-    if (kind == "chunk") EXPECT_TRUE(resumed) << "a chunk ran while paused: " << e.dump();
+    if (kind == "chunk") {
+      EXPECT_TRUE(resumed) << "a chunk ran while paused: " << e.dump();
+    }
   }
   EXPECT_TRUE(resumed) << p.Stdout();
   EXPECT_TRUE((*Find(events, "done"))["summary"]["complete"].get<bool>());
