@@ -146,7 +146,11 @@ void MariaDbServer::Install() {
              "--skip-name-resolve",
              // Passed on to the bootstrap server: the redo log the server will run with, so the
              // first start need not resize it.
-             "--innodb-log-file-size=48M"};
+             "--innodb-log-file-size=48M",
+             // Its temporary tables in a directory of its own, not the shared /tmp: with
+             // several installs at once (ctest -j), one failed on "File
+             // '/tmp/#sql-temptable-7125-1-8.MAD' not found".
+             "--tmpdir=" + dir_.path()};
   if (geteuid() == 0) po.argv.push_back("--user=root");
   RunResult result = Run(std::move(po), std::nullopt, std::chrono::seconds(60));
   if (result.exit_code != 0) {
