@@ -5,27 +5,30 @@
 //   2. ban-to-enforcement latency across two nginx instances sharing one Redis;
 //   3. shared memory per entry.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <iterator>
-#include <unistd.h>
-#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "nginx_server.h"
 #include "poll_until.h"
 #include "process.h"
-#include "redis_server.h"
 #include "redis_schema.h"
+#include "redis_server.h"
 #include "temp_dir.h"
 
 using namespace warden::test;
+using warden::bench::Median;
+using warden::bench::Percentile;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -39,18 +42,6 @@ struct Settings {
   int bans = 100;
   std::string zone = "64m";
 };
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  if (v.empty()) return 0;
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 // A blacklist shaped like a real one: mostly single IPv4 addresses (scanners, feeds), some
 // IPv4 networks, some IPv6. Nothing in 127.0.0.0/8, where the benchmark's clients live.
@@ -113,38 +104,19 @@ double CpuSeconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-double ToMs(const std::string& value, const std::string& unit) {
-  double v = std::stod(value);
-  if (unit == "us") return v / 1000;
-  if (unit == "s") return v * 1000;
-  return v;
-}
-
 WrkResult Wrk(const NginxServer& nginx, const Settings& s) {
   int port = nginx.port();
   pid_t worker = nginx.WorkerPids().at(0);
   double cpu_before = CpuSeconds(worker);
-  // wrk on CPU 1, nginx's single worker on CPU 0: the two do not fight over a core.
-  auto r = Run({"taskset", "-c", "1", "wrk", "-t1", "-c" + std::to_string(s.connections),
-                "-d" + std::to_string(s.seconds) + "s", "--latency",
-                "http://127.0.0.1:" + std::to_string(port) + "/"},
-               {}, std::nullopt, std::chrono::seconds(s.seconds + 30));
+  warden::bench::WrkRun run = warden::bench::RunWrk(port, "/", s.connections, s.seconds);
   WrkResult w;
-  std::smatch m;
-  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
-    w.rps = std::stod(m[1]);
-  }
-  if (std::regex_search(r.out, m, std::regex(R"(99%\s+([0-9.]+)(us|ms|s))"))) {
-    w.p99_ms = ToMs(m[1], m[2]);
-  }
+  w.rps = run.rps;
+  w.p99_ms = run.p99_ms;
   double cpu = CpuSeconds(worker) - cpu_before;
-  if (std::regex_search(r.out, m, std::regex(R"((\d+) requests in)")) && cpu > 0) {
-    w.per_cpu_second = std::stod(m[1]) / cpu;
-  }
-  if (r.out.find("Non-2xx") != std::string::npos) {
-    std::fprintf(stderr, "warning: wrk saw non-2xx responses:\n%s\n", r.out.c_str());
-  }
-  if (w.rps == 0) std::fprintf(stderr, "wrk failed: %s %s\n", r.out.c_str(), r.err.c_str());
+  if (cpu > 0) w.per_cpu_second = static_cast<double>(run.requests) / cpu;
+  if (run.non_2xx)
+    std::fprintf(stderr, "warning: wrk saw non-2xx responses:\n%s\n", run.output.c_str());
+  if (w.rps == 0) std::fprintf(stderr, "wrk failed: %s\n", run.output.c_str());
   return w;
 }
 
@@ -172,8 +144,11 @@ std::string PlainLogFormat() {
 std::string ServerHttp(bool warden, int redis_port, const std::string& zone) {
   std::string http;
   if (warden) {
-    http += "warden_redis 127.0.0.1:" + std::to_string(redis_port) + ";\n"
-            "warden_blacklist_zone " + zone + ";\n"
+    http += "warden_redis 127.0.0.1:" + std::to_string(redis_port) +
+            ";\n"
+            "warden_blacklist_zone " +
+            zone +
+            ";\n"
             "warden_geoip @MMDB@;\n"
             "include @CONF@/warden-log-format.conf;\n"
             "access_log @DIR@/access.log warden_json;\n";
@@ -207,12 +182,18 @@ int main(int argc, char** argv) {
   Settings s;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--entries") s.entries = std::stol(v);
-    else if (k == "--seconds") s.seconds = std::stoi(v);
-    else if (k == "--rounds") s.rounds = std::stoi(v);
-    else if (k == "--connections") s.connections = std::stoi(v);
-    else if (k == "--bans") s.bans = std::stoi(v);
-    else if (k == "--zone") s.zone = v;
+    if (k == "--entries")
+      s.entries = std::stol(v);
+    else if (k == "--seconds")
+      s.seconds = std::stoi(v);
+    else if (k == "--rounds")
+      s.rounds = std::stoi(v);
+    else if (k == "--connections")
+      s.connections = std::stoi(v);
+    else if (k == "--bans")
+      s.bans = std::stoi(v);
+    else if (k == "--zone")
+      s.zone = v;
     else {
       std::fprintf(stderr, "blacklist_bench: unknown option %s\n", k.c_str());
       return 2;
@@ -250,16 +231,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   long loaded = LoadedEntries(guarded, &load_ms);
-  std::printf("nginx worker loaded %ld entries from redis in %ld ms (in the background)\n",
-              loaded, load_ms);
+  std::printf("nginx worker loaded %ld entries from redis in %ld ms (in the background)\n", loaded,
+              load_ms);
   if (guarded.Get("/").status != 200 || plain.Get("/").status != 200) {
     std::fprintf(stderr, "the benchmark page does not answer 200\n");
     return 1;
   }
 
-  std::printf("\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
-              "%d s x %d rounds, alternating ==\n",
-              s.connections, s.seconds, s.rounds);
+  std::printf(
+      "\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
+      "%d s x %d rounds, alternating ==\n",
+      s.connections, s.seconds, s.rounds);
   std::vector<double> plain_rps, warden_rps, plain_p99, warden_p99, ratios, cpu_ratios;
   for (int r = 0; r < s.rounds; ++r) {
     // Alternate who goes first, so drift in the machine's load hits both alike.
@@ -277,10 +259,10 @@ int main(int argc, char** argv) {
     warden_p99.push_back(b.p99_ms);
     ratios.push_back(a.rps > 0 ? b.rps / a.rps : 0);
     cpu_ratios.push_back(a.per_cpu_second > 0 ? b.per_cpu_second / a.per_cpu_second : 0);
-    std::printf("round %d: stock %.0f req/s, warden %.0f req/s, ratio %.3f; per worker CPU "
-                "second %.0f vs %.0f, ratio %.3f\n",
-                r + 1, a.rps, b.rps, ratios.back(), a.per_cpu_second, b.per_cpu_second,
-                cpu_ratios.back());
+    std::printf(
+        "round %d: stock %.0f req/s, warden %.0f req/s, ratio %.3f; per worker CPU "
+        "second %.0f vs %.0f, ratio %.3f\n",
+        r + 1, a.rps, b.rps, ratios.back(), a.per_cpu_second, b.per_cpu_second, cpu_ratios.back());
   }
   double ratio = Median(ratios);
   std::printf("stock nginx              : %8.0f req/s  p99 %.2f ms\n", Median(plain_rps),
@@ -308,8 +290,8 @@ int main(int argc, char** argv) {
     std::string value = "v1\t0\t0\tmanual\tbench\tlatency";
     auto ban = redis.Command({"EVAL", warden::RedisSchema::kApplyChangesScript, "5",
                               schema.BlacklistEntries(), schema.BlacklistExpiry(),
-                              schema.BlacklistSeq(), schema.BlacklistLog(),
-                              schema.BlacklistEpoch(), "100000", "bench", "add", ip, "0", value});
+                              schema.BlacklistSeq(), schema.BlacklistLog(), schema.BlacklistEpoch(),
+                              "100000", "bench", "add", ip, "0", value});
     auto start = Clock::now();  // the ban is committed in Redis
     if (ban.is_error()) {
       std::fprintf(stderr, "ban failed: %s\n", ban.str.c_str());
@@ -338,9 +320,12 @@ int main(int argc, char** argv) {
   if (std::regex_search(log, m, std::regex(R"(warden_blacklist_zone holds up to (\d+) entries)"))) {
     capacity = std::stol(m[1]);
   }
-  long zone_bytes = std::stol(s.zone) << (s.zone.back() == 'm' ? 20 : s.zone.back() == 'k' ? 10 : 0);
-  std::printf("warden_blacklist_zone %s: %ld entries loaded, room for %ld: %.1f bytes per entry "
-              "at capacity\n",
-              s.zone.c_str(), loaded, capacity, capacity ? double(zone_bytes) / capacity : 0.0);
+  long zone_bytes = std::stol(s.zone) << (s.zone.back() == 'm'   ? 20
+                                          : s.zone.back() == 'k' ? 10
+                                                                 : 0);
+  std::printf(
+      "warden_blacklist_zone %s: %ld entries loaded, room for %ld: %.1f bytes per entry "
+      "at capacity\n",
+      s.zone.c_str(), loaded, capacity, capacity ? double(zone_bytes) / capacity : 0.0);
   return 0;
 }

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "mariadb_server.h"
 #include "mysql_connection.h"
 #include "mysql_statement.h"
@@ -39,6 +40,8 @@
 #include "temp_dir.h"
 
 using namespace warden::test;
+using warden::bench::Median;
+using warden::bench::WrkRun;
 using namespace std::chrono_literals;
 
 namespace {
@@ -61,46 +64,18 @@ struct Settings {
   std::exit(1);
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-struct WrkResult {
-  double rps = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
-  bool non_2xx = false;
-};
-
-WrkResult WrkOnce(int port, const std::string& path, const Settings& s) {
-  auto r = Run({"taskset", "-c", "1", "wrk", "-t1", "-c" + std::to_string(s.connections),
-                "-d" + std::to_string(s.seconds) + "s", "--latency",
-                "http://127.0.0.1:" + std::to_string(port) + path},
-               {}, std::nullopt, std::chrono::seconds(s.seconds + 30));
-  WrkResult w;
-  std::smatch m;
-  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
-    w.rps = std::stod(m[1]);
+WrkRun WrkOnce(int port, const std::string& path, const Settings& s) {
+  WrkRun w = warden::bench::RunWrk(port, path, s.connections, s.seconds);
+  if (w.non_2xx) {
+    std::fprintf(stderr, "warning: non-2xx responses on %s:\n%s\n", path.c_str(), w.output.c_str());
   }
-  auto ms = [&](const char* pct, double* out) {
-    if (std::regex_search(r.out, m, std::regex(std::string(pct) + R"(%\s+([0-9.]+)(us|ms|s))"))) {
-      double v = std::stod(m[1]);
-      *out = m[2] == "us" ? v / 1000 : m[2] == "s" ? v * 1000 : v;
-    }
-  };
-  ms("50", &w.p50_ms);
-  ms("99", &w.p99_ms);
-  w.non_2xx = r.out.find("Non-2xx") != std::string::npos;
-  if (w.non_2xx)
-    std::fprintf(stderr, "warning: non-2xx responses on %s:\n%s\n", path.c_str(), r.out.c_str());
-  if (w.rps == 0) std::fprintf(stderr, "wrk failed: %s %s\n", r.out.c_str(), r.err.c_str());
+  if (w.rps == 0) std::fprintf(stderr, "wrk failed: %s\n", w.output.c_str());
   return w;
 }
 
 // A run that could not even connect (seen on a loaded shared machine) is tried once more.
-WrkResult Wrk(int port, const std::string& path, const Settings& s) {
-  WrkResult w = WrkOnce(port, path, s);
+WrkRun Wrk(int port, const std::string& path, const Settings& s) {
+  WrkRun w = WrkOnce(port, path, s);
   if (w.rps == 0) w = WrkOnce(port, path, s);
   return w;
 }
@@ -277,7 +252,7 @@ int main(int argc, char** argv) {
   std::vector<double> cache_rps, backend_rps, static_rps, cache_p50, backend_p50, cache_p99,
       backend_p99, ratios;
   for (int r = 0; r < s.rounds; ++r) {
-    WrkResult c, b, f;
+    WrkRun c, b, f;
     // Alternate the order, so drift in the machine's load hits every path alike.
     if (r % 2 == 0) {
       c = Wrk(nginx.port(), "/cached", s);

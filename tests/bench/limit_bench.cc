@@ -5,45 +5,27 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <sstream>
 #include <regex>
-#include <thread>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "nginx_server.h"
 #include "poll_until.h"
 #include "process.h"
 #include "redis_server.h"
 
 using namespace warden::test;
+using warden::bench::Median;
+using warden::bench::WrkRun;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Wrk {
-  double rps = 0;
-  double p99_ms = 0;
-  long long non2xx = 0;
-  long long requests = 0;
-};
-
-double ToMs(const std::string& v, const std::string& unit) {
-  double x = std::stod(v);
-  return unit == "us" ? x / 1000 : unit == "s" ? x * 1000 : x;
-}
-
-Wrk RunWrk(int port, const std::string& path, int seconds) {
-  auto r = Run({"taskset", "-c", "1", "wrk", "-t1", "-c32", "-d" + std::to_string(seconds) + "s",
-                "--latency", "http://127.0.0.1:" + std::to_string(port) + path},
-               {}, std::nullopt, std::chrono::seconds(seconds + 30));
-  Wrk w;
-  std::smatch m;
-  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) w.rps = std::stod(m[1]);
-  if (std::regex_search(r.out, m, std::regex(R"(99%\s+([0-9.]+)(us|ms|s))"))) w.p99_ms = ToMs(m[1], m[2]);
-  if (std::regex_search(r.out, m, std::regex(R"(Non-2xx or 3xx responses:\s+(\d+))"))) w.non2xx = std::stoll(m[1]);
-  if (std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) w.requests = std::stoll(m[1]);
-  return w;
+WrkRun RunWrk(int port, const std::string& path, int seconds) {
+  return warden::bench::RunWrk(port, path, 32, seconds);
 }
 
 // "429 x12, 502 x3" from the log of responses that were not 2xx.
@@ -55,11 +37,6 @@ std::string StatusBreakdown(const NginxServer& server) {
   std::string out;
   for (const auto& [s, n] : counts) out += (out.empty() ? "" : ", ") + s + " x" + std::to_string(n);
   return out.empty() ? "none logged" : out;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 long long RedisCommands(RedisServer& redis) {
@@ -101,11 +78,11 @@ int main(int argc, char** argv) {
   // Warden servers share one Redis, so their zones need names of their own: zones of the
   // same name are one fleet-wide limit.
   NginxServer plain(Server("", "", "", false));
-  NginxServer limit_req(Server(
-      "limit_req_zone $binary_remote_addr zone=ok:10m rate=1000000r/s;\n"
-      "limit_req_zone $binary_remote_addr zone=attack:10m rate=1r/m;\n",
-      "limit_req zone=ok burst=1000 nodelay;", "limit_req zone=attack; limit_req_status 429;",
-      false));
+  NginxServer limit_req(
+      Server("limit_req_zone $binary_remote_addr zone=ok:10m rate=1000000r/s;\n"
+             "limit_req_zone $binary_remote_addr zone=attack:10m rate=1r/m;\n",
+             "limit_req zone=ok burst=1000 nodelay;",
+             "limit_req zone=attack; limit_req_status 429;", false));
   NginxServer interval(Server(redis_line +
                                   "warden_top_zone off;\n"
                                   "warden_limit_zone $binary_remote_addr zone=ok_interval:10m "
@@ -114,21 +91,19 @@ int main(int argc, char** argv) {
                                   "zone=attack_interval:10m rate=1r/m;\n",
                               "warden_limit zone=ok_interval burst=1000 nodelay;",
                               "warden_limit zone=attack_interval;", true));
-  NginxServer exact(Server(redis_line +
-                               "warden_top_zone off;\n"
-                               "warden_limit_zone $binary_remote_addr zone=ok_exact:10m "
-                               "rate=1000000r/s sync=exact;\n"
-                               "warden_limit_zone $binary_remote_addr zone=attack_exact:10m "
-                               "rate=1r/m sync=exact;\n",
-                           "warden_limit zone=ok_exact burst=1000 nodelay;",
-                           "warden_limit zone=attack_exact;", true));
+  NginxServer exact(Server(
+      redis_line + "warden_top_zone off;\n"
+                   "warden_limit_zone $binary_remote_addr zone=ok_exact:10m "
+                   "rate=1000000r/s sync=exact;\n"
+                   "warden_limit_zone $binary_remote_addr zone=attack_exact:10m "
+                   "rate=1r/m sync=exact;\n",
+      "warden_limit zone=ok_exact burst=1000 nodelay;", "warden_limit zone=attack_exact;", true));
   // The same exact limit keyed by connection: wrk's 32 connections are 32 keys, so a script
   // call carries many keys, as with many clients. Reported, not a target: all of wrk's
   // requests come from one address, and the row above is that case.
-  NginxServer exact_keys(Server(redis_line +
-                                    "warden_top_zone off;\n"
-                                    "warden_limit_zone $connection zone=ok_exact_conn:10m "
-                                    "rate=1000000r/s sync=exact;\n",
+  NginxServer exact_keys(Server(redis_line + "warden_top_zone off;\n"
+                                             "warden_limit_zone $connection zone=ok_exact_conn:10m "
+                                             "rate=1000000r/s sync=exact;\n",
                                 "warden_limit zone=ok_exact_conn burst=1000 nodelay;", "", true));
   std::this_thread::sleep_for(500ms);  // workers connect to Redis
 
@@ -143,27 +118,30 @@ int main(int argc, char** argv) {
                                  {"warden sync=exact", &exact, {}, {}},
                                  {"  key per connection", &exact_keys, {}, {}}};
 
-  std::printf("== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
-              "%d s x %d rounds ==\n", seconds, rounds);
+  std::printf(
+      "== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
+      "%d s x %d rounds ==\n",
+      seconds, rounds);
   std::vector<double> interval_vs_limit_req, exact_vs_plain, exact_keys_vs_plain;
   for (int r = 0; r < rounds; ++r) {
-    std::vector<Wrk> w(targets.size());
+    std::vector<WrkRun> w(targets.size());
     for (size_t i = 0; i < targets.size(); ++i) {
       size_t t = (r % 2 == 0) ? i : targets.size() - 1 - i;  // alternate the order
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       targets[t].rps.push_back(w[t].rps);
       targets[t].p99.push_back(w[t].p99_ms);
-      if (w[t].non2xx) {
+      if (w[t].non_2xx) {
         std::printf("warning: %s answered %lld non-2xx (so far: %s)\n", targets[t].name,
-                    w[t].non2xx, StatusBreakdown(*targets[t].server).c_str());
+                    w[t].non_2xx, StatusBreakdown(*targets[t].server).c_str());
       }
     }
     interval_vs_limit_req.push_back(w[2].rps / w[1].rps);
     exact_vs_plain.push_back(w[3].rps / w[0].rps);
     exact_keys_vs_plain.push_back(w[4].rps / w[0].rps);
-    std::printf("round %d: interval / limit_req %.3f, exact / stock %.3f (key per connection "
-                "%.3f)\n", r + 1, interval_vs_limit_req.back(), exact_vs_plain.back(),
-                exact_keys_vs_plain.back());
+    std::printf(
+        "round %d: interval / limit_req %.3f, exact / stock %.3f (key per connection "
+        "%.3f)\n",
+        r + 1, interval_vs_limit_req.back(), exact_vs_plain.back(), exact_keys_vs_plain.back());
   }
   for (auto& t : targets) {
     std::printf("%-20s %9.0f req/s  p99 %.2f ms\n", t.name, Median(t.rps), Median(t.p99));
@@ -177,17 +155,19 @@ int main(int argc, char** argv) {
   std::printf("\n== one attacker far over its limit (every request refused) ==\n");
   for (auto& t : targets) {
     if (t.server == &exact_keys) continue;  // no attacker location
-    t.server->Get("/attack/");  // the one allowed request
+    t.server->Get("/attack/");              // the one allowed request
     t.server->Get("/attack/");
     long long before = RedisCommands(redis);
-    Wrk w = RunWrk(t.server->port(), "/attack/", seconds);
+    WrkRun w = RunWrk(t.server->port(), "/attack/", seconds);
     long long commands = RedisCommands(redis) - before;
-    std::printf("%-20s %9.0f req/s  p99 %.2f ms  refused %lld  redis commands %lld "
-                "(%.4f%% per refused request)\n",
-                t.name, w.rps, w.p99_ms, w.non2xx, commands,
-                w.non2xx ? 100.0 * commands / w.non2xx : 0.0);
+    std::printf(
+        "%-20s %9.0f req/s  p99 %.2f ms  refused %lld  redis commands %lld "
+        "(%.4f%% per refused request)\n",
+        t.name, w.rps, w.p99_ms, w.non_2xx, commands,
+        w.non_2xx ? 100.0 * commands / w.non_2xx : 0.0);
   }
-  std::printf("(target: under 1%% Redis commands per refused request; the background sync of "
-              "the blacklist and limits counts too)\n");
+  std::printf(
+      "(target: under 1%% Redis commands per refused request; the background sync of "
+      "the blacklist and limits counts too)\n");
   return 0;
 }

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "circuit_breaker.h"
 #include "clock.h"
 #include "fake_sink.h"
@@ -41,6 +42,7 @@
 
 using namespace warden;
 using namespace warden::test;
+using warden::bench::Percentile;
 
 namespace {
 
@@ -61,13 +63,6 @@ std::string LoadAverage() {
   size_t third = text.find(' ', text.find(' ', text.find(' ') + 1) + 1);
   return text.substr(0, third) + " on " + std::to_string(std::thread::hardware_concurrency()) +
          " CPUs";
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 void Lateness(int seconds) {

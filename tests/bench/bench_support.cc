@@ -1,0 +1,63 @@
+#include "bench_support.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <regex>
+
+#include "process.h"
+
+namespace warden::bench {
+
+namespace {
+
+double ToMs(const std::string& value, const std::string& unit) {
+  double v = std::stod(value);
+  if (unit == "us") return v / 1000;
+  if (unit == "s") return v * 1000;
+  return v;
+}
+
+}  // namespace
+
+WrkRun RunWrk(int port, const std::string& path, int connections, int seconds) {
+  auto r = test::Run({"taskset", "-c", "1", "wrk", "-t1", "-c" + std::to_string(connections),
+                      "-d" + std::to_string(seconds) + "s", "--latency",
+                      "http://127.0.0.1:" + std::to_string(port) + path},
+                     {}, std::nullopt, std::chrono::seconds(seconds + 30));
+  WrkRun w;
+  w.output = r.out + r.err;
+  std::smatch m;
+  if (std::regex_search(r.out, m, std::regex(R"(Requests/sec:\s+([0-9.]+))"))) {
+    w.rps = std::stod(m[1]);
+  }
+  if (std::regex_search(r.out, m, std::regex(R"(50%\s+([0-9.]+)(us|ms|s))"))) {
+    w.p50_ms = ToMs(m[1], m[2]);
+  }
+  if (std::regex_search(r.out, m, std::regex(R"(99%\s+([0-9.]+)(us|ms|s))"))) {
+    w.p99_ms = ToMs(m[1], m[2]);
+  }
+  if (std::regex_search(r.out, m, std::regex(R"((\d+) requests in)"))) {
+    w.requests = std::stoll(m[1]);
+  }
+  if (std::regex_search(r.out, m, std::regex(R"(Non-2xx or 3xx responses:\s+(\d+))"))) {
+    w.non_2xx = std::stoll(m[1]);
+  }
+  return w;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace warden::bench

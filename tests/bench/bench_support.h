@@ -1,0 +1,27 @@
+#pragma once
+
+// What the benchmarks share: wrk runs and the statistics of their rounds.
+
+#include <string>
+#include <vector>
+
+namespace warden::bench {
+
+// One wrk run: `wrk -t1 -c<connections> -d<seconds>s --latency`, pinned to CPU 1 (the
+// benchmarks pin nginx's single worker to CPU 0, so the two do not fight over a core).
+struct WrkRun {
+  double rps = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  long long requests = 0;
+  long long non_2xx = 0;  // "Non-2xx or 3xx responses"
+  std::string output;     // wrk's report, for warnings
+};
+WrkRun RunWrk(int port, const std::string& path, int connections, int seconds);
+
+// The median (the mean of the middle two for an even count); 0 for none.
+double Median(std::vector<double> v);
+// The value at fraction p (0..1) of the sorted values, nearest rank; 0 for none.
+double Percentile(std::vector<double> v, double p);
+
+}  // namespace warden::bench
