@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "async_redis.h"
@@ -76,6 +77,8 @@ class Node {
   // One HMGET of the value at `key` (as given: no prefix). Returns true when `done` will be
   // called exactly once, later, from the event loop (the value only lives during the call);
   // false when there is no connection or the circuit is open: the caller goes on at once.
+  // Requests for a key whose read is on its way share that read and its answer (a hot key
+  // costs Redis one HMGET per round trip, not one per request).
   bool CacheGet(std::string_view key, CacheDone done);
   void CountCache(int result) { stats_.CountCache(worker_, result); }
   // How long a request may wait for Redis (warden_redis timeout=); 0 without Redis.
@@ -116,6 +119,9 @@ class Node {
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
+  // The cache reads on their way to Redis, by key, with the requests waiting on each
+  // (declared before the connection whose callbacks use it).
+  std::unordered_map<std::string, std::vector<CacheDone>> cache_reads_;
   std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones or the cache
   std::optional<RedisEndpoint> endpoint_;    // set by ConnectRedis
   bool cache_enabled_ = false;

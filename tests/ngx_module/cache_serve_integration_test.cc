@@ -155,6 +155,35 @@ class CacheServeTest : public ::testing::Test {
     return total;
   }
 
+  // A GET on a connection of its own, sent and left open; returns the socket.
+  static int SendRequest(const NginxServer& nginx, const std::string& uri) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(nginx.port()));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    std::string req = "GET " + uri + " HTTP/1.0\r\nHost: x\r\n\r\n";
+    EXPECT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    return fd;
+  }
+  // What the server sends until it closes (HTTP/1.0), for at most 10 s.
+  static std::string ReadAll(int fd) {
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+    return out;
+  }
+  static long long HmgetCalls() {
+    std::string info = redis_->Command({"INFO", "commandstats"}).str;
+    auto pos = info.find("cmdstat_hmget:calls=");
+    return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 20));
+  }
+
   static bool FromBackend(const HttpResponse& r) {
     return r.status == 200 && r.headers.count("x-backend") && r.body == kBackendBody;
   }
@@ -464,8 +493,11 @@ TEST_F(CacheServeTest, SlowRedisTimesOutToTheBackend) {
 
 // Clients that give up while their request waits for Redis: the reply finds the request gone.
 TEST_F(CacheServeTest, ClientsLeavingWhileWaitingAreForgotten) {
+  // A key per request (requests for one key would share one read), so ten lookups wait.
+  for (int i = 0; i < 10; ++i) Store(kKey + std::to_string(i), kBody, kEtag, NowMs());
   StoreDefault();
-  NginxServer nginx(Config("  location = /top-books { " + Served() + "}\n", 1, "", "2s"));
+  NginxServer nginx(Config(
+      "  location = /top-books { " + Served(std::string(kKey) + "$arg_n") + "}\n", 1, "", "2s"));
   ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 10s));
   auto workers = nginx.WorkerPids();
 
@@ -473,22 +505,13 @@ TEST_F(CacheServeTest, ClientsLeavingWhileWaitingAreForgotten) {
   PauseRedis(pid);
   Resume resume{pid};
   std::vector<int> fds;
-  for (int i = 0; i < 10; ++i) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    fds.push_back(fd);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(nginx.port()));
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    std::string req = "GET /top-books HTTP/1.0\r\nHost: x\r\n\r\n";
-    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  }
+  for (int i = 0; i < 10; ++i)
+    fds.push_back(SendRequest(nginx, "/top-books?n=" + std::to_string(i)));
   // The stopped Redis cannot read, so its socket buffers show what was sent: once all ten
   // lookups are there, all ten requests are waiting (for up to 2 s).
   const size_t lookup =
-      RespCommand({"HMGET", kKey, "body", "etag", "computed_at", "content_type"}).size();
+      RespCommand({"HMGET", std::string(kKey) + "0", "body", "etag", "computed_at", "content_type"})
+          .size();
   ASSERT_TRUE(PollUntil([&] { return RedisUnreadBytes() >= 10 * lookup; }, 10s))
       << RedisUnreadBytes() << " bytes";
   for (int fd : fds) close(fd);
@@ -502,6 +525,39 @@ TEST_F(CacheServeTest, ClientsLeavingWhileWaitingAreForgotten) {
   kill(pid, SIGCONT);
   ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 20s, 50ms));
   EXPECT_EQ(nginx.WorkerPids(), workers) << "a worker died";
+  ExpectNoCrash(nginx);
+}
+
+// Requests for one key while its read is on its way share that read: a hot key costs Redis
+// one HMGET per round trip, and every request gets the whole answer.
+TEST_F(CacheServeTest, RequestsForOneKeyShareTheReadOnItsWay) {
+  StoreDefault();
+  NginxServer nginx(
+      Config("  location = /top-books { " + Served() + "}\n  location = /status { stub_status; }\n",
+             1, "", "2s"));
+  ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 10s));
+  const long long reads_before = HmgetCalls();
+
+  pid_t pid = RedisPid();
+  PauseRedis(pid);
+  Resume resume{pid};
+  std::vector<int> fds;
+  for (int i = 0; i < 10; ++i) fds.push_back(SendRequest(nginx, "/top-books"));
+  // All ten are in the worker, waiting (stub_status counts this request too).
+  ASSERT_TRUE(PollUntil(
+      [&] { return nginx.Get("/status").body.find("Writing: 11 ") != std::string::npos; }, 10s))
+      << nginx.Get("/status").body;
+  kill(pid, SIGCONT);
+  for (int fd : fds) {
+    std::string response = ReadAll(fd);
+    close(fd);
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+    EXPECT_NE(response.find(kBody), std::string::npos) << response;
+    EXPECT_EQ(response.find("X-Backend"), std::string::npos) << response;
+  }
+  EXPECT_EQ(HmgetCalls() - reads_before, 1) << "ten requests, one read";
+  auto results = CacheResults(nginx);
+  EXPECT_EQ(std::count(results.begin(), results.end(), "HIT"), 11);  // the warm-up's too
   ExpectNoCrash(nginx);
 }
 
