@@ -1,5 +1,7 @@
 #include "blacklist_table.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -20,6 +22,8 @@ constexpr int kV4Mapped = 96, kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
 enum { kBelow120, kBelow112, kBelow104, kBelow96 };
 constexpr uint8_t kFilterSaturated = 255;
 constexpr int kReadAttempts = 256;
+// Then yields to a writer inside its batch (descheduled on a loaded machine) this many times.
+constexpr int kReadYields = 10000;
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
 constexpr double kMaxLoad = 0.8;
 
@@ -200,10 +204,10 @@ size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len, uint64_
   return static_cast<size_t>(-1);
 }
 
-bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
+bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent,
                               std::optional<Match>* out) const {
   uint64_t before = header_->seq.load(std::memory_order_acquire);
-  if (before & 1) return false;
+  if (consistent && (before & 1)) return false;
   out->reset();
   uint32_t live = header_->live_generation;
   uint32_t writing = header_->write_generation;
@@ -251,18 +255,29 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms,
            (header_->v4_wide_count && probe(below[kBelow96], n)));
   }
   std::atomic_thread_fence(std::memory_order_acquire);
-  return header_->seq.load(std::memory_order_relaxed) == before;
+  return !consistent || header_->seq.load(std::memory_order_relaxed) == before;
 }
 
 std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& addr,
                                                             int64_t now_ms) const {
   std::optional<Match> result;
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    if (ReadOnce(addr, now_ms, &result)) return result;
+    if (ReadOnce(addr, now_ms, true, &result)) return result;
     CpuRelax();
   }
-  // A writer that stays inside a batch this long has died there: serve rather than wait.
-  return std::nullopt;
+  // Still inside a batch: its writer was descheduled (a loaded machine) or died. A batch is
+  // short, so a live writer gets the CPU until it is done, as nginx's shared-memory mutex
+  // does; answering without the list would let a banned client in.
+  for (int yields = 0; yields < kReadYields; ++yields) {
+    int32_t writer = header_->writer_pid.load(std::memory_order_relaxed);
+    if (!ShmLock::ProcessAlive(writer)) break;
+    sched_yield();
+    if (ReadOnce(addr, now_ms, true, &result)) return result;
+  }
+  // A writer that died inside its batch changes nothing more (the next one repairs the
+  // sequence): the list as it stands is the answer. So is it for one stopped for this long.
+  ReadOnce(addr, now_ms, false, &result);
+  return result;
 }
 
 void BlacklistTable::CountEntry(const uint8_t* addr, int prefix_len, int delta) {

@@ -127,7 +127,10 @@ class BlacklistTable {
   // Keeps the per-length counts (and the IPv4 short-network maps) in step with an entry
   // added (+1) or removed (-1).
   void CountEntry(const uint8_t* addr, int prefix_len, int delta);
-  bool ReadOnce(const IpAddress& addr, int64_t now_ms, std::optional<Match>* out) const;
+  // One lookup; false when a writer was inside a batch meanwhile (unless !consistent: then
+  // whatever the table holds now is the answer).
+  bool ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent,
+                std::optional<Match>* out) const;
 
   Header* header_ = nullptr;
   uint8_t* filter_ = nullptr;        // one counter per bucket: how many entries hash there

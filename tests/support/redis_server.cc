@@ -146,7 +146,9 @@ std::string RedisServer::unix_url() const {
 }
 
 RedisValue RedisServer::Command(const std::vector<std::string>& args) const {
-  timeval tv{2, 0};
+  // Longer than the slowest command a test sends on purpose (DEBUG SLEEP 2), with room for
+  // a loaded machine.
+  timeval tv{5, 0};
   ContextPtr c(redisConnectWithTimeout(host_.c_str(), port_, tv));
   if (!c || c->err) {
     throw std::runtime_error("cannot connect to test redis on port " + std::to_string(port_) +

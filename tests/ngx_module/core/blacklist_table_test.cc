@@ -1,13 +1,18 @@
 #include "blacklist_table.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace warden {
@@ -174,6 +179,61 @@ TEST_F(BlacklistTableTest, LeaderElection) {
 TEST_F(BlacklistTableTest, DeadLeaderIsReplaced) {
   ASSERT_TRUE(table_.TryLead(999999, 1000, 60000));  // no such pid
   EXPECT_TRUE(table_.TryLead(getpid(), 1001, 60000));
+}
+
+// A writer descheduled inside its batch (a loaded machine) must not let a banned client in:
+// the reader waits for the batch to end rather than answer without the list.
+TEST_F(BlacklistTableTest, ReaderWaitsForAWriterInsideItsBatch) {
+  Add("203.0.113.7");
+  std::atomic<bool> open{false};
+  std::thread writer([&] {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    batch.Upsert(C("198.51.100.0/24"), 0, EntrySource::kManual);
+    open = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  });
+  while (!open) std::this_thread::yield();
+  auto match = Look("203.0.113.7");
+  writer.join();
+  ASSERT_TRUE(match.has_value()) << "a banned address got through while a writer held a batch";
+  EXPECT_EQ(match->cidr.ToString(), "203.0.113.7");
+  EXPECT_TRUE(Look("198.51.100.9").has_value());
+}
+
+// A writer that died inside its batch leaves the sequence odd until the next writer: readers
+// answer from the list as it stands, at once, instead of letting everyone in.
+TEST(BlacklistTableDeadWriterTest, ReadersUseTheListAsItStands) {
+  size_t bytes = BlacklistTable::RegionSize(1024);
+  void* region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(region, MAP_FAILED);
+  BlacklistTable table;
+  ASSERT_TRUE(table.Attach(region, bytes));
+  {
+    BlacklistTable::WriteBatch batch(table, getpid());
+    ASSERT_TRUE(batch.Upsert(C("203.0.113.7"), 0, EntrySource::kManual));
+  }
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    BlacklistTable writer;
+    writer.Attach(region, bytes);
+    auto* batch = new BlacklistTable::WriteBatch(writer, getpid());  // never closed
+    batch->Upsert(C("198.51.100.0/24"), 0, EntrySource::kManual);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  auto match = table.Lookup(A("203.0.113.7"), 1000);
+  ASSERT_TRUE(match.has_value());
+  EXPECT_EQ(match->cidr.ToString(), "203.0.113.7");
+  EXPECT_TRUE(table.Lookup(A("198.51.100.9"), 1000).has_value()) << "the dead writer's entry";
+  // The next writer takes the lock over and evens the sequence out.
+  {
+    BlacklistTable::WriteBatch batch(table, getpid());
+    ASSERT_TRUE(batch.Remove(C("198.51.100.0/24")));
+  }
+  EXPECT_FALSE(table.Lookup(A("198.51.100.9"), 1000).has_value());
+  munmap(region, bytes);
 }
 
 // Randomised comparison against a simple model: the table must agree with a linear scan.
