@@ -49,19 +49,11 @@ typedef struct {
 } ngx_http_warden_cache_ctx_t;
 
 
-typedef struct {
-    ngx_http_request_t          *r;            /* NULL: the request is gone */
-    ngx_http_warden_cache_ctx_t *ctx;
-    ngx_uint_t                   in_flight;
-} ngx_http_warden_cache_waiter_t;
-
-
 static ngx_int_t ngx_http_warden_cache_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_cache_wait(ngx_http_request_t *r,
     ngx_http_warden_cache_ctx_t *ctx, ngx_str_t *key);
 static void ngx_http_warden_cache_done(void *data, int result,
     const warden_cache_value_t *value);
-static void ngx_http_warden_cache_cleanup(void *data);
 static void ngx_http_warden_cache_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_cache_send(ngx_http_request_t *r,
     ngx_http_warden_cache_ctx_t *ctx);
@@ -229,29 +221,13 @@ static ngx_int_t
 ngx_http_warden_cache_wait(ngx_http_request_t *r,
     ngx_http_warden_cache_ctx_t *ctx, ngx_str_t *key)
 {
-    int64_t                          timeout;
-    ngx_event_t                     *wev;
-    ngx_pool_cleanup_t              *cln;
-    ngx_http_warden_cache_waiter_t  *w;
+    int64_t                    timeout;
+    ngx_http_warden_waiter_t  *w;
 
-    /* outlives the request if Redis answers after the client left */
-    w = ngx_alloc(sizeof(ngx_http_warden_cache_waiter_t), r->connection->log);
+    w = ngx_http_warden_waiter_create(r, ctx);
     if (w == NULL) {
         return NGX_ERROR;
     }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_free(w);
-        return NGX_ERROR;
-    }
-
-    w->r = r;
-    w->ctx = ctx;
-    w->in_flight = 1;
-
-    cln->handler = ngx_http_warden_cache_cleanup;
-    cln->data = w;
 
     if (!warden_node_cache_get(ngx_http_warden_node, (const char *) key->data,
                                key->len, ngx_http_warden_cache_done, w))
@@ -265,21 +241,10 @@ ngx_http_warden_cache_wait(ngx_http_request_t *r,
 
     ctx->state = NGX_HTTP_WARDEN_CACHE_WAITING;
 
-    /*
-     * As limit_req's delay and sync=exact: the phase handler returns
-     * NGX_AGAIN, so the request stays where it is, owned by its connection;
-     * the client's write event, on a timer, brings it back. A client that
-     * leaves meanwhile is finalized by ngx_http_test_reading(), and the pool
-     * cleanup hands the waiter to the reply.
-     */
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_warden_cache_resume;
-
     timeout = warden_node_redis_timeout_ms(ngx_http_warden_node);
 
-    wev = r->connection->write;
-    wev->delayed = 1;
-    ngx_add_timer(wev, (ngx_msec_t) (timeout > 0 ? timeout : 1000));
+    ngx_http_warden_wait(r, ngx_http_warden_cache_resume,
+                         (ngx_msec_t) (timeout > 0 ? timeout : 1000));
 
     return NGX_AGAIN;
 }
@@ -289,18 +254,13 @@ static void
 ngx_http_warden_cache_done(void *data, int result,
     const warden_cache_value_t *value)
 {
-    u_char                          *p;
-    ngx_event_t                     *wev;
-    ngx_http_request_t              *r;
-    ngx_http_warden_cache_ctx_t     *ctx;
-    ngx_http_warden_cache_waiter_t  *w = data;
+    u_char                       *p;
+    ngx_http_request_t           *r;
+    ngx_http_warden_waiter_t     *w = data;
+    ngx_http_warden_cache_ctx_t  *ctx;
 
-    w->in_flight = 0;
-    r = w->r;
-
+    r = ngx_http_warden_waiter_answered(w);
     if (r == NULL) {
-        /* the request is gone; its pool cleanup left the waiter to us */
-        ngx_free(w);
         return;
     }
 
@@ -340,50 +300,20 @@ ngx_http_warden_cache_done(void *data, int result,
 
     ctx->state = NGX_HTTP_WARDEN_CACHE_DONE;
 
-    wev = r->connection->write;
-
-    if (wev->timer_set) {
-        ngx_del_timer(wev);
-    }
-
-    wev->delayed = 0;
-
-    /* resume from the event loop, not from inside hiredis's callback */
-    ngx_post_event(wev, &ngx_posted_events);
-}
-
-
-static void
-ngx_http_warden_cache_cleanup(void *data)
-{
-    ngx_http_warden_cache_waiter_t  *w = data;
-
-    if (w->in_flight) {
-        w->r = NULL;
-        return;
-    }
-
-    ngx_free(w);
+    ngx_http_warden_wake(r);
 }
 
 
 static void
 ngx_http_warden_cache_resume(ngx_http_request_t *r)
 {
-    ngx_event_t                  *wev;
     ngx_http_warden_cache_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_warden_cache_module);
-    wev = r->connection->write;
 
     if (ctx && ctx->state == NGX_HTTP_WARDEN_CACHE_WAITING) {
 
-        if (wev->delayed) {
-            /* a write event before the answer: keep waiting */
-            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            }
-
+        if (ngx_http_warden_still_waiting(r)) {
             return;
         }
 
@@ -400,15 +330,7 @@ ngx_http_warden_cache_resume(ngx_http_request_t *r)
         ctx->state = NGX_HTTP_WARDEN_CACHE_DONE;
     }
 
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
+    ngx_http_warden_resume(r);
 }
 
 

@@ -125,13 +125,6 @@ typedef struct {
 } ngx_http_warden_ctx_t;
 
 
-typedef struct {
-    ngx_http_request_t          *r;            /* NULL once the request is gone */
-    ngx_http_warden_ctx_t       *ctx;
-    ngx_uint_t                   in_flight;
-} ngx_http_warden_waiter_t;
-
-
 static ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_limit(ngx_http_request_t *r,
     ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
@@ -147,7 +140,7 @@ static ngx_int_t ngx_http_warden_exact_wait(ngx_http_request_t *r,
     warden_limit_verdict_t *v);
 static void ngx_http_warden_exact_done(void *data,
     const warden_limit_verdict_t *verdict, int failed);
-static void ngx_http_warden_exact_cleanup(void *data);
+static void ngx_http_warden_waiter_cleanup(void *data);
 static void ngx_http_warden_exact_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_warden_status_handler(ngx_http_request_t *r);
@@ -683,26 +676,13 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     ngx_http_warden_limit_t *limit, ngx_str_t *key, int64_t now,
     ngx_uint_t fail_closed, warden_limit_verdict_t *v)
 {
-    ngx_event_t                  *wev;
-    ngx_pool_cleanup_t           *cln;
     ngx_http_warden_waiter_t     *w;
     ngx_http_warden_main_conf_t  *wmcf;
 
-    /* outlives the request if Redis answers after the client left */
-    w = ngx_alloc(sizeof(ngx_http_warden_waiter_t), r->connection->log);
+    w = ngx_http_warden_waiter_create(r, ctx);
     if (w == NULL) {
         return NGX_ERROR;
     }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_free(w);
-        return NGX_ERROR;
-    }
-
-    w->r = r;
-    w->ctx = ctx;
-    w->in_flight = 1;
 
     if (!warden_node_limit_exact(ngx_http_warden_node,
                                  (int) limit->zone->index, key->data, key->len,
@@ -712,13 +692,8 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     {
         /* decided here: refused from the mirror, or Redis unavailable */
         w->in_flight = 0;
-        cln->handler = ngx_http_warden_exact_cleanup;
-        cln->data = w;
         return NGX_OK;
     }
-
-    cln->handler = ngx_http_warden_exact_cleanup;
-    cln->data = w;
 
     ctx->exact_state = NGX_HTTP_WARDEN_EXACT_WAITING;
 
@@ -729,13 +704,8 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
 
-    /* the request waits on a timer, as limit_req's delay; the worker goes on */
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_warden_exact_resume;
-
-    wev = r->connection->write;
-    wev->delayed = 1;
-    ngx_add_timer(wev, (ngx_msec_t) wmcf->redis.timeout_ms);
+    ngx_http_warden_wait(r, ngx_http_warden_exact_resume,
+                         (ngx_msec_t) wmcf->redis.timeout_ms);
 
     return NGX_AGAIN;
 }
@@ -745,31 +715,122 @@ static void
 ngx_http_warden_exact_done(void *data, const warden_limit_verdict_t *verdict,
     int failed)
 {
-    ngx_event_t               *wev;
     ngx_http_request_t        *r;
+    ngx_http_warden_ctx_t     *ctx;
     ngx_http_warden_waiter_t  *w = data;
 
-    w->in_flight = 0;
-    r = w->r;
-
+    r = ngx_http_warden_waiter_answered(w);
     if (r == NULL) {
-        /* the request is gone; its pool cleanup left the waiter to us */
-        ngx_free(w);
         return;
     }
 
-    if (w->ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING) {
+    ctx = w->ctx;
+
+    if (ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING) {
         /* the request stopped waiting already */
         return;
     }
 
     if (failed) {
-        w->ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
 
     } else {
-        w->ctx->exact = *verdict;
-        w->ctx->exact_state = NGX_HTTP_WARDEN_EXACT_DONE;
+        ctx->exact = *verdict;
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_DONE;
     }
+
+    ngx_http_warden_wake(r);
+}
+
+
+static void
+ngx_http_warden_exact_resume(ngx_http_request_t *r)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    if (ctx && ctx->exact_state == NGX_HTTP_WARDEN_EXACT_WAITING) {
+
+        if (ngx_http_warden_still_waiting(r)) {
+            return;
+        }
+
+        /* the timer fired: Redis is too slow for this request */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "warden: redis did not decide in time, failing %s",
+                      "per the warden_limit_fail mode");
+        warden_node_exact_timed_out(ngx_http_warden_node);
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+    }
+
+    ngx_http_warden_resume(r);
+}
+
+
+ngx_http_warden_waiter_t *
+ngx_http_warden_waiter_create(ngx_http_request_t *r, void *ctx)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_warden_waiter_t  *w;
+
+    /* not from the pool: outlives the request if the client leaves first */
+    w = ngx_alloc(sizeof(ngx_http_warden_waiter_t), r->connection->log);
+    if (w == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_free(w);
+        return NULL;
+    }
+
+    w->r = r;
+    w->ctx = ctx;
+    w->in_flight = 1;
+
+    cln->handler = ngx_http_warden_waiter_cleanup;
+    cln->data = w;
+
+    return w;
+}
+
+
+void
+ngx_http_warden_wait(ngx_http_request_t *r, ngx_http_event_handler_pt resume,
+    ngx_msec_t timeout)
+{
+    ngx_event_t  *wev;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = resume;
+
+    wev = r->connection->write;
+    wev->delayed = 1;
+    ngx_add_timer(wev, timeout);
+}
+
+
+ngx_http_request_t *
+ngx_http_warden_waiter_answered(ngx_http_warden_waiter_t *w)
+{
+    w->in_flight = 0;
+
+    if (w->r == NULL) {
+        /* the request is gone; its pool cleanup left the waiter to us */
+        ngx_free(w);
+        return NULL;
+    }
+
+    return w->r;
+}
+
+
+void
+ngx_http_warden_wake(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
 
     wev = r->connection->write;
 
@@ -784,48 +845,30 @@ ngx_http_warden_exact_done(void *data, const warden_limit_verdict_t *verdict,
 }
 
 
-static void
-ngx_http_warden_exact_cleanup(void *data)
+ngx_uint_t
+ngx_http_warden_still_waiting(ngx_http_request_t *r)
 {
-    ngx_http_warden_waiter_t  *w = data;
+    ngx_event_t  *wev;
 
-    if (w->in_flight) {
-        w->r = NULL;
-        return;
+    wev = r->connection->write;
+
+    if (!wev->delayed) {
+        /* woken, or the timer fired */
+        return 0;
     }
 
-    ngx_free(w);
+    /* a write event before the answer: keep waiting */
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+
+    return 1;
 }
 
 
-static void
-ngx_http_warden_exact_resume(ngx_http_request_t *r)
+void
+ngx_http_warden_resume(ngx_http_request_t *r)
 {
-    ngx_event_t            *wev;
-    ngx_http_warden_ctx_t  *ctx;
-
-    ctx = ngx_http_warden_get_ctx(r, 0);
-    wev = r->connection->write;
-
-    if (ctx && ctx->exact_state == NGX_HTTP_WARDEN_EXACT_WAITING) {
-
-        if (wev->delayed) {
-            /* a write event before the answer: keep waiting */
-            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            }
-
-            return;
-        }
-
-        /* the timer fired: Redis is too slow for this request */
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "warden: redis did not decide in time, failing %s",
-                      "per the warden_limit_fail mode");
-        warden_node_exact_timed_out(ngx_http_warden_node);
-        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
-    }
-
     if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -835,6 +878,21 @@ ngx_http_warden_exact_resume(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_core_run_phases;
 
     ngx_http_core_run_phases(r);
+}
+
+
+static void
+ngx_http_warden_waiter_cleanup(void *data)
+{
+    ngx_http_warden_waiter_t  *w = data;
+
+    if (w->in_flight) {
+        /* Redis still owes the answer, which frees the waiter */
+        w->r = NULL;
+        return;
+    }
+
+    ngx_free(w);
 }
 
 
