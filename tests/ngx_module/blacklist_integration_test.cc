@@ -1,11 +1,11 @@
 // The module end to end: Debian's nginx loading our module, a real redis-server, and the real
 // `warden` CLI making the changes, as an operator would.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -56,9 +56,9 @@ class BlacklistIntegrationTest : public ::testing::Test {
                                      const std::string& http_extra = "",
                                      const std::string& redis_line = "") {
     NginxServer::Options o;
-    o.http = (redis_line.empty() ? "warden_redis 127.0.0.1:" + std::to_string(redis_->port()) +
-                                       " timeout=300ms;\n"
-                                 : redis_line + "\n") +
+    o.http = (redis_line.empty()
+                  ? "warden_redis 127.0.0.1:" + std::to_string(redis_->port()) + " timeout=300ms;\n"
+                  : redis_line + "\n") +
              "warden_blacklist_zone 1m;\n"
              "warden_geoip @MMDB@;\n"
              "include @CONF@/warden-log-format.conf;\n"
@@ -157,10 +157,10 @@ TEST_F(BlacklistIntegrationTest, AllowListBeatsBan) {
 }
 
 TEST_F(BlacklistIntegrationTest, CountryBlockWithTheRealDatabaseBehindRealip) {
-  NginxServer nginx(Server(
-      "  warden_block_country US;\n"
-      "  set_real_ip_from 127.0.0.1;\n"
-      "  real_ip_header X-Forwarded-For;\n"));
+  NginxServer nginx(
+      Server("  warden_block_country US;\n"
+             "  set_real_ip_from 127.0.0.1;\n"
+             "  real_ip_header X-Forwarded-For;\n"));
   EXPECT_EQ(nginx.Get("/", {{"X-Forwarded-For", "8.8.8.8"}}).status, 403);
   EXPECT_EQ(nginx.Get("/", {{"X-Forwarded-For", "1.1.1.1"}}).status, 200);
   EXPECT_EQ(nginx.Get("/").status, 200) << "loopback has no country";
@@ -176,10 +176,10 @@ TEST_F(BlacklistIntegrationTest, CountryBlockWithTheRealDatabaseBehindRealip) {
 
 TEST_F(BlacklistIntegrationTest, SpoofedForwardedForFromUntrustedPeerIsIgnored) {
   // realip trusts only 10.0.0.0/8 here, so the loopback peer's header is not believed.
-  NginxServer nginx(Server(
-      "  warden_block_country US;\n"
-      "  set_real_ip_from 10.0.0.0/8;\n"
-      "  real_ip_header X-Forwarded-For;\n"));
+  NginxServer nginx(
+      Server("  warden_block_country US;\n"
+             "  set_real_ip_from 10.0.0.0/8;\n"
+             "  real_ip_header X-Forwarded-For;\n"));
   Ban({"127.0.0.1"});
   ASSERT_TRUE(StatusBecomes(nginx, 403, "127.0.0.1", 1000ms));
   EXPECT_EQ(nginx.Get("/", {{"X-Forwarded-For", "1.1.1.1"}}).status, 403);
@@ -225,8 +225,8 @@ TEST_F(BlacklistIntegrationTest, SlowRedisDoesNotSlowRequests) {
   RedisServer::Options slow_options;
   slow_options.extra_args = {"--enable-debug-command", "yes"};
   RedisServer slow(slow_options);
-  NginxServer nginx(Server("", "", "warden_redis 127.0.0.1:" + std::to_string(slow.port()) +
-                                       " timeout=200ms;"));
+  NginxServer nginx(
+      Server("", "", "warden_redis 127.0.0.1:" + std::to_string(slow.port()) + " timeout=200ms;"));
   ASSERT_EQ(Warden({"ban", "127.0.0.1"}, slow.url()).exit_code, 0);
   ASSERT_TRUE(StatusBecomes(nginx, 403, "127.0.0.1", 1000ms));
 
@@ -301,8 +301,8 @@ TEST_F(BlacklistIntegrationTest, MalformedEntriesInRedisAreLoggedAndSkipped) {
   EXPECT_TRUE(PollUntil(
       [&] { return nginx.ErrorLog().find("skipping malformed") != std::string::npos; }, 1000ms));
   // A malformed change in the stream is skipped too, and the following one still applies.
-  redis_->Command({"XADD", "warden:bl:log", "*", "seq", "2", "op", "add", "entry", "bogus",
-                   "value", "x"});
+  redis_->Command(
+      {"XADD", "warden:bl:log", "*", "seq", "2", "op", "add", "entry", "bogus", "value", "x"});
   redis_->Command({"SET", "warden:bl:seq", "2"});
   Ban({"::1"});
   EXPECT_TRUE(StatusBecomes(nginx, 403, "::1", 1000ms)) << nginx.ErrorLog();
@@ -331,8 +331,8 @@ TEST_F(BlacklistIntegrationTest, UnixSocketPasswordDbAndPrefix) {
   NginxServer nginx(Server("", "",
                            "warden_redis unix:" + secured.socket_path() +
                                " password=s3cret db=2 prefix=edge: timeout=500ms;"));
-  auto r = Warden({"ban", "127.0.0.1"}, "unix://" + secured.socket_path() +
-                                            "?db=2&password=s3cret", {"--prefix", "edge:"});
+  auto r = Warden({"ban", "127.0.0.1"}, "unix://" + secured.socket_path() + "?db=2&password=s3cret",
+                  {"--prefix", "edge:"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(StatusBecomes(nginx, 403, "127.0.0.1", 1000ms)) << nginx.ErrorLog();
   EXPECT_EQ(secured.Command({"SELECT", "2"}).str, "OK");
@@ -342,12 +342,11 @@ TEST_F(BlacklistIntegrationTest, WrongPasswordIsLoggedNotFatal) {
   RedisServer::Options options;
   options.password = "right";
   RedisServer secured(options);
-  NginxServer nginx(Server("", "",
-                           "warden_redis 127.0.0.1:" + std::to_string(secured.port()) +
-                               " password=wrong;"));
+  NginxServer nginx(Server(
+      "", "", "warden_redis 127.0.0.1:" + std::to_string(secured.port()) + " password=wrong;"));
   EXPECT_EQ(nginx.Get("/").status, 200);
-  EXPECT_TRUE(PollUntil(
-      [&] { return nginx.ErrorLog().find("AUTH failed") != std::string::npos; }, 2000ms))
+  EXPECT_TRUE(
+      PollUntil([&] { return nginx.ErrorLog().find("AUTH failed") != std::string::npos; }, 2000ms))
       << nginx.ErrorLog();
 }
 
@@ -383,8 +382,10 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
     EXPECT_NE(r.err.find("nginx.conf:"), std::string::npos) << "line missing: " << r.err;
   }
   NginxServer::Options good;
-  good.http = "warden_redis 127.0.0.1:6379 timeout=1s;\nwarden_geoip @MMDB@ lookup=country_code;\n"
-              "warden_allow 10.0.0.0/8 2001:db8::/32;\nwarden_block_country cn RU;\n" + server;
+  good.http =
+      "warden_redis 127.0.0.1:6379 timeout=1s;\nwarden_geoip @MMDB@ lookup=country_code;\n"
+      "warden_allow 10.0.0.0/8 2001:db8::/32;\nwarden_block_country cn RU;\n" +
+      server;
   auto ok = NginxServer::Test(good);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
