@@ -1006,13 +1006,15 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
     if (ctx && ctx->evaluated) {
         warden_node_count(ngx_http_warden_node, ctx->verdict.decision);
 
-        warden_node_count_traffic(ngx_http_warden_node,
-                                  r->connection->sockaddr,
-                                  ctx->verdict.decision == WARDEN_BLOCK
-                                  || ctx->verdict.decision
-                                     == NGX_HTTP_WARDEN_LIMIT,
-                                  ngx_http_warden_country(r, ctx),
-                                  ngx_http_warden_now_ms());
+        if (warden_node_counts_traffic(ngx_http_warden_node)) {
+            warden_node_count_traffic(ngx_http_warden_node,
+                                      r->connection->sockaddr,
+                                      ctx->verdict.decision == WARDEN_BLOCK
+                                      || ctx->verdict.decision
+                                         == NGX_HTTP_WARDEN_LIMIT,
+                                      ngx_http_warden_country(r, ctx),
+                                      ngx_http_warden_now_ms());
+        }
     }
 
     return NGX_OK;

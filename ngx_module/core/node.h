@@ -35,6 +35,7 @@ class Node {
   // Per-address traffic counts for `warden top`.
   bool AttachTraffic(void* region, size_t bytes);
   void CountTraffic(const IpAddress& addr, bool refused, const char* country, int64_t now_ms);
+  bool counts_traffic() const { return traffic_ != nullptr; }
   // The node's counters; `worker` is nginx's worker number.
   bool AttachStats(void* region, size_t bytes, int worker);
   void CountDecision(int decision) { stats_.CountDecision(worker_, decision); }

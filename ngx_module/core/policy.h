@@ -28,6 +28,8 @@ class Policy {
   bool BlockCountry(std::string_view code);
   void set_dry_run(bool on) { dry_run_ = on; }
   bool needs_country() const { return !countries_.empty(); }
+  // No allow list and no countries: without a blacklist, every request passes.
+  bool only_passes() const { return allow_.empty() && countries_.empty(); }
 
   // Allow list first (it wins over everything), then the blacklist, then the countries.
   // `country` may be null when unknown; `table` may be null when no blacklist is configured.

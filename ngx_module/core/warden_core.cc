@@ -136,10 +136,12 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_node_t* 
   out->reason_len = 0;
   out->reason[0] = '\0';
   try {
+    const warden::BlacklistTable* table = node ? node->node->blacklist() : nullptr;
+    // Nothing to decide (a location with limits only): every request passes, unconverted.
+    if (!table && policy->policy.only_passes()) return;
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return;
     warden::Verdict v;
-    const warden::BlacklistTable* table = node ? node->node->blacklist() : nullptr;
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
     out->reason_len = v.reason_len;
@@ -326,6 +328,10 @@ int warden_node_attach_traffic(warden_node_t* node, void* region, size_t bytes) 
   } catch (...) {
     return -1;
   }
+}
+
+int warden_node_counts_traffic(const warden_node_t* node) {
+  return node->node->counts_traffic() ? 1 : 0;
 }
 
 void warden_node_count_traffic(warden_node_t* node, const struct sockaddr* sa, int refused,

@@ -104,6 +104,8 @@ int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes,
 size_t warden_stats_region_size(void);
 void warden_node_count(warden_node_t *node, int decision);
 int warden_node_attach_traffic(warden_node_t *node, void *region, size_t bytes);
+/* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
+int warden_node_counts_traffic(const warden_node_t *node);
 void warden_node_count_traffic(warden_node_t *node, const struct sockaddr *sa,
     int refused, const char *country, int64_t now_ms);
 /* Prometheus text; valid until the next call */
