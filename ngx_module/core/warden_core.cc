@@ -2,12 +2,12 @@
 // point catches everything and reports it as a return value.
 #include "warden_core.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <netinet/in.h>
 
 #include "geo_db.h"
 #include "node.h"
@@ -178,8 +178,7 @@ size_t warden_stats_format(void* region, size_t bytes) {
   }
 }
 
-warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach,
-                                  void* ctx) {
+warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach, void* ctx) {
   try {
     auto log_fn = [log, ctx](warden::LogLevel level, const std::string& msg) {
       log(ctx, static_cast<int>(level), msg.data(), msg.size());
@@ -201,8 +200,8 @@ int warden_node_attach_blacklist(warden_node_t* node, void* region, size_t bytes
   }
 }
 
-int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* region,
-                               size_t bytes, int64_t rate, int64_t sync_ms) {
+int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* region, size_t bytes,
+                               int64_t rate, int64_t sync_ms) {
   try {
     return node->node->AddLimitZone(name, region, bytes, rate, sync_ms);
   } catch (...) {
@@ -231,14 +230,14 @@ warden::LeakyBucketParams Params(int64_t rate, int64_t burst, int64_t delay) {
 
 int warden_node_limit_exact(warden_node_t* node, int zone, const unsigned char* key, size_t len,
                             int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-                            int fail_closed, warden_limit_verdict_t* out,
-                            warden_exact_done_pt done, void* data) {
+                            int fail_closed, warden_limit_verdict_t* out, warden_exact_done_pt done,
+                            void* data) {
   *out = warden_limit_verdict_t{};
   try {
     warden::LeakyBucketVerdict v;
     bool waiting = node->node->LimitExact(
-        zone, std::string_view(reinterpret_cast<const char*>(key), len),
-        Params(rate, burst, delay), now_ms, fail_closed != 0, &v,
+        zone, std::string_view(reinterpret_cast<const char*>(key), len), Params(rate, burst, delay),
+        now_ms, fail_closed != 0, &v,
         [done, data](const warden::LeakyBucketVerdict& verdict, bool failed) {
           warden_limit_verdict_t c;
           ToC(verdict, &c);
@@ -432,8 +431,8 @@ void warden_node_limit(warden_node_t* node, int zone, const unsigned char* key, 
     params.rate = rate;
     params.burst = burst;
     params.delay = delay < 0 ? warden::LeakyBucketParams::kNoDelay : delay;
-    auto v = node->node->Limit(
-        zone, std::string_view(reinterpret_cast<const char*>(key), len), params, now_ms);
+    auto v = node->node->Limit(zone, std::string_view(reinterpret_cast<const char*>(key), len),
+                               params, now_ms);
     out->rejected = v.rejected ? 1 : 0;
     out->excess = v.excess;
     out->delay_ms = v.delay_ms;
