@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "clock.h"
 #include "cache_config.h"
+#include "clock.h"
 #include "config_file.h"
 #include "errors.h"
 #include "job_config.h"
@@ -70,7 +70,8 @@ int ConfigCommand::Run() {
       auto next = job.schedule->Next(t);
       if (!next) break;
       ctx_.out() << "  " << FormatIsoUtcMs(*next);
-      if (!job.schedule->zone().is_utc()) ctx_.out() << "  " << LocalTime(*next, job.schedule->zone());
+      if (!job.schedule->zone().is_utc())
+        ctx_.out() << "  " << LocalTime(*next, job.schedule->zone());
       ctx_.out() << '\n';
       t = *next;
     }

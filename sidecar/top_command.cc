@@ -40,9 +40,9 @@ std::map<std::string, double> Scores(RedisConnection& conn, const std::string& k
 void PrintTable(const std::vector<Row>& rows, bool by_country, std::ostream& out) {
   size_t width = by_country ? 7 : 7;
   for (auto& r : rows) width = std::max(width, r.name.size());
-  out << std::left << std::setw(static_cast<int>(width) + 2)
-      << (by_country ? "COUNTRY" : "ADDRESS") << std::right << std::setw(10) << "REQUESTS"
-      << std::setw(10) << "REFUSED" << "  " << (by_country ? "ADDRESSES" : "COUNTRY") << '\n';
+  out << std::left << std::setw(static_cast<int>(width) + 2) << (by_country ? "COUNTRY" : "ADDRESS")
+      << std::right << std::setw(10) << "REQUESTS" << std::setw(10) << "REFUSED"
+      << "  " << (by_country ? "ADDRESSES" : "COUNTRY") << '\n';
   for (auto& r : rows) {
     out << std::left << std::setw(static_cast<int>(width) + 2) << r.name << std::right
         << std::setw(10) << static_cast<long long>(r.requests) << std::setw(10)

@@ -43,7 +43,8 @@ class IpAddress {
 class Cidr {
  public:
   Cidr() = default;
-  Cidr(const IpAddress& network, int prefix_len) : network_(network.Masked(prefix_len)), prefix_len_(prefix_len) {}
+  Cidr(const IpAddress& network, int prefix_len)
+      : network_(network.Masked(prefix_len)), prefix_len_(prefix_len) {}
 
   // Accepts "1.2.3.4", "1.2.3.0/24", "2001:db8::/32", "::ffff:1.2.3.4/128".
   // Host bits past the prefix are rejected ("1.2.3.4/24" is an error) unless `allow_host_bits`.

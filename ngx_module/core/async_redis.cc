@@ -26,8 +26,8 @@ std::string RedisEndpoint::Describe() const {
   return host + ":" + std::to_string(port);
 }
 
-AsyncRedis::AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock,
-                       AttachFn attach, LogFn log)
+AsyncRedis::AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock, AttachFn attach,
+                       LogFn log)
     : endpoint_(std::move(endpoint)),
       purpose_(std::move(purpose)),
       clock_(std::move(clock)),
@@ -126,8 +126,7 @@ void AsyncRedis::DisconnectSoon(const std::string& why) {
   if (ac_) redisAsyncDisconnect(ac_);
 }
 
-bool AsyncRedis::Send(const std::vector<std::string>& args, int64_t budget_ms,
-                      Callback callback) {
+bool AsyncRedis::Send(const std::vector<std::string>& args, int64_t budget_ms, Callback callback) {
   if (!ac_ || (ac_->c.flags & REDIS_DISCONNECTING)) return false;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -138,8 +137,8 @@ bool AsyncRedis::Send(const std::vector<std::string>& args, int64_t budget_ms,
     lens.push_back(a.size());
   }
   auto* pending = new Pending{this, std::move(callback)};
-  if (redisAsyncCommandArgv(ac_, ReplyCallback, pending, static_cast<int>(args.size()),
-                            argv.data(), lens.data()) != REDIS_OK) {
+  if (redisAsyncCommandArgv(ac_, ReplyCallback, pending, static_cast<int>(args.size()), argv.data(),
+                            lens.data()) != REDIS_OK) {
     delete pending;
     return false;
   }

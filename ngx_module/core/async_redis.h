@@ -40,8 +40,7 @@ class AsyncRedis {
   using Callback = std::function<void(redisReply*)>;
   using AttachFn = std::function<bool(redisAsyncContext*)>;
 
-  AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock, AttachFn attach,
-             LogFn log);
+  AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock, AttachFn attach, LogFn log);
   ~AsyncRedis();
   AsyncRedis(const AsyncRedis&) = delete;
   AsyncRedis& operator=(const AsyncRedis&) = delete;

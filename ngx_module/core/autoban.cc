@@ -95,8 +95,8 @@ void Autoban::Flush(AsyncRedis* redis, const RedisSchema& schema) {
     in_flight_ = false;
     if (!r) return;  // kept queued: sent again once Redis answers
     if (r->type == REDIS_REPLY_ERROR) {
-      redis->Log(LogLevel::kError, "autoban of " + queued_.front() + " failed: " +
-                                       std::string(r->str, r->len));
+      redis->Log(LogLevel::kError,
+                 "autoban of " + queued_.front() + " failed: " + std::string(r->str, r->len));
     }
     queued_.pop_front();
   });

@@ -13,12 +13,12 @@
 namespace warden {
 
 struct AutobanRule {
-  std::string zone;       // the warden_limit_zone whose rejections count as strikes
+  std::string zone;  // the warden_limit_zone whose rejections count as strikes
   uint32_t strikes = 5;
   int64_t findtime_ms = 60000;
   int64_t bantime_ms = 600000;
-  double factor = 2;      // each repeat ban lasts `factor` times longer...
-  int64_t maxtime_ms = 0; // ...up to this (0: 7 days)
+  double factor = 2;       // each repeat ban lasts `factor` times longer...
+  int64_t maxtime_ms = 0;  // ...up to this (0: 7 days)
 };
 
 // fail2ban's semantics in the module: an address refused `strikes` times within `findtime`

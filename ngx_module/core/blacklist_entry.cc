@@ -35,8 +35,7 @@ std::string BlacklistEntry::EncodeValue() const {
   return v;
 }
 
-std::optional<BlacklistEntry> BlacklistEntry::Decode(std::string_view field,
-                                                     std::string_view value,
+std::optional<BlacklistEntry> BlacklistEntry::Decode(std::string_view field, std::string_view value,
                                                      std::string* error) {
   BlacklistEntry e;
   auto cidr = Cidr::Parse(field, error);

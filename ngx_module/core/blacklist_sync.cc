@@ -109,8 +109,8 @@ void BlacklistSync::OnHello(redisReply* r) {
 
   auto state = table_->ReadSyncState();
   bool same_dataset = state.loaded && epoch == state.epoch && seq >= state.seq;
-  bool resumable = same_dataset && (present || (std::strcmp(state.stream_id, "0-0") == 0 &&
-                                                seq == state.seq));
+  bool resumable =
+      same_dataset && (present || (std::strcmp(state.stream_id, "0-0") == 0 && seq == state.seq));
   if (!forced && resumable) {
     SendRead();
     return;
@@ -120,7 +120,7 @@ void BlacklistSync::OnHello(redisReply* r) {
                       : seq < state.seq    ? "redis went back in time (sequence number fell)"
                                            : "the last applied change was trimmed from the log";
     redis_.Log(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
-                              "; reloading the whole list");
+                                    "; reloading the whole list");
   }
   load_epoch_ = epoch;
   load_stream_id_ = last_id.empty() ? "0-0" : last_id;
@@ -138,9 +138,9 @@ void BlacklistSync::OnHello(redisReply* r) {
 }
 
 void BlacklistSync::SendScan() {
-  redis_.Send({"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT",
-               std::to_string(kScanCount)},
-              redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnScan>("HSCAN"));
+  redis_.Send(
+      {"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT", std::to_string(kScanCount)},
+      redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnScan>("HSCAN"));
 }
 
 void BlacklistSync::OnScan(redisReply* r) {
@@ -185,13 +185,14 @@ void BlacklistSync::OnScan(redisReply* r) {
     state.loaded = true;
   }
   auto stats = table_->ReadStats();
-  redis_.Log(LogLevel::kInfo,
-       "blacklist loaded from redis: " + std::to_string(load_entries_) + " entries in " +
-           std::to_string(clock_() - load_started_ms_) + " ms" +
-           (load_skipped_ ? ", " + std::to_string(load_skipped_) + " malformed skipped" : "") +
-           (stats.rejected_full ? "; warden_blacklist_zone is full, " +
-                                      std::to_string(stats.rejected_full) + " entries dropped"
-                                : ""));
+  redis_.Log(
+      LogLevel::kInfo,
+      "blacklist loaded from redis: " + std::to_string(load_entries_) + " entries in " +
+          std::to_string(clock_() - load_started_ms_) + " ms" +
+          (load_skipped_ ? ", " + std::to_string(load_skipped_) + " malformed skipped" : "") +
+          (stats.rejected_full ? "; warden_blacklist_zone is full, " +
+                                     std::to_string(stats.rejected_full) + " entries dropped"
+                               : ""));
   SendRead();
 }
 
@@ -207,8 +208,8 @@ void BlacklistSync::OnRead(redisReply* r) {
     SendRead();
     return;
   }
-  if (!IsArray(r, 1) || !IsArray(r->element[0], 2) || r->element[0]->element[1]->type !=
-                                                          REDIS_REPLY_ARRAY) {
+  if (!IsArray(r, 1) || !IsArray(r->element[0], 2) ||
+      r->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
     redis_.DisconnectSoon("unexpected reply to XREAD");
     return;
   }
@@ -240,8 +241,8 @@ void BlacklistSync::OnRead(redisReply* r) {
       }
       if (seq != expected) {
         redis_.Log(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
-                                  std::to_string(expected) + ", got " + std::to_string(seq) +
-                                  "); reloading the whole list");
+                                        std::to_string(expected) + ", got " + std::to_string(seq) +
+                                        "); reloading the whole list");
         gap = true;
         break;
       }
@@ -256,9 +257,8 @@ void BlacklistSync::OnRead(redisReply* r) {
   }
 }
 
-void BlacklistSync::Apply(const std::string& op, const std::string& entry,
-                          const std::string& value, uint64_t seq, const std::string& id,
-                          BlacklistTable::WriteBatch* batch) {
+void BlacklistSync::Apply(const std::string& op, const std::string& entry, const std::string& value,
+                          uint64_t seq, const std::string& id, BlacklistTable::WriteBatch* batch) {
   std::string error;
   if (op == "add") {
     auto e = BlacklistEntry::Decode(entry, value, &error);
@@ -274,7 +274,8 @@ void BlacklistSync::Apply(const std::string& op, const std::string& entry,
       redis_.Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
     }
   } else {
-    redis_.Log(LogLevel::kWarn, "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
+    redis_.Log(LogLevel::kWarn,
+               "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
   }
   // The position is saved with the change itself, so a new leader resumes exactly here.
   auto& state = batch->sync_state();

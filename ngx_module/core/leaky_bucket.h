@@ -8,9 +8,9 @@ namespace warden {
 // warden_limit and get the same behaviour. Quantities are in thousandths of a request, as in
 // limit_req: `rate` is requests per second x 1000, `excess` and `burst` are requests x 1000.
 struct LeakyBucketParams {
-  int64_t rate = 1000;   // 1 r/s
-  int64_t burst = 0;     // burst=N -> N * 1000
-  int64_t delay = 0;     // requests served without delay, x 1000; nodelay: kNoDelay
+  int64_t rate = 1000;  // 1 r/s
+  int64_t burst = 0;    // burst=N -> N * 1000
+  int64_t delay = 0;    // requests served without delay, x 1000; nodelay: kNoDelay
   static constexpr int64_t kNoDelay = INT64_MAX / 2;
 };
 
@@ -21,9 +21,9 @@ struct LeakyBucketState {
 
 struct LeakyBucketVerdict {
   bool rejected = false;
-  int64_t excess = 0;         // the bucket's level after (or, rejected, at) this request
-  int64_t delay_ms = 0;       // how long to hold an accepted request
-  int64_t retry_after_ms = 0; // rejected: when a request would be accepted again
+  int64_t excess = 0;          // the bucket's level after (or, rejected, at) this request
+  int64_t delay_ms = 0;        // how long to hold an accepted request
+  int64_t retry_after_ms = 0;  // rejected: when a request would be accepted again
 };
 
 class LeakyBucket {
@@ -43,8 +43,7 @@ class LeakyBucket {
   static int64_t SimultaneousAccepted(const LeakyBucketParams& p, int64_t first_excess,
                                       int64_t count);
   // The level the bucket drains to by `now_ms` without new requests.
-  static int64_t Drained(const LeakyBucketParams& p, const LeakyBucketState& state,
-                         int64_t now_ms);
+  static int64_t Drained(const LeakyBucketParams& p, const LeakyBucketState& state, int64_t now_ms);
 };
 
 }  // namespace warden

@@ -49,9 +49,7 @@ class Node {
   // Starts the Redis side: the blacklist sync and the leader's pushes of limit counts.
   void ConnectRedis(const RedisEndpoint& endpoint);
 
-  const BlacklistTable* blacklist() const {
-    return blacklist_.attached() ? &blacklist_ : nullptr;
-  }
+  const BlacklistTable* blacklist() const { return blacklist_.attached() ? &blacklist_ : nullptr; }
   LeakyBucketVerdict Limit(int zone, std::string_view key, const LeakyBucketParams& params,
                            int64_t now_ms);
 
@@ -60,8 +58,8 @@ class Node {
   // (`out`): refused from the local mirror at no cost to Redis, or, with Redis unavailable or
   // the circuit open, by this node alone (or refused, with `fail_closed`).
   using ExactDone = std::function<void(const LeakyBucketVerdict&, bool failed)>;
-  bool LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
-                  int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
+  bool LimitExact(int zone, std::string_view key, const LeakyBucketParams& params, int64_t now_ms,
+                  bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
   // A request gave up waiting for Redis: counts against the circuit.
   void ExactTimedOut() { breaker_.Failure(clock_()); }
   // Sends the requests LimitExact queued, in one script call per kExactBatch. The glue calls

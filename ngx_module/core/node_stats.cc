@@ -8,7 +8,7 @@ namespace warden {
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
 constexpr uint64_t kMagic = 0x57415244454e5332ULL;  // "WARDENS2"
-}
+}  // namespace
 
 // Rows first, each on its own cache lines.
 struct alignas(64) PaddedRow {

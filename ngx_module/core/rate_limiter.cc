@@ -39,8 +39,8 @@ std::vector<RateLimiter::Count> RateLimiter::TakeCounts(size_t max, int32_t pid)
   return counts;
 }
 
-void RateLimiter::SetFleetLevel(std::string_view stored_key, int64_t fleet_excess,
-                                int64_t now_ms, int32_t pid) {
+void RateLimiter::SetFleetLevel(std::string_view stored_key, int64_t fleet_excess, int64_t now_ms,
+                                int32_t pid) {
   ShmMap::Lock lock(*map_, pid);
   bool fresh = false;
   ShmMap::Slot* slot = map_->FindOrInsert(stored_key, now_ms, &fresh);
@@ -54,8 +54,8 @@ void RateLimiter::SetFleetLevel(std::string_view stored_key, int64_t fleet_exces
   b.last_ms = now_ms;
 }
 
-void RateLimiter::Mirror(std::string_view stored_key, int64_t level, bool refused,
-                         int64_t now_ms, int32_t pid) {
+void RateLimiter::Mirror(std::string_view stored_key, int64_t level, bool refused, int64_t now_ms,
+                         int32_t pid) {
   ShmMap::Lock lock(*map_, pid);
   bool fresh = false;
   ShmMap::Slot* slot = map_->FindOrInsert(stored_key, now_ms, &fresh);

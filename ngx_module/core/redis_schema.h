@@ -56,9 +56,9 @@ class RedisSchema {
 
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").
   // ARGV: rate (requests per second x 1000), the push interval (ms), then per key the requests
-  // granted since the last push. Adds the counts to each bucket and leaks it by Redis's clock for the time since the
-  // last push, over which the requests arrived (a key's first request is free); returns the
-  // levels (x 1000). A bucket is the string "<level>:<unix ms>", expiring once drained.
+  // granted since the last push. Adds the counts to each bucket and leaks it by Redis's clock for
+  // the time since the last push, over which the requests arrived (a key's first request is free);
+  // returns the levels (x 1000). A bucket is the string "<level>:<unix ms>", expiring once drained.
   static const char* const kLimitSyncScript;
 
   // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or ""), an epoch to set

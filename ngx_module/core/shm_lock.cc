@@ -7,9 +7,7 @@
 
 namespace warden {
 
-bool ShmLock::ProcessAlive(int32_t pid) {
-  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
+bool ShmLock::ProcessAlive(int32_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
 ShmLock::ShmLock(std::atomic<int32_t>* owner, int32_t pid) : owner_(owner) {
   for (int spins = 0;; ++spins) {

@@ -17,38 +17,28 @@ extern "C" {
 struct sockaddr;
 struct redisAsyncContext;
 
-typedef struct warden_geo_s     warden_geo_t;
-typedef struct warden_policy_s  warden_policy_t;
-typedef struct warden_node_s    warden_node_t;
+typedef struct warden_geo_s warden_geo_t;
+typedef struct warden_policy_s warden_policy_t;
+typedef struct warden_node_s warden_node_t;
 
-enum {
-    WARDEN_PASS = 0,
-    WARDEN_ALLOW = 1,
-    WARDEN_BLOCK = 2,
-    WARDEN_DRY_RUN = 3
-};
+enum { WARDEN_PASS = 0, WARDEN_ALLOW = 1, WARDEN_BLOCK = 2, WARDEN_DRY_RUN = 3 };
 
-enum {
-    WARDEN_LOG_ERR = 0,
-    WARDEN_LOG_WARN = 1,
-    WARDEN_LOG_INFO = 2,
-    WARDEN_LOG_DEBUG = 3
-};
+enum { WARDEN_LOG_ERR = 0, WARDEN_LOG_WARN = 1, WARDEN_LOG_INFO = 2, WARDEN_LOG_DEBUG = 3 };
 
 typedef struct {
-    int         decision;
-    size_t      reason_len;
-    char        reason[96];
+  int decision;
+  size_t reason_len;
+  char reason[96];
 } warden_verdict_t;
 
 typedef struct {
-    const char  *host;          /* IP literal, or NULL with unix_path */
-    int          port;
-    const char  *unix_path;
-    const char  *password;      /* NULL or "" for none */
-    int          db;
-    const char  *prefix;
-    int          timeout_ms;
+  const char *host; /* IP literal, or NULL with unix_path */
+  int port;
+  const char *unix_path;
+  const char *password; /* NULL or "" for none */
+  int db;
+  const char *prefix;
+  int timeout_ms;
 } warden_redis_conf_t;
 
 typedef void (*warden_log_pt)(void *ctx, int level, const char *msg, size_t len);
@@ -58,24 +48,21 @@ typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
 int warden_cidr_check(const char *text, size_t len, char *err, size_t errlen);
 
 /* country database */
-warden_geo_t *warden_geo_open(const char *path, const char *lookup, char *err,
-    size_t errlen);
+warden_geo_t *warden_geo_open(const char *path, const char *lookup, char *err, size_t errlen);
 void warden_geo_close(warden_geo_t *geo);
-int warden_geo_country(const warden_geo_t *geo, const struct sockaddr *sa,
-    char out[3]);
+int warden_geo_country(const warden_geo_t *geo, const struct sockaddr *sa, char out[3]);
 
 /* per-location policy */
 warden_policy_t *warden_policy_create(void);
 void warden_policy_destroy(warden_policy_t *policy);
-int warden_policy_allow(warden_policy_t *policy, const char *cidr, size_t len,
-    char *err, size_t errlen);
-int warden_policy_block_country(warden_policy_t *policy, const char *code,
-    size_t len);
+int warden_policy_allow(warden_policy_t *policy, const char *cidr, size_t len, char *err,
+                        size_t errlen);
+int warden_policy_block_country(warden_policy_t *policy, const char *code, size_t len);
 void warden_policy_set_dry_run(warden_policy_t *policy, int on);
 int warden_policy_needs_country(const warden_policy_t *policy);
-void warden_policy_evaluate(const warden_policy_t *policy,
-    const warden_node_t *node, const struct sockaddr *sa, const char *country,
-    int64_t now_ms, warden_verdict_t *out);
+void warden_policy_evaluate(const warden_policy_t *policy, const warden_node_t *node,
+                            const struct sockaddr *sa, const char *country, int64_t now_ms,
+                            warden_verdict_t *out);
 
 /* shared zones, formatted by the master in init_zone: 0 when too small */
 size_t warden_table_format(void *region, size_t bytes);
@@ -83,87 +70,79 @@ size_t warden_map_format(void *region, size_t bytes);
 size_t warden_stats_format(void *region, size_t bytes);
 
 /* per worker: views of the shared zones and the Redis side */
-warden_node_t *warden_node_create(int pid, warden_log_pt log,
-    warden_attach_pt attach, void *ctx);
-int warden_node_attach_blacklist(warden_node_t *node, void *region,
-    size_t bytes);
+warden_node_t *warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach, void *ctx);
+int warden_node_attach_blacklist(warden_node_t *node, void *region, size_t bytes);
 /* returns the zone's index (in the order added), -1 on failure */
-int warden_node_add_limit_zone(warden_node_t *node, const char *name,
-    void *region, size_t bytes, int64_t rate, int64_t sync_ms);
+int warden_node_add_limit_zone(warden_node_t *node, const char *name, void *region, size_t bytes,
+                               int64_t rate, int64_t sync_ms);
 /* an autoban rule on a limit zone; returns its index, -1 on failure */
-int warden_node_add_autoban(warden_node_t *node, int limit_zone, void *region,
-    size_t bytes, unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
-    double factor, int64_t maxtime_ms);
+int warden_node_add_autoban(warden_node_t *node, int limit_zone, void *region, size_t bytes,
+                            unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
+                            double factor, int64_t maxtime_ms);
 /* a request refused by that zone's limit: returns 1 when the client got banned */
-int warden_node_strike(warden_node_t *node, int autoban,
-    const struct sockaddr *sa, int64_t now_ms);
-void warden_node_connect_redis(warden_node_t *node,
-    const warden_redis_conf_t *redis);
-int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes,
-    int worker);
+int warden_node_strike(warden_node_t *node, int autoban, const struct sockaddr *sa, int64_t now_ms);
+void warden_node_connect_redis(warden_node_t *node, const warden_redis_conf_t *redis);
+int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
 void warden_node_count(warden_node_t *node, int decision);
 int warden_node_attach_traffic(warden_node_t *node, void *region, size_t bytes);
 /* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
 int warden_node_counts_traffic(const warden_node_t *node);
-void warden_node_count_traffic(warden_node_t *node, const struct sockaddr *sa,
-    int refused, const char *country, int64_t now_ms);
+void warden_node_count_traffic(warden_node_t *node, const struct sockaddr *sa, int refused,
+                               const char *country, int64_t now_ms);
 /* Prometheus text; valid until the next call */
-const char *warden_node_metrics(warden_node_t *node, int64_t now_ms,
-    size_t *len);
+const char *warden_node_metrics(warden_node_t *node, int64_t now_ms, size_t *len);
 void warden_node_tick(warden_node_t *node);
 int64_t warden_node_tick_ms(const warden_node_t *node);
 void warden_node_shutdown(warden_node_t *node);
 void warden_node_destroy(warden_node_t *node);
 
 typedef struct {
-    int          rejected;
-    int64_t      excess;          /* requests x 1000 */
-    int64_t      delay_ms;
-    int64_t      retry_after_ms;
+  int rejected;
+  int64_t excess; /* requests x 1000 */
+  int64_t delay_ms;
+  int64_t retry_after_ms;
 } warden_limit_verdict_t;
 
 /* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay */
-void warden_node_limit(warden_node_t *node, int zone, const unsigned char *key,
-    size_t len, int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-    warden_limit_verdict_t *out);
+void warden_node_limit(warden_node_t *node, int zone, const unsigned char *key, size_t len,
+                       int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                       warden_limit_verdict_t *out);
 
 /* sync=exact: returns 1 when the request must wait for done (called once, also
    on failure), 0 when decided now into out */
-typedef void (*warden_exact_done_pt)(void *data,
-    const warden_limit_verdict_t *verdict, int failed);
-int warden_node_limit_exact(warden_node_t *node, int zone,
-    const unsigned char *key, size_t len, int64_t rate, int64_t burst,
-    int64_t delay, int64_t now_ms, int fail_closed, warden_limit_verdict_t *out,
-    warden_exact_done_pt done, void *data);
+typedef void (*warden_exact_done_pt)(void *data, const warden_limit_verdict_t *verdict, int failed);
+int warden_node_limit_exact(warden_node_t *node, int zone, const unsigned char *key, size_t len,
+                            int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                            int fail_closed, warden_limit_verdict_t *out, warden_exact_done_pt done,
+                            void *data);
 void warden_node_exact_timed_out(warden_node_t *node);
 /* sends what warden_node_limit_exact queued: once per event-loop turn */
 void warden_node_exact_flush(warden_node_t *node);
 
 /* warden_cache_serve: values warmed by `warden cache warm`, read from Redis */
 enum {
-    WARDEN_CACHE_HIT = 0,
-    WARDEN_CACHE_REVALIDATED = 1,   /* a hit answered 304 */
-    WARDEN_CACHE_MISS = 2,
-    WARDEN_CACHE_MALFORMED = 3,
-    WARDEN_CACHE_ERROR = 4,         /* Redis down, slow, or the circuit open */
-    WARDEN_CACHE_BYPASS = 5         /* not looked up: method, subrequest... */
+  WARDEN_CACHE_HIT = 0,
+  WARDEN_CACHE_REVALIDATED = 1, /* a hit answered 304 */
+  WARDEN_CACHE_MISS = 2,
+  WARDEN_CACHE_MALFORMED = 3,
+  WARDEN_CACHE_ERROR = 4, /* Redis down, slow, or the circuit open */
+  WARDEN_CACHE_BYPASS = 5 /* not looked up: method, subrequest... */
 };
 
 typedef struct {
-    const char  *body;
-    size_t       body_len;
-    const char  *etag;              /* with its quotes */
-    size_t       etag_len;
-    const char  *content_type;
-    size_t       content_type_len;
-    int64_t      computed_at_ms;
+  const char *body;
+  size_t body_len;
+  const char *etag; /* with its quotes */
+  size_t etag_len;
+  const char *content_type;
+  size_t content_type_len;
+  int64_t computed_at_ms;
 } warden_cache_value_t;
 
 /* result is HIT (value set, valid during the call only), MISS, MALFORMED or
    ERROR (value NULL) */
-typedef void (*warden_cache_done_pt)(void *data, int result,
-    const warden_cache_value_t *value);
+typedef void (*warden_cache_done_pt)(void *data, int result, const warden_cache_value_t *value);
 
 /* every worker keeps the request-path Redis connection */
 void warden_node_enable_cache(warden_node_t *node);
@@ -171,11 +150,10 @@ void warden_node_enable_cache(warden_node_t *node);
    later, from the event loop; 0 when Redis is unavailable (done is not
    called) */
 int warden_node_cache_get(warden_node_t *node, const char *key, size_t len,
-    warden_cache_done_pt done, void *data);
+                          warden_cache_done_pt done, void *data);
 void warden_node_count_cache(warden_node_t *node, int result);
 /* how long a request may wait for Redis: warden_redis timeout=, 0 without */
 int64_t warden_node_redis_timeout_ms(const warden_node_t *node);
-
 
 #ifdef __cplusplus
 }

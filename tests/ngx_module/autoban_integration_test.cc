@@ -1,9 +1,9 @@
 // Automatic bans end to end: two nginx nodes on one Redis, the real CLI to look at the list.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "nginx_server.h"
 #include "poll_until.h"
@@ -67,8 +67,9 @@ TEST_F(AutobanIntegrationTest, StrikesBanOnEveryNodeWithReason) {
 }
 
 TEST_F(AutobanIntegrationTest, RepeatBansGrowByTheFactorUpToMaxtime) {
-  NginxServer nginx(Config("warden_autoban zone=api strikes=1 findtime=1m bantime=1s factor=3 "
-                           "maxtime=5s;"));
+  NginxServer nginx(
+      Config("warden_autoban zone=api strikes=1 findtime=1m bantime=1s factor=3 "
+             "maxtime=5s;"));
   auto ban_ms = [&] {
     auto v = redis_->Command({"HGET", "warden:bl:entries", "127.0.0.1"}).str;
     // v1 \t expires \t added \t ...

@@ -7,7 +7,7 @@
 namespace warden::test {
 
 struct HttpResponse {
-  int status = 0;  // 0: no response (connection failed or timed out)
+  int status = 0;                              // 0: no response (connection failed or timed out)
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string error;

@@ -1,9 +1,9 @@
 // `warden top`: per-address counts summed in nginx's shared memory, flushed to Redis in
 // batches, read back by the CLI across the fleet.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "nginx_server.h"
 #include "poll_until.h"

@@ -73,8 +73,7 @@ TEST_F(DaemonTest, SurvivesRedisKillAndRestart) {
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "redis unavailable"); }, seconds(5)))
       << daemon.Stderr();
   // It stays up through several failed reconnect attempts (backoff 100ms, 200ms, 400ms...).
-  EXPECT_FALSE(PollUntil([&] { return !daemon.Running(); }, milliseconds(700)))
-      << daemon.Stderr();
+  EXPECT_FALSE(PollUntil([&] { return !daemon.Running(); }, milliseconds(700))) << daemon.Stderr();
 
   redis_->Restart();
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "redis connection restored"); }, seconds(8)))
