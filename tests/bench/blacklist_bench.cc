@@ -27,6 +27,7 @@
 #include "temp_dir.h"
 
 using namespace warden::test;
+using warden::bench::CpuSeconds;
 using warden::bench::Median;
 using warden::bench::Percentile;
 using namespace std::chrono_literals;
@@ -90,19 +91,6 @@ struct WrkResult {
   double p99_ms = 0;
   double per_cpu_second = 0;  // requests per second of the nginx worker's CPU time
 };
-
-// The CPU time (user + system) a process has used, in seconds, from /proc/<pid>/stat.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; fields >> field && i <= 15; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 WrkResult Wrk(const NginxServer& nginx, const Settings& s) {
   int port = nginx.port();

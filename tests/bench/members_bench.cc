@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "mariadb_server.h"
 #include "mysql_connection.h"
 #include "mysql_transaction.h"
@@ -192,19 +193,7 @@ class Bench {
     std::ifstream pid_file(db_.dir() + "/mariadb.pid");
     long pid = 0;
     if (!(pid_file >> pid)) return 0;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const size_t close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    long long utime = 0, stime = 0;
-    // After the command: state is field 3; utime and stime are fields 14 and 15.
-    for (int i = 3; i <= 15 && fields >> field; ++i) {
-      if (i == 14) utime = std::stoll(field);
-      if (i == 15) stime = std::stoll(field);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return warden::bench::CpuSeconds(static_cast<int>(pid));
   }
 
   // Seconds until InnoDB has purged the deleted rows (history list empty): a method that ends
