@@ -67,7 +67,7 @@ NginxServer::Options Server(const std::string& http, const std::string& ok_locat
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = 3, rounds = 6;
+  int seconds = 2, rounds = 10;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k == "--seconds") seconds = std::stoi(argv[i + 1]);
@@ -158,8 +158,8 @@ int main(int argc, char** argv) {
   std::printf("interval / limit_req : %.3f  (median of rounds; target >= 0.95)\n",
               Median(interval_vs_limit_req));
   std::printf(
-      "  per worker CPU-second: %.3f  (requests per second of the worker's CPU time: "
-      "less moved by other load on the machine)\n",
+      "  per worker CPU-second: %.3f  (the worker is busy throughout: the same comparison by its "
+      "own CPU time)\n",
       Median(interval_vs_limit_req_cpu));
   std::printf("exact / stock nginx  : %.3f  (target >= 0.6)\n", Median(exact_vs_plain));
   std::printf("  key per connection : %.3f  (32 keys per loop turn; not a target)\n",
