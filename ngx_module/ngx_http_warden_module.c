@@ -122,6 +122,7 @@ typedef struct {
     warden_limit_verdict_t       hv;
     ngx_uint_t                   exact_state;
     warden_limit_verdict_t       exact;
+    void                        *exact_waiter; /* the wait an answer must match */
 } ngx_http_warden_ctx_t;
 
 
@@ -696,6 +697,7 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     }
 
     ctx->exact_state = NGX_HTTP_WARDEN_EXACT_WAITING;
+    ctx->exact_waiter = w;
 
     /* one script call for all the requests of this event-loop turn */
     if (!ngx_http_warden_flush_event.posted) {
@@ -726,8 +728,13 @@ ngx_http_warden_exact_done(void *data, const warden_limit_verdict_t *verdict,
 
     ctx = w->ctx;
 
-    if (ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING) {
-        /* the request stopped waiting already */
+    if (ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING
+        || ctx->exact_waiter != w)
+    {
+        /*
+         * The request stopped waiting already, or waits on another limit
+         * now: this late answer is for a limit that timed out.
+         */
         return;
     }
 

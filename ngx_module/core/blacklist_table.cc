@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -22,8 +23,8 @@ constexpr int kV4Mapped = 96, kV4Short8 = 104, kV4Short16 = 112, kV4Long = 120;
 enum { kBelow120, kBelow112, kBelow104, kBelow96 };
 constexpr uint8_t kFilterSaturated = 255;
 constexpr int kReadAttempts = 256;
-// Then yields to a writer inside its batch (descheduled on a loaded machine) this many times.
-constexpr int kReadYields = 10000;
+// Then yields to a writer inside its batch (descheduled on a loaded machine) for this long.
+constexpr auto kReadWait = std::chrono::milliseconds(20);
 // Inserting stops short of a full table so every probe sequence ends at an empty slot.
 constexpr double kMaxLoad = 0.8;
 
@@ -265,17 +266,27 @@ std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& add
     if (ReadOnce(addr, now_ms, true, &result)) return result;
     CpuRelax();
   }
-  // Still inside a batch: its writer was descheduled (a loaded machine) or died. A batch is
-  // short, so a live writer gets the CPU until it is done, as nginx's shared-memory mutex
-  // does; answering without the list would let a banned client in.
-  for (int yields = 0; yields < kReadYields; ++yields) {
-    int32_t writer = header_->writer_pid.load(std::memory_order_relaxed);
-    if (!ShmLock::ProcessAlive(writer)) break;
-    sched_yield();
-    if (ReadOnce(addr, now_ms, true, &result)) return result;
+  // Still inside a batch: its writer was descheduled (a loaded machine), is stalled, or died.
+  // A batch is short, so a live writer gets the CPU until it is done, as nginx's shared-memory
+  // mutex does: answering without the list would let a banned client in.
+  uint64_t seq = header_->seq.load(std::memory_order_acquire);
+  int32_t writer = header_->writer_pid.load(std::memory_order_relaxed);
+  if (seq != stuck_seq_ || writer != stuck_writer_) {
+    const auto deadline = std::chrono::steady_clock::now() + kReadWait;
+    do {
+      writer = header_->writer_pid.load(std::memory_order_relaxed);
+      // 0: between two batches (the next read succeeds); a dead pid will not finish.
+      if (writer != 0 && !ShmLock::ProcessAlive(writer)) break;
+      sched_yield();
+      if (ReadOnce(addr, now_ms, true, &result)) return result;
+    } while (std::chrono::steady_clock::now() < deadline);
+    // Not again for this batch: the next lookups of this process answer at once.
+    stuck_seq_ = header_->seq.load(std::memory_order_acquire);
+    stuck_writer_ = header_->writer_pid.load(std::memory_order_relaxed);
   }
   // A writer that died inside its batch changes nothing more (the next one repairs the
-  // sequence): the list as it stands is the answer. So is it for one stopped for this long.
+  // sequence), and one stalled this long (a blocked log write, a debugger) is taken as it
+  // stands too: the list as it is now is the answer. (Torn reads stay within the region.)
   ReadOnce(addr, now_ms, false, &result);
   return result;
 }

@@ -138,6 +138,10 @@ class BlacklistTable {
   size_t filter_mask_ = 0;
   Slot* slots_ = nullptr;
   size_t count_ = 0;
+  // The batch (sequence, writer) this process already waited for in vain: not waited for
+  // again by every lookup.
+  mutable uint64_t stuck_seq_ = 0;
+  mutable int32_t stuck_writer_ = -1;
 };
 
 }  // namespace warden

@@ -209,27 +209,33 @@ bool Node::CacheGet(std::string_view key, CacheDone done) {
   if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(clock_())) return false;
   std::string k(key);
   auto [read, first] = cache_reads_.try_emplace(k);
-  read->second.push_back(std::move(done));
-  if (!first) return true;  // joins the read on its way: its answer is as fresh as any
-  std::vector<std::string> args = {"HMGET", k};
-  for (const char* field : CacheValue::kFieldNames) args.emplace_back(field);
-  bool sent =
-      exact_redis_->Send(args, exact_redis_->endpoint().timeout_ms, [this, k](redisReply* r) {
-        // Runs inside hiredis: nothing may throw out of here, and each `done` runs exactly
-        // once. The waiters leave the map first, so a new request starts a new read.
-        auto waiting = cache_reads_.extract(k);
-        CacheResult result = CacheResult::kError;
-        CacheValue value;
-        try {
-          result = ReadCacheReply(k, r, &value);
-        } catch (...) {
-          result = CacheResult::kError;
-        }
-        if (waiting.empty()) return;
-        for (CacheDone& done : waiting.mapped()) {
-          done(result, result == CacheResult::kHit ? &value : nullptr);
-        }
-      });
+  bool sent = false;
+  try {
+    read->second.push_back(std::move(done));
+    if (!first) return true;  // joins the read on its way: its answer is as fresh as any
+    std::vector<std::string> args = {"HMGET", k};
+    for (const char* field : CacheValue::kFieldNames) args.emplace_back(field);
+    sent = exact_redis_->Send(args, exact_redis_->endpoint().timeout_ms, [this, k](redisReply* r) {
+      // Runs inside hiredis: nothing may throw out of here, and each `done` runs exactly
+      // once. The waiters leave the map first, so a new request starts a new read.
+      auto waiting = cache_reads_.extract(k);
+      CacheResult result = CacheResult::kError;
+      CacheValue value;
+      try {
+        result = ReadCacheReply(k, r, &value);
+      } catch (...) {
+        result = CacheResult::kError;
+      }
+      if (waiting.empty()) return;
+      for (CacheDone& done : waiting.mapped()) {
+        done(result, result == CacheResult::kHit ? &value : nullptr);
+      }
+    });
+  } catch (...) {
+    // (Out of memory.) No read is on its way: later requests must not wait for one.
+    if (first) cache_reads_.erase(read);
+    throw;
+  }
   if (!sent) {
     cache_reads_.erase(read);
     // The circuit may have let this one through as its trial: it must hear how it went.

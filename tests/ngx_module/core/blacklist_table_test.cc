@@ -187,17 +187,18 @@ TEST_F(BlacklistTableTest, ReaderWaitsForAWriterInsideItsBatch) {
   Add("203.0.113.7");
   std::atomic<bool> open{false};
   std::thread writer([&] {
+    // Mid-batch the entry is gone: only a reader that waits for the batch to end sees it.
     BlacklistTable::WriteBatch batch(table_, getpid());
-    batch.Upsert(C("198.51.100.0/24"), 0, EntrySource::kManual);
+    batch.Remove(C("203.0.113.7"));
     open = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    batch.Upsert(C("203.0.113.7"), 0, EntrySource::kManual);
   });
   while (!open) std::this_thread::yield();
   auto match = Look("203.0.113.7");
   writer.join();
   ASSERT_TRUE(match.has_value()) << "a banned address got through while a writer held a batch";
   EXPECT_EQ(match->cidr.ToString(), "203.0.113.7");
-  EXPECT_TRUE(Look("198.51.100.9").has_value());
 }
 
 // A writer that died inside its batch leaves the sequence odd until the next writer: readers
