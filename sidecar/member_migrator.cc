@@ -1,9 +1,12 @@
 #include "member_migrator.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "chunk_sizer.h"
@@ -52,6 +55,13 @@ struct ChunkPhases {
   double progress = 0;  // the state table's UPDATE
   double commit = 0;
 
+  void Add(const ChunkPhases& o) {
+    copy += o.copy;
+    bound += o.bound;
+    remove += o.remove;
+    progress += o.progress;
+    commit += o.commit;
+  }
   nlohmann::json ToJson() const {
     return {{"copy", std::round(copy)},
             {"bound", std::round(bound)},
@@ -137,15 +147,19 @@ int64_t MemberMigrator::CutoffFor(int64_t inactive_for_ms) const {
 }
 
 void MemberMigrator::Prepare() {
-  // READ COMMITTED: a locking read locks only the rows that match (no gap locks, and the rows
-  // of active members it passes are released at once), so logins are never blocked by more
-  // than the chunk's own inactive rows.
-  conn_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-  conn_.Execute("SET SESSION innodb_lock_wait_timeout = 5");
-  conn_.Execute("SET SESSION time_zone = '+00:00'");
+  ConfigureSession(conn_);
   schema_ = MemberSchema::Read(conn_, settings_);
   schema_->RequireSource();
   schema_->RequireArchive();
+}
+
+void MemberMigrator::ConfigureSession(MysqlConnection& conn) {
+  // READ COMMITTED: a locking read locks only the rows that match (no gap locks, and the rows
+  // of active members it passes are released at once), so logins are never blocked by more
+  // than the chunk's own inactive rows.
+  conn.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+  conn.Execute("SET SESSION innodb_lock_wait_timeout = 5");
+  conn.Execute("SET SESSION time_zone = '+00:00'");
 }
 
 void MemberMigrator::EnsureTables(bool create) {
@@ -312,6 +326,7 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
       counts[0].OptionalInt64(2) ? nlohmann::json(*counts[0].OptionalInt64(2)) : nullptr;
   plan["members"] = conn_.Query("SELECT COUNT(*) FROM " + member)[0].Int64(0);
   plan["chunk"] = options.chunk;
+  plan["parallel"] = options.parallel;
   plan["chunk_time_ms"] = options.chunk_time_ms;
   plan["max_chunk"] = options.max_chunk;
   plan["estimated_chunks"] = (to_move + options.chunk - 1) / std::max<int64_t>(options.chunk, 1);
@@ -325,6 +340,81 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   return plan;
 }
 
+// One stripe of a migration's id range, walked by one connection.
+struct MemberMigrator::Stripe {
+  int index = 0;
+  int64_t lo = 0;   // exclusive
+  int64_t end = 0;  // inclusive
+  double ids_per_row = 1.0;
+  bool done = false;
+};
+
+// What the stripes of one invocation share, behind one mutex.
+struct MemberMigrator::Walk {
+  std::mutex mutex;
+  MigrateSummary summary;
+  ChunkPhases phases;
+  std::vector<Stripe> stripes;
+  size_t frontier = 0;    // the lowest stripe not done: the only one that moves the cursor
+  int64_t in_flight = 0;  // rows the running chunks may still move (for --max-rows)
+  int64_t total = 0;
+  int64_t started_ms = 0;
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
+
+  void Fail(std::exception_ptr e) {
+    std::lock_guard lock(mutex);
+    if (!error) error = e;
+    stop = true;
+  }
+};
+
+MemberMigrator::Statements MemberMigrator::PrepareChunk(MysqlConnection& conn, bool verify) {
+  const MembersSettings& s = settings_;
+  const std::string member = QuoteIdentifier(s.table);
+  const std::string archive = QuoteIdentifier(s.archive_table);
+  const std::string id = QuoteIdentifier(s.id_column);
+  const std::string login = QuoteIdentifier(s.last_login_column);
+  std::vector<std::string> columns;
+  for (const std::string& c : schema_->CopyColumns()) columns.push_back(QuoteIdentifier(c));
+  const std::string column_list = Join(columns, ", ");
+  const std::string range = id + " > ? AND " + id + " <= ? AND " + login + " < ?";
+  const std::string insert_head = "INSERT INTO " + archive + " (" + column_list + ", " +
+                                  QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list +
+                                  ", ? FROM " + member;
+  Statements st{
+      conn.Prepare("SELECT " + id + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " + range +
+                   " ORDER BY " + id + " LIMIT ? FOR UPDATE"),
+      // The copy is the chunk's locking read: FOR UPDATE keeps every row it copies (in READ
+      // COMMITTED only those) locked until COMMIT, so the DELETE finds them unchanged.
+      conn.Prepare(insert_head + " FORCE INDEX (PRIMARY) WHERE " + range + " ORDER BY " + id +
+                   " LIMIT ? FOR UPDATE"),
+      // Where a chunk that reached its LIMIT ends: its last row, just archived (older archived
+      // rows in the span have another moved_at). A backward walk on the primary key from the
+      // span's end: MariaDB would take the moved_at index as `ref` and walk every row the run
+      // archived above the span first (another stripe's, with parallel).
+      conn.Prepare("SELECT " + id + " FROM " + archive + " FORCE INDEX (PRIMARY) WHERE " + id +
+                   " > ? AND " + id + " <= ? AND " + QuoteIdentifier(s.moved_at_column) +
+                   " = ? ORDER BY " + id + " DESC LIMIT 1"),
+      // The multi-table form is the one DELETE that takes an index hint: without it, once few
+      // inactive members are left, MariaDB may walk the login index over all of them instead.
+      conn.Prepare("DELETE " + member + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " +
+                   range),
+      conn.Prepare(insert_head + " WHERE " + id + " = ? AND " + login + " < ?"),
+      conn.Prepare("DELETE FROM " + member + " WHERE " + id + " = ? AND " + login + " < ?"),
+      // last_id is NULL (kept) from a stripe above the frontier: rows below it may still wait.
+      conn.Prepare("UPDATE " + QuoteIdentifier(s.state_table) +
+                   " SET last_id = COALESCE(?, last_id), rows_moved = rows_moved + ?, "
+                   "chunks = chunks + 1, checksum = checksum ^ ?, "
+                   "checksummed = checksummed AND ?, updated_at = NOW(3) WHERE run_id = ?"),
+      std::nullopt};
+  if (verify) {
+    st.checksum = conn.Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " + member +
+                               " FORCE INDEX (PRIMARY) WHERE " + range);
+  }
+  return st;
+}
+
 MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   const int64_t started_ms = clock_();
   Prepare();
@@ -332,23 +422,20 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   AcquireLock();
   const MembersSettings& s = settings_;
   Run run = StartRun(options, CutoffFor(options.inactive_for_ms));
+  if (!options.verify) run.checksummed = false;
 
-  MigrateSummary summary;
+  Walk walk;
+  walk.started_ms = started_ms;
+  MigrateSummary& summary = walk.summary;
   summary.run_id = run.id;
   summary.resumed = run.resumed;
   summary.cutoff = run.cutoff;
   summary.run_rows_moved = run.rows_moved;
-  if (!options.verify) run.checksummed = false;
 
   const std::string member = QuoteIdentifier(s.table);
-  const std::string archive = QuoteIdentifier(s.archive_table);
   const std::string id = QuoteIdentifier(s.id_column);
   const std::string login = QuoteIdentifier(s.last_login_column);
   const std::string state = QuoteIdentifier(s.state_table);
-  std::vector<std::string> columns;
-  for (const std::string& c : schema_->CopyColumns()) columns.push_back(QuoteIdentifier(c));
-  const std::string column_list = Join(columns, ", ");
-  const std::string range = id + " > ? AND " + id + " <= ? AND " + login + " < ?";
 
   // Where the inactive members are: the walk starts after the cursor (resumed) or before the
   // first of them and ends at the last of them, so the active rows around are never read.
@@ -359,84 +446,146 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           ? conn_.Prepare(bounds_sql + " AND " + id + " > ?").Query({run.cutoff, *run.last_id})
           : conn_.Prepare(bounds_sql).Query({run.cutoff});
   const int64_t remaining = bounds[0].Int64(0);
-  int64_t total = options.max_rows > 0 ? std::min(remaining, options.max_rows) : remaining;
+  walk.total = options.max_rows > 0 ? std::min(remaining, options.max_rows) : remaining;
+  int64_t lo = run.last_id.value_or(std::numeric_limits<int64_t>::min());
+  if (!bounds[0].IsNull(1)) lo = std::max(lo, bounds[0].Int64(1) - 1);
+  const int64_t end = bounds[0].OptionalInt64(2).value_or(lo);
+
+  // Stripes: equal id ranges, one connection each. A resumed run splits what is left anew;
+  // a stripe above the cursor that was done already walks rows that are gone, quickly.
+  int64_t parallel = std::max<int64_t>(1, options.parallel);
+  if (end - lo < parallel * kMinChunk) parallel = 1;
+  // How many ids a chunk spans: from the density of inactive ids, then learnt chunk by chunk.
+  double ids_per_row = 1.0;
+  if (remaining > 0 && end > lo) {
+    ids_per_row = std::max(1.0, static_cast<double>(end - lo) / static_cast<double>(remaining));
+  }
+  for (int64_t i = 0; i < parallel; ++i) {
+    Stripe stripe;
+    stripe.index = static_cast<int>(i);
+    stripe.lo = i == 0 ? lo : walk.stripes.back().end;
+    stripe.end =
+        i + 1 == parallel
+            ? end
+            : lo + static_cast<int64_t>(static_cast<__int128>(end - lo) * (i + 1) / parallel);
+    stripe.ids_per_row = ids_per_row;
+    walk.stripes.push_back(stripe);
+  }
   events_({{"event", "start"},
            {"run_id", run.id},
            {"resumed", run.resumed},
            {"already_moved", run.rows_moved},
            {"cutoff", run.cutoff},
            {"cutoff_time", FormatIsoUtc(run.cutoff * 1000)},
-           {"to_move", total},
+           {"to_move", walk.total},
+           {"parallel", parallel},
            {"table", s.table},
            {"archive_table", s.archive_table}});
 
-  const std::string insert_head = "INSERT INTO " + archive + " (" + column_list + ", " +
-                                  QuoteIdentifier(s.moved_at_column) + ") SELECT " + column_list +
-                                  ", ? FROM " + member;
-  Statements st{
-      conn_.Prepare("SELECT " + id + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " + range +
-                    " ORDER BY " + id + " LIMIT ? FOR UPDATE"),
-      // The copy is the chunk's locking read: FOR UPDATE keeps every row it copies (in READ
-      // COMMITTED only those) locked until COMMIT, so the DELETE finds them unchanged.
-      conn_.Prepare(insert_head + " FORCE INDEX (PRIMARY) WHERE " + range + " ORDER BY " + id +
-                    " LIMIT ? FOR UPDATE"),
-      // Where a chunk that reached its LIMIT ends: its last row, just archived (older archived
-      // rows in the span have another moved_at). A backward walk from the span's end.
-      conn_.Prepare("SELECT " + id + " FROM " + archive + " WHERE " + id + " > ? AND " + id +
-                    " <= ? AND " + QuoteIdentifier(s.moved_at_column) + " = ? ORDER BY " + id +
-                    " DESC LIMIT 1"),
-      // The multi-table form is the one DELETE that takes an index hint: without it, once few
-      // inactive members are left, MariaDB may walk the login index over all of them instead.
-      conn_.Prepare("DELETE " + member + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " +
-                    range),
-      conn_.Prepare(insert_head + " WHERE " + id + " = ? AND " + login + " < ?"),
-      conn_.Prepare("DELETE FROM " + member + " WHERE " + id + " = ? AND " + login + " < ?"),
-      conn_.Prepare("UPDATE " + state +
-                    " SET last_id = ?, rows_moved = rows_moved + ?, chunks = chunks + 1, "
-                    "checksum = checksum ^ ?, checksummed = checksummed AND ?, "
-                    "updated_at = NOW(3) WHERE run_id = ?"),
-      std::nullopt};
-  if (options.verify) {
-    st.checksum = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() + " FROM " + member +
-                                " FORCE INDEX (PRIMARY) WHERE " + range);
+  // The events of every stripe go out one at a time.
+  const EventSink events = [this, &walk](const nlohmann::json& event) {
+    std::lock_guard lock(walk.mutex);
+    events_(event);
+  };
+  std::vector<std::thread> workers;
+  for (size_t i = 1; i < walk.stripes.size(); ++i) {
+    workers.emplace_back([this, &walk, &run, &options, &events, i] {
+      try {
+        if (!connect_) throw Error("parallel needs a way to open more connections", kExitFailure);
+        MysqlConnection conn = connect_();
+        ConfigureSession(conn);
+        WalkStripe(conn, walk, walk.stripes[i], run, options, events);
+      } catch (...) {
+        walk.Fail(std::current_exception());
+      }
+    });
   }
+  try {
+    WalkStripe(conn_, walk, walk.stripes[0], run, options, events);
+  } catch (...) {
+    walk.Fail(std::current_exception());
+  }
+  for (std::thread& t : workers) t.join();
+  if (walk.error) std::rethrow_exception(walk.error);
+  summary.phases = walk.phases.ToJson();
 
-  int64_t lo = run.last_id.value_or(std::numeric_limits<int64_t>::min());
-  if (!bounds[0].IsNull(1)) lo = std::max(lo, bounds[0].Int64(1) - 1);
-  const int64_t end = bounds[0].OptionalInt64(2).value_or(lo);
-  ChunkSizer sizer(options.chunk, options.chunk_time_ms, options.max_chunk, kMinChunk);
-  LoadThrottle throttle(conn_, options.throttle, settings_.replicas, events_, cancelled_, clock_);
-  // How many ids a chunk spans: from the density of inactive ids, then learnt chunk by chunk.
-  double ids_per_row = 1.0;
-  if (remaining > 0 && end > lo) {
-    ids_per_row = std::max(1.0, static_cast<double>(end - lo) / static_cast<double>(remaining));
+  const bool all_done = std::all_of(walk.stripes.begin(), walk.stripes.end(),
+                                    [](const Stripe& st) { return st.done; });
+  summary.complete = all_done && (summary.stopped.empty() || summary.stopped == "max-rows");
+  if (summary.complete) {
+    summary.stopped.clear();
+    // Every stripe is done: the cursor may stand at the end (a stripe above the frontier did
+    // not move it as it went).
+    conn_
+        .Prepare("UPDATE " + state +
+                 " SET status = 'done', last_id = IF(? AND (last_id IS NULL OR last_id < ?), ?, "
+                 "last_id), finished_at = NOW(3), updated_at = NOW(3) WHERE run_id = ?")
+        .Execute({bounds[0].IsNull(2) ? 0 : 1, end, end, run.id});
   }
+  conn_.Prepare("SELECT RELEASE_LOCK(?)").Query({lock_name_});
+  summary.elapsed_ms = clock_() - started_ms;
+  if (options.verify) summary.verify = Verify(run.id);
+  events_({{"event", "done"}, {"summary", summary.ToJson()}});
+  return summary;
+}
+
+void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& stripe, const Run& run,
+                                const MigrateOptions& options, const EventSink& events) {
+  Statements st = PrepareChunk(conn, options.verify);
+  MigrateSummary& summary = walk.summary;
+  const bool striped = walk.stripes.size() > 1;
+  auto stopping = [&] { return walk.stop.load() || cancelled_(); };
+  ChunkSizer sizer(options.chunk, options.chunk_time_ms, options.max_chunk, kMinChunk);
+  LoadThrottle throttle(conn, options.throttle, settings_.replicas, events, stopping, clock_);
   int consecutive_retries = 0;
-  ChunkPhases phases;
+  int64_t lo = stripe.lo;
+  const int64_t end = stripe.end;
+  double& ids_per_row = stripe.ids_per_row;
+  const std::string archive = QuoteIdentifier(settings_.archive_table);
+  const std::string id = QuoteIdentifier(settings_.id_column);
 
   while (lo < end) {
-    if (options.max_rows > 0 && summary.rows_moved >= options.max_rows) {
-      summary.stopped = "max-rows";
-      break;
-    }
-    if (cancelled_() || !throttle.Wait(&summary.paused_ms)) {
-      summary.stopped = "cancelled";
-      break;
-    }
+    int64_t paused_ms = 0;
+    const bool go_on = !stopping() && throttle.Wait(&paused_ms);
     int64_t limit = sizer.size();
-    if (options.max_rows > 0) limit = std::min(limit, options.max_rows - summary.rows_moved);
+    {
+      std::lock_guard lock(walk.mutex);
+      summary.paused_ms += paused_ms;
+      if (!go_on) {
+        if (summary.stopped.empty()) summary.stopped = "cancelled";
+        walk.stop = true;
+        break;
+      }
+      if (options.max_rows > 0) {
+        const int64_t left = options.max_rows - summary.rows_moved - walk.in_flight;
+        if (left <= 0) {
+          summary.stopped = "max-rows";
+          walk.stop = true;
+          break;
+        }
+        limit = std::min(limit, left);
+      }
+      walk.in_flight += limit;
+    }
     // Half again the span that should hold `limit` rows: the LIMIT ends the chunk where the
     // density is as expected, the span where it is lower.
     const int64_t span = static_cast<int64_t>(std::ceil(ids_per_row * limit * 1.5)) + 1;
     const int64_t hi_bound = std::min(SaturatingAdd(lo, span), end);
+    // The cursor in the state table moves only with the lowest unfinished stripe.
+    auto cursor = [&](int64_t hi) -> MysqlValue {
+      std::lock_guard lock(walk.mutex);
+      return walk.frontier == static_cast<size_t>(stripe.index) ? MysqlValue(hi)
+                                                                : MysqlValue(std::nullopt);
+    };
 
     const int64_t chunk_start = clock_();
     int64_t found = 0;
     int64_t hi = hi_bound;
     bool fallback = false;
+    ChunkPhases phases;
     try {
       PhaseTimer timer(phases);
-      MysqlTransaction tx(conn_);
+      MysqlTransaction tx(conn);
       found = static_cast<int64_t>(
           st.insert.Execute({run.moved_at, lo, hi_bound, run.cutoff, limit}).affected_rows);
       timer.Lap(&ChunkPhases::copy);
@@ -469,7 +618,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           // range's (no LIMIT short of hi - lo), as the cursor will pass them all.
           tx.Rollback();
           fallback = true;
-          MysqlTransaction redo(conn_);
+          MysqlTransaction redo(conn);
           MysqlRows locked = st.lock.Query({lo, hi, run.cutoff, hi - lo});
           found = static_cast<int64_t>(locked.size());
           if (st.checksum) checksum = 0;
@@ -486,15 +635,15 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           }
           if (st.checksum && found > 0) {
             // The rows are in the archive now: sum them there, by id.
-            MysqlStatement one = conn_.Prepare("SELECT COUNT(*), " + ChecksumExpression() +
-                                               " FROM " + archive + " WHERE " + id + " = ?");
+            MysqlStatement one = conn.Prepare("SELECT COUNT(*), " + ChecksumExpression() +
+                                              " FROM " + archive + " WHERE " + id + " = ?");
             for (MysqlRow row : locked) checksum ^= one.Query({row.Int64(0)})[0].Uint64(1);
           }
-          st.progress.Execute({hi, found, checksum, run.checksummed ? 1 : 0, run.id});
+          st.progress.Execute({cursor(hi), found, checksum, run.checksummed ? 1 : 0, run.id});
           Failpoint("members.before_commit");
           redo.Commit();
         } else {
-          st.progress.Execute({hi, found, checksum, run.checksummed ? 1 : 0, run.id});
+          st.progress.Execute({cursor(hi), found, checksum, run.checksummed ? 1 : 0, run.id});
           timer.Lap(&ChunkPhases::progress);
           Failpoint("members.before_commit");
           tx.Commit();
@@ -504,22 +653,19 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
       }
       consecutive_retries = 0;
     } catch (const MysqlRetryableError& e) {
+      {
+        std::lock_guard lock(walk.mutex);
+        walk.in_flight -= limit;
+        ++summary.retries;
+      }
       if (++consecutive_retries > kMaxConsecutiveRetries) throw;
-      ++summary.retries;
       sizer.Shrink();
-      events_({{"event", "retry"}, {"error", e.what()}, {"chunk", sizer.size()}});
+      events({{"event", "retry"}, {"error", e.what()}, {"chunk", sizer.size()}});
       Sleep(50 * consecutive_retries);
       continue;
     }
     const int64_t chunk_ms = clock_() - chunk_start;
 
-    if (found > 0) {
-      ++summary.chunks;
-      summary.rows_moved += found;
-      summary.run_rows_moved += found;
-      summary.longest_chunk_ms = std::max(summary.longest_chunk_ms, chunk_ms);
-      if (fallback) ++summary.fallbacks;
-    }
     // Learn how many ids hold one inactive row, so the next span is about one chunk.
     if (found == limit) {
       ids_per_row = std::max(1.0, static_cast<double>(hi - lo) / static_cast<double>(found));
@@ -530,44 +676,53 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
           std::max(ids_per_row, static_cast<double>(hi - lo) / static_cast<double>(found));
     }
     lo = hi;
-
     if (found > 0 && !fallback) sizer.Record(found, chunk_ms);
 
-    if (found > 0 || lo >= end) {
-      const double elapsed_s = std::max<int64_t>(clock_() - started_ms, 1) / 1000.0;
-      const double rate = summary.rows_moved / elapsed_s;
-      const int64_t left = std::max<int64_t>(total - summary.rows_moved, 0);
-      nlohmann::json event = {{"event", "chunk"},
-                              {"run_id", run.id},
-                              {"rows", found},
-                              {"moved", summary.rows_moved},
-                              {"total", total},
-                              {"last_id", lo},
-                              {"chunk_ms", chunk_ms},
-                              {"next_chunk", sizer.size()},
-                              {"rows_per_s", std::round(rate)},
-                              {"eta_s", rate > 0 ? std::round(left / rate) : 0.0}};
-      if (fallback) event["fallback"] = true;
-      events_(event);
+    nlohmann::json event;
+    {
+      std::lock_guard lock(walk.mutex);
+      walk.in_flight -= limit;
+      walk.phases.Add(phases);
+      if (found > 0) {
+        ++summary.chunks;
+        summary.rows_moved += found;
+        summary.run_rows_moved += found;
+        summary.longest_chunk_ms = std::max(summary.longest_chunk_ms, chunk_ms);
+        if (fallback) ++summary.fallbacks;
+      }
+      if (lo >= end) {
+        stripe.done = true;
+        while (walk.frontier < walk.stripes.size() && walk.stripes[walk.frontier].done) {
+          ++walk.frontier;
+        }
+      }
+      if (found > 0 || lo >= end) {
+        const double elapsed_s = std::max<int64_t>(clock_() - walk.started_ms, 1) / 1000.0;
+        const double rate = summary.rows_moved / elapsed_s;
+        const int64_t left = std::max<int64_t>(walk.total - summary.rows_moved, 0);
+        event = {{"event", "chunk"},
+                 {"run_id", run.id},
+                 {"rows", found},
+                 {"moved", summary.rows_moved},
+                 {"total", walk.total},
+                 {"last_id", lo},
+                 {"chunk_ms", chunk_ms},
+                 {"next_chunk", sizer.size()},
+                 {"rows_per_s", std::round(rate)},
+                 {"eta_s", rate > 0 ? std::round(left / rate) : 0.0}};
+        if (striped) event["stripe"] = stripe.index;
+        if (fallback) event["fallback"] = true;
+      }
+    }
+    if (!event.is_null()) events(event);
+  }
+  if (lo >= end && !stripe.done) {
+    std::lock_guard lock(walk.mutex);  // an empty stripe
+    stripe.done = true;
+    while (walk.frontier < walk.stripes.size() && walk.stripes[walk.frontier].done) {
+      ++walk.frontier;
     }
   }
-  summary.phases = phases.ToJson();
-
-  summary.complete = lo >= end && summary.stopped.empty();
-  if (summary.stopped == "max-rows" && lo >= end) summary.complete = true;
-  if (summary.complete) {
-    summary.stopped.clear();
-    conn_
-        .Prepare("UPDATE " + state +
-                 " SET status = 'done', finished_at = NOW(3), updated_at = NOW(3) "
-                 "WHERE run_id = ?")
-        .Execute({run.id});
-  }
-  conn_.Prepare("SELECT RELEASE_LOCK(?)").Query({lock_name_});
-  summary.elapsed_ms = clock_() - started_ms;
-  if (options.verify) summary.verify = Verify(run.id);
-  events_({{"event", "done"}, {"summary", summary.ToJson()}});
-  return summary;
 }
 
 nlohmann::json MemberMigrator::Verify(int64_t run_id) {

@@ -21,8 +21,9 @@ struct MigrateOptions {
   int64_t chunk_time_ms = 80;  // the chunk size adapts to this (0: fixed size)
   int64_t max_chunk = 50000;
   ThrottleSettings throttle;
-  bool verify = false;  // checksum every chunk, check counts and checksum at the end
-  bool fresh = false;   // abandon an unfinished run instead of resuming it
+  bool verify = false;   // checksum every chunk, check counts and checksum at the end
+  bool fresh = false;    // abandon an unfinished run instead of resuming it
+  int64_t parallel = 1;  // stripes of the id range moved at once, one connection each
 };
 
 // How a migration (one invocation) went.
@@ -58,6 +59,8 @@ struct MigrateSummary {
 //     (else redoes the chunk row by row), and advances the run's cursor in the state table:
 //     a crash at any point leaves every member in exactly one table and the cursor right;
 //   - the chunk size adapts so that a chunk takes about chunk_time;
+//   - with parallel N, N connections each walk one Nth of the id range; the cursor moves only
+//     with the lowest stripe not done, so a resumed run never skips a row;
 //   - between chunks it pauses while the server is busy or a replica lags.
 // Progress goes to `events` as JSON objects ({"event":"chunk",...}, see docs/members.md).
 class MemberMigrator {
@@ -73,6 +76,9 @@ class MemberMigrator {
   // Runs (or resumes) a migration. Throws UsageError for unusable tables, MysqlError for the
   // database, Error when another migration of the same table is running.
   MigrateSummary Migrate(const MigrateOptions& options);
+  // How a migration with parallel > 1 opens its other connections (they get this one's
+  // session settings).
+  void set_connector(std::function<MysqlConnection()> connect) { connect_ = std::move(connect); }
   // Checks a run: the archive holds exactly the rows the run moved (count and checksum), no
   // member is in both tables, no inactive member is left behind the cursor.
   nlohmann::json Verify(int64_t run_id);
@@ -80,8 +86,15 @@ class MemberMigrator {
  private:
   struct Run;
   struct Statements;
+  struct Stripe;
+  struct Walk;
 
   void Prepare();
+  static void ConfigureSession(MysqlConnection& conn);
+  Statements PrepareChunk(MysqlConnection& conn, bool verify);
+  // Moves the inactive rows of one stripe, chunk by chunk, on `conn`.
+  void WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& stripe, const Run& run,
+                  const MigrateOptions& options, const EventSink& events);
   void EnsureTables(bool create);
   void AcquireLock();
   Run StartRun(const MigrateOptions& options, int64_t cutoff);
@@ -90,6 +103,7 @@ class MemberMigrator {
   nlohmann::json Explain(const std::string& sql, std::initializer_list<MysqlValue> values);
 
   MysqlConnection& conn_;
+  std::function<MysqlConnection()> connect_;
   MembersSettings settings_;
   EventSink events_;
   std::function<bool()> cancelled_;

@@ -58,6 +58,11 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
   migrate_->add_option("--max-chunk", max_chunk_, "Largest chunk (default 50000)")
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  migrate_
+      ->add_option("--parallel", parallel_,
+                   "Move N stripes of the id range at once, one connection each (default 1)")
+      ->type_name("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{16}));
   migrate_->add_flag("--dry-run", dry_run_, "Count and show the plan (EXPLAIN); change nothing");
   migrate_->add_option("--max-rows", max_rows_, "Stop after moving N rows (a rerun continues)")
       ->type_name("N")
@@ -104,6 +109,7 @@ int MembersCommand::Migrate() {
   options.chunk = settings.chunk;
   options.chunk_time_ms = settings.chunk_time_ms;
   options.max_chunk = settings.max_chunk;
+  options.parallel = settings.parallel;
   options.throttle = settings.throttle;
   std::string error;
   if (!inactive_for_.empty()) {
@@ -113,6 +119,7 @@ int MembersCommand::Migrate() {
     options.inactive_for_ms = *ms;
   }
   if (chunk_ > 0) options.chunk = chunk_;
+  if (parallel_ > 0) options.parallel = parallel_;
   if (max_chunk_ > 0) options.max_chunk = max_chunk_;
   if (!chunk_time_.empty()) {
     auto ms = ParseDurationMs(chunk_time_, &error);
@@ -184,6 +191,9 @@ int MembersCommand::Migrate() {
       out << ", adapting to " << FormatDuration(options.chunk_time_ms) << " per chunk (at most "
           << Fmt(options.max_chunk) << ")";
     }
+    if (options.parallel > 1) {
+      out << ", " << options.parallel << " stripes of the id range at once";
+    }
     out << '\n';
     out << "throttle:  " << plan["throttle"].get<std::string>() << '\n';
     out << "count:     uses " << Explained(plan["explain_count"]) << '\n';
@@ -207,6 +217,7 @@ int MembersCommand::Migrate() {
   stop.HandleSignals({SIGINT, SIGTERM});
   ProgressPrinter printer(mode, ctx_.out(), ctx_.err());
   MemberMigrator migrator(conn, settings, std::ref(printer), [&stop] { return stop.stopped(); });
+  migrator.set_connector([this] { return ctx_.ConnectMysql(); });
   MigrateSummary summary = migrator.Migrate(options);
 
   int code = kExitOk;

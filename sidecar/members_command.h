@@ -37,6 +37,7 @@ class MembersCommand {
   int64_t chunk_ = 0;
   std::string chunk_time_;
   int64_t max_chunk_ = 0;
+  int64_t parallel_ = 0;
   bool dry_run_ = false;
   int64_t max_rows_ = 0;
   std::string throttle_;

@@ -92,6 +92,7 @@ MembersSettings MembersSettings::Load(const std::string& path) {
   if (auto v = r.Integer("chunk", 1, 1000000)) s.chunk = *v;
   if (auto v = r.Duration("chunk_time", 0, 60000)) s.chunk_time_ms = *v;
   if (auto v = r.Integer("max_chunk", 1, 1000000)) s.max_chunk = *v;
+  if (auto v = r.Integer("parallel", 1, 16)) s.parallel = *v;
   if (auto v = r.String("throttle")) {
     std::string error;
     auto t = ThrottleSettings::Parse(*v, &error);
@@ -108,7 +109,7 @@ MembersSettings MembersSettings::Load(const std::string& path) {
   }
   r.RejectUnknown(
       "table, archive_table, id_column, last_login_column, email_column, moved_at_column, "
-      "state_table, inactive_for, chunk, chunk_time, max_chunk, throttle, replicas");
+      "state_table, inactive_for, chunk, chunk_time, max_chunk, parallel, throttle, replicas");
   if (s.table == s.archive_table) {
     r.Fail(table->get("archive_table"), "archive_table", "must differ from table");
   }

@@ -37,6 +37,7 @@ struct ThrottleSettings {
 //   chunk = 1000                          # rows in the first chunk
 //   chunk_time = "80ms"                   # chunk size adapts to this (0: fixed size)
 //   max_chunk = 50000
+//   parallel = 1                          # id-range stripes moved at once, a connection each
 //   throttle = "threads_running=50,replica_lag=5s"
 //   replicas = ["mysql://monitor:pw@replica1/app"]
 struct MembersSettings {
@@ -53,6 +54,7 @@ struct MembersSettings {
   // chunks of a few thousand rows cost no more per row than bigger ones (docs/members.md).
   int64_t chunk_time_ms = 80;
   int64_t max_chunk = 50000;
+  int64_t parallel = 1;
   ThrottleSettings throttle;
   std::vector<MysqlUrl> replicas;
 

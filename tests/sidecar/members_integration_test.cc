@@ -137,6 +137,7 @@ class MembersTest : public ::testing::Test {
     for (const auto& [k, v] : env) options.env[k] = v;
     return test::Run(options, std::nullopt, 60s);
   }
+  void ExpectLoginsDuringTheMigrationStay(const std::vector<std::string>& extra);
   MysqlConnection Connect() {
     std::string error;
     return MysqlConnection::Connect(*MysqlUrl::Parse(db_->url(), &error));
@@ -261,11 +262,15 @@ TEST_F(MembersTest, SigkillAnywhereLosesNobodyAndRerunResumes) {
   ExpectAccounting(kMembers, true);
 }
 
-TEST_F(MembersTest, MembersWhoLogInDuringTheMigrationStay) {
+// Inactive members log in while a migration (with `extra` arguments) walks the table: those
+// whose login found them stay, the others are archived, nobody is lost.
+void MembersTest::ExpectLoginsDuringTheMigrationStay(const std::vector<std::string>& extra) {
   constexpr int64_t kMembers = 20000;
   MakeMembers(kMembers);
-  ProcessOptions options = WardenOptions(
-      {"members", "migrate", "--chunk", "100", "--chunk-time", "0", "--throttle", "sleep=2ms"});
+  std::vector<std::string> args = {"members",      "migrate", "--chunk",    "100",
+                                   "--chunk-time", "0",       "--throttle", "sleep=2ms"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ProcessOptions options = WardenOptions(args);
   Process p = Process::Start(options);
 
   // Inactive members log in while the migration walks the table, from both ends.
@@ -304,6 +309,14 @@ TEST_F(MembersTest, MembersWhoLogInDuringTheMigrationStay) {
       ASSERT_EQ(archive.count(id), 1u) << id;
     }
   }
+}
+
+TEST_F(MembersTest, MembersWhoLogInDuringTheMigrationStay) {
+  ExpectLoginsDuringTheMigrationStay({});
+}
+
+TEST_F(MembersTest, MembersWhoLogInDuringAParallelMigrationStay) {
+  ExpectLoginsDuringTheMigrationStay({"--parallel", "3"});
 }
 
 // A row that enters a chunk's range unlocked (an active member whose login time is set back
@@ -345,6 +358,97 @@ TEST_F(MembersTest, ARowThatEntersAChunkUnlockedIsMovedRowByRow) {
     ASSERT_EQ(archive.count(id), archived ? 1u : 0u) << id;
     ASSERT_EQ(member.count(id), archived ? 0u : 1u) << id;
   }
+}
+
+// --parallel: stripes of the id range at once, a connection each; the same rows end up moved.
+TEST_F(MembersTest, ParallelStripesMoveExactlyTheInactiveMembers) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  RunResult r = Warden({"members", "migrate", "--parallel", "3", "--chunk", "100", "--chunk-time",
+                        "0", "--verify", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  auto events = JsonLines(r.out);
+  EXPECT_EQ((*Find(events, "start"))["parallel"], 3);
+  std::set<int64_t> stripes;
+  for (const auto& e : events) {
+    if (e.value("event", "") == "chunk") stripes.insert(e["stripe"].get<int64_t>());
+  }
+  EXPECT_EQ(stripes, (std::set<int64_t>{0, 1, 2}));
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_TRUE(summary["complete"].get<bool>()) << summary.dump();
+  EXPECT_EQ(summary["rows_moved"], kMembers * 3 / 5);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  ExpectAccounting(kMembers, true);
+  // Done: the cursor stands at the last inactive member (6000 % 5 == 0: inactive).
+  EXPECT_EQ(Count("SELECT last_id FROM warden_members_migration"), kMembers);
+  EXPECT_EQ(Count("SELECT rows_moved FROM warden_members_migration"), kMembers * 3 / 5);
+}
+
+// A parallel run stopped early: the upper stripe moved rows above the cursor, yet every
+// inactive member at or below the cursor is moved, so a resumed run skips nobody.
+TEST_F(MembersTest, AStoppedParallelRunKeepsItsCursorBelowEveryUnmovedMember) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  // The rests between chunks let the second stripe's connection start before the budget ends.
+  RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "100", "--chunk-time",
+                        "0", "--max-rows", "1200", "--throttle", "sleep=20ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const auto events = JsonLines(r.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << r.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["stopped"], "max-rows") << summary.dump();
+  EXPECT_EQ(summary["rows_moved"], 1200);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), 1200);
+  ExpectAccounting(kMembers, false);
+  const int64_t cursor = Count("SELECT COALESCE(last_id, 0) FROM warden_members_migration");
+  EXPECT_LT(cursor, kMembers / 2) << "the first stripe (ids 1-3000, 1800 inactive) cannot finish";
+  EXPECT_GT(Count("SELECT COUNT(*) FROM unconnected_member WHERE id > " + std::to_string(cursor)),
+            0)
+      << "the second stripe moved rows above the cursor";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id <= " + std::to_string(cursor) +
+                  " AND last_login_time < " + std::to_string(now_ - 365 * kDay)),
+            0)
+      << "an inactive member at or below the cursor was left behind";
+
+  RunResult rest = Warden({"members", "migrate", "--parallel", "2", "--verify", "--json"});
+  ASSERT_EQ(rest.exit_code, 0) << Show(rest);
+  const auto rest_events = JsonLines(rest.out);
+  ASSERT_NE(Find(rest_events, "done"), nullptr) << rest.out;
+  const nlohmann::json& done = (*Find(rest_events, "done"))["summary"];
+  EXPECT_TRUE(done["resumed"].get<bool>());
+  EXPECT_EQ(done["run_rows_moved"], kMembers * 3 / 5);
+  EXPECT_TRUE(done["complete"].get<bool>());
+  ExpectAccounting(kMembers, true);
+}
+
+// kill -9 of a parallel run, at steps of either stripe's chunks: nobody lost, the rerun resumes.
+TEST_F(MembersTest, SigkillOfAParallelRunLosesNobody) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  for (const char* point : {"members.after_insert@3", "members.after_delete@4",
+                            "members.before_commit@5", "members.after_commit@6"}) {
+    SCOPED_TRACE(point);
+    RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "150", "--chunk-time",
+                          "0", "--verify"},
+                         {{"WARDEN_FAILPOINT", point}});
+    ASSERT_EQ(r.exit_code, 128 + 9) << Show(r);
+    ExpectAccounting(kMembers, false);
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"),
+              Count("SELECT rows_moved FROM warden_members_migration"))
+        << "the run's count is committed with its rows";
+    const int64_t cursor = Count("SELECT COALESCE(last_id, 0) FROM warden_members_migration");
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id <= " + std::to_string(cursor) +
+                    " AND last_login_time < " + std::to_string(now_ - 365 * kDay)),
+              0);
+  }
+  RunResult last = Warden({"members", "migrate", "--parallel", "2", "--verify", "--json"});
+  ASSERT_EQ(last.exit_code, 0) << Show(last);
+  const auto events = JsonLines(last.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << last.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["run_rows_moved"], kMembers * 3 / 5);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  ExpectAccounting(kMembers, true);
 }
 
 TEST_F(MembersTest, RestoreMovesAMemberBack) {
@@ -445,6 +549,9 @@ TEST_F(MembersTest, BadArgumentsAndMissingTablesAreOneLineErrors) {
   const std::vector<Case> cases = {
       {{"members", "migrate", "--inactive-for", "soon"}, "", 2, "--inactive-for: bad duration"},
       {{"members", "migrate", "--chunk", "0"}, "", 2, "--chunk"},
+      {{"members", "migrate", "--parallel", "0"}, "", 2, "--parallel"},
+      {{"members", "migrate", "--parallel", "17"}, "", 2, "--parallel"},
+      {{"members", "migrate"}, "[members]\nparallel = 0\n", 2, "members: parallel"},
       {{"members", "migrate", "--throttle", "load=5"}, "", 2, "unknown throttle \"load\""},
       {{"members", "migrate"},
        "[members]\ntable = \"members\"\n",
