@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -359,6 +360,7 @@ struct MemberMigrator::Walk {
   int64_t in_flight = 0;  // rows the running chunks may still move (for --max-rows)
   int64_t total = 0;
   int64_t started_ms = 0;
+  std::condition_variable budget;  // in_flight went down, or stop went up
   std::atomic<bool> stop{false};
   std::exception_ptr error;
 
@@ -366,6 +368,7 @@ struct MemberMigrator::Walk {
     std::lock_guard lock(mutex);
     if (!error) error = e;
     stop = true;
+    budget.notify_all();
   }
 };
 
@@ -389,13 +392,16 @@ MemberMigrator::Statements MemberMigrator::PrepareChunk(MysqlConnection& conn, b
       // COMMITTED only those) locked until COMMIT, so the DELETE finds them unchanged.
       conn.Prepare(insert_head + " FORCE INDEX (PRIMARY) WHERE " + range + " ORDER BY " + id +
                    " LIMIT ? FOR UPDATE"),
-      // Where a chunk that reached its LIMIT ends: its last row, just archived (older archived
-      // rows in the span have another moved_at). A backward walk on the primary key from the
-      // span's end: MariaDB would take the moved_at index as `ref` and walk every row the run
-      // archived above the span first (another stripe's, with parallel).
-      conn.Prepare("SELECT " + id + " FROM " + archive + " FORCE INDEX (PRIMARY) WHERE " + id +
-                   " > ? AND " + id + " <= ? AND " + QuoteIdentifier(s.moved_at_column) +
-                   " = ? ORDER BY " + id + " DESC LIMIT 1"),
+      // Where a chunk that reached its LIMIT ends: its last row, just archived and not yet
+      // deleted, so the one archived row of the span still in member. (moved_at alone is not
+      // enough: a resumed run keeps it, and an upper stripe of an earlier invocation archived
+      // rows above the cursor with it.) A backward walk on the archive's primary key from the
+      // span's end, not on the moved_at index: MariaDB reads `moved_at = ?` there as `ref` and
+      // walks every row the run archived above the span first (another stripe's, too).
+      conn.Prepare("SELECT a." + id + " FROM " + archive +
+                   " a FORCE INDEX (PRIMARY) STRAIGHT_JOIN " + member + " m ON m." + id + " = a." +
+                   id + " WHERE a." + id + " > ? AND a." + id + " <= ? AND a." +
+                   QuoteIdentifier(s.moved_at_column) + " = ? ORDER BY a." + id + " DESC LIMIT 1"),
       // The multi-table form is the one DELETE that takes an index hint: without it, once few
       // inactive members are left, MariaDB may walk the login index over all of them instead.
       conn.Prepare("DELETE " + member + " FROM " + member + " FORCE INDEX (PRIMARY) WHERE " +
@@ -488,17 +494,21 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
     events_(event);
   };
   std::vector<std::thread> workers;
-  for (size_t i = 1; i < walk.stripes.size(); ++i) {
-    workers.emplace_back([this, &walk, &run, &options, &events, i] {
-      try {
-        if (!connect_) throw Error("parallel needs a way to open more connections", kExitFailure);
-        MysqlConnection conn = connect_();
-        ConfigureSession(conn);
-        WalkStripe(conn, walk, walk.stripes[i], run, options, events);
-      } catch (...) {
-        walk.Fail(std::current_exception());
-      }
-    });
+  try {
+    for (size_t i = 1; i < walk.stripes.size(); ++i) {
+      workers.emplace_back([this, &walk, &run, &options, &events, i] {
+        try {
+          if (!connect_) throw Error("parallel needs a way to open more connections", kExitFailure);
+          MysqlConnection conn = connect_();
+          ConfigureSession(conn);
+          WalkStripe(conn, walk, walk.stripes[i], run, options, events);
+        } catch (...) {
+          walk.Fail(std::current_exception());
+        }
+      });
+    }
+  } catch (...) {
+    walk.Fail(std::current_exception());  // a thread that could not start; the others stop
   }
   try {
     WalkStripe(conn_, walk, walk.stripes[0], run, options, events);
@@ -509,8 +519,17 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   if (walk.error) std::rethrow_exception(walk.error);
   summary.phases = walk.phases.ToJson();
 
-  const bool all_done = std::all_of(walk.stripes.begin(), walk.stripes.end(),
-                                    [](const Stripe& st) { return st.done; });
+  bool all_done = std::all_of(walk.stripes.begin(), walk.stripes.end(),
+                              [](const Stripe& st) { return st.done; });
+  if (!all_done && summary.stopped == "max-rows" && walk.stripes.size() > 1) {
+    // The budget can run out before a stripe has walked its tail: a stripe ends at an equal
+    // share of the ids, not at its last inactive member. Done if none is left.
+    all_done = conn_
+                   .Prepare("SELECT EXISTS (SELECT 1 FROM " + member + " WHERE " + login +
+                            " < ? AND " + id + " > ? AND " + id + " <= ?)")
+                   .Query({run.cutoff, lo, end})[0]
+                   .Int64(0) == 0;
+  }
   summary.complete = all_done && (summary.stopped.empty() || summary.stopped == "max-rows");
   if (summary.complete) {
     summary.stopped.clear();
@@ -544,28 +563,45 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
   const std::string archive = QuoteIdentifier(settings_.archive_table);
   const std::string id = QuoteIdentifier(settings_.id_column);
 
+  int64_t stripe_paused_ms = 0;
   while (lo < end) {
-    int64_t paused_ms = 0;
-    const bool go_on = !stopping() && throttle.Wait(&paused_ms);
     int64_t limit = sizer.size();
     {
-      std::lock_guard lock(walk.mutex);
-      summary.paused_ms += paused_ms;
-      if (!go_on) {
-        if (summary.stopped.empty()) summary.stopped = "cancelled";
-        walk.stop = true;
-        break;
-      }
+      std::unique_lock lock(walk.mutex);
       if (options.max_rows > 0) {
-        const int64_t left = options.max_rows - summary.rows_moved - walk.in_flight;
+        // Rows a running chunk reserved come back if it finds fewer: wait for it rather than
+        // stop short of --max-rows.
+        int64_t left = 0;
+        while ((left = options.max_rows - summary.rows_moved - walk.in_flight) <= 0 &&
+               walk.in_flight > 0 && !walk.stop) {
+          walk.budget.wait(lock);
+        }
         if (left <= 0) {
-          summary.stopped = "max-rows";
+          if (summary.stopped.empty() && summary.rows_moved >= options.max_rows) {
+            summary.stopped = "max-rows";
+          }
           walk.stop = true;
+          walk.budget.notify_all();
           break;
         }
         limit = std::min(limit, left);
       }
       walk.in_flight += limit;
+    }
+    int64_t paused_ms = 0;
+    const bool go_on = !stopping() && throttle.Wait(&paused_ms);
+    {
+      std::lock_guard lock(walk.mutex);
+      // The stripes pause side by side: the run paused as long as its longest-paused stripe.
+      stripe_paused_ms += paused_ms;
+      summary.paused_ms = std::max(summary.paused_ms, stripe_paused_ms);
+      if (!go_on) {
+        walk.in_flight -= limit;
+        walk.budget.notify_all();
+        if (summary.stopped.empty()) summary.stopped = "cancelled";
+        walk.stop = true;
+        break;
+      }
     }
     // Half again the span that should hold `limit` rows: the LIMIT ends the chunk where the
     // density is as expected, the span where it is lower.
@@ -656,6 +692,7 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
       {
         std::lock_guard lock(walk.mutex);
         walk.in_flight -= limit;
+        walk.budget.notify_all();
         ++summary.retries;
       }
       if (++consecutive_retries > kMaxConsecutiveRetries) throw;
@@ -682,6 +719,7 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     {
       std::lock_guard lock(walk.mutex);
       walk.in_flight -= limit;
+      walk.budget.notify_all();
       walk.phases.Add(phases);
       if (found > 0) {
         ++summary.chunks;

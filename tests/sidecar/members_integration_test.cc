@@ -391,7 +391,7 @@ TEST_F(MembersTest, AStoppedParallelRunKeepsItsCursorBelowEveryUnmovedMember) {
   MakeMembers(kMembers);
   // The rests between chunks let the second stripe's connection start before the budget ends.
   RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "100", "--chunk-time",
-                        "0", "--max-rows", "1200", "--throttle", "sleep=20ms", "--json"});
+                        "0", "--max-rows", "1200", "--throttle", "sleep=50ms", "--json"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
   const auto events = JsonLines(r.out);
   ASSERT_NE(Find(events, "done"), nullptr) << r.out;
@@ -417,8 +417,33 @@ TEST_F(MembersTest, AStoppedParallelRunKeepsItsCursorBelowEveryUnmovedMember) {
   const nlohmann::json& done = (*Find(rest_events, "done"))["summary"];
   EXPECT_TRUE(done["resumed"].get<bool>());
   EXPECT_EQ(done["run_rows_moved"], kMembers * 3 / 5);
+  // Rows the first invocation archived above the cursor carry the run's moved_at too: a chunk
+  // must still end at its own last row, not at one of theirs.
+  EXPECT_EQ(done["fallbacks"], 0) << done.dump();
   EXPECT_TRUE(done["complete"].get<bool>());
   ExpectAccounting(kMembers, true);
+}
+
+// --max-rows exactly what is left: a parallel run moves it all and is complete, though the
+// stripes' budget runs out before each has read its (empty) tail.
+TEST_F(MembersTest, AParallelRunWithMaxRowsOfWhatIsLeftCompletes) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  // The stripes are (0, 3000] and (3000, 6000]. The upper one holds one inactive member (6000)
+  // and finishes first; the lower one's last inactive member is 2995, so after the budget is
+  // spent it still has an empty tail (2995, 3000] to walk.
+  db_->Query("DELETE FROM member WHERE id BETWEEN 2996 AND 5999 AND id % 5 < 3");
+  const int64_t inactive = Count("SELECT COUNT(*) FROM member WHERE last_login_time < " +
+                                 std::to_string(now_ - 365 * kDay));
+  RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "100", "--chunk-time",
+                        "0", "--max-rows", std::to_string(inactive), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const auto events = JsonLines(r.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << r.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["rows_moved"], inactive);
+  EXPECT_TRUE(summary["complete"].get<bool>()) << summary.dump();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM warden_members_migration WHERE status = 'done'"), 1);
 }
 
 // kill -9 of a parallel run, at steps of either stripe's chunks: nobody lost, the rerun resumes.
