@@ -228,7 +228,10 @@ TEST_F(CacheTest, StampedeOnAnExpiringKeyRecomputesOnceWhileReadersKeepTheOldVal
   EXPECT_EQ(readers_ok, 8);
   EXPECT_EQ(Calls(), 2) << "one recomputation";
   EXPECT_EQ(outcomes["computed"], 1);
-  EXPECT_EQ(outcomes["locked"], 11);
+  // A warmer that the loaded machine starts only after the recompute (half a second) finds
+  // the new value fresh; the others find the lock and keep the old one.
+  EXPECT_GE(outcomes["locked"], 1);
+  EXPECT_EQ(outcomes["locked"] + outcomes["fresh"], 11);
   EXPECT_EQ(nlohmann::json::parse(Field("cache:slow", "body"))[0]["calls"], 2);
   EXPECT_NE(Field("cache:slow", "etag"), old_etag);
 }
