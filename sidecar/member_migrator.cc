@@ -370,6 +370,16 @@ struct MemberMigrator::Walk {
     stop = true;
     budget.notify_all();
   }
+  // With the mutex held: a chunk's reservation ends (what it moved is counted apart).
+  void GiveBack(int64_t reserved) {
+    in_flight -= reserved;
+    budget.notify_all();
+  }
+  // With the mutex held: the stripe has walked its range; the cursor may pass it.
+  void MarkDone(Stripe& stripe) {
+    stripe.done = true;
+    while (frontier < stripes.size() && stripes[frontier].done) ++frontier;
+  }
 };
 
 MemberMigrator::Statements MemberMigrator::PrepareChunk(MysqlConnection& conn, bool verify) {
@@ -596,8 +606,7 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
       stripe_paused_ms += paused_ms;
       summary.paused_ms = std::max(summary.paused_ms, stripe_paused_ms);
       if (!go_on) {
-        walk.in_flight -= limit;
-        walk.budget.notify_all();
+        walk.GiveBack(limit);
         if (summary.stopped.empty()) summary.stopped = "cancelled";
         walk.stop = true;
         break;
@@ -691,8 +700,7 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     } catch (const MysqlRetryableError& e) {
       {
         std::lock_guard lock(walk.mutex);
-        walk.in_flight -= limit;
-        walk.budget.notify_all();
+        walk.GiveBack(limit);
         ++summary.retries;
       }
       if (++consecutive_retries > kMaxConsecutiveRetries) throw;
@@ -718,8 +726,7 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     nlohmann::json event;
     {
       std::lock_guard lock(walk.mutex);
-      walk.in_flight -= limit;
-      walk.budget.notify_all();
+      walk.GiveBack(limit);
       walk.phases.Add(phases);
       if (found > 0) {
         ++summary.chunks;
@@ -727,12 +734,6 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
         summary.run_rows_moved += found;
         summary.longest_chunk_ms = std::max(summary.longest_chunk_ms, chunk_ms);
         if (fallback) ++summary.fallbacks;
-      }
-      if (lo >= end) {
-        stripe.done = true;
-        while (walk.frontier < walk.stripes.size() && walk.stripes[walk.frontier].done) {
-          ++walk.frontier;
-        }
       }
       if (found > 0 || lo >= end) {
         const double elapsed_s = std::max<int64_t>(clock_() - walk.started_ms, 1) / 1000.0;
@@ -754,12 +755,9 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     }
     if (!event.is_null()) events(event);
   }
-  if (lo >= end && !stripe.done) {
-    std::lock_guard lock(walk.mutex);  // an empty stripe
-    stripe.done = true;
-    while (walk.frontier < walk.stripes.size() && walk.stripes[walk.frontier].done) {
-      ++walk.frontier;
-    }
+  if (lo >= end) {
+    std::lock_guard lock(walk.mutex);
+    walk.MarkDone(stripe);
   }
 }
 
