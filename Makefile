@@ -65,7 +65,7 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' | grep -v '^ngx_module/ngx_')
 
 lint: build
-	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'ngx_module/core/*.cc' 'sidecar/*.cc')
+	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'ngx_module/common/*.cc' 'ngx_module/core/*.cc' 'sidecar/*.cc')
 
 install: build
 	install -D -m 0644 $(MODULE) $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so

@@ -12,7 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "warden_core.h"
+#include "core/warden_core.h"
 
 
 extern ngx_module_t    ngx_http_warden_module;

@@ -16,7 +16,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "warden_core.h"
+#include "core/warden_core.h"
 #include "ngx_http_warden.h"
 
 

@@ -15,7 +15,7 @@
 
 #include <arpa/inet.h>
 
-#include "warden_core.h"
+#include "core/warden_core.h"
 #include "ngx_http_warden.h"
 #include "ngx_http_warden_redis.h"
 

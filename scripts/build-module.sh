@@ -21,7 +21,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   cp -a "$src/." "$work/"
   # shellcheck disable=SC1091
   . "$src/conf_flags"
-  (cd "$work" && WARDEN_CORE_LIB="$core_lib" ./configure "${NGX_CONF_FLAGS[@]}" \
+  (cd "$work" && WARDEN_BUILD_DIR="$build" ./configure "${NGX_CONF_FLAGS[@]}" \
       --add-dynamic-module="$here" >"$work/configure.log" 2>&1) || {
     tail -n 30 "$work/configure.log" >&2
     echo "build-module: nginx configure failed (full log: $work/configure.log)" >&2

@@ -2,7 +2,7 @@
 #include <csignal>
 #include <iostream>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char** argv) {
   // hiredis writes to sockets with write(2): a peer that went away must be an error, not a

@@ -1,4 +1,4 @@
-#include "async_redis.h"
+#include "core/async_redis.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

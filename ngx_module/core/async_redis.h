@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "clock.h"
+#include "common/clock.h"
 
 struct redisAsyncContext;
 struct redisReply;

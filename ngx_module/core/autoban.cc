@@ -1,4 +1,4 @@
-#include "autoban.h"
+#include "core/autoban.h"
 
 #include <hiredis/hiredis.h>
 

@@ -4,11 +4,11 @@
 #include <deque>
 #include <string>
 
-#include "address.h"
-#include "async_redis.h"
-#include "blacklist_table.h"
-#include "redis_schema.h"
-#include "shm_map.h"
+#include "common/address.h"
+#include "core/async_redis.h"
+#include "core/blacklist_table.h"
+#include "common/redis_schema.h"
+#include "core/shm_map.h"
 
 namespace warden {
 

@@ -1,4 +1,4 @@
-#include "blacklist_sync.h"
+#include "core/blacklist_sync.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "blacklist_entry.h"
+#include "common/blacklist_entry.h"
 
 namespace warden {
 

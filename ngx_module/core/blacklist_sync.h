@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "async_redis.h"
-#include "blacklist_table.h"
-#include "clock.h"
-#include "redis_schema.h"
+#include "core/async_redis.h"
+#include "core/blacklist_table.h"
+#include "common/clock.h"
+#include "common/redis_schema.h"
 
 namespace warden {
 

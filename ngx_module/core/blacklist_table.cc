@@ -1,4 +1,4 @@
-#include "blacklist_table.h"
+#include "core/blacklist_table.h"
 
 #include <sched.h>
 
@@ -8,7 +8,7 @@
 #include <new>
 #include <string_view>
 
-#include "shm_layout.h"
+#include "core/shm_layout.h"
 
 namespace warden {
 
@@ -74,24 +74,6 @@ inline void CpuRelax() {
 }
 
 }  // namespace
-
-const char* EntrySourceName(EntrySource source) {
-  switch (source) {
-    case EntrySource::kAutoban:
-      return "autoban";
-    case EntrySource::kFeed:
-      return "feed";
-    case EntrySource::kManual:
-      break;
-  }
-  return "manual";
-}
-
-EntrySource EntrySourceFromName(std::string_view name) {
-  if (name == "autoban") return EntrySource::kAutoban;
-  if (name == "feed") return EntrySource::kFeed;
-  return EntrySource::kManual;
-}
 
 struct BlacklistTable::Header {
   uint64_t magic;

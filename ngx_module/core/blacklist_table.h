@@ -5,16 +5,12 @@
 #include <cstdint>
 #include <optional>
 
-#include "address.h"
-#include "shm_layout.h"
-#include "shm_lock.h"
+#include "common/address.h"
+#include "common/blacklist_entry.h"
+#include "core/shm_layout.h"
+#include "core/shm_lock.h"
 
 namespace warden {
-
-// Who put an entry on the list; shown in $warden_reason.
-enum class EntrySource : uint8_t { kManual = 0, kAutoban = 1, kFeed = 2 };
-const char* EntrySourceName(EntrySource source);
-EntrySource EntrySourceFromName(std::string_view name);
 
 // The node-wide blacklist in one shared-memory region: an open-addressing hash table keyed by
 // (network, prefix length), so a lookup costs one probe sequence per prefix length in use, and

@@ -1,4 +1,4 @@
-#include "cidr_set.h"
+#include "core/cidr_set.h"
 
 #include <cstring>
 

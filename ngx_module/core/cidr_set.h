@@ -4,7 +4,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "address.h"
+#include "common/address.h"
 
 namespace warden {
 

@@ -1,4 +1,4 @@
-#include "geo_db.h"
+#include "core/geo_db.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "shm_layout.h"
+#include "core/shm_layout.h"
 
 namespace warden {
 

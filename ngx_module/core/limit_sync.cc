@@ -1,4 +1,4 @@
-#include "limit_sync.h"
+#include "core/limit_sync.h"
 
 #include <hiredis/hiredis.h>
 

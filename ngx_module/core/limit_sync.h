@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <string>
 
-#include "async_redis.h"
-#include "rate_limiter.h"
-#include "redis_schema.h"
+#include "core/async_redis.h"
+#include "core/rate_limiter.h"
+#include "common/redis_schema.h"
 
 namespace warden {
 

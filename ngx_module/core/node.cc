@@ -1,4 +1,4 @@
-#include "node.h"
+#include "core/node.h"
 
 #include <hiredis/hiredis.h>
 #include <unistd.h>

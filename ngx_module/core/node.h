@@ -8,18 +8,18 @@
 #include <unordered_map>
 #include <vector>
 
-#include "async_redis.h"
-#include "autoban.h"
-#include "blacklist_sync.h"
-#include "blacklist_table.h"
-#include "cache_value.h"
-#include "circuit_breaker.h"
-#include "leaky_bucket.h"
-#include "limit_sync.h"
-#include "node_stats.h"
-#include "rate_limiter.h"
-#include "shm_map.h"
-#include "traffic_counter.h"
+#include "core/async_redis.h"
+#include "core/autoban.h"
+#include "core/blacklist_sync.h"
+#include "core/blacklist_table.h"
+#include "common/cache_value.h"
+#include "core/circuit_breaker.h"
+#include "core/leaky_bucket.h"
+#include "core/limit_sync.h"
+#include "core/node_stats.h"
+#include "core/rate_limiter.h"
+#include "core/shm_map.h"
+#include "core/traffic_counter.h"
 
 namespace warden {
 

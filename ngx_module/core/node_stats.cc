@@ -1,4 +1,4 @@
-#include "node_stats.h"
+#include "core/node_stats.h"
 
 #include <cstring>
 #include <new>

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "blacklist_table.h"
-#include "cidr_set.h"
+#include "core/blacklist_table.h"
+#include "core/cidr_set.h"
 
 namespace warden {
 

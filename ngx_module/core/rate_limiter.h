@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "leaky_bucket.h"
-#include "shm_map.h"
+#include "core/leaky_bucket.h"
+#include "core/shm_map.h"
 
 namespace warden {
 

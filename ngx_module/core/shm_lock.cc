@@ -1,4 +1,4 @@
-#include "shm_lock.h"
+#include "core/shm_lock.h"
 
 #include <sched.h>
 #include <signal.h>

@@ -1,10 +1,10 @@
-#include "shm_map.h"
+#include "core/shm_map.h"
 
 #include <cstring>
 #include <new>
 #include <random>
 
-#include "shm_layout.h"
+#include "core/shm_layout.h"
 
 namespace warden {
 

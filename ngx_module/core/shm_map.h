@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "shm_lock.h"
+#include "core/shm_lock.h"
 
 namespace warden {
 

@@ -1,4 +1,4 @@
-#include "traffic_counter.h"
+#include "core/traffic_counter.h"
 
 #include <hiredis/hiredis.h>
 
@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "shm_layout.h"
+#include "core/shm_layout.h"
 
 namespace warden {
 

@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <string>
 
-#include "address.h"
-#include "async_redis.h"
-#include "redis_schema.h"
-#include "shm_map.h"
+#include "common/address.h"
+#include "core/async_redis.h"
+#include "common/redis_schema.h"
+#include "core/shm_map.h"
 
 namespace warden {
 

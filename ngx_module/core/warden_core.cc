@@ -1,6 +1,6 @@
 // The C entry points used by the nginx glue. No exception may cross into nginx: each entry
 // point catches everything and reports it as a return value.
-#include "warden_core.h"
+#include "core/warden_core.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -9,9 +9,9 @@
 #include <cstring>
 #include <memory>
 
-#include "geo_db.h"
-#include "node.h"
-#include "policy.h"
+#include "core/geo_db.h"
+#include "core/node.h"
+#include "core/policy.h"
 
 struct warden_geo_s {
   std::unique_ptr<warden::GeoDb> db;

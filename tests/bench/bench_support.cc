@@ -1,4 +1,4 @@
-#include "bench_support.h"
+#include "bench/bench_support.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "process.h"
+#include "support/process.h"
 
 namespace warden::bench {
 

@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "bench_support.h"
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "process.h"
-#include "redis_schema.h"
-#include "redis_server.h"
-#include "temp_dir.h"
+#include "bench/bench_support.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "common/redis_schema.h"
+#include "support/redis_server.h"
+#include "support/temp_dir.h"
 
 using namespace warden::test;
 using warden::bench::CpuSeconds;

@@ -27,17 +27,17 @@
 #include <thread>
 #include <vector>
 
-#include "bench_support.h"
-#include "mariadb_server.h"
-#include "mysql_connection.h"
-#include "mysql_statement.h"
-#include "mysql_url.h"
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "process.h"
-#include "redis_server.h"
-#include "rows_json.h"
-#include "temp_dir.h"
+#include "bench/bench_support.h"
+#include "support/mariadb_server.h"
+#include "storage/mysql/mysql_connection.h"
+#include "storage/mysql/mysql_statement.h"
+#include "storage/mysql/mysql_url.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "support/redis_server.h"
+#include "storage/mysql/rows_json.h"
+#include "support/temp_dir.h"
 
 using namespace warden::test;
 using warden::bench::Median;

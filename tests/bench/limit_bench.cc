@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "bench_support.h"
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "process.h"
-#include "redis_server.h"
+#include "bench/bench_support.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "support/redis_server.h"
 
 using namespace warden::test;
 using warden::bench::CpuSeconds;

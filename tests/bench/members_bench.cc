@@ -33,12 +33,12 @@
 #include <thread>
 #include <vector>
 
-#include "bench_support.h"
-#include "mariadb_server.h"
-#include "mysql_connection.h"
-#include "mysql_transaction.h"
-#include "process.h"
-#include "temp_dir.h"
+#include "bench/bench_support.h"
+#include "support/mariadb_server.h"
+#include "storage/mysql/mysql_connection.h"
+#include "storage/mysql/mysql_transaction.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 using namespace warden::test;
 using namespace std::chrono_literals;

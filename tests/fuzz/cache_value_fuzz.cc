@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include "cache_value.h"
+#include "common/cache_value.h"
 
 namespace {
 

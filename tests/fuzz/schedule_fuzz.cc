@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "schedule.h"
+#include "scheduler/schedule.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const auto zone = [] {

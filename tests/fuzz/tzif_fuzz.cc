@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "time_zone.h"
+#include "scheduler/time_zone.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

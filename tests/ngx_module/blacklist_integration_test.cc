@@ -9,11 +9,11 @@
 #include <sstream>
 #include <thread>
 
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "process.h"
-#include "redis_server.h"
-#include "temp_dir.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "support/redis_server.h"
+#include "support/temp_dir.h"
 
 namespace warden::test {
 namespace {

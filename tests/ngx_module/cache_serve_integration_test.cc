@@ -18,12 +18,12 @@
 #include <thread>
 #include <vector>
 
-#include "mariadb_server.h"
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "process.h"
-#include "redis_server.h"
-#include "temp_dir.h"
+#include "support/mariadb_server.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "support/redis_server.h"
+#include "support/temp_dir.h"
 
 #ifndef WARDEN_BIN
 #error "WARDEN_BIN must name the warden binary under test"

@@ -11,11 +11,11 @@
 #include <sstream>
 #include <thread>
 
-#include "leaky_bucket.h"
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "redis_schema.h"
-#include "redis_server.h"
+#include "core/leaky_bucket.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "common/redis_schema.h"
+#include "support/redis_server.h"
 
 namespace warden::test {
 namespace {

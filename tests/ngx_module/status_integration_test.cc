@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "nginx_server.h"
-#include "poll_until.h"
-#include "redis_server.h"
+#include "support/nginx_server.h"
+#include "support/poll_until.h"
+#include "support/redis_server.h"
 
 namespace warden::test {
 namespace {

@@ -1,4 +1,4 @@
-#include "fake_sink.h"
+#include "support/fake_sink.h"
 
 #include <httplib.h>
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "fault_plan.h"
+#include "support/fault_plan.h"
 
 namespace httplib {
 class Server;

@@ -1,4 +1,4 @@
-#include "fake_source.h"
+#include "support/fake_source.h"
 
 #include <httplib.h>
 

@@ -1,4 +1,4 @@
-#include "free_port.h"
+#include "support/free_port.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "mariadb_server.h"
+#include "support/mariadb_server.h"
 
 #include <mysql.h>
 #include <sys/statvfs.h>
@@ -10,8 +10,8 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "free_port.h"
-#include "poll_until.h"
+#include "support/free_port.h"
+#include "support/poll_until.h"
 
 namespace warden::test {
 

@@ -1,4 +1,4 @@
-#include "poll_until.h"
+#include "support/poll_until.h"
 
 #include <thread>
 

@@ -1,4 +1,4 @@
-#include "redis_server.h"
+#include "support/redis_server.h"
 
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
@@ -7,8 +7,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "free_port.h"
-#include "poll_until.h"
+#include "support/free_port.h"
+#include "support/poll_until.h"
 
 namespace warden::test {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "process.h"
-#include "temp_dir.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace warden::test {
 

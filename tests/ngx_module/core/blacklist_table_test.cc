@@ -1,4 +1,4 @@
-#include "blacklist_table.h"
+#include "core/blacklist_table.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

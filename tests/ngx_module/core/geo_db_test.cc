@@ -1,4 +1,4 @@
-#include "geo_db.h"
+#include "core/geo_db.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "leaky_bucket.h"
+#include "core/leaky_bucket.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "policy.h"
+#include "core/policy.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "rate_limiter.h"
+#include "core/rate_limiter.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "shm_map.h"
+#include "core/shm_map.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "traffic_counter.h"
+#include "core/traffic_counter.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/address.h"
+
+namespace warden {
+
+// Who put an entry on the list; shown in $warden_reason.
+enum class EntrySource : uint8_t { kManual = 0, kAutoban = 1, kFeed = 2 };
+const char* EntrySourceName(EntrySource source);
+EntrySource EntrySourceFromName(std::string_view name);
+
+// One blacklist entry as stored in Redis: the hash field is the canonical CIDR text, the value
+// is "v1\t<expires_ms>\t<added_ms>\t<source>\t<added_by>\t<reason>" (reason last, so it may
+// hold anything but a newline). Documented in docs/redis-keys.md.
+struct BlacklistEntry {
+  Cidr cidr;
+  int64_t expires_ms = 0;  // 0: never
+  int64_t added_ms = 0;
+  EntrySource source = EntrySource::kManual;
+  std::string added_by;
+  std::string reason;
+
+  std::string EncodeValue() const;
+  // Parses a field/value pair read from Redis; nullopt (with `error` set) for malformed data.
+  static std::optional<BlacklistEntry> Decode(std::string_view field, std::string_view value,
+                                              std::string* error);
+  bool ExpiredAt(int64_t now_ms) const { return expires_ms != 0 && expires_ms <= now_ms; }
+};
+
+}  // namespace warden

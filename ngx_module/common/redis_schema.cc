@@ -1,0 +1,158 @@
+#include "common/redis_schema.h"
+
+namespace warden {
+
+const char* const RedisSchema::kApplyChangesScript = R"lua(
+redis.call('SET', KEYS[5], ARGV[2], 'NX')
+local seq = tonumber(redis.call('GET', KEYS[3]) or '0')
+local changed = 0
+for i = 3, #ARGV, 4 do
+  local op, entry, expires, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local apply = true
+  if op == 'add' then
+    redis.call('HSET', KEYS[1], entry, value)
+    if expires ~= '0' then
+      redis.call('ZADD', KEYS[2], expires, entry)
+    else
+      redis.call('ZREM', KEYS[2], entry)
+    end
+  else
+    apply = redis.call('HDEL', KEYS[1], entry) == 1
+    if apply then redis.call('ZREM', KEYS[2], entry) end
+    value = ''
+  end
+  if apply then
+    seq = redis.call('INCR', KEYS[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+               'seq', seq, 'op', op, 'entry', entry, 'value', value)
+    changed = changed + 1
+  end
+end
+return {seq, changed}
+)lua";
+
+const char* const RedisSchema::kPurgeExpiredScript = R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local seq
+for _, entry in ipairs(due) do
+  redis.call('ZREM', KEYS[2], entry)
+  if redis.call('HDEL', KEYS[1], entry) == 1 then
+    seq = redis.call('INCR', KEYS[3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+               'seq', seq, 'op', 'del', 'entry', entry, 'value', '')
+  end
+end
+return #due
+)lua";
+
+const char* const RedisSchema::kAutobanScript = R"lua(
+redis.call('SET', KEYS[5], ARGV[2], 'NX')
+local base, factor, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local n = redis.call('INCR', KEYS[6])
+local memory = math.max(86400000, 2 * max)
+redis.call('PEXPIRE', KEYS[6], memory)
+local ban = math.floor(base * factor ^ (n - 1))
+if ban > max or ban <= 0 then ban = max end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = now + ban
+local entry = ARGV[3]
+local value = 'v1\t' .. expires .. '\t' .. now .. '\tautoban\tnginx:' .. ARGV[10] ..
+  '\tautoban: zone ' .. ARGV[9] .. ', ' .. ARGV[7] .. ' strikes in ' .. ARGV[8] .. 's, ban #' .. n
+redis.call('HSET', KEYS[1], entry, value)
+redis.call('ZADD', KEYS[2], expires, entry)
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
+           'seq', seq, 'op', 'add', 'entry', entry, 'value', value)
+return {n, ban}
+)lua";
+
+const char* const RedisSchema::kTrafficScript = R"lua(
+local t = redis.call('TIME')
+local minute = math.floor(tonumber(t[1]) / 60)
+local req = ARGV[1] .. 'top:req:' .. minute
+local ref = ARGV[1] .. 'top:ref:' .. minute
+local cc = ARGV[1] .. 'top:cc:' .. minute
+for i = 3, #ARGV, 4 do
+  local addr = ARGV[i]
+  redis.call('ZINCRBY', req, ARGV[i + 1], addr)
+  if ARGV[i + 2] ~= '0' then redis.call('ZINCRBY', ref, ARGV[i + 2], addr) end
+  if ARGV[i + 3] ~= '' then redis.call('HSET', cc, addr, ARGV[i + 3]) end
+end
+for _, key in ipairs({req, ref, cc}) do redis.call('PEXPIRE', key, ARGV[2]) end
+return minute
+)lua";
+
+const char* const RedisSchema::kLimitExactScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1])
+  local count = tonumber(ARGV[3 * i])
+  local v = redis.call('GET', key)
+  local e, last = 0, now
+  if v then
+    local sep = string.find(v, ':', 1, true)
+    local prev = tonumber(string.sub(v, 1, sep - 1))
+    last = tonumber(string.sub(v, sep + 1))
+    local ms = now - last
+    if ms < -60000 then ms = 1 elseif ms < 0 then ms = 0 end
+    e = prev - rate * ms / 1000 + 1000
+    if e < 0 then e = 0 end
+    if ms > 0 then last = now end
+  end
+  e = math.floor(e)
+  if e <= burst then
+    -- the later requests of this key came at the same instant: each accepted adds one
+    local accepted = math.min(count, math.floor((burst - e) / 1000) + 1)
+    local level = e + (accepted - 1) * 1000
+    redis.call('SET', key, level .. ':' .. last, 'PX', math.floor(level * 1000 / rate) + 1000)
+  end
+  out[i] = e
+end
+return out
+)lua";
+
+const char* const RedisSchema::kLimitSyncScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local levels = {}
+for i, key in ipairs(KEYS) do
+  local n = tonumber(ARGV[i + 2])
+  local v = redis.call('GET', key)
+  local e
+  if v then
+    -- the n requests arrived over the time since the last push: add them, leak that time
+    local sep = string.find(v, ':', 1, true)
+    local ms = now - tonumber(string.sub(v, sep + 1))
+    if ms < 0 then ms = 0 end
+    e = tonumber(string.sub(v, 1, sep - 1)) + n * 1000 - rate * ms / 1000
+  else
+    -- a new key: its requests came within the last interval, the first one free
+    e = (n - 1) * 1000 - rate * interval / 1000
+  end
+  if e < 0 then e = 0 end
+  e = math.floor(e)
+  redis.call('SET', key, e .. ':' .. now, 'PX', math.floor(e * 1000 / rate) + 1000)
+  levels[i] = e
+end
+return levels
+)lua";
+
+const char* const RedisSchema::kSyncHelloScript = R"lua(
+redis.call('SET', KEYS[1], ARGV[2], 'NX')
+local epoch = redis.call('GET', KEYS[1])
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local last = '0-0'
+local tail = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+if #tail > 0 then last = tail[1][1] end
+local present = 0
+if ARGV[1] ~= '' and ARGV[1] ~= '0-0' then
+  if #redis.call('XRANGE', KEYS[3], ARGV[1], ARGV[1]) > 0 then present = 1 end
+end
+return {epoch, seq, last, present}
+)lua";
+
+}  // namespace warden

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "cli/command_context.h"
+
+namespace warden {
+
+// `warden cache warm [NAME] [--force]` and `warden cache show NAME [--json]`: the [[cache]]
+// entries of the config file, kept warm in Redis (docs/cache.md).
+class CacheCommand {
+ public:
+  CacheCommand(CLI::App& parent, CommandContext& context);
+  bool selected() const { return app_->parsed(); }
+  int Run();
+
+ private:
+  int Warm();
+  int Show();
+
+  CommandContext& ctx_;
+  CLI::App* app_;
+  CLI::App* warm_;
+  CLI::App* show_;
+  std::string name_;
+  bool force_ = false;
+  bool json_ = false;
+};
+
+}  // namespace warden

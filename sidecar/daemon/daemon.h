@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "blacklist/blacklist_store.h"
+#include "jobs/circuit_breaker.h"
+#include "net/control_server.h"
+#include "scheduler/job_config.h"
+#include "jobs/job_runner.h"
+#include "base/logger.h"
+#include "base/metrics.h"
+#include "storage/redis/redis_connection.h"
+#include "scheduler/redis_coordinator.h"
+#include "storage/redis/redis_url.h"
+#include "scheduler/scheduler.h"
+#include "base/signal_events.h"
+#include "scheduler/thread_executor.h"
+#include "jobs/webhook_alerter.h"
+
+namespace warden {
+
+// `warden daemon`: the long-running part of the sidecar, one per node.
+//   - The job scheduler (docs/scheduler.md): the [[job]]s of the config file, each fire time run
+//     once across every sidecar sharing the Redis, run history in MariaDB.
+//   - Built-in housekeeping: purging expired bans every purge_interval (each purge is atomic
+//     in Redis, so every sidecar may do it; the deletions reach every nginx node through the
+//     change stream).
+//   - /metrics and the job control endpoint over HTTP ([daemon] listen).
+//   - SIGHUP reloads the config file (a bad one is rejected and the running one kept); SIGTERM
+//     or SIGINT: start nothing new, wait up to shutdown_grace for runs to finish, then ask them
+//     to stop (http_sync stops at a chunk boundary, checkpointed) and exit.
+//
+// It never gives up on Redis: while Redis is down it reconnects with exponential backoff and
+// jitter, logging once when the outage starts and once when it ends; fire times missed
+// meanwhile follow the misfire rules.
+class Daemon {
+ public:
+  struct Options {
+    RedisUrl redis;
+    int64_t timeout_ms = 2000;
+    std::string prefix = "warden:";
+    int64_t purge_interval_ms = 1000;
+    int64_t purge_limit = 1000;     // entries per script call
+    int64_t purge_max_rounds = 10;  // script calls per tick when many bans expire at once
+    int64_t backoff_initial_ms = 100;
+    int64_t backoff_max_ms = 5000;
+    std::string config_path;  // re-read on SIGHUP ("" = nothing to reload)
+    SchedulerConfig config;
+    // Sets up the job types that need MariaDB (sql, http_sync) and the history; may be empty.
+    std::function<void(JobRunner::Deps&, Logger&, Metrics&, BreakerRegistry&)> configure_runner;
+  };
+
+  Daemon(Options options, Logger& logger, SignalEvents& signals);
+  ~Daemon();
+
+  // Runs until stopped; returns the process exit code.
+  int Run();
+
+ private:
+  bool Connect();
+  void PurgeTick();
+  void EnterOutage(const std::string& why);
+  int64_t NextBackoff();
+  void Reload();
+  void StartControl();
+  // Runs `task` on the loop thread and waits for its answer (control requests).
+  ControlServer::Reply OnLoop(std::function<ControlServer::Reply()> task);
+  ControlServer::Reply JobsReply();
+  ControlServer::Reply RunReply(const std::string& name);
+  ControlServer::Reply RunStatusReply(uint64_t id);
+  void RunTasks();
+  void RememberOutcome(uint64_t id, const RunOutcome& outcome);
+
+  Options options_;
+  Logger& logger_;
+  SignalEvents& signals_;
+  Metrics metrics_;
+  BreakerRegistry breakers_;
+  std::unique_ptr<WebhookAlerter> alerter_;
+  std::unique_ptr<JobRunner> runner_;
+  std::unique_ptr<ThreadExecutor> executor_;
+  RedisCoordinator coordinator_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ControlServer> control_;
+
+  std::optional<RedisConnection> conn_;
+  std::unique_ptr<BlacklistStore> store_;
+  bool in_outage_ = false;
+  int64_t outage_started_ms_ = 0;
+  int64_t backoff_ms_ = 0;
+  int64_t reconnect_at_ms_ = 0;
+  int64_t next_purge_ms_ = 0;
+  std::string last_task_error_;
+  std::mt19937 jitter_{std::random_device{}()};
+
+  std::mutex tasks_mutex_;
+  std::deque<std::function<void()>> tasks_;
+  // Outcomes of the latest runs started here, for GET /runs/ID.
+  std::mutex outcomes_mutex_;
+  std::map<uint64_t, RunOutcome> outcomes_;
+};
+
+}  // namespace warden

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <string>
+#include <vector>
+
+#include "scheduler/job_config.h"
+
+namespace warden {
+
+// The scheduler's job types for the batches of this part of Warden. Each runs the warden binary
+// itself as a command job, with the daemon's config file (--config) and environment, so a
+// run is the same as the CLI's and a crash or a cancel (SIGTERM, stop at the next chunk) is
+// contained in the child:
+//   [[job]] type = "members_migrate"   args = ["--max-rows", "100000"]   (optional)
+//   [[job]] type = "cache_warm"        cache = "top-products" (default: every entry), force
+//   [[job]] type = "dedupe"            table = "contacts", key = "email", keep, args
+// and every [[cache]] entry with a `refresh` schedule becomes a cache_warm job named
+// "cache:<name>".
+
+// Reads the type's keys from `table` into spec->command (argv, env). Returns the keys it read,
+// ", "-separated, for the unknown-key message. Throws UsageError.
+std::string ParseBatchJob(const std::string& path, const toml::table& table,
+                          const std::string& context, JobSpec* spec);
+// The keys of `type`, so the caller's own reader does not call them unknown.
+std::vector<std::string> BatchJobKeys(JobType type);
+// cache_warm jobs for the [[cache]] entries that have `refresh`.
+std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string& path,
+                                      const DaemonSettings& daemon, const AlertSettings& alerts);
+// The running program's path (/proc/self/exe), for the jobs to run it again.
+std::string SelfExecutable();
+
+}  // namespace warden

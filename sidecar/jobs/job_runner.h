@@ -1,0 +1,49 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "jobs/circuit_breaker.h"
+#include "scheduler/job_run.h"
+#include "base/logger.h"
+#include "base/metrics.h"
+#include "scheduler/run_history.h"
+
+namespace warden {
+
+// Runs one RunRequest to the end on the calling thread: records it in the history (if any),
+// runs it by type with the job's retries (sql, command: the whole run again after a failure,
+// with backoff; http_sync retries each call itself), and returns how it ended.
+class JobRunner {
+ public:
+  // Runs one attempt of a job type that needs more than the request (MariaDB): set by the
+  // daemon for sql and http_sync.
+  using TypeRunner = std::function<RunOutcome(const RunRequest&, int64_t history_id)>;
+
+  struct Deps {
+    Logger* logger = nullptr;
+    Metrics* metrics = nullptr;
+    RunHistory* history = nullptr;  // nullptr: no history (no MariaDB configured)
+    std::string node;
+    TypeRunner sql;
+    TypeRunner http_sync;
+  };
+
+  explicit JobRunner(Deps deps) : deps_(std::move(deps)) {}
+  RunOutcome Run(const RunRequest& request);
+
+ private:
+  RunOutcome Attempt(const RunRequest& request, int64_t history_id);
+  // Logs a history failure once per distinct error (a MariaDB outage would repeat it every run),
+  // and once when recording works again.
+  void HistoryFailed(const std::string& job, const std::string& error);
+  void HistoryWorked();
+
+  Deps deps_;
+  std::mutex history_mutex_;
+  std::string history_error_;
+};
+
+}  // namespace warden

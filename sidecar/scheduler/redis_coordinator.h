@@ -1,0 +1,69 @@
+#pragma once
+
+#include <string>
+
+#include "scheduler/job_coordinator.h"
+#include "storage/redis/redis_connection.h"
+#include "storage/redis/redis_script.h"
+
+namespace warden {
+
+// JobCoordinator on Redis: one Lua script per operation, so each is atomic, and Redis's own
+// clock (TIME) for every lease, so the sidecars' clocks never have to agree. Keys, per job
+// (docs/scheduler.md):
+//   <prefix>job:<name>:claimed   the latest claimed fire time (ms)
+//   <prefix>job:<name>:leases    hash: lease id -> expiry (ms, Redis clock)
+//   <prefix>job:<name>:cancel    set: lease ids asked to stop (overrun = replace)
+//   <prefix>job:<name>:queued    a fire time waiting for the current run (queue, replace)
+//   <prefix>job:<name>:fence     the fencing token counter (INCR)
+//   <prefix>job:<name>:failures  consecutive failures
+//   <prefix>job:<name>:alerting  set while an alert is out
+//   <prefix>job:<name>:last      the last result (JSON)
+// Not thread-safe: one connection, used by the daemon's scheduling thread. Throws RedisError.
+class RedisCoordinator : public JobCoordinator {
+ public:
+  explicit RedisCoordinator(std::string prefix);
+  RedisCoordinator(const RedisCoordinator&) = delete;
+  RedisCoordinator& operator=(const RedisCoordinator&) = delete;
+
+  // The connection to use from now on (nullptr: none, every call throws RedisConnectError).
+  void Attach(RedisConnection* conn) { conn_ = conn; }
+
+  Claim TryClaim(const JobSpec& job, int64_t fire_ms, bool manual,
+                 const std::string& lease_id) override;
+  Renewal Renew(const JobSpec& job, const std::string& lease_id) override;
+  std::optional<Handoff> Release(const JobSpec& job, const std::string& lease_id,
+                                 const std::string& next_lease_id) override;
+  std::optional<int64_t> LastClaimed(const JobSpec& job) override;
+  Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
+  std::optional<std::string> LastResult(const std::string& job) override;
+
+  // Loads the scripts into Redis's script cache now, so the first fire time does not pay.
+  void Preload();
+
+  // Runs of the job going on across the fleet now (live leases), for `warden job list`.
+  int64_t Running(const std::string& job);
+
+  // The message of the last Redis failure, for logs.
+  const std::string& last_error() const { return last_error_; }
+
+  std::string Key(const std::string& job, const char* what) const {
+    return prefix_ + "job:" + job + ":" + what;
+  }
+
+ private:
+  RedisConnection& conn();
+  RedisReply Run(RedisScript& script, const std::vector<std::string>& keys,
+                 const std::vector<std::string>& args);
+  RedisReply Command(std::initializer_list<std::string_view> args);
+
+  std::string prefix_;
+  RedisConnection* conn_ = nullptr;
+  std::string last_error_;
+  RedisScript claim_script_;
+  RedisScript renew_script_;
+  RedisScript release_script_;
+  RedisScript finish_script_;
+};
+
+}  // namespace warden

@@ -1,0 +1,173 @@
+#include "storage/mysql/load_throttle.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <iterator>
+#include <thread>
+
+#include "base/duration.h"
+#include "base/errors.h"
+
+namespace warden {
+
+std::optional<ThrottleSettings> ThrottleSettings::Parse(const std::string& spec,
+                                                        std::string* error) {
+  ThrottleSettings t;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) {
+      if (end == spec.size()) break;
+      continue;
+    }
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (eq == std::string::npos || value.empty()) {
+      *error = "bad throttle \"" + item + "\": expected NAME=VALUE";
+      return std::nullopt;
+    }
+    if (key == "threads_running") {
+      int64_t n = 0;
+      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || ptr != value.data() + value.size() || n < 0 || n > 100000) {
+        *error = "bad throttle threads_running=\"" + value + "\": expected 0 to 100000";
+        return std::nullopt;
+      }
+      t.threads_running = n;
+      continue;
+    }
+    int64_t* target = key == "replica_lag" ? &t.replica_lag_ms
+                      : key == "sleep"     ? &t.sleep_ms
+                      : key == "check"     ? &t.check_ms
+                                           : nullptr;
+    if (target == nullptr) {
+      *error =
+          "unknown throttle \"" + key + "\" (known: threads_running, replica_lag, sleep, check)";
+      return std::nullopt;
+    }
+    std::string why;
+    auto ms = ParseDurationMs(value, &why);
+    if (!ms || *ms > int64_t{3600} * 1000) {
+      *error = "bad throttle " + key + ": " + (ms ? "at most 1h" : why);
+      return std::nullopt;
+    }
+    *target = *ms;
+  }
+  if (t.check_ms < 10) t.check_ms = 10;
+  return t;
+}
+
+std::string ThrottleSettings::ToString() const {
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : ",") + part; };
+  if (threads_running > 0) add("threads_running=" + std::to_string(threads_running));
+  if (replica_lag_ms > 0) add("replica_lag=" + FormatDuration(replica_lag_ms));
+  if (sleep_ms > 0) add("sleep=" + FormatDuration(sleep_ms));
+  return out.empty() ? "none" : out;
+}
+
+LoadThrottle::LoadThrottle(MysqlConnection& conn, ThrottleSettings settings,
+                           std::vector<MysqlUrl> replicas, EventSink events,
+                           std::function<bool()> cancelled, Clock clock)
+    : conn_(conn),
+      settings_(settings),
+      replica_urls_(std::move(replicas)),
+      replicas_(replica_urls_.size()),
+      events_(std::move(events)),
+      cancelled_(std::move(cancelled)),
+      clock_(std::move(clock)) {
+  if (!events_) events_ = [](const nlohmann::json&) {};
+  if (!cancelled_) cancelled_ = [] { return false; };
+}
+
+std::string LoadThrottle::LoadReason() {
+  if (settings_.threads_running > 0) {
+    MysqlRows rows = conn_.Query("SHOW GLOBAL STATUS LIKE 'Threads_running'");
+    if (!rows.empty()) {
+      const int64_t running = rows[0].Int64(1);
+      if (running > settings_.threads_running) {
+        return "Threads_running=" + std::to_string(running) + " > " +
+               std::to_string(settings_.threads_running);
+      }
+    }
+  }
+  if (settings_.replica_lag_ms <= 0) return "";
+  for (size_t i = 0; i < replica_urls_.size(); ++i) {
+    const std::string reason = ReplicaReason(i);
+    if (!reason.empty()) return reason;
+  }
+  return "";
+}
+
+std::string LoadThrottle::ReplicaReason(size_t i) {
+  const std::string name = "replica " + replica_urls_[i].Endpoint();
+  Replica& replica = replicas_[i];
+  try {
+    if (!replica.conn) replica.conn = MysqlConnection::Connect(replica_urls_[i]);
+    MysqlRows status = QueryReplicaStatus(replica);
+    // One row per replication channel (MariaDB's multi-source "connections"); none: this
+    // server is not a replica and there is nothing to wait for.
+    if (status.empty()) return "";
+    const auto& columns = status.columns();
+    const bool source =
+        std::find(columns.begin(), columns.end(), "Seconds_Behind_Source") != columns.end();
+    const size_t lag_column =
+        status.ColumnIndex(source ? "Seconds_Behind_Source" : "Seconds_Behind_Master");
+    int64_t worst = 0;
+    for (MysqlRow row : status) {
+      const auto lag = row.OptionalInt64(lag_column);
+      if (!lag) return name + " is not replicating";  // a thread stopped or broken
+      worst = std::max(worst, *lag);
+    }
+    if (worst * 1000 > settings_.replica_lag_ms) {
+      return name + " lags " + std::to_string(worst) + "s";
+    }
+    return "";
+  } catch (const MysqlError& e) {
+    replica.conn.reset();
+    return name + " cannot be checked: " + e.what();
+  }
+}
+
+MysqlRows LoadThrottle::QueryReplicaStatus(Replica& replica) {
+  // MariaDB: SHOW ALL SLAVES STATUS covers every channel. MySQL has no such statement (a
+  // syntax error) and says SHOW REPLICA STATUS since 8.0.22, SHOW SLAVE STATUS before.
+  static constexpr const char* kStatements[] = {"SHOW ALL SLAVES STATUS", "SHOW REPLICA STATUS",
+                                                "SHOW SLAVE STATUS"};
+  constexpr unsigned kParseError = 1064;  // ER_PARSE_ERROR
+  for (;;) {
+    try {
+      return replica.conn->Query(kStatements[replica.statement]);
+    } catch (const MysqlError& e) {
+      if (e.code() != kParseError || replica.statement + 1 >= std::size(kStatements)) throw;
+      ++replica.statement;
+    }
+  }
+}
+
+bool LoadThrottle::Wait(int64_t* paused_ms) {
+  if (settings_.sleep_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(settings_.sleep_ms));
+    *paused_ms += settings_.sleep_ms;
+  }
+  if (settings_.threads_running <= 0 && settings_.replica_lag_ms <= 0) return !cancelled_();
+  std::string reason = LoadReason();
+  if (reason.empty()) return !cancelled_();
+  const int64_t start = clock_();
+  events_({{"event", "pause"}, {"reason", reason}});
+  while (!reason.empty() && !cancelled_()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(settings_.check_ms));
+    reason = LoadReason();
+  }
+  const int64_t paused = clock_() - start;
+  *paused_ms += paused;
+  events_({{"event", "resume"}, {"paused_ms", paused}});
+  return !cancelled_();
+}
+
+}  // namespace warden

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "storage/mysql/mysql_connection.h"
+#include "storage/mysql/mysql_url.h"
+
+namespace warden {
+
+// When to pause between chunks of a migration (or dedupe): the server is busy or a replica
+// lags. Written on the command line and in the config as one spec:
+//   threads_running=50,replica_lag=5s,sleep=10ms
+struct ThrottleSettings {
+  int64_t threads_running = 0;  // pause while Threads_running exceeds this (0: never)
+  int64_t replica_lag_ms = 0;   // pause while a replica lags more (0: never)
+  int64_t sleep_ms = 0;         // always rest this long between chunks
+  int64_t check_ms = 1000;      // how often to look again while paused
+
+  // On failure returns nullopt and sets `error` to one line.
+  static std::optional<ThrottleSettings> Parse(const std::string& spec, std::string* error);
+  std::string ToString() const;
+  bool any() const { return threads_running > 0 || replica_lag_ms > 0 || sleep_ms > 0; }
+};
+
+// Between the chunks of a batch: rests `sleep`, then waits while the server is busy
+// (Threads_running above the limit, from SHOW GLOBAL STATUS on the batch's own connection) or
+// a replica lags (the largest Seconds_Behind_Master of its channels, from SHOW ALL SLAVES
+// STATUS on MariaDB, SHOW REPLICA STATUS or SHOW SLAVE STATUS on MySQL; a replica with a
+// stopped or broken thread, or one that cannot be reached or queried, counts as lagging).
+// Like pt-archiver's --max-lag and pt-online-schema-change's --max-load.
+class LoadThrottle {
+ public:
+  using EventSink = std::function<void(const nlohmann::json&)>;
+
+  LoadThrottle(MysqlConnection& conn, ThrottleSettings settings, std::vector<MysqlUrl> replicas,
+               EventSink events, std::function<bool()> cancelled, Clock clock = SystemNowMs);
+
+  // Returns false when cancelled meanwhile. Emits {"event":"pause","reason":...} when it starts
+  // waiting and {"event":"resume","paused_ms":...} when it stops. Adds the time to paused_ms.
+  bool Wait(int64_t* paused_ms);
+  // Why the server counts as loaded right now, or "".
+  std::string LoadReason();
+
+ private:
+  struct Replica {
+    std::optional<MysqlConnection> conn;  // opened on first use, again after an error
+    size_t statement = 0;                 // which status statement this server understands
+  };
+
+  // Why replica i counts as lagging, or "".
+  std::string ReplicaReason(size_t i);
+  static MysqlRows QueryReplicaStatus(Replica& replica);
+
+  MysqlConnection& conn_;
+  ThrottleSettings settings_;
+  std::vector<MysqlUrl> replica_urls_;
+  std::vector<Replica> replicas_;
+  EventSink events_;
+  std::function<bool()> cancelled_;
+  Clock clock_;
+};
+
+}  // namespace warden

@@ -1,0 +1,131 @@
+// `warden daemon` as a process: purging, Redis outages, signals, log formats.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/poll_until.h"
+#include "support/warden_fixture.h"
+
+namespace warden::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class DaemonTest : public WardenTest {
+ protected:
+  Process StartDaemon(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"daemon", "--interval", "200ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Process::Start(WardenOptions(args));
+  }
+
+  static bool LogHas(const Process& p, const std::string& text) {
+    return p.Stderr().find(text) != std::string::npos;
+  }
+
+  static size_t Count(const std::string& haystack, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = haystack.find(needle); at != std::string::npos;
+         at = haystack.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(DaemonTest, PurgesExpiredBansAndStopsOnSigterm) {
+  Process daemon = StartDaemon();
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "warden daemon started"); }, seconds(5)))
+      << daemon.Stderr();
+  ASSERT_EQ(Warden({"ban", "192.0.2.1", "--ttl", "1s"}).exit_code, 0);
+  ASSERT_EQ(Warden({"ban", "192.0.2.2"}).exit_code, 0);
+  EXPECT_TRUE(PollUntil([&] { return !OnList("192.0.2.1"); }, seconds(5), milliseconds(50)))
+      << daemon.Stderr();
+  EXPECT_TRUE(OnList("192.0.2.2"));
+  // The deletion went through the change stream, for the nginx nodes.
+  RedisValue last = Redis({"XREVRANGE", "warden:bl:log", "+", "-", "COUNT", "1"});
+  ASSERT_EQ(last.elements.size(), 1u);
+  EXPECT_EQ(last.elements[0].elements[1].elements[3].str, "del");
+  EXPECT_EQ(last.elements[0].elements[1].elements[5].str, "192.0.2.1");
+  EXPECT_TRUE(PollUntil([&] { return LogHas(daemon, "purged expired bans count=1"); }, seconds(2)))
+      << daemon.Stderr();
+
+  const auto before = std::chrono::steady_clock::now();
+  daemon.Signal(SIGTERM);
+  auto status = daemon.Wait(seconds(3));
+  ASSERT_TRUE(status.has_value()) << "daemon ignored SIGTERM";
+  EXPECT_EQ(*status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, seconds(1));
+  EXPECT_TRUE(LogHas(daemon, "warden daemon stopping"));
+}
+
+TEST_F(DaemonTest, SurvivesRedisKillAndRestart) {
+  Process daemon = StartDaemon();
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "warden daemon started"); }, seconds(5)));
+  // Let it run a tick against the live server first.
+  ASSERT_EQ(Warden({"ban", "192.0.2.1"}).exit_code, 0);
+
+  redis_->Kill();
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "redis unavailable"); }, seconds(5)))
+      << daemon.Stderr();
+  // It stays up through several failed reconnect attempts (backoff 100ms, 200ms, 400ms...).
+  EXPECT_FALSE(PollUntil([&] { return !daemon.Running(); }, milliseconds(700))) << daemon.Stderr();
+
+  redis_->Restart();
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "redis connection restored"); }, seconds(8)))
+      << daemon.Stderr();
+  EXPECT_EQ(Count(daemon.Stderr(), "redis unavailable"), 1u) << daemon.Stderr();
+
+  // And it works again: a short ban is purged.
+  ASSERT_EQ(Warden({"ban", "192.0.2.9", "--ttl", "1s"}).exit_code, 0);
+  EXPECT_TRUE(PollUntil([&] { return HashLen() == 0; }, seconds(5), milliseconds(50)))
+      << daemon.Stderr();
+
+  daemon.Signal(SIGTERM);
+  auto status = daemon.Wait(seconds(3));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+}
+
+TEST_F(DaemonTest, SigintWhileRedisIsDownExitsZero) {
+  redis_->Kill();
+  Process daemon = StartDaemon();
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "redis unavailable"); }, seconds(5)))
+      << daemon.Stderr();
+  daemon.Signal(SIGINT);
+  auto status = daemon.Wait(seconds(3));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+}
+
+TEST_F(DaemonTest, JsonLogLines) {
+  Process daemon = StartDaemon({"--log-format", "json"});
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "warden daemon started"); }, seconds(5)));
+  daemon.Signal(SIGTERM);
+  ASSERT_EQ(daemon.Wait(seconds(3)), 0);
+  std::istringstream lines(daemon.Stderr());
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("time"));
+    EXPECT_TRUE(j.contains("level"));
+    EXPECT_TRUE(j.contains("msg"));
+    ++count;
+  }
+  EXPECT_EQ(count, 2);  // started, stopping
+}
+
+TEST_F(DaemonTest, BadSettingsExitTwoBeforeStarting) {
+  RunResult r = Warden({"daemon", "--interval", "soon"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  r = test::Run(WardenOptions({"--redis", "redis://:x", "daemon"}, false));
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+}
+
+}  // namespace
+}  // namespace warden::test

@@ -1,0 +1,766 @@
+// `warden members migrate|check|restore` against a real MariaDB: the right rows move, a kill -9
+// at any point loses or duplicates nobody, logins during the migration stay, errors are one line.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/mariadb_server.h"
+#include "storage/mysql/mysql_connection.h"
+#include "support/poll_until.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+#ifndef WARDEN_BIN
+#error "WARDEN_BIN must name the warden binary under test"
+#endif
+
+namespace warden::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int64_t kDay = 86400;
+
+std::string Show(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
+}
+
+std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+const nlohmann::json* Find(const std::vector<nlohmann::json>& events, const std::string& kind) {
+  for (const auto& e : events) {
+    if (e.value("event", "") == kind) return &e;
+  }
+  return nullptr;
+}
+
+class MembersTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
+  static void TearDownTestSuite() { db_.reset(); }
+
+  void SetUp() override {
+    if (!db_->running()) db_->Restart();
+    db_->ResetDatabase();
+    now_ = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+    config_ = tmp_.Write("warden.toml", "");
+  }
+
+  // `n` members; id % 5 in {0, 1, 2} have not logged in for 400+ days (60%), the others did
+  // within the last day.
+  void MakeMembers(int64_t n, bool with_index = true) {
+    db_->Query(
+        "CREATE TABLE member (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+        "email VARCHAR(191) NOT NULL, name VARCHAR(64) NULL, "
+        "last_login_time INT UNSIGNED NOT NULL, created_at DATETIME NOT NULL, "
+        "UNIQUE KEY email (email)" +
+        std::string(with_index ? ", KEY idx_last_login_time (last_login_time)" : "") +
+        ") ENGINE=InnoDB");
+    db_->Query(
+        "INSERT INTO member SELECT seq, CONCAT('m', seq, '@example.com'), "
+        "IF(seq % 7 = 0, NULL, CONCAT('Member ', seq)), "
+        "IF(seq % 5 < 3, " +
+        std::to_string(now_ - 400 * kDay) + " - seq, " + std::to_string(now_) +
+        " - seq % 80000), '2020-01-01 00:00:00' "
+        "FROM seq_1_to_" +
+        std::to_string(n));
+  }
+  static bool Inactive(int64_t id) { return id % 5 < 3; }
+
+  std::set<int64_t> Ids(const std::string& table) {
+    std::set<int64_t> ids;
+    for (const auto& row : db_->Query("SELECT id FROM " + table)) ids.insert(std::stoll(*row[0]));
+    return ids;
+  }
+  int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
+  bool TableExists(const std::string& table) {
+    return Count(
+               "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+               "DATABASE() AND TABLE_NAME = '" +
+               table + "'") == 1;
+  }
+
+  // Every member in exactly one table, and in the right one once a run is complete.
+  void ExpectAccounting(int64_t n, bool complete) {
+    std::set<int64_t> member = Ids("member");
+    std::set<int64_t> archive =
+        TableExists("unconnected_member") ? Ids("unconnected_member") : std::set<int64_t>();
+    ASSERT_EQ(static_cast<int64_t>(member.size() + archive.size()), n)
+        << member.size() << " in member + " << archive.size() << " archived";
+    for (int64_t id = 1; id <= n; ++id) {
+      const bool in_member = member.count(id) == 1;
+      const bool in_archive = archive.count(id) == 1;
+      ASSERT_NE(in_member, in_archive) << "member " << id;
+      if (in_archive) {
+        ASSERT_TRUE(Inactive(id)) << "active member " << id << " was archived";
+      }
+      if (complete) {
+        ASSERT_EQ(in_archive, Inactive(id)) << "member " << id;
+      }
+    }
+  }
+
+  ProcessOptions WardenOptions(const std::vector<std::string>& args) {
+    ProcessOptions options;
+    options.argv = {WARDEN_BIN, "--mysql", db_->url()};
+    options.argv.insert(options.argv.end(), args.begin(), args.end());
+    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL", "WARDEN_FAILPOINT"};
+    options.env = {{"WARDEN_CONFIG", config_}};
+    return options;
+  }
+  RunResult Warden(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env = {}) {
+    ProcessOptions options = WardenOptions(args);
+    for (const auto& [k, v] : env) options.env[k] = v;
+    return test::Run(options, std::nullopt, 60s);
+  }
+  void ExpectLoginsDuringTheMigrationStay(const std::vector<std::string>& extra);
+  MysqlConnection Connect() {
+    std::string error;
+    return MysqlConnection::Connect(*MysqlUrl::Parse(db_->url(), &error));
+  }
+
+  static inline std::unique_ptr<MariaDbServer> db_;
+  TempDir tmp_{"warden-members"};
+  std::string config_;
+  int64_t now_ = 0;
+};
+
+TEST_F(MembersTest, MovesExactlyTheInactiveMembers) {
+  MakeMembers(5000);
+  const std::string before = *db_->Query(
+      "SELECT SUM(CRC32(CONCAT_WS('#', id, email, IFNULL(name, 'NULL'), last_login_time, "
+      "created_at))) FROM member WHERE id % 5 < 3")[0][0];
+
+  RunResult r = Warden({"members", "migrate", "--chunk", "100", "--verify"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  auto events = JsonLines(r.out);
+  const nlohmann::json* start = Find(events, "start");
+  ASSERT_NE(start, nullptr) << r.out;
+  EXPECT_EQ((*start)["to_move"], 3000);
+  EXPECT_FALSE((*start)["resumed"].get<bool>());
+  EXPECT_NE(Find(events, "created"), nullptr) << "the archive table is created";
+  const nlohmann::json* done = Find(events, "done");
+  ASSERT_NE(done, nullptr) << r.out;
+  const nlohmann::json& summary = (*done)["summary"];
+  EXPECT_EQ(summary["rows_moved"], 3000);
+  EXPECT_TRUE(summary["complete"].get<bool>());
+  EXPECT_GE(summary["chunks"].get<int>(), 2);
+  EXPECT_GT(summary["longest_chunk_ms"].get<int>(), -1);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  EXPECT_EQ(summary["verify"]["checksum"], summary["verify"]["archive_checksum"]);
+  int chunk_events = 0;
+  for (const auto& e : events) chunk_events += e.value("event", "") == "chunk";
+  EXPECT_EQ(chunk_events, summary["chunks"].get<int>());
+
+  ExpectAccounting(5000, true);
+  // The archived rows are the rows that were in member, column for column, plus moved_at.
+  EXPECT_EQ(*db_->Query("SELECT SUM(CRC32(CONCAT_WS('#', id, email, IFNULL(name, 'NULL'), "
+                        "last_login_time, created_at))) FROM unconnected_member")[0][0],
+            before);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE moved_at IS NULL"), 0);
+  EXPECT_EQ(*db_->Query("SELECT status FROM warden_members_migration")[0][0], "done");
+
+  // Nothing left to do: a second run moves nothing.
+  RunResult again = Warden({"members", "migrate"});
+  ASSERT_EQ(again.exit_code, 0) << Show(again);
+  EXPECT_EQ((*Find(JsonLines(again.out), "done"))["summary"]["rows_moved"], 0);
+}
+
+TEST_F(MembersTest, DryRunChangesNothingAndShowsThePlan) {
+  MakeMembers(2000);
+  RunResult r = Warden({"members", "migrate", "--dry-run", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  nlohmann::json plan = nlohmann::json::parse(r.out);
+  EXPECT_EQ(plan["to_move"], 1200);
+  EXPECT_EQ(plan["members"], 2000);
+  EXPECT_FALSE(plan["archive_exists"].get<bool>());
+  EXPECT_EQ(plan["login_index"], "idx_last_login_time");
+  EXPECT_EQ(plan["explain_count"][0]["key"], "idx_last_login_time") << plan.dump();
+  EXPECT_EQ(plan["explain_chunk"][0]["key"], "PRIMARY") << plan.dump();
+
+  RunResult text = Warden({"members", "migrate", "--dry-run", "--inactive-for", "30d"});
+  ASSERT_EQ(text.exit_code, 0) << Show(text);
+  EXPECT_NE(text.out.find("dry run: nothing changed"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("to move:   1,200"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("idx_last_login_time"), std::string::npos) << text.out;
+
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 2000);
+  EXPECT_FALSE(TableExists("unconnected_member"));
+  EXPECT_FALSE(TableExists("warden_members_migration"));
+}
+
+// kill -9 at each step of a chunk, and from outside while it runs; every rerun resumes.
+TEST_F(MembersTest, SigkillAnywhereLosesNobodyAndRerunResumes) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  int64_t moved_before = 0;
+  for (const char* point :
+       {"members.after_insert@2", "members.after_insert@3", "members.after_delete@2",
+        "members.before_commit@4", "members.after_commit@3"}) {
+    SCOPED_TRACE(point);
+    RunResult r = Warden({"members", "migrate", "--chunk", "150", "--chunk-time", "0", "--verify"},
+                         {{"WARDEN_FAILPOINT", point}});
+    ASSERT_EQ(r.exit_code, 128 + 9) << Show(r);
+    ExpectAccounting(kMembers, false);
+    const int64_t moved = Count("SELECT rows_moved FROM warden_members_migration");
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), moved)
+        << "the run's count is committed with its rows";
+    EXPECT_GT(moved, moved_before) << "each run resumes and makes progress";
+    auto events = JsonLines(r.out);
+    ASSERT_NE(Find(events, "start"), nullptr) << r.out;
+    EXPECT_EQ((*Find(events, "start"))["resumed"].get<bool>(), moved_before > 0) << r.out;
+    moved_before = moved;
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM warden_members_migration"), 1) << "one run, resumed";
+
+  // Killed from outside once progress shows.
+  ProcessOptions options = WardenOptions(
+      {"members", "migrate", "--chunk", "20", "--chunk-time", "0", "--throttle", "sleep=5ms"});
+  options.stdout_path = tmp_.File("progress.jsonl");
+  Process p = Process::Start(options);
+  ASSERT_TRUE(PollUntil(
+      [&] { return JsonLines(ReadFile(options.stdout_path)).size() >= 6 || !p.Running(); }, 20s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  p.Kill();
+  ExpectAccounting(kMembers, false);
+
+  RunResult last = Warden({"members", "migrate", "--verify"});
+  ASSERT_EQ(last.exit_code, 0) << Show(last);
+  auto events = JsonLines(last.out);
+  EXPECT_TRUE((*Find(events, "start"))["resumed"].get<bool>());
+  EXPECT_GT((*Find(events, "start"))["already_moved"].get<int64_t>(), 0);
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_TRUE(summary["complete"].get<bool>());
+  EXPECT_EQ(summary["run_rows_moved"], kMembers * 3 / 5);
+  // The checksum was kept through the kills only by the runs that had --verify; the counts hold.
+  EXPECT_EQ(summary["verify"]["in_both_tables"], 0);
+  EXPECT_EQ(summary["verify"]["archived"], kMembers * 3 / 5);
+  ExpectAccounting(kMembers, true);
+}
+
+// Inactive members log in while a migration (with `extra` arguments) walks the table: those
+// whose login found them stay, the others are archived, nobody is lost.
+void MembersTest::ExpectLoginsDuringTheMigrationStay(const std::vector<std::string>& extra) {
+  constexpr int64_t kMembers = 20000;
+  MakeMembers(kMembers);
+  std::vector<std::string> args = {"members",      "migrate", "--chunk",    "100",
+                                   "--chunk-time", "0",       "--throttle", "sleep=2ms"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ProcessOptions options = WardenOptions(args);
+  Process p = Process::Start(options);
+
+  // Inactive members log in while the migration walks the table, from both ends.
+  MysqlConnection app = Connect();
+  MysqlStatement login = app.Prepare("UPDATE member SET last_login_time = ? WHERE id = ?");
+  std::map<int64_t, bool> logged_in;  // id -> the UPDATE found the row in member
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int64_t> pick(1, kMembers);
+  while (p.Running() && logged_in.size() < 3000) {
+    int64_t id = pick(rng);
+    if (!Inactive(id) || logged_in.count(id)) continue;
+    logged_in[id] = login.Execute({now_, id}).affected_rows == 1;
+  }
+  ASSERT_EQ(p.Wait(60s), 0) << p.Stdout() << p.Stderr();
+  ASSERT_GT(logged_in.size(), 100u) << "the migration was too fast to race with";
+
+  std::set<int64_t> member = Ids("member");
+  std::set<int64_t> archive = Ids("unconnected_member");
+  int stayed = 0;
+  for (const auto& [id, found] : logged_in) {
+    if (found) {
+      EXPECT_EQ(member.count(id), 1u) << "member " << id << " logged in and was archived";
+      ++stayed;
+    } else {
+      EXPECT_EQ(archive.count(id), 1u) << "member " << id << " was archived before logging in";
+    }
+  }
+  EXPECT_GT(stayed, 0);
+  EXPECT_EQ(static_cast<int64_t>(member.size() + archive.size()), kMembers);
+  for (int64_t id = 1; id <= kMembers; ++id) {
+    ASSERT_NE(member.count(id), archive.count(id)) << id;
+    if (!Inactive(id)) {
+      ASSERT_EQ(member.count(id), 1u) << id;
+    }
+    if (Inactive(id) && !logged_in.count(id)) {
+      ASSERT_EQ(archive.count(id), 1u) << id;
+    }
+  }
+}
+
+TEST_F(MembersTest, MembersWhoLogInDuringTheMigrationStay) {
+  ExpectLoginsDuringTheMigrationStay({});
+}
+
+TEST_F(MembersTest, MembersWhoLogInDuringAParallelMigrationStay) {
+  ExpectLoginsDuringTheMigrationStay({"--parallel", "3"});
+}
+
+// A row that enters a chunk's range unlocked (an active member whose login time is set back
+// while the chunk is between its copy and its DELETE) makes the DELETE's count differ from the
+// copy's: the chunk is rolled back and moved row by row, the newcomer with it.
+TEST_F(MembersTest, ARowThatEntersAChunkUnlockedIsMovedRowByRow) {
+  constexpr int64_t kMembers = 2000;
+  MakeMembers(kMembers);
+  const std::string go = tmp_.File("go");
+  ProcessOptions options =
+      WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0", "--verify"});
+  options.env["WARDEN_FAILPOINT"] = "members.after_insert@2:wait=" + go;
+  Process p = Process::Start(options);
+  ASSERT_TRUE(
+      PollUntil([&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !p.Running(); }, 30s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  // The second chunk has copied and locked the next 100 inactive members after the committed
+  // cursor; the first active member after the cursor lies in its range and is not locked.
+  const int64_t cursor = Count("SELECT last_id FROM warden_members_migration");
+  int64_t newcomer = cursor + 1;
+  while (Inactive(newcomer)) ++newcomer;
+  db_->Query("UPDATE member SET last_login_time = 1 WHERE id = " + std::to_string(newcomer));
+  WriteFile(go, "");
+  ASSERT_EQ(p.Wait(60s), 0) << p.Stdout() << p.Stderr();
+
+  auto events = JsonLines(p.Stdout());
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["fallbacks"], 1) << summary.dump();
+  EXPECT_EQ(summary["rows_moved"], kMembers * 3 / 5 + 1);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  int fallback_chunks = 0;
+  for (const auto& e : events) fallback_chunks += e.value("fallback", false);
+  EXPECT_EQ(fallback_chunks, 1);
+
+  std::set<int64_t> member = Ids("member");
+  std::set<int64_t> archive = Ids("unconnected_member");
+  for (int64_t id = 1; id <= kMembers; ++id) {
+    const bool archived = Inactive(id) || id == newcomer;
+    ASSERT_EQ(archive.count(id), archived ? 1u : 0u) << id;
+    ASSERT_EQ(member.count(id), archived ? 0u : 1u) << id;
+  }
+}
+
+// --parallel: stripes of the id range at once, a connection each; the same rows end up moved.
+TEST_F(MembersTest, ParallelStripesMoveExactlyTheInactiveMembers) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  RunResult r = Warden({"members", "migrate", "--parallel", "3", "--chunk", "100", "--chunk-time",
+                        "0", "--verify", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  auto events = JsonLines(r.out);
+  EXPECT_EQ((*Find(events, "start"))["parallel"], 3);
+  std::set<int64_t> stripes;
+  for (const auto& e : events) {
+    if (e.value("event", "") == "chunk") stripes.insert(e["stripe"].get<int64_t>());
+  }
+  EXPECT_EQ(stripes, (std::set<int64_t>{0, 1, 2}));
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_TRUE(summary["complete"].get<bool>()) << summary.dump();
+  EXPECT_EQ(summary["rows_moved"], kMembers * 3 / 5);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  ExpectAccounting(kMembers, true);
+  // Done: the cursor stands at the last inactive member (6000 % 5 == 0: inactive).
+  EXPECT_EQ(Count("SELECT last_id FROM warden_members_migration"), kMembers);
+  EXPECT_EQ(Count("SELECT rows_moved FROM warden_members_migration"), kMembers * 3 / 5);
+}
+
+// A parallel run stopped early: the upper stripe moved rows above the cursor, yet every
+// inactive member at or below the cursor is moved, so a resumed run skips nobody.
+TEST_F(MembersTest, AStoppedParallelRunKeepsItsCursorBelowEveryUnmovedMember) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  // The rests between chunks let the second stripe's connection start before the budget ends.
+  RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "100", "--chunk-time",
+                        "0", "--max-rows", "1200", "--throttle", "sleep=50ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const auto events = JsonLines(r.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << r.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["stopped"], "max-rows") << summary.dump();
+  EXPECT_EQ(summary["rows_moved"], 1200);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), 1200);
+  ExpectAccounting(kMembers, false);
+  const int64_t cursor = Count("SELECT COALESCE(last_id, 0) FROM warden_members_migration");
+  EXPECT_LT(cursor, kMembers / 2) << "the first stripe (ids 1-3000, 1800 inactive) cannot finish";
+  EXPECT_GT(Count("SELECT COUNT(*) FROM unconnected_member WHERE id > " + std::to_string(cursor)),
+            0)
+      << "the second stripe moved rows above the cursor";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id <= " + std::to_string(cursor) +
+                  " AND last_login_time < " + std::to_string(now_ - 365 * kDay)),
+            0)
+      << "an inactive member at or below the cursor was left behind";
+
+  RunResult rest = Warden({"members", "migrate", "--parallel", "2", "--verify", "--json"});
+  ASSERT_EQ(rest.exit_code, 0) << Show(rest);
+  const auto rest_events = JsonLines(rest.out);
+  ASSERT_NE(Find(rest_events, "done"), nullptr) << rest.out;
+  const nlohmann::json& done = (*Find(rest_events, "done"))["summary"];
+  EXPECT_TRUE(done["resumed"].get<bool>());
+  EXPECT_EQ(done["run_rows_moved"], kMembers * 3 / 5);
+  // Rows the first invocation archived above the cursor carry the run's moved_at too: a chunk
+  // must still end at its own last row, not at one of theirs.
+  EXPECT_EQ(done["fallbacks"], 0) << done.dump();
+  EXPECT_TRUE(done["complete"].get<bool>());
+  ExpectAccounting(kMembers, true);
+}
+
+// --max-rows exactly what is left: a parallel run moves it all and is complete, though the
+// stripes' budget runs out before each has read its (empty) tail.
+TEST_F(MembersTest, AParallelRunWithMaxRowsOfWhatIsLeftCompletes) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  // The stripes are (0, 3000] and (3000, 6000]. The upper one holds one inactive member (6000)
+  // and finishes first; the lower one's last inactive member is 2995, so after the budget is
+  // spent it still has an empty tail (2995, 3000] to walk.
+  db_->Query("DELETE FROM member WHERE id BETWEEN 2996 AND 5999 AND id % 5 < 3");
+  const int64_t inactive = Count("SELECT COUNT(*) FROM member WHERE last_login_time < " +
+                                 std::to_string(now_ - 365 * kDay));
+  RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "100", "--chunk-time",
+                        "0", "--max-rows", std::to_string(inactive), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const auto events = JsonLines(r.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << r.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["rows_moved"], inactive);
+  EXPECT_TRUE(summary["complete"].get<bool>()) << summary.dump();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM warden_members_migration WHERE status = 'done'"), 1);
+}
+
+// kill -9 of a parallel run, at steps of either stripe's chunks: nobody lost, the rerun resumes.
+TEST_F(MembersTest, SigkillOfAParallelRunLosesNobody) {
+  constexpr int64_t kMembers = 6000;
+  MakeMembers(kMembers);
+  for (const char* point : {"members.after_insert@3", "members.after_delete@4",
+                            "members.before_commit@5", "members.after_commit@6"}) {
+    SCOPED_TRACE(point);
+    RunResult r = Warden({"members", "migrate", "--parallel", "2", "--chunk", "150", "--chunk-time",
+                          "0", "--verify"},
+                         {{"WARDEN_FAILPOINT", point}});
+    ASSERT_EQ(r.exit_code, 128 + 9) << Show(r);
+    ExpectAccounting(kMembers, false);
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"),
+              Count("SELECT rows_moved FROM warden_members_migration"))
+        << "the run's count is committed with its rows";
+    const int64_t cursor = Count("SELECT COALESCE(last_id, 0) FROM warden_members_migration");
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id <= " + std::to_string(cursor) +
+                    " AND last_login_time < " + std::to_string(now_ - 365 * kDay)),
+              0);
+  }
+  RunResult last = Warden({"members", "migrate", "--parallel", "2", "--verify", "--json"});
+  ASSERT_EQ(last.exit_code, 0) << Show(last);
+  const auto events = JsonLines(last.out);
+  ASSERT_NE(Find(events, "done"), nullptr) << last.out;
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_EQ(summary["run_rows_moved"], kMembers * 3 / 5);
+  EXPECT_TRUE(summary["verify"]["ok"].get<bool>()) << summary.dump();
+  ExpectAccounting(kMembers, true);
+}
+
+TEST_F(MembersTest, RestoreMovesAMemberBack) {
+  MakeMembers(500);
+  ASSERT_EQ(Warden({"members", "migrate"}).exit_code, 0);
+  ASSERT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE id = 10"), 1);
+
+  RunResult r = Warden({"members", "restore", "10"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("restored member 10"), std::string::npos) << r.out;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE id = 10"), 0);
+  EXPECT_GE(Count("SELECT last_login_time FROM member WHERE id = 10"), now_ - 5);
+  EXPECT_EQ(*db_->Query("SELECT email FROM member WHERE id = 10")[0][0], "m10@example.com");
+
+  r = Warden({"members", "restore", "--email", "m11@example.com", "--keep-login-time", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["outcome"], "restored");
+  EXPECT_LT(Count("SELECT last_login_time FROM member WHERE id = 11"), now_ - 365 * kDay);
+
+  r = Warden({"members", "restore", "10"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("active already"), std::string::npos) << r.out;
+
+  r = Warden({"members", "restore", "999999"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.err, "warden: no member with id 999999 in member or unconnected_member\n");
+
+  r = Warden({"members", "restore"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  r = Warden({"members", "restore", "abc"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  ExpectAccounting(500, false);
+}
+
+TEST_F(MembersTest, MaxRowsStopsAndTheNextRunContinues) {
+  MakeMembers(3000);
+  RunResult r = Warden({"members", "migrate", "--max-rows", "500", "--chunk", "64"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const nlohmann::json summary = (*Find(JsonLines(r.out), "done"))["summary"];
+  EXPECT_EQ(summary["rows_moved"], 500);
+  EXPECT_FALSE(summary["complete"].get<bool>());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), 500);
+
+  RunResult rest = Warden({"members", "migrate", "--inactive-for", "1000d"});
+  ASSERT_EQ(rest.exit_code, 0) << Show(rest);
+  auto events = JsonLines(rest.out);
+  EXPECT_TRUE((*Find(events, "start"))["resumed"].get<bool>()) << "keeps the run's cutoff";
+  EXPECT_EQ((*Find(events, "done"))["summary"]["rows_moved"], 1300);
+  ExpectAccounting(3000, true);
+}
+
+TEST_F(MembersTest, PausesWhileTheServerIsBusy) {
+  MakeMembers(1000);
+  // A second connection keeps Threads_running above 1 for a while.
+  std::thread busy([this] {
+    MysqlConnection c = Connect();
+    c.Query("SELECT SLEEP(1.5)");
+  });
+  std::this_thread::sleep_for(200ms);
+  RunResult r = Warden({"members", "migrate", "--throttle", "threads_running=1,check=100ms"});
+  busy.join();
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  auto events = JsonLines(r.out);
+  const nlohmann::json* pause = Find(events, "pause");
+  ASSERT_NE(pause, nullptr) << r.out;
+  EXPECT_NE((*pause)["reason"].get<std::string>().find("Threads_running="), std::string::npos);
+  EXPECT_NE(Find(events, "resume"), nullptr);
+  EXPECT_GT((*Find(events, "done"))["summary"]["paused_ms"].get<int>(), 500);
+  ExpectAccounting(1000, true);
+}
+
+TEST_F(MembersTest, CheckReportsAMissingIndex) {
+  MakeMembers(100, /*with_index=*/false);
+  RunResult r = Warden({"members", "check"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.out.find("no index on member.last_login_time"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ALTER TABLE `member` ADD INDEX `idx_last_login_time` "
+                       "(`last_login_time`), ALGORITHM=INPLACE, LOCK=NONE;"),
+            std::string::npos)
+      << r.out;
+
+  db_->Query("ALTER TABLE member ADD INDEX idx_last_login_time (last_login_time)");
+  r = Warden({"members", "check", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["ok"].get<bool>());
+  EXPECT_EQ(j["login_index"], "idx_last_login_time");
+}
+
+TEST_F(MembersTest, BadArgumentsAndMissingTablesAreOneLineErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string config;
+    int code;
+    std::string message;
+  };
+  MakeMembers(50);
+  const std::vector<Case> cases = {
+      {{"members", "migrate", "--inactive-for", "soon"}, "", 2, "--inactive-for: bad duration"},
+      {{"members", "migrate", "--chunk", "0"}, "", 2, "--chunk"},
+      {{"members", "migrate", "--parallel", "0"}, "", 2, "--parallel"},
+      {{"members", "migrate", "--parallel", "17"}, "", 2, "--parallel"},
+      {{"members", "migrate"}, "[members]\nparallel = 0\n", 2, "members: parallel"},
+      {{"members", "migrate", "--throttle", "load=5"}, "", 2, "unknown throttle \"load\""},
+      {{"members", "migrate"},
+       "[members]\ntable = \"members\"\n",
+       2,
+       "table members does not exist in database warden_test"},
+      {{"members", "migrate"},
+       "[members]\nlast_login_column = \"last_seen\"\n",
+       2,
+       "table member has no column last_seen"},
+      {{"members", "migrate"},
+       "[members]\ntable = \"member; DROP TABLE x\"\n",
+       2,
+       "not a plain table or column name"},
+      {{"members", "migrate"}, "[members]\nchunkk = 5\n", 2, "members: chunkk: unknown key"},
+      {{"members", "check"},
+       "[members]\narchive_table = \"member\"\n",
+       2,
+       "archive_table: must differ from table"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args.back() + " " + c.config);
+    config_ = tmp_.Write("case.toml", c.config);
+    RunResult r = Warden(c.args);
+    EXPECT_EQ(r.exit_code, c.code) << Show(r);
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("warden: ", 0), 0u) << r.err;
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 50);
+
+  // No database configured: usage; database unreachable: runtime.
+  config_ = tmp_.Write("empty.toml", "");
+  ProcessOptions none = WardenOptions({"members", "migrate"});
+  none.argv = {WARDEN_BIN, "members", "migrate"};
+  RunResult r = test::Run(none);
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("no MariaDB/MySQL database configured"), std::string::npos) << r.err;
+  none.argv = {WARDEN_BIN, "--mysql", "mysql://warden:warden@127.0.0.1:1/warden_test", "members",
+               "migrate"};
+  r = test::Run(none);
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(MembersTest, OneMigrationAtATime) {
+  MakeMembers(100);
+  MysqlConnection other = Connect();
+  ASSERT_EQ(other.Query("SELECT GET_LOCK('warden.members.warden_test.member', 0)")[0].Int64(0), 1);
+  RunResult r = Warden({"members", "migrate"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.err.find("another warden members migrate is running"), std::string::npos) << r.err;
+  other.Query("SELECT RELEASE_LOCK('warden.members.warden_test.member')");
+  EXPECT_EQ(Warden({"members", "migrate"}).exit_code, 0);
+}
+
+// The throttle with a real replica: a second mariadbd replicating from the first. While the
+// replica's SQL thread is stopped (Seconds_Behind_Master NULL) the migration waits before its
+// first chunk; once the thread runs again it moves everyone, and the replica ends up with the
+// same two tables as the primary.
+class MembersReplicaTest : public MembersTest {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = std::make_unique<MariaDbServer>(MariaDbServer::Options{
+        {"--log-bin=primary-bin", "--server-id=1", "--binlog-format=MIXED"}});
+    replica_ = std::make_unique<MariaDbServer>(MariaDbServer::Options{{"--server-id=2"}});
+    db_->Query("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'repl'");
+    db_->Query("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'");
+    // Replicate from here on: the primary's own setup (its database and users) is already on
+    // the replica, made by its constructor.
+    const MariaDbRows position = db_->Query("SHOW MASTER STATUS");
+    replica_->Query(
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = " + std::to_string(db_->port()) +
+        ", MASTER_USER = 'repl', MASTER_PASSWORD = 'repl', MASTER_LOG_FILE = '" + *position[0][0] +
+        "', MASTER_LOG_POS = " + *position[0][1] + ", MASTER_USE_GTID = no");
+    replica_->Query("START SLAVE");
+    // What warden needs on a replica: SHOW ALL SLAVES STATUS.
+    replica_->Query("CREATE USER 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor'");
+    replica_->Query("GRANT SLAVE MONITOR ON *.* TO 'monitor'@'127.0.0.1'");
+  }
+  static void TearDownTestSuite() {
+    replica_.reset();
+    db_.reset();
+  }
+
+  std::string ReplicaUrl() const {
+    return "mysql://monitor:monitor@127.0.0.1:" + std::to_string(replica_->port()) +
+           "/information_schema";
+  }
+  int64_t ReplicaCount(const std::string& sql) { return std::stoll(*replica_->Query(sql)[0][0]); }
+  // Until the replica has applied everything the primary wrote so far.
+  bool CaughtUp() {
+    const std::string gtid = *db_->Query("SELECT @@gtid_binlog_pos")[0][0];
+    return *replica_->Query("SELECT @@gtid_slave_pos")[0][0] == gtid;
+  }
+
+  static inline std::unique_ptr<MariaDbServer> replica_;
+};
+
+TEST_F(MembersReplicaTest, PausesWhileAReplicaIsNotReplicatingAndResumesAfter) {
+  constexpr int64_t kMembers = 2000;
+  MakeMembers(kMembers);
+  ASSERT_TRUE(PollUntil([&] { return CaughtUp(); }, 30s)) << "the replica never caught up";
+  ASSERT_EQ(ReplicaCount("SELECT COUNT(*) FROM member"), kMembers);
+  replica_->Query("STOP SLAVE SQL_THREAD");
+
+  ProcessOptions options =
+      WardenOptions({"members", "migrate", "--chunk", "200", "--replica", ReplicaUrl(),
+                     "--max-replica-lag", "2s", "--throttle", "check=50ms"});
+  options.stdout_path = tmp_.File("replica.jsonl");
+  Process p = Process::Start(options);
+  auto paused = [&] {
+    for (const auto& e : JsonLines(ReadFile(options.stdout_path))) {
+      if (e.value("event", "") == "pause") return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(PollUntil([&] { return paused() || !p.Running(); }, 30s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), kMembers) << "nothing moves while it lags";
+
+  replica_->Query("START SLAVE SQL_THREAD");
+  ASSERT_EQ(p.Wait(60s), 0) << p.Stdout() << p.Stderr();
+  auto events = JsonLines(p.Stdout());
+  const nlohmann::json* pause = Find(events, "pause");
+  ASSERT_NE(pause, nullptr) << p.Stdout();
+  EXPECT_NE((*pause)["reason"].get<std::string>().find("is not replicating"), std::string::npos)
+      << pause->dump();
+  bool resumed = false;
+  for (const auto& e : events) {
+    const std::string kind = e.value("event", "");
+    if (kind == "resume") resumed = true;
+    if (kind == "chunk") {
+      EXPECT_TRUE(resumed) << "a chunk ran while paused: " << e.dump();
+    }
+  }
+  EXPECT_TRUE(resumed) << p.Stdout();
+  EXPECT_TRUE((*Find(events, "done"))["summary"]["complete"].get<bool>());
+  ExpectAccounting(kMembers, true);
+
+  // The chunks replicate as they ran: the replica holds the same rows in the same tables.
+  ASSERT_TRUE(PollUntil([&] { return CaughtUp(); }, 30s)) << "the replica never caught up";
+  EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM member"), kMembers * 2 / 5);
+  EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM unconnected_member"), kMembers * 3 / 5);
+  EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM unconnected_member WHERE id % 5 >= 3"), 0);
+}
+
+// A replica that cannot be checked counts as lagging: the migration waits (and says why) until
+// it is stopped, having moved nobody.
+TEST_F(MembersReplicaTest, AnUnreachableReplicaCountsAsLagging) {
+  MakeMembers(500);
+  ProcessOptions options =
+      WardenOptions({"members", "migrate", "--replica",
+                     "mysql://monitor:wrong@127.0.0.1:" + std::to_string(replica_->port()) + "/x",
+                     "--max-replica-lag", "5s", "--throttle", "check=50ms"});
+  options.stdout_path = tmp_.File("unreachable.jsonl");
+  Process p = Process::Start(options);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return ReadFile(options.stdout_path).find("\"pause\"") != std::string::npos || !p.Running();
+      },
+      30s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(30s), 1) << p.Stdout() << p.Stderr();
+  const auto events = JsonLines(p.Stdout());
+  const nlohmann::json* pause = Find(events, "pause");
+  ASSERT_NE(pause, nullptr) << p.Stdout();
+  EXPECT_NE((*pause)["reason"].get<std::string>().find("cannot be checked"), std::string::npos)
+      << pause->dump();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 500);
+}
+
+TEST_F(MembersTest, ReplicaLagNeedsBothTheReplicasAndTheLimit) {
+  MakeMembers(10);
+  RunResult r = Warden({"members", "migrate", "--max-replica-lag", "5s"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("needs replicas"), std::string::npos) << r.err;
+  r = Warden({"members", "migrate", "--replica", "mysql://m@127.0.0.1:1/x"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("needs a lag limit"), std::string::npos) << r.err;
+  r = Warden({"members", "migrate", "--replica", "http://x", "--max-replica-lag", "5s"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 10);
+}
+
+}  // namespace
+}  // namespace warden::test
