@@ -11,6 +11,7 @@
 #include "config/settings.h"
 #include "base/time_format.h"
 #include "scheduler/time_zone.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 
@@ -57,12 +58,12 @@ int ConfigCommand::Run() {
   ConfigFile::Load(path);
   MembersSettings::Load(path);
   CacheConfig::Load(path);
-  const SchedulerConfig scheduler = SchedulerConfig::Load(path);
+  const SchedulerConfig scheduler = SchedulerConfig::Load(path, BuiltinJobTypes());
   ctx_.out() << "config OK: " << path << '\n';
   // Every job's next five fire times, so a schedule can be checked by eye.
   const int64_t now = SystemNowMs();
   for (const JobSpec& job : scheduler.jobs) {
-    ctx_.out() << "job " << job.name << " (" << JobTypeName(job.type) << "): \""
+    ctx_.out() << "job " << job.name << " (" << job.type << "): \""
                << job.schedule_text << "\" " << job.time_zone << ", overrun "
                << OverrunPolicyName(job.overrun) << (job.enabled ? "" : ", disabled") << '\n';
     int64_t t = now;

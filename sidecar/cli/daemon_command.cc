@@ -7,6 +7,7 @@
 #include "base/logger.h"
 #include "jobs/mysql_job_support.h"
 #include "base/signal_events.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 
@@ -36,7 +37,7 @@ int DaemonCommand::Run() {
   options.prefix = settings.prefix();
   options.config_path = settings.config_path();
   options.config = options.config_path.empty() ? SchedulerConfig::Empty()
-                                               : SchedulerConfig::Load(options.config_path);
+                                               : SchedulerConfig::Load(options.config_path, BuiltinJobTypes());
   if (options.config.daemon.node.empty()) options.config.daemon.node = "warden";
   options.purge_interval_ms =
       interval_opt_->count() > 0 ? *interval_ms : options.config.daemon.purge_interval_ms;

@@ -21,6 +21,7 @@
 #include "scheduler/thread_executor.h"
 #include "base/time_format.h"
 #include "jobs/webhook_alerter.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 
@@ -98,7 +99,7 @@ SchedulerConfig JobCommand::LoadConfig() {
     throw UsageError("no config file with jobs: pass --config PATH or set WARDEN_CONFIG (" +
                      ctx_.default_config_path() + " does not exist)");
   }
-  return SchedulerConfig::Load(settings.config_path());
+  return SchedulerConfig::Load(settings.config_path(), BuiltinJobTypes());
 }
 
 int JobCommand::Run() {
@@ -123,7 +124,7 @@ int JobCommand::List() {
   nlohmann::json jobs = nlohmann::json::array();
   for (const JobSpec& job : config.jobs) {
     nlohmann::json j = {{"name", job.name},
-                        {"type", JobTypeName(job.type)},
+                        {"type", job.type},
                         {"schedule", job.schedule_text},
                         {"timezone", job.time_zone},
                         {"overrun", OverrunPolicyName(job.overrun)},
@@ -270,6 +271,10 @@ int JobCommand::RunStandalone(const SchedulerConfig& config, const JobSpec& job)
   deps.logger = &logger;
   deps.metrics = &metrics;
   deps.node = config.daemon.node;
+  deps.types = &BuiltinJobTypes();
+  deps.services.logger = &logger;
+  deps.services.metrics = &metrics;
+  deps.services.breakers = &breakers;
   if (mysql) mysql->Configure(deps, logger, metrics, breakers);
   JobRunner runner(std::move(deps));
   SignalEvents signals;
@@ -360,7 +365,7 @@ int JobCommand::DeadLetters() {
   SchedulerConfig config = LoadConfig();
   const JobSpec* job = config.Find(name_);
   if (job == nullptr) throw UsageError("no job named \"" + name_ + "\" in " + config.path);
-  if (job->type != JobType::kHttpSync) {
+  if (job->type != "http_sync") {
     throw UsageError("job \"" + name_ + "\" is not an http_sync job: it has no dead letters");
   }
   MysqlConnection conn = ctx_.ConnectMysql();

@@ -58,6 +58,12 @@ const toml::node* TomlReader::Get(const std::string& key) {
   return table_.get(key);
 }
 
+const toml::node& TomlReader::Require(const std::string& key) {
+  const toml::node* node = Get(key);
+  if (node == nullptr) Fail(nullptr, key, "missing (required)");
+  return *node;
+}
+
 std::optional<std::string> TomlReader::String(const std::string& key, bool required) {
   const toml::node* node = Get(key);
   if (node == nullptr) {
@@ -142,6 +148,28 @@ std::optional<std::vector<std::string>> TomlReader::StringList(const std::string
     out.push_back(s->get());
   }
   return out;
+}
+
+std::optional<std::map<std::string, std::string>> TomlReader::StringMap(const std::string& key) {
+  const toml::node* node = Get(key);
+  if (node == nullptr) return std::nullopt;
+  const auto* table = node->as_table();
+  if (table == nullptr) Fail(node, key, "expected a table of strings, got " + Describe(*node));
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : *table) {
+    const auto* s = v.as_string();
+    if (s == nullptr) Fail(&v, key + "." + std::string(k.str()), "expected a string");
+    out[std::string(k.str())] = s->get();
+  }
+  return out;
+}
+
+const toml::table* TomlReader::Table(const std::string& key) {
+  const toml::node* node = Get(key);
+  if (node == nullptr) return nullptr;
+  const auto* table = node->as_table();
+  if (table == nullptr) Fail(node, key, "expected a table, got " + Describe(*node));
+  return table;
 }
 
 std::optional<std::string> TomlReader::Identifier(const std::string& key) {

@@ -10,6 +10,7 @@
 #include "base/duration.h"
 #include "base/errors.h"
 #include "base/time_format.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 
@@ -46,6 +47,11 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
   deps.logger = &logger_;
   deps.metrics = &metrics_;
   deps.node = options_.config.daemon.node;
+  types_ = options_.types != nullptr ? options_.types : &BuiltinJobTypes();
+  deps.types = types_;
+  deps.services.logger = &logger_;
+  deps.services.metrics = &metrics_;
+  deps.services.breakers = &breakers_;
   if (options_.configure_runner) options_.configure_runner(deps, logger_, metrics_, breakers_);
   runner_ = std::make_unique<JobRunner>(std::move(deps));
   executor_ = std::make_unique<ThreadExecutor>(
@@ -236,7 +242,7 @@ void Daemon::Reload() {
   }
   try {
     ConfigFile::Load(path);  // [redis] and the rest must be valid too
-    SchedulerConfig next = SchedulerConfig::Load(path);
+    SchedulerConfig next = SchedulerConfig::Load(path, *types_);
     if (next.daemon.listen != options_.config.daemon.listen) {
       logger_.Warn("[daemon] listen changed; it takes effect at the next restart",
                    {{"listen", options_.config.daemon.listen}});
@@ -285,7 +291,7 @@ ControlServer::Reply Daemon::JobsReply() {
   for (const Scheduler::JobStatus& status : scheduler_->Status()) {
     const JobSpec& job = *status.job;
     nlohmann::json j = {{"name", job.name},
-                        {"type", JobTypeName(job.type)},
+                        {"type", job.type},
                         {"schedule", job.schedule_text},
                         {"timezone", job.time_zone},
                         {"overrun", OverrunPolicyName(job.overrun)},

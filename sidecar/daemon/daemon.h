@@ -55,6 +55,7 @@ class Daemon {
     int64_t backoff_max_ms = 5000;
     std::string config_path;  // re-read on SIGHUP ("" = nothing to reload)
     SchedulerConfig config;
+    const JobTypeRegistry* types = nullptr;  // the job types (default: BuiltinJobTypes())
     // Sets up the job types that need MariaDB (sql, http_sync) and the history; may be empty.
     std::function<void(JobRunner::Deps&, Logger&, Metrics&, BreakerRegistry&)> configure_runner;
   };
@@ -85,6 +86,7 @@ class Daemon {
   SignalEvents& signals_;
   Metrics metrics_;
   BreakerRegistry breakers_;
+  const JobTypeRegistry* types_ = nullptr;
   std::unique_ptr<WebhookAlerter> alerter_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<ThreadExecutor> executor_;

@@ -3,9 +3,17 @@
 #include <cstdint>
 #include <random>
 
-#include "scheduler/job_config.h"
 
 namespace warden {
+
+// Retries of one remote call: exponential backoff with full jitter, capped, and a budget of
+// retries per run shared by every call of the run.
+struct RetrySettings {
+  int attempts = 5;  // tries per call, the first included
+  int64_t base_ms = 200;
+  int64_t max_ms = 10000;
+  int budget = 200;  // retries per run
+};
 
 // Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
 // Jitter"): the wait before retry n (n = 1, 2, ...) is uniform in [0, min(max, base * 2^(n-1))],

@@ -5,6 +5,8 @@
 #include <climits>
 
 #include "cache/cache_config.h"
+#include "jobs/command_job.h"
+#include "jobs/job_services.h"
 #include "base/errors.h"
 #include "storage/mysql/sql_identifier.h"
 #include "config/toml_reader.h"
@@ -28,64 +30,64 @@ std::string SelfExecutable() {
   return std::string(buffer, static_cast<size_t>(n));
 }
 
-std::vector<std::string> BatchJobKeys(JobType type) {
-  switch (type) {
-    case JobType::kMembersMigrate:
-      return {"args"};
-    case JobType::kCacheWarm:
-      return {"cache", "force"};
-    case JobType::kDedupe:
-      return {"table", "key", "keep", "args"};
-    default:
-      return {};
-  }
+namespace {
+
+// A type whose run is `warden ARGS...` with the daemon's config: `add_args` reads the type's
+// keys and appends the command line; `keys` lists them for the unknown-key message.
+JobType BatchJobType(std::string name, std::string keys,
+                     std::function<void(TomlReader&, std::vector<std::string>*)> add_args) {
+  JobType type;
+  type.name = std::move(name);
+  type.parse = [keys, add_args](TomlReader& r, JobSpec* spec) {
+    auto settings = std::make_shared<CommandSettings>();
+    settings->argv = Base(r.path());
+    add_args(r, &settings->argv);
+    spec->params = std::move(settings);
+    return keys + ", " + ParseRunRetries(r, spec);
+  };
+  type.run = RunCommandAttempt;
+  return type;
 }
 
-std::string ParseBatchJob(const std::string& path, const toml::table& table,
-                          const std::string& context, JobSpec* spec) {
-  TomlReader r(path, table, context);
-  std::vector<std::string> argv = Base(path);
-  switch (spec->type) {
-    case JobType::kMembersMigrate: {
-      argv.insert(argv.end(), {"members", "migrate", "--json"});
-      if (auto extra = r.StringList("args")) argv.insert(argv.end(), extra->begin(), extra->end());
-      break;
-    }
-    case JobType::kCacheWarm: {
-      argv.insert(argv.end(), {"cache", "warm", "--json"});
-      if (auto name = r.String("cache")) {
-        const CacheConfig caches = CacheConfig::Load(path);
-        if (caches.Find(*name) == nullptr) {
-          r.Fail(table.get("cache"), "cache", "no [[cache]] entry is named \"" + *name + "\"");
-        }
-        argv.push_back(*name);
+}  // namespace
+
+JobType MembersMigrateJobType() {
+  return BatchJobType("members_migrate", "args", [](TomlReader& r, std::vector<std::string>* argv) {
+    argv->insert(argv->end(), {"members", "migrate", "--json"});
+    if (auto extra = r.StringList("args")) argv->insert(argv->end(), extra->begin(), extra->end());
+  });
+}
+
+JobType CacheWarmJobType() {
+  return BatchJobType("cache_warm", "cache, force", [](TomlReader& r, std::vector<std::string>* argv) {
+    argv->insert(argv->end(), {"cache", "warm", "--json"});
+    if (auto name = r.String("cache")) {
+      const CacheConfig caches = CacheConfig::Load(r.path());
+      if (caches.Find(*name) == nullptr) {
+        r.Fail(r.Get("cache"), "cache", "no [[cache]] entry is named \"" + *name + "\"");
       }
-      if (auto force = r.Bool("force"); force && *force) argv.push_back("--force");
-      break;
+      argv->push_back(*name);
     }
-    case JobType::kDedupe: {
-      const std::string name = *r.String("table", true);
-      std::string error;
-      if (!ValidSqlIdentifier(name, &error)) r.Fail(table.get("table"), "table", error);
-      argv.insert(argv.end(),
-                  {"dedupe", "--json", "--table", name, "--key", *r.String("key", true)});
-      if (auto keep = r.String("keep")) {
-        if (*keep != "lowest-id" && *keep != "highest-id") {
-          r.Fail(table.get("keep"), "keep", "expected \"lowest-id\" or \"highest-id\"");
+    if (auto force = r.Bool("force"); force && *force) argv->push_back("--force");
+  });
+}
+
+JobType DedupeJobType() {
+  return BatchJobType(
+      "dedupe", "table, key, keep, args", [](TomlReader& r, std::vector<std::string>* argv) {
+        const std::string name = *r.String("table", true);
+        std::string error;
+        if (!ValidSqlIdentifier(name, &error)) r.Fail(r.Get("table"), "table", error);
+        argv->insert(argv->end(),
+                     {"dedupe", "--json", "--table", name, "--key", *r.String("key", true)});
+        if (auto keep = r.String("keep")) {
+          if (*keep != "lowest-id" && *keep != "highest-id") {
+            r.Fail(r.Get("keep"), "keep", "expected \"lowest-id\" or \"highest-id\"");
+          }
+          argv->insert(argv->end(), {"--keep", *keep});
         }
-        argv.insert(argv.end(), {"--keep", *keep});
-      }
-      if (auto extra = r.StringList("args")) argv.insert(argv.end(), extra->begin(), extra->end());
-      break;
-    }
-    default:
-      break;
-  }
-  spec->command.argv = std::move(argv);
-  std::string known;
-  for (const std::string& key : BatchJobKeys(spec->type))
-    known += (known.empty() ? "" : ", ") + key;
-  return known;
+        if (auto extra = r.StringList("args")) argv->insert(argv->end(), extra->begin(), extra->end());
+      });
 }
 
 std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string& path,
@@ -96,7 +98,7 @@ std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string
     if (cache.refresh.empty()) continue;
     JobSpec spec;
     spec.name = "cache:" + cache.name;
-    spec.type = JobType::kCacheWarm;
+    spec.type = "cache_warm";
     spec.schedule_text = cache.refresh;
     std::string error;
     spec.schedule = Schedule::Parse(cache.refresh, nullptr, &error);
@@ -104,8 +106,10 @@ std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string
       throw UsageError(path + ": cache \"" + cache.name + "\": refresh: " + error);
     spec.lease_ms = daemon.lease_ms;
     spec.alert = alerts;
-    spec.command.argv = Base(path);
-    spec.command.argv.insert(spec.command.argv.end(), {"cache", "warm", "--json", cache.name});
+    auto settings = std::make_shared<CommandSettings>();
+    settings->argv = Base(path);
+    settings->argv.insert(settings->argv.end(), {"cache", "warm", "--json", cache.name});
+    spec.params = std::move(settings);
     jobs.push_back(std::move(spec));
   }
   return jobs;

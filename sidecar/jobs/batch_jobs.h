@@ -2,10 +2,12 @@
 
 #include <toml++/toml.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "scheduler/job_config.h"
+#include "scheduler/job_type.h"
 
 namespace warden {
 
@@ -19,12 +21,10 @@ namespace warden {
 // and every [[cache]] entry with a `refresh` schedule becomes a cache_warm job named
 // "cache:<name>".
 
-// Reads the type's keys from `table` into spec->command (argv, env). Returns the keys it read,
-// ", "-separated, for the unknown-key message. Throws UsageError.
-std::string ParseBatchJob(const std::string& path, const toml::table& table,
-                          const std::string& context, JobSpec* spec);
-// The keys of `type`, so the caller's own reader does not call them unknown.
-std::vector<std::string> BatchJobKeys(JobType type);
+JobType MembersMigrateJobType();
+JobType CacheWarmJobType();
+JobType DedupeJobType();
+
 // cache_warm jobs for the [[cache]] entries that have `refresh`.
 std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string& path,
                                       const DaemonSettings& daemon, const AlertSettings& alerts);

@@ -7,9 +7,15 @@
 #include <string>
 
 #include "common/clock.h"
-#include "scheduler/job_config.h"
 
 namespace warden {
+
+// A circuit breaker per remote (scheme://host:port): `failures` consecutive failures open it
+// for `open_ms`, then one trial call decides.
+struct BreakerSettings {
+  int failures = 5;
+  int64_t open_ms = 5000;
+};
 
 // A circuit breaker for one remote service. Closed: calls go through, and `failures`
 // consecutive failures open it. Open: calls fail at once for `open_ms`. Then half-open: one

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "jobs/job_services.h"
 
 extern char** environ;
 
@@ -50,7 +51,7 @@ void KeepTail(std::string& output, int64_t limit) {
 RunOutcome RunCommand(const RunRequest& request,
                       const std::map<std::string, std::string>& extra_env) {
   const JobSpec& job = *request.job;
-  const CommandSettings& settings = job.command;
+  const CommandSettings& settings = job.Params<CommandSettings>();
   RunOutcome outcome;
   outcome.started_ms = SystemNowMs();
 
@@ -197,6 +198,36 @@ RunOutcome RunCommand(const RunRequest& request,
     if (!last.empty()) outcome.error += ": " + last;
   }
   return outcome;
+}
+
+RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id, const JobServices&) {
+  return RunCommand(request, {{"WARDEN_RUN_ID", std::to_string(history_id)}});
+}
+
+JobType CommandJobType() {
+  JobType type;
+  type.name = "command";
+  type.parse = [](TomlReader& r, JobSpec* spec) {
+    auto settings = std::make_shared<CommandSettings>();
+    const toml::node& command = r.Require("command");
+    if (const auto* s = command.as_string()) {
+      if (s->get().empty()) r.Fail(&command, "command", "is empty");
+      settings->argv = {"/bin/sh", "-c", s->get()};
+    } else {
+      auto argv = r.StringList("command");
+      if (argv->empty() || argv->front().empty()) {
+        r.Fail(&command, "command", "needs at least the program");
+      }
+      settings->argv = *argv;
+    }
+    if (auto v = r.StringMap("env")) settings->env = *v;
+    if (auto v = r.String("cwd")) settings->cwd = *v;
+    if (auto v = r.Integer("output_limit", 0, 16 << 20)) settings->output_limit = *v;
+    spec->params = std::move(settings);
+    return "command, env, cwd, output_limit, " + ParseRunRetries(r, spec);
+  };
+  type.run = RunCommandAttempt;
+  return type;
 }
 
 }  // namespace warden

@@ -2,10 +2,21 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "scheduler/job_run.h"
+#include "scheduler/job_type.h"
 
 namespace warden {
+
+// The keys of a `command` [[job]]; members_migrate, cache_warm and dedupe jobs are commands too
+// (batch_jobs.h).
+struct CommandSettings : JobParams {
+  std::vector<std::string> argv;  // a string in the config runs through /bin/sh -c
+  std::map<std::string, std::string> env;
+  std::string cwd;
+  int64_t output_limit = 64 * 1024;  // bytes of output kept in the history (the end)
+};
 
 // Runs a `command` job: the program in its own process group with stdin from /dev/null and
 // stdout and stderr captured together (the last output_limit bytes are kept for the history).
@@ -14,5 +25,12 @@ namespace warden {
 // group, then SIGKILL 5 s later. Exit status 0 is ok; anything else fails the run.
 RunOutcome RunCommand(const RunRequest& request,
                       const std::map<std::string, std::string>& extra_env);
+
+// type = "command": command (a string for /bin/sh -c, or an argv array), env, cwd,
+// output_limit, retries.
+JobType CommandJobType();
+// One attempt of a job whose settings are CommandSettings, with WARDEN_RUN_ID set.
+RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id,
+                             const JobServices& services);
 
 }  // namespace warden

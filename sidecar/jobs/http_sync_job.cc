@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "jobs/job_services.h"
 #include "storage/mysql/mysql_transaction.h"
 
 namespace warden {
@@ -127,10 +128,10 @@ int CompareRecordIds(const std::string& a, const std::string& b) {
 HttpSyncJob::HttpSyncJob(const RunRequest& request, Deps deps)
     : request_(request),
       job_(*request_.job),
-      settings_(job_.http_sync),
+      settings_(job_.Params<HttpSyncSettings>()),
       deps_(deps),
-      backoff_(job_.http_sync.retry),
-      budget_(job_.http_sync.retry.budget) {
+      backoff_(settings_.retry),
+      budget_(settings_.retry.budget) {
   source_breaker_ =
       deps_.breakers->For(HttpClient::Remote(settings_.source_url), settings_.breaker);
   if (!settings_.sink_url.empty()) {
@@ -486,7 +487,7 @@ RunOutcome HttpSyncJob::Run() {
 
 std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& conn,
                                         const std::vector<DeadLetter>& letters, Logger* logger) {
-  const HttpSyncSettings& s = job.http_sync;
+  const HttpSyncSettings& s = job.Params<HttpSyncSettings>();
   HttpClient http;
   Backoff backoff(s.retry);
   int sent = 0, failed = 0;
@@ -544,6 +545,133 @@ std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& con
     }
   }
   return {sent, failed};
+}
+
+namespace {
+
+bool ValidIdentifier(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '_') return false;
+  }
+  return !std::isdigit(static_cast<unsigned char>(name.front()));
+}
+
+void ParseRetry(TomlReader& r, RetrySettings* retry, int default_attempts) {
+  if (auto v = r.Integer("retries", 0, 100)) {
+    retry->attempts = static_cast<int>(*v) + 1;
+  } else {
+    retry->attempts = default_attempts;
+  }
+  if (auto v = r.Duration("retry_backoff", 1, 600000)) retry->base_ms = *v;
+  if (auto v = r.Duration("retry_backoff_max", 1, 3600000)) retry->max_ms = *v;
+  if (retry->max_ms < retry->base_ms) {
+    r.Fail(r.Get("retry_backoff_max"), "retry_backoff_max", "is shorter than retry_backoff");
+  }
+  if (auto v = r.Integer("retry_budget", 0, 1000000)) retry->budget = static_cast<int>(*v);
+}
+
+void ParseHttpSync(TomlReader& job, JobSpec* spec, HttpSyncSettings& s) {
+  const std::string& path = job.path();
+  const std::string context = "job \"" + spec->name + "\"";
+
+  const toml::table* source = job.Table("source");
+  if (source == nullptr) job.Fail(nullptr, "source", "missing (required for type http_sync)");
+  TomlReader src(path, *source, context + ": source");
+  s.source_url = *src.String("url", true);
+  if (!ValidHttpUrl(s.source_url)) {
+    src.Fail(src.Get("url"), "url", "expected an http:// or https:// URL");
+  }
+  if (auto v = src.String("pagination")) {
+    if (*v == "cursor") {
+      s.pagination = HttpSyncSettings::Pagination::kCursor;
+    } else if (*v == "offset") {
+      s.pagination = HttpSyncSettings::Pagination::kOffset;
+    } else {
+      src.Fail(src.Get("pagination"), "pagination", "expected \"cursor\" or \"offset\"");
+    }
+  }
+  if (auto v = src.Integer("page_size", 1, 10000)) s.page_size = static_cast<int>(*v);
+  if (auto v = src.String("records")) s.records_field = *v;
+  if (auto v = src.String("next_cursor")) s.next_cursor_field = *v;
+  if (auto v = src.String("cursor_param")) s.cursor_param = *v;
+  if (auto v = src.String("limit_param")) s.limit_param = *v;
+  if (auto v = src.String("offset_param")) s.offset_param = *v;
+  if (auto v = src.StringMap("headers")) s.source_headers = *v;
+  src.RejectUnknown(
+      "url, pagination, page_size, records, next_cursor, cursor_param, limit_param, "
+      "offset_param, headers");
+
+  const toml::table* sink = job.Table("sink");
+  if (sink == nullptr) job.Fail(nullptr, "sink", "missing (required for type http_sync)");
+  TomlReader dst(path, *sink, context + ": sink");
+  if (auto v = dst.String("url")) s.sink_url = *v;
+  if (auto v = dst.String("table")) s.sink_table = *v;
+  if (s.sink_url.empty() == s.sink_table.empty()) {
+    dst.Fail(nullptr, "", "set exactly one of url (an HTTP API) and table (a MariaDB table)");
+  }
+  if (!s.sink_url.empty() && !ValidHttpUrl(s.sink_url)) {
+    dst.Fail(dst.Get("url"), "url", "expected an http:// or https:// URL");
+  }
+  if (!s.sink_table.empty() && !ValidIdentifier(s.sink_table)) {
+    dst.Fail(dst.Get("table"), "table", "expected a table name of letters, digits and _");
+  }
+  if (auto v = dst.StringMap("headers")) s.sink_headers = *v;
+  if (auto v = dst.StringList("columns")) {
+    s.sink_columns = *v;
+    for (const std::string& column : s.sink_columns) {
+      if (!ValidIdentifier(column)) {
+        dst.Fail(dst.Get("columns"), "columns", "\"" + column + "\" is not a column name");
+      }
+    }
+  }
+  if (auto v = dst.String("key")) s.sink_key = *v;
+  dst.RejectUnknown("url, headers, table, columns, key");
+
+  if (auto v = job.String("id_field")) s.id_field = *v;
+  if (s.id_field.empty()) job.Fail(job.Get("id_field"), "id_field", "must not be empty");
+  if (!s.sink_table.empty()) {
+    if (s.sink_columns.empty()) {
+      dst.Fail(nullptr, "columns", "missing (required with table: the record fields to store)");
+    }
+    if (s.sink_key.empty()) s.sink_key = s.id_field;
+    if (!ValidIdentifier(s.sink_key)) dst.Fail(dst.Get("key"), "key", "not a column name");
+  }
+  if (auto v = job.Integer("chunk_size", 1, 10000)) s.chunk_size = static_cast<int>(*v);
+  if (auto v = job.Number("rate_limit", 0, 100000)) s.rate_limit = *v;
+  if (auto v = job.Duration("connect_timeout", 1, 600000)) s.connect_timeout_ms = *v;
+  if (auto v = job.Duration("transfer_timeout", 1, 3600000)) s.transfer_timeout_ms = *v;
+  if (auto v = job.Integer("max_record_attempts", 1, 100)) {
+    s.max_record_attempts = static_cast<int>(*v);
+  }
+  ParseRetry(job, &s.retry, 5);
+  if (auto v = job.Integer("breaker_failures", 1, 1000)) s.breaker.failures = static_cast<int>(*v);
+  if (auto v = job.Duration("breaker_open", 1, 3600000)) s.breaker.open_ms = *v;
+}
+
+}  // namespace
+
+JobType HttpSyncJobType() {
+  JobType type;
+  type.name = "http_sync";
+  type.parse = [](TomlReader& r, JobSpec* spec) {
+    auto settings = std::make_shared<HttpSyncSettings>();
+    ParseHttpSync(r, spec, *settings);
+    spec->params = std::move(settings);
+    return std::string(
+        "source, sink, id_field, chunk_size, rate_limit, connect_timeout, "
+        "transfer_timeout, max_record_attempts, retries, retry_backoff, retry_backoff_max, "
+        "retry_budget, breaker_failures, breaker_open");
+  };
+  type.run = [](const RunRequest& request, int64_t, const JobServices& services) {
+    if (services.pool == nullptr) return NeedsMariaDb("http_sync");
+    return HttpSyncJob(request,
+                       {services.pool, services.breakers, services.metrics, services.logger})
+        .Run();
+  };
+  // Each call retries itself (retries, retry_budget); a failed run is not run again.
+  type.retries_runs = false;
+  return type;
 }
 
 }  // namespace warden

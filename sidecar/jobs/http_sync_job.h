@@ -12,12 +12,43 @@
 #include "jobs/circuit_breaker.h"
 #include "net/http_client.h"
 #include "scheduler/job_run.h"
+#include "scheduler/job_type.h"
 #include "base/logger.h"
 #include "base/metrics.h"
 #include "storage/mysql/mysql_pool.h"
 #include "jobs/sync_store.h"
 
 namespace warden {
+
+// The keys of an http_sync [[job]] (docs/scheduler.md).
+struct HttpSyncSettings : JobParams {
+  enum class Pagination { kCursor, kOffset };
+  // Service A.
+  std::string source_url;
+  Pagination pagination = Pagination::kCursor;
+  int page_size = 100;
+  std::string records_field = "records";          // where the records are in a page
+  std::string next_cursor_field = "next_cursor";  // cursor pagination: the next page
+  std::string cursor_param = "cursor";
+  std::string limit_param = "limit";
+  std::string offset_param = "offset";
+  std::map<std::string, std::string> source_headers;
+  // Service B: an HTTP endpoint (POST {"records": [...]}) or a MariaDB table.
+  std::string sink_url;
+  std::map<std::string, std::string> sink_headers;
+  std::string sink_table;
+  std::vector<std::string> sink_columns;
+  std::string sink_key;  // the table's unique key column; defaults to id_field
+  // Records and chunks.
+  std::string id_field = "id";
+  int chunk_size = 100;
+  double rate_limit = 0;  // requests per second to each service, 0: unlimited
+  int64_t connect_timeout_ms = 2000;
+  int64_t transfer_timeout_ms = 10000;
+  int max_record_attempts = 3;  // rejections of one record before it is dead-lettered
+  RetrySettings retry;
+  BreakerSettings breaker;
+};
 
 // One run of an `http_sync` job: pull records from service A page by page and push them to
 // service B (an HTTP API or a MariaDB table) in chunks, exactly once through faults and crashes.
@@ -119,5 +150,8 @@ class HttpSyncJob {
 
 // Ids compare as integers when both are integers, else as strings.
 int CompareRecordIds(const std::string& a, const std::string& b);
+
+// type = "http_sync": [source], [sink] and the keys above. Needs MariaDB.
+JobType HttpSyncJobType();
 
 }  // namespace warden

@@ -2,30 +2,19 @@
 
 #include "jobs/backoff.h"
 #include "common/clock.h"
-#include "jobs/command_job.h"
 
 namespace warden {
 
 RunOutcome JobRunner::Attempt(const RunRequest& request, int64_t history_id) {
-  const JobSpec& job = *request.job;
-  switch (job.type) {
-    case JobType::kCommand:
-    case JobType::kMembersMigrate:
-    case JobType::kCacheWarm:
-    case JobType::kDedupe:
-      return RunCommand(request, {{"WARDEN_RUN_ID", std::to_string(history_id)}});
-    case JobType::kSql:
-      if (deps_.sql) return deps_.sql(request, history_id);
-      break;
-    case JobType::kHttpSync:
-      if (deps_.http_sync) return deps_.http_sync(request, history_id);
-      break;
+  const JobType* type = deps_.types ? deps_.types->Find(request.job->type) : nullptr;
+  if (type == nullptr) {
+    // The configuration was read with the same registry: only a wiring mistake gets here.
+    RunOutcome outcome;
+    outcome.result = RunResult::kFailed;
+    outcome.error = "job type " + request.job->type + " is not known to this runner";
+    return outcome;
   }
-  RunOutcome outcome;
-  outcome.result = RunResult::kFailed;
-  outcome.error = std::string("job type ") + JobTypeName(job.type) +
-                  " needs MariaDB: set --mysql, WARDEN_MYSQL or [mysql] url";
-  return outcome;
+  return type->run(request, history_id, deps_.services);
 }
 
 void JobRunner::HistoryFailed(const std::string& job, const std::string& error) {
@@ -61,7 +50,9 @@ RunOutcome JobRunner::Run(const RunRequest& request) {
   Backoff backoff(200, 30000);
   for (int attempt = 0;; ++attempt) {
     outcome = Attempt(request, history_id);
-    const bool retryable = job.type != JobType::kHttpSync && outcome.result == RunResult::kFailed;
+    const JobType* type = deps_.types ? deps_.types->Find(job.type) : nullptr;
+    const bool retryable =
+        type != nullptr && type->retries_runs && outcome.result == RunResult::kFailed;
     if (!retryable || attempt >= job.retries || request.cancel->cancelled()) break;
     const int64_t wait = backoff.Delay(attempt + 1);
     if (deps_.logger) {

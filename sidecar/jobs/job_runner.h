@@ -6,6 +6,8 @@
 #include <string>
 
 #include "jobs/circuit_breaker.h"
+#include "jobs/job_services.h"
+#include "scheduler/job_type.h"
 #include "scheduler/job_run.h"
 #include "base/logger.h"
 #include "base/metrics.h"
@@ -14,21 +16,17 @@
 namespace warden {
 
 // Runs one RunRequest to the end on the calling thread: records it in the history (if any),
-// runs it by type with the job's retries (sql, command: the whole run again after a failure,
-// with backoff; http_sync retries each call itself), and returns how it ended.
+// runs it through its job type with the job's retries (the whole run again after a failure,
+// with backoff, for the types that ask for it), and returns how it ended.
 class JobRunner {
  public:
-  // Runs one attempt of a job type that needs more than the request (MariaDB): set by the
-  // daemon for sql and http_sync.
-  using TypeRunner = std::function<RunOutcome(const RunRequest&, int64_t history_id)>;
-
   struct Deps {
     Logger* logger = nullptr;
     Metrics* metrics = nullptr;
     RunHistory* history = nullptr;  // nullptr: no history (no MariaDB configured)
     std::string node;
-    TypeRunner sql;
-    TypeRunner http_sync;
+    const JobTypeRegistry* types = nullptr;  // where the jobs' types are found
+    JobServices services;                    // what their runs may use
   };
 
   explicit JobRunner(Deps deps) : deps_(std::move(deps)) {}

@@ -1,7 +1,5 @@
 #include "jobs/mysql_job_support.h"
 
-#include "jobs/http_sync_job.h"
-#include "jobs/sql_job.h"
 
 namespace warden {
 
@@ -20,12 +18,12 @@ std::unique_ptr<MysqlJobSupport> MysqlJobSupport::Create(const Settings& setting
 void MysqlJobSupport::Configure(JobRunner::Deps& deps, Logger& logger, Metrics& metrics,
                                 BreakerRegistry& breakers) {
   deps.history = history_.get();
-  deps.sql = [this](const RunRequest& request, int64_t) {
-    return RunSqlJob(request, url_, connect_timeout_ms_);
-  };
-  deps.http_sync = [this, &breakers, &metrics, &logger](const RunRequest& request, int64_t) {
-    return HttpSyncJob(request, {pool_.get(), &breakers, &metrics, &logger}).Run();
-  };
+  deps.services.pool = pool_.get();
+  deps.services.mysql_url = &url_;
+  deps.services.mysql_connect_timeout_ms = connect_timeout_ms_;
+  deps.services.breakers = &breakers;
+  deps.services.metrics = &metrics;
+  deps.services.logger = &logger;
 }
 
 }  // namespace warden

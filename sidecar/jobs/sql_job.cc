@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "base/duration.h"
 #include "base/errors.h"
+#include "jobs/job_services.h"
 
 namespace warden {
 
@@ -79,7 +80,7 @@ RunOutcome RunSqlJob(const RunRequest& request, const MysqlUrl& url, int64_t con
       uint64_t affected = 0;
       {
         QueryKiller killer(request, url, mysql_thread_id(conn->handle()));
-        affected = conn->Execute(job.sql.statement);
+        affected = conn->Execute(job.Params<SqlSettings>().statement);
       }
       outcome.rows = static_cast<int64_t>(affected);
       outcome.result = RunResult::kOk;
@@ -110,6 +111,25 @@ RunOutcome RunSqlJob(const RunRequest& request, const MysqlUrl& url, int64_t con
   }
   outcome.finished_ms = SystemNowMs();
   return outcome;
+}
+
+JobType SqlJobType() {
+  JobType type;
+  type.name = "sql";
+  type.parse = [](TomlReader& r, JobSpec* spec) {
+    auto settings = std::make_shared<SqlSettings>();
+    settings->statement = *r.String("statement", true);
+    if (settings->statement.find_first_not_of(" \t\r\n;") == std::string::npos) {
+      r.Fail(r.Get("statement"), "statement", "is empty");
+    }
+    spec->params = std::move(settings);
+    return "statement, " + ParseRunRetries(r, spec);
+  };
+  type.run = [](const RunRequest& request, int64_t, const JobServices& services) {
+    if (services.mysql_url == nullptr) return NeedsMariaDb("sql");
+    return RunSqlJob(request, *services.mysql_url, services.mysql_connect_timeout_ms);
+  };
+  return type;
 }
 
 }  // namespace warden

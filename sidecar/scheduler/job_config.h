@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,8 @@
 #include "scheduler/schedule.h"
 
 namespace warden {
+
+class JobTypeRegistry;
 
 // What to do with a fire time that comes while an earlier run of the job still goes on.
 enum class OverrunPolicy {
@@ -20,25 +24,8 @@ enum class OverrunPolicy {
 };
 const char* OverrunPolicyName(OverrunPolicy policy);
 
-// members_migrate, cache_warm and dedupe run the warden binary itself (batch_jobs.h).
-enum class JobType { kHttpSync, kSql, kCommand, kMembersMigrate, kCacheWarm, kDedupe };
-const char* JobTypeName(JobType type);
-
-// Retries of one remote call: exponential backoff with full jitter, capped, and a budget of
-// retries per run shared by every call of the run.
-struct RetrySettings {
-  int attempts = 5;  // tries per call, the first included
-  int64_t base_ms = 200;
-  int64_t max_ms = 10000;
-  int budget = 200;  // retries per run
-};
-
-// A circuit breaker per remote (scheme://host:port): `failures` consecutive failures open it
-// for `open_ms`, then one trial call decides.
-struct BreakerSettings {
-  int failures = 5;
-  int64_t open_ms = 5000;
-};
+// An http:// or https:// URL with no white space (webhooks, http_sync).
+bool ValidHttpUrl(const std::string& url);
 
 struct AlertSettings {
   std::string webhook;  // empty: alerts are only logged
@@ -46,49 +33,15 @@ struct AlertSettings {
   bool slack = false;  // a Slack-compatible body ({"text": ...}) instead of Warden's JSON
 };
 
-struct HttpSyncSettings {
-  enum class Pagination { kCursor, kOffset };
-  // Service A.
-  std::string source_url;
-  Pagination pagination = Pagination::kCursor;
-  int page_size = 100;
-  std::string records_field = "records";          // where the records are in a page
-  std::string next_cursor_field = "next_cursor";  // cursor pagination: the next page
-  std::string cursor_param = "cursor";
-  std::string limit_param = "limit";
-  std::string offset_param = "offset";
-  std::map<std::string, std::string> source_headers;
-  // Service B: an HTTP endpoint (POST {"records": [...]}) or a MariaDB table.
-  std::string sink_url;
-  std::map<std::string, std::string> sink_headers;
-  std::string sink_table;
-  std::vector<std::string> sink_columns;
-  std::string sink_key;  // the table's unique key column; defaults to id_field
-  // Records and chunks.
-  std::string id_field = "id";
-  int chunk_size = 100;
-  double rate_limit = 0;  // requests per second to each service, 0: unlimited
-  int64_t connect_timeout_ms = 2000;
-  int64_t transfer_timeout_ms = 10000;
-  int max_record_attempts = 3;  // rejections of one record before it is dead-lettered
-  RetrySettings retry;
-  BreakerSettings breaker;
-};
-
-struct SqlSettings {
-  std::string statement;
-};
-
-struct CommandSettings {
-  std::vector<std::string> argv;  // a string in the config runs through /bin/sh -c
-  std::map<std::string, std::string> env;
-  std::string cwd;
-  int64_t output_limit = 64 * 1024;  // bytes of output kept in the history (the end)
+// A job type's own settings (CommandSettings, SqlSettings, HttpSyncSettings, ...), read by
+// its JobType::parse (scheduler/job_type.h).
+struct JobParams {
+  virtual ~JobParams() = default;
 };
 
 struct JobSpec {
   std::string name;
-  JobType type = JobType::kCommand;
+  std::string type = "command";  // a name in the JobTypeRegistry
   std::string schedule_text;
   std::string time_zone = "UTC";
   std::optional<Schedule> schedule;  // always set once loaded
@@ -102,9 +55,15 @@ struct JobSpec {
   int64_t lease_ms = 0;     // 0: the daemon's lease
   bool enabled = true;
   AlertSettings alert;
-  HttpSyncSettings http_sync;
-  SqlSettings sql;
-  CommandSettings command;
+  std::shared_ptr<const JobParams> params;  // the type's own settings
+
+  // The type's settings; a type reads only those its own parse wrote.
+  template <class T>
+  const T& Params() const {
+    const T* typed = dynamic_cast<const T*>(params.get());
+    if (typed == nullptr) throw std::logic_error("job " + name + ": no settings of type " + type);
+    return *typed;
+  }
 };
 
 struct DaemonSettings {
@@ -123,13 +82,15 @@ struct SchedulerConfig {
 
   const JobSpec* Find(std::string_view name) const;
 
-  // Reads `path`; throws UsageError naming the file, the line, the key and the reason:
+  // Reads `path`, with the job types of `types`; throws UsageError naming the file, the line,
+  // the key and the reason:
   //   warden.toml:12: job "sync-orders": schedule: bad cron expression "61 * * * *": ...
-  static SchedulerConfig Load(const std::string& path);
+  static SchedulerConfig Load(const std::string& path, const JobTypeRegistry& types);
   // The same from text (tests).
-  static SchedulerConfig Parse(const std::string& text, const std::string& path);
+  static SchedulerConfig Parse(const std::string& text, const std::string& path,
+                               const JobTypeRegistry& types);
   // An empty configuration: no jobs, default daemon settings.
-  static SchedulerConfig Empty() { return Parse("", ""); }
+  static SchedulerConfig Empty();
 
   // host and port from a "host:port" listen address; false if malformed.
   static bool ParseListen(const std::string& text, std::string* host, int* port);

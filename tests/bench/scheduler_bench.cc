@@ -39,6 +39,7 @@
 #include "scheduler/scheduler.h"
 #include "base/signal_events.h"
 #include "scheduler/thread_executor.h"
+#include "jobs/job_types.h"
 
 using namespace warden;
 using namespace warden::test;
@@ -80,7 +81,7 @@ void Lateness(int seconds) {
       "schedule = \"@every 1s\"\n"
       "[[job]]\nname = \"every-100ms\"\ntype = \"command\"\ncommand = \"true\"\n"
       "schedule = \"@every 100ms\"\n",
-      "bench.toml");
+      "bench.toml", BuiltinJobTypes());
 
   std::mutex mutex;
   std::vector<double> late_1s, late_100ms;
@@ -172,7 +173,7 @@ SyncResult Sync(MariaDbServer& db, int64_t records, double fault_rate, const std
           "retry_budget = 1000000\ntransfer_timeout = \"100ms\"\nbreaker_failures = 10\n"
           "breaker_open = \"50ms\"\n[job.source]\nurl = \"" +
           source.url() + "\"\npage_size = 500\n[job.sink]\nurl = \"" + sink.url() + "\"\n",
-      "bench.toml");
+      "bench.toml", BuiltinJobTypes());
   std::string error;
   MysqlPool pool(*MysqlUrl::Parse(db.url(), &error), MysqlConnection::Options());
   BreakerRegistry breakers;

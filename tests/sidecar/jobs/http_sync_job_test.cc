@@ -14,6 +14,7 @@
 #include "support/mariadb_server.h"
 #include "storage/mysql/mysql_pool.h"
 #include "jobs/sync_store.h"
+#include "jobs/job_types.h"
 
 namespace warden::test {
 namespace {
@@ -46,7 +47,7 @@ class HttpSyncTest : public ::testing::Test {
         "breaker_open = \"20ms\"\nmax_record_attempts = 2\n" +
         extra + "[job.source]\nurl = \"" + source + "\"\npage_size = 200\n[job.sink]\n" +
         sink_lines;
-    config_ = SchedulerConfig::Parse(text, "test.toml");
+    config_ = SchedulerConfig::Parse(text, "test.toml", BuiltinJobTypes());
     return config_.jobs[0];
   }
 
@@ -109,7 +110,7 @@ TEST_F(HttpSyncTest, OffsetPaginationThroughFaultsArrivesExactlyOnce) {
   // Offset pages: a duplicated page (the previous offset again) must not advance the offset.
   std::string sink_lines = "url = \"" + sink.url() + "\"\n";
   JobSpec job = Job(source.url() + "\"\npagination = \"offset", sink_lines);
-  ASSERT_EQ(job.http_sync.pagination, HttpSyncSettings::Pagination::kOffset);
+  ASSERT_EQ(job.Params<HttpSyncSettings>().pagination, HttpSyncSettings::Pagination::kOffset);
   RunOutcome outcome = RunUntilOk(job);
   ASSERT_EQ(outcome.result, Result::kOk) << outcome.error << "\n" << log_.str();
   EXPECT_EQ(sink.unique(), 3000u);

@@ -5,13 +5,16 @@
 #include <gtest/gtest.h>
 
 #include "base/errors.h"
+#include "jobs/command_job.h"
+#include "jobs/http_sync_job.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 namespace {
 
 std::string Error(const std::string& text) {
   try {
-    SchedulerConfig::Parse(text, "w.toml");
+    SchedulerConfig::Parse(text, "w.toml", BuiltinJobTypes());
   } catch (const UsageError& e) {
     return e.what();
   }
@@ -85,13 +88,13 @@ max_concurrent = 3
 )toml";
 
 TEST(JobConfig, ParsesEverything) {
-  SchedulerConfig c = SchedulerConfig::Parse(kFull, "w.toml");
+  SchedulerConfig c = SchedulerConfig::Parse(kFull, "w.toml", BuiltinJobTypes());
   EXPECT_EQ(c.daemon.listen, "127.0.0.1:9999");
   EXPECT_EQ(c.daemon.shutdown_grace_ms, 10000);
   EXPECT_EQ(c.daemon.node, "edge-1");
   ASSERT_EQ(c.jobs.size(), 3u);
   const JobSpec& sync = c.jobs[0];
-  EXPECT_EQ(sync.type, JobType::kHttpSync);
+  EXPECT_EQ(sync.type, "http_sync");
   EXPECT_EQ(sync.overrun, OverrunPolicy::kQueue);
   EXPECT_EQ(sync.misfire_grace_ms, 120000);
   EXPECT_EQ(sync.jitter_ms, 1000);
@@ -99,23 +102,23 @@ TEST(JobConfig, ParsesEverything) {
   EXPECT_EQ(sync.deadline_ms, 120000);
   EXPECT_EQ(sync.lease_ms, 20000);  // the daemon's
   EXPECT_EQ(sync.schedule->zone().name(), "Europe/Berlin");
-  EXPECT_EQ(sync.http_sync.chunk_size, 50);
-  EXPECT_EQ(sync.http_sync.retry.attempts, 5);
-  EXPECT_EQ(sync.http_sync.retry.budget, 30);
-  EXPECT_EQ(sync.http_sync.breaker.failures, 3);
-  EXPECT_EQ(sync.http_sync.pagination, HttpSyncSettings::Pagination::kOffset);
-  EXPECT_EQ(sync.http_sync.records_field, "data");
-  EXPECT_EQ(sync.http_sync.source_headers.at("Authorization"), "Bearer x");
-  EXPECT_EQ(sync.http_sync.id_field, "order_id");
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().chunk_size, 50);
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().retry.attempts, 5);
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().retry.budget, 30);
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().breaker.failures, 3);
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().pagination, HttpSyncSettings::Pagination::kOffset);
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().records_field, "data");
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().source_headers.at("Authorization"), "Bearer x");
+  EXPECT_EQ(sync.Params<HttpSyncSettings>().id_field, "order_id");
   EXPECT_EQ(sync.alert.webhook, "http://127.0.0.1:1/hook");
   EXPECT_EQ(sync.alert.after_failures, 2);
   EXPECT_TRUE(sync.alert.slack);
   const JobSpec& cleanup = c.jobs[1];
-  EXPECT_EQ(cleanup.type, JobType::kSql);
+  EXPECT_EQ(cleanup.type, "sql");
   EXPECT_EQ(cleanup.alert.after_failures, 1);
   EXPECT_FALSE(cleanup.alert.slack);
   const JobSpec& backup = c.jobs[2];
-  EXPECT_EQ(backup.command.argv, (std::vector<std::string>{"/usr/bin/env", "true"}));
+  EXPECT_EQ(backup.Params<CommandSettings>().argv, (std::vector<std::string>{"/usr/bin/env", "true"}));
   EXPECT_EQ(backup.max_concurrent, 3);
   EXPECT_EQ(backup.schedule->interval_ms(), 90000);
   EXPECT_EQ(c.Find("backup"), &c.jobs[2]);
@@ -123,10 +126,10 @@ TEST(JobConfig, ParsesEverything) {
 }
 
 TEST(JobConfig, NoJobsIsFine) {
-  SchedulerConfig c = SchedulerConfig::Parse("[redis]\nurl = \"redis://x\"\n", "w.toml");
+  SchedulerConfig c = SchedulerConfig::Parse("[redis]\nurl = \"redis://x\"\n", "w.toml", BuiltinJobTypes());
   EXPECT_TRUE(c.jobs.empty());
   EXPECT_EQ(c.daemon.listen, "127.0.0.1:9477");
-  EXPECT_EQ(SchedulerConfig::Parse("[daemon]\nlisten = \"off\"\n", "w.toml").daemon.listen, "");
+  EXPECT_EQ(SchedulerConfig::Parse("[daemon]\nlisten = \"off\"\n", "w.toml", BuiltinJobTypes()).daemon.listen, "");
 }
 
 TEST(JobConfig, ErrorsNameFileLineKeyAndReason) {

@@ -8,6 +8,7 @@
 
 #include "scheduler/memory_coordinator.h"
 #include "scheduler/time_zone.h"
+#include "jobs/job_types.h"
 
 namespace warden {
 namespace {
@@ -36,7 +37,7 @@ class SchedulerTest : public ::testing::Test {
   // A scheduler over `jobs` (TOML [[job]] tables), sharing the coordinator.
   std::unique_ptr<Scheduler> Make(const std::string& jobs, FakeExecutor& executor,
                                   const std::string& node = "n1") {
-    config_ = SchedulerConfig::Parse(jobs, "test.toml");
+    config_ = SchedulerConfig::Parse(jobs, "test.toml", BuiltinJobTypes());
     Scheduler::Options options;
     options.node = node;
     return std::make_unique<Scheduler>(
@@ -234,7 +235,7 @@ misfire_grace = "30s"
 )";
   // Before the downtime this fire time ran (claimed); the daemon comes back 10 minutes and
   // 10 seconds later.
-  config_ = SchedulerConfig::Parse(job, "test.toml");
+  config_ = SchedulerConfig::Parse(job, "test.toml", BuiltinJobTypes());
   now_ = Z(2024, 5, 1, 12, 0, 0);
   ASSERT_EQ(coordinator_.TryClaim(config_.jobs[0], now_, false, "old").outcome,
             JobCoordinator::Claim::Outcome::kRun);
@@ -262,7 +263,7 @@ command = "true"
 schedule = "0 * * * * *"
 misfire_grace = "5s"
 )";
-  config_ = SchedulerConfig::Parse(job, "test.toml");
+  config_ = SchedulerConfig::Parse(job, "test.toml", BuiltinJobTypes());
   now_ = Z(2024, 5, 1, 12, 0, 0);
   coordinator_.TryClaim(config_.jobs[0], now_, false, "old");
   coordinator_.Release(config_.jobs[0], "old", "");
@@ -423,7 +424,7 @@ type = "command"
 command = "true"
 schedule = "@every 500ms"
 )",
-                                                "test.toml");
+                                                "test.toml", BuiltinJobTypes());
   s->Reload(next);
   RunPumped(kStart + 3500, {s.get()});
   std::vector<std::string> names;
