@@ -33,7 +33,8 @@ AsyncRedis::AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock,
       clock_(std::move(clock)),
       attach_(std::move(attach)),
       log_(std::move(log)),
-      rng_(std::random_device{}() ^ static_cast<uint32_t>(getpid())) {}
+      backoff_(kMinBackoffMs, kMaxBackoffMs, Backoff::Jitter::kEqual,
+               std::random_device{}() ^ static_cast<uint32_t>(getpid())) {}
 
 AsyncRedis::~AsyncRedis() { Close(); }
 
@@ -60,17 +61,15 @@ void AsyncRedis::NoteOutage(const std::string& what) {
 }
 
 void AsyncRedis::MarkHealthy() {
-  backoff_ms_ = 0;
+  backoff_.Reset();
   if (!outage_logged_) return;
   log_(LogLevel::kInfo, "redis " + endpoint_.Describe() + " is reachable again (" + purpose_ + ")");
   outage_logged_ = false;
 }
 
 void AsyncRedis::ScheduleRetry() {
-  backoff_ms_ = backoff_ms_ ? std::min(backoff_ms_ * 2, kMaxBackoffMs) : kMinBackoffMs;
-  // Full jitter keeps the nodes of a fleet from reconnecting in lockstep after an outage.
-  std::uniform_int_distribution<int64_t> jitter(backoff_ms_ / 2, backoff_ms_);
-  next_attempt_ms_ = clock_() + jitter(rng_);
+  // Jitter keeps the nodes of a fleet from reconnecting in lockstep after an outage.
+  next_attempt_ms_ = clock_() + backoff_.Next();
   deadlines_.clear();
 }
 

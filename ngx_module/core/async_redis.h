@@ -3,10 +3,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 
 struct redisAsyncContext;
@@ -83,9 +83,8 @@ class AsyncRedis {
   std::deque<int64_t> deadlines_;  // of the outstanding commands, in order
   bool outage_logged_ = false;
   int64_t next_attempt_ms_ = 0;
-  int64_t backoff_ms_ = 0;
   uint64_t errors_ = 0;
-  std::mt19937 rng_;
+  Backoff backoff_;
 };
 
 }  // namespace warden

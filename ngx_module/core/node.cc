@@ -133,7 +133,7 @@ void Node::FlushExact() {
       args.push_back(std::to_string(g.count));
     }
     auto fail_all = [this, batch] {
-      breaker_.Failure(clock_());
+      breaker_.OnFailure(clock_());
       for (auto& req : *batch) {
         LeakyBucketVerdict v;
         if (req.fail_closed) {
@@ -155,7 +155,7 @@ void Node::FlushExact() {
                         fail_all();
                         return;
                       }
-                      breaker_.Success();
+                      breaker_.OnSuccess();
                       exact_redis_->MarkHealthy();
                       int64_t now = clock_();
                       for (size_t i = 0; i < batch->size(); ++i) {
@@ -239,7 +239,7 @@ bool Node::CacheGet(std::string_view key, CacheDone done) {
   if (!sent) {
     cache_reads_.erase(read);
     // The circuit may have let this one through as its trial: it must hear how it went.
-    breaker_.Failure(clock_());
+    breaker_.OnFailure(clock_());
   }
   return sent;
 }
@@ -250,10 +250,10 @@ Node::CacheResult Node::ReadCacheReply(const std::string& key, const redisReply*
                     std::string_view(r->str, r->len).substr(0, 9) == "WRONGTYPE";
   if (!r || (r->type != REDIS_REPLY_ARRAY && !wrong_type)) {
     // No answer in time, the connection lost, or Redis refusing (LOADING, NOAUTH...).
-    breaker_.Failure(clock_());
+    breaker_.OnFailure(clock_());
     return CacheResult::kError;
   }
-  breaker_.Success();
+  breaker_.OnSuccess();
   exact_redis_->MarkHealthy();
   CacheValue::Problem problem = CacheValue::Problem::kNotAHash;
   if (!wrong_type) {

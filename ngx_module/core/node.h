@@ -13,7 +13,7 @@
 #include "core/blacklist_sync.h"
 #include "core/blacklist_table.h"
 #include "common/cache_value.h"
-#include "core/circuit_breaker.h"
+#include "common/circuit_breaker.h"
 #include "core/leaky_bucket.h"
 #include "core/limit_sync.h"
 #include "core/node_stats.h"
@@ -61,7 +61,7 @@ class Node {
   bool LimitExact(int zone, std::string_view key, const LeakyBucketParams& params, int64_t now_ms,
                   bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
   // A request gave up waiting for Redis: counts against the circuit.
-  void ExactTimedOut() { breaker_.Failure(clock_()); }
+  void ExactTimedOut() { breaker_.OnFailure(clock_()); }
   // Sends the requests LimitExact queued, in one script call per kExactBatch. The glue calls
   // it once per event-loop turn, after the turn's requests have been queued.
   void FlushExact();

@@ -4,17 +4,18 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
 
 // `warden ban <ip|cidr>... [--ttl 1h] [--reason TEXT]` and
 // `warden ban --file LIST [--source feed|manual] [--skip-invalid]`.
-class BanCommand {
+class BanCommand : public Command {
  public:
   BanCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   int RunArgs(int64_t ttl_ms);

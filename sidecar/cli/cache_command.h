@@ -3,17 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
 
 // `warden cache warm [NAME] [--force]` and `warden cache show NAME [--json]`: the [[cache]]
 // entries of the config file, kept warm in Redis (docs/cache.md).
-class CacheCommand {
+class CacheCommand : public Command {
  public:
   CacheCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   int Warm();

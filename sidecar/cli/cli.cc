@@ -1,6 +1,9 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "cli/ban_command.h"
 #include "cli/cache_command.h"
@@ -27,6 +30,20 @@ std::string OneLine(std::string text) {
   }
   return text;
 }
+
+using CommandFactory = std::unique_ptr<Command> (*)(CLI::App&, CommandContext&);
+
+template <class T>
+std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
+  return std::make_unique<T>(app, ctx);
+}
+
+// Every command, in the order `warden --help` lists them: adding one is one line here.
+constexpr CommandFactory kCommands[] = {
+    Make<BanCommand>,    Make<UnbanCommand>, Make<ListCommand>,    Make<ExportCommand>,
+    Make<TopCommand>,    Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,
+    Make<MembersCommand>, Make<CacheCommand>, Make<DedupeCommand>,
+};
 
 }  // namespace
 
@@ -60,17 +77,8 @@ int Cli::Run(int argc, const char* const* argv) {
   auto* config_opt =
       app.add_option("--config", config, "Config file (env WARDEN_CONFIG)")->type_name("PATH");
 
-  BanCommand ban(app, ctx);
-  UnbanCommand unban(app, ctx);
-  ListCommand list(app, ctx);
-  TopCommand top(app, ctx);
-  ExportCommand export_command(app, ctx);
-  ConfigCommand config_command(app, ctx);
-  DaemonCommand daemon(app, ctx);
-  MembersCommand members(app, ctx);
-  CacheCommand cache(app, ctx);
-  DedupeCommand dedupe(app, ctx);
-  JobCommand job(app, ctx);
+  std::vector<std::unique_ptr<Command>> commands;
+  for (const CommandFactory make : kCommands) commands.push_back(make(app, ctx));
 
   try {
     app.parse(argc, argv);
@@ -79,9 +87,12 @@ int Cli::Run(int argc, const char* const* argv) {
     std::string message = OneLine(e.what());
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
         message.find("subcommand") != std::string::npos) {
-      message =
-          "a command is required (ban, unban, list, export, top, config, daemon, job, members, "
-          "cache, dedupe)";
+      std::string names;
+      for (const CLI::App* sub :
+           std::as_const(app).get_subcommands([](const CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      }
+      message = "a command is required (" + names + ")";
     }
     err_ << "warden: " << message << " (see warden --help)\n";
     return kExitUsage;
@@ -95,17 +106,9 @@ int Cli::Run(int argc, const char* const* argv) {
   if (config_opt->count() > 0) flags.config = config;
 
   try {
-    if (ban.selected()) return ban.Run();
-    if (unban.selected()) return unban.Run();
-    if (list.selected()) return list.Run();
-    if (top.selected()) return top.Run();
-    if (export_command.selected()) return export_command.Run();
-    if (config_command.selected()) return config_command.Run();
-    if (daemon.selected()) return daemon.Run();
-    if (members.selected()) return members.Run();
-    if (cache.selected()) return cache.Run();
-    if (dedupe.selected()) return dedupe.Run();
-    if (job.selected()) return job.Run();
+    for (const std::unique_ptr<Command>& command : commands) {
+      if (command->selected()) return command->Run();
+    }
     err_ << "warden: a command is required (see warden --help)\n";
     return kExitUsage;
   } catch (const Error& e) {

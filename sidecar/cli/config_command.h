@@ -3,16 +3,17 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
 
 // `warden config check [--config PATH]`: parses and validates the config file.
-class ConfigCommand {
+class ConfigCommand : public Command {
  public:
   ConfigCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   CommandContext& ctx_;

@@ -3,17 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
 
 // `warden daemon [--log-format text|json] [--interval D]`: runs the Daemon (the job scheduler
 // and the expired-ban purge) until SIGTERM or SIGINT; SIGHUP reloads the config file.
-class DaemonCommand {
+class DaemonCommand : public Command {
  public:
   DaemonCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   CommandContext& ctx_;

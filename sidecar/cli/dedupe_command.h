@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
@@ -11,11 +12,11 @@ namespace warden {
 // `warden dedupe --table T --key COL[,COL...] [--keep lowest-id|highest-id] [--dry-run]
 //  [--chunk N] [--chunk-time D] [--id-column C] [--throttle SPEC] [--json]`: deletes duplicate
 // rows in chunks (Deduplicator).
-class DedupeCommand {
+class DedupeCommand : public Command {
  public:
   DedupeCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   CommandContext& ctx_;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 #include "scheduler/job_config.h"
 
@@ -16,11 +17,11 @@ namespace warden {
 //   history [NAME] [--limit]   the latest runs from MariaDB
 //   deadletters NAME [--replay] [--all]  records the sink rejected; --replay sends them again
 // Every listing takes --json.
-class JobCommand {
+class JobCommand : public Command {
  public:
   JobCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   int List();

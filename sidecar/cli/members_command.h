@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
@@ -15,11 +16,11 @@ namespace warden {
 //                          [--max-rows N] [--throttle SPEC] [--verify] [--fresh] [--json]
 //   warden members check [--json]
 //   warden members restore <ID | --email E> [--keep-login-time]
-class MembersCommand {
+class MembersCommand : public Command {
  public:
   MembersCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   int Migrate();

@@ -4,16 +4,17 @@
 #include <string>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/command_context.h"
 
 namespace warden {
 
 // `warden unban <ip|cidr>... [--file LIST]`: takes entries off the blacklist.
-class UnbanCommand {
+class UnbanCommand : public Command {
  public:
   UnbanCommand(CLI::App& parent, CommandContext& context);
-  bool selected() const { return app_->parsed(); }
-  int Run();
+  bool selected() const override { return app_->parsed(); }
+  int Run() override;
 
  private:
   CommandContext& ctx_;

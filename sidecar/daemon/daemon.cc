@@ -41,7 +41,9 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
     : options_(std::move(options)),
       logger_(logger),
       signals_(signals),
-      coordinator_(options_.prefix) {
+      coordinator_(options_.prefix),
+      reconnect_backoff_(options_.backoff_initial_ms, options_.backoff_max_ms,
+                         Backoff::Jitter::kEqual) {
   alerter_ = std::make_unique<WebhookAlerter>(logger_);
   JobRunner::Deps deps;
   deps.logger = &logger_;
@@ -142,7 +144,7 @@ int Daemon::Run() {
     if (signals_.TakeReload()) Reload();
     RunTasks();
     if (!conn_ && now >= reconnect_at_ms_ && !Connect()) {
-      reconnect_at_ms_ = SystemNowMs() + NextBackoff();
+      reconnect_at_ms_ = SystemNowMs() + reconnect_backoff_.Next();
     }
     if (conn_ && !draining && SystemNowMs() >= next_purge_ms_) {
       PurgeTick();
@@ -191,7 +193,7 @@ bool Daemon::Connect() {
                   {"outage", FormatDuration(SystemNowMs() - outage_started_ms_)}});
   }
   in_outage_ = false;
-  backoff_ms_ = 0;
+  reconnect_backoff_.Reset();
   return true;
 }
 
@@ -201,14 +203,6 @@ void Daemon::EnterOutage(const std::string& why) {
   outage_started_ms_ = SystemNowMs();
   logger_.Warn("redis unavailable; retrying with backoff",
                {{"redis", options_.redis.Endpoint()}, {"error", why}});
-}
-
-int64_t Daemon::NextBackoff() {
-  backoff_ms_ = backoff_ms_ == 0 ? options_.backoff_initial_ms
-                                 : std::min(backoff_ms_ * 2, options_.backoff_max_ms);
-  // Full jitter over the upper half keeps a fleet of sidecars from reconnecting in lockstep.
-  std::uniform_int_distribution<int64_t> spread(backoff_ms_ / 2, backoff_ms_);
-  return spread(jitter_);
 }
 
 void Daemon::PurgeTick() {

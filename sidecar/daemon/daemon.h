@@ -8,11 +8,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "blacklist/blacklist_store.h"
-#include "jobs/circuit_breaker.h"
+#include "common/backoff.h"
+#include "jobs/breaker_registry.h"
 #include "net/control_server.h"
 #include "scheduler/job_config.h"
 #include "jobs/job_runner.h"
@@ -70,7 +70,6 @@ class Daemon {
   bool Connect();
   void PurgeTick();
   void EnterOutage(const std::string& why);
-  int64_t NextBackoff();
   void Reload();
   void StartControl();
   // Runs `task` on the loop thread and waits for its answer (control requests).
@@ -98,11 +97,10 @@ class Daemon {
   std::unique_ptr<BlacklistStore> store_;
   bool in_outage_ = false;
   int64_t outage_started_ms_ = 0;
-  int64_t backoff_ms_ = 0;
   int64_t reconnect_at_ms_ = 0;
   int64_t next_purge_ms_ = 0;
   std::string last_task_error_;
-  std::mt19937 jitter_{std::random_device{}()};
+  Backoff reconnect_backoff_;  // reconnects to Redis
 
   std::mutex tasks_mutex_;
   std::deque<std::function<void()>> tasks_;

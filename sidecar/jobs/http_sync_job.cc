@@ -130,7 +130,7 @@ HttpSyncJob::HttpSyncJob(const RunRequest& request, Deps deps)
       job_(*request_.job),
       settings_(job_.Params<HttpSyncSettings>()),
       deps_(deps),
-      backoff_(settings_.retry),
+      backoff_(settings_.retry.base_ms, settings_.retry.max_ms),
       budget_(settings_.retry.budget) {
   source_breaker_ =
       deps_.breakers->For(HttpClient::Remote(settings_.source_url), settings_.breaker);
@@ -158,7 +158,7 @@ HttpResponse HttpSyncJob::Call(HttpClient::Request request, const std::string& w
                                const std::function<std::string(const HttpResponse&)>& check) {
   request.connect_timeout_ms = settings_.connect_timeout_ms;
   request.timeout_ms = settings_.transfer_timeout_ms;
-  CircuitBreaker& breaker =
+  SharedCircuitBreaker& breaker =
       request.method == "GET" || !sink_breaker_ ? *source_breaker_ : *sink_breaker_;
   std::string last_error;
   for (int attempt = 1;; ++attempt) {
@@ -489,7 +489,7 @@ std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& con
                                         const std::vector<DeadLetter>& letters, Logger* logger) {
   const HttpSyncSettings& s = job.Params<HttpSyncSettings>();
   HttpClient http;
-  Backoff backoff(s.retry);
+  Backoff backoff(s.retry.base_ms, s.retry.max_ms);
   int sent = 0, failed = 0;
   for (const DeadLetter& letter : letters) {
     std::string error;

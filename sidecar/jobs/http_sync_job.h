@@ -8,8 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "jobs/backoff.h"
-#include "jobs/circuit_breaker.h"
+#include "common/backoff.h"
+#include "jobs/retry_budget.h"
+#include "jobs/breaker_registry.h"
 #include "net/http_client.h"
 #include "scheduler/job_run.h"
 #include "scheduler/job_type.h"
@@ -135,8 +136,8 @@ class HttpSyncJob {
   HttpClient http_;
   Backoff backoff_;
   RetryBudget budget_;
-  std::shared_ptr<CircuitBreaker> source_breaker_;
-  std::shared_ptr<CircuitBreaker> sink_breaker_;
+  std::shared_ptr<SharedCircuitBreaker> source_breaker_;
+  std::shared_ptr<SharedCircuitBreaker> sink_breaker_;
   int64_t next_token_ms_ = 0;  // rate limit
   std::vector<Record> pending_;
   std::map<std::string, int> rejections_;  // record id -> rejections in this run

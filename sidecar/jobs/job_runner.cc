@@ -1,6 +1,6 @@
 #include "jobs/job_runner.h"
 
-#include "jobs/backoff.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 
 namespace warden {

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <string>
 
-#include "jobs/circuit_breaker.h"
+#include "jobs/breaker_registry.h"
 #include "jobs/job_services.h"
 #include "scheduler/job_type.h"
 #include "scheduler/job_run.h"

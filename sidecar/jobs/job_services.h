@@ -5,7 +5,7 @@
 
 #include "base/logger.h"
 #include "base/metrics.h"
-#include "jobs/circuit_breaker.h"
+#include "jobs/breaker_registry.h"
 #include "config/toml_reader.h"
 #include "scheduler/job_run.h"
 #include "storage/mysql/mysql_pool.h"

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "jobs/circuit_breaker.h"
+#include "jobs/breaker_registry.h"
 #include "jobs/job_runner.h"
 #include "base/logger.h"
 #include "base/metrics.h"

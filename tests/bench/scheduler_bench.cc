@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
-#include "jobs/circuit_breaker.h"
+#include "jobs/breaker_registry.h"
 #include "common/clock.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"

@@ -1,4 +1,4 @@
-#include "jobs/backoff.h"
+#include "common/backoff.h"
 
 #include <algorithm>
 
@@ -12,7 +12,9 @@ int64_t Backoff::Ceiling(int n) const {
 }
 
 int64_t Backoff::Delay(int n) {
-  std::uniform_int_distribution<int64_t> spread(0, Ceiling(n));
+  const int64_t ceiling = Ceiling(n);
+  std::uniform_int_distribution<int64_t> spread(jitter_ == Jitter::kFull ? 0 : ceiling / 2,
+                                                ceiling);
   return spread(rng_);
 }
 

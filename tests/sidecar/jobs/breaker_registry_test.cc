@@ -1,5 +1,5 @@
-// CircuitBreaker with an injected clock: closed -> open -> half-open -> closed or open.
-#include "jobs/circuit_breaker.h"
+// SharedCircuitBreaker (the common breaker under a lock) with an injected clock: closed -> open -> half-open -> closed or open.
+#include "jobs/breaker_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -9,20 +9,20 @@ namespace {
 class BreakerTest : public ::testing::Test {
  protected:
   int64_t now_ = 1000;
-  CircuitBreaker breaker_{BreakerSettings{3, 5000}, [this] { return now_; }};
+  SharedCircuitBreaker breaker_{BreakerSettings{3, 5000}, [this] { return now_; }};
 };
 
 TEST_F(BreakerTest, OpensAfterConsecutiveFailures) {
   EXPECT_TRUE(breaker_.Allow());
   breaker_.OnFailure();
   breaker_.OnFailure();
-  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(breaker_.state(), SharedCircuitBreaker::State::kClosed);
   breaker_.OnSuccess();  // a success resets the count
   breaker_.OnFailure();
   breaker_.OnFailure();
   EXPECT_TRUE(breaker_.Allow());
   breaker_.OnFailure();
-  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(breaker_.state(), SharedCircuitBreaker::State::kOpen);
   EXPECT_FALSE(breaker_.Allow());
   EXPECT_EQ(breaker_.open_until(), 6000);
 }
@@ -32,11 +32,11 @@ TEST_F(BreakerTest, HalfOpenLetsOneTrialThrough) {
   now_ = 5999;
   EXPECT_FALSE(breaker_.Allow());
   now_ = 6000;
-  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kHalfOpen);
+  EXPECT_EQ(breaker_.state(), SharedCircuitBreaker::State::kHalfOpen);
   EXPECT_TRUE(breaker_.Allow());   // the trial
   EXPECT_FALSE(breaker_.Allow());  // nobody else while it is out
   breaker_.OnSuccess();
-  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(breaker_.state(), SharedCircuitBreaker::State::kClosed);
   EXPECT_TRUE(breaker_.Allow());
   EXPECT_TRUE(breaker_.Allow());
 }
@@ -46,7 +46,7 @@ TEST_F(BreakerTest, FailedTrialOpensAgainForAnotherPeriod) {
   now_ = 6000;
   EXPECT_TRUE(breaker_.Allow());
   breaker_.OnFailure();  // one failure in half-open is enough
-  EXPECT_EQ(breaker_.state(), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(breaker_.state(), SharedCircuitBreaker::State::kOpen);
   EXPECT_EQ(breaker_.open_until(), 11000);
   EXPECT_FALSE(breaker_.Allow());
 }
