@@ -1,9 +1,12 @@
 #include "net/http_client.h"
 
 #include <mutex>
+#include <optional>
 
-#include "base/duration.h"
 #include "base/cancel_token.h"
+#include "base/duration.h"
+#include "common/c_ptr.h"
+#include "common/url.h"
 
 namespace warden {
 
@@ -19,10 +22,6 @@ int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return cancel != nullptr && cancel->cancelled() ? 1 : 0;
 }
 
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
 }  // namespace
 
 HttpClient::HttpClient() {
@@ -33,32 +32,19 @@ HttpClient::HttpClient() {
 }
 
 std::string HttpClient::Remote(const std::string& url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return url;
-  std::string scheme = url.substr(0, scheme_end);
-  size_t host_start = scheme_end + 3;
-  size_t host_end = url.find_first_of("/?#", host_start);
-  std::string authority = url.substr(
-      host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos)
-    authority = authority.substr(at + 1);
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    has_port =
-        close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':';
-  } else {
-    has_port = authority.find(':') != std::string::npos;
-  }
-  if (!has_port) authority += scheme == "https" ? ":443" : ":80";
-  return scheme + "://" + authority;
+  std::string why;
+  std::optional<Url> parts = Url::Split(url, &why);
+  if (!parts) return Url::Redact(url);
+  std::string port = parts->port;
+  if (port.empty()) port = parts->scheme == "https" ? "443" : "80";
+  return parts->scheme + "://" + Url::HostPort(parts->host, port);
 }
 
 HttpResponse HttpClient::Send(const Request& request) {
   CURL* curl = curl_.get();
   curl_easy_reset(curl);
   HttpResponse response;
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  CPtr<curl_slist, curl_slist_free_all> headers;
   for (const auto& [name, value] : request.headers) {
     const std::string line = name + ": " + value;
     headers.reset(curl_slist_append(headers.release(), line.c_str()));

@@ -89,5 +89,16 @@ TEST(RedisUrl, Rejects) {
   EXPECT_NE(Error("redis://:%zz@host").find("percent"), std::string::npos);
 }
 
+TEST(RedisUrl, ErrorsNeverShowThePassword) {
+  std::string error = Error("redis://warden:topsecret@h:99999/0");
+  EXPECT_EQ(error.find("topsecret"), std::string::npos) << error;
+  EXPECT_NE(error.find("redis://warden:***@h:99999/0"), std::string::npos) << error;
+  error = Error("redis://h/x?password=topsecret");
+  EXPECT_EQ(error.find("topsecret"), std::string::npos) << error;
+  error = Error("unix:///run/r.sock?password=topsecret&dbx=1");
+  EXPECT_EQ(error.find("topsecret"), std::string::npos) << error;
+  EXPECT_NE(error.find("\"dbx\""), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace warden

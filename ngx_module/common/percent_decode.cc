@@ -1,4 +1,4 @@
-#include "base/percent_decode.h"
+#include "common/percent_decode.h"
 
 namespace warden {
 
