@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "common/c_ptr.h"
 
 namespace warden {
 
@@ -53,10 +54,7 @@ class HttpClient {
   static std::string Remote(const std::string& url);
 
  private:
-  struct Deleter {
-    void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
-  };
-  std::unique_ptr<CURL, Deleter> curl_;
+  CPtr<CURL, curl_easy_cleanup> curl_;
 };
 
 }  // namespace warden

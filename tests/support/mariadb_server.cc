@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/c_ptr.h"
 #include "support/free_port.h"
 #include "support/poll_until.h"
 
@@ -17,14 +18,8 @@ namespace warden::test {
 
 namespace {
 
-struct MysqlDeleter {
-  void operator()(MYSQL* mysql) const { mysql_close(mysql); }
-};
-struct ResultDeleter {
-  void operator()(MYSQL_RES* res) const { mysql_free_result(res); }
-};
-using MysqlPtr = std::unique_ptr<MYSQL, MysqlDeleter>;
-using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
+using MysqlPtr = CPtr<MYSQL, mysql_close>;
+using ResultPtr = CPtr<MYSQL_RES, mysql_free_result>;
 
 // $variable, else `name` from PATH, /usr/sbin or /usr/bin (mariadbd lives in /usr/sbin, which
 // is not on every user's PATH).

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/c_ptr.h"
 #include "support/free_port.h"
 #include "support/poll_until.h"
 
@@ -14,14 +15,8 @@ namespace warden::test {
 
 namespace {
 
-struct ContextDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+using ContextPtr = CPtr<redisContext, redisFree>;
+using ReplyPtr = CPtr<redisReply, freeReplyObject>;
 
 RedisValue Copy(const redisReply* r) {
   RedisValue v;

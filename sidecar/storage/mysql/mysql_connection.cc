@@ -3,6 +3,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "common/c_ptr.h"
 #include "base/duration.h"
 #include "base/errors.h"
 #include "storage/mysql/mysql_error.h"
@@ -11,10 +12,7 @@ namespace warden {
 
 namespace {
 
-struct ResultDeleter {
-  void operator()(MYSQL_RES* res) const { mysql_free_result(res); }
-};
-using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
+using ResultPtr = CPtr<MYSQL_RES, mysql_free_result>;
 
 unsigned int Seconds(int64_t ms) {
   if (ms <= 0) return 1;

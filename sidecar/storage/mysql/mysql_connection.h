@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/c_ptr.h"
 #include "storage/mysql/mysql_rows.h"
 #include "storage/mysql/mysql_statement.h"
 #include "storage/mysql/mysql_url.h"
@@ -68,10 +69,7 @@ class MysqlConnection {
   MYSQL* handle() const { return mysql_.get(); }
 
  private:
-  struct Deleter {
-    void operator()(MYSQL* mysql) const { mysql_close(mysql); }
-  };
-  using Handle = std::unique_ptr<MYSQL, Deleter>;
+  using Handle = CPtr<MYSQL, mysql_close>;
 
   MysqlConnection(Handle mysql, const MysqlUrl& url, const Options& options);
   static Handle Open(const MysqlUrl& url, const Options& options, const std::string& endpoint);

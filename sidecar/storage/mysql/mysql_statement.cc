@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "common/c_ptr.h"
 #include "storage/mysql/mysql_error.h"
 
 namespace warden {
@@ -17,9 +18,6 @@ using BindFlag = std::remove_pointer_t<decltype(MYSQL_BIND::is_null)>;
 
 constexpr unsigned long kInitialBufferSize = 256;
 
-struct ResultMetadataDeleter {
-  void operator()(MYSQL_RES* res) const { mysql_free_result(res); }
-};
 
 // Frees the statement's result set (unread rows included) when a run ends, however it ends, so
 // the connection is ready for the next command.
@@ -126,7 +124,7 @@ unsigned MysqlStatement::Run() {
 
 MysqlRows MysqlStatement::Fetch(unsigned columns) {
   if (columns == 0) return MysqlRows({}, sql_);
-  std::unique_ptr<MYSQL_RES, ResultMetadataDeleter> meta(mysql_stmt_result_metadata(stmt_.get()));
+  CPtr<MYSQL_RES, mysql_free_result> meta(mysql_stmt_result_metadata(stmt_.get()));
   if (!meta) Throw();
   std::vector<std::string> names;
   names.reserve(columns);

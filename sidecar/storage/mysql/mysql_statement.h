@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/c_ptr.h"
 #include "storage/mysql/mysql_rows.h"
 #include "storage/mysql/mysql_value.h"
 
@@ -50,10 +51,6 @@ class MysqlStatement {
   const std::string& sql() const { return sql_; }
 
  private:
-  struct Deleter {
-    void operator()(MYSQL_STMT* stmt) const { mysql_stmt_close(stmt); }
-  };
-
   MysqlStatement(MYSQL_STMT* stmt, std::string_view sql, std::string endpoint)
       : stmt_(stmt), sql_(sql), endpoint_(std::move(endpoint)) {}
 
@@ -62,7 +59,7 @@ class MysqlStatement {
   MysqlRows Fetch(unsigned columns);
   [[noreturn]] void Throw() const;
 
-  std::unique_ptr<MYSQL_STMT, Deleter> stmt_;
+  CPtr<MYSQL_STMT, mysql_stmt_close> stmt_;
   std::string sql_;
   std::string endpoint_;
   size_t param_count_ = 0;

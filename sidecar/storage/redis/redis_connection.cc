@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "common/c_ptr.h"
 #include "base/duration.h"
 #include "base/errors.h"
 
@@ -34,7 +35,7 @@ std::string CommandName(std::string_view first) {
 
 RedisConnection RedisConnection::Connect(const RedisUrl& url, int64_t timeout_ms) {
   const timeval tv = ToTimeval(timeout_ms);
-  std::unique_ptr<redisContext, ContextDeleter> context(
+  ContextPtr context(
       url.is_unix() ? redisConnectUnixWithTimeout(url.socket_path.c_str(), tv)
                     : redisConnectWithTimeout(url.host.c_str(), url.port, tv));
   const std::string where = "cannot connect to Redis at " + url.Endpoint();

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/c_ptr.h"
 #include "storage/redis/redis_reply.h"
 #include "storage/redis/redis_url.h"
 
@@ -37,18 +38,15 @@ class RedisConnection {
   bool healthy() const { return context_ && context_->err == 0; }
 
  private:
-  struct ContextDeleter {
-    void operator()(redisContext* context) const { redisFree(context); }
-  };
+  using ContextPtr = CPtr<redisContext, redisFree>;
 
-  RedisConnection(std::unique_ptr<redisContext, ContextDeleter> context, const RedisUrl& url,
-                  int64_t timeout_ms)
+  RedisConnection(ContextPtr context, const RedisUrl& url, int64_t timeout_ms)
       : context_(std::move(context)), url_(url), timeout_ms_(timeout_ms) {}
 
   void AppendArgv(const std::vector<std::string_view>& args);
   [[noreturn]] void ThrowIo(const std::string& command) const;
 
-  std::unique_ptr<redisContext, ContextDeleter> context_;
+  ContextPtr context_;
   RedisUrl url_;
   int64_t timeout_ms_;
 };

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/c_ptr.h"
+
 namespace warden {
 
 // A read-only view of one (possibly nested) reply. Accessors check the type and throw
@@ -53,10 +55,7 @@ class RedisReply {
   const std::string& command() const { return command_; }
 
  private:
-  struct Deleter {
-    void operator()(redisReply* reply) const { freeReplyObject(reply); }
-  };
-  std::unique_ptr<redisReply, Deleter> reply_;
+  CPtr<redisReply, freeReplyObject> reply_;
   std::string command_;  // the command's name, for messages
 };
 
