@@ -90,4 +90,21 @@ const char* CacheValue::Describe(Problem problem) {
   return "unknown problem";
 }
 
+const std::string& CacheValue::StoreScript() {
+  static const std::string script = [] {
+    auto field = [](const char* name) { return "'" + std::string(name) + "'"; };
+    return "redis.call('DEL', KEYS[1])\n"
+           "redis.call('HSET', KEYS[1], " +
+           field(kFieldNames[kBody]) + ", ARGV[3], " + field(kFieldNames[kEtag]) + ", ARGV[4], " +
+           field(kFieldNames[kComputedAt]) + ", ARGV[5], " + field(kFieldNames[kContentType]) +
+           ", '" + std::string(kDefaultContentType) + "', " + field(kDeltaField) + ", ARGV[6], " +
+           field(kRowsField) + ", ARGV[7], " + field(kTtlField) +
+           ", ARGV[2])\n"
+           "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+           "if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
+           "return 1\n";
+  }();
+  return script;
+}
+
 }  // namespace warden

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace warden {
@@ -15,6 +16,16 @@ struct CacheValue {
   static constexpr const char* kFieldNames[kFields] = {"body", "etag", "computed_at",
                                                        "content_type"};
   static constexpr std::string_view kDefaultContentType = "application/json";
+  // Fields for the warmer only (XFetch's recompute time, the row count, the TTL it was given).
+  static constexpr const char* kDeltaField = "delta";
+  static constexpr const char* kRowsField = "rows";
+  static constexpr const char* kTtlField = "ttl";
+
+  // The writer's side of the format (`warden cache warm`): replaces the hash whole, sets its
+  // TTL, and gives the warm lock back if it is still ours. Built from kFieldNames, so the
+  // reader (HMGET in nginx) and the writer cannot drift apart.
+  // KEYS: cache key, lock key. ARGV: token, ttl_ms, body, etag, computed_at, delta, rows.
+  static const std::string& StoreScript();
 
   // Why a value cannot be served. Redis data is anyone's input: each problem is a reason to
   // fall through to the backend, never to serve a broken response.

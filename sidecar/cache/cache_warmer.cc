@@ -10,26 +10,15 @@
 #include <thread>
 
 #include "base/errors.h"
-#include "storage/redis/redis_script.h"
+#include "common/cache_value.h"
 #include "storage/mysql/rows_json.h"
+#include "storage/redis/redis_script.h"
 
 namespace warden {
 
 namespace {
 
 constexpr int64_t kPollMs = 20;
-
-// Replaces the value whole and gives the lock back if it is still ours.
-// KEYS: cache key, lock key. ARGV: token, ttl_ms, body, etag, computed_at, delta, rows.
-constexpr const char* kStoreScript = R"lua(
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'body', ARGV[3], 'etag', ARGV[4], 'computed_at', ARGV[5],
-           'content_type', 'application/json', 'delta', ARGV[6], 'rows', ARGV[7],
-           'ttl', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return 1
-)lua";
 
 constexpr const char* kUnlockScript = R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -147,7 +136,7 @@ CacheWarmer::Result CacheWarmer::Compute(const CacheSpec& spec, const std::strin
   result.etag = StrongEtag(body);
   result.ttl_ms = spec.ttl_ms;
   result.outcome = "computed";
-  static RedisScript store(kStoreScript);
+  static RedisScript store(CacheValue::StoreScript());
   store
       .Run(redis_, {spec.key, spec.key + ":lock"},
            {token, std::to_string(spec.ttl_ms), body, result.etag, std::to_string(clock_()),
@@ -169,7 +158,7 @@ CacheWarmer::Result CacheWarmer::Warm(const CacheSpec& spec, bool force) {
     const int64_t ttl = pttl.view().integer();  // -2: missing, -1: no TTL
     const bool exists = ttl != -2;
     if (exists && !force) {
-      RedisReply delta = redis_.Command({"HGET", spec.key, "delta"});
+      RedisReply delta = redis_.Command({"HGET", spec.key, CacheValue::kDeltaField});
       delta.view().ThrowIfError();
       const int64_t delta_ms = delta.view().is_nil() ? 0 : ToInt(delta.view().str(), 0);
       const int64_t remaining = ttl == -1 ? std::numeric_limits<int64_t>::max() : ttl;
@@ -219,7 +208,9 @@ std::optional<nlohmann::json> CacheWarmer::Read(RedisConnection& redis, const Ca
   RedisReply pttl = redis.Command({"PTTL", spec.key});
   pttl.view().ThrowIfError();
   out["ttl_ms"] = pttl.view().integer();
-  for (const char* field : {"computed_at", "delta", "rows", "ttl"}) {
+  for (const char* field :
+       {CacheValue::kFieldNames[CacheValue::kComputedAt], CacheValue::kDeltaField,
+        CacheValue::kRowsField, CacheValue::kTtlField}) {
     if (out.contains(field) && out[field].is_string()) {
       out[field] = ToInt(out[field].get<std::string>(), 0);
     }

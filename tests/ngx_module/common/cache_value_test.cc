@@ -133,3 +133,19 @@ TEST(CacheValueTest, EveryProblemHasAnExplanation) {
 
 }  // namespace
 }  // namespace warden
+
+namespace warden {
+namespace {
+
+// The writer's script names every field the reader asks for.
+TEST(CacheValueTest, StoreScriptWritesEveryFieldTheReaderReads) {
+  const std::string& script = CacheValue::StoreScript();
+  for (const char* name : CacheValue::kFieldNames) {
+    EXPECT_NE(script.find("'" + std::string(name) + "'"), std::string::npos) << name;
+  }
+  EXPECT_NE(script.find("'" + std::string(CacheValue::kDefaultContentType) + "'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace warden
