@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "core/geo_db.h"
-#include "core/node.h"
+#include "core/worker.h"
 #include "core/policy.h"
 
 struct warden_geo_s {
@@ -22,7 +22,7 @@ struct warden_policy_s {
 };
 
 struct warden_node_s {
-  std::unique_ptr<warden::Node> node;
+  std::unique_ptr<warden::Worker> node;
   std::string metrics;
 };
 
@@ -185,7 +185,7 @@ warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt a
     };
     auto attach_fn = [attach, ctx](redisAsyncContext* ac) { return attach(ctx, ac) == 0; };
     auto node = std::make_unique<warden_node_t>();
-    node->node = std::make_unique<warden::Node>(pid, warden::SystemNowMs, attach_fn, log_fn);
+    node->node = std::make_unique<warden::Worker>(pid, warden::SystemNowMs, attach_fn, log_fn);
     return node.release();
   } catch (...) {
     return nullptr;
@@ -390,11 +390,11 @@ int warden_node_cache_get(warden_node_t* node, const char* key, size_t len,
   try {
     return node->node->CacheGet(
                std::string_view(key, len),
-               [done, data](warden::Node::CacheResult result, const warden::CacheValue* v) {
-                 if (result != warden::Node::CacheResult::kHit) {
+               [done, data](warden::Worker::CacheResult result, const warden::CacheValue* v) {
+                 if (result != warden::Worker::CacheResult::kHit) {
                    done(data,
-                        result == warden::Node::CacheResult::kMiss        ? WARDEN_CACHE_MISS
-                        : result == warden::Node::CacheResult::kMalformed ? WARDEN_CACHE_MALFORMED
+                        result == warden::Worker::CacheResult::kMiss        ? WARDEN_CACHE_MISS
+                        : result == warden::Worker::CacheResult::kMalformed ? WARDEN_CACHE_MALFORMED
                                                                           : WARDEN_CACHE_ERROR,
                         nullptr);
                    return;

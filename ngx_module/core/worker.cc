@@ -1,4 +1,4 @@
-#include "core/node.h"
+#include "core/worker.h"
 
 #include <hiredis/hiredis.h>
 #include <unistd.h>
@@ -10,36 +10,39 @@
 
 namespace warden {
 
-Node::Node(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
+Worker::Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
     : pid_(pid), clock_(std::move(clock)), attach_(std::move(attach)), log_(std::move(log)) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   node_name_ = host;
 }
 
-Node::~Node() { Shutdown(); }
+Worker::~Worker() { Shutdown(); }
 
-bool Node::AttachBlacklist(void* region, size_t bytes) { return blacklist_.Attach(region, bytes); }
+bool Worker::AttachBlacklist(void* region, size_t bytes) {
+  return blacklist_.Attach(region, bytes);
+}
 
-bool Node::AttachTraffic(void* region, size_t bytes) {
+bool Worker::AttachTraffic(void* region, size_t bytes) {
   if (!traffic_map_.Attach(region, bytes)) return false;
   traffic_ = std::make_unique<TrafficCounter>(&traffic_map_, pid_);
   return true;
 }
 
-void Node::CountTraffic(const IpAddress& addr, bool refused, const char* country, int64_t now_ms) {
+void Worker::CountTraffic(const IpAddress& addr, bool refused, const char* country,
+                          int64_t now_ms) {
   if (traffic_) traffic_->Count(addr, refused, country, now_ms);
 }
 
-bool Node::AttachStats(void* region, size_t bytes, int worker) {
+bool Worker::AttachStats(void* region, size_t bytes, int worker) {
   worker_ = worker;
   if (!stats_.Attach(region, bytes)) return false;
   stats_.row(worker_)->pid.store(pid_);
   return true;
 }
 
-int Node::AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
-                       int64_t sync_ms) {
+int Worker::AddLimitZone(const std::string& name, void* region, size_t bytes, int64_t rate,
+                         int64_t sync_ms) {
   auto zone = std::make_unique<Zone>();
   if (!zone->map.Attach(region, bytes)) return -1;
   zone->name = name;
@@ -51,7 +54,7 @@ int Node::AddLimitZone(const std::string& name, void* region, size_t bytes, int6
   return static_cast<int>(zones_.size() - 1);
 }
 
-int Node::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t bytes) {
+int Worker::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t bytes) {
   if (limit_zone < 0 || static_cast<size_t>(limit_zone) >= zones_.size()) return -1;
   auto ban = std::make_unique<Ban>();
   if (!ban->strikes.Attach(region, bytes)) return -1;
@@ -62,7 +65,7 @@ int Node::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t byte
   return static_cast<int>(autobans_.size() - 1);
 }
 
-bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
+bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
   Autoban& rule = *autobans_.at(static_cast<size_t>(autoban))->autoban;
   if (!rule.Strike(addr, now_ms)) return false;
   // Out to the fleet now, not at the next tick: Send only queues, nothing waits.
@@ -70,8 +73,8 @@ bool Node::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
   return true;
 }
 
-bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
-                      int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done) {
+bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
+                        int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done) {
   Zone& z = *zones_.at(static_cast<size_t>(zone));
   *out = z.limiter->Take(key, params, now_ms, pid_, false);
   if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
@@ -89,7 +92,7 @@ bool Node::LimitExact(int zone, std::string_view key, const LeakyBucketParams& p
   return true;
 }
 
-void Node::FlushExact() {
+void Worker::FlushExact() {
   while (!exact_batch_.empty()) {
     size_t n = std::min(exact_batch_.size(), kExactBatch);
     auto batch = std::make_shared<std::vector<ExactRequest>>(
@@ -173,7 +176,7 @@ void Node::FlushExact() {
   }
 }
 
-void Node::OpenRequestRedis() {
+void Worker::OpenRequestRedis() {
   bool exact =
       std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; });
   std::string purpose =
@@ -189,12 +192,12 @@ void Node::OpenRequestRedis() {
   });
 }
 
-void Node::EnableCache() {
+void Worker::EnableCache() {
   cache_enabled_ = true;
   if (endpoint_ && !exact_redis_) OpenRequestRedis();
 }
 
-void Node::NoteMalformed(std::string_view key, CacheValue::Problem problem) {
+void Worker::NoteMalformed(std::string_view key, CacheValue::Problem problem) {
   // Once per kind of problem and worker: a bad value read by every request must not flood
   // the log. The metrics count every occurrence.
   uint32_t bit = 1u << static_cast<int>(problem);
@@ -205,7 +208,7 @@ void Node::NoteMalformed(std::string_view key, CacheValue::Problem problem) {
                             "; requests go to the backend (logged once per kind of problem)");
 }
 
-bool Node::CacheGet(std::string_view key, CacheDone done) {
+bool Worker::CacheGet(std::string_view key, CacheDone done) {
   if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(clock_())) return false;
   std::string k(key);
   auto [read, first] = cache_reads_.try_emplace(k);
@@ -244,8 +247,8 @@ bool Node::CacheGet(std::string_view key, CacheDone done) {
   return sent;
 }
 
-Node::CacheResult Node::ReadCacheReply(const std::string& key, const redisReply* r,
-                                       CacheValue* value) {
+Worker::CacheResult Worker::ReadCacheReply(const std::string& key, const redisReply* r,
+                                           CacheValue* value) {
   bool wrong_type = r && r->type == REDIS_REPLY_ERROR &&
                     std::string_view(r->str, r->len).substr(0, 9) == "WRONGTYPE";
   if (!r || (r->type != REDIS_REPLY_ARRAY && !wrong_type)) {
@@ -270,7 +273,7 @@ Node::CacheResult Node::ReadCacheReply(const std::string& key, const redisReply*
   return CacheResult::kMalformed;
 }
 
-void Node::ConnectRedis(const RedisEndpoint& endpoint) {
+void Worker::ConnectRedis(const RedisEndpoint& endpoint) {
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
   endpoint_ = endpoint;
   if (cache_enabled_ ||
@@ -297,13 +300,13 @@ void Node::ConnectRedis(const RedisEndpoint& endpoint) {
   }
 }
 
-LeakyBucketVerdict Node::Limit(int zone, std::string_view key, const LeakyBucketParams& params,
-                               int64_t now_ms) {
+LeakyBucketVerdict Worker::Limit(int zone, std::string_view key, const LeakyBucketParams& params,
+                                 int64_t now_ms) {
   Zone& z = *zones_.at(static_cast<size_t>(zone));
   return z.limiter->Take(key, params, now_ms, pid_, z.sync_ms > 0);
 }
 
-void Node::Tick() {
+void Worker::Tick() {
   if (blacklist_sync_) blacklist_sync_->Tick();
   if (traffic_) traffic_->Fold();
   if (stats_.attached()) {
@@ -348,7 +351,7 @@ void Node::Tick() {
   }
 }
 
-std::string Node::Metrics(int64_t now_ms) {
+std::string Worker::Metrics(int64_t now_ms) {
   static const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
                                                "limit", "delay", "limit_dry_run", "other"};
   NodeStats::Totals t = stats_.Sum();
@@ -423,7 +426,7 @@ std::string Node::Metrics(int64_t now_ms) {
   return out.str();
 }
 
-void Node::Shutdown() {
+void Worker::Shutdown() {
   if (traffic_) traffic_->Fold();  // the counts of this worker's last tick
   if (commands_) commands_->Close();
   if (exact_redis_) exact_redis_->Close();

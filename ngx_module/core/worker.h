@@ -8,12 +8,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/cache_value.h"
+#include "common/circuit_breaker.h"
 #include "core/async_redis.h"
 #include "core/autoban.h"
 #include "core/blacklist_sync.h"
 #include "core/blacklist_table.h"
-#include "common/cache_value.h"
-#include "common/circuit_breaker.h"
 #include "core/leaky_bucket.h"
 #include "core/limit_sync.h"
 #include "core/node_stats.h"
@@ -26,10 +26,10 @@ namespace warden {
 // Everything one nginx worker holds: views of the node's shared zones (the blacklist, one map
 // per rate-limit zone) and, with Redis configured, the background work that keeps them in
 // step with the fleet. The glue calls Tick() every tick_ms().
-class Node {
+class Worker {
  public:
-  Node(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
-  ~Node();
+  Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
+  ~Worker();
 
   bool AttachBlacklist(void* region, size_t bytes);
   // Per-address traffic counts for `warden top`.
