@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <stdexcept>
+#include <cstring>
+#include <string>
+
+#include "base/errors.h"
 
 namespace warden {
 
@@ -19,7 +22,8 @@ std::atomic<SignalEvents*> g_target{nullptr};
 }  // namespace
 
 SignalEvents::SignalEvents() : event_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (event_fd_ < 0) throw std::runtime_error("eventfd failed");
+  if (event_fd_ < 0)
+    throw IoError(std::string("cannot create an eventfd: ") + std::strerror(errno));
 }
 
 SignalEvents::~SignalEvents() {

@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <stdexcept>
+#include <cstring>
+#include <string>
+
+#include "base/errors.h"
 
 namespace warden {
 
@@ -18,7 +21,8 @@ std::atomic<StopSignal*> g_signal_target{nullptr};
 }  // namespace
 
 StopSignal::StopSignal() : event_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  if (event_fd_ < 0) throw std::runtime_error("eventfd failed");
+  if (event_fd_ < 0)
+    throw IoError(std::string("cannot create an eventfd: ") + std::strerror(errno));
 }
 
 StopSignal::~StopSignal() {

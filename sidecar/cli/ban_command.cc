@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "blacklist/blacklist_store.h"
 #include "base/duration.h"
-#include "blacklist/entry_input.h"
 #include "base/errors.h"
+#include "blacklist/blacklist_store.h"
+#include "blacklist/entry_input.h"
 
 namespace warden {
 

@@ -2,11 +2,11 @@
 
 #include <optional>
 
-#include "cache/cache_config.h"
-#include "cache/cache_warmer.h"
 #include "base/duration.h"
 #include "base/errors.h"
 #include "base/time_format.h"
+#include "cache/cache_config.h"
+#include "cache/cache_warmer.h"
 
 namespace warden {
 

@@ -5,13 +5,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/errors.h"
 #include "cli/ban_command.h"
 #include "cli/cache_command.h"
 #include "cli/command_context.h"
 #include "cli/config_command.h"
 #include "cli/daemon_command.h"
 #include "cli/dedupe_command.h"
-#include "base/errors.h"
 #include "cli/export_command.h"
 #include "cli/job_command.h"
 #include "cli/list_command.h"
@@ -40,9 +40,9 @@ std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
 
 // Every command, in the order `warden --help` lists them: adding one is one line here.
 constexpr CommandFactory kCommands[] = {
-    Make<BanCommand>,    Make<UnbanCommand>, Make<ListCommand>,    Make<ExportCommand>,
-    Make<TopCommand>,    Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,
-    Make<MembersCommand>, Make<CacheCommand>, Make<DedupeCommand>,
+    Make<BanCommand>,     Make<UnbanCommand>,  Make<ListCommand>,   Make<ExportCommand>,
+    Make<TopCommand>,     Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,
+    Make<MembersCommand>, Make<CacheCommand>,  Make<DedupeCommand>,
 };
 
 }  // namespace

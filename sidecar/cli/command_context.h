@@ -6,10 +6,10 @@
 #include <string>
 
 #include "base/environment.h"
-#include "storage/mysql/mysql_connection.h"
-#include "storage/redis/redis_connection.h"
 #include "common/redis_schema.h"
 #include "config/settings.h"
+#include "storage/mysql/mysql_connection.h"
+#include "storage/redis/redis_connection.h"
 
 namespace warden {
 

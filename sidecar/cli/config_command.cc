@@ -2,16 +2,16 @@
 
 #include <cstdio>
 
+#include "base/errors.h"
+#include "base/time_format.h"
 #include "cache/cache_config.h"
 #include "common/clock.h"
 #include "config/config_file.h"
-#include "base/errors.h"
-#include "scheduler/job_config.h"
-#include "members/members_config.h"
 #include "config/settings.h"
-#include "base/time_format.h"
-#include "scheduler/time_zone.h"
 #include "jobs/job_types.h"
+#include "members/members_config.h"
+#include "scheduler/job_config.h"
+#include "scheduler/time_zone.h"
 
 namespace warden {
 
@@ -63,9 +63,9 @@ int ConfigCommand::Run() {
   // Every job's next five fire times, so a schedule can be checked by eye.
   const int64_t now = SystemNowMs();
   for (const JobSpec& job : scheduler.jobs) {
-    ctx_.out() << "job " << job.name << " (" << job.type << "): \""
-               << job.schedule_text << "\" " << job.time_zone << ", overrun "
-               << OverrunPolicyName(job.overrun) << (job.enabled ? "" : ", disabled") << '\n';
+    ctx_.out() << "job " << job.name << " (" << job.type << "): \"" << job.schedule_text << "\" "
+               << job.time_zone << ", overrun " << OverrunPolicyName(job.overrun)
+               << (job.enabled ? "" : ", disabled") << '\n';
     int64_t t = now;
     for (int i = 0; i < 5; ++i) {
       auto next = job.schedule->Next(t);

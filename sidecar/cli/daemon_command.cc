@@ -1,13 +1,13 @@
 #include "cli/daemon_command.h"
 
-#include "daemon/daemon.h"
 #include "base/duration.h"
 #include "base/errors.h"
-#include "scheduler/job_config.h"
 #include "base/logger.h"
-#include "jobs/mysql_job_support.h"
 #include "base/signal_events.h"
+#include "daemon/daemon.h"
 #include "jobs/job_types.h"
+#include "jobs/mysql_job_support.h"
+#include "scheduler/job_config.h"
 
 namespace warden {
 
@@ -36,8 +36,9 @@ int DaemonCommand::Run() {
   options.timeout_ms = settings.timeout_ms();
   options.prefix = settings.prefix();
   options.config_path = settings.config_path();
-  options.config = options.config_path.empty() ? SchedulerConfig::Empty()
-                                               : SchedulerConfig::Load(options.config_path, BuiltinJobTypes());
+  options.config = options.config_path.empty()
+                       ? SchedulerConfig::Empty()
+                       : SchedulerConfig::Load(options.config_path, BuiltinJobTypes());
   if (options.config.daemon.node.empty()) options.config.daemon.node = "warden";
   options.purge_interval_ms =
       interval_opt_->count() > 0 ? *interval_ms : options.config.daemon.purge_interval_ms;

@@ -4,12 +4,12 @@
 
 #include <csignal>
 
-#include "dedupe/deduplicator.h"
 #include "base/duration.h"
 #include "base/errors.h"
 #include "base/progress_printer.h"
-#include "storage/mysql/sql_identifier.h"
 #include "base/stop_signal.h"
+#include "dedupe/deduplicator.h"
+#include "storage/mysql/sql_identifier.h"
 
 namespace warden {
 

@@ -3,9 +3,9 @@
 #include <sstream>
 
 #include "base/atomic_file.h"
+#include "base/errors.h"
 #include "blacklist/blacklist_store.h"
 #include "blacklist/entry_formatter.h"
-#include "base/errors.h"
 
 namespace warden {
 

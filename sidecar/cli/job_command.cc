@@ -5,23 +5,23 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "common/clock.h"
 #include "base/duration.h"
 #include "base/errors.h"
-#include "net/http_client.h"
+#include "base/signal_events.h"
+#include "base/time_format.h"
+#include "common/clock.h"
 #include "jobs/http_sync_job.h"
 #include "jobs/job_runner.h"
+#include "jobs/job_types.h"
 #include "jobs/mysql_job_support.h"
-#include "storage/mysql/mysql_pool.h"
 #include "jobs/mysql_run_history.h"
+#include "jobs/sync_store.h"
+#include "jobs/webhook_alerter.h"
+#include "net/http_client.h"
 #include "scheduler/redis_coordinator.h"
 #include "scheduler/scheduler.h"
-#include "base/signal_events.h"
-#include "jobs/sync_store.h"
 #include "scheduler/thread_executor.h"
-#include "base/time_format.h"
-#include "jobs/webhook_alerter.h"
-#include "jobs/job_types.h"
+#include "storage/mysql/mysql_pool.h"
 
 namespace warden {
 

@@ -1,8 +1,8 @@
 #include "cli/list_command.h"
 
+#include "base/errors.h"
 #include "blacklist/blacklist_store.h"
 #include "blacklist/entry_formatter.h"
-#include "base/errors.h"
 
 namespace warden {
 

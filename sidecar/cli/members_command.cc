@@ -7,13 +7,13 @@
 
 #include "base/duration.h"
 #include "base/errors.h"
+#include "base/progress_printer.h"
+#include "base/stop_signal.h"
+#include "base/time_format.h"
 #include "members/member_migrator.h"
 #include "members/member_restorer.h"
 #include "members/member_schema.h"
 #include "members/members_config.h"
-#include "base/progress_printer.h"
-#include "base/stop_signal.h"
-#include "base/time_format.h"
 
 namespace warden {
 

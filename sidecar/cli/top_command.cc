@@ -8,8 +8,8 @@
 
 #include "base/duration.h"
 #include "base/errors.h"
-#include "storage/redis/redis_connection.h"
 #include "common/redis_schema.h"
+#include "storage/redis/redis_connection.h"
 
 namespace warden {
 

@@ -1,8 +1,8 @@
 #include "cli/unban_command.h"
 
+#include "base/errors.h"
 #include "blacklist/blacklist_store.h"
 #include "blacklist/entry_input.h"
-#include "base/errors.h"
 
 namespace warden {
 
