@@ -1,6 +1,7 @@
 
 /*
- * Warden: what the module's C files share.
+ * Warden: what the module's C files share: the configuration, the request
+ * ctx, the shared zones' handles, and the functions one file calls in another.
  */
 
 
@@ -15,12 +16,107 @@
 #include "core/warden_core.h"
 
 
-extern ngx_module_t    ngx_http_warden_module;
+#define NGX_HTTP_WARDEN_SYNC_UNSET     ((ngx_msec_t) -2)
+#define NGX_HTTP_WARDEN_SYNC_EXACT     ((ngx_msec_t) -3)
 
-/* this worker's node, made in init_process; NULL in the master */
-extern warden_node_t  *ngx_http_warden_node;
+/* a request's wait for Redis under sync=exact */
+#define NGX_HTTP_WARDEN_EXACT_NONE     0
+#define NGX_HTTP_WARDEN_EXACT_WAITING  1
+#define NGX_HTTP_WARDEN_EXACT_DONE     2
+#define NGX_HTTP_WARDEN_EXACT_TIMEOUT  3
 
-ngx_uint_t ngx_http_warden_redis_configured(ngx_conf_t *cf);
+/* decisions of the rate limits, after the core's WARDEN_PASS..WARDEN_DRY_RUN */
+#define NGX_HTTP_WARDEN_LIMIT          4
+#define NGX_HTTP_WARDEN_DELAY          5
+#define NGX_HTTP_WARDEN_LIMIT_DRY_RUN  6
+#define NGX_HTTP_WARDEN_LAST_DECISION  NGX_HTTP_WARDEN_LIMIT_DRY_RUN
+
+
+typedef struct {
+    void                        *region;
+    size_t                       bytes;
+} ngx_http_warden_shctx_t;
+
+
+typedef size_t (*ngx_http_warden_format_pt)(void *region, size_t bytes);
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_http_complex_value_t     key;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_int_t                    rate;         /* requests per second x 1000 */
+    ngx_msec_t                   sync;         /* 0: this node only */
+    ngx_int_t                    index;        /* in the worker's node */
+
+    ngx_shm_zone_t              *autoban_zone; /* strikes; NULL: no autoban */
+    ngx_uint_t                   strikes;
+    ngx_msec_t                   findtime;
+    ngx_msec_t                   bantime;
+    ngx_msec_t                   maxtime;
+    ngx_uint_t                   factor;       /* x 100 */
+    ngx_int_t                    autoban_index;
+} ngx_http_warden_limit_zone_t;
+
+
+typedef struct {
+    ngx_http_warden_limit_zone_t  *zone;
+    ngx_int_t                      burst;      /* x 1000 */
+    ngx_int_t                      delay;      /* x 1000, or NODELAY */
+} ngx_http_warden_limit_t;
+
+
+typedef struct {
+    ngx_flag_t                   redis_set;
+    warden_redis_conf_t          redis;
+    ngx_str_t                    redis_text;
+
+    size_t                       zone_size;
+    ngx_shm_zone_t              *shm_zone;
+
+    warden_geo_t                *geo;
+
+    /* of ngx_http_warden_limit_zone_t *, in the order declared */
+    ngx_array_t                  limit_zones;
+
+    ngx_shm_zone_t              *stats_zone;
+    ngx_shm_zone_t              *traffic_zone;
+    ssize_t                      traffic_size;  /* 0: off */
+} ngx_http_warden_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    ngx_array_t                 *allow;        /* of ngx_str_t */
+    ngx_array_t                 *countries;    /* of ngx_str_t */
+    ngx_uint_t                   block_status;
+    ngx_flag_t                   dry_run;
+    warden_policy_t             *policy;
+
+    ngx_array_t                 *limits;       /* of ngx_http_warden_limit_t */
+    ngx_uint_t                   limit_status;
+    ngx_uint_t                   limit_log_level;
+    ngx_flag_t                   limit_dry_run;
+    ngx_flag_t                   limit_headers;
+    ngx_uint_t                   limit_fail;   /* 1: closed */
+} ngx_http_warden_loc_conf_t;
+
+
+typedef struct {
+    void                        *conf;         /* the location that decided */
+    unsigned                     evaluated:1;
+    unsigned                     country_done:1;
+    char                         country[3];
+    warden_verdict_t             verdict;
+
+    /* the limits, resumable across a wait for Redis (sync=exact) */
+    ngx_uint_t                   next_limit;
+    ngx_int_t                    hit;          /* the deciding limit, or -1 */
+    warden_limit_verdict_t       hv;
+    ngx_uint_t                   exact_state;
+    warden_limit_verdict_t       exact;
+    void                        *exact_waiter; /* what an answer must match */
+} ngx_http_warden_ctx_t;
 
 
 /*
@@ -39,6 +135,57 @@ typedef struct {
 } ngx_http_warden_waiter_t;
 
 
+extern ngx_module_t    ngx_http_warden_module;
+
+/* this worker's node, made in init_process; NULL in the master */
+extern warden_node_t  *ngx_http_warden_node;
+
+
+/* ngx_http_warden_module.c */
+ngx_uint_t ngx_http_warden_redis_configured(ngx_conf_t *cf);
+
+/* ngx_http_warden_access.c */
+ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
+ngx_http_warden_ctx_t *ngx_http_warden_get_ctx(ngx_http_request_t *r,
+    ngx_uint_t create);
+const char *ngx_http_warden_country(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx);
+
+/* ngx_http_warden_limit.c */
+ngx_int_t ngx_http_warden_limit(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
+char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_warden_variables.c */
+ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);
+
+/* ngx_http_warden_status.c */
+char *ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+/* ngx_http_warden_zone.c */
+char *ngx_http_warden_top_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_http_warden_init_limit_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_http_warden_init_region(ngx_shm_zone_t *shm_zone, void *data,
+    ngx_http_warden_format_pt format, size_t *slots);
+
+/* ngx_http_warden_worker.c */
+int64_t ngx_http_warden_now_ms(void);
+void ngx_http_warden_post_flush(void);
+ngx_int_t ngx_http_warden_init_process(ngx_cycle_t *cycle);
+void ngx_http_warden_exit_process(ngx_cycle_t *cycle);
+
+/* ngx_http_warden_wait.c */
 /* a waiter, in flight, freed with the request unless Redis still owes it */
 ngx_http_warden_waiter_t *ngx_http_warden_waiter_create(ngx_http_request_t *r,
     void *ctx);

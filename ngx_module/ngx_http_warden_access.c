@@ -1,0 +1,202 @@
+
+/*
+ * Warden: the request's phase handlers. In preaccess, the blacklist, the
+ * allow list and the country block (the C++ core's policy), then the rate
+ * limits (ngx_http_warden_limit.c); in the log phase, the verdict counted for
+ * warden_status and warden_top_zone. And the request's ctx, which outlives an
+ * internal redirect, with the client's country.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_warden.h"
+
+
+static void ngx_http_warden_ctx_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_warden_handler(ngx_http_request_t *r)
+{
+    const char                  *country;
+    ngx_http_warden_ctx_t       *ctx;
+    ngx_http_warden_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
+
+    if (!wlcf->enable && wlcf->limits == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_warden_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_DONE
+        || ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT)
+    {
+        /* Redis answered (or did not in time): go on with the limits */
+        return ngx_http_warden_limit(r, wlcf, ctx);
+    }
+
+    if (ctx->evaluated) {
+        /*
+         * An internal redirect, or the end of a delay: a refused request now
+         * serves its error page; one that passed is judged again only by a
+         * location with other rules.
+         */
+        if (ctx->verdict.decision == WARDEN_BLOCK
+            || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT
+            || ctx->conf == wlcf)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    ctx->evaluated = 1;
+    ctx->conf = wlcf;
+
+    country = NULL;
+    if (warden_policy_needs_country(wlcf->policy)) {
+        country = ngx_http_warden_country(r, ctx);
+    }
+
+    /* without "warden on" only the allow list counts: it exempts from limits */
+    warden_policy_evaluate(wlcf->policy,
+                           wlcf->enable ? ngx_http_warden_node : NULL,
+                           r->connection->sockaddr,
+                           wlcf->enable ? country : NULL,
+                           ngx_http_warden_now_ms(), &ctx->verdict);
+
+    switch (ctx->verdict.decision) {
+
+    case WARDEN_BLOCK:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "access forbidden by warden: %*s",
+                      ctx->verdict.reason_len, ctx->verdict.reason);
+        return wlcf->block_status;
+
+    case WARDEN_ALLOW:
+        return NGX_DECLINED;
+
+    case WARDEN_DRY_RUN:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "warden dry run, would forbid: %*s",
+                      ctx->verdict.reason_len, ctx->verdict.reason);
+        break;
+
+    default:
+        break;
+    }
+
+    if (wlcf->limits) {
+        ctx->next_limit = 0;
+        ctx->hit = -1;
+        return ngx_http_warden_limit(r, wlcf, ctx);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_warden_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    if (ngx_http_warden_node == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    if (ctx && ctx->evaluated) {
+        warden_node_count(ngx_http_warden_node, ctx->verdict.decision);
+
+        if (warden_node_counts_traffic(ngx_http_warden_node)) {
+            warden_node_count_traffic(ngx_http_warden_node,
+                                      r->connection->sockaddr,
+                                      ctx->verdict.decision == WARDEN_BLOCK
+                                      || ctx->verdict.decision
+                                         == NGX_HTTP_WARDEN_LIMIT,
+                                      ngx_http_warden_country(r, ctx),
+                                      ngx_http_warden_now_ms());
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_http_warden_ctx_t *
+ngx_http_warden_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    /*
+     * An internal redirect clears module contexts; the pool cleanup keeps the
+     * verdict reachable for the error page and the access log (as realip does).
+     */
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_warden_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_warden_module);
+            return ctx;
+        }
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_warden_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_warden_ctx_t));
+    cln->handler = ngx_http_warden_ctx_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_warden_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_warden_ctx_cleanup(void *data)
+{
+    /* only a marker for ngx_http_warden_get_ctx() */
+}
+
+
+const char *
+ngx_http_warden_country(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx)
+{
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    if (!ctx->country_done) {
+        ctx->country_done = 1;
+        wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
+
+        if (wmcf->geo == NULL
+            || !warden_geo_country(wmcf->geo, r->connection->sockaddr,
+                                   ctx->country))
+        {
+            ctx->country[0] = '\0';
+        }
+    }
+
+    return ctx->country[0] ? ctx->country : NULL;
+}

@@ -1,0 +1,871 @@
+
+/*
+ * Warden: the rate limits, warden_limit_zone / warden_limit as limit_req
+ * (docs/limits.md): the leaky buckets of the C++ core, the RateLimit and
+ * Retry-After headers, the delay on a timer, the wait for Redis under
+ * sync=exact, and warden_autoban's strikes. With the directives that
+ * configure them.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_warden.h"
+
+
+#define NGX_HTTP_WARDEN_NODELAY        -1
+
+
+static ngx_int_t ngx_http_warden_limit_headers(ngx_http_request_t *r,
+    ngx_http_warden_limit_t *limit, warden_limit_verdict_t *v,
+    ngx_uint_t rejected);
+static ngx_int_t ngx_http_warden_add_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static void ngx_http_warden_delay(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_exact_wait(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx, ngx_http_warden_limit_t *limit,
+    ngx_str_t *key, int64_t now, ngx_uint_t fail_closed,
+    warden_limit_verdict_t *v);
+static void ngx_http_warden_exact_done(void *data,
+    const warden_limit_verdict_t *verdict, int failed);
+static void ngx_http_warden_exact_resume(ngx_http_request_t *r);
+
+
+ngx_int_t
+ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
+    ngx_http_warden_ctx_t *ctx)
+{
+    u_char                   *p;
+    int64_t                   now;
+    ngx_int_t                 rc;
+    ngx_str_t                 key;
+    ngx_uint_t                i, level;
+    ngx_http_warden_limit_t  *limits, *limit, *hit;
+    warden_limit_verdict_t    v, hv;
+
+    static ngx_str_t  retry_after = ngx_string("Retry-After");
+
+    if (ngx_http_warden_node == NULL) {
+        return NGX_DECLINED;
+    }
+
+    now = ngx_http_warden_now_ms();
+    limits = wlcf->limits->elts;
+
+    for (i = ctx->next_limit; i < wlcf->limits->nelts; i++) {
+        limit = &limits[i];
+
+        if (ngx_http_complex_value(r, &limit->zone->key, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (key.len == 0) {
+            /* as limit_req: an empty key is not limited */
+            continue;
+        }
+
+        if (limit->zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
+            warden_node_limit(ngx_http_warden_node, (int) limit->zone->index,
+                              key.data, key.len, limit->zone->rate,
+                              limit->burst, limit->delay, now, &v);
+
+        } else if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_NONE) {
+            rc = ngx_http_warden_exact_wait(r, ctx, limit, &key, now,
+                                            wlcf->limit_fail, &v);
+
+            if (rc == NGX_AGAIN) {
+                ctx->next_limit = i;
+                return NGX_AGAIN;
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+        } else {
+            /* back from the wait: Redis's verdict, or the fail mode's */
+            if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT) {
+                ngx_memzero(&ctx->exact, sizeof(warden_limit_verdict_t));
+                if (wlcf->limit_fail) {
+                    ctx->exact.rejected = 1;
+                    ctx->exact.retry_after_ms = 1000;
+                }
+            }
+
+            v = ctx->exact;
+            ctx->exact_state = NGX_HTTP_WARDEN_EXACT_NONE;
+        }
+
+        if (v.rejected) {
+            ctx->hit = (ngx_int_t) i;
+            ctx->hv = v;
+            break;
+        }
+
+        if (ctx->hit == -1 || v.delay_ms > ctx->hv.delay_ms) {
+            ctx->hit = (ngx_int_t) i;
+            ctx->hv = v;
+        }
+    }
+
+    ctx->next_limit = wlcf->limits->nelts;
+    hit = ctx->hit >= 0 ? &limits[ctx->hit] : NULL;
+    hv = ctx->hv;
+
+    if (hit == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (wlcf->limit_headers
+        && ngx_http_warden_limit_headers(r, hit, &hv, hv.rejected) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (hv.rejected) {
+        ngx_log_error(wlcf->limit_log_level, r->connection->log, 0,
+                      "limiting requests%s by warden, excess: %L.%03L "
+                      "by zone \"%V\"",
+                      wlcf->limit_dry_run ? ", dry run," : "",
+                      hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+
+        p = ngx_snprintf((u_char *) ctx->verdict.reason,
+                         sizeof(ctx->verdict.reason) - 1, "limit zone %V",
+                         &hit->zone->name);
+        ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+
+        if (wlcf->limit_dry_run) {
+            ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT_DRY_RUN;
+            return NGX_DECLINED;
+        }
+
+        ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
+
+        if (hit->zone->autoban_zone
+            && warden_node_strike(ngx_http_warden_node,
+                                  (int) hit->zone->autoban_index,
+                                  r->connection->sockaddr, now))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "warden autoban: client banned after %ui strikes "
+                          "in zone \"%V\"",
+                          hit->zone->strikes, &hit->zone->name);
+        }
+
+        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        key.data = p;
+        key.len = ngx_sprintf(p, "%L", hv.retry_after_ms > 0
+                                       ? (hv.retry_after_ms + 999) / 1000 : 1)
+                  - p;
+
+        if (ngx_http_warden_add_header(r, &retry_after, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return wlcf->limit_status;
+    }
+
+    if (hv.delay_ms <= 0 || wlcf->limit_dry_run) {
+        return NGX_DECLINED;
+    }
+
+    level = wlcf->limit_log_level == NGX_LOG_INFO ? NGX_LOG_INFO
+                                                  : wlcf->limit_log_level + 1;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "delaying request by warden, excess: %L.%03L, by zone \"%V\"",
+                  hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+
+    ctx->verdict.decision = NGX_HTTP_WARDEN_DELAY;
+    p = ngx_snprintf((u_char *) ctx->verdict.reason,
+                     sizeof(ctx->verdict.reason) - 1, "delay zone %V %Lms",
+                     &hit->zone->name, hv.delay_ms);
+    ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+
+    /* as limit_req: hold the request on a timer, the worker goes on */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_warden_delay;
+
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, (ngx_msec_t) hv.delay_ms);
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
+    ngx_http_warden_limit_t *limit, ngx_str_t *key, int64_t now,
+    ngx_uint_t fail_closed, warden_limit_verdict_t *v)
+{
+    ngx_http_warden_waiter_t     *w;
+    ngx_http_warden_main_conf_t  *wmcf;
+
+    w = ngx_http_warden_waiter_create(r, ctx);
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!warden_node_limit_exact(ngx_http_warden_node,
+                                 (int) limit->zone->index, key->data, key->len,
+                                 limit->zone->rate, limit->burst, limit->delay,
+                                 now, (int) fail_closed, v,
+                                 ngx_http_warden_exact_done, w))
+    {
+        /* decided here: refused from the mirror, or Redis unavailable */
+        w->in_flight = 0;
+        return NGX_OK;
+    }
+
+    ctx->exact_state = NGX_HTTP_WARDEN_EXACT_WAITING;
+    ctx->exact_waiter = w;
+
+    /* one script call for all the requests of this event-loop turn */
+    ngx_http_warden_post_flush();
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
+
+    ngx_http_warden_wait(r, ngx_http_warden_exact_resume,
+                         (ngx_msec_t) wmcf->redis.timeout_ms);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_warden_exact_done(void *data, const warden_limit_verdict_t *verdict,
+    int failed)
+{
+    ngx_http_request_t        *r;
+    ngx_http_warden_ctx_t     *ctx;
+    ngx_http_warden_waiter_t  *w = data;
+
+    r = ngx_http_warden_waiter_answered(w);
+    if (r == NULL) {
+        return;
+    }
+
+    ctx = w->ctx;
+
+    if (ctx->exact_state != NGX_HTTP_WARDEN_EXACT_WAITING
+        || ctx->exact_waiter != w)
+    {
+        /*
+         * The request stopped waiting already, or waits on another limit
+         * now: this late answer is for a limit that timed out.
+         */
+        return;
+    }
+
+    if (failed) {
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+
+    } else {
+        ctx->exact = *verdict;
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_DONE;
+    }
+
+    ngx_http_warden_wake(r);
+}
+
+
+static void
+ngx_http_warden_exact_resume(ngx_http_request_t *r)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    if (ctx && ctx->exact_state == NGX_HTTP_WARDEN_EXACT_WAITING) {
+
+        if (ngx_http_warden_still_waiting(r)) {
+            return;
+        }
+
+        /* the timer fired: Redis is too slow for this request */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "warden: redis did not decide in time, failing %s",
+                      "per the warden_limit_fail mode");
+        warden_node_exact_timed_out(ngx_http_warden_node);
+        ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
+    }
+
+    ngx_http_warden_resume(r);
+}
+
+
+static ngx_int_t
+ngx_http_warden_limit_headers(ngx_http_request_t *r,
+    ngx_http_warden_limit_t *limit, warden_limit_verdict_t *v,
+    ngx_uint_t rejected)
+{
+    u_char     *p;
+    int64_t     rate, window, quota, remaining, reset;
+    ngx_str_t   value;
+
+    static ngx_str_t  policy = ngx_string("RateLimit-Policy");
+    static ngx_str_t  state = ngx_string("RateLimit");
+
+    /* draft-ietf-httpapi-ratelimit-headers: the bucket as a quota per window */
+    rate = limit->zone->rate;
+    window = rate >= 1000 ? 1 : 60;
+    quota = rate * window / 1000 + limit->burst / 1000;
+    remaining = rejected ? 0 : (limit->burst - v->excess) / 1000;
+    if (remaining < 0) {
+        remaining = 0;
+    }
+    reset = rate > 0 ? (v->excess + rate - 1) / rate : 0;
+
+    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%V\";q=%L;w=%L", &limit->zone->name, quota,
+                            window)
+                - p;
+
+    if (ngx_http_warden_add_header(r, &policy, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "\"%V\";r=%L;t=%L", &limit->zone->name,
+                            remaining, reset)
+                - p;
+
+    return ngx_http_warden_add_header(r, &state, &value);
+}
+
+
+static ngx_int_t
+ngx_http_warden_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_warden_delay(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+}
+
+
+char *
+ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    u_char                            *p;
+    size_t                             len;
+    ssize_t                            size;
+    ngx_str_t                         *value, name, s;
+    ngx_int_t                          rate, scale;
+    ngx_msec_t                         sync;
+    ngx_uint_t                         i;
+    ngx_http_warden_limit_zone_t      *zone, **zones;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_warden_limit_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = &zone->key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    size = 0;
+    rate = 0;
+    scale = 1;
+    sync = NGX_HTTP_WARDEN_SYNC_UNSET;
+    name.len = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\", expected "
+                                   "zone=name:size", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
+
+            len = value[i].len;
+            p = value[i].data + len - 3;
+
+            if (ngx_strncmp(p, "r/s", 3) == 0) {
+                scale = 1;
+                len -= 3;
+
+            } else if (ngx_strncmp(p, "r/m", 3) == 0) {
+                scale = 60;
+                len -= 3;
+            }
+
+            rate = ngx_atoi(value[i].data + 5, len - 5);
+            if (rate <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid rate \"%V\", expected rate=Nr/s "
+                                   "or rate=Nr/m", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sync=", 5) == 0) {
+
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                sync = 0;
+                continue;
+            }
+
+            if (s.len == 5 && ngx_strncmp(s.data, "exact", 5) == 0) {
+                sync = NGX_HTTP_WARDEN_SYNC_EXACT;
+                continue;
+            }
+
+            sync = ngx_parse_time(&s, 0);
+            if (sync == (ngx_msec_t) NGX_ERROR || sync < 10) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid sync \"%V\", expected sync=off, "
+                                   "sync=exact or an interval of 10ms or more",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"rate\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_limit_zone \"%V\" is duplicate", &name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* NUL-terminated for the core */
+    zone->name.len = name.len;
+    zone->name.data = ngx_pnalloc(cf->pool, name.len + 1);
+    if (zone->name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(zone->name.data, name.data, name.len + 1);
+
+    zone->rate = rate * 1000 / scale;
+    zone->sync = sync;
+    zone->index = (ngx_int_t) wmcf->limit_zones.nelts;
+
+    /* our own namespace: limit_req may use the same zone names */
+    s.len = sizeof("warden_limit:") - 1 + name.len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(s.data, "warden_limit:%V", &name);
+
+    zone->shm_zone = ngx_shared_memory_add(cf, &s, size,
+                                           &ngx_http_warden_module);
+    if (zone->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone->init = ngx_http_warden_init_limit_zone;
+
+    zones = ngx_array_push(&wmcf->limit_zones);
+    if (zones == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zones = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_loc_conf_t *wlcf = conf;
+
+    ngx_int_t                      burst, delay;
+    ngx_str_t                     *value, name;
+    ngx_uint_t                     i;
+    ngx_http_warden_limit_t       *limit, *limits;
+    ngx_http_warden_main_conf_t   *wmcf;
+    ngx_http_warden_limit_zone_t  *zone, **zones;
+
+    value = cf->args->elts;
+
+    zone = NULL;
+    burst = 0;
+    delay = 0;
+    name.len = 0;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+
+            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (burst <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid burst value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
+
+            delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (delay <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid delay value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "nodelay") == 0) {
+            delay = NGX_HTTP_WARDEN_NODELAY;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            zone = zones[i];
+            break;
+        }
+    }
+
+    if (zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown warden_limit_zone \"%V\" (declare it "
+                           "with warden_limit_zone before it is used)",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (wlcf->limits == NULL) {
+        wlcf->limits = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_warden_limit_t));
+        if (wlcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limits = wlcf->limits->elts;
+    for (i = 0; i < wlcf->limits->nelts; i++) {
+        if (limits[i].zone == zone) {
+            return "is duplicate";
+        }
+    }
+
+    limit = ngx_array_push(wlcf->limits);
+    if (limit == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit->zone = zone;
+    limit->burst = burst * 1000;
+    limit->delay = delay == NGX_HTTP_WARDEN_NODELAY ? NGX_HTTP_WARDEN_NODELAY
+                                                    : delay * 1000;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    ssize_t                        size;
+    ngx_int_t                      n;
+    ngx_str_t                     *value, name, s;
+    ngx_uint_t                     i;
+    ngx_msec_t                    *time;
+    ngx_http_warden_limit_zone_t  *zone, **zones;
+
+    value = cf->args->elts;
+
+    zone = NULL;
+    name.len = 0;
+    size = 1024 * 1024;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            break;
+        }
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->name.len == name.len
+            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
+        {
+            zone = zones[i];
+            break;
+        }
+    }
+
+    if (zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" needs zone= naming a warden_limit_zone "
+                           "declared before it", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (zone->autoban_zone) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" has an autoban already", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone->strikes = 5;
+    zone->findtime = 60000;
+    zone->bantime = 600000;
+    zone->maxtime = 7 * 24 * 3600 * 1000;
+    zone->factor = 200;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "strikes=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+            if (n <= 0 || n > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid strikes \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->strikes = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
+            n = ngx_atofp(value[i].data + 7, value[i].len - 7, 2);
+            if (n < 100 || n > 100000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid factor \"%V\", expected a number "
+                                   "from 1 to 1000", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->factor = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid size \"%V\", at least 32k",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        time = NULL;
+        s.len = 0;
+
+        if (ngx_strncmp(value[i].data, "findtime=", 9) == 0) {
+            time = &zone->findtime;
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+        } else if (ngx_strncmp(value[i].data, "bantime=", 8) == 0) {
+            time = &zone->bantime;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+        } else if (ngx_strncmp(value[i].data, "maxtime=", 8) == 0) {
+            time = &zone->maxtime;
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+        }
+
+        if (time == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        *time = ngx_parse_time(&s, 0);
+        if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid time \"%V\", expected 1s or more "
+                               "such as 30s, 10m, 1h, 7d", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (zone->maxtime < zone->bantime) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "maxtime is shorter than bantime");
+        return NGX_CONF_ERROR;
+    }
+
+    s.len = sizeof("warden_autoban:") - 1 + zone->name.len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(s.data, "warden_autoban:%V", &zone->name);
+
+    zone->autoban_zone = ngx_shared_memory_add(cf, &s, size,
+                                               &ngx_http_warden_module);
+    if (zone->autoban_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->autoban_zone->init = ngx_http_warden_init_limit_zone;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,150 @@
+
+/*
+ * Warden: the variables $warden_country, $warden_decision and $warden_reason
+ * (conf/warden-log-format.conf logs them), read from the request's ctx.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_warden.h"
+
+
+static ngx_int_t ngx_http_warden_country_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_warden_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_warden_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_http_warden_vars[] = {
+
+    { ngx_string("warden_country"), NULL,
+      ngx_http_warden_country_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("warden_decision"), NULL,
+      ngx_http_warden_decision_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("warden_reason"), NULL,
+      ngx_http_warden_reason_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_warden_decisions[] = {
+    ngx_string("pass"),
+    ngx_string("allow"),
+    ngx_string("block"),
+    ngx_string("dry_run"),
+    ngx_string("limit"),
+    ngx_string("delay"),
+    ngx_string("limit_dry_run")
+};
+
+
+static ngx_int_t
+ngx_http_warden_country_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char             *country;
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 1);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    country = ngx_http_warden_country(r, ctx);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (country == NULL) {
+        v->len = 1;
+        v->data = (u_char *) "-";
+        return NGX_OK;
+    }
+
+    v->len = 2;
+    v->data = (u_char *) ctx->country;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (ctx == NULL || !ctx->evaluated
+        || ctx->verdict.decision < WARDEN_PASS
+        || ctx->verdict.decision > NGX_HTTP_WARDEN_LAST_DECISION)
+    {
+        /* Warden is off where this request was handled */
+        v->len = 1;
+        v->data = (u_char *) "-";
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_warden_decisions[ctx->verdict.decision].len;
+    v->data = ngx_http_warden_decisions[ctx->verdict.decision].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_warden_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_warden_get_ctx(r, 0);
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (ctx == NULL || !ctx->evaluated) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    v->len = ctx->verdict.reason_len;
+    v->data = (u_char *) ctx->verdict.reason;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_warden_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_warden_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}

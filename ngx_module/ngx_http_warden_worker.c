@@ -1,0 +1,258 @@
+
+/*
+ * Warden: the worker's side. init_process makes this worker's node (the C++
+ * core's view of the shared zones and its Redis connections) and starts its
+ * timer; the tick drives the Redis sync; the flush sends the sync=exact
+ * requests of one event-loop turn in one call. The core logs and attaches its
+ * hiredis connections through the callbacks here.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_warden.h"
+#include "ngx_http_warden_redis.h"
+
+
+#define NGX_HTTP_WARDEN_TICK_MS        100
+
+
+static void ngx_http_warden_log(void *ctx, int level, const char *msg,
+    size_t len);
+static int ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac);
+static void ngx_http_warden_tick(ngx_event_t *ev);
+static void ngx_http_warden_flush(ngx_event_t *ev);
+
+
+/* per worker: the node's table and its Redis sync (the cache module uses it) */
+warden_node_t         *ngx_http_warden_node;
+static ngx_event_t     ngx_http_warden_tick_event;
+static ngx_msec_t      ngx_http_warden_tick_ms = NGX_HTTP_WARDEN_TICK_MS;
+static ngx_event_t     ngx_http_warden_flush_event;
+
+
+ngx_int_t
+ngx_http_warden_init_process(ngx_cycle_t *cycle)
+{
+    int64_t                        sync;
+    ngx_int_t                      tick;
+    ngx_uint_t                     i;
+    ngx_http_warden_shctx_t       *shctx;
+    ngx_http_warden_main_conf_t   *wmcf;
+    ngx_http_warden_limit_zone_t **zones;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
+
+    if (wmcf == NULL || wmcf->stats_zone == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_warden_node = warden_node_create((int) ngx_pid,
+                                              ngx_http_warden_log,
+                                              ngx_http_warden_attach,
+                                              cycle->log);
+    if (ngx_http_warden_node == NULL) {
+        return NGX_ERROR;
+    }
+
+    shctx = wmcf->stats_zone->data;
+
+    if (warden_node_attach_stats(ngx_http_warden_node, shctx->region,
+                                 shctx->bytes, (int) ngx_worker)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "warden: cannot attach to the stats zone");
+        return NGX_ERROR;
+    }
+
+    if (wmcf->shm_zone) {
+        shctx = wmcf->shm_zone->data;
+
+        if (warden_node_attach_blacklist(ngx_http_warden_node, shctx->region,
+                                         shctx->bytes)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to the blacklist zone");
+            return NGX_ERROR;
+        }
+    }
+
+    if (wmcf->traffic_zone) {
+        shctx = wmcf->traffic_zone->data;
+
+        if (warden_node_attach_traffic(ngx_http_warden_node, shctx->region,
+                                       shctx->bytes)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to warden_top_zone");
+            return NGX_ERROR;
+        }
+    }
+
+    zones = wmcf->limit_zones.elts;
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        shctx = zones[i]->shm_zone->data;
+        sync = zones[i]->sync == NGX_HTTP_WARDEN_SYNC_EXACT
+               ? -1 : (int64_t) zones[i]->sync;
+
+        if (warden_node_add_limit_zone(ngx_http_warden_node,
+                                       (const char *) zones[i]->name.data,
+                                       shctx->region, shctx->bytes,
+                                       zones[i]->rate, sync)
+            != zones[i]->index)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to warden_limit_zone \"%V\"",
+                          &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
+        if (zones[i]->autoban_zone == NULL) {
+            continue;
+        }
+
+        shctx = zones[i]->autoban_zone->data;
+
+        zones[i]->autoban_index = warden_node_add_autoban(
+            ngx_http_warden_node, (int) zones[i]->index, shctx->region,
+            shctx->bytes, (unsigned) zones[i]->strikes,
+            (int64_t) zones[i]->findtime, (int64_t) zones[i]->bantime,
+            zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime);
+
+        if (zones[i]->autoban_index < 0) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to the autoban zone of \"%V\"",
+                          &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (wmcf->redis_set) {
+        warden_node_connect_redis(ngx_http_warden_node, &wmcf->redis);
+    }
+
+    tick = (ngx_int_t) warden_node_tick_ms(ngx_http_warden_node);
+    ngx_http_warden_tick_ms = tick > 0 ? (ngx_msec_t) tick
+                                       : NGX_HTTP_WARDEN_TICK_MS;
+
+    ngx_http_warden_tick_event.handler = ngx_http_warden_tick;
+    ngx_http_warden_tick_event.log = cycle->log;
+    ngx_http_warden_tick_event.data = ngx_http_warden_node;
+    ngx_http_warden_tick_event.cancelable = 1;
+
+    ngx_http_warden_flush_event.handler = ngx_http_warden_flush;
+    ngx_http_warden_flush_event.log = cycle->log;
+    ngx_http_warden_flush_event.data = ngx_http_warden_node;
+
+    /* the first tick elects a leader and connects */
+    ngx_add_timer(&ngx_http_warden_tick_event, 1);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_warden_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_warden_node == NULL) {
+        return;
+    }
+
+    if (ngx_http_warden_tick_event.timer_set) {
+        ngx_del_timer(&ngx_http_warden_tick_event);
+    }
+
+    if (ngx_http_warden_flush_event.posted) {
+        ngx_delete_posted_event(&ngx_http_warden_flush_event);
+    }
+
+    warden_node_destroy(ngx_http_warden_node);
+    ngx_http_warden_node = NULL;
+}
+
+
+int64_t
+ngx_http_warden_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    /* the cached wall clock: expiry times in Redis are Unix milliseconds */
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+void
+ngx_http_warden_post_flush(void)
+{
+    if (!ngx_http_warden_flush_event.posted) {
+        ngx_post_event(&ngx_http_warden_flush_event, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_warden_log(void *ctx, int level, const char *msg, size_t len)
+{
+    ngx_uint_t  nlevel;
+
+    switch (level) {
+    case WARDEN_LOG_ERR:
+        nlevel = NGX_LOG_ERR;
+        break;
+    case WARDEN_LOG_WARN:
+        nlevel = NGX_LOG_WARN;
+        break;
+    case WARDEN_LOG_INFO:
+        nlevel = NGX_LOG_NOTICE;
+        break;
+    default:
+        nlevel = NGX_LOG_DEBUG;
+        break;
+    }
+
+    ngx_log_error(nlevel, (ngx_log_t *) ctx, 0, "warden: %*s", len, msg);
+}
+
+
+static int
+ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac)
+{
+    return ngx_http_warden_redis_attach(ac, ctx) == NGX_OK ? 0 : -1;
+}
+
+
+static void
+ngx_http_warden_tick(ngx_event_t *ev)
+{
+    if (ngx_http_warden_node == NULL) {
+        return;
+    }
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        /* hand the sync to a worker of the next generation */
+        warden_node_shutdown(ngx_http_warden_node);
+        return;
+    }
+
+    warden_node_tick(ngx_http_warden_node);
+
+    ngx_add_timer(ev, ngx_http_warden_tick_ms);
+}
+
+
+static void
+ngx_http_warden_flush(ngx_event_t *ev)
+{
+    if (ngx_http_warden_node) {
+        warden_node_exact_flush(ngx_http_warden_node);
+    }
+}
