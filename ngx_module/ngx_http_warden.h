@@ -48,6 +48,7 @@ typedef struct {
     ngx_int_t                    rate;         /* requests per second x 1000 */
     ngx_msec_t                   sync;         /* 0: this node only */
     ngx_int_t                    index;        /* in the worker's node */
+    ngx_http_warden_shctx_t     *sh;           /* the buckets, by init_zone */
 
     ngx_shm_zone_t              *autoban_zone; /* strikes; NULL: no autoban */
     ngx_uint_t                   strikes;
@@ -56,14 +57,24 @@ typedef struct {
     ngx_msec_t                   maxtime;
     ngx_uint_t                   factor;       /* x 100 */
     ngx_int_t                    autoban_index;
+    ngx_http_warden_shctx_t     *autoban_sh;
 } ngx_http_warden_limit_zone_t;
 
 
 typedef struct {
-    ngx_http_warden_limit_zone_t  *zone;
-    ngx_int_t                      burst;      /* x 1000 */
-    ngx_int_t                      delay;      /* x 1000, or NODELAY */
+    ngx_shm_zone_t              *shm_zone;     /* data: the limit zone */
+    ngx_int_t                    burst;        /* x 1000 */
+    ngx_int_t                    delay;        /* x 1000, or NODELAY */
 } ngx_http_warden_limit_t;
+
+
+/* a warden_limit that names its zone before the zone's warden_limit_zone */
+typedef struct {
+    ngx_shm_zone_t              *shm_zone;
+    ngx_str_t                    name;
+    ngx_str_t                    file;
+    ngx_uint_t                   line;
+} ngx_http_warden_zone_ref_t;
 
 
 typedef struct {
@@ -78,6 +89,8 @@ typedef struct {
 
     /* of ngx_http_warden_limit_zone_t *, in the order declared */
     ngx_array_t                  limit_zones;
+    /* of ngx_http_warden_zone_ref_t, checked once the http block is read */
+    ngx_array_t                  zone_refs;
 
     ngx_shm_zone_t              *stats_zone;
     ngx_shm_zone_t              *traffic_zone;
@@ -170,14 +183,21 @@ ngx_int_t ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
 /* ngx_http_warden_zone.c */
+ngx_shm_zone_t *ngx_http_warden_shm_zone(ngx_conf_t *cf, char *ns,
+    ngx_str_t *name, size_t size);
 char *ngx_http_warden_top_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_warden_init_blacklist_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+ngx_int_t ngx_http_warden_init_top_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 ngx_int_t ngx_http_warden_init_limit_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-ngx_int_t ngx_http_warden_init_region(ngx_shm_zone_t *shm_zone, void *data,
-    ngx_http_warden_format_pt format, size_t *slots);
+ngx_int_t ngx_http_warden_init_autoban_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_http_warden_init_region(ngx_shm_zone_t *shm_zone,
+    ngx_http_warden_shctx_t *osh, ngx_http_warden_format_pt format,
+    ngx_http_warden_shctx_t **shp, size_t *slots);
 
 /* ngx_http_warden_worker.c */
 int64_t ngx_http_warden_now_ms(void);

@@ -37,13 +37,14 @@ ngx_int_t
 ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
     ngx_http_warden_ctx_t *ctx)
 {
-    u_char                   *p;
-    int64_t                   now;
-    ngx_int_t                 rc;
-    ngx_str_t                 key;
-    ngx_uint_t                i, level;
-    ngx_http_warden_limit_t  *limits, *limit, *hit;
-    warden_limit_verdict_t    v, hv;
+    u_char                        *p;
+    int64_t                        now;
+    ngx_int_t                      rc;
+    ngx_str_t                      key;
+    ngx_uint_t                     i, level;
+    warden_limit_verdict_t         v, hv;
+    ngx_http_warden_limit_t       *limits, *limit, *hit;
+    ngx_http_warden_limit_zone_t  *zone;
 
     static ngx_str_t  retry_after = ngx_string("Retry-After");
 
@@ -56,8 +57,9 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     for (i = ctx->next_limit; i < wlcf->limits->nelts; i++) {
         limit = &limits[i];
+        zone = limit->shm_zone->data;
 
-        if (ngx_http_complex_value(r, &limit->zone->key, &key) != NGX_OK) {
+        if (ngx_http_complex_value(r, &zone->key, &key) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -66,9 +68,9 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
             continue;
         }
 
-        if (limit->zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
-            warden_node_limit(ngx_http_warden_node, (int) limit->zone->index,
-                              key.data, key.len, limit->zone->rate,
+        if (zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
+            warden_node_limit(ngx_http_warden_node, (int) zone->index,
+                              key.data, key.len, zone->rate,
                               limit->burst, limit->delay, now, &v);
 
         } else if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_NONE) {
@@ -118,6 +120,8 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         return NGX_DECLINED;
     }
 
+    zone = hit->shm_zone->data;
+
     if (wlcf->limit_headers
         && ngx_http_warden_limit_headers(r, hit, &hv, hv.rejected) != NGX_OK)
     {
@@ -129,11 +133,11 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
                       "limiting requests%s by warden, excess: %L.%03L "
                       "by zone \"%V\"",
                       wlcf->limit_dry_run ? ", dry run," : "",
-                      hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+                      hv.excess / 1000, hv.excess % 1000, &zone->name);
 
         p = ngx_snprintf((u_char *) ctx->verdict.reason,
                          sizeof(ctx->verdict.reason) - 1, "limit zone %V",
-                         &hit->zone->name);
+                         &zone->name);
         ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
 
         if (wlcf->limit_dry_run) {
@@ -143,15 +147,15 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
         ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
 
-        if (hit->zone->autoban_zone
+        if (zone->autoban_zone
             && warden_node_strike(ngx_http_warden_node,
-                                  (int) hit->zone->autoban_index,
+                                  (int) zone->autoban_index,
                                   r->connection->sockaddr, now))
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "warden autoban: client banned after %ui strikes "
                           "in zone \"%V\"",
-                          hit->zone->strikes, &hit->zone->name);
+                          zone->strikes, &zone->name);
         }
 
         p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
@@ -180,12 +184,12 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     ngx_log_error(level, r->connection->log, 0,
                   "delaying request by warden, excess: %L.%03L, by zone \"%V\"",
-                  hv.excess / 1000, hv.excess % 1000, &hit->zone->name);
+                  hv.excess / 1000, hv.excess % 1000, &zone->name);
 
     ctx->verdict.decision = NGX_HTTP_WARDEN_DELAY;
     p = ngx_snprintf((u_char *) ctx->verdict.reason,
                      sizeof(ctx->verdict.reason) - 1, "delay zone %V %Lms",
-                     &hit->zone->name, hv.delay_ms);
+                     &zone->name, hv.delay_ms);
     ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
 
     /* as limit_req: hold the request on a timer, the worker goes on */
@@ -204,8 +208,11 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     ngx_http_warden_limit_t *limit, ngx_str_t *key, int64_t now,
     ngx_uint_t fail_closed, warden_limit_verdict_t *v)
 {
-    ngx_http_warden_waiter_t     *w;
-    ngx_http_warden_main_conf_t  *wmcf;
+    ngx_http_warden_waiter_t      *w;
+    ngx_http_warden_main_conf_t   *wmcf;
+    ngx_http_warden_limit_zone_t  *zone;
+
+    zone = limit->shm_zone->data;
 
     w = ngx_http_warden_waiter_create(r, ctx);
     if (w == NULL) {
@@ -213,8 +220,8 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     }
 
     if (!warden_node_limit_exact(ngx_http_warden_node,
-                                 (int) limit->zone->index, key->data, key->len,
-                                 limit->zone->rate, limit->burst, limit->delay,
+                                 (int) zone->index, key->data, key->len,
+                                 zone->rate, limit->burst, limit->delay,
                                  now, (int) fail_closed, v,
                                  ngx_http_warden_exact_done, w))
     {
@@ -305,15 +312,18 @@ ngx_http_warden_limit_headers(ngx_http_request_t *r,
     ngx_http_warden_limit_t *limit, warden_limit_verdict_t *v,
     ngx_uint_t rejected)
 {
-    u_char     *p;
-    int64_t     rate, window, quota, remaining, reset;
-    ngx_str_t   value;
+    u_char                        *p;
+    int64_t                        rate, window, quota, remaining, reset;
+    ngx_str_t                      value;
+    ngx_http_warden_limit_zone_t  *zone;
 
     static ngx_str_t  policy = ngx_string("RateLimit-Policy");
     static ngx_str_t  state = ngx_string("RateLimit");
 
+    zone = limit->shm_zone->data;
+
     /* draft-ietf-httpapi-ratelimit-headers: the bucket as a quota per window */
-    rate = limit->zone->rate;
+    rate = zone->rate;
     window = rate >= 1000 ? 1 : 60;
     quota = rate * window / 1000 + limit->burst / 1000;
     remaining = rejected ? 0 : (limit->burst - v->excess) / 1000;
@@ -322,13 +332,13 @@ ngx_http_warden_limit_headers(ngx_http_request_t *r,
     }
     reset = rate > 0 ? (v->excess + rate - 1) / rate : 0;
 
-    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    p = ngx_pnalloc(r->pool, zone->name.len + 2 * NGX_INT64_LEN + 16);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "\"%V\";q=%L;w=%L", &limit->zone->name, quota,
+    value.len = ngx_sprintf(p, "\"%V\";q=%L;w=%L", &zone->name, quota,
                             window)
                 - p;
 
@@ -336,13 +346,13 @@ ngx_http_warden_limit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, limit->zone->name.len + 2 * NGX_INT64_LEN + 16);
+    p = ngx_pnalloc(r->pool, zone->name.len + 2 * NGX_INT64_LEN + 16);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "\"%V\";r=%L;t=%L", &limit->zone->name,
+    value.len = ngx_sprintf(p, "\"%V\";r=%L;t=%L", &zone->name,
                             remaining, reset)
                 - p;
 
@@ -408,6 +418,7 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_int_t                          rate, scale;
     ngx_msec_t                         sync;
     ngx_uint_t                         i;
+    ngx_shm_zone_t                    *shm_zone;
     ngx_http_warden_limit_zone_t      *zone, **zones;
     ngx_http_compile_complex_value_t   ccv;
 
@@ -542,15 +553,19 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    zones = wmcf->limit_zones.elts;
-    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
-        if (zones[i]->name.len == name.len
-            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "warden_limit_zone \"%V\" is duplicate", &name);
-            return NGX_CONF_ERROR;
-        }
+    /*
+     * found with size 0 first: a second declaration is a duplicate whatever
+     * its size (nginx would only say that the sizes conflict)
+     */
+    shm_zone = ngx_http_warden_shm_zone(cf, "warden_limit", &name, 0);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "warden_limit_zone \"%V\" is duplicate", &name);
+        return NGX_CONF_ERROR;
     }
 
     /* NUL-terminated for the core */
@@ -566,22 +581,14 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->sync = sync;
     zone->index = (ngx_int_t) wmcf->limit_zones.nelts;
 
-    /* our own namespace: limit_req may use the same zone names */
-    s.len = sizeof("warden_limit:") - 1 + name.len;
-    s.data = ngx_pnalloc(cf->pool, s.len);
-    if (s.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_sprintf(s.data, "warden_limit:%V", &name);
-
-    zone->shm_zone = ngx_shared_memory_add(cf, &s, size,
-                                           &ngx_http_warden_module);
+    /* a warden_limit before this line made the zone with size 0 */
+    zone->shm_zone = ngx_http_warden_shm_zone(cf, "warden_limit", &name, size);
     if (zone->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
     zone->shm_zone->init = ngx_http_warden_init_limit_zone;
+    zone->shm_zone->data = zone;
 
     zones = ngx_array_push(&wmcf->limit_zones);
     if (zones == NULL) {
@@ -599,16 +606,16 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_warden_loc_conf_t *wlcf = conf;
 
-    ngx_int_t                      burst, delay;
-    ngx_str_t                     *value, name;
-    ngx_uint_t                     i;
-    ngx_http_warden_limit_t       *limit, *limits;
-    ngx_http_warden_main_conf_t   *wmcf;
-    ngx_http_warden_limit_zone_t  *zone, **zones;
+    ngx_int_t                     burst, delay;
+    ngx_str_t                    *value, name;
+    ngx_uint_t                    i;
+    ngx_shm_zone_t               *shm_zone;
+    ngx_http_warden_limit_t      *limit, *limits;
+    ngx_http_warden_zone_ref_t   *ref;
+    ngx_http_warden_main_conf_t  *wmcf;
 
     value = cf->args->elts;
 
-    zone = NULL;
     burst = 0;
     delay = 0;
     name.len = 0;
@@ -664,22 +671,22 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    zones = wmcf->limit_zones.elts;
-    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
-        if (zones[i]->name.len == name.len
-            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
-        {
-            zone = zones[i];
-            break;
-        }
+    shm_zone = ngx_http_warden_shm_zone(cf, "warden_limit", &name, 0);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
     }
 
-    if (zone == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown warden_limit_zone \"%V\" (declare it "
-                           "with warden_limit_zone before it is used)",
-                           &name);
-        return NGX_CONF_ERROR;
+    if (shm_zone->data == NULL) {
+        /* declared further on, or never: init_main_conf will tell */
+        ref = ngx_array_push(&wmcf->zone_refs);
+        if (ref == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ref->shm_zone = shm_zone;
+        ref->name = name;
+        ref->file = cf->conf_file->file.name;
+        ref->line = cf->conf_file->line;
     }
 
     if (wlcf->limits == NULL) {
@@ -692,7 +699,7 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     limits = wlcf->limits->elts;
     for (i = 0; i < wlcf->limits->nelts; i++) {
-        if (limits[i].zone == zone) {
+        if (limits[i].shm_zone == shm_zone) {
             return "is duplicate";
         }
     }
@@ -702,7 +709,7 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    limit->zone = zone;
+    limit->shm_zone = shm_zone;
     limit->burst = burst * 1000;
     limit->delay = delay == NGX_HTTP_WARDEN_NODELAY ? NGX_HTTP_WARDEN_NODELAY
                                                     : delay * 1000;
@@ -714,14 +721,13 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_warden_main_conf_t *wmcf = conf;
-
     ssize_t                        size;
     ngx_int_t                      n;
     ngx_str_t                     *value, name, s;
     ngx_uint_t                     i;
     ngx_msec_t                    *time;
-    ngx_http_warden_limit_zone_t  *zone, **zones;
+    ngx_shm_zone_t                *shm_zone;
+    ngx_http_warden_limit_zone_t  *zone;
 
     value = cf->args->elts;
 
@@ -737,14 +743,13 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    zones = wmcf->limit_zones.elts;
-    for (i = 0; i < wmcf->limit_zones.nelts; i++) {
-        if (zones[i]->name.len == name.len
-            && ngx_strncmp(zones[i]->name.data, name.data, name.len) == 0)
-        {
-            zone = zones[i];
-            break;
+    if (name.len) {
+        shm_zone = ngx_http_warden_shm_zone(cf, "warden_limit", &name, 0);
+        if (shm_zone == NULL) {
+            return NGX_CONF_ERROR;
         }
+
+        zone = shm_zone->data;
     }
 
     if (zone == NULL) {
@@ -851,21 +856,14 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    s.len = sizeof("warden_autoban:") - 1 + zone->name.len;
-    s.data = ngx_pnalloc(cf->pool, s.len);
-    if (s.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_sprintf(s.data, "warden_autoban:%V", &zone->name);
-
-    zone->autoban_zone = ngx_shared_memory_add(cf, &s, size,
-                                               &ngx_http_warden_module);
+    zone->autoban_zone = ngx_http_warden_shm_zone(cf, "warden_autoban",
+                                                  &zone->name, size);
     if (zone->autoban_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    zone->autoban_zone->init = ngx_http_warden_init_limit_zone;
+    zone->autoban_zone->init = ngx_http_warden_init_autoban_zone;
+    zone->autoban_zone->data = zone;
 
     return NGX_CONF_OK;
 }

@@ -551,6 +551,13 @@ ngx_http_warden_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&conf->zone_refs, cf->pool, 1,
+                       sizeof(ngx_http_warden_zone_ref_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return conf;
 }
 
@@ -561,10 +568,22 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_warden_main_conf_t *wmcf = conf;
 
     ngx_uint_t                     i;
+    ngx_http_warden_zone_ref_t    *refs;
     ngx_http_warden_limit_zone_t **zones;
 
     ngx_str_t  name = ngx_string("warden_blacklist");
     ngx_str_t  stats = ngx_string("warden_stats");
+
+    /* every zone a warden_limit named is declared by now, or never will be */
+    refs = wmcf->zone_refs.elts;
+    for (i = 0; i < wmcf->zone_refs.nelts; i++) {
+        if (refs[i].shm_zone->data == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown warden_limit_zone \"%V\" in %V:%ui",
+                          &refs[i].name, &refs[i].file, refs[i].line);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     zones = wmcf->limit_zones.elts;
     for (i = 0; i < wmcf->limit_zones.nelts; i++) {
@@ -638,7 +657,7 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        wmcf->traffic_zone->init = ngx_http_warden_init_limit_zone;
+        wmcf->traffic_zone->init = ngx_http_warden_init_top_zone;
     }
 
     return NGX_CONF_OK;

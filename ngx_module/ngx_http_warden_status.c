@@ -82,8 +82,17 @@ ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 ngx_int_t
 ngx_http_warden_init_stats_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    size_t  slots;
+    size_t                    slots;
+    ngx_http_warden_shctx_t  *sh;
 
-    return ngx_http_warden_init_region(shm_zone, data, warden_stats_format,
-                                       &slots);
+    if (ngx_http_warden_init_region(shm_zone, data, warden_stats_format, &sh,
+                                    &slots)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    shm_zone->data = sh;
+
+    return NGX_OK;
 }

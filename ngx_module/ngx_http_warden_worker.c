@@ -96,7 +96,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
 
     zones = wmcf->limit_zones.elts;
     for (i = 0; i < wmcf->limit_zones.nelts; i++) {
-        shctx = zones[i]->shm_zone->data;
+        shctx = zones[i]->sh;
         sync = zones[i]->sync == NGX_HTTP_WARDEN_SYNC_EXACT
                ? -1 : (int64_t) zones[i]->sync;
 
@@ -118,7 +118,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
             continue;
         }
 
-        shctx = zones[i]->autoban_zone->data;
+        shctx = zones[i]->autoban_sh;
 
         zones[i]->autoban_index = warden_node_add_autoban(
             ngx_http_warden_node, (int) zones[i]->index, shctx->region,

@@ -2,6 +2,7 @@
 // nginx's own limit_req in the same server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -358,6 +359,53 @@ TEST_F(LimitIntegrationTest, ReloadUnderLoadKeepsLimitState) {
   load.join();
   EXPECT_GT(answered.load(), 10);
   EXPECT_EQ(other.load(), 0) << "a request failed or got through during the reload";
+  EXPECT_EQ(nginx.Get("/").status, 429);
+}
+
+// As limit_req: a warden_limit may name a zone declared further on.
+TEST_F(LimitIntegrationTest, ZoneMayBeDeclaredAfterTheLimitThatUsesIt) {
+  NginxServer::Options o;
+  o.http =
+      "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n"
+      "  location / { warden_limit zone=api; }\n}\n"
+      "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n";
+  NginxServer nginx(o);
+  EXPECT_EQ(nginx.Get("/").status, 200);
+  EXPECT_EQ(nginx.Get("/").status, 429);
+}
+
+// As limit_req: a reload that gives a zone another key is refused (the zone's buckets are keyed
+// by the old one), and the old workers go on with the old configuration. `nginx -t` cannot
+// tell: only the running master knows the old key.
+TEST_F(LimitIntegrationTest, ReloadThatChangesAZoneKeyIsRefused) {
+  auto by_address =
+      Config("warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n",
+             "  location / { warden_limit zone=api; }\n");
+  // These requests have no X-Key: under this configuration none would be limited.
+  auto by_header = Config("warden_limit_zone $http_x_key zone=api:1m rate=1r/m sync=off;\n",
+                          "  location / { warden_limit zone=api; }\n");
+  NginxServer nginx(by_address);
+  ASSERT_EQ(nginx.Get("/").status, 200);
+  ASSERT_EQ(nginx.Get("/").status, 429);
+  auto workers = nginx.WorkerPids();
+  std::sort(workers.begin(), workers.end());
+
+  EXPECT_EQ(NginxServer::Test(by_header).exit_code, 0);
+  nginx.Reconfigure(by_header);
+  nginx.SendReload();
+  const std::string refused =
+      "warden_limit_zone \"api\" uses the \"$http_x_key\" key while previously it used the "
+      "\"$binary_remote_addr\" key";
+  ASSERT_TRUE(PollUntil([&] { return nginx.ErrorLog().find(refused) != std::string::npos; }, 10s))
+      << nginx.ErrorLog();
+  EXPECT_EQ(nginx.Get("/").status, 429) << "the old configuration must still be in force";
+  auto now = nginx.WorkerPids();
+  std::sort(now.begin(), now.end());
+  EXPECT_EQ(now, workers) << "the old workers must keep serving";
+
+  // The same key again: the reload goes through and the bucket carries over.
+  nginx.Reconfigure(by_address);
+  nginx.Reload();
   EXPECT_EQ(nginx.Get("/").status, 429);
 }
 

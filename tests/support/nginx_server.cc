@@ -147,6 +147,13 @@ void NginxServer::Reload() {
   if (!renewed) throw std::runtime_error("nginx reload did not finish:\n" + ErrorLog());
 }
 
+void NginxServer::Reconfigure(Options options) {
+  options_ = std::move(options);
+  dir_.Write("nginx.conf", Render(options_, dir_.path(), port_));
+}
+
+void NginxServer::SendReload() { master_->Signal(SIGHUP); }
+
 void NginxServer::Quit() {
   master_->Signal(SIGQUIT);
   if (!master_->Wait(10s)) master_->Kill();

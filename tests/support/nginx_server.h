@@ -48,6 +48,10 @@ class NginxServer {
 
   // `nginx -s reload`: SIGHUP, then waits until a new set of workers runs.
   void Reload();
+  // Rewrites nginx.conf (same port and directory) from other options, for the next reload.
+  void Reconfigure(Options options);
+  // SIGHUP without waiting: for a reload that nginx is expected to refuse.
+  void SendReload();
   // Graceful stop (SIGQUIT), waiting for the master to exit.
   void Quit();
 
