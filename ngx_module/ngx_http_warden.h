@@ -151,7 +151,7 @@ typedef struct {
 extern ngx_module_t    ngx_http_warden_module;
 
 /* this worker's node, made in init_process; NULL in the master */
-extern warden_node_t  *ngx_http_warden_node;
+extern warden_worker_t  *ngx_http_warden_worker;
 
 
 /* ngx_http_warden_module.c */

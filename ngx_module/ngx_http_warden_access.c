@@ -67,7 +67,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     /* without "warden on" only the allow list counts: it exempts from limits */
     warden_policy_evaluate(wlcf->policy,
-                           wlcf->enable ? ngx_http_warden_node : NULL,
+                           wlcf->enable ? ngx_http_warden_worker : NULL,
                            r->connection->sockaddr,
                            wlcf->enable ? country : NULL,
                            ngx_http_warden_now_ms(), &ctx->verdict);
@@ -108,17 +108,17 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
 {
     ngx_http_warden_ctx_t  *ctx;
 
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return NGX_OK;
     }
 
     ctx = ngx_http_warden_get_ctx(r, 0);
 
     if (ctx && ctx->evaluated) {
-        warden_node_count(ngx_http_warden_node, ctx->verdict.decision);
+        warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision);
 
-        if (warden_node_counts_traffic(ngx_http_warden_node)) {
-            warden_node_count_traffic(ngx_http_warden_node,
+        if (warden_worker_counts_traffic(ngx_http_warden_worker)) {
+            warden_worker_count_traffic(ngx_http_warden_worker,
                                       r->connection->sockaddr,
                                       ctx->verdict.decision == WARDEN_BLOCK
                                       || ctx->verdict.decision

@@ -202,7 +202,7 @@ ngx_http_warden_cache_handler(ngx_http_request_t *r)
         return ngx_http_warden_cache_decided(r, ctx, WARDEN_CACHE_BYPASS);
     }
 
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return ngx_http_warden_cache_decided(r, ctx, WARDEN_CACHE_ERROR);
     }
 
@@ -229,7 +229,7 @@ ngx_http_warden_cache_wait(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (!warden_node_cache_get(ngx_http_warden_node, (const char *) key->data,
+    if (!warden_worker_cache_get(ngx_http_warden_worker, (const char *) key->data,
                                key->len, ngx_http_warden_cache_done, w))
     {
         w->in_flight = 0;
@@ -241,7 +241,7 @@ ngx_http_warden_cache_wait(ngx_http_request_t *r,
 
     ctx->state = NGX_HTTP_WARDEN_CACHE_WAITING;
 
-    timeout = warden_node_redis_timeout_ms(ngx_http_warden_node);
+    timeout = warden_worker_redis_timeout_ms(ngx_http_warden_worker);
 
     ngx_http_warden_wait(r, ngx_http_warden_cache_resume,
                          (ngx_msec_t) (timeout > 0 ? timeout : 1000));
@@ -430,8 +430,8 @@ ngx_http_warden_cache_decided(ngx_http_request_t *r,
     ctx->state = NGX_HTTP_WARDEN_CACHE_DECIDED;
     ctx->result = result;
 
-    if (ngx_http_warden_node) {
-        warden_node_count_cache(ngx_http_warden_node, (int) result);
+    if (ngx_http_warden_worker) {
+        warden_worker_count_cache(ngx_http_warden_worker, (int) result);
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -646,12 +646,12 @@ ngx_http_warden_cache_init_process(ngx_cycle_t *cycle)
     wcmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                 ngx_http_warden_cache_module);
 
-    if (wcmcf == NULL || !wcmcf->enabled || ngx_http_warden_node == NULL) {
+    if (wcmcf == NULL || !wcmcf->enabled || ngx_http_warden_worker == NULL) {
         return NGX_OK;
     }
 
     /* ngx_http_warden_module's init_process, listed first, made the node */
-    warden_node_enable_cache(ngx_http_warden_node);
+    warden_worker_enable_cache(ngx_http_warden_worker);
 
     return NGX_OK;
 }

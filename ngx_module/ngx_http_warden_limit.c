@@ -48,7 +48,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     static ngx_str_t  retry_after = ngx_string("Retry-After");
 
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return NGX_DECLINED;
     }
 
@@ -69,7 +69,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         }
 
         if (zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
-            warden_node_limit(ngx_http_warden_node, (int) zone->index,
+            warden_worker_limit(ngx_http_warden_worker, (int) zone->index,
                               key.data, key.len, zone->rate,
                               limit->burst, limit->delay, now, &v);
 
@@ -148,7 +148,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
 
         if (zone->autoban_zone
-            && warden_node_strike(ngx_http_warden_node,
+            && warden_worker_strike(ngx_http_warden_worker,
                                   (int) zone->autoban_index,
                                   r->connection->sockaddr, now))
         {
@@ -219,7 +219,7 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (!warden_node_limit_exact(ngx_http_warden_node,
+    if (!warden_worker_limit_exact(ngx_http_warden_worker,
                                  (int) zone->index, key->data, key->len,
                                  zone->rate, limit->burst, limit->delay,
                                  now, (int) fail_closed, v,
@@ -299,7 +299,7 @@ ngx_http_warden_exact_resume(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "warden: redis did not decide in time, failing %s",
                       "per the warden_limit_fail mode");
-        warden_node_exact_timed_out(ngx_http_warden_node);
+        warden_worker_exact_timed_out(ngx_http_warden_worker);
         ctx->exact_state = NGX_HTTP_WARDEN_EXACT_TIMEOUT;
     }
 

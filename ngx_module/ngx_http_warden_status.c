@@ -33,11 +33,11 @@ ngx_http_warden_status_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    text = warden_node_metrics(ngx_http_warden_node, ngx_http_warden_now_ms(),
+    text = warden_worker_metrics(ngx_http_warden_worker, ngx_http_warden_now_ms(),
                                &len);
 
     b = ngx_create_temp_buf(r->pool, len);

@@ -27,7 +27,7 @@ static void ngx_http_warden_flush(ngx_event_t *ev);
 
 
 /* per worker: the node's table and its Redis sync (the cache module uses it) */
-warden_node_t         *ngx_http_warden_node;
+warden_worker_t         *ngx_http_warden_worker;
 static ngx_event_t     ngx_http_warden_tick_event;
 static ngx_msec_t      ngx_http_warden_tick_ms = NGX_HTTP_WARDEN_TICK_MS;
 static ngx_event_t     ngx_http_warden_flush_event;
@@ -49,17 +49,17 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_http_warden_node = warden_node_create((int) ngx_pid,
+    ngx_http_warden_worker = warden_worker_create((int) ngx_pid,
                                               ngx_http_warden_log,
                                               ngx_http_warden_attach,
                                               cycle->log);
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return NGX_ERROR;
     }
 
     shctx = wmcf->stats_zone->data;
 
-    if (warden_node_attach_stats(ngx_http_warden_node, shctx->region,
+    if (warden_worker_attach_stats(ngx_http_warden_worker, shctx->region,
                                  shctx->bytes, (int) ngx_worker)
         != 0)
     {
@@ -71,7 +71,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     if (wmcf->shm_zone) {
         shctx = wmcf->shm_zone->data;
 
-        if (warden_node_attach_blacklist(ngx_http_warden_node, shctx->region,
+        if (warden_worker_attach_blacklist(ngx_http_warden_worker, shctx->region,
                                          shctx->bytes)
             != 0)
         {
@@ -84,7 +84,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     if (wmcf->traffic_zone) {
         shctx = wmcf->traffic_zone->data;
 
-        if (warden_node_attach_traffic(ngx_http_warden_node, shctx->region,
+        if (warden_worker_attach_traffic(ngx_http_warden_worker, shctx->region,
                                        shctx->bytes)
             != 0)
         {
@@ -100,7 +100,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         sync = zones[i]->sync == NGX_HTTP_WARDEN_SYNC_EXACT
                ? -1 : (int64_t) zones[i]->sync;
 
-        if (warden_node_add_limit_zone(ngx_http_warden_node,
+        if (warden_worker_add_limit_zone(ngx_http_warden_worker,
                                        (const char *) zones[i]->name.data,
                                        shctx->region, shctx->bytes,
                                        zones[i]->rate, sync)
@@ -120,8 +120,8 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
 
         shctx = zones[i]->autoban_sh;
 
-        zones[i]->autoban_index = warden_node_add_autoban(
-            ngx_http_warden_node, (int) zones[i]->index, shctx->region,
+        zones[i]->autoban_index = warden_worker_add_autoban(
+            ngx_http_warden_worker, (int) zones[i]->index, shctx->region,
             shctx->bytes, (unsigned) zones[i]->strikes,
             (int64_t) zones[i]->findtime, (int64_t) zones[i]->bantime,
             zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime);
@@ -135,21 +135,21 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     }
 
     if (wmcf->redis_set) {
-        warden_node_connect_redis(ngx_http_warden_node, &wmcf->redis);
+        warden_worker_connect_redis(ngx_http_warden_worker, &wmcf->redis);
     }
 
-    tick = (ngx_int_t) warden_node_tick_ms(ngx_http_warden_node);
+    tick = (ngx_int_t) warden_worker_tick_ms(ngx_http_warden_worker);
     ngx_http_warden_tick_ms = tick > 0 ? (ngx_msec_t) tick
                                        : NGX_HTTP_WARDEN_TICK_MS;
 
     ngx_http_warden_tick_event.handler = ngx_http_warden_tick;
     ngx_http_warden_tick_event.log = cycle->log;
-    ngx_http_warden_tick_event.data = ngx_http_warden_node;
+    ngx_http_warden_tick_event.data = ngx_http_warden_worker;
     ngx_http_warden_tick_event.cancelable = 1;
 
     ngx_http_warden_flush_event.handler = ngx_http_warden_flush;
     ngx_http_warden_flush_event.log = cycle->log;
-    ngx_http_warden_flush_event.data = ngx_http_warden_node;
+    ngx_http_warden_flush_event.data = ngx_http_warden_worker;
 
     /* the first tick elects a leader and connects */
     ngx_add_timer(&ngx_http_warden_tick_event, 1);
@@ -161,7 +161,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_warden_exit_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return;
     }
 
@@ -173,8 +173,8 @@ ngx_http_warden_exit_process(ngx_cycle_t *cycle)
         ngx_delete_posted_event(&ngx_http_warden_flush_event);
     }
 
-    warden_node_destroy(ngx_http_warden_node);
-    ngx_http_warden_node = NULL;
+    warden_worker_destroy(ngx_http_warden_worker);
+    ngx_http_warden_worker = NULL;
 }
 
 
@@ -233,17 +233,17 @@ ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac)
 static void
 ngx_http_warden_tick(ngx_event_t *ev)
 {
-    if (ngx_http_warden_node == NULL) {
+    if (ngx_http_warden_worker == NULL) {
         return;
     }
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
         /* hand the sync to a worker of the next generation */
-        warden_node_shutdown(ngx_http_warden_node);
+        warden_worker_shutdown(ngx_http_warden_worker);
         return;
     }
 
-    warden_node_tick(ngx_http_warden_node);
+    warden_worker_tick(ngx_http_warden_worker);
 
     ngx_add_timer(ev, ngx_http_warden_tick_ms);
 }
@@ -252,7 +252,7 @@ ngx_http_warden_tick(ngx_event_t *ev)
 static void
 ngx_http_warden_flush(ngx_event_t *ev)
 {
-    if (ngx_http_warden_node) {
-        warden_node_exact_flush(ngx_http_warden_node);
+    if (ngx_http_warden_worker) {
+        warden_worker_exact_flush(ngx_http_warden_worker);
     }
 }

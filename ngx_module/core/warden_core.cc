@@ -10,8 +10,8 @@
 #include <memory>
 
 #include "core/geo_db.h"
-#include "core/worker.h"
 #include "core/policy.h"
+#include "core/worker.h"
 
 struct warden_geo_s {
   std::unique_ptr<warden::GeoDb> db;
@@ -21,8 +21,8 @@ struct warden_policy_s {
   warden::Policy policy;
 };
 
-struct warden_node_s {
-  std::unique_ptr<warden::Worker> node;
+struct warden_worker_s {
+  std::unique_ptr<warden::Worker> impl;
   std::string metrics;
 };
 
@@ -128,7 +128,7 @@ int warden_policy_needs_country(const warden_policy_t* policy) {
   return policy->policy.needs_country() ? 1 : 0;
 }
 
-void warden_policy_evaluate(const warden_policy_t* policy, const warden_node_t* node,
+void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t* w,
                             const struct sockaddr* sa, const char* country, int64_t now_ms,
                             warden_verdict_t* out) {
   static_assert(sizeof out->reason == sizeof warden::Verdict{}.reason, "reason buffer");
@@ -136,7 +136,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_node_t* 
   out->reason_len = 0;
   out->reason[0] = '\0';
   try {
-    const warden::BlacklistTable* table = node ? node->node->blacklist() : nullptr;
+    const warden::BlacklistTable* table = w ? w->impl->blacklist() : nullptr;
     // Nothing to decide (a location with limits only): every request passes, unconverted.
     if (!table && policy->policy.only_passes()) return;
     warden::IpAddress addr;
@@ -178,32 +178,33 @@ size_t warden_stats_format(void* region, size_t bytes) {
   }
 }
 
-warden_node_t* warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach, void* ctx) {
+warden_worker_t* warden_worker_create(int pid, warden_log_pt log, warden_attach_pt attach,
+                                      void* ctx) {
   try {
     auto log_fn = [log, ctx](warden::LogLevel level, const std::string& msg) {
       log(ctx, static_cast<int>(level), msg.data(), msg.size());
     };
     auto attach_fn = [attach, ctx](redisAsyncContext* ac) { return attach(ctx, ac) == 0; };
-    auto node = std::make_unique<warden_node_t>();
-    node->node = std::make_unique<warden::Worker>(pid, warden::SystemNowMs, attach_fn, log_fn);
-    return node.release();
+    auto w = std::make_unique<warden_worker_t>();
+    w->impl = std::make_unique<warden::Worker>(pid, warden::SystemNowMs, attach_fn, log_fn);
+    return w.release();
   } catch (...) {
     return nullptr;
   }
 }
 
-int warden_node_attach_blacklist(warden_node_t* node, void* region, size_t bytes) {
+int warden_worker_attach_blacklist(warden_worker_t* w, void* region, size_t bytes) {
   try {
-    return node->node->AttachBlacklist(region, bytes) ? 0 : -1;
+    return w->impl->AttachBlacklist(region, bytes) ? 0 : -1;
   } catch (...) {
     return -1;
   }
 }
 
-int warden_node_add_limit_zone(warden_node_t* node, const char* name, void* region, size_t bytes,
-                               int64_t rate, int64_t sync_ms) {
+int warden_worker_add_limit_zone(warden_worker_t* w, const char* name, void* region, size_t bytes,
+                                 int64_t rate, int64_t sync_ms) {
   try {
-    return node->node->AddLimitZone(name, region, bytes, rate, sync_ms);
+    return w->impl->AddLimitZone(name, region, bytes, rate, sync_ms);
   } catch (...) {
     return -1;
   }
@@ -228,21 +229,21 @@ warden::LeakyBucketParams Params(int64_t rate, int64_t burst, int64_t delay) {
 
 }  // namespace
 
-int warden_node_limit_exact(warden_node_t* node, int zone, const unsigned char* key, size_t len,
-                            int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-                            int fail_closed, warden_limit_verdict_t* out, warden_exact_done_pt done,
-                            void* data) {
+int warden_worker_limit_exact(warden_worker_t* w, int zone, const unsigned char* key, size_t len,
+                              int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                              int fail_closed, warden_limit_verdict_t* out,
+                              warden_exact_done_pt done, void* data) {
   *out = warden_limit_verdict_t{};
   try {
     warden::LeakyBucketVerdict v;
-    bool waiting = node->node->LimitExact(
-        zone, std::string_view(reinterpret_cast<const char*>(key), len), Params(rate, burst, delay),
-        now_ms, fail_closed != 0, &v,
-        [done, data](const warden::LeakyBucketVerdict& verdict, bool failed) {
-          warden_limit_verdict_t c;
-          ToC(verdict, &c);
-          done(data, &c, failed ? 1 : 0);
-        });
+    bool waiting =
+        w->impl->LimitExact(zone, std::string_view(reinterpret_cast<const char*>(key), len),
+                            Params(rate, burst, delay), now_ms, fail_closed != 0, &v,
+                            [done, data](const warden::LeakyBucketVerdict& verdict, bool failed) {
+                              warden_limit_verdict_t c;
+                              ToC(verdict, &c);
+                              done(data, &c, failed ? 1 : 0);
+                            });
     ToC(v, out);
     return waiting ? 1 : 0;
   } catch (...) {
@@ -250,23 +251,23 @@ int warden_node_limit_exact(warden_node_t* node, int zone, const unsigned char* 
   }
 }
 
-void warden_node_exact_flush(warden_node_t* node) {
+void warden_worker_exact_flush(warden_worker_t* w) {
   try {
-    node->node->FlushExact();
+    w->impl->FlushExact();
   } catch (...) {
   }
 }
 
-void warden_node_exact_timed_out(warden_node_t* node) {
+void warden_worker_exact_timed_out(warden_worker_t* w) {
   try {
-    node->node->ExactTimedOut();
+    w->impl->ExactTimedOut();
   } catch (...) {
   }
 }
 
-int warden_node_add_autoban(warden_node_t* node, int limit_zone, void* region, size_t bytes,
-                            unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
-                            double factor, int64_t maxtime_ms) {
+int warden_worker_add_autoban(warden_worker_t* w, int limit_zone, void* region, size_t bytes,
+                              unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
+                              double factor, int64_t maxtime_ms) {
   try {
     warden::AutobanRule rule;
     rule.strikes = strikes;
@@ -274,24 +275,24 @@ int warden_node_add_autoban(warden_node_t* node, int limit_zone, void* region, s
     rule.bantime_ms = bantime_ms;
     rule.factor = factor;
     rule.maxtime_ms = maxtime_ms;
-    return node->node->AddAutoban(limit_zone, rule, region, bytes);
+    return w->impl->AddAutoban(limit_zone, rule, region, bytes);
   } catch (...) {
     return -1;
   }
 }
 
-int warden_node_strike(warden_node_t* node, int autoban, const struct sockaddr* sa,
-                       int64_t now_ms) {
+int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr* sa,
+                         int64_t now_ms) {
   try {
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return 0;
-    return node->node->Strike(autoban, addr, now_ms) ? 1 : 0;
+    return w->impl->Strike(autoban, addr, now_ms) ? 1 : 0;
   } catch (...) {
     return 0;
   }
 }
 
-void warden_node_connect_redis(warden_node_t* node, const warden_redis_conf_t* redis) {
+void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_conf_t* redis) {
   try {
     warden::RedisEndpoint ep;
     if (redis->unix_path) {
@@ -304,98 +305,98 @@ void warden_node_connect_redis(warden_node_t* node, const warden_redis_conf_t* r
     ep.db = redis->db;
     if (redis->prefix) ep.prefix = redis->prefix;
     ep.timeout_ms = redis->timeout_ms;
-    node->node->ConnectRedis(ep);
+    w->impl->ConnectRedis(ep);
   } catch (...) {
   }
 }
 
 size_t warden_stats_region_size(void) { return warden::NodeStats::RegionSize(); }
 
-int warden_node_attach_stats(warden_node_t* node, void* region, size_t bytes, int worker) {
+int warden_worker_attach_stats(warden_worker_t* w, void* region, size_t bytes, int worker) {
   try {
-    return node->node->AttachStats(region, bytes, worker) ? 0 : -1;
+    return w->impl->AttachStats(region, bytes, worker) ? 0 : -1;
   } catch (...) {
     return -1;
   }
 }
 
-void warden_node_count(warden_node_t* node, int decision) { node->node->CountDecision(decision); }
+void warden_worker_count(warden_worker_t* w, int decision) { w->impl->CountDecision(decision); }
 
-int warden_node_attach_traffic(warden_node_t* node, void* region, size_t bytes) {
+int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes) {
   try {
-    return node->node->AttachTraffic(region, bytes) ? 0 : -1;
+    return w->impl->AttachTraffic(region, bytes) ? 0 : -1;
   } catch (...) {
     return -1;
   }
 }
 
-int warden_node_counts_traffic(const warden_node_t* node) {
-  return node->node->counts_traffic() ? 1 : 0;
+int warden_worker_counts_traffic(const warden_worker_t* w) {
+  return w->impl->counts_traffic() ? 1 : 0;
 }
 
-void warden_node_count_traffic(warden_node_t* node, const struct sockaddr* sa, int refused,
-                               const char* country, int64_t now_ms) {
+void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa, int refused,
+                                 const char* country, int64_t now_ms) {
   try {
     warden::IpAddress addr;
-    if (ToAddress(sa, &addr)) node->node->CountTraffic(addr, refused != 0, country, now_ms);
+    if (ToAddress(sa, &addr)) w->impl->CountTraffic(addr, refused != 0, country, now_ms);
   } catch (...) {
   }
 }
 
-const char* warden_node_metrics(warden_node_t* node, int64_t now_ms, size_t* len) {
+const char* warden_worker_metrics(warden_worker_t* w, int64_t now_ms, size_t* len) {
   try {
-    node->metrics = node->node->Metrics(now_ms);
+    w->metrics = w->impl->Metrics(now_ms);
   } catch (...) {
-    node->metrics = "# warden: metrics unavailable\n";
+    w->metrics = "# warden: metrics unavailable\n";
   }
-  *len = node->metrics.size();
-  return node->metrics.data();
+  *len = w->metrics.size();
+  return w->metrics.data();
 }
 
-void warden_node_tick(warden_node_t* node) {
+void warden_worker_tick(warden_worker_t* w) {
   try {
-    node->node->Tick();
+    w->impl->Tick();
   } catch (...) {
   }
 }
 
-int64_t warden_node_tick_ms(const warden_node_t* node) { return node->node->tick_ms(); }
+int64_t warden_worker_tick_ms(const warden_worker_t* w) { return w->impl->tick_ms(); }
 
-void warden_node_shutdown(warden_node_t* node) {
+void warden_worker_shutdown(warden_worker_t* w) {
   try {
-    node->node->Shutdown();
+    w->impl->Shutdown();
   } catch (...) {
   }
 }
 
-void warden_node_destroy(warden_node_t* node) {
+void warden_worker_destroy(warden_worker_t* w) {
   try {
-    delete node;
+    delete w;
   } catch (...) {
   }
 }
 
-void warden_node_enable_cache(warden_node_t* node) {
+void warden_worker_enable_cache(warden_worker_t* w) {
   try {
-    node->node->EnableCache();
+    w->impl->EnableCache();
   } catch (...) {
   }
 }
 
-int warden_node_cache_get(warden_node_t* node, const char* key, size_t len,
-                          warden_cache_done_pt done, void* data) {
+int warden_worker_cache_get(warden_worker_t* w, const char* key, size_t len,
+                            warden_cache_done_pt done, void* data) {
   static_assert(
       WARDEN_CACHE_HIT == 0 && WARDEN_CACHE_BYPASS + 1 == warden::NodeStats::kCacheResults,
       "the cache results count in NodeStats");
   try {
-    return node->node->CacheGet(
+    return w->impl->CacheGet(
                std::string_view(key, len),
                [done, data](warden::Worker::CacheResult result, const warden::CacheValue* v) {
                  if (result != warden::Worker::CacheResult::kHit) {
                    done(data,
                         result == warden::Worker::CacheResult::kMiss        ? WARDEN_CACHE_MISS
                         : result == warden::Worker::CacheResult::kMalformed ? WARDEN_CACHE_MALFORMED
-                                                                          : WARDEN_CACHE_ERROR,
+                                                                            : WARDEN_CACHE_ERROR,
                         nullptr);
                    return;
                  }
@@ -416,23 +417,23 @@ int warden_node_cache_get(warden_node_t* node, const char* key, size_t len,
   }
 }
 
-void warden_node_count_cache(warden_node_t* node, int result) { node->node->CountCache(result); }
+void warden_worker_count_cache(warden_worker_t* w, int result) { w->impl->CountCache(result); }
 
-int64_t warden_node_redis_timeout_ms(const warden_node_t* node) {
-  return node->node->redis_timeout_ms();
+int64_t warden_worker_redis_timeout_ms(const warden_worker_t* w) {
+  return w->impl->redis_timeout_ms();
 }
 
-void warden_node_limit(warden_node_t* node, int zone, const unsigned char* key, size_t len,
-                       int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-                       warden_limit_verdict_t* out) {
+void warden_worker_limit(warden_worker_t* w, int zone, const unsigned char* key, size_t len,
+                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                         warden_limit_verdict_t* out) {
   *out = warden_limit_verdict_t{};
   try {
     warden::LeakyBucketParams params;
     params.rate = rate;
     params.burst = burst;
     params.delay = delay < 0 ? warden::LeakyBucketParams::kNoDelay : delay;
-    auto v = node->node->Limit(zone, std::string_view(reinterpret_cast<const char*>(key), len),
-                               params, now_ms);
+    auto v = w->impl->Limit(zone, std::string_view(reinterpret_cast<const char*>(key), len), params,
+                            now_ms);
     out->rejected = v.rejected ? 1 : 0;
     out->excess = v.excess;
     out->delay_ms = v.delay_ms;

@@ -19,7 +19,7 @@ struct redisAsyncContext;
 
 typedef struct warden_geo_s warden_geo_t;
 typedef struct warden_policy_s warden_policy_t;
-typedef struct warden_node_s warden_node_t;
+typedef struct warden_worker_s warden_worker_t;
 
 enum { WARDEN_PASS = 0, WARDEN_ALLOW = 1, WARDEN_BLOCK = 2, WARDEN_DRY_RUN = 3 };
 
@@ -60,7 +60,7 @@ int warden_policy_allow(warden_policy_t *policy, const char *cidr, size_t len, c
 int warden_policy_block_country(warden_policy_t *policy, const char *code, size_t len);
 void warden_policy_set_dry_run(warden_policy_t *policy, int on);
 int warden_policy_needs_country(const warden_policy_t *policy);
-void warden_policy_evaluate(const warden_policy_t *policy, const warden_node_t *node,
+void warden_policy_evaluate(const warden_policy_t *policy, const warden_worker_t *w,
                             const struct sockaddr *sa, const char *country, int64_t now_ms,
                             warden_verdict_t *out);
 
@@ -70,32 +70,34 @@ size_t warden_map_format(void *region, size_t bytes);
 size_t warden_stats_format(void *region, size_t bytes);
 
 /* per worker: views of the shared zones and the Redis side */
-warden_node_t *warden_node_create(int pid, warden_log_pt log, warden_attach_pt attach, void *ctx);
-int warden_node_attach_blacklist(warden_node_t *node, void *region, size_t bytes);
+warden_worker_t *warden_worker_create(int pid, warden_log_pt log, warden_attach_pt attach,
+                                      void *ctx);
+int warden_worker_attach_blacklist(warden_worker_t *w, void *region, size_t bytes);
 /* returns the zone's index (in the order added), -1 on failure */
-int warden_node_add_limit_zone(warden_node_t *node, const char *name, void *region, size_t bytes,
-                               int64_t rate, int64_t sync_ms);
+int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *region, size_t bytes,
+                                 int64_t rate, int64_t sync_ms);
 /* an autoban rule on a limit zone; returns its index, -1 on failure */
-int warden_node_add_autoban(warden_node_t *node, int limit_zone, void *region, size_t bytes,
-                            unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
-                            double factor, int64_t maxtime_ms);
+int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, size_t bytes,
+                              unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
+                              double factor, int64_t maxtime_ms);
 /* a request refused by that zone's limit: returns 1 when the client got banned */
-int warden_node_strike(warden_node_t *node, int autoban, const struct sockaddr *sa, int64_t now_ms);
-void warden_node_connect_redis(warden_node_t *node, const warden_redis_conf_t *redis);
-int warden_node_attach_stats(warden_node_t *node, void *region, size_t bytes, int worker);
+int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
+                         int64_t now_ms);
+void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_conf_t *redis);
+int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
-void warden_node_count(warden_node_t *node, int decision);
-int warden_node_attach_traffic(warden_node_t *node, void *region, size_t bytes);
+void warden_worker_count(warden_worker_t *w, int decision);
+int warden_worker_attach_traffic(warden_worker_t *w, void *region, size_t bytes);
 /* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
-int warden_node_counts_traffic(const warden_node_t *node);
-void warden_node_count_traffic(warden_node_t *node, const struct sockaddr *sa, int refused,
-                               const char *country, int64_t now_ms);
+int warden_worker_counts_traffic(const warden_worker_t *w);
+void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa, int refused,
+                                 const char *country, int64_t now_ms);
 /* Prometheus text; valid until the next call */
-const char *warden_node_metrics(warden_node_t *node, int64_t now_ms, size_t *len);
-void warden_node_tick(warden_node_t *node);
-int64_t warden_node_tick_ms(const warden_node_t *node);
-void warden_node_shutdown(warden_node_t *node);
-void warden_node_destroy(warden_node_t *node);
+const char *warden_worker_metrics(warden_worker_t *w, int64_t now_ms, size_t *len);
+void warden_worker_tick(warden_worker_t *w);
+int64_t warden_worker_tick_ms(const warden_worker_t *w);
+void warden_worker_shutdown(warden_worker_t *w);
+void warden_worker_destroy(warden_worker_t *w);
 
 typedef struct {
   int rejected;
@@ -105,20 +107,20 @@ typedef struct {
 } warden_limit_verdict_t;
 
 /* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay */
-void warden_node_limit(warden_node_t *node, int zone, const unsigned char *key, size_t len,
-                       int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-                       warden_limit_verdict_t *out);
+void warden_worker_limit(warden_worker_t *w, int zone, const unsigned char *key, size_t len,
+                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                         warden_limit_verdict_t *out);
 
 /* sync=exact: returns 1 when the request must wait for done (called once, also
    on failure), 0 when decided now into out */
 typedef void (*warden_exact_done_pt)(void *data, const warden_limit_verdict_t *verdict, int failed);
-int warden_node_limit_exact(warden_node_t *node, int zone, const unsigned char *key, size_t len,
-                            int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
-                            int fail_closed, warden_limit_verdict_t *out, warden_exact_done_pt done,
-                            void *data);
-void warden_node_exact_timed_out(warden_node_t *node);
-/* sends what warden_node_limit_exact queued: once per event-loop turn */
-void warden_node_exact_flush(warden_node_t *node);
+int warden_worker_limit_exact(warden_worker_t *w, int zone, const unsigned char *key, size_t len,
+                              int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                              int fail_closed, warden_limit_verdict_t *out,
+                              warden_exact_done_pt done, void *data);
+void warden_worker_exact_timed_out(warden_worker_t *w);
+/* sends what warden_worker_limit_exact queued: once per event-loop turn */
+void warden_worker_exact_flush(warden_worker_t *w);
 
 /* warden_cache_serve: values warmed by `warden cache warm`, read from Redis */
 enum {
@@ -145,15 +147,15 @@ typedef struct {
 typedef void (*warden_cache_done_pt)(void *data, int result, const warden_cache_value_t *value);
 
 /* every worker keeps the request-path Redis connection */
-void warden_node_enable_cache(warden_node_t *node);
+void warden_worker_enable_cache(warden_worker_t *w);
 /* one HMGET of key, used as given; returns 1 when done will be called once,
    later, from the event loop; 0 when Redis is unavailable (done is not
    called) */
-int warden_node_cache_get(warden_node_t *node, const char *key, size_t len,
-                          warden_cache_done_pt done, void *data);
-void warden_node_count_cache(warden_node_t *node, int result);
+int warden_worker_cache_get(warden_worker_t *w, const char *key, size_t len,
+                            warden_cache_done_pt done, void *data);
+void warden_worker_count_cache(warden_worker_t *w, int result);
 /* how long a request may wait for Redis: warden_redis timeout=, 0 without */
-int64_t warden_node_redis_timeout_ms(const warden_node_t *node);
+int64_t warden_worker_redis_timeout_ms(const warden_worker_t *w);
 
 #ifdef __cplusplus
 }
