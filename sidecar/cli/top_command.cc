@@ -18,7 +18,7 @@ namespace {
 // Nodes keep per-minute counts for two hours (TrafficCounter::kRetentionMs).
 constexpr int64_t kMaxWindowMinutes = 120;
 
-struct Row {
+struct TopRow {
   std::string name;
   double requests = 0;
   double refused = 0;
@@ -37,7 +37,7 @@ std::map<std::string, double> Scores(RedisConnection& conn, const std::string& k
   return scores;
 }
 
-void PrintTable(const std::vector<Row>& rows, bool by_country, std::ostream& out) {
+void PrintTable(const std::vector<TopRow>& rows, bool by_country, std::ostream& out) {
   size_t width = by_country ? 7 : 7;
   for (auto& r : rows) width = std::max(width, r.name.size());
   out << std::left << std::setw(static_cast<int>(width) + 2) << (by_country ? "COUNTRY" : "ADDRESS")
@@ -112,13 +112,13 @@ int TopCommand::Run() {
     }
   }
 
-  std::vector<Row> rows;
+  std::vector<TopRow> rows;
   bool by_country = by_ == "country";
   if (by_country) {
-    std::map<std::string, Row> groups;
+    std::map<std::string, TopRow> groups;
     for (auto& [addr, n] : requests) {
       auto cc = country.count(addr) ? country[addr] : "-";
-      Row& r = groups[cc];
+      TopRow& r = groups[cc];
       r.name = cc;
       r.requests += n;
       r.refused += refused.count(addr) ? refused[addr] : 0;
@@ -127,11 +127,11 @@ int TopCommand::Run() {
     for (auto& [cc, r] : groups) rows.push_back(r);
   } else {
     for (auto& [addr, n] : requests) {
-      rows.push_back(Row{addr, n, refused.count(addr) ? refused[addr] : 0,
-                         country.count(addr) ? country[addr] : "", 0});
+      rows.push_back(TopRow{addr, n, refused.count(addr) ? refused[addr] : 0,
+                            country.count(addr) ? country[addr] : "", 0});
     }
   }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+  std::sort(rows.begin(), rows.end(), [](const TopRow& a, const TopRow& b) {
     return a.requests != b.requests ? a.requests > b.requests : a.name < b.name;
   });
   if (rows.size() > limit_) rows.resize(limit_);

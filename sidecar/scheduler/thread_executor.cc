@@ -6,7 +6,7 @@ namespace warden {
 
 ThreadExecutor::~ThreadExecutor() {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (Worker& w : workers_) {
+  for (RunThread& w : threads_) {
     if (w.thread.joinable()) w.thread.join();
   }
 }
@@ -27,15 +27,15 @@ void ThreadExecutor::Start(const RunRequest& request) {
     done->store(true);
   });
   std::lock_guard<std::mutex> lock(mutex_);
-  workers_.push_back({std::move(thread), std::move(done)});
+  threads_.push_back({std::move(thread), std::move(done)});
 }
 
 void ThreadExecutor::Reap() {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto it = workers_.begin(); it != workers_.end();) {
+  for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->done->load()) {
       it->thread.join();
-      it = workers_.erase(it);
+      it = threads_.erase(it);
     } else {
       ++it;
     }
@@ -44,16 +44,16 @@ void ThreadExecutor::Reap() {
 
 void ThreadExecutor::Abandon() {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (Worker& w : workers_) {
+  for (RunThread& w : threads_) {
     if (w.thread.joinable()) w.thread.detach();
   }
-  workers_.clear();
+  threads_.clear();
 }
 
 size_t ThreadExecutor::alive() {
   Reap();
   std::lock_guard<std::mutex> lock(mutex_);
-  return workers_.size();
+  return threads_.size();
 }
 
 }  // namespace warden

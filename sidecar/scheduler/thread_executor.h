@@ -30,7 +30,7 @@ class ThreadExecutor : public Executor {
   size_t alive();
 
  private:
-  struct Worker {
+  struct RunThread {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
@@ -39,7 +39,7 @@ class ThreadExecutor : public Executor {
   RunFn run_;
   DoneFn done_;
   std::mutex mutex_;
-  std::list<Worker> workers_;
+  std::list<RunThread> threads_;
 };
 
 }  // namespace warden
