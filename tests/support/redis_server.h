@@ -27,7 +27,7 @@ struct RedisValue {
 // (--save "" --appendonly no), and is killed when the object is destroyed.
 //
 //   RedisServer redis;                       // started and answering PING
-//   Run({WARDEN_BIN, "--redis", redis.url(), "list"});
+//   RunWarden({.args = {"list"}, .redis = redis.url()});  // support/warden_cli.h
 //   EXPECT_EQ(redis.Command({"HLEN", "warden:bl:entries"}).integer, 1);
 //   redis.Kill(); ... redis.Restart();       // same port, empty data
 //

@@ -1,7 +1,7 @@
 #pragma once
 
 // Shared by the sidecar's integration tests: a real redis-server per test suite and a way to
-// run the built `warden` binary against it with a hermetic environment.
+// run the built `warden` binary against it with a hermetic environment (support/warden_cli.h).
 
 #include <gtest/gtest.h>
 
@@ -13,10 +13,7 @@
 #include "support/process.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 
@@ -28,22 +25,12 @@ class WardenTest : public ::testing::Test {
   void SetUp() override {
     if (!redis_->running()) redis_->Restart();
     redis_->Command({"FLUSHALL"});
-    // A config file without connection settings keeps a real /etc/warden/warden.toml out of
-    // the tests; without the daemon's HTTP endpoint, daemons of tests running in parallel (or
-    // of `make run`) never compete for its port.
-    empty_config_ = tmp_.Write("empty.toml", "[daemon]\nlisten = \"off\"\n");
   }
 
   // Options to run warden with `args` against the suite's Redis (--redis first, unless the
-  // test passes its own connection settings with `with_redis` false).
+  // test passes its own connection settings with `with_redis` false), with the default config.
   ProcessOptions WardenOptions(const std::vector<std::string>& args, bool with_redis = true) {
-    ProcessOptions options;
-    options.argv = {WARDEN_BIN};
-    if (with_redis) options.argv.insert(options.argv.end(), {"--redis", redis_->url()});
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
-    options.env = {{"WARDEN_CONFIG", empty_config_}};
-    return options;
+    return WardenProcessOptions({.args = args, .redis = with_redis ? redis_->url() : ""});
   }
 
   RunResult Warden(const std::vector<std::string>& args,
@@ -59,12 +46,6 @@ class WardenTest : public ::testing::Test {
 
   static inline std::unique_ptr<RedisServer> redis_;
   TempDir tmp_{"warden-test"};
-  std::string empty_config_;
 };
-
-// Output of a failed run, for assertion messages.
-inline std::string Show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
 
 }  // namespace warden::test

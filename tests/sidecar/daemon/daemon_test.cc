@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "support/poll_until.h"
 #include "support/warden_fixture.h"
@@ -107,17 +106,15 @@ TEST_F(DaemonTest, JsonLogLines) {
   ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "warden daemon started"); }, seconds(5)));
   daemon.Signal(SIGTERM);
   ASSERT_EQ(daemon.Wait(seconds(3)), 0);
-  std::istringstream lines(daemon.Stderr());
-  std::string line;
-  int count = 0;
-  while (std::getline(lines, line)) {
-    auto j = nlohmann::json::parse(line);
+  const std::string log = daemon.Stderr();
+  const auto lines = JsonLines(log);
+  for (const auto& j : lines) {
     EXPECT_TRUE(j.contains("time"));
     EXPECT_TRUE(j.contains("level"));
     EXPECT_TRUE(j.contains("msg"));
-    ++count;
   }
-  EXPECT_EQ(count, 2);  // started, stopping
+  EXPECT_EQ(lines.size(), 2u);  // started, stopping
+  EXPECT_EQ(Count(log, "\n"), 2u) << "every line is JSON: " << log;
 }
 
 TEST_F(DaemonTest, BadSettingsExitTwoBeforeStarting) {
