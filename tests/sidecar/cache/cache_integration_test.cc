@@ -14,19 +14,12 @@
 #include "support/process.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string Show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
 
 class CacheTest : public ::testing::Test {
  protected:
@@ -81,16 +74,14 @@ key = "cache:broken"
 )");
   }
 
+  WardenCommand Command(const std::vector<std::string>& args) {
+    return {.args = args, .mysql = db_->url(), .redis = redis_->url(), .config = config_};
+  }
   ProcessOptions WardenOptions(const std::vector<std::string>& args) {
-    ProcessOptions options;
-    options.argv = {WARDEN_BIN, "--mysql", db_->url(), "--redis", redis_->url()};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
-    options.env = {{"WARDEN_CONFIG", config_}};
-    return options;
+    return WardenProcessOptions(Command(args));
   }
   RunResult Warden(const std::vector<std::string>& args) {
-    return test::Run(WardenOptions(args), std::nullopt, 60s);
+    return RunWarden(Command(args), std::nullopt, 60s);
   }
   std::string Field(const std::string& key, const std::string& field) {
     return redis_->Command({"HGET", key, field}).str;

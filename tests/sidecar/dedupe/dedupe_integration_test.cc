@@ -6,33 +6,21 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/mariadb_server.h"
 #include "support/process.h"
-#include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string Show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
 nlohmann::json Done(const std::string& out) {
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto event = nlohmann::json::parse(line);
-    if (event["event"] == "done") return event["summary"];
+  for (const nlohmann::json& event : JsonLines(out)) {
+    if (event.value("event", "") == "done") return event["summary"];
   }
   return nullptr;
 }
@@ -45,7 +33,6 @@ class DedupeTest : public ::testing::Test {
   void SetUp() override {
     if (!db_->running()) db_->Restart();
     db_->ResetDatabase();
-    config_ = tmp_.Write("warden.toml", "");
   }
 
   // `n` contacts over n / 3 distinct emails (so about two thirds are duplicates), every 50th
@@ -67,18 +54,11 @@ class DedupeTest : public ::testing::Test {
   }
 
   RunResult Warden(const std::vector<std::string>& args) {
-    ProcessOptions options;
-    options.argv = {WARDEN_BIN, "--mysql", db_->url()};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
-    options.env = {{"WARDEN_CONFIG", config_}};
-    return test::Run(options, std::nullopt, 60s);
+    return RunWarden({.args = args, .mysql = db_->url()}, std::nullopt, 60s);
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
 
   static inline std::unique_ptr<MariaDbServer> db_;
-  TempDir tmp_{"warden-dedupe"};
-  std::string config_;
 };
 
 TEST_F(DedupeTest, KeepsTheLowestIdOfEachKey) {

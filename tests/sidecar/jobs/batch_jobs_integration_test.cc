@@ -14,19 +14,12 @@
 #include "support/process.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string Show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
 
 class BatchJobsTest : public ::testing::Test {
  protected:
@@ -50,12 +43,7 @@ class BatchJobsTest : public ::testing::Test {
                                          db_->url() + "\"\n[daemon]\nlisten = \"off\"\n" + rest);
   }
   ProcessOptions Options(const std::string& config, const std::vector<std::string>& args) {
-    ProcessOptions options;
-    options.argv = {WARDEN_BIN};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
-    options.env = {{"WARDEN_CONFIG", config}};
-    return options;
+    return WardenProcessOptions({.args = args, .config = config});
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
 

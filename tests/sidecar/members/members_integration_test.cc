@@ -12,20 +12,16 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "support/mariadb_server.h"
 #include "storage/mysql/mysql_connection.h"
+#include "support/mariadb_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
@@ -33,20 +29,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int64_t kDay = 86400;
-
-std::string Show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-std::vector<nlohmann::json> JsonLines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
-}
 
 const nlohmann::json* Find(const std::vector<nlohmann::json>& events, const std::string& kind) {
   for (const auto& e : events) {
@@ -123,19 +105,18 @@ class MembersTest : public ::testing::Test {
     }
   }
 
-  ProcessOptions WardenOptions(const std::vector<std::string>& args) {
-    ProcessOptions options;
-    options.argv = {WARDEN_BIN, "--mysql", db_->url()};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL", "WARDEN_FAILPOINT"};
-    options.env = {{"WARDEN_CONFIG", config_}};
-    return options;
+  // warden --mysql <the suite's database> `args`, with config_ and `env`.
+  WardenCommand Command(const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env = {}) {
+    return {.args = args, .mysql = db_->url(), .config = config_, .env = env};
+  }
+  ProcessOptions WardenOptions(const std::vector<std::string>& args,
+                               const std::map<std::string, std::string>& env = {}) {
+    return WardenProcessOptions(Command(args, env));
   }
   RunResult Warden(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env = {}) {
-    ProcessOptions options = WardenOptions(args);
-    for (const auto& [k, v] : env) options.env[k] = v;
-    return test::Run(options, std::nullopt, 60s);
+    return RunWarden(Command(args, env), std::nullopt, 60s);
   }
   void ExpectLoginsDuringTheMigrationStay(const std::vector<std::string>& extra);
   MysqlConnection Connect() {
@@ -327,8 +308,8 @@ TEST_F(MembersTest, ARowThatEntersAChunkUnlockedIsMovedRowByRow) {
   MakeMembers(kMembers);
   const std::string go = tmp_.File("go");
   ProcessOptions options =
-      WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0", "--verify"});
-  options.env["WARDEN_FAILPOINT"] = "members.after_insert@2:wait=" + go;
+      WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0", "--verify"},
+                    {{"WARDEN_FAILPOINT", "members.after_insert@2:wait=" + go}});
   Process p = Process::Start(options);
   ASSERT_TRUE(
       PollUntil([&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !p.Running(); }, 30s));
@@ -609,14 +590,12 @@ TEST_F(MembersTest, BadArgumentsAndMissingTablesAreOneLineErrors) {
 
   // No database configured: usage; database unreachable: runtime.
   config_ = tmp_.Write("empty.toml", "");
-  ProcessOptions none = WardenOptions({"members", "migrate"});
-  none.argv = {WARDEN_BIN, "members", "migrate"};
-  RunResult r = test::Run(none);
+  RunResult r = RunWarden({.args = {"members", "migrate"}, .config = config_});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
   EXPECT_NE(r.err.find("no MariaDB/MySQL database configured"), std::string::npos) << r.err;
-  none.argv = {WARDEN_BIN, "--mysql", "mysql://warden:warden@127.0.0.1:1/warden_test", "members",
-               "migrate"};
-  r = test::Run(none);
+  r = RunWarden({.args = {"members", "migrate"},
+                 .mysql = "mysql://warden:warden@127.0.0.1:1/warden_test",
+                 .config = config_});
   EXPECT_EQ(r.exit_code, 1) << Show(r);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
