@@ -9,7 +9,7 @@
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
-#include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
@@ -20,10 +20,7 @@ class AutobanIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
   static void TearDownTestSuite() { redis_.reset(); }
-  void SetUp() override {
-    redis_->Command({"FLUSHALL"});
-    config_ = tmp_.Write("warden.toml", "");
-  }
+  void SetUp() override { redis_->Command({"FLUSHALL"}); }
 
   static NginxServer::Options Config(const std::string& autoban, const std::string& server = "") {
     NginxServer::Options o;
@@ -35,15 +32,12 @@ class AutobanIntegrationTest : public ::testing::Test {
   }
 
   nlohmann::json List() {
-    auto r = test::Run({WARDEN_BIN, "--redis", redis_->url(), "list", "--json"},
-                       {{"WARDEN_CONFIG", config_}});
+    auto r = RunWarden({.args = {"list", "--json"}, .redis = redis_->url()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out);
   }
 
   static inline std::unique_ptr<RedisServer> redis_;
-  TempDir tmp_{"warden-autoban"};
-  std::string config_;
 };
 
 TEST_F(AutobanIntegrationTest, StrikesBanOnEveryNodeWithReason) {

@@ -6,14 +6,13 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
-#include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
@@ -28,15 +27,13 @@ class BlacklistIntegrationTest : public ::testing::Test {
   void SetUp() override {
     if (!redis_->running()) redis_->Restart();
     redis_->Command({"FLUSHALL"});
-    config_ = tmp_.Write("warden.toml", "");
   }
 
   RunResult Warden(std::vector<std::string> args, const std::string& url = "",
                    const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {WARDEN_BIN, "--redis", url.empty() ? redis_->url() : url};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(), args.begin(), args.end());
-    return test::Run(argv, {{"WARDEN_CONFIG", config_}});
+    std::vector<std::string> all = extra;
+    all.insert(all.end(), args.begin(), args.end());
+    return RunWarden({.args = all, .redis = url.empty() ? redis_->url() : url});
   }
 
   void Ban(const std::vector<std::string>& args) {
@@ -81,17 +78,10 @@ class BlacklistIntegrationTest : public ::testing::Test {
   }
 
   static std::vector<nlohmann::json> AccessLines(const NginxServer& nginx) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(nginx.AccessLog());
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
-    }
-    return lines;
+    return JsonLines(nginx.AccessLog());
   }
 
   static inline std::unique_ptr<RedisServer> redis_;
-  TempDir tmp_{"warden-it"};
-  std::string config_;
 };
 
 TEST_F(BlacklistIntegrationTest, BanIsEnforcedWithinOneSecondAndUnbanLiftsIt) {

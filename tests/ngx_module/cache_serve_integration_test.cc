@@ -24,10 +24,7 @@
 #include "support/process.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
-
-#ifndef WARDEN_BIN
-#error "WARDEN_BIN must name the warden binary under test"
-#endif
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
@@ -228,11 +225,9 @@ params = ["books", 10]
 key = ")") + kKey + R"("
 ttl = "5m"
 )");
-  ProcessOptions warm;
-  warm.argv = {WARDEN_BIN, "--mysql", db.url(), "--redis", redis_->url(), "cache", "warm"};
-  warm.unset_env = {"WARDEN_REDIS", "WARDEN_MYSQL"};
-  warm.env = {{"WARDEN_CONFIG", config}};
-  RunResult r = test::Run(warm);
+  WardenCommand warm = {
+      .args = {"cache", "warm"}, .mysql = db.url(), .redis = redis_->url(), .config = config};
+  RunResult r = RunWarden(warm);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string body = redis_->Command({"HGET", kKey, "body"}).str;
   const std::string etag = redis_->Command({"HGET", kKey, "etag"}).str;
@@ -263,8 +258,8 @@ ttl = "5m"
 
   // New rows, warmed again: a new ETag, and the old one no longer matches.
   db.Query("UPDATE product SET price = 6.00 WHERE id = 2");
-  warm.argv.push_back("--force");
-  ASSERT_EQ(test::Run(warm).exit_code, 0);
+  warm.args.push_back("--force");
+  ASSERT_EQ(RunWarden(warm).exit_code, 0);
   const std::string new_etag = redis_->Command({"HGET", kKey, "etag"}).str;
   ASSERT_NE(new_etag, etag);
   HttpResponse changed = nginx.Get("/top-books", {{"If-None-Match", etag}});
@@ -570,10 +565,7 @@ TEST_F(CacheServeTest, AccessChecksComeFirst) {
   EXPECT_EQ(nginx.Get("/top-books").status, 429) << "the limit of one a minute";
   EXPECT_EQ(nginx.Get("/private").status, 403);
 
-  TempDir tmp("warden-cache-serve");
-  std::string config = tmp.Write("warden.toml", "");
-  RunResult ban = test::Run({WARDEN_BIN, "--redis", redis_->url(), "ban", "127.0.0.1"},
-                            {{"WARDEN_CONFIG", config}});
+  RunResult ban = RunWarden({.args = {"ban", "127.0.0.1"}, .redis = redis_->url()});
   ASSERT_EQ(ban.exit_code, 0) << ban.out << ban.err;
   ASSERT_TRUE(PollUntil([&] { return nginx.Get("/warm").status == 403; }, 10s));
   auto results = CacheResults(nginx);

@@ -9,7 +9,7 @@
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
-#include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 namespace warden::test {
 namespace {
@@ -24,8 +24,6 @@ long long Calls(RedisServer& redis, const std::string& command) {
 
 TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
   RedisServer redis;
-  TempDir tmp("warden-top");
-  std::string config = tmp.Write("warden.toml", "");
   NginxServer::Options o;
   o.http = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n" +
            "warden_geoip @MMDB@;\n"
@@ -45,9 +43,9 @@ TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
   a.Get("/", {{"X-Forwarded-For", "81.2.69.142"}});
 
   auto top = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = {WARDEN_BIN, "--redis", redis.url(), "top", "--json"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    auto r = test::Run(argv, {{"WARDEN_CONFIG", config}});
+    std::vector<std::string> args = {"top", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = RunWarden({.args = args, .redis = redis.url()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out.empty() ? "[]" : r.out);
   };
@@ -78,8 +76,7 @@ TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
   // Thirteen requests, a few flushes: counts go to Redis in batches, not per request.
   EXPECT_LE(Calls(redis, "eval") - evals_before, 8);
 
-  auto bad = test::Run({WARDEN_BIN, "--redis", redis.url(), "top", "--window", "1d"},
-                       {{"WARDEN_CONFIG", config}});
+  auto bad = RunWarden({.args = {"top", "--window", "1d"}, .redis = redis.url()});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("bad --window"), std::string::npos);
 }
