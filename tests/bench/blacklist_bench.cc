@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "common/redis_schema.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
-#include "common/redis_schema.h"
 #include "support/redis_server.h"
 #include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 using namespace warden::test;
 using warden::bench::CpuSeconds;
@@ -192,10 +193,9 @@ int main(int argc, char** argv) {
 
   std::printf("== blacklist: import of %ld entries (warden ban --file, pipelined) ==\n", s.entries);
   std::string file = WriteEntries(tmp, s.entries);
-  std::string config = tmp.Write("warden.toml", "");
   auto t0 = Clock::now();
-  auto import = Run({WARDEN_BIN, "--redis", redis.url(), "ban", "--file", file},
-                    {{"WARDEN_CONFIG", config}}, std::nullopt, 300s);
+  auto import =
+      RunWarden({.args = {"ban", "--file", file}, .redis = redis.url()}, std::nullopt, 300s);
   double import_s = std::chrono::duration<double>(Clock::now() - t0).count();
   if (import.exit_code != 0) {
     std::fprintf(stderr, "import failed: %s\n", import.err.c_str());

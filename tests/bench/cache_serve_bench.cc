@@ -28,16 +28,17 @@
 #include <vector>
 
 #include "bench/bench_support.h"
-#include "support/mariadb_server.h"
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_statement.h"
 #include "storage/mysql/mysql_url.h"
+#include "storage/mysql/rows_json.h"
+#include "support/mariadb_server.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
-#include "storage/mysql/rows_json.h"
 #include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 using namespace warden::test;
 using warden::bench::Median;
@@ -197,8 +198,8 @@ int main(int argc, char** argv) {
       tmp.Write("warden.toml", std::string("[[cache]]\nname = \"top-books\"\nsql = \"") + kSql +
                                    "\"\nparams = [\"books\", " + std::to_string(s.limit) +
                                    "]\nkey = \"" + kKey + "\"\nttl = \"1h\"\n");
-  RunResult warm = Run({WARDEN_BIN, "--mysql", db.url(), "--redis", redis.url(), "cache", "warm"},
-                       {{"WARDEN_CONFIG", config}});
+  RunResult warm = RunWarden(
+      {.args = {"cache", "warm"}, .mysql = db.url(), .redis = redis.url(), .config = config});
   if (warm.exit_code != 0) Die("warden cache warm failed: " + warm.out + warm.err);
   std::string stored = redis.Command({"HGET", kKey, "body"}).str;
 

@@ -28,17 +28,16 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/bench_support.h"
-#include "support/mariadb_server.h"
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_transaction.h"
+#include "support/mariadb_server.h"
 #include "support/process.h"
-#include "support/temp_dir.h"
+#include "support/warden_cli.h"
 
 using namespace warden::test;
 using namespace std::chrono_literals;
@@ -126,7 +125,6 @@ class Bench {
         db_(MariaDbServer::Options{ServerOptions(options), std::chrono::seconds(60)}) {
     now_ = std::time(nullptr);
     cutoff_ = now_ - 365 * 86400;
-    config_ = tmp_.Write("warden.toml", "");
   }
 
   // Heavy statements go through a connection with a long read timeout: the fixture's Query
@@ -216,24 +214,18 @@ class Bench {
 
   // The default settings: what `warden members migrate` does out of the box.
   Round Warden(int parallel) {
-    ProcessOptions po;
-    po.argv = {WARDEN_BIN, "--mysql", db_.url(), "members", "migrate", "--json"};
-    if (parallel > 1) po.argv.insert(po.argv.end(), {"--parallel", std::to_string(parallel)});
-    po.env = {{"WARDEN_CONFIG", config_}};
-    po.unset_env = {"WARDEN_MYSQL", "WARDEN_FAILPOINT"};
+    std::vector<std::string> args = {"members", "migrate", "--json"};
+    if (parallel > 1) args.insert(args.end(), {"--parallel", std::to_string(parallel)});
     Round round;
     const double cpu = ServerCpuSeconds();
     auto start = SteadyClock::now();
-    RunResult r = Run(po, std::nullopt, 600s);
+    RunResult r = RunWarden({.args = args, .mysql = db_.url()}, std::nullopt, 600s);
     round.seconds = Since(start);
     round.cpu_seconds = ServerCpuSeconds() - cpu;
     if (r.exit_code != 0) Die("warden failed: " + r.err + r.out.substr(0, 2000));
     nlohmann::json summary;
-    std::istringstream lines(r.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto event = nlohmann::json::parse(line);
-      if (event["event"] == "done") summary = event["summary"];
+    for (const nlohmann::json& event : JsonLines(r.out)) {
+      if (event.value("event", "") == "done") summary = event["summary"];
     }
     Check("warden");
     round.purged_seconds = round.seconds + PurgeWait();
@@ -403,21 +395,15 @@ class Bench {
       Exec("INSERT INTO contacts SELECT * FROM contacts_orig");
     };
     restore();
-    ProcessOptions po;
-    po.argv = {WARDEN_BIN, "--mysql", db_.url(), "dedupe", "--table",
-               "contacts", "--key",   "email",   "--json"};
-    po.env = {{"WARDEN_CONFIG", config_}};
-    po.unset_env = {"WARDEN_MYSQL"};
     auto start = SteadyClock::now();
-    RunResult r = Run(po, std::nullopt, 600s);
+    RunResult r = RunWarden(
+        {.args = {"dedupe", "--table", "contacts", "--key", "email", "--json"}, .mysql = db_.url()},
+        std::nullopt, 600s);
     const double warden_s = Since(start);
     if (r.exit_code != 0) Die("warden dedupe failed: " + r.err);
     nlohmann::json summary;
-    std::istringstream lines(r.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      auto event = nlohmann::json::parse(line);
-      if (event["event"] == "done") summary = event["summary"];
+    for (const nlohmann::json& event : JsonLines(r.out)) {
+      if (event.value("event", "") == "done") summary = event["summary"];
     }
     if (Count("SELECT COUNT(*) FROM contacts") != keys) Die("warden dedupe left duplicates");
 
@@ -504,8 +490,6 @@ class Bench {
   Options options_;
   MariaDbServer db_;
   std::optional<warden::MysqlConnection> sql_;
-  TempDir tmp_{"members-bench"};
-  std::string config_;
   int64_t now_ = 0;
   int64_t cutoff_ = 0;
   int64_t inactive_ = 0;
