@@ -9,6 +9,7 @@
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -16,12 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class AutobanIntegrationTest : public ::testing::Test {
+class AutobanIntegrationTest : public test::RedisSuite {
  protected:
-  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
-  static void TearDownTestSuite() { redis_.reset(); }
-  void SetUp() override { redis_->Command({"FLUSHALL"}); }
-
   static NginxServer::Options Config(const std::string& autoban, const std::string& server = "") {
     NginxServer::Options o;
     o.http = "warden_redis 127.0.0.1:" + std::to_string(redis_->port()) + ";\n" +
@@ -36,8 +33,6 @@ class AutobanIntegrationTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out);
   }
-
-  static inline std::unique_ptr<RedisServer> redis_;
 };
 
 TEST_F(AutobanIntegrationTest, StrikesBanOnEveryNodeWithReason) {

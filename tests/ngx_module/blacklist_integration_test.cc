@@ -12,6 +12,7 @@
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -19,15 +20,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class BlacklistIntegrationTest : public ::testing::Test {
+class BlacklistIntegrationTest : public test::RedisSuite {
  protected:
-  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
-  static void TearDownTestSuite() { redis_.reset(); }
-
-  void SetUp() override {
-    if (!redis_->running()) redis_->Restart();
-    redis_->Command({"FLUSHALL"});
-  }
+  void SetUp() override { RedisSuite::SetUp(); }
 
   RunResult Warden(std::vector<std::string> args, const std::string& url = "",
                    const std::vector<std::string>& extra = {}) {
@@ -80,8 +75,6 @@ class BlacklistIntegrationTest : public ::testing::Test {
   static std::vector<nlohmann::json> AccessLines(const NginxServer& nginx) {
     return JsonLines(nginx.AccessLog());
   }
-
-  static inline std::unique_ptr<RedisServer> redis_;
 };
 
 TEST_F(BlacklistIntegrationTest, BanIsEnforcedWithinOneSecondAndUnbanLiftsIt) {

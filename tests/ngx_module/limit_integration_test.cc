@@ -12,25 +12,21 @@
 #include <sstream>
 #include <thread>
 
+#include "common/redis_schema.h"
 #include "core/leaky_bucket.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
-#include "common/redis_schema.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 
 namespace warden::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-class LimitIntegrationTest : public ::testing::Test {
+class LimitIntegrationTest : public test::RedisSuite {
  protected:
-  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
-  static void TearDownTestSuite() { redis_.reset(); }
-  void SetUp() override {
-    if (!redis_->running()) redis_->Restart();
-    redis_->Command({"FLUSHALL"});
-  }
+  void SetUp() override { RedisSuite::SetUp(); }
 
   static std::string RedisLine() {
     return "warden_redis 127.0.0.1:" + std::to_string(redis_->port()) + " timeout=300ms;\n";
@@ -66,8 +62,6 @@ class LimitIntegrationTest : public ::testing::Test {
     }
     return calls;
   }
-
-  static inline std::unique_ptr<RedisServer> redis_;
 };
 
 TEST_F(LimitIntegrationTest, SameStatusesAsLimitReqWithBurstAndNodelay) {

@@ -12,21 +12,14 @@
 
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 #include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
 
-class WardenTest : public ::testing::Test {
+class WardenTest : public RedisSuite {
  public:
-  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
-  static void TearDownTestSuite() { redis_.reset(); }
-
-  void SetUp() override {
-    if (!redis_->running()) redis_->Restart();
-    redis_->Command({"FLUSHALL"});
-  }
-
   // Options to run warden with `args` against the suite's Redis (--redis first, unless the
   // test passes its own connection settings with `with_redis` false), with the default config.
   ProcessOptions WardenOptions(const std::vector<std::string>& args, bool with_redis = true) {
@@ -44,7 +37,6 @@ class WardenTest : public ::testing::Test {
     return Redis({"HEXISTS", "warden:bl:entries", entry}).integer == 1;
   }
 
-  static inline std::unique_ptr<RedisServer> redis_;
   TempDir tmp_{"warden-test"};
 };
 

@@ -5,18 +5,15 @@
 
 #include "base/errors.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 
 namespace warden {
 namespace {
 
 using test::RedisServer;
 
-class BlacklistStoreTest : public ::testing::Test {
+class BlacklistStoreTest : public test::RedisSuite {
  protected:
-  static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
-  static void TearDownTestSuite() { redis_.reset(); }
-  void SetUp() override { redis_->Command({"FLUSHALL"}); }
-
   RedisConnection Connect() {
     std::string error;
     return RedisConnection::Connect(*RedisUrl::Parse(redis_->url(), &error), 2000);
@@ -35,8 +32,6 @@ class BlacklistStoreTest : public ::testing::Test {
     }
     return changes;
   }
-
-  static inline std::unique_ptr<RedisServer> redis_;
 };
 
 TEST_F(BlacklistStoreTest, PipelinedBatches) {

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "config/config_file.h"
 #include "base/errors.h"
+#include "config/config_file.h"
 #include "support/temp_dir.h"
 
 namespace warden {

@@ -11,6 +11,7 @@
 
 #include "support/mariadb_server.h"
 #include "support/process.h"
+#include "support/server_suite.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -25,15 +26,9 @@ nlohmann::json Done(const std::string& out) {
   return nullptr;
 }
 
-class DedupeTest : public ::testing::Test {
+class DedupeTest : public test::MariaDbSuite {
  protected:
-  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
-  static void TearDownTestSuite() { db_.reset(); }
-
-  void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
-  }
+  void SetUp() override { MariaDbSuite::SetUp(); }
 
   // `n` contacts over n / 3 distinct emails (so about two thirds are duplicates), every 50th
   // without an email; a copy of the table to compare with.
@@ -57,8 +52,6 @@ class DedupeTest : public ::testing::Test {
     return RunWarden({.args = args, .mysql = db_->url()}, std::nullopt, 60s);
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
 };
 
 TEST_F(DedupeTest, KeepsTheLowestIdOfEachKey) {

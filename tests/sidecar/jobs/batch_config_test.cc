@@ -6,9 +6,9 @@
 #include <cmath>
 #include <random>
 
+#include "base/errors.h"
 #include "cache/cache_config.h"
 #include "cache/cache_warmer.h"
-#include "base/errors.h"
 #include "members/members_config.h"
 #include "storage/mysql/rows_json.h"
 #include "storage/mysql/sql_identifier.h"

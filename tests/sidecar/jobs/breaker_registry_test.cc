@@ -1,4 +1,5 @@
-// SharedCircuitBreaker (the common breaker under a lock) with an injected clock: closed -> open -> half-open -> closed or open.
+// SharedCircuitBreaker (the common breaker under a lock) with an injected clock: closed -> open ->
+// half-open -> closed or open.
 #include "jobs/breaker_registry.h"
 
 #include <gtest/gtest.h>

@@ -8,13 +8,14 @@
 #include <sstream>
 #include <thread>
 
+#include "jobs/job_types.h"
+#include "jobs/sync_store.h"
+#include "scheduler/job_config.h"
+#include "storage/mysql/mysql_pool.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"
-#include "scheduler/job_config.h"
 #include "support/mariadb_server.h"
-#include "storage/mysql/mysql_pool.h"
-#include "jobs/sync_store.h"
-#include "jobs/job_types.h"
+#include "support/server_suite.h"
 
 namespace warden::test {
 namespace {
@@ -22,14 +23,10 @@ namespace {
 // (warden::test::RunResult is a process's result.)
 using Result = ::warden::RunResult;
 
-class HttpSyncTest : public ::testing::Test {
+class HttpSyncTest : public test::MariaDbSuite {
  protected:
-  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
-  static void TearDownTestSuite() { db_.reset(); }
-
   void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
+    MariaDbSuite::SetUp();
     std::string error;
     url_ = *MysqlUrl::Parse(db_->url(), &error);
     pool_ = std::make_unique<MysqlPool>(url_, MysqlConnection::Options());
@@ -75,8 +72,6 @@ class HttpSyncTest : public ::testing::Test {
     MysqlPool::Lease conn = pool_->Acquire();
     return *SyncStore::Load(*conn, "sync");
   }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
   MysqlUrl url_;
   std::unique_ptr<MysqlPool> pool_;
   BreakerRegistry breakers_;

@@ -80,8 +80,9 @@ TEST(JobTypeRegistry, TheTypesOwnKeysAreCheckedAndTheUnknownOnesNamed) {
     ADD_FAILURE() << "accepted an unknown key";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("colour: unknown key"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("enabled, alert_webhook, alert_after, alert_format, rows)"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("enabled, alert_webhook, alert_after, alert_format, rows)"),
+        std::string::npos)
         << e.what();
   }
 }

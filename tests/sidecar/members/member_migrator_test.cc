@@ -14,6 +14,7 @@
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_url.h"
 #include "support/mariadb_server.h"
+#include "support/server_suite.h"
 
 namespace warden {
 namespace {
@@ -23,14 +24,10 @@ using test::MariaDbServer;
 constexpr int64_t kDayMs = int64_t{86400} * 1000;
 constexpr int64_t kNowMs = int64_t{1'800'000'000} * 1000;  // the injected clock starts here
 
-class MemberMigratorTest : public ::testing::Test {
+class MemberMigratorTest : public test::MariaDbSuite {
  protected:
-  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
-  static void TearDownTestSuite() { db_.reset(); }
-
   void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
+    MariaDbSuite::SetUp();
     db_->Query(
         "CREATE TABLE member (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
         "email VARCHAR(191) NOT NULL, last_login_time INT UNSIGNED NOT NULL, "
@@ -69,8 +66,6 @@ class MemberMigratorTest : public ::testing::Test {
     for (const auto& e : events_) names.push_back(e.value("event", ""));
     return names;
   }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
   std::unique_ptr<MysqlConnection> conn_;
   int64_t now_ms_ = kNowMs;
   std::vector<nlohmann::json> events_;

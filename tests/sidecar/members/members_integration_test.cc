@@ -20,6 +20,7 @@
 #include "support/mariadb_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
+#include "support/server_suite.h"
 #include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
@@ -37,14 +38,10 @@ const nlohmann::json* Find(const std::vector<nlohmann::json>& events, const std:
   return nullptr;
 }
 
-class MembersTest : public ::testing::Test {
+class MembersTest : public test::MariaDbSuite {
  protected:
-  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
-  static void TearDownTestSuite() { db_.reset(); }
-
   void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
+    MariaDbSuite::SetUp();
     now_ = std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
                .count();
@@ -123,8 +120,6 @@ class MembersTest : public ::testing::Test {
     std::string error;
     return MysqlConnection::Connect(*MysqlUrl::Parse(db_->url(), &error));
   }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
   TempDir tmp_{"warden-members"};
   std::string config_;
   int64_t now_ = 0;

@@ -118,7 +118,8 @@ TEST(JobConfig, ParsesEverything) {
   EXPECT_EQ(cleanup.alert.after_failures, 1);
   EXPECT_FALSE(cleanup.alert.slack);
   const JobSpec& backup = c.jobs[2];
-  EXPECT_EQ(backup.Params<CommandSettings>().argv, (std::vector<std::string>{"/usr/bin/env", "true"}));
+  EXPECT_EQ(backup.Params<CommandSettings>().argv,
+            (std::vector<std::string>{"/usr/bin/env", "true"}));
   EXPECT_EQ(backup.max_concurrent, 3);
   EXPECT_EQ(backup.schedule->interval_ms(), 90000);
   EXPECT_EQ(c.Find("backup"), &c.jobs[2]);
@@ -126,10 +127,13 @@ TEST(JobConfig, ParsesEverything) {
 }
 
 TEST(JobConfig, NoJobsIsFine) {
-  SchedulerConfig c = SchedulerConfig::Parse("[redis]\nurl = \"redis://x\"\n", "w.toml", BuiltinJobTypes());
+  SchedulerConfig c =
+      SchedulerConfig::Parse("[redis]\nurl = \"redis://x\"\n", "w.toml", BuiltinJobTypes());
   EXPECT_TRUE(c.jobs.empty());
   EXPECT_EQ(c.daemon.listen, "127.0.0.1:9477");
-  EXPECT_EQ(SchedulerConfig::Parse("[daemon]\nlisten = \"off\"\n", "w.toml", BuiltinJobTypes()).daemon.listen, "");
+  EXPECT_EQ(SchedulerConfig::Parse("[daemon]\nlisten = \"off\"\n", "w.toml", BuiltinJobTypes())
+                .daemon.listen,
+            "");
 }
 
 TEST(JobConfig, ErrorsNameFileLineKeyAndReason) {

@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "net/http_client.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"
 #include "support/free_port.h"
-#include "net/http_client.h"
 #include "support/mariadb_server.h"
 #include "support/poll_until.h"
 #include "support/warden_fixture.h"

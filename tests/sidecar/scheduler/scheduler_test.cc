@@ -6,9 +6,9 @@
 
 #include <sstream>
 
+#include "jobs/job_types.h"
 #include "scheduler/memory_coordinator.h"
 #include "scheduler/time_zone.h"
-#include "jobs/job_types.h"
 
 namespace warden {
 namespace {

@@ -12,9 +12,10 @@
 #include <stdexcept>
 
 #include "base/errors.h"
+#include "storage/mysql/mysql_transaction.h"
 #include "support/free_port.h"
 #include "support/mariadb_server.h"
-#include "storage/mysql/mysql_transaction.h"
+#include "support/server_suite.h"
 
 namespace warden {
 namespace {
@@ -29,15 +30,9 @@ MysqlUrl Url(const std::string& text) {
   return *url;
 }
 
-class MysqlConnectionTest : public ::testing::Test {
+class MysqlConnectionTest : public test::MariaDbSuite {
  protected:
-  static void SetUpTestSuite() { db_ = std::make_unique<MariaDbServer>(); }
-  static void TearDownTestSuite() { db_.reset(); }
-
-  void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
-  }
+  void SetUp() override { MariaDbSuite::SetUp(); }
 
   static MysqlConnection Connect() { return MysqlConnection::Connect(Url(db_->url())); }
 
@@ -47,8 +42,6 @@ class MysqlConnectionTest : public ::testing::Test {
     if (rows.size() != 1 || rows[0].size() != 1) throw std::runtime_error("not a scalar: " + sql);
     return rows[0][0];
   }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
 };
 
 TEST_F(MysqlConnectionTest, ConnectsOverTcpAndSocket) {
