@@ -15,16 +15,23 @@
 
 namespace warden::test {
 
+// Running (again, if a test stopped it) and empty.
+inline void MakeReady(RedisServer& redis) {
+  if (!redis.running()) redis.Restart();
+  redis.Command({"FLUSHALL"});
+}
+inline void MakeReady(MariaDbServer& db) {
+  if (!db.running()) db.Restart();
+  db.ResetDatabase();
+}
+
 class RedisSuite : public ::testing::Test {
  public:
   static void SetUpTestSuite() { redis_ = std::make_unique<RedisServer>(); }
   static void TearDownTestSuite() { redis_.reset(); }
 
  protected:
-  void SetUp() override {
-    if (!redis_->running()) redis_->Restart();
-    redis_->Command({"FLUSHALL"});
-  }
+  void SetUp() override { MakeReady(*redis_); }
 
   static inline std::unique_ptr<RedisServer> redis_;
 };
@@ -35,12 +42,31 @@ class MariaDbSuite : public ::testing::Test {
   static void TearDownTestSuite() { db_.reset(); }
 
  protected:
+  void SetUp() override { MakeReady(*db_); }
+
+  static inline std::unique_ptr<MariaDbServer> db_;
+};
+
+// Both, for the batch jobs that read MariaDB and write Redis (cache warming, job leases).
+class MariaDbAndRedisSuite : public ::testing::Test {
+ public:
+  static void SetUpTestSuite() {
+    db_ = std::make_unique<MariaDbServer>();
+    redis_ = std::make_unique<RedisServer>();
+  }
+  static void TearDownTestSuite() {
+    db_.reset();
+    redis_.reset();
+  }
+
+ protected:
   void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
+    MakeReady(*db_);
+    MakeReady(*redis_);
   }
 
   static inline std::unique_ptr<MariaDbServer> db_;
+  static inline std::unique_ptr<RedisServer> redis_;
 };
 
 }  // namespace warden::test

@@ -13,6 +13,7 @@
 #include "support/mariadb_server.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 #include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
@@ -21,22 +22,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class CacheTest : public ::testing::Test {
+class CacheTest : public MariaDbAndRedisSuite {
  protected:
-  static void SetUpTestSuite() {
-    db_ = std::make_unique<MariaDbServer>();
-    redis_ = std::make_unique<RedisServer>();
-  }
-  static void TearDownTestSuite() {
-    db_.reset();
-    redis_.reset();
-  }
-
   void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    if (!redis_->running()) redis_->Restart();
-    db_->ResetDatabase();
-    redis_->Command({"FLUSHALL"});
+    MariaDbAndRedisSuite::SetUp();
     db_->Query(
         "CREATE TABLE product (id INT PRIMARY KEY, name VARCHAR(64), category "
         "VARCHAR(16), price DECIMAL(8,2), rating DOUBLE, sales BIGINT, note TEXT NULL)");
@@ -102,9 +91,6 @@ key = "cache:broken"
     }
     return results;
   }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
-  static inline std::unique_ptr<RedisServer> redis_;
   TempDir tmp_{"warden-cache"};
   std::string config_;
 };

@@ -13,6 +13,7 @@
 #include "support/poll_until.h"
 #include "support/process.h"
 #include "support/redis_server.h"
+#include "support/server_suite.h"
 #include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
@@ -21,23 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class BatchJobsTest : public ::testing::Test {
+class BatchJobsTest : public MariaDbAndRedisSuite {
  protected:
-  static void SetUpTestSuite() {
-    db_ = std::make_unique<MariaDbServer>();
-    redis_ = std::make_unique<RedisServer>();
-  }
-  static void TearDownTestSuite() {
-    db_.reset();
-    redis_.reset();
-  }
-  void SetUp() override {
-    if (!db_->running()) db_->Restart();
-    if (!redis_->running()) redis_->Restart();
-    db_->ResetDatabase();
-    redis_->Command({"FLUSHALL"});
-  }
-
   std::string Config(const std::string& rest) {
     return tmp_.Write("warden.toml", "[redis]\nurl = \"" + redis_->url() + "\"\n[mysql]\nurl = \"" +
                                          db_->url() + "\"\n[daemon]\nlisten = \"off\"\n" + rest);
@@ -46,9 +32,6 @@ class BatchJobsTest : public ::testing::Test {
     return WardenProcessOptions({.args = args, .config = config});
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
-
-  static inline std::unique_ptr<MariaDbServer> db_;
-  static inline std::unique_ptr<RedisServer> redis_;
   TempDir tmp_{"warden-batch-jobs"};
 };
 

@@ -37,8 +37,7 @@ class SchedulerDaemonTest : public WardenTest {
   }
   void SetUp() override {
     WardenTest::SetUp();
-    if (!db_->running()) db_->Restart();
-    db_->ResetDatabase();
+    MakeReady(*db_);
     port_ = FreePort();
   }
 
