@@ -36,7 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Settings {
+struct BlacklistBenchSettings {
   long entries = 1000000;
   int seconds = 3;
   int rounds = 10;  // this machine is noisy: the median of many short alternating rounds
@@ -93,7 +93,7 @@ struct WrkResult {
   double per_cpu_second = 0;  // requests per second of the nginx worker's CPU time
 };
 
-WrkResult Wrk(const NginxServer& nginx, const Settings& s) {
+WrkResult Wrk(const NginxServer& nginx, const BlacklistBenchSettings& s) {
   int port = nginx.port();
   pid_t worker = nginx.WorkerPids().at(0);
   double cpu_before = CpuSeconds(worker);
@@ -168,7 +168,7 @@ long LoadedEntries(const NginxServer& nginx, long* load_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Settings s;
+  BlacklistBenchSettings s;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--entries")

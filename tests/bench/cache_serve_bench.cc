@@ -52,7 +52,7 @@ constexpr const char* kSql =
     "SELECT id, name, price, rating, sales FROM product WHERE category = ? "
     "ORDER BY sales DESC LIMIT ?";
 
-struct Settings {
+struct CacheBenchSettings {
   int seconds = 3;
   int rounds = 5;
   int connections = 32;
@@ -65,7 +65,7 @@ struct Settings {
   std::exit(1);
 }
 
-WrkRun WrkOnce(int port, const std::string& path, const Settings& s) {
+WrkRun WrkOnce(int port, const std::string& path, const CacheBenchSettings& s) {
   WrkRun w = warden::bench::RunWrk(port, path, s.connections, s.seconds);
   if (w.non_2xx) {
     std::fprintf(stderr, "warning: non-2xx responses on %s:\n%s\n", path.c_str(), w.output.c_str());
@@ -75,7 +75,7 @@ WrkRun WrkOnce(int port, const std::string& path, const Settings& s) {
 }
 
 // A run that could not even connect (seen on a loaded shared machine) is tried once more.
-WrkRun Wrk(int port, const std::string& path, const Settings& s) {
+WrkRun Wrk(int port, const std::string& path, const CacheBenchSettings& s) {
   WrkRun w = WrkOnce(port, path, s);
   if (w.rps == 0) w = WrkOnce(port, path, s);
   return w;
@@ -146,7 +146,7 @@ long Metric(const NginxServer& nginx, const std::string& result) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Settings s;
+  CacheBenchSettings s;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--seconds") {
@@ -228,12 +228,12 @@ int main(int argc, char** argv) {
            "}\n";
   NginxServer nginx(o);
 
-  HttpResponse cached;
+  HttpReply cached;
   if (!PollUntil([&] { return (cached = nginx.Get("/cached")).headers.count("etag") > 0; }, 10s)) {
     Die("nginx does not serve the warmed value: " + std::to_string(cached.status) + "\n" +
         nginx.ErrorLog());
   }
-  HttpResponse from_backend = nginx.Get("/backend");
+  HttpReply from_backend = nginx.Get("/backend");
   if (from_backend.status != 200 || from_backend.body != cached.body ||
       nginx.Get("/static").body != cached.body) {
     Die("the paths do not return the same JSON:\n" + cached.body + "\n" + from_backend.body);
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
       "alternating ==\n",
       s.connections, s.seconds, s.rounds);
   // Warm-up, not counted: the backend's threads open their MariaDB connections and statements.
-  Settings warmup = s;
+  CacheBenchSettings warmup = s;
   warmup.seconds = 1;
   Wrk(nginx.port(), "/backend", warmup);
   Wrk(nginx.port(), "/cached", warmup);

@@ -217,7 +217,7 @@ TEST_F(BlacklistIntegrationTest, SlowRedisDoesNotSlowRequests) {
   // While Redis sleeps, every request is answered from shared memory: none of them may run
   // into the HTTP client's timeout, all keep the last known verdict.
   int answered = 0;
-  HttpResponse wrong;
+  HttpReply wrong;
   auto until = std::chrono::steady_clock::now() + 1500ms;
   while (std::chrono::steady_clock::now() < until && wrong.status == 0) {
     auto r = nginx.Get("/", {}, "127.0.0.1");

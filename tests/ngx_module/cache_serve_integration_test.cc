@@ -171,10 +171,10 @@ class CacheServeTest : public ::testing::Test {
     return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 20));
   }
 
-  static bool FromBackend(const HttpResponse& r) {
+  static bool FromBackend(const HttpReply& r) {
     return r.status == 200 && r.headers.count("x-backend") && r.body == kBackendBody;
   }
-  static bool Hit(const HttpResponse& r) {
+  static bool Hit(const HttpReply& r) {
     return r.status == 200 && !r.headers.count("x-backend") && r.body == kBody;
   }
   // The access log's $warden_cache values, in order.
@@ -235,7 +235,7 @@ ttl = "5m"
   ASSERT_NE(body.find("한국어 책"), std::string::npos) << body;
 
   NginxServer nginx(Default(2));
-  HttpResponse res;
+  HttpReply res;
   // The workers connect to Redis in the background, right after they start.
   ASSERT_TRUE(PollUntil([&] { return (res = nginx.Get("/top-books")).body == body; }, 10s))
       << res.status << " " << res.body;
@@ -251,7 +251,7 @@ ttl = "5m"
   EXPECT_LE(age, (after - computed_at) / 1000);
 
   // The client's copy is current: 304, with the ETag and no body.
-  HttpResponse same = nginx.Get("/top-books", {{"If-None-Match", etag}});
+  HttpReply same = nginx.Get("/top-books", {{"If-None-Match", etag}});
   EXPECT_EQ(same.status, 304);
   EXPECT_EQ(same.headers["etag"], etag);
   EXPECT_EQ(same.body, "");
@@ -262,7 +262,7 @@ ttl = "5m"
   ASSERT_EQ(RunWarden(warm).exit_code, 0);
   const std::string new_etag = redis_->Command({"HGET", kKey, "etag"}).str;
   ASSERT_NE(new_etag, etag);
-  HttpResponse changed = nginx.Get("/top-books", {{"If-None-Match", etag}});
+  HttpReply changed = nginx.Get("/top-books", {{"If-None-Match", etag}});
   EXPECT_EQ(changed.status, 200);
   EXPECT_EQ(changed.headers["etag"], new_etag);
   EXPECT_NE(changed.body.find("\"6.00\""), std::string::npos) << changed.body;
@@ -291,26 +291,26 @@ TEST_F(CacheServeTest, IfNoneMatchFormsAndHead) {
       {etag.substr(0, etag.size() - 1), 200},
   };
   for (const Case& c : cases) {
-    HttpResponse r = nginx.Get("/top-books", {{"If-None-Match", c.if_none_match}});
+    HttpReply r = nginx.Get("/top-books", {{"If-None-Match", c.if_none_match}});
     EXPECT_EQ(r.status, c.status) << c.if_none_match;
     EXPECT_EQ(r.headers["etag"], kEtag) << c.if_none_match;
     EXPECT_EQ(r.body, c.status == 304 ? "" : kBody) << c.if_none_match;
     EXPECT_EQ(r.headers.count("x-backend"), 0u);
   }
 
-  HttpResponse head = HttpRequest("HEAD", "127.0.0.1", nginx.port(), "/top-books");
+  HttpReply head = HttpRequest("HEAD", "127.0.0.1", nginx.port(), "/top-books");
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.body, "");
   EXPECT_EQ(head.headers["content-length"], std::to_string(std::string(kBody).size()));
   EXPECT_EQ(head.headers["etag"], kEtag);
   EXPECT_EQ(head.headers["content-type"], "application/json");
   EXPECT_EQ(head.headers.count("x-backend"), 0u);
-  HttpResponse head304 =
+  HttpReply head304 =
       HttpRequest("HEAD", "127.0.0.1", nginx.port(), "/top-books", {{"If-None-Match", kEtag}});
   EXPECT_EQ(head304.status, 304);
 
   // Other methods are the backend's.
-  HttpResponse post = HttpRequest("POST", "127.0.0.1", nginx.port(), "/top-books", {}, "{}");
+  HttpReply post = HttpRequest("POST", "127.0.0.1", nginx.port(), "/top-books", {}, "{}");
   EXPECT_TRUE(FromBackend(post)) << post.status << " " << post.body;
 
   std::vector<std::string> results;
@@ -335,7 +335,7 @@ TEST_F(CacheServeTest, AgeCountsFromComputedAt) {
   const int64_t computed_at = NowMs() - 42500;
   Store(kKey, kBody, kEtag, computed_at);
   const int64_t before = NowMs();
-  HttpResponse r = nginx.Get("/top-books");
+  HttpReply r = nginx.Get("/top-books");
   const int64_t after = NowMs();
   ASSERT_TRUE(Hit(r));
   const int64_t age = std::stoll(r.headers["age"]);
@@ -355,13 +355,13 @@ TEST_F(CacheServeTest, MissGoesToTheBackendAndHitFollowsTheWarm) {
   NginxServer nginx(Default());
   // Before the value exists (and while the workers connect): the backend answers, every time.
   for (int i = 0; i < 5; ++i) {
-    HttpResponse r = nginx.Get("/top-books");
+    HttpReply r = nginx.Get("/top-books");
     EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.body;
   }
   // Until the worker's connection is up these are ERROR, then MISS.
   ASSERT_TRUE(PollUntil(
       [&] {
-        HttpResponse r = nginx.Get("/top-books");
+        HttpReply r = nginx.Get("/top-books");
         EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.body;
         return Metric(nginx, "miss") != "0";
       },
@@ -370,7 +370,7 @@ TEST_F(CacheServeTest, MissGoesToTheBackendAndHitFollowsTheWarm) {
   ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 10s));
   // Expired (or flushed): the backend again.
   redis_->Command({"DEL", kKey});
-  HttpResponse r = nginx.Get("/top-books");
+  HttpReply r = nginx.Get("/top-books");
   EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.body;
   auto results = CacheResults(nginx);
   ASSERT_FALSE(results.empty());
@@ -409,7 +409,7 @@ TEST_F(CacheServeTest, MalformedValuesAreLoggedOnceAndSkipped) {
     redis_->Command({"DEL", kKey});
     for (const auto& command : c.commands) redis_->Command(command);
     for (int i = 0; i < 3; ++i) {
-      HttpResponse r = nginx.Get("/top-books");
+      HttpReply r = nginx.Get("/top-books");
       EXPECT_TRUE(FromBackend(r)) << c.what << ": " << r.status << " " << r.body;
       EXPECT_EQ(r.headers.count("x-evil"), 0u);
       EXPECT_EQ(r.headers.count("set-cookie"), 0u);
@@ -435,7 +435,7 @@ TEST_F(CacheServeTest, RedisDownFallsThroughAtOnceAndHitsResumeWhenItIsBack) {
   // Each of these completes within the client's 3 s timeout, from the backend: no request
   // waits on a Redis that is not there.
   for (int i = 0; i < 20; ++i) {
-    HttpResponse r = nginx.Get("/top-books");
+    HttpReply r = nginx.Get("/top-books");
     ASSERT_TRUE(FromBackend(r)) << i << ": " << r.status << " " << r.error << " " << r.body;
   }
   EXPECT_NE(Metric(nginx, "error"), "0");
@@ -460,10 +460,10 @@ TEST_F(CacheServeTest, SlowRedisTimesOutToTheBackend) {
   Resume resume{pid};
   // Redis does not answer: warden_redis timeout=300ms sends these to the backend, each well
   // within the client's 3 s timeout, and once the circuit opens the rest do not wait at all.
-  std::vector<HttpResponse> responses;
+  std::vector<HttpReply> responses;
   for (int i = 0; i < 8; ++i) responses.push_back(nginx.Get("/top-books"));
   kill(pid, SIGCONT);
-  for (const HttpResponse& r : responses) {
+  for (const HttpReply& r : responses) {
     EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.error << " " << r.body;
   }
   EXPECT_NE(nginx.ErrorLog().find("redis did not answer the cache lookup in time"),
@@ -526,16 +526,16 @@ TEST_F(CacheServeTest, RequestsForOneKeyShareTheReadOnItsWay) {
   pid_t pid = RedisPid();
   PauseRedis(pid);
   Resume resume{pid};
-  std::vector<HttpResponse> responses(10);
+  std::vector<HttpReply> responses(10);
   std::vector<std::thread> clients;
-  for (HttpResponse& r : responses) clients.emplace_back([&] { r = nginx.Get("/top-books"); });
+  for (HttpReply& r : responses) clients.emplace_back([&] { r = nginx.Get("/top-books"); });
   // All ten are in the worker, waiting (stub_status counts this request too).
   bool waiting = PollUntil(
       [&] { return nginx.Get("/status").body.find("Writing: 11 ") != std::string::npos; }, 10s);
   kill(pid, SIGCONT);
   for (std::thread& t : clients) t.join();
   ASSERT_TRUE(waiting) << nginx.Get("/status").body;
-  for (const HttpResponse& r : responses) {
+  for (const HttpReply& r : responses) {
     EXPECT_TRUE(Hit(r)) << r.status << " " << r.error << " " << r.body;
   }
   EXPECT_EQ(HmgetCalls() - reads_before, 1) << "ten requests, one read";

@@ -36,11 +36,11 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
   return poll(&p, 1, static_cast<int>(left.count())) == 1;
 }
 
-HttpResponse Exchange(const std::string& method, const std::string& host, int port,
-                      const std::string& path, const std::map<std::string, std::string>& headers,
-                      const std::string& body, std::chrono::milliseconds timeout,
-                      const std::string& source) {
-  HttpResponse res;
+HttpReply Exchange(const std::string& method, const std::string& host, int port,
+                   const std::string& path, const std::map<std::string, std::string>& headers,
+                   const std::string& body, std::chrono::milliseconds timeout,
+                   const std::string& source) {
+  HttpReply res;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   sockaddr_storage ss{};
   socklen_t len;
@@ -151,15 +151,15 @@ HttpResponse Exchange(const std::string& method, const std::string& host, int po
 
 }  // namespace
 
-HttpResponse HttpGet(const std::string& host, int port, const std::string& path,
-                     const std::map<std::string, std::string>& headers,
-                     std::chrono::milliseconds timeout, const std::string& source) {
+HttpReply HttpGet(const std::string& host, int port, const std::string& path,
+                  const std::map<std::string, std::string>& headers,
+                  std::chrono::milliseconds timeout, const std::string& source) {
   return Exchange("GET", host, port, path, headers, "", timeout, source);
 }
 
-HttpResponse HttpRequest(const std::string& method, const std::string& host, int port,
-                         const std::string& path, const std::map<std::string, std::string>& headers,
-                         const std::string& body, std::chrono::milliseconds timeout) {
+HttpReply HttpRequest(const std::string& method, const std::string& host, int port,
+                      const std::string& path, const std::map<std::string, std::string>& headers,
+                      const std::string& body, std::chrono::milliseconds timeout) {
   return Exchange(method, host, port, path, headers, body, timeout, "");
 }
 

@@ -159,9 +159,9 @@ void NginxServer::Quit() {
   if (!master_->Wait(10s)) master_->Kill();
 }
 
-HttpResponse NginxServer::Get(const std::string& path,
-                              const std::map<std::string, std::string>& headers,
-                              const std::string& host) const {
+HttpReply NginxServer::Get(const std::string& path,
+                           const std::map<std::string, std::string>& headers,
+                           const std::string& host) const {
   return HttpGet(host, port_, path, headers);
 }
 

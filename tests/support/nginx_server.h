@@ -55,8 +55,8 @@ class NginxServer {
   // Graceful stop (SIGQUIT), waiting for the master to exit.
   void Quit();
 
-  HttpResponse Get(const std::string& path, const std::map<std::string, std::string>& headers = {},
-                   const std::string& host = "127.0.0.1") const;
+  HttpReply Get(const std::string& path, const std::map<std::string, std::string>& headers = {},
+                const std::string& host = "127.0.0.1") const;
 
  private:
   static std::string Render(const Options& options, const std::string& dir, int port);
