@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds ngx_http_warden_module.so against Debian's nginx: nginx-dev ships the headers,
 # `configure` and the exact flags Debian's nginx was built with (conf_flags); with
-# --with-compat the module loads into the packaged binary.
+# --with-compat the module loads into the packaged binary. WARDEN_MODULE_OUT names the installed
+# file (default: build/ngx_http_warden_module.so).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,5 +33,10 @@ fi
 # nginx's Makefile does not know the module depends on the core library: relink every time.
 rm -f "$work/objs/ngx_http_warden_module.so"
 make -s -C "$work" -f objs/Makefile modules
-cp "$work/objs/ngx_http_warden_module.so" "$build/ngx_http_warden_module.so"
-echo "build-module: $build/ngx_http_warden_module.so"
+# Install by rename, never by writing over the file: a running nginx maps the old one, and
+# rewriting mapped code in place kills every worker at once (then every respawned one). The old
+# file lives on, unnamed, until the last process that maps it lets go.
+out=${WARDEN_MODULE_OUT:-$build/ngx_http_warden_module.so}
+cp "$work/objs/ngx_http_warden_module.so" "$out.new.$$"
+mv -f "$out.new.$$" "$out"
+echo "build-module: $out"

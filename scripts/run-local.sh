@@ -320,7 +320,7 @@ reload_nginx() {
   [ -n "$pid" ] || die "nginx is not running: make run"
   write_nginx_conf
   kill -HUP "$pid"
-  say "nginx    reloaded pid $pid (the blacklist zone survives the reload)"
+  say "nginx    reloaded pid $pid (the blacklist zone survives the reload; a rebuilt module is loaded)"
 }
 
 # ---- warden daemon --------------------------------------------------------------------------
@@ -435,7 +435,13 @@ cmd_start() {
   for c in "${components[@]}"; do
     pid=$(pid_of "$c")
     if [ -n "$pid" ]; then
-      printf 'run-local: %-8s already running  pid %s  %s\n' "$c" "$pid" "$(describe "$c")"
+      if [ "$c" = nginx ] && [ "$module" -nt "$run/nginx.conf" ]; then
+        # Rebuilt since nginx last read its configuration: a reload loads the new module (the
+        # build installs it by rename, so the running workers keep the old one until then).
+        reload_nginx
+      else
+        printf 'run-local: %-8s already running  pid %s  %s\n' "$c" "$pid" "$(describe "$c")"
+      fi
       continue
     fi
     "start_$c"

@@ -52,24 +52,29 @@ pid_t ParentOf(pid_t pid) {
 }  // namespace
 
 std::string NginxServer::Render(const Options& options, const std::string& dir, int port) {
-  std::string conf = std::string(options.load_module ? "load_module " WARDEN_MODULE_SO ";\n" : "") +
-                     std::string(geteuid() == 0 ? "user root;\n" : "") + "worker_processes " +
-                     std::to_string(options.workers) +
-                     ";\n"
-                     "error_log @DIR@/error.log notice;\n"
-                     "pid @DIR@/nginx.pid;\n" +
-                     options.main +
-                     "\nevents { worker_connections 1024; }\n"
-                     "http {\n"
-                     "  client_body_temp_path @DIR@/tmp_body;\n"
-                     "  proxy_temp_path @DIR@/tmp_proxy;\n"
-                     "  fastcgi_temp_path @DIR@/tmp_fastcgi;\n"
-                     "  uwsgi_temp_path @DIR@/tmp_uwsgi;\n"
-                     "  scgi_temp_path @DIR@/tmp_scgi;\n" +
-                     std::string(options.http.find("access_log") == std::string::npos
-                                     ? "  access_log @DIR@/access.log;\n"
-                                     : "") +
-                     options.http + "\n}\n";
+  std::string conf =
+      (options.load_module ? "load_module " +
+                                 (options.module_path.empty() ? std::string(WARDEN_MODULE_SO)
+                                                              : options.module_path) +
+                                 ";\n"
+                           : std::string()) +
+      std::string(geteuid() == 0 ? "user root;\n" : "") + "worker_processes " +
+      std::to_string(options.workers) +
+      ";\n"
+      "error_log @DIR@/error.log notice;\n"
+      "pid @DIR@/nginx.pid;\n" +
+      options.main +
+      "\nevents { worker_connections 1024; }\n"
+      "http {\n"
+      "  client_body_temp_path @DIR@/tmp_body;\n"
+      "  proxy_temp_path @DIR@/tmp_proxy;\n"
+      "  fastcgi_temp_path @DIR@/tmp_fastcgi;\n"
+      "  uwsgi_temp_path @DIR@/tmp_uwsgi;\n"
+      "  scgi_temp_path @DIR@/tmp_scgi;\n" +
+      std::string(options.http.find("access_log") == std::string::npos
+                      ? "  access_log @DIR@/access.log;\n"
+                      : "") +
+      options.http + "\n}\n";
   ReplaceAll(conf, "@PORT@", std::to_string(port));
   ReplaceAll(conf, "@DIR@", dir);
   ReplaceAll(conf, "@MMDB@", WARDEN_COUNTRY_MMDB);

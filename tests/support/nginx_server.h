@@ -28,6 +28,7 @@ class NginxServer {
     std::string main;
     int workers = 2;
     bool load_module = true;  // false: stock nginx, the baseline of benchmarks
+    std::string module_path;  // the .so to load; empty: the build's (WARDEN_MODULE_SO)
   };
 
   // Starts nginx and waits until its sockets listen; throws std::runtime_error with the error
