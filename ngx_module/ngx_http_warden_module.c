@@ -356,8 +356,17 @@ ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        /* the name only: a misspelt "password=" must not print the secret */
+        s.data = value[i].data;
+        s.len = value[i].len;
+        p = ngx_strlchr(s.data, s.data + s.len, '=');
+        if (p) {
+            s.len = p - s.data;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "invalid parameter \"%V\" (known: password=, db=, "
+                           "prefix=, timeout=)", &s);
         return NGX_CONF_ERROR;
     }
 

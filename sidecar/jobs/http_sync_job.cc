@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/url.h"
 #include "jobs/job_services.h"
 #include "storage/mysql/mysql_transaction.h"
 
@@ -254,10 +255,10 @@ HttpSyncJob::Page HttpSyncJob::FetchPage() {
     }
     return "";
   };
-  HttpResponse response = Call(request, "GET " + settings_.source_url, check);
+  HttpResponse response = Call(request, "GET " + Url::Redact(settings_.source_url), check);
   if (response.status < 200 || response.status >= 300) {
-    throw SyncFailure("GET " + url + ": HTTP " + std::to_string(response.status) + " " +
-                      Short(response.body, 100));
+    throw SyncFailure("GET " + Url::Redact(url) + ": HTTP " + std::to_string(response.status) +
+                      " " + Short(response.body, 100));
   }
   return page;
 }
@@ -282,14 +283,15 @@ HttpSyncJob::Verdict HttpSyncJob::SendHttp(size_t begin, size_t end, std::string
   request.headers.emplace_back("Content-Type", "application/json");
   request.headers.emplace_back("Idempotency-Key", Key(begin, end));
   request.body = ChunkBody(begin, end);
-  HttpResponse response = Call(request, "POST " + settings_.sink_url);
+  HttpResponse response = Call(request, "POST " + Url::Redact(settings_.sink_url));
   if (response.status >= 200 && response.status < 300) return Verdict::kAcked;
   if (Rejection(response.status)) {
     *why = "HTTP " + std::to_string(response.status) + " " + Short(response.body);
     return Verdict::kRejected;
   }
-  throw SyncFailure("POST " + settings_.sink_url + ": the sink refused the chunk: HTTP " +
-                    std::to_string(response.status) + " " + Short(response.body));
+  throw SyncFailure("POST " + Url::Redact(settings_.sink_url) +
+                    ": the sink refused the chunk: HTTP " + std::to_string(response.status) + " " +
+                    Short(response.body));
 }
 
 HttpSyncJob::Verdict HttpSyncJob::WriteTable(size_t begin, size_t end, std::string* why) {

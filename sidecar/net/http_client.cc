@@ -81,7 +81,7 @@ HttpResponse HttpClient::Send(const Request& request) {
   }
 
   const CURLcode rc = curl_easy_perform(curl);
-  const std::string where = request.method + " " + request.url;
+  const std::string where = request.method + " " + Url::Redact(request.url);
   switch (rc) {
     case CURLE_OK:
       break;

@@ -347,7 +347,8 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
       {"warden_block_country USA;", "invalid country code \"USA\""},
       {"warden_block_status 200;", "between 400 and 599"},
       {"warden_dry_run maybe;", "invalid value \"maybe\""},
-      {"warden_redis 127.0.0.1:6379 bogus=1;", "invalid parameter \"bogus=1\""},
+      {"warden_redis 127.0.0.1:6379 bogus=1;", "invalid parameter \"bogus\""},
+      {"warden_redis 127.0.0.1:6379 pasword=topsecret;", "invalid parameter \"pasword\""},
       {"warden_redis 127.0.0.1:6379 db=x;", "invalid redis database"},
       {"warden_redis 127.0.0.1:6379 timeout=soon;", "invalid redis timeout"},
       {"warden_redis 127.0.0.1:6379;\nwarden_redis 127.0.0.1:6380;", "is duplicate"},
@@ -363,6 +364,7 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
     EXPECT_NE(r.exit_code, 0) << c.http;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.http << "\n" << r.err;
     EXPECT_NE(r.err.find("nginx.conf:"), std::string::npos) << "line missing: " << r.err;
+    EXPECT_EQ(r.err.find("topsecret"), std::string::npos) << "a secret in an error: " << r.err;
   }
   NginxServer::Options good;
   good.http =

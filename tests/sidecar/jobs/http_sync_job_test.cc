@@ -245,6 +245,18 @@ TEST_F(HttpSyncTest, InFlightChunkIsResentUnderTheSameKey) {
   EXPECT_EQ(sink.unique(), 1200u);
 }
 
+TEST_F(HttpSyncTest, ErrorsNeverShowAUrlsQueryOrPassword) {
+  FakeSink sink;
+  // Nothing listens on port 1: every call fails, and the run's error names the source.
+  JobSpec job = Job("http://user:pw-topsecret@127.0.0.1:1/records?token=topsecret",
+                    "url = \"" + sink.url() + "?key=topsecret\"\n");
+  RunOutcome outcome = RunOnce(job, 1);
+  EXPECT_EQ(outcome.result, Result::kFailed);
+  EXPECT_NE(outcome.error.find("127.0.0.1:1/records"), std::string::npos) << outcome.error;
+  EXPECT_EQ(outcome.error.find("topsecret"), std::string::npos) << outcome.error;
+  EXPECT_EQ(log_.str().find("topsecret"), std::string::npos) << log_.str();
+}
+
 TEST(RecordIds, CompareAsIntegersOrStrings) {
   EXPECT_LT(CompareRecordIds("9", "10"), 0);
   EXPECT_GT(CompareRecordIds("100", "99"), 0);
