@@ -119,6 +119,8 @@ typedef struct {
     void                        *conf;         /* the location that decided */
     unsigned                     evaluated:1;
     unsigned                     country_done:1;
+    unsigned                     limited:1;    /* limits charged: once per
+                                                  main request */
     char                         country[3];
     warden_verdict_t             verdict;
 

@@ -22,6 +22,7 @@ ngx_int_t
 ngx_http_warden_handler(ngx_http_request_t *r)
 {
     const char                  *country;
+    warden_verdict_t             verdict;
     ngx_http_warden_ctx_t       *ctx;
     ngx_http_warden_loc_conf_t  *wlcf;
 
@@ -43,11 +44,18 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         return ngx_http_warden_limit(r, wlcf, ctx);
     }
 
+    /*
+     * The context belongs to the main request: internal redirects find it
+     * again (ngx_http_warden_get_ctx), and subrequests share the main
+     * request's pool and so its context.
+     */
+
     if (ctx->evaluated) {
         /*
-         * An internal redirect, or the end of a delay: a refused request now
-         * serves its error page; one that passed is judged again only by a
-         * location with other rules.
+         * An internal redirect, a subrequest, or the end of a delay: a
+         * refused request now serves its error page; one that passed is
+         * judged again only by a location with other rules, and never
+         * charged again (see below).
          */
         if (ctx->verdict.decision == WARDEN_BLOCK
             || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT
@@ -57,7 +65,6 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx->evaluated = 1;
     ctx->conf = wlcf;
 
     country = NULL;
@@ -70,14 +77,29 @@ ngx_http_warden_handler(ngx_http_request_t *r)
                            wlcf->enable ? ngx_http_warden_worker : NULL,
                            r->connection->sockaddr,
                            wlcf->enable ? country : NULL,
-                           ngx_http_warden_now_ms(), &ctx->verdict);
+                           ngx_http_warden_now_ms(), &verdict);
 
-    switch (ctx->verdict.decision) {
+    /*
+     * $warden_decision is the main request's: a later location replaces it
+     * only to refuse, or to mark a request that passed as a dry run.
+     */
+    if (!ctx->evaluated
+        || verdict.decision == WARDEN_BLOCK
+        || (verdict.decision == WARDEN_DRY_RUN
+            && (ctx->verdict.decision == WARDEN_PASS
+                || ctx->verdict.decision == WARDEN_ALLOW)))
+    {
+        ctx->verdict = verdict;
+    }
+
+    ctx->evaluated = 1;
+
+    switch (verdict.decision) {
 
     case WARDEN_BLOCK:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "access forbidden by warden: %*s",
-                      ctx->verdict.reason_len, ctx->verdict.reason);
+                      verdict.reason_len, verdict.reason);
         return wlcf->block_status;
 
     case WARDEN_ALLOW:
@@ -86,14 +108,19 @@ ngx_http_warden_handler(ngx_http_request_t *r)
     case WARDEN_DRY_RUN:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "warden dry run, would forbid: %*s",
-                      ctx->verdict.reason_len, ctx->verdict.reason);
+                      verdict.reason_len, verdict.reason);
         break;
 
     default:
         break;
     }
 
-    if (wlcf->limits) {
+    /*
+     * As limit_req: the limits of the first location that applies any are
+     * the request's; internal redirects and subrequests neither charge them
+     * again nor add autoban strikes.
+     */
+    if (wlcf->limits && !ctx->limited) {
         ctx->next_limit = 0;
         ctx->hit = -1;
         return ngx_http_warden_limit(r, wlcf, ctx);
@@ -109,6 +136,11 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
     ngx_http_warden_ctx_t  *ctx;
 
     if (ngx_http_warden_worker == NULL) {
+        return NGX_OK;
+    }
+
+    if (r != r->main) {
+        /* log_subrequest on: the main request counts, once */
         return NGX_OK;
     }
 

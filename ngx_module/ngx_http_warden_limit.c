@@ -117,8 +117,11 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
     hv = ctx->hv;
 
     if (hit == NULL) {
+        /* no limit applied (empty keys): a later location's may */
         return NGX_DECLINED;
     }
+
+    ctx->limited = 1;
 
     zone = hit->shm_zone->data;
 
