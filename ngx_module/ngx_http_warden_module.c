@@ -809,18 +809,31 @@ ngx_http_warden_policy_cleanup(void *data)
 static ngx_int_t
 ngx_http_warden_init(ngx_conf_t *cf)
 {
+    ngx_array_t                *handlers;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    /* preaccess, as limit_req: "satisfy any" must not bypass a block */
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    /*
+     * Preaccess, as limit_req: "satisfy any" must not bypass a block.
+     * nginx runs a phase's handlers last-registered first, and a dynamic
+     * module registers after the static ones, so pushed at the end Warden
+     * would run before realip's preaccess handler, the one that applies
+     * set_real_ip_from written in a location. First in the array, it runs
+     * after it: Warden decides on the real client address.
+     */
+    handlers = &cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers;
+
+    h = ngx_array_push(handlers);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_warden_handler;
+    h = handlers->elts;
+    ngx_memmove(&h[1], &h[0],
+                (handlers->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_warden_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {
