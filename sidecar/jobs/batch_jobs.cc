@@ -4,12 +4,12 @@
 
 #include <climits>
 
+#include "base/errors.h"
 #include "cache/cache_config.h"
+#include "config/toml_reader.h"
 #include "jobs/command_job.h"
 #include "jobs/job_services.h"
-#include "base/errors.h"
 #include "storage/mysql/sql_identifier.h"
-#include "config/toml_reader.h"
 
 namespace warden {
 
@@ -40,6 +40,7 @@ JobType BatchJobType(std::string name, std::string keys,
   type.name = std::move(name);
   type.parse = [keys, add_args](TomlReader& r, JobSpec* spec) {
     auto settings = std::make_shared<CommandSettings>();
+    settings->inherit_env = true;  // warden itself: the daemon's WARDEN_REDIS, WARDEN_MYSQL
     settings->argv = Base(r.path());
     add_args(r, &settings->argv);
     spec->params = std::move(settings);
@@ -59,17 +60,18 @@ JobType MembersMigrateJobType() {
 }
 
 JobType CacheWarmJobType() {
-  return BatchJobType("cache_warm", "cache, force", [](TomlReader& r, std::vector<std::string>* argv) {
-    argv->insert(argv->end(), {"cache", "warm", "--json"});
-    if (auto name = r.String("cache")) {
-      const CacheConfig caches = CacheConfig::Load(r.path());
-      if (caches.Find(*name) == nullptr) {
-        r.Fail(r.Get("cache"), "cache", "no [[cache]] entry is named \"" + *name + "\"");
-      }
-      argv->push_back(*name);
-    }
-    if (auto force = r.Bool("force"); force && *force) argv->push_back("--force");
-  });
+  return BatchJobType(
+      "cache_warm", "cache, force", [](TomlReader& r, std::vector<std::string>* argv) {
+        argv->insert(argv->end(), {"cache", "warm", "--json"});
+        if (auto name = r.String("cache")) {
+          const CacheConfig caches = CacheConfig::Load(r.path());
+          if (caches.Find(*name) == nullptr) {
+            r.Fail(r.Get("cache"), "cache", "no [[cache]] entry is named \"" + *name + "\"");
+          }
+          argv->push_back(*name);
+        }
+        if (auto force = r.Bool("force"); force && *force) argv->push_back("--force");
+      });
 }
 
 JobType DedupeJobType() {
@@ -86,7 +88,8 @@ JobType DedupeJobType() {
           }
           argv->insert(argv->end(), {"--keep", *keep});
         }
-        if (auto extra = r.StringList("args")) argv->insert(argv->end(), extra->begin(), extra->end());
+        if (auto extra = r.StringList("args"))
+          argv->insert(argv->end(), extra->begin(), extra->end());
       });
 }
 
@@ -107,6 +110,7 @@ std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string
     spec.lease_ms = daemon.lease_ms;
     spec.alert = alerts;
     auto settings = std::make_shared<CommandSettings>();
+    settings->inherit_env = true;
     settings->argv = Base(path);
     settings->argv.insert(settings->argv.end(), {"cache", "warm", "--json", cache.name});
     spec.params = std::move(settings);

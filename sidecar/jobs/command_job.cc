@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,13 @@ std::string Resolve(const std::string& program) {
   return program;
 }
 
+// Closes every descriptor from `first` on, in a forked child: async-signal-safe.
+void CloseFrom(int first) {
+  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
+  const long max = sysconf(_SC_OPEN_MAX);  // a kernel before 5.9
+  for (long fd = first; fd < (max > 0 ? max : 65536); ++fd) close(static_cast<int>(fd));
+}
+
 void KeepTail(std::string& output, int64_t limit) {
   if (static_cast<int64_t>(output.size()) > limit) {
     output.erase(0, output.size() - static_cast<size_t>(limit));
@@ -56,11 +64,17 @@ RunOutcome RunCommand(const RunRequest& request,
   outcome.started_ms = SystemNowMs();
 
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
+  // A command gets PATH and HOME, not the daemon's environment (WARDEN_REDIS and WARDEN_MYSQL
+  // hold passwords): what else it needs, its `env` table says. Batch types run warden itself
+  // and take the daemon's environment as it is.
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const char* eq = std::strchr(*e, '=');
-    if (eq != nullptr) env[std::string(*e, static_cast<size_t>(eq - *e))] = eq + 1;
+    if (eq == nullptr) continue;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    if (settings.inherit_env || name == "PATH" || name == "HOME") env[name] = eq + 1;
   }
+  if (env.count("PATH") == 0) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
   for (const auto& [k, v] : settings.env) env[k] = v;
   env["WARDEN_JOB"] = job.name;
   env["WARDEN_FIRE_TIME"] = std::to_string(request.fire_ms);
@@ -106,6 +120,7 @@ RunOutcome RunCommand(const RunRequest& request,
     if (devnull >= 0) dup2(devnull, 0);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
+    CloseFrom(3);  // the daemon's Redis and MariaDB sockets, its HTTP listener, ...
     if (!settings.cwd.empty() && chdir(settings.cwd.c_str()) != 0) {
       const char msg[] = "warden: cannot change to the job's cwd\n";
       ssize_t ignored = write(2, msg, sizeof msg - 1);

@@ -16,13 +16,18 @@ struct CommandSettings : JobParams {
   std::map<std::string, std::string> env;
   std::string cwd;
   int64_t output_limit = 64 * 1024;  // bytes of output kept in the history (the end)
+  // The daemon's whole environment (batch types, which run warden itself); a `command` job
+  // gets PATH and HOME only.
+  bool inherit_env = false;
 };
 
-// Runs a `command` job: the program in its own process group with stdin from /dev/null and
-// stdout and stderr captured together (the last output_limit bytes are kept for the history).
-// The environment is the daemon's plus the job's `env` plus WARDEN_JOB, WARDEN_FIRE_TIME
-// (Unix ms), WARDEN_FENCE, WARDEN_TRIGGER and `extra_env`. Cancelling sends SIGTERM to the
-// group, then SIGKILL 5 s later. Exit status 0 is ok; anything else fails the run.
+// Runs a `command` job: the program in its own process group with stdin from /dev/null,
+// stdout and stderr captured together (the last output_limit bytes are kept for the history),
+// and no other descriptor of the daemon's. The environment is PATH and HOME (the daemon's
+// whole environment with inherit_env) plus the job's `env` plus WARDEN_JOB, WARDEN_FIRE_TIME
+// (Unix ms), WARDEN_FENCE, WARDEN_TRIGGER and `extra_env`. Cancelling (a timeout, a replace, a
+// shutdown) sends SIGTERM to the group, then SIGKILL 5 s later. Exit status 0 is ok; anything
+// else fails the run.
 RunOutcome RunCommand(const RunRequest& request,
                       const std::map<std::string, std::string>& extra_env);
 
