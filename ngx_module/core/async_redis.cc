@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 
 namespace warden {
 
@@ -145,31 +146,63 @@ bool AsyncRedis::Send(const std::vector<std::string>& args, int64_t budget_ms, C
   return true;
 }
 
-void AsyncRedis::ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata) {
+// hiredis calls these from C, inside nginx's event handlers: nothing may unwind through it. An
+// exception (in practice std::bad_alloc) is logged and the event goes on as handled.
+void AsyncRedis::NoteCallbackException(const char* callback) noexcept {
+  const char* what = "unknown exception";
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  ++errors_;
+  try {
+    log_(LogLevel::kError, std::string("an exception in a redis ") + callback + " callback (" +
+                               purpose_ + "): " + what);
+  } catch (...) {
+    // Nothing left to report with.
+  }
+}
+
+void AsyncRedis::ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept {
   auto* pending = static_cast<Pending*>(privdata);
   AsyncRedis* self = pending->owner;
   if (reply && self->ac_ == ac && !self->deadlines_.empty()) self->deadlines_.pop_front();
   Callback callback = std::move(pending->callback);
   delete pending;
-  if (callback) callback(self->ac_ == ac ? static_cast<redisReply*>(reply) : nullptr);
+  if (!callback) return;
+  try {
+    callback(self->ac_ == ac ? static_cast<redisReply*>(reply) : nullptr);
+  } catch (...) {
+    self->NoteCallbackException("reply");
+  }
 }
 
-void AsyncRedis::ConnectCallback(const redisAsyncContext* ac, int status) {
+void AsyncRedis::ConnectCallback(const redisAsyncContext* ac, int status) noexcept {
   auto* self = static_cast<AsyncRedis*>(ac->data);
   if (status == REDIS_OK || self->ac_ != ac) return;
   // hiredis frees the context itself after a failed connect.
   self->ac_ = nullptr;
-  self->NoteOutage("cannot connect to redis " + self->endpoint_.Describe() + ": " + ac->errstr);
-  self->ScheduleRetry();
+  try {
+    self->NoteOutage("cannot connect to redis " + self->endpoint_.Describe() + ": " + ac->errstr);
+    self->ScheduleRetry();
+  } catch (...) {
+    self->NoteCallbackException("connect");
+  }
 }
 
-void AsyncRedis::DisconnectCallback(const redisAsyncContext* ac, int status) {
+void AsyncRedis::DisconnectCallback(const redisAsyncContext* ac, int status) noexcept {
   auto* self = static_cast<AsyncRedis*>(ac->data);
   if (self->ac_ != ac) return;
   self->ac_ = nullptr;
-  self->NoteOutage("lost the redis connection to " + self->endpoint_.Describe() +
-                   (status == REDIS_OK ? "" : std::string(": ") + ac->errstr));
-  self->ScheduleRetry();
+  try {
+    self->NoteOutage("lost the redis connection to " + self->endpoint_.Describe() +
+                     (status == REDIS_OK ? "" : std::string(": ") + ac->errstr));
+    self->ScheduleRetry();
+  } catch (...) {
+    self->NoteCallbackException("disconnect");
+  }
 }
 
 }  // namespace warden

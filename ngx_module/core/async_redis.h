@@ -68,9 +68,11 @@ class AsyncRedis {
   void Drop(const std::string& why);
   void ScheduleRetry();
   void NoteOutage(const std::string& what);
-  static void ConnectCallback(const redisAsyncContext* ac, int status);
-  static void DisconnectCallback(const redisAsyncContext* ac, int status);
-  static void ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata);
+  static void ConnectCallback(const redisAsyncContext* ac, int status) noexcept;
+  static void DisconnectCallback(const redisAsyncContext* ac, int status) noexcept;
+  static void ReplyCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+  // In a catch block of a callback: counts and logs the exception being handled.
+  void NoteCallbackException(const char* callback) noexcept;
 
   RedisEndpoint endpoint_;
   std::string purpose_;
