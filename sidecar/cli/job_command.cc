@@ -199,6 +199,9 @@ int JobCommand::RunThroughDaemon(const SchedulerConfig& config, const JobSpec& j
   HttpClient::Request request;
   request.method = "POST";
   request.url = base + "/jobs/" + job.name + "/run";
+  if (!config.daemon.token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + config.daemon.token);
+  }
   request.connect_timeout_ms = ctx_.settings().timeout_ms();
   request.timeout_ms = 10000;
   HttpResponse response;
@@ -211,6 +214,11 @@ int JobCommand::RunThroughDaemon(const SchedulerConfig& config, const JobSpec& j
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
   const std::string error = body.is_object() ? body.value("error", "") : response.body;
   if (response.status == 404) throw UsageError(error);
+  if (response.status == 401) {
+    throw UsageError("the daemon at " + listen +
+                     " asks for its token: set token_file in [daemon] of " +
+                     (config.path.empty() ? std::string("the config file") : config.path));
+  }
   if (response.status != 202 || !body.is_object() || !body.contains("run")) {
     throw IoError("the daemon did not start " + job.name + ": " +
                   (error.empty() ? "HTTP " + std::to_string(response.status) : error));
@@ -227,6 +235,7 @@ int JobCommand::RunThroughDaemon(const SchedulerConfig& config, const JobSpec& j
   }
   HttpClient::Request poll;
   poll.url = base + "/runs/" + std::to_string(id);
+  poll.headers = request.headers;
   poll.connect_timeout_ms = request.connect_timeout_ms;
   poll.timeout_ms = 5000;
   while (true) {

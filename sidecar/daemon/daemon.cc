@@ -5,11 +5,11 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "common/clock.h"
-#include "config/config_file.h"
 #include "base/duration.h"
 #include "base/errors.h"
 #include "base/time_format.h"
+#include "common/clock.h"
+#include "config/config_file.h"
 #include "jobs/job_types.h"
 
 namespace warden {
@@ -88,6 +88,8 @@ void Daemon::StartControl() {
     return OnLoop([this, name] { return RunReply(name); });
   };
   handlers.run_status = [this](uint64_t id) { return RunStatusReply(id); };
+  handlers.token = options_.config.daemon.token;
+  handlers.metrics_token = options_.config.daemon.metrics_token;
   control_ = std::make_unique<ControlServer>(std::move(handlers));
   std::string error;
   if (!control_->Start(host, port, &error)) {

@@ -19,8 +19,10 @@ namespace warden {
 //   POST /jobs/NAME/run   start a run now (`warden job run NAME`): 202 {"run": ID}, 404, 409
 //   GET  /runs/ID         a run started here: {"state": "running"} or its outcome
 //   GET  /healthz         "ok"
-// Anyone who can connect can start runs: keep it on loopback (the default) or a private
-// network. Handlers run on the server's threads.
+// With a token, every path but /healthz (and /metrics, unless metrics_token) needs
+// "Authorization: Bearer TOKEN" (401 without it); without one the daemon listens on loopback
+// only ([daemon] token_file). Request bodies over 4 KiB get 413. Handlers run on the server's
+// threads.
 class ControlServer {
  public:
   struct Reply {
@@ -33,7 +35,11 @@ class ControlServer {
     std::function<Reply()> jobs;
     std::function<Reply(const std::string& name)> run;
     std::function<Reply(uint64_t id)> run_status;
+    std::string token;           // "": no token asked for
+    bool metrics_token = false;  // /metrics needs the token too
   };
+
+  static constexpr size_t kMaxBody = 4096;
 
   explicit ControlServer(Handlers handlers);
   ~ControlServer();

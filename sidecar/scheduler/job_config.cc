@@ -10,11 +10,11 @@
 #include <set>
 #include <sstream>
 
-#include "scheduler/job_type.h"
-#include "common/clock.h"
 #include "base/duration.h"
 #include "base/errors.h"
+#include "common/clock.h"
 #include "config/toml_reader.h"
+#include "scheduler/job_type.h"
 
 namespace warden {
 
@@ -34,6 +34,31 @@ const char* OverrunPolicyName(OverrunPolicy policy) {
 
 namespace {
 
+// The control token: the file's content without surrounding white space, 16 bytes or more.
+// The message never shows the token.
+bool ReadToken(const std::string& path, std::string* token, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  const char* space = " \t\r\n";
+  size_t first = text.find_first_not_of(space);
+  size_t last = text.find_last_not_of(space);
+  text = first == std::string::npos ? "" : text.substr(first, last - first + 1);
+  if (text.size() < 16 || text.find_first_of(space) != std::string::npos) {
+    *error = path +
+             " must hold one token of 16 or more characters without spaces "
+             "(e.g. openssl rand -hex 32)";
+    return false;
+  }
+  *token = std::move(text);
+  return true;
+}
+
 bool ValidJobName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (unsigned char c : name) {
@@ -41,7 +66,6 @@ bool ValidJobName(const std::string& name) {
   }
   return true;
 }
-
 
 constexpr int64_t kDay = 86400 * 1000LL;
 
@@ -154,6 +178,10 @@ const JobSpec* SchedulerConfig::Find(std::string_view name) const {
   return nullptr;
 }
 
+bool SchedulerConfig::IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 bool SchedulerConfig::ParseListen(const std::string& text, std::string* host, int* port) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
@@ -210,7 +238,26 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
     if (auto v = r.Duration("lease", 1000, kDay)) config.daemon.lease_ms = *v;
     if (auto v = r.Duration("purge_interval", 10, 3600000)) config.daemon.purge_interval_ms = *v;
     if (auto v = r.String("node")) config.daemon.node = *v;
-    r.RejectUnknown("listen, shutdown_grace, lease, purge_interval, node");
+    if (auto v = r.String("token_file")) {
+      config.daemon.token_file = *v;
+      std::string error;
+      if (!ReadToken(*v, &config.daemon.token, &error))
+        r.Fail(r.Get("token_file"), "token_file", error);
+    }
+    if (auto v = r.Bool("metrics_token")) config.daemon.metrics_token = *v;
+    std::string host;
+    int port = 0;
+    if (!config.daemon.listen.empty() && config.daemon.token.empty() &&
+        ParseListen(config.daemon.listen, &host, &port) && !IsLoopback(host)) {
+      r.Fail(r.Get("listen"), "listen",
+             "\"" + config.daemon.listen +
+                 "\" is reachable from other hosts: set token_file, or listen on 127.0.0.1");
+    }
+    if (config.daemon.metrics_token && config.daemon.token.empty()) {
+      r.Fail(r.Get("metrics_token"), "metrics_token", "needs token_file");
+    }
+    r.RejectUnknown(
+        "listen, shutdown_grace, lease, purge_interval, node, token_file, metrics_token");
   }
   if (config.daemon.node.empty()) {
     char host[HOST_NAME_MAX + 1] = {};

@@ -68,6 +68,11 @@ struct JobSpec {
 
 struct DaemonSettings {
   std::string listen = "127.0.0.1:9477";  // /metrics and the control endpoint; "" = off
+  // A file holding the control endpoint's token (Authorization: Bearer): with one, job control
+  // and run output need it; without one, the endpoint may listen on loopback only.
+  std::string token_file;
+  std::string token;           // read from token_file when the config is loaded
+  bool metrics_token = false;  // /metrics needs the token too (default: open)
   int64_t shutdown_grace_ms = 30000;
   int64_t lease_ms = 30000;
   int64_t purge_interval_ms = 1000;
@@ -94,6 +99,8 @@ struct SchedulerConfig {
 
   // host and port from a "host:port" listen address; false if malformed.
   static bool ParseListen(const std::string& text, std::string* host, int* port);
+  // 127.0.0.0/8, ::1 or localhost: reachable from this host only.
+  static bool IsLoopback(const std::string& host);
 };
 
 }  // namespace warden

@@ -417,6 +417,10 @@ std::optional<uint64_t> Scheduler::RunNow(const std::string& name, std::string* 
     return std::nullopt;
   }
   const JobSpec& spec = *it->second.spec;
+  if (!spec.enabled) {
+    *error = "job \"" + name + "\" is disabled (enabled = false in its [[job]])";
+    return std::nullopt;
+  }
   const int64_t now = clock_();
   const std::string lease_id = NewLeaseId();
   JobCoordinator::Claim claim;

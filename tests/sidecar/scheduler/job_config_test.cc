@@ -3,6 +3,10 @@
 #include "scheduler/job_config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "base/errors.h"
 #include "jobs/command_job.h"
@@ -206,6 +210,42 @@ TEST(JobConfig, ListenAddress) {
   EXPECT_FALSE(SchedulerConfig::ParseListen("127.0.0.1", &host, &port));
   EXPECT_FALSE(SchedulerConfig::ParseListen("x:0", &host, &port));
   EXPECT_FALSE(SchedulerConfig::ParseListen("x:70000", &host, &port));
+}
+
+TEST(JobConfig, ControlEndpointOffLoopbackNeedsAToken) {
+  for (const char* listen : {"0.0.0.0:9477", "[::]:9477", "10.1.2.3:9477", "edge-1:9477"}) {
+    const std::string error = Error("[daemon]\nlisten = \"" + std::string(listen) + "\"\n");
+    EXPECT_NE(error.find("reachable from other hosts: set token_file"), std::string::npos)
+        << listen << ": " << error;
+  }
+  for (const char* listen : {"127.0.0.1:9477", "127.0.0.2:1", "[::1]:9477", "localhost:9"}) {
+    EXPECT_NO_THROW(SchedulerConfig::Parse("[daemon]\nlisten = \"" + std::string(listen) + "\"\n",
+                                           "w.toml", BuiltinJobTypes()))
+        << listen;
+  }
+  EXPECT_NE(Error("[daemon]\ntoken_file = \"/nonexistent/token\"\n").find("cannot read"),
+            std::string::npos);
+  EXPECT_NE(Error("[daemon]\nmetrics_token = true\n").find("needs token_file"), std::string::npos);
+}
+
+TEST(JobConfig, TheTokenIsReadAndNeverShown) {
+  char path[] = "/tmp/warden-token-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string short_token = "too-short\n";
+  ASSERT_EQ(write(fd, short_token.data(), short_token.size()),
+            static_cast<ssize_t>(short_token.size()));
+  close(fd);
+  const std::string text =
+      "[daemon]\nlisten = \"0.0.0.0:9477\"\ntoken_file = \"" + std::string(path) + "\"\n";
+  const std::string error = Error(text);
+  EXPECT_NE(error.find("16 or more characters"), std::string::npos) << error;
+  EXPECT_EQ(error.find("too-short"), std::string::npos) << error;
+
+  std::ofstream(path) << "  0123456789abcdef0123456789abcdef \n";
+  SchedulerConfig config = SchedulerConfig::Parse(text, "w.toml", BuiltinJobTypes());
+  EXPECT_EQ(config.daemon.token, "0123456789abcdef0123456789abcdef");
+  unlink(path);
 }
 
 }  // namespace

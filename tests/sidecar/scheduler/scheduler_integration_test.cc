@@ -322,6 +322,50 @@ TEST_F(SchedulerDaemonTest, JobCommandsAndMetrics) {
   EXPECT_EQ(daemon.Wait(seconds(5)), 0);
 }
 
+TEST_F(SchedulerDaemonTest, TheControlEndpointAnswersOnlyWithItsToken) {
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  const std::string token_file = tmp_.Write("control.token", token + "\n");
+  const std::string config = Config(
+      "[[job]]\nname = \"hello\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
+      "command = \"echo hello\"\n"
+      "[[job]]\nname = \"off\"\ntype = \"command\"\nschedule = \"@yearly\"\n"
+      "command = \"echo never\"\nenabled = false\n",
+      "token_file = \"" + token_file + "\"\n");
+  Process daemon = Daemon(config);
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "daemon started"); }, seconds(5)));
+
+  auto send = [&](const std::string& method, const std::string& path,
+                  const std::string& authorization, const std::string& body = "") {
+    HttpClient http;
+    HttpClient::Request request;
+    request.method = method;
+    request.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    request.body = body;
+    if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
+    return http.Send(request);
+  };
+  EXPECT_EQ(send("GET", "/jobs", "").status, 401);
+  EXPECT_EQ(send("GET", "/jobs", "Bearer wrong-token-wrong-token-xx").status, 401);
+  EXPECT_EQ(send("POST", "/jobs/hello/run", "").status, 401);
+  EXPECT_EQ(send("GET", "/runs/1", "").status, 401);
+  EXPECT_EQ(send("GET", "/jobs", "Bearer " + token).status, 200);
+  EXPECT_EQ(send("GET", "/metrics", "").status, 200);  // readable unless metrics_token
+  EXPECT_EQ(send("GET", "/healthz", "").status, 200);
+  EXPECT_EQ(send("POST", "/jobs/hello/run", "Bearer " + token, std::string(8192, 'x')).status, 413);
+  // A disabled job is not run by hand either.
+  HttpResponse disabled = send("POST", "/jobs/off/run", "Bearer " + token);
+  EXPECT_EQ(disabled.status, 409);
+  EXPECT_NE(disabled.body.find("disabled"), std::string::npos) << disabled.body;
+
+  // The CLI sends the token of the config it reads.
+  RunResult r = Cli(config, {"job", "run", "hello", "--wait"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("hello: ok"), std::string::npos) << r.out;
+  EXPECT_EQ(daemon.Stderr().find(token), std::string::npos);
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(5)), 0);
+}
+
 TEST_F(SchedulerDaemonTest, ConfigCheckPrintsTheNextFiveFireTimes) {
   const std::string config = Config(
       "[[job]]\nname = \"nightly\"\ntype = \"command\"\nschedule = \"30 2 * * *\"\n"
