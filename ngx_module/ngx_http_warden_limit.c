@@ -500,10 +500,11 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             rate = ngx_atoi(value[i].data + 5, len - 5);
-            if (rate <= 0) {
+            if (rate <= 0 || rate > NGX_HTTP_WARDEN_MAX_COUNT) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid rate \"%V\", expected rate=Nr/s "
-                                   "or rate=Nr/m", &value[i]);
+                                   "or rate=Nr/m with N from 1 to 1000000",
+                                   &value[i]);
                 return NGX_CONF_ERROR;
             }
 
@@ -526,10 +527,10 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             sync = ngx_parse_time(&s, 0);
-            if (sync == (ngx_msec_t) NGX_ERROR || sync < 10) {
+            if (sync == (ngx_msec_t) NGX_ERROR || sync < 10 || sync > 60000) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid sync \"%V\", expected sync=off, "
-                                   "sync=exact or an interval of 10ms or more",
+                                   "sync=exact or an interval from 10ms to 60s",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
@@ -636,7 +637,7 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
 
             burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (burst <= 0) {
+            if (burst <= 0 || burst > NGX_HTTP_WARDEN_MAX_COUNT) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid burst value \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
@@ -648,7 +649,7 @@ ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
 
             delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (delay <= 0) {
+            if (delay <= 0 || delay > NGX_HTTP_WARDEN_MAX_COUNT) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid delay value \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
@@ -845,9 +846,11 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         *time = ngx_parse_time(&s, 0);
-        if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000) {
+        if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000
+            || *time > (ngx_msec_t) 365 * 24 * 3600 * 1000)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid time \"%V\", expected 1s or more "
+                               "invalid time \"%V\", expected 1s to 365d "
                                "such as 30s, 10m, 1h, 7d", &value[i]);
             return NGX_CONF_ERROR;
         }

@@ -346,9 +346,10 @@ ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 8;
 
             n = ngx_parse_time(&s, 0);
-            if (n == NGX_ERROR || n == 0) {
+            if (n == NGX_ERROR || n == 0 || n > 60000) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid redis timeout \"%V\"", &value[i]);
+                                   "invalid redis timeout \"%V\", expected 1ms "
+                                   "to 60s", &value[i]);
                 return NGX_CONF_ERROR;
             }
 

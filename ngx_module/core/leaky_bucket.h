@@ -28,6 +28,10 @@ struct LeakyBucketVerdict {
 
 class LeakyBucket {
  public:
+  // No bucket gets near this level (requests x 1000; burst is at most a million): a larger
+  // number from Redis is malformed, not a level.
+  static constexpr int64_t kMaxLevel = int64_t{1} << 40;
+
   // One request at `now_ms` against `state`, which is updated unless the request is rejected
   // (rejected requests are not counted, as in limit_req). `fresh` marks a key seen for the
   // first time.

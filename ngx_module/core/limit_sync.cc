@@ -55,7 +55,10 @@ void LimitSync::Tick() {
     redis_->MarkHealthy();
     int64_t at = clock_();
     for (size_t i = 0; i < r->elements; ++i) {
-      if (r->element[i]->type != REDIS_REPLY_INTEGER) continue;
+      if (r->element[i]->type != REDIS_REPLY_INTEGER || r->element[i]->integer < 0 ||
+          r->element[i]->integer > LeakyBucket::kMaxLevel) {
+        continue;  // malformed: this key keeps its local level
+      }
       limiter_->SetFleetLevel((*counts)[i].key, r->element[i]->integer, at, pid_);
     }
     ++pushes_;

@@ -122,58 +122,85 @@ void Worker::FlushExact() {
         g.last = i;
       }
     }
-    // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
-    bool by_sha = !exact_sha_.empty();
-    std::vector<std::string> args = {by_sha ? "EVALSHA" : "EVAL",
-                                     by_sha ? exact_sha_ : RedisSchema::kLimitExactScript,
-                                     std::to_string(groups->size())};
-    args.reserve(3 + 4 * groups->size());
-    for (const ExactGroup& g : *groups) args.push_back((*batch)[g.first].bucket);
-    for (const ExactGroup& g : *groups) {
-      const LeakyBucketParams& p = (*batch)[g.first].params;
-      args.push_back(std::to_string(p.rate));
-      args.push_back(std::to_string(p.burst));
-      args.push_back(std::to_string(g.count));
+    auto call = std::make_shared<ExactCall>();
+    call->batch = std::move(*batch);
+    call->groups = std::move(*groups);
+    call->tail.reserve(1 + 4 * call->groups.size());
+    call->tail.push_back(std::to_string(call->groups.size()));
+    for (const ExactGroup& g : call->groups) call->tail.push_back(call->batch[g.first].bucket);
+    for (const ExactGroup& g : call->groups) {
+      const LeakyBucketParams& p = call->batch[g.first].params;
+      call->tail.push_back(std::to_string(p.rate));
+      call->tail.push_back(std::to_string(p.burst));
+      call->tail.push_back(std::to_string(g.count));
     }
-    auto fail_all = [this, batch] {
-      breaker_.OnFailure(clock_());
-      for (auto& req : *batch) {
-        LeakyBucketVerdict v;
-        if (req.fail_closed) {
-          v.rejected = true;
-          v.retry_after_ms = 1000;
-        }
-        req.done(v, true);
-      }
-    };
-    bool sent = exact_redis_ &&
-                exact_redis_->Send(
-                    args, exact_redis_->endpoint().timeout_ms,
-                    [this, batch, groups, fail_all](redisReply* r) {
-                      if (r && r->type == REDIS_REPLY_ERROR) exact_sha_.clear();  // e.g. NOSCRIPT
-                      if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups->size() ||
-                          std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
-                            return e->type != REDIS_REPLY_INTEGER;
-                          })) {
-                        fail_all();
-                        return;
-                      }
-                      breaker_.OnSuccess();
-                      exact_redis_->MarkHealthy();
-                      int64_t now = clock_();
-                      for (size_t i = 0; i < batch->size(); ++i) {
-                        ExactRequest& req = (*batch)[i];
-                        LeakyBucketVerdict v = LeakyBucket::Simultaneous(
-                            req.params, r->element[req.group]->integer, req.place);
-                        // The local mirror needs the level the group left: its last request's.
-                        if (i == (*groups)[req.group].last) {
-                          req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
-                        }
-                        req.done(v, false);
-                      }
-                    });
-    if (!sent) fail_all();
+    // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
+    SendExact(call, !exact_sha_.empty());
   }
+}
+
+void Worker::FailExact(std::vector<ExactRequest>& batch) {
+  breaker_.OnFailure(clock_());
+  for (auto& req : batch) {
+    LeakyBucketVerdict v;
+    if (req.fail_closed) {
+      v.rejected = true;
+      v.retry_after_ms = 1000;
+    }
+    req.done(v, true);
+  }
+}
+
+void Worker::SendExact(std::shared_ptr<ExactCall> call, bool by_sha) {
+  std::vector<std::string> args = {by_sha ? "EVALSHA" : "EVAL",
+                                   by_sha ? exact_sha_ : RedisSchema::kLimitExactScript};
+  args.insert(args.end(), call->tail.begin(), call->tail.end());
+  bool sent =
+      exact_redis_ &&
+      exact_redis_->Send(
+          args, exact_redis_->endpoint().timeout_ms, [this, call, by_sha](redisReply* r) {
+            if (r && r->type == REDIS_REPLY_ERROR) {
+              exact_sha_.clear();
+              // Redis restarted without the script, or SCRIPT FLUSH: the limit is still there. The
+              // same call once more with the script itself (EVAL caches it), and the digest again
+              // for the calls after it; never a batch of failures for it.
+              if (by_sha && std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT") {
+                LoadExactScript();
+                SendExact(call, false);
+                return;
+              }
+            }
+            const auto& groups = call->groups;
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups.size() ||
+                std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
+                  return e->type != REDIS_REPLY_INTEGER || e->integer < 0 ||
+                         e->integer > LeakyBucket::kMaxLevel;  // not a level this script returns
+                })) {
+              FailExact(call->batch);
+              return;
+            }
+            breaker_.OnSuccess();
+            exact_redis_->MarkHealthy();
+            int64_t now = clock_();
+            for (size_t i = 0; i < call->batch.size(); ++i) {
+              ExactRequest& req = call->batch[i];
+              LeakyBucketVerdict v =
+                  LeakyBucket::Simultaneous(req.params, r->element[req.group]->integer, req.place);
+              // The local mirror needs the level the group left: its last request's.
+              if (i == groups[req.group].last) {
+                req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
+              }
+              req.done(v, false);
+            }
+          });
+  if (!sent) FailExact(call->batch);
+}
+
+void Worker::LoadExactScript() {
+  exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
+                     exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
+                       if (r && r->type == REDIS_REPLY_STRING) exact_sha_.assign(r->str, r->len);
+                     });
 }
 
 void Worker::OpenRequestRedis() {
@@ -185,10 +212,7 @@ void Worker::OpenRequestRedis() {
   exact_redis_ = std::make_unique<AsyncRedis>(*endpoint_, purpose, clock_, attach_, log_);
   exact_redis_->set_on_connect([this] {
     exact_sha_.clear();
-    exact_redis_->Send({"SCRIPT", "LOAD", RedisSchema::kLimitExactScript},
-                       exact_redis_->endpoint().timeout_ms, [this](redisReply* r) {
-                         if (r && r->type == REDIS_REPLY_STRING) exact_sha_.assign(r->str, r->len);
-                       });
+    LoadExactScript();
   });
 }
 

@@ -143,6 +143,15 @@ class Worker {
     size_t last;   // and of its last
     int64_t count;
   };
+  // One script call: its requests, their groups, and what follows the script in EVAL/EVALSHA.
+  struct ExactCall {
+    std::vector<ExactRequest> batch;
+    std::vector<ExactGroup> groups;
+    std::vector<std::string> tail;  // numkeys, the buckets, then rate, burst, count per group
+  };
+  void SendExact(std::shared_ptr<ExactCall> call, bool by_sha);
+  void FailExact(std::vector<ExactRequest>& batch);
+  void LoadExactScript();
   std::vector<ExactRequest> exact_batch_;
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {

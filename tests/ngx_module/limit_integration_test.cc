@@ -277,6 +277,52 @@ TEST_F(LimitIntegrationTest, ExactModeFailsOpenToThisNodeWhenRedisIsDown) {
   redis_->Restart();
 }
 
+TEST_F(LimitIntegrationTest, ExactModeReloadsAFlushedScriptInsteadOfFailing) {
+  // Fail closed: a call that fails would show as a 429 within the burst.
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api burst=5 nodelay; "
+                           "warden_limit_fail closed; }\n"));
+  std::this_thread::sleep_for(300ms);  // the worker connects and loads the script
+  ASSERT_EQ(nginx.Get("/").status, 200);
+  ASSERT_EQ(nginx.Get("/").status, 200);
+  // As after a restart of Redis without the script cache: EVALSHA now answers NOSCRIPT.
+  redis_->Command({"SCRIPT", "FLUSH"});
+  std::string seq;
+  for (int i = 0; i < 6; ++i) seq += std::to_string(nginx.Get("/").status) + " ";
+  EXPECT_EQ(seq, "200 200 200 200 429 429 ") << nginx.ErrorLog();
+  // The digest is back: the later calls are EVALSHA again.
+  auto info = redis_->Command({"INFO", "commandstats"});
+  EXPECT_NE(info.str.find("cmdstat_script"), std::string::npos);
+}
+
+TEST_F(LimitIntegrationTest, IntervalModeIgnoresALevelNoBucketCanHave) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/s "
+                               "sync=50ms;\n",
+                           "  location / { warden_limit zone=api burst=1000 nodelay; }\n"));
+  std::this_thread::sleep_for(300ms);  // the leader connects
+  ASSERT_EQ(nginx.Get("/").status, 200);
+  std::string key;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        auto keys = redis_->Command({"KEYS", "warden:rl:api:*"});
+        if (keys.elements.empty()) return false;
+        key = keys.elements[0].str;
+        return true;
+      },
+      2s));
+  // Whatever wrote this, it is no level: 10^15 requests' worth.
+  const std::string planted =
+      "1000000000000000:" + redis_->Command({"TIME"}).elements[0].str + "000";
+  redis_->Command({"SET", key, planted});
+  ASSERT_EQ(nginx.Get("/").status, 200);  // counted here, pushed at the next interval
+  ASSERT_TRUE(PollUntil([&] { return redis_->Command({"GET", key}).str != planted; }, 2s));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(nginx.Get("/").status, 200) << "a malformed level from Redis refused the client";
+}
+
 TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
   RedisServer::Options slow_options;
   slow_options.extra_args = {"--enable-debug-command", "yes"};
@@ -422,6 +468,22 @@ TEST_F(LimitIntegrationTest, BadDirectivesFailConfigTest) {
       {"", "warden_limit zone=nope;", "unknown warden_limit_zone \"nope\""},
       {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;",
        "warden_limit zone=a burst=0;", "invalid burst value"},
+      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;",
+       "warden_limit zone=a burst=1000001;", "invalid burst value"},
+      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;",
+       "warden_limit zone=a burst=99999999999999999999;", "invalid burst value"},
+      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;",
+       "warden_limit zone=a burst=10 delay=2000000;", "invalid delay value"},
+      {"warden_limit_zone $binary_remote_addr zone=a:1m rate=9223372036854775807r/s;", "",
+       "with N from 1 to 1000000"},
+      {"warden_redis 127.0.0.1:6379;\n"
+       "warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=2h;",
+       "", "an interval from 10ms to 60s"},
+      {"warden_redis 127.0.0.1:6379 timeout=1h;", "", "expected 1ms to 60s"},
+      {"warden_redis 127.0.0.1:6379;\n"
+       "warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s;\n"
+       "warden_autoban zone=a bantime=400d;",
+       "", "expected 1s to 365d"},
       {"warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=off;",
        "warden_limit zone=a fast;", "invalid parameter \"fast\""},
       {"", "warden_limit_log_level loud;", "invalid value \"loud\""},
