@@ -36,6 +36,7 @@ int DaemonCommand::Run() {
   options.timeout_ms = settings.timeout_ms();
   options.prefix = settings.prefix();
   options.config_path = settings.config_path();
+  options.flags = ctx_.flags();
   options.config = options.config_path.empty()
                        ? SchedulerConfig::Empty()
                        : SchedulerConfig::Load(options.config_path, BuiltinJobTypes());

@@ -284,6 +284,7 @@ int JobCommand::RunStandalone(const SchedulerConfig& config, const JobSpec& job)
   deps.services.logger = &logger;
   deps.services.metrics = &metrics;
   deps.services.breakers = &breakers;
+  PassConnectionFlags(ctx_.flags(), &deps.services);
   if (mysql) mysql->Configure(deps, logger, metrics, breakers);
   JobRunner runner(std::move(deps));
   SignalEvents signals;

@@ -54,6 +54,7 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
   deps.services.logger = &logger_;
   deps.services.metrics = &metrics_;
   deps.services.breakers = &breakers_;
+  PassConnectionFlags(options_.flags, &deps.services);
   if (options_.configure_runner) options_.configure_runner(deps, logger_, metrics_, breakers_);
   runner_ = std::make_unique<JobRunner>(std::move(deps));
   executor_ = std::make_unique<ThreadExecutor>(

@@ -10,21 +10,22 @@
 #include <optional>
 #include <string>
 
-#include "blacklist/blacklist_store.h"
-#include "common/backoff.h"
-#include "jobs/breaker_registry.h"
-#include "net/control_server.h"
-#include "scheduler/job_config.h"
-#include "jobs/job_runner.h"
 #include "base/logger.h"
 #include "base/metrics.h"
-#include "storage/redis/redis_connection.h"
-#include "scheduler/redis_coordinator.h"
-#include "storage/redis/redis_url.h"
-#include "scheduler/scheduler.h"
 #include "base/signal_events.h"
-#include "scheduler/thread_executor.h"
+#include "blacklist/blacklist_store.h"
+#include "common/backoff.h"
+#include "config/settings.h"
+#include "jobs/breaker_registry.h"
+#include "jobs/job_runner.h"
 #include "jobs/webhook_alerter.h"
+#include "net/control_server.h"
+#include "scheduler/job_config.h"
+#include "scheduler/redis_coordinator.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/thread_executor.h"
+#include "storage/redis/redis_connection.h"
+#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -58,6 +59,8 @@ class Daemon {
     const JobTypeRegistry* types = nullptr;  // the job types (default: BuiltinJobTypes())
     // Sets up the job types that need MariaDB (sql, http_sync) and the history; may be empty.
     std::function<void(JobRunner::Deps&, Logger&, Metrics&, BreakerRegistry&)> configure_runner;
+    // The daemon's own --redis, --mysql, --prefix, --timeout, for the batch jobs' children.
+    SettingsFlags flags;
   };
 
   Daemon(Options options, Logger& logger, SignalEvents& signals);

@@ -57,7 +57,8 @@ void KeepTail(std::string& output, int64_t limit) {
 }  // namespace
 
 RunOutcome RunCommand(const RunRequest& request,
-                      const std::map<std::string, std::string>& extra_env) {
+                      const std::map<std::string, std::string>& extra_env,
+                      const std::vector<std::string>& extra_args) {
   const JobSpec& job = *request.job;
   const CommandSettings& settings = job.Params<CommandSettings>();
   RunOutcome outcome;
@@ -87,6 +88,7 @@ RunOutcome RunCommand(const RunRequest& request,
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = settings.argv;
+  args.insert(args.begin() + 1, extra_args.begin(), extra_args.end());
   const std::string program = Resolve(args.front());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
@@ -215,8 +217,13 @@ RunOutcome RunCommand(const RunRequest& request,
   return outcome;
 }
 
-RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id, const JobServices&) {
-  return RunCommand(request, {{"WARDEN_RUN_ID", std::to_string(history_id)}});
+RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id,
+                             const JobServices& services) {
+  std::map<std::string, std::string> env = {{"WARDEN_RUN_ID", std::to_string(history_id)}};
+  if (!request.job->Params<CommandSettings>().inherit_env) return RunCommand(request, env);
+  // warden itself: the servers this process was given by flag.
+  env.insert(services.child_env.begin(), services.child_env.end());
+  return RunCommand(request, env, services.child_flags);
 }
 
 JobType CommandJobType() {

@@ -28,8 +28,10 @@ struct CommandSettings : JobParams {
 // (Unix ms), WARDEN_FENCE, WARDEN_TRIGGER and `extra_env`. Cancelling (a timeout, a replace, a
 // shutdown) sends SIGTERM to the group, then SIGKILL 5 s later. Exit status 0 is ok; anything
 // else fails the run.
+// `extra_args` go right after the program (argv[0]).
 RunOutcome RunCommand(const RunRequest& request,
-                      const std::map<std::string, std::string>& extra_env);
+                      const std::map<std::string, std::string>& extra_env,
+                      const std::vector<std::string>& extra_args = {});
 
 // type = "command": command (a string for /bin/sh -c, or an argv array), env, cwd,
 // output_limit, retries.

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "base/logger.h"
 #include "base/metrics.h"
-#include "jobs/breaker_registry.h"
+#include "config/settings.h"
 #include "config/toml_reader.h"
+#include "jobs/breaker_registry.h"
 #include "scheduler/job_run.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/mysql/mysql_url.h"
@@ -23,7 +26,16 @@ struct JobServices {
   MysqlPool* pool = nullptr;
   const MysqlUrl* mysql_url = nullptr;
   int64_t mysql_connect_timeout_ms = 2000;
+  // What a child that runs warden itself (members_migrate, cache_warm, dedupe) needs to reach
+  // the servers this process was given by flag: URLs in the environment (never in argv, where
+  // `ps` shows them), the rest as flags after the program.
+  std::map<std::string, std::string> child_env;
+  std::vector<std::string> child_flags;
 };
+
+// Fills child_env and child_flags from this process's --redis, --mysql, --prefix and --timeout.
+// What came from the environment the child inherits; what came from the config file it reads.
+void PassConnectionFlags(const SettingsFlags& flags, JobServices* services);
 
 // How a run of `type` ends when it needs MariaDB and none is configured.
 RunOutcome NeedsMariaDb(const std::string& type);

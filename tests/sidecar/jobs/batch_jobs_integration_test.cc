@@ -94,6 +94,39 @@ keep = "highest-id"
   EXPECT_EQ(daemon.Wait(30s), 0) << daemon.Stderr();
 }
 
+TEST_F(BatchJobsTest, TheDaemonsOwnFlagsReachItsBatchJobs) {
+  // No connection in the config file: the daemon has its servers from --redis and --mysql
+  // only, and a batch job's child (warden cache warm) must reach the same ones.
+  db_->Query("CREATE TABLE member (id BIGINT PRIMARY KEY)");
+  db_->Query("INSERT INTO member SELECT seq FROM seq_1_to_7");
+  const std::string config = tmp_.Write("flags-only.toml", R"(
+[daemon]
+listen = "off"
+
+[[cache]]
+name = "stats"
+sql = "SELECT COUNT(*) AS members FROM member"
+key = "cache:stats"
+ttl = "1h"
+refresh = "@every 1s"
+)");
+  Process daemon = Process::Start(WardenProcessOptions({.args = {"--prefix", "flags:", "daemon"},
+                                                        .mysql = db_->url(),
+                                                        .redis = redis_->url(),
+                                                        .config = config}));
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return redis_->Command({"EXISTS", "cache:stats"}).integer == 1;
+      },
+      20s))
+      << daemon.Stderr();
+  EXPECT_NE(redis_->Command({"HGET", "cache:stats", "body"}).str.find("7"), std::string::npos);
+  // The daemon's leases carry its --prefix.
+  EXPECT_FALSE(redis_->Command({"KEYS", "flags:*"}).elements.empty());
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(30s), 0) << daemon.Stderr();
+}
+
 TEST_F(BatchJobsTest, BadJobSettingsAreConfigErrors) {
   struct Case {
     std::string job;
