@@ -14,6 +14,10 @@ namespace warden {
 
 namespace {
 
+// A page nested deeper than this is malformed (no API pages records that deep; parsing stays
+// cheap).
+constexpr int kMaxJsonDepth = 64;
+
 // The run gives up: the checkpoint stays where B last acknowledged.
 class SyncFailure : public Error {
  public:
@@ -159,6 +163,7 @@ HttpResponse HttpSyncJob::Call(HttpClient::Request request, const std::string& w
                                const std::function<std::string(const HttpResponse&)>& check) {
   request.connect_timeout_ms = settings_.connect_timeout_ms;
   request.timeout_ms = settings_.transfer_timeout_ms;
+  request.max_response = settings_.max_response;
   SharedCircuitBreaker& breaker =
       request.method == "GET" || !sink_breaker_ ? *source_breaker_ : *sink_breaker_;
   std::string last_error;
@@ -220,7 +225,17 @@ HttpSyncJob::Page HttpSyncJob::FetchPage() {
   Page page;
   auto check = [&](const HttpResponse& response) -> std::string {
     page = Page();
-    nlohmann::json body = nlohmann::json::parse(response.body, nullptr, false);
+    bool too_deep = false;
+    nlohmann::json body = nlohmann::json::parse(
+        response.body,
+        [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+          if (depth > kMaxJsonDepth) too_deep = true;
+          return !too_deep;
+        },
+        false);
+    if (too_deep) {
+      return "the page nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    }
     if (body.is_discarded())
       return "the page is not valid JSON (" + std::to_string(response.body.size()) + " bytes)";
     const nlohmann::json* records = Find(body, settings_.records_field);
@@ -513,6 +528,7 @@ std::pair<int, int> HttpSyncJob::Replay(const JobSpec& job, MysqlConnection& con
         request.url = s.sink_url;
         request.connect_timeout_ms = s.connect_timeout_ms;
         request.timeout_ms = s.transfer_timeout_ms;
+        request.max_response = s.max_response;
         for (const auto& header : s.sink_headers) request.headers.push_back(header);
         request.headers.emplace_back("Content-Type", "application/json");
         request.headers.emplace_back(
@@ -643,6 +659,7 @@ void ParseHttpSync(TomlReader& job, JobSpec* spec, HttpSyncSettings& s) {
   if (auto v = job.Number("rate_limit", 0, 100000)) s.rate_limit = *v;
   if (auto v = job.Duration("connect_timeout", 1, 600000)) s.connect_timeout_ms = *v;
   if (auto v = job.Duration("transfer_timeout", 1, 3600000)) s.transfer_timeout_ms = *v;
+  if (auto v = job.Integer("max_response", 1024, int64_t{1} << 30)) s.max_response = *v;
   if (auto v = job.Integer("max_record_attempts", 1, 100)) {
     s.max_record_attempts = static_cast<int>(*v);
   }
@@ -662,7 +679,8 @@ JobType HttpSyncJobType() {
     spec->params = std::move(settings);
     return std::string(
         "source, sink, id_field, chunk_size, rate_limit, connect_timeout, "
-        "transfer_timeout, max_record_attempts, retries, retry_backoff, retry_backoff_max, "
+        "transfer_timeout, max_response, max_record_attempts, retries, retry_backoff, "
+        "retry_backoff_max, "
         "retry_budget, breaker_failures, breaker_open");
   };
   type.run = [](const RunRequest& request, int64_t, const JobServices& services) {

@@ -8,16 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "base/logger.h"
+#include "base/metrics.h"
 #include "common/backoff.h"
-#include "jobs/retry_budget.h"
 #include "jobs/breaker_registry.h"
+#include "jobs/retry_budget.h"
+#include "jobs/sync_store.h"
 #include "net/http_client.h"
 #include "scheduler/job_run.h"
 #include "scheduler/job_type.h"
-#include "base/logger.h"
-#include "base/metrics.h"
 #include "storage/mysql/mysql_pool.h"
-#include "jobs/sync_store.h"
 
 namespace warden {
 
@@ -46,7 +46,9 @@ struct HttpSyncSettings : JobParams {
   double rate_limit = 0;  // requests per second to each service, 0: unlimited
   int64_t connect_timeout_ms = 2000;
   int64_t transfer_timeout_ms = 10000;
-  int max_record_attempts = 3;  // rejections of one record before it is dead-lettered
+  int64_t max_response = 8 << 20;  // bytes of one response; a page nested deeper than
+                                   // kMaxJsonDepth is malformed too
+  int max_record_attempts = 3;     // rejections of one record before it is dead-lettered
   RetrySettings retry;
   BreakerSettings breaker;
 };

@@ -12,8 +12,20 @@ namespace warden {
 
 namespace {
 
+// The body so far and its cap.
+struct Body {
+  std::string* text;
+  int64_t max;
+  bool too_large = false;
+};
+
 size_t Append(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* body = static_cast<Body*>(user);
+  if (static_cast<int64_t>(body->text->size() + size * count) > body->max) {
+    body->too_large = true;
+    return 0;  // curl stops with CURLE_WRITE_ERROR
+  }
+  body->text->append(data, size * count);
   return size * count;
 }
 
@@ -58,8 +70,14 @@ HttpResponse HttpClient::Send(const Request& request) {
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout_ms));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout_ms));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  Body body{&response.body, request.max_response};
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response));
+  // Explicit, though libcurl's defaults: no redirects, verified certificates and host names.
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "warden/0.1");
   if (request.cancel != nullptr) {
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
@@ -95,6 +113,22 @@ HttpResponse HttpClient::Send(const Request& request) {
                       where + ": no complete answer within " + FormatDuration(request.timeout_ms));
     case CURLE_ABORTED_BY_CALLBACK:
       throw HttpError(HttpError::Kind::kCancelled, where + ": cancelled");
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_WRITE_ERROR:
+      if (rc == CURLE_FILESIZE_EXCEEDED || body.too_large) {
+        throw HttpError(HttpError::Kind::kTransfer, where + ": the response is larger than " +
+                                                        std::to_string(request.max_response) +
+                                                        " bytes (max_response)");
+      }
+      throw HttpError(HttpError::Kind::kTransfer, where + ": " + curl_easy_strerror(rc));
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CONNECT_ERROR:
+      throw HttpError(HttpError::Kind::kConnect,
+                      where +
+                          ": TLS: the server's certificate is not trusted or does not name it "
+                          "(" +
+                          curl_easy_strerror(rc) + "); certificates are always verified");
     default:
       throw HttpError(HttpError::Kind::kTransfer, where + ": " + curl_easy_strerror(rc));
   }

@@ -34,7 +34,8 @@ struct HttpResponse {
 };
 
 // A blocking libcurl easy handle (RAII), reused across requests so connections stay alive.
-// One HttpClient serves one thread at a time.
+// One HttpClient serves one thread at a time. Redirects are not followed (a 3xx is the answer),
+// TLS certificates and host names are verified, and a body over max_response fails the call.
 class HttpClient {
  public:
   struct Request {
@@ -45,6 +46,7 @@ class HttpClient {
     int64_t connect_timeout_ms = 2000;
     int64_t timeout_ms = 10000;           // the whole transfer
     const CancelToken* cancel = nullptr;  // aborts the transfer when cancelled
+    int64_t max_response = 8 << 20;       // bytes of body; a larger response fails the call
   };
 
   HttpClient();

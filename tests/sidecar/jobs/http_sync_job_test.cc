@@ -4,6 +4,7 @@
 #include "jobs/http_sync_job.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <sstream>
 #include <thread>
@@ -255,6 +256,36 @@ TEST_F(HttpSyncTest, ErrorsNeverShowAUrlsQueryOrPassword) {
   EXPECT_NE(outcome.error.find("127.0.0.1:1/records"), std::string::npos) << outcome.error;
   EXPECT_EQ(outcome.error.find("topsecret"), std::string::npos) << outcome.error;
   EXPECT_EQ(log_.str().find("topsecret"), std::string::npos) << log_.str();
+}
+
+TEST_F(HttpSyncTest, APageNestedTooDeepOrTooLargeFailsTheRunNotTheDaemon) {
+  // A source that answers one record nested 100 levels deep, or 2 MiB of page.
+  httplib::Server source;
+  source.Get("/deep", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"records\": [{\"id\": 1, \"x\": " + std::string(100, '[') +
+                        std::string(100, ']') + "}]}",
+                    "application/json");
+  });
+  source.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"records\": [], \"pad\": \"" + std::string(2 << 20, 'x') + "\"}",
+                    "application/json");
+  });
+  const int port = source.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { source.listen_after_bind(); });
+  FakeSink sink;
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  RunOutcome deep = RunOnce(Job(base + "/deep", "url = \"" + sink.url() + "\"\n"), 1);
+  EXPECT_EQ(deep.result, Result::kFailed);
+  EXPECT_NE(deep.error.find("nests JSON deeper than 64 levels"), std::string::npos) << deep.error;
+  RunOutcome big =
+      RunOnce(Job(base + "/big", "url = \"" + sink.url() + "\"\n", "max_response = 1048576\n"), 2);
+  EXPECT_EQ(big.result, Result::kFailed);
+  EXPECT_NE(big.error.find("larger than 1048576 bytes (max_response)"), std::string::npos)
+      << big.error;
+  EXPECT_EQ(sink.unique(), 0u);
+  source.stop();
+  serving.join();
 }
 
 TEST(RecordIds, CompareAsIntegersOrStrings) {
