@@ -18,6 +18,9 @@ class RedisSchema {
   std::string BlacklistSeq() const { return prefix_ + "bl:seq"; }
   std::string BlacklistLog() const { return prefix_ + "bl:log"; }
   std::string BlacklistEpoch() const { return prefix_ + "bl:epoch"; }
+  // The epoch an operator accepted (`warden sync --accept-empty`): nodes that hold their list
+  // against a reload that would drop most of it let it go for this epoch.
+  std::string BlacklistAccept() const { return prefix_ + "bl:accept"; }
 
   // The change stream keeps about this many changes; a node further behind reloads in full.
   static constexpr long kLogMaxLen = 100000;

@@ -62,6 +62,11 @@ void BlacklistSync::Tick() {
     batch.Sweep(now, kSweepSlotsPerTick);
   }
   redis_.Tick();
+  if (held_ && redis_.connected() && now >= next_accept_check_ms_) {
+    next_accept_check_ms_ = now + kAcceptCheckMs;
+    redis_.Send({"GET", schema_.BlacklistAccept()}, redis_.endpoint().timeout_ms,
+                [this](redisReply* r) { OnAccept(r); });
+  }
 }
 
 template <void (BlacklistSync::*Handler)(redisReply*)>
@@ -128,6 +133,7 @@ void BlacklistSync::OnHello(redisReply* r) {
   scan_cursor_ = "0";
   load_started_ms_ = clock_();
   load_entries_ = load_skipped_ = 0;
+  load_prev_entries_ = state.loaded || state.reload_held ? table_->entries() : 0;
   {
     BlacklistTable::WriteBatch batch(*table_, pid_);
     batch.BeginGeneration();
@@ -174,16 +180,30 @@ void BlacklistSync::OnScan(redisReply* r) {
     SendScan();
     return;
   }
-  {
-    BlacklistTable::WriteBatch batch(*table_, pid_);
-    batch.CommitGeneration();
-    auto& state = batch.sync_state();
-    std::snprintf(state.epoch, sizeof state.epoch, "%s", load_epoch_.c_str());
-    std::snprintf(state.stream_id, sizeof state.stream_id, "%s", load_stream_id_.c_str());
-    state.seq = load_seq_;
-    state.loaded_at_ms = clock_();
-    state.loaded = true;
+  if (load_prev_entries_ >= kHoldMinEntries && load_entries_ < load_prev_entries_ / 2) {
+    // Both generations keep matching: the old list stays in force, and the changes that
+    // follow are applied to the new one, which becomes live once the operator accepts it.
+    held_ = true;
+    next_accept_check_ms_ = 0;
+    {
+      BlacklistTable::WriteBatch batch(*table_, pid_);
+      auto& state = batch.sync_state();
+      std::snprintf(state.epoch, sizeof state.epoch, "%s", load_epoch_.c_str());
+      std::snprintf(state.stream_id, sizeof state.stream_id, "%s", load_stream_id_.c_str());
+      state.seq = load_seq_;
+      state.loaded = false;  // a restart loads in full again, and holds again
+      state.reload_held = true;
+    }
+    redis_.Log(LogLevel::kError,
+               "redis holds " + std::to_string(load_entries_) +
+                   " blacklist entries where this node has " + std::to_string(load_prev_entries_) +
+                   " (was it restarted without persistence, flushed, or failed over to an empty "
+                   "replica?): keeping this node's list and applying new changes on top; if "
+                   "the new data set is right, run `warden sync --accept-empty`");
+    SendRead();
+    return;
   }
+  CommitLoad();
   auto stats = table_->ReadStats();
   redis_.Log(
       LogLevel::kInfo,
@@ -194,6 +214,33 @@ void BlacklistSync::OnScan(redisReply* r) {
                                      std::to_string(stats.rejected_full) + " entries dropped"
                                : ""));
   SendRead();
+}
+
+void BlacklistSync::CommitLoad() {
+  BlacklistTable::WriteBatch batch(*table_, pid_);
+  batch.CommitGeneration();
+  auto& state = batch.sync_state();
+  std::snprintf(state.epoch, sizeof state.epoch, "%s", load_epoch_.c_str());
+  std::snprintf(state.stream_id, sizeof state.stream_id, "%s", load_stream_id_.c_str());
+  state.seq = load_seq_;
+  state.loaded_at_ms = clock_();
+  state.loaded = true;
+  state.reload_held = false;
+}
+
+void BlacklistSync::OnAccept(redisReply* r) {
+  if (!held_ || r == nullptr || r->type != REDIS_REPLY_STRING) return;
+  if (Str(r) != load_epoch_) return;
+  held_ = false;
+  {
+    // The stream position moved on while the load was held: keep it.
+    auto state = table_->ReadSyncState();
+    load_stream_id_ = state.stream_id;
+    load_seq_ = state.seq;
+  }
+  CommitLoad();
+  redis_.Log(LogLevel::kWarn, "the operator accepted redis's blacklist (epoch " + load_epoch_ +
+                                  "): entries only this node had are dropped");
 }
 
 void BlacklistSync::SendRead() {

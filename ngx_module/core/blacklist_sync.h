@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "core/async_redis.h"
-#include "core/blacklist_table.h"
 #include "common/clock.h"
 #include "common/redis_schema.h"
+#include "core/async_redis.h"
+#include "core/blacklist_table.h"
 
 namespace warden {
 
@@ -40,6 +40,14 @@ class BlacklistSync {
   static constexpr int kBlockMs = 1000;
   static constexpr int kScanCount = 1000;
   static constexpr int kWriteBatch = 64;
+  // A full reload from a Redis that comes back (nearly) empty, a restart without persistence,
+  // FLUSHALL, a failover to an empty replica, must not unban the fleet: a reload that would
+  // leave less than half of a list of at least kHoldMinEntries is held (the node keeps its
+  // list, still applies new changes, logs an error, and the metrics show it) until the
+  // operator accepts the new data set with `warden sync --accept-empty`.
+  static constexpr uint64_t kHoldMinEntries = 100;
+  static constexpr int64_t kAcceptCheckMs = 1000;
+  bool reload_held() const { return held_; }
 
  private:
   void SendHello(bool force_full);
@@ -48,6 +56,9 @@ class BlacklistSync {
   void OnHello(redisReply* reply);
   void OnScan(redisReply* reply);
   void OnRead(redisReply* reply);
+  void OnAccept(redisReply* reply);
+  // Makes the generation the full load wrote the live one (entries only the old list had go).
+  void CommitLoad();
   // Wraps a handler: ignores failures (the connection handles them), reports error replies.
   template <void (BlacklistSync::*Handler)(redisReply*)>
   AsyncRedis::Callback Handle(const char* what);
@@ -73,6 +84,9 @@ class BlacklistSync {
   int64_t load_started_ms_ = 0;
   uint64_t load_entries_ = 0;
   uint64_t load_skipped_ = 0;
+  uint64_t load_prev_entries_ = 0;  // the list before the load, when there was one
+  bool held_ = false;
+  int64_t next_accept_check_ms_ = 0;
 };
 
 }  // namespace warden

@@ -39,6 +39,7 @@ class BlacklistTable {
     uint64_t seq;        // its sequence number
     int64_t loaded_at_ms;
     bool loaded;
+    bool reload_held;  // a full reload that would drop most of the list waits for the operator
   };
 
   struct Stats {

@@ -398,6 +398,10 @@ std::string Worker::Metrics(int64_t now_ms) {
     head("warden_blacklist_dropped_total", "counter",
          "Entries not stored because warden_blacklist_zone was full.");
     out << "warden_blacklist_dropped_total " << bl.rejected_full << '\n';
+    head("warden_blacklist_reload_held", "gauge",
+         "1 while a reload that would drop most of the list waits for `warden sync "
+         "--accept-empty`.");
+    out << "warden_blacklist_reload_held " << (sync.reload_held ? 1 : 0) << '\n';
     head("warden_blacklist_loaded", "gauge", "1 once a full load from Redis has completed.");
     out << "warden_blacklist_loaded " << (sync.loaded ? 1 : 0) << '\n';
     head("warden_blacklist_change_seq", "gauge", "Last change from Redis applied here.");

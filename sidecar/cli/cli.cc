@@ -16,6 +16,7 @@
 #include "cli/job_command.h"
 #include "cli/list_command.h"
 #include "cli/members_command.h"
+#include "cli/sync_command.h"
 #include "cli/top_command.h"
 #include "cli/unban_command.h"
 
@@ -42,7 +43,7 @@ std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
 constexpr CommandFactory kCommands[] = {
     Make<BanCommand>,     Make<UnbanCommand>,  Make<ListCommand>,   Make<ExportCommand>,
     Make<TopCommand>,     Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,
-    Make<MembersCommand>, Make<CacheCommand>,  Make<DedupeCommand>,
+    Make<MembersCommand>, Make<CacheCommand>,  Make<DedupeCommand>, Make<SyncCommand>,
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "support/process.h"
 #include "support/redis_server.h"
 #include "support/server_suite.h"
+#include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -290,6 +291,39 @@ TEST_F(BlacklistIntegrationTest, MalformedEntriesInRedisAreLoggedAndSkipped) {
   Ban({"::1"});
   EXPECT_TRUE(StatusBecomes(nginx, 403, "::1", 1000ms)) << nginx.ErrorLog();
   EXPECT_EQ(nginx.WorkerPids().size(), 2u) << "no worker may crash";
+}
+
+TEST_F(BlacklistIntegrationTest, AnEmptyRedisDoesNotUnbanTheFleetUntilTheOperatorSaysSo) {
+  NginxServer nginx(Server("  location = /metrics { warden off; warden_status; }\n"));
+  std::string list = "127.0.0.1\n";
+  for (int i = 1; i < 200; ++i)
+    list += "10.9." + std::to_string(i / 100) + "." + std::to_string(i % 100 + 1) + "\n";
+  test::TempDir dir("warden-hold");
+  const std::string file = dir.File("list.txt");
+  WriteFile(file, list);
+  Ban({"--file", file});
+  ASSERT_TRUE(StatusBecomes(nginx, 403, "127.0.0.1", 2000ms)) << nginx.ErrorLog();
+
+  // Redis restarts without its data (nothing persisted): the node must keep its 200 bans.
+  redis_->Kill();
+  redis_->Restart();
+  ASSERT_TRUE(PollUntil(
+      [&] { return nginx.ErrorLog().find("keeping this node's list") != std::string::npos; },
+      15000ms))
+      << nginx.ErrorLog();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(nginx.Get("/").status, 403);
+  EXPECT_NE(nginx.Get("/metrics").body.find("warden_blacklist_reload_held 1\n"), std::string::npos);
+  // New changes still apply while the list is held.
+  Ban({"::1"});
+  EXPECT_TRUE(StatusBecomes(nginx, 403, "::1", 2000ms)) << nginx.ErrorLog();
+
+  // The operator accepts Redis as it is: what only the node had goes, the new ban stays.
+  RunResult accepted = Warden({"sync", "--accept-empty"});
+  ASSERT_EQ(accepted.exit_code, 0) << Show(accepted);
+  EXPECT_TRUE(StatusBecomes(nginx, 200, "127.0.0.1", 5000ms)) << nginx.ErrorLog();
+  EXPECT_EQ(nginx.Get("/", {}, "::1").status, 403);
+  EXPECT_NE(nginx.Get("/metrics").body.find("warden_blacklist_reload_held 0\n"), std::string::npos);
+  EXPECT_NE(nginx.ErrorLog().find("the operator accepted"), std::string::npos);
 }
 
 TEST_F(BlacklistIntegrationTest, GapInTheChangeStreamLeadsToAFullReload) {
