@@ -59,6 +59,7 @@ typedef struct {
     ngx_msec_t                   bantime;
     ngx_msec_t                   maxtime;
     ngx_uint_t                   factor;       /* x 100 */
+    ngx_uint_t                   ipv6_prefix;  /* an IPv6 client's ban scope */
     ngx_int_t                    autoban_index;
     ngx_http_warden_shctx_t     *autoban_sh;
 } ngx_http_warden_limit_zone_t;

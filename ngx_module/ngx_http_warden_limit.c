@@ -774,6 +774,7 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone->bantime = 600000;
     zone->maxtime = 7 * 24 * 3600 * 1000;
     zone->factor = 200;
+    zone->ipv6_prefix = 64;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -790,6 +791,19 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             zone->strikes = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ipv6_prefix=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n < 16 || n > 128) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid ipv6_prefix \"%V\", expected 16 to "
+                                   "128 (64: a client's /64)", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->ipv6_prefix = (ngx_uint_t) n;
             continue;
         }
 

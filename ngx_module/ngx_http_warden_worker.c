@@ -124,7 +124,8 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
             ngx_http_warden_worker, (int) zones[i]->index, shctx->region,
             shctx->bytes, (unsigned) zones[i]->strikes,
             (int64_t) zones[i]->findtime, (int64_t) zones[i]->bantime,
-            zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime);
+            zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime,
+            (int) zones[i]->ipv6_prefix);
 
         if (zones[i]->autoban_index < 0) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,

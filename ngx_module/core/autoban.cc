@@ -16,18 +16,27 @@ std::string Millis(int64_t ms) { return std::to_string(ms); }
 }  // namespace
 
 Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
-                 std::string node_name, int32_t pid)
+                 std::string node_name, int32_t pid, LogFn log)
     : rule_(std::move(rule)),
       strikes_(strikes),
       blacklist_(blacklist),
       node_name_(std::move(node_name)),
-      pid_(pid) {
+      pid_(pid),
+      log_(std::move(log)) {
   if (rule_.maxtime_ms <= 0) rule_.maxtime_ms = kDefaultMaxMs;
   if (rule_.strikes == 0) rule_.strikes = 1;
+  if (rule_.ipv6_prefix < 1 || rule_.ipv6_prefix > 128) rule_.ipv6_prefix = 128;
+}
+
+Cidr Autoban::Scope(const IpAddress& addr) const {
+  static const IpAddress kLoopback6 = *IpAddress::Parse("::1");
+  if (addr.IsV4() || addr == kLoopback6 || rule_.ipv6_prefix >= 128) return Cidr(addr, 128);
+  return Cidr(addr, rule_.ipv6_prefix);
 }
 
 bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
-  std::string_view key(reinterpret_cast<const char*>(addr.bytes().data()), 16);
+  const Cidr scope = Scope(addr);
+  std::string_view key(reinterpret_cast<const char*>(scope.network().bytes().data()), 16);
   {
     ShmMap::Lock lock(*strikes_, pid_);
     bool fresh = false;
@@ -59,9 +68,20 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
   // through the change stream.
   if (blacklist_ && blacklist_->attached()) {
     BlacklistTable::WriteBatch batch(*blacklist_, pid_);
-    batch.Upsert(Cidr(addr, 128), now_ms + rule_.bantime_ms, EntrySource::kAutoban);
+    if (!batch.Upsert(scope, now_ms + rule_.bantime_ms, EntrySource::kAutoban) && log_) {
+      // Counted in warden_blacklist_dropped_total too; Redis still gets the ban.
+      log_(LogLevel::kError, "autoban of " + scope.ToString() +
+                                 " not enforced on this node: warden_blacklist_zone is full");
+    }
   }
-  if (queued_.size() < kMaxQueued) queued_.push_back(Cidr(addr, 128).ToString());
+  if (queued_.size() < kMaxQueued) {
+    queued_.push_back(scope.ToString());
+  } else if (++dropped_ % 100 == 1 && log_) {
+    log_(LogLevel::kError, "autoban of " + scope.ToString() +
+                               " not sent to redis: " + std::to_string(kMaxQueued) +
+                               " bans wait for it already (" + std::to_string(dropped_) +
+                               " dropped so far); the ban holds on this node only");
+  }
   ++bans_;
   return true;
 }

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "common/address.h"
+#include "common/redis_schema.h"
 #include "core/async_redis.h"
 #include "core/blacklist_table.h"
-#include "common/redis_schema.h"
 #include "core/shm_map.h"
 
 namespace warden {
@@ -19,6 +19,10 @@ struct AutobanRule {
   int64_t bantime_ms = 600000;
   double factor = 2;       // each repeat ban lasts `factor` times longer...
   int64_t maxtime_ms = 0;  // ...up to this (0: 7 days)
+  // An IPv6 client is counted and banned by its network of this length (64: its /64, so a
+  // client rotating addresses inside it neither escapes nor fills the zone); IPv4 clients and
+  // ::1 always by their address.
+  int ipv6_prefix = 64;
 };
 
 // fail2ban's semantics in the module: an address refused `strikes` times within `findtime`
@@ -35,16 +39,20 @@ class Autoban {
   };
 
   Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist, std::string node_name,
-          int32_t pid);
+          int32_t pid, LogFn log = nullptr);
 
   // Counts one refused request from `addr`; true when that made it a ban.
   bool Strike(const IpAddress& addr, int64_t now_ms);
+  // What a strike from `addr` counts against and bans: the address, or its IPv6 network.
+  Cidr Scope(const IpAddress& addr) const;
 
   // Sends bans not yet in Redis. Called from the worker's tick; `redis` may be null.
   void Flush(AsyncRedis* redis, const RedisSchema& schema);
 
   const AutobanRule& rule() const { return rule_; }
   uint64_t bans() const { return bans_; }
+  // Bans that did not get into Redis because the queue was full (logged as they happen).
+  uint64_t dropped() const { return dropped_; }
 
   static constexpr size_t kMaxQueued = 1000;
 
@@ -54,9 +62,11 @@ class Autoban {
   BlacklistTable* blacklist_;
   std::string node_name_;
   int32_t pid_;
+  LogFn log_;
   std::deque<std::string> queued_;  // canonical addresses waiting for Redis
   bool in_flight_ = false;
   uint64_t bans_ = 0;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace warden

@@ -267,9 +267,10 @@ void warden_worker_exact_timed_out(warden_worker_t* w) {
 
 int warden_worker_add_autoban(warden_worker_t* w, int limit_zone, void* region, size_t bytes,
                               unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
-                              double factor, int64_t maxtime_ms) {
+                              double factor, int64_t maxtime_ms, int ipv6_prefix) {
   try {
     warden::AutobanRule rule;
+    rule.ipv6_prefix = ipv6_prefix;
     rule.strikes = strikes;
     rule.findtime_ms = findtime_ms;
     rule.bantime_ms = bantime_ms;

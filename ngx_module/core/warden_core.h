@@ -76,10 +76,11 @@ int warden_worker_attach_blacklist(warden_worker_t *w, void *region, size_t byte
 /* returns the zone's index (in the order added), -1 on failure */
 int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *region, size_t bytes,
                                  int64_t rate, int64_t sync_ms);
-/* an autoban rule on a limit zone; returns its index, -1 on failure */
+/* an autoban rule on a limit zone; returns its index, -1 on failure. An IPv6 client is
+   counted and banned by its network of ipv6_prefix bits (128: by its address). */
 int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, size_t bytes,
                               unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
-                              double factor, int64_t maxtime_ms);
+                              double factor, int64_t maxtime_ms, int ipv6_prefix);
 /* a request refused by that zone's limit: returns 1 when the client got banned */
 int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
                          int64_t now_ms);

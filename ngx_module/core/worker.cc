@@ -59,8 +59,8 @@ int Worker::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t by
   auto ban = std::make_unique<Ban>();
   if (!ban->strikes.Attach(region, bytes)) return -1;
   rule.zone = zones_[static_cast<size_t>(limit_zone)]->name;
-  ban->autoban =
-      std::make_unique<Autoban>(std::move(rule), &ban->strikes, &blacklist_, node_name_, pid_);
+  ban->autoban = std::make_unique<Autoban>(std::move(rule), &ban->strikes, &blacklist_, node_name_,
+                                           pid_, log_);
   autobans_.push_back(std::move(ban));
   return static_cast<int>(autobans_.size() - 1);
 }

@@ -35,6 +35,31 @@ class AutobanIntegrationTest : public test::RedisSuite {
   }
 };
 
+TEST_F(AutobanIntegrationTest, AnIpv6ClientRotatingInsideItsSlash64StaysBanned) {
+  // Behind a proxy (realip): the clients' IPv6 addresses come in X-Forwarded-For.
+  NginxServer nginx(Config("warden_autoban zone=api strikes=2 findtime=1m bantime=1h;",
+                           "  set_real_ip_from 127.0.0.1;\n  real_ip_header X-Forwarded-For;\n"));
+  auto from = [&](const std::string& addr) {
+    return nginx.Get("/", {{"X-Forwarded-For", addr}}).status;
+  };
+  EXPECT_EQ(from("2001:db8:0:1::1"), 200);
+  EXPECT_EQ(from("2001:db8:0:1::1"), 429);
+  EXPECT_EQ(from("2001:db8:0:1::1"), 429);  // the second strike bans its /64
+  EXPECT_EQ(from("2001:db8:0:1::1"), 403);
+  EXPECT_EQ(from("2001:db8:0:1:abcd::7"), 403) << "a new address in the same /64";
+  EXPECT_EQ(from("2001:db8:0:2::1"), 200) << "the next /64 is someone else";
+  EXPECT_EQ(from("192.0.2.1"), 200);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        for (const auto& e : List()) {
+          if (e.value("entry", "") == "2001:db8:0:1::/64") return true;
+        }
+        return false;
+      },
+      2s))
+      << List().dump();
+}
+
 TEST_F(AutobanIntegrationTest, StrikesBanOnEveryNodeWithReason) {
   NginxServer a(Config("warden_autoban zone=api strikes=3 findtime=1m bantime=1h;"));
   // b would need 100 strikes of its own: a 403 there can only come from a's ban.

@@ -16,9 +16,10 @@ class AutobanTest : public ::testing::Test {
     table_region_.resize(BlacklistTable::RegionSize(256));
     ASSERT_TRUE(table_.Attach(table_region_.data(), table_region_.size()));
   }
-  Autoban Make(uint32_t strikes, int64_t findtime_ms, int64_t bantime_ms) {
+  Autoban Make(uint32_t strikes, int64_t findtime_ms, int64_t bantime_ms, int ipv6_prefix = 64) {
     AutobanRule rule;
     rule.zone = "api";
+    rule.ipv6_prefix = ipv6_prefix;
     rule.strikes = strikes;
     rule.findtime_ms = findtime_ms;
     rule.bantime_ms = bantime_ms;
@@ -76,6 +77,53 @@ TEST_F(AutobanTest, AddressesAreCountedApart) {
   EXPECT_FALSE(ab.Strike(other, 0));
   EXPECT_TRUE(ab.Strike(other, 1));
   EXPECT_FALSE(table_.Lookup(ip_, 2));
+}
+
+TEST_F(AutobanTest, AnIpv6ClientIsCountedAndBannedByItsSlash64) {
+  auto ab = Make(3, 60000, 600000);
+  const IpAddress a = *IpAddress::Parse("2001:db8:0:1::1");
+  const IpAddress b = *IpAddress::Parse("2001:db8:0:1:ffff::2");  // the same /64
+  EXPECT_EQ(ab.Scope(a).ToString(), "2001:db8:0:1::/64");
+  EXPECT_FALSE(ab.Strike(a, 1000));
+  EXPECT_FALSE(ab.Strike(b, 1001));  // rotating addresses: one count
+  EXPECT_TRUE(ab.Strike(a, 1002));
+  EXPECT_TRUE(table_.Lookup(*IpAddress::Parse("2001:db8:0:1::99"), 1003).has_value());
+  EXPECT_FALSE(table_.Lookup(*IpAddress::Parse("2001:db8:0:2::1"), 1003).has_value());
+}
+
+TEST_F(AutobanTest, Ipv4LoopbackAndSlash128AreSingleAddresses) {
+  auto by64 = Make(1, 60000, 600000);
+  EXPECT_EQ(by64.Scope(ip_).ToString(), "192.0.2.7");
+  EXPECT_EQ(by64.Scope(*IpAddress::Parse("::1")).ToString(), "::1");
+  auto by128 = Make(1, 60000, 600000, 128);
+  const IpAddress a = *IpAddress::Parse("2001:db8::1");
+  EXPECT_EQ(by128.Scope(a).ToString(), "2001:db8::1");
+  EXPECT_TRUE(by128.Strike(a, 1000));
+  EXPECT_FALSE(table_.Lookup(*IpAddress::Parse("2001:db8::2"), 1001).has_value());
+}
+
+TEST_F(AutobanTest, BansBeyondTheQueueAreCountedAndLogged) {
+  std::vector<std::string> log;
+  AutobanRule rule;
+  rule.zone = "api";
+  rule.strikes = 1;
+  std::vector<char> region(ShmMap::RegionSize(4096));
+  ShmMap strikes;
+  ASSERT_TRUE(strikes.Attach(region.data(), region.size()));
+  Autoban ab(rule, &strikes, nullptr, "test", getpid(),
+             [&log](LogLevel, const std::string& line) { log.push_back(line); });
+  for (uint32_t i = 0; i < Autoban::kMaxQueued + 5; ++i) {
+    IpAddress::Bytes bytes{};
+    bytes[10] = bytes[11] = 0xff;  // IPv4-mapped 10.x.y.z
+    bytes[12] = 10;
+    bytes[13] = static_cast<uint8_t>(i >> 16);
+    bytes[14] = static_cast<uint8_t>(i >> 8);
+    bytes[15] = static_cast<uint8_t>(i);
+    ASSERT_TRUE(ab.Strike(IpAddress(bytes), 1000)) << i;
+  }
+  EXPECT_EQ(ab.dropped(), 5u);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("not sent to redis"), std::string::npos) << log[0];
 }
 
 }  // namespace
