@@ -8,7 +8,7 @@ PREFIX     ?= /usr
 DESTDIR    ?=
 MODULE     := $(BUILD)/ngx_http_warden_module.so
 
-.PHONY: all deps build module sidecar test test-asan run stop status bench format lint \
+.PHONY: all deps build module module-asan sidecar test test-asan run stop status bench format lint \
         install uninstall clean fuzz
 
 all: build
@@ -24,10 +24,15 @@ build: deps $(BUILD)/CMakeCache.txt
 	WARDEN_BUILD_DIR=$(abspath $(BUILD)) scripts/build-module.sh
 
 # The whole suite through ctest (unit, integration with real redis-server, mariadbd and
-# nginx), then the core's unit tests again under AddressSanitizer.
-test: build
+# nginx, and the module's integration tests once more with the module built with
+# AddressSanitizer), then the core's unit tests again under AddressSanitizer.
+test: build module-asan
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 2
 	$(MAKE) test-asan
+
+# The nginx module and its core built with AddressSanitizer (for the test above).
+module-asan: deps
+	WARDEN_BUILD_DIR=$(abspath $(BUILD)) scripts/build-module-asan.sh
 
 # The core's unit tests and the fuzz targets under AddressSanitizer, built with clang for
 # libFuzzer (label "core").

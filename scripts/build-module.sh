@@ -15,13 +15,26 @@ core_lib="$build/ngx_module/core/libwarden_core.a"
 work="$build/nginx-module"
 # Re-configure only when the addon config or the nginx version changed.
 stamp="$work/.configured"
-want="$(nginx -v 2>&1) $(md5sum "$here/config" | cut -d' ' -f1)"
+cflags=${WARDEN_MODULE_CFLAGS:-}  # more compiler and linker flags (the ASan build)
+want="$(nginx -v 2>&1) $(md5sum "$here/config" | cut -d' ' -f1) $cflags"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   rm -rf "$work"
   mkdir -p "$work"
   cp -a "$src/." "$work/"
   # shellcheck disable=SC1091
   . "$src/conf_flags"
+  if [ -n "$cflags" ]; then
+    # Added to Debian's own --with-cc-opt/--with-ld-opt, or given as they.
+    cc_done=0 ld_done=0
+    for i in "${!NGX_CONF_FLAGS[@]}"; do
+      case ${NGX_CONF_FLAGS[$i]} in
+        --with-cc-opt=*) NGX_CONF_FLAGS[$i]="${NGX_CONF_FLAGS[$i]} $cflags" cc_done=1 ;;
+        --with-ld-opt=*) NGX_CONF_FLAGS[$i]="${NGX_CONF_FLAGS[$i]} $cflags" ld_done=1 ;;
+      esac
+    done
+    ((cc_done)) || NGX_CONF_FLAGS+=("--with-cc-opt=$cflags")
+    ((ld_done)) || NGX_CONF_FLAGS+=("--with-ld-opt=$cflags")
+  fi
   (cd "$work" && WARDEN_BUILD_DIR="$build" ./configure "${NGX_CONF_FLAGS[@]}" \
       --add-dynamic-module="$here" >"$work/configure.log" 2>&1) || {
     tail -n 30 "$work/configure.log" >&2

@@ -1,11 +1,13 @@
 #include "support/nginx_server.h"
 
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -49,15 +51,29 @@ pid_t ParentOf(pid_t pid) {
   return state == 'Z' ? -1 : ppid;
 }
 
+// The module under test: the options', else WARDEN_TEST_MODULE_SO (the AddressSanitizer
+// build of `make test-module-asan`), else the build's.
+std::string ModuleSo(const NginxServer::Options& options) {
+  if (!options.module_path.empty()) return options.module_path;
+  const char* asan = std::getenv("WARDEN_TEST_MODULE_SO");
+  return asan != nullptr && *asan != '\0' ? asan : WARDEN_MODULE_SO;
+}
+
+// Under WARDEN_TEST_NGINX_PRELOAD (the ASan runtime), nginx runs with it preloaded and writes
+// its reports next to the server's files, where the destructor looks for them.
+void Sanitize(ProcessOptions* po, const std::string& dir) {
+  const char* preload = std::getenv("WARDEN_TEST_NGINX_PRELOAD");
+  if (preload == nullptr || *preload == '\0') return;
+  po->env["LD_PRELOAD"] = preload;
+  // nginx frees its pools at exit only in part: leaks are not what this run looks for.
+  po->env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:log_path=" + dir + "/asan";
+}
+
 }  // namespace
 
 std::string NginxServer::Render(const Options& options, const std::string& dir, int port) {
   std::string conf =
-      (options.load_module ? "load_module " +
-                                 (options.module_path.empty() ? std::string(WARDEN_MODULE_SO)
-                                                              : options.module_path) +
-                                 ";\n"
-                           : std::string()) +
+      (options.load_module ? "load_module " + ModuleSo(options) + ";\n" : std::string()) +
       std::string(geteuid() == 0 ? "user root;\n" : "") + "worker_processes " +
       std::to_string(options.workers) +
       ";\n"
@@ -92,6 +108,7 @@ NginxServer::NginxServer(Options options) : options_(std::move(options)) {
   ProcessOptions po;
   po.argv = {"nginx", "-c", conf, "-p", dir_.path() + "/", "-g", "daemon off;"};
   po.stderr_path = dir_.File("stderr.log");
+  Sanitize(&po, dir_.path());
   master_.emplace(Process::Start(po));
   bool up =
       PollUntil([&] { return FileExists(dir_.File("nginx.pid")) || !master_->Running(); }, 10s);
@@ -104,12 +121,29 @@ NginxServer::NginxServer(Options options) : options_(std::move(options)) {
 
 NginxServer::~NginxServer() {
   if (master_ && master_->Running()) master_->Kill();
+  if (std::string reports = SanitizerReports(); !reports.empty()) {
+    ADD_FAILURE() << "AddressSanitizer in nginx:\n" << reports;
+  }
+}
+
+std::string NginxServer::SanitizerReports() const {
+  std::string reports;
+  DIR* dir = opendir(dir_.path().c_str());
+  if (dir == nullptr) return reports;
+  while (dirent* e = readdir(dir)) {
+    if (std::string(e->d_name).rfind("asan.", 0) == 0) reports += ReadFile(dir_.File(e->d_name));
+  }
+  closedir(dir);
+  return reports;
 }
 
 RunResult NginxServer::Test(const Options& options) {
   TempDir dir("warden-nginx-t");
   std::string conf = dir.Write("nginx.conf", Render(options, dir.path(), FreePort()));
-  return Run({"nginx", "-t", "-q", "-c", conf, "-p", dir.path() + "/"});
+  ProcessOptions po;
+  po.argv = {"nginx", "-t", "-q", "-c", conf, "-p", dir.path() + "/"};
+  Sanitize(&po, dir.path());
+  return Run(po);
 }
 
 std::string NginxServer::ErrorLog() const {

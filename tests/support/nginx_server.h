@@ -46,6 +46,9 @@ class NginxServer {
   std::string ErrorLog() const;
   std::string AccessLog(const std::string& name = "access.log") const;
   std::vector<pid_t> WorkerPids() const;
+  // What AddressSanitizer reported in nginx's processes (under WARDEN_TEST_NGINX_PRELOAD);
+  // the destructor fails the test with it.
+  std::string SanitizerReports() const;
 
   // `nginx -s reload`: SIGHUP, then waits until a new set of workers runs.
   void Reload();
