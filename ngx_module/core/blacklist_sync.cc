@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/blacklist_entry.h"
+#include "core/stream_change.h"
 
 namespace warden {
 
@@ -251,49 +252,30 @@ void BlacklistSync::SendRead() {
 }
 
 void BlacklistSync::OnRead(redisReply* r) {
+  std::optional<std::vector<StreamChange>> changes = ParseStreamChanges(r);
+  if (!changes) {
+    redis_.DisconnectSoon("unexpected reply to XREAD");
+    return;
+  }
   if (r->type == REDIS_REPLY_NIL) {  // nothing changed within the block time
     SendRead();
     return;
   }
-  if (!IsArray(r, 1) || !IsArray(r->element[0], 2) ||
-      r->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
-    redis_.DisconnectSoon("unexpected reply to XREAD");
-    return;
-  }
-  redisReply* entries = r->element[0]->element[1];
   uint64_t expected = table_->ReadSyncState().seq + 1;
   bool gap = false;
   size_t i = 0;
-  while (i < entries->elements && !gap) {
+  while (i < changes->size() && !gap) {
     BlacklistTable::WriteBatch batch(*table_, pid_);
-    for (int n = 0; n < kWriteBatch && i < entries->elements; ++n, ++i) {
-      redisReply* e = entries->element[i];
-      if (!IsArray(e, 2) || e->element[1]->type != REDIS_REPLY_ARRAY) continue;
-      std::string id = Str(e->element[0]);
-      std::string op, entry, value;
-      uint64_t seq = 0;
-      redisReply* fields = e->element[1];
-      for (size_t f = 0; f + 1 < fields->elements; f += 2) {
-        std::string name = Str(fields->element[f]);
-        std::string val = Str(fields->element[f + 1]);
-        if (name == "seq") {
-          seq = std::strtoull(val.c_str(), nullptr, 10);
-        } else if (name == "op") {
-          op = val;
-        } else if (name == "entry") {
-          entry = val;
-        } else if (name == "value") {
-          value = val;
-        }
-      }
-      if (seq != expected) {
+    for (int n = 0; n < kWriteBatch && i < changes->size(); ++n, ++i) {
+      const StreamChange& c = (*changes)[i];
+      if (c.seq != expected) {
         redis_.Log(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
-                                        std::to_string(expected) + ", got " + std::to_string(seq) +
-                                        "); reloading the whole list");
+                                        std::to_string(expected) + ", got " +
+                                        std::to_string(c.seq) + "); reloading the whole list");
         gap = true;
         break;
       }
-      Apply(op, entry, value, seq, id, &batch);
+      Apply(c.op, c.entry, c.value, c.seq, c.id, &batch);
       ++expected;
     }
   }
