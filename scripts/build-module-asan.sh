@@ -9,10 +9,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${WARDEN_BUILD_DIR:-$here/build}
 asan=${WARDEN_ASAN_BUILD_DIR:-$build-module-asan}
 
+mkdir -p "$asan"
 cmake -S "$here" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DSANITIZER=address \
-    -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DWARDEN_TESTS=OFF >"$asan.cmake.log" 2>&1 || {
-  tail -n 30 "$asan.cmake.log" >&2
-  echo "build-module-asan: cmake failed (log: $asan.cmake.log)" >&2
+    -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DWARDEN_TESTS=OFF >"$asan/cmake.log" 2>&1 || {
+  tail -n 30 "$asan/cmake.log" >&2
+  echo "build-module-asan: cmake failed (log: $asan/cmake.log)" >&2
   exit 1
 }
 cmake --build "$asan" -j "$(nproc)" --target warden_core warden_common
