@@ -285,6 +285,9 @@ int JobCommand::RunStandalone(const SchedulerConfig& config, const JobSpec& job)
   deps.services.metrics = &metrics;
   deps.services.breakers = &breakers;
   PassConnectionFlags(ctx_.flags(), &deps.services);
+  deps.services.redis_url = &ctx_.settings().redis();
+  deps.services.prefix = ctx_.settings().prefix();
+  deps.services.redis_timeout_ms = ctx_.settings().timeout_ms();
   if (mysql) mysql->Configure(deps, logger, metrics, breakers);
   JobRunner runner(std::move(deps));
   SignalEvents signals;

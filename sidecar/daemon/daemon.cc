@@ -55,6 +55,9 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
   deps.services.metrics = &metrics_;
   deps.services.breakers = &breakers_;
   PassConnectionFlags(options_.flags, &deps.services);
+  deps.services.redis_url = &options_.redis;
+  deps.services.prefix = options_.prefix;
+  deps.services.redis_timeout_ms = options_.timeout_ms;
   if (options_.configure_runner) options_.configure_runner(deps, logger_, metrics_, breakers_);
   runner_ = std::make_unique<JobRunner>(std::move(deps));
   executor_ = std::make_unique<ThreadExecutor>(

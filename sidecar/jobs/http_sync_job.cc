@@ -8,7 +8,9 @@
 #include "common/clock.h"
 #include "common/url.h"
 #include "jobs/job_services.h"
+#include "scheduler/redis_coordinator.h"
 #include "storage/mysql/mysql_transaction.h"
+#include "storage/redis/redis_connection.h"
 
 namespace warden {
 
@@ -136,7 +138,8 @@ HttpSyncJob::HttpSyncJob(const RunRequest& request, Deps deps)
       settings_(job_.Params<HttpSyncSettings>()),
       deps_(deps),
       backoff_(settings_.retry.base_ms, settings_.retry.max_ms),
-      budget_(settings_.retry.budget) {
+      budget_(settings_.retry.budget),
+      fence_(request.fence) {
   source_breaker_ =
       deps_.breakers->For(HttpClient::Remote(settings_.source_url), settings_.breaker);
   if (!settings_.sink_url.empty()) {
@@ -345,7 +348,7 @@ HttpSyncJob::Verdict HttpSyncJob::WriteTable(size_t begin, size_t end, std::stri
     if (!conn_) {
       try {
         conn_.emplace(deps_.pool->Acquire());
-        store_ = std::make_unique<SyncStore>(**conn_, job_.name, request_.fence);
+        store_ = std::make_unique<SyncStore>(**conn_, job_.name, fence_);
       } catch (const MysqlError& e) {
         *why = e.what();
       }
@@ -437,8 +440,28 @@ RunOutcome HttpSyncJob::Run() {
   outcome.started_ms = SystemNowMs();
   try {
     conn_.emplace(deps_.pool->Acquire());
-    store_ = std::make_unique<SyncStore>(**conn_, job_.name, request_.fence);
-    cp_ = store_->Begin();
+    store_ = std::make_unique<SyncStore>(**conn_, job_.name, fence_);
+    try {
+      cp_ = store_->Begin();
+    } catch (const FencedOutError&) {
+      // The checkpoint holds a fence above ours. A newer run, or a Redis that lost the fencing
+      // counter (restarted empty, flushed) and now hands out fences from 1: then every run
+      // would stop here, forever. Redis tells which: a counter behind the checkpoint is raised
+      // past it, and this run takes the next fence.
+      std::optional<SyncCheckpoint> held = SyncStore::Load(**conn_, job_.name);
+      const int64_t fresh =
+          held && deps_.reseed_fence ? deps_.reseed_fence(held->fence) : int64_t{0};
+      if (fresh <= 0) throw;
+      if (deps_.logger) {
+        deps_.logger->Warn(
+            "the fencing counter in Redis was behind the checkpoint (Redis "
+            "restarted empty or was flushed?): raised it",
+            {{"job", job_.name}, {"checkpoint_fence", held->fence}, {"fence", fresh}});
+      }
+      fence_ = fresh;
+      store_ = std::make_unique<SyncStore>(**conn_, job_.name, fence_);
+      cp_ = store_->Begin();
+    }
     cursor_ = cp_.page_cursor;
     offset_ = cp_.page_offset;
     if (cp_.inflight_last_id) forced_end_ = cp_.inflight_last_id;
@@ -685,9 +708,15 @@ JobType HttpSyncJobType() {
   };
   type.run = [](const RunRequest& request, int64_t, const JobServices& services) {
     if (services.pool == nullptr) return NeedsMariaDb("http_sync");
-    return HttpSyncJob(request,
-                       {services.pool, services.breakers, services.metrics, services.logger})
-        .Run();
+    HttpSyncJob::Deps deps{services.pool, services.breakers, services.metrics, services.logger};
+    if (services.redis_url != nullptr) {
+      deps.reseed_fence = [&services, job = request.job->name](int64_t at_least) {
+        RedisConnection conn =
+            RedisConnection::Connect(*services.redis_url, services.redis_timeout_ms);
+        return RedisCoordinator::ReseedFence(conn, services.prefix, job, at_least);
+      };
+    }
+    return HttpSyncJob(request, std::move(deps)).Run();
   };
   // Each call retries itself (retries, retry_budget); a failed run is not run again.
   type.retries_runs = false;

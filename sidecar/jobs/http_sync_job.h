@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -85,6 +86,9 @@ class HttpSyncJob {
     BreakerRegistry* breakers = nullptr;
     Metrics* metrics = nullptr;
     Logger* logger = nullptr;
+    // Raises the job's fencing counter in Redis past `at_least` when Redis lost it, and
+    // returns the next fence (0: not behind). Empty: no Redis to ask.
+    std::function<int64_t(int64_t at_least)> reseed_fence;
   };
 
   HttpSyncJob(const RunRequest& request, Deps deps);
@@ -138,6 +142,7 @@ class HttpSyncJob {
   HttpClient http_;
   Backoff backoff_;
   RetryBudget budget_;
+  int64_t fence_;  // the run's fencing token: the scheduler's, or a reseeded one
   std::shared_ptr<SharedCircuitBreaker> source_breaker_;
   std::shared_ptr<SharedCircuitBreaker> sink_breaker_;
   int64_t next_token_ms_ = 0;  // rate limit

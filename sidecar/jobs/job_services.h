@@ -13,6 +13,7 @@
 #include "scheduler/job_run.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/mysql/mysql_url.h"
+#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -26,6 +27,11 @@ struct JobServices {
   MysqlPool* pool = nullptr;
   const MysqlUrl* mysql_url = nullptr;
   int64_t mysql_connect_timeout_ms = 2000;
+  // Redis as this process reaches it, for a run that must fix its fencing counter
+  // (RedisCoordinator::ReseedFence); nullptr: none.
+  const RedisUrl* redis_url = nullptr;
+  std::string prefix = "warden:";
+  int64_t redis_timeout_ms = 2000;
   // What a child that runs warden itself (members_migrate, cache_warm, dedupe) needs to reach
   // the servers this process was given by flag: URLs in the environment (never in argv, where
   // `ps` shows them), the rest as flags after the program.

@@ -258,4 +258,17 @@ std::optional<std::string> RedisCoordinator::LastResult(const std::string& job) 
   return std::string(view.str());
 }
 
+int64_t RedisCoordinator::ReseedFence(RedisConnection& conn, const std::string& prefix,
+                                      const std::string& job, int64_t at_least) {
+  RedisScript reseed(
+      "local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+      "if n >= tonumber(ARGV[1]) then return 0 end "
+      "redis.call('SET', KEYS[1], ARGV[1]) "
+      "return redis.call('INCR', KEYS[1])");
+  RedisReply reply =
+      reseed.Run(conn, {prefix + "job:" + job + ":fence"}, {std::to_string(at_least)});
+  reply.view().ThrowIfError();
+  return reply.view().integer();
+}
+
 }  // namespace warden

@@ -51,6 +51,13 @@ class RedisCoordinator : public JobCoordinator {
     return prefix_ + "job:" + job + ":" + what;
   }
 
+  // A fencing counter below `at_least` (the fence a job's checkpoint in MariaDB holds) was
+  // lost: Redis restarted empty, was flushed, or failed over to a replica without it. Raises
+  // the job's counter to `at_least` and returns the next fence; 0 when the counter was not
+  // behind (then a newer run really holds the checkpoint). On its own connection: runs call it.
+  static int64_t ReseedFence(RedisConnection& conn, const std::string& prefix,
+                             const std::string& job, int64_t at_least);
+
  private:
   RedisConnection& conn();
   RedisReply Run(RedisScript& script, const std::vector<std::string>& keys,

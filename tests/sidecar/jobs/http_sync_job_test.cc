@@ -6,16 +6,21 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include "jobs/job_types.h"
 #include "jobs/sync_store.h"
 #include "scheduler/job_config.h"
+#include "scheduler/redis_coordinator.h"
 #include "storage/mysql/mysql_pool.h"
+#include "storage/redis/redis_connection.h"
+#include "storage/redis/redis_url.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"
 #include "support/mariadb_server.h"
+#include "support/redis_server.h"
 #include "support/server_suite.h"
 
 namespace warden::test {
@@ -50,12 +55,14 @@ class HttpSyncTest : public test::MariaDbSuite {
   }
 
   RunOutcome RunOnce(const JobSpec& job, int64_t fence,
-                     std::shared_ptr<CancelToken> cancel = nullptr) {
+                     std::shared_ptr<CancelToken> cancel = nullptr,
+                     std::function<int64_t(int64_t)> reseed_fence = nullptr) {
     RunRequest request;
     request.job = std::make_shared<const JobSpec>(job);
     request.fence = fence;
     request.cancel = cancel ? cancel : std::make_shared<CancelToken>();
-    HttpSyncJob run(request, {pool_.get(), &breakers_, &metrics_, &logger_});
+    HttpSyncJob run(request,
+                    {pool_.get(), &breakers_, &metrics_, &logger_, std::move(reseed_fence)});
     return run.Run();
   }
 
@@ -200,6 +207,34 @@ TEST_F(HttpSyncTest, AnOlderRunIsFencedOut) {
   EXPECT_EQ(sink.unique(), 500u);
   EXPECT_EQ(RunOnce(job, 8).result, Result::kOk);
   EXPECT_EQ(sink.unique(), 1000u);
+}
+
+TEST_F(HttpSyncTest, AFencingCounterRedisLostIsRaisedPastTheCheckpoint) {
+  RedisServer redis;
+  std::string error;
+  const RedisUrl redis_url = *RedisUrl::Parse(redis.url(), &error);
+  auto reseed = [&](int64_t at_least) {
+    RedisConnection conn = RedisConnection::Connect(redis_url, 2000);
+    return RedisCoordinator::ReseedFence(conn, "warden:", "sync", at_least);
+  };
+  FakeSource source(300);
+  FakeSink sink;
+  JobSpec job = Job(source.url(), "url = \"" + sink.url() + "\"\n");
+  ASSERT_EQ(RunOnce(job, 7).result, Result::kOk);  // fence 7 holds the checkpoint
+  // Redis came back empty: the scheduler's counter starts again, this run has fence 1.
+  source.set_records(600);
+  RunOutcome after = RunOnce(job, 1, nullptr, reseed);
+  ASSERT_EQ(after.result, Result::kOk) << after.error << "\n" << log_.str();
+  EXPECT_EQ(Checkpoint().fence, 8);
+  EXPECT_EQ(redis.Command({"GET", "warden:job:sync:fence"}).str, "8");
+  EXPECT_EQ(sink.unique(), 600u);
+  EXPECT_NE(log_.str().find("the fencing counter in Redis was behind"), std::string::npos);
+  // A counter that is not behind: a newer run holds the checkpoint, this one stops as before.
+  redis.Command({"SET", "warden:job:sync:fence", "20"});
+  RunOutcome stale = RunOnce(job, 3, nullptr, reseed);
+  EXPECT_EQ(stale.result, Result::kFailed);
+  EXPECT_NE(stale.error.find("newer run"), std::string::npos) << stale.error;
+  EXPECT_EQ(Checkpoint().fence, 8);
 }
 
 TEST_F(HttpSyncTest, CancelStopsAtAChunkBoundaryAndTheNextRunFinishes) {
