@@ -397,6 +397,7 @@ print_tour() {
   tip "$w list"
   tip "$w unban 127.0.0.1"
   tip "curl -i $url/" '200 again'
+  tip "curl -s $url/warden/metrics" 'the node: decisions, blacklist, limits (Prometheus)'
   tip "tail $rel_logs/access.log" 'warden_json: country, decision, reason'
   tip "tail $rel_logs/error.log" "the module's Redis sync"
   tip ". ${run#"$here"/}/env.sh" 'sets WARDEN_REDIS (and WARDEN_MYSQL): --redis can go'
