@@ -125,6 +125,9 @@ typedef struct {
     unsigned                     country_done:1;
     unsigned                     limited:1;    /* limits charged: once per
                                                   main request */
+    ngx_http_request_t          *limiting;     /* whose limits run (and may
+                                                  wait on Redis) */
+    void                        *limit_conf;   /* and in which location */
     char                         country[3];
     warden_verdict_t             verdict;
 

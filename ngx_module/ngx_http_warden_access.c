@@ -37,11 +37,12 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_DONE
-        || ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT)
+    if (ctx->limiting == r
+        && (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_DONE
+            || ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT))
     {
         /* Redis answered (or did not in time): go on with the limits */
-        return ngx_http_warden_limit(r, wlcf, ctx);
+        return ngx_http_warden_limit(r, ctx->limit_conf, ctx);
     }
 
     /*
@@ -83,11 +84,12 @@ ngx_http_warden_handler(ngx_http_request_t *r)
      * $warden_decision is the main request's: a later location replaces it
      * only to refuse, or to mark a request that passed as a dry run.
      */
-    if (!ctx->evaluated
-        || verdict.decision == WARDEN_BLOCK
-        || (verdict.decision == WARDEN_DRY_RUN
-            && (ctx->verdict.decision == WARDEN_PASS
-                || ctx->verdict.decision == WARDEN_ALLOW)))
+    if (r == r->main
+        && (!ctx->evaluated
+            || verdict.decision == WARDEN_BLOCK
+            || (verdict.decision == WARDEN_DRY_RUN
+                && (ctx->verdict.decision == WARDEN_PASS
+                    || ctx->verdict.decision == WARDEN_ALLOW))))
     {
         ctx->verdict = verdict;
     }
@@ -120,7 +122,12 @@ ngx_http_warden_handler(ngx_http_request_t *r)
      * the request's; internal redirects and subrequests neither charge them
      * again nor add autoban strikes.
      */
-    if (wlcf->limits && !ctx->limited) {
+    if (wlcf->limits && !ctx->limited
+        && ctx->exact_state == NGX_HTTP_WARDEN_EXACT_NONE)
+    {
+        /* (a wait of another request of this one on Redis: it charges them) */
+        ctx->limiting = r;
+        ctx->limit_conf = wlcf;
         ctx->next_limit = 0;
         ctx->hit = -1;
         return ngx_http_warden_limit(r, wlcf, ctx);

@@ -42,6 +42,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
     ngx_int_t                      rc;
     ngx_str_t                      key;
     ngx_uint_t                     i, level;
+    warden_verdict_t               scratch, *record;
     warden_limit_verdict_t         v, hv;
     ngx_http_warden_limit_t       *limits, *limit, *hit;
     ngx_http_warden_limit_zone_t  *zone;
@@ -125,6 +126,9 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     zone = hit->shm_zone->data;
 
+    /* $warden_decision is the main request's: a subrequest's limit stays its own */
+    record = (r == r->main) ? &ctx->verdict : &scratch;
+
     if (wlcf->limit_headers
         && ngx_http_warden_limit_headers(r, hit, &hv, hv.rejected) != NGX_OK)
     {
@@ -138,17 +142,17 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
                       wlcf->limit_dry_run ? ", dry run," : "",
                       hv.excess / 1000, hv.excess % 1000, &zone->name);
 
-        p = ngx_snprintf((u_char *) ctx->verdict.reason,
-                         sizeof(ctx->verdict.reason) - 1, "limit zone %V",
+        p = ngx_snprintf((u_char *) record->reason,
+                         sizeof(record->reason) - 1, "limit zone %V",
                          &zone->name);
-        ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+        record->reason_len = p - (u_char *) record->reason;
 
         if (wlcf->limit_dry_run) {
-            ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT_DRY_RUN;
+            record->decision = NGX_HTTP_WARDEN_LIMIT_DRY_RUN;
             return NGX_DECLINED;
         }
 
-        ctx->verdict.decision = NGX_HTTP_WARDEN_LIMIT;
+        record->decision = NGX_HTTP_WARDEN_LIMIT;
 
         if (zone->autoban_zone
             && warden_worker_strike(ngx_http_warden_worker,
@@ -189,11 +193,11 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
                   "delaying request by warden, excess: %L.%03L, by zone \"%V\"",
                   hv.excess / 1000, hv.excess % 1000, &zone->name);
 
-    ctx->verdict.decision = NGX_HTTP_WARDEN_DELAY;
-    p = ngx_snprintf((u_char *) ctx->verdict.reason,
-                     sizeof(ctx->verdict.reason) - 1, "delay zone %V %Lms",
+    record->decision = NGX_HTTP_WARDEN_DELAY;
+    p = ngx_snprintf((u_char *) record->reason,
+                     sizeof(record->reason) - 1, "delay zone %V %Lms",
                      &zone->name, hv.delay_ms);
-    ctx->verdict.reason_len = p - (u_char *) ctx->verdict.reason;
+    record->reason_len = p - (u_char *) record->reason;
 
     /* as limit_req: hold the request on a timer, the worker goes on */
     r->read_event_handler = ngx_http_test_reading;

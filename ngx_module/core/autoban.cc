@@ -29,8 +29,10 @@ Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
 }
 
 Cidr Autoban::Scope(const IpAddress& addr) const {
-  static const IpAddress kLoopback6 = *IpAddress::Parse("::1");
-  if (addr.IsV4() || addr == kLoopback6 || rule_.ipv6_prefix >= 128) return Cidr(addr, 128);
+  // Only global unicast (2000::/3) is widened: a network around ::1, ::/96 or ::ffff:0:0/96
+  // (IPv4-mapped), 64:ff9b::/96 (NAT64) and the like would hold IPv4 clients, or everyone.
+  const bool global_unicast = (addr.bytes()[0] & 0xe0) == 0x20;
+  if (addr.IsV4() || !global_unicast || rule_.ipv6_prefix >= 128) return Cidr(addr, 128);
   return Cidr(addr, rule_.ipv6_prefix);
 }
 

@@ -55,6 +55,7 @@ void BlacklistSync::Tick() {
   leader_ = table_->TryLead(pid_, now, kLeaseMs);
   if (!leader_) {
     redis_.Close();
+    held_ = false;  // a leader again loads in full, and decides again
     return;
   }
   {
@@ -135,6 +136,7 @@ void BlacklistSync::OnHello(redisReply* r) {
   load_started_ms_ = clock_();
   load_entries_ = load_skipped_ = 0;
   load_prev_entries_ = state.loaded || state.reload_held ? table_->entries() : 0;
+  held_ = false;  // a hold is decided anew at the end of this load
   {
     BlacklistTable::WriteBatch batch(*table_, pid_);
     batch.BeginGeneration();
@@ -218,6 +220,7 @@ void BlacklistSync::OnScan(redisReply* r) {
 }
 
 void BlacklistSync::CommitLoad() {
+  held_ = false;
   BlacklistTable::WriteBatch batch(*table_, pid_);
   batch.CommitGeneration();
   auto& state = batch.sync_state();
@@ -230,6 +233,7 @@ void BlacklistSync::CommitLoad() {
 }
 
 void BlacklistSync::OnAccept(redisReply* r) {
+  // held_ is cleared when a new load starts: an answer that comes during one is ignored.
   if (!held_ || r == nullptr || r->type != REDIS_REPLY_STRING) return;
   if (Str(r) != load_epoch_) return;
   held_ = false;

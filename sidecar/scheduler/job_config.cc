@@ -1,5 +1,6 @@
 #include "scheduler/job_config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -179,7 +180,12 @@ const JobSpec* SchedulerConfig::Find(std::string_view name) const {
 }
 
 bool SchedulerConfig::IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  // Addresses only (and the name localhost): "127.example.org" is a name, resolved at bind.
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 bool SchedulerConfig::ParseListen(const std::string& text, std::string* host, int* port) {

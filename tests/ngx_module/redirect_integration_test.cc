@@ -102,6 +102,22 @@ TEST_F(RedirectIntegrationTest, SsiIncludeIsNotChargedAgain) {
   EXPECT_EQ(Statuses(nginx, "/page.html"), kFiveThenRefused);
 }
 
+TEST_F(RedirectIntegrationTest, ASubrequestsRefusalIsNotTheMainRequestsDecision) {
+  // The page has no limits; its SSI include does, and is refused from the second page on.
+  NginxServer nginx(
+      Server("",
+             "  location / { ssi on; }\n"
+             "  location /parts/ { warden_limit zone=z nodelay; alias @DIR@/html/; }\n",
+             "log_format decision '$status $warden_decision';\n"
+             "access_log @DIR@/decisions.log decision;\n"));
+  WriteFile(nginx.dir() + "/html/page.html",
+            "<p><!--# include virtual=\"/parts/index.html\" --></p>\n");
+  EXPECT_EQ(Statuses(nginx, "/page.html", 3), "200 200 200 ");
+  const std::string log = nginx.AccessLog("decisions.log");
+  EXPECT_EQ(Count(log, "200 pass\n"), 3) << log;
+  EXPECT_EQ(Count(log, "limit"), 0) << log;
+}
+
 TEST_F(RedirectIntegrationTest, ARedirectIntoOtherLimitsKeepsTheFirstLocationsLikeLimitReq) {
   // The named location has limits of its own (a zone with no burst): as with limit_req, the
   // request was already counted by the first location's, and the second's do not apply.

@@ -95,6 +95,10 @@ TEST_F(AutobanTest, Ipv4LoopbackAndSlash128AreSingleAddresses) {
   auto by64 = Make(1, 60000, 600000);
   EXPECT_EQ(by64.Scope(ip_).ToString(), "192.0.2.7");
   EXPECT_EQ(by64.Scope(*IpAddress::Parse("::1")).ToString(), "::1");
+  // Never a network that holds IPv4 clients: ::/96, IPv4-mapped, NAT64, and the like.
+  EXPECT_EQ(by64.Scope(*IpAddress::Parse("::2")).ToString(), "::2");
+  EXPECT_EQ(by64.Scope(*IpAddress::Parse("64:ff9b::c000:201")).ToString(), "64:ff9b::c000:201");
+  EXPECT_EQ(by64.Scope(*IpAddress::Parse("fe80::1")).ToString(), "fe80::1");
   auto by128 = Make(1, 60000, 600000, 128);
   const IpAddress a = *IpAddress::Parse("2001:db8::1");
   EXPECT_EQ(by128.Scope(a).ToString(), "2001:db8::1");

@@ -213,7 +213,8 @@ TEST(JobConfig, ListenAddress) {
 }
 
 TEST(JobConfig, ControlEndpointOffLoopbackNeedsAToken) {
-  for (const char* listen : {"0.0.0.0:9477", "[::]:9477", "10.1.2.3:9477", "edge-1:9477"}) {
+  for (const char* listen :
+       {"0.0.0.0:9477", "[::]:9477", "10.1.2.3:9477", "edge-1:9477", "127.example.org:9477"}) {
     const std::string error = Error("[daemon]\nlisten = \"" + std::string(listen) + "\"\n");
     EXPECT_NE(error.find("reachable from other hosts: set token_file"), std::string::npos)
         << listen << ": " << error;
