@@ -185,6 +185,9 @@ char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);
+/* adds a null-terminated table of variables (also the cache module's) */
+ngx_int_t ngx_http_warden_register_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 /* ngx_http_warden_status.c */
 char *ngx_http_warden_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

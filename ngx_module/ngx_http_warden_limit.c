@@ -389,27 +389,12 @@ ngx_http_warden_add_header(ngx_http_request_t *r, ngx_str_t *name,
 static void
 ngx_http_warden_delay(ngx_http_request_t *r)
 {
-    ngx_event_t  *wev;
-
-    wev = r->connection->write;
-
-    if (wev->delayed) {
-        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
-
+    /* a delay ends as a wait for Redis does (ngx_http_warden_wait.c) */
+    if (ngx_http_warden_still_waiting(r)) {
         return;
     }
 
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
+    ngx_http_warden_resume(r);
 }
 
 
