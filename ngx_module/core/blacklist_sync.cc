@@ -186,17 +186,8 @@ void BlacklistSync::OnScan(redisReply* r) {
   if (load_prev_entries_ >= kHoldMinEntries && load_entries_ < load_prev_entries_ / 2) {
     // Both generations keep matching: the old list stays in force, and the changes that
     // follow are applied to the new one, which becomes live once the operator accepts it.
-    held_ = true;
+    RecordLoad(/*commit=*/false);
     next_accept_check_ms_ = 0;
-    {
-      BlacklistTable::WriteBatch batch(*table_, pid_);
-      auto& state = batch.sync_state();
-      std::snprintf(state.epoch, sizeof state.epoch, "%s", load_epoch_.c_str());
-      std::snprintf(state.stream_id, sizeof state.stream_id, "%s", load_stream_id_.c_str());
-      state.seq = load_seq_;
-      state.loaded = false;  // a restart loads in full again, and holds again
-      state.reload_held = true;
-    }
     redis_.Log(LogLevel::kError,
                "redis holds " + std::to_string(load_entries_) +
                    " blacklist entries where this node has " + std::to_string(load_prev_entries_) +
@@ -206,7 +197,7 @@ void BlacklistSync::OnScan(redisReply* r) {
     SendRead();
     return;
   }
-  CommitLoad();
+  RecordLoad(/*commit=*/true);
   auto stats = table_->ReadStats();
   redis_.Log(
       LogLevel::kInfo,
@@ -219,31 +210,30 @@ void BlacklistSync::OnScan(redisReply* r) {
   SendRead();
 }
 
-void BlacklistSync::CommitLoad() {
-  held_ = false;
+void BlacklistSync::RecordLoad(bool commit) {
+  held_ = !commit;
   BlacklistTable::WriteBatch batch(*table_, pid_);
-  batch.CommitGeneration();
+  if (commit) batch.CommitGeneration();
   auto& state = batch.sync_state();
   std::snprintf(state.epoch, sizeof state.epoch, "%s", load_epoch_.c_str());
   std::snprintf(state.stream_id, sizeof state.stream_id, "%s", load_stream_id_.c_str());
   state.seq = load_seq_;
-  state.loaded_at_ms = clock_();
-  state.loaded = true;
-  state.reload_held = false;
+  if (commit) state.loaded_at_ms = clock_();
+  state.loaded = commit;  // held: a restart loads in full again, and holds again
+  state.reload_held = !commit;
 }
 
 void BlacklistSync::OnAccept(redisReply* r) {
   // held_ is cleared when a new load starts: an answer that comes during one is ignored.
   if (!held_ || r == nullptr || r->type != REDIS_REPLY_STRING) return;
   if (Str(r) != load_epoch_) return;
-  held_ = false;
   {
     // The stream position moved on while the load was held: keep it.
     auto state = table_->ReadSyncState();
     load_stream_id_ = state.stream_id;
     load_seq_ = state.seq;
   }
-  CommitLoad();
+  RecordLoad(/*commit=*/true);
   redis_.Log(LogLevel::kWarn, "the operator accepted redis's blacklist (epoch " + load_epoch_ +
                                   "): entries only this node had are dropped");
 }

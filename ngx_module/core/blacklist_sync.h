@@ -57,8 +57,10 @@ class BlacklistSync {
   void OnScan(redisReply* reply);
   void OnRead(redisReply* reply);
   void OnAccept(redisReply* reply);
-  // Makes the generation the full load wrote the live one (entries only the old list had go).
-  void CommitLoad();
+  // Writes the full load's position (epoch, stream id, sequence number) to the table. Committed,
+  // the generation the load wrote goes live (entries only the old list had go); held, it
+  // keeps building on top of the old list until the operator accepts it.
+  void RecordLoad(bool commit);
   // Wraps a handler: ignores failures (the connection handles them), reports error replies.
   template <void (BlacklistSync::*Handler)(redisReply*)>
   AsyncRedis::Callback Handle(const char* what);

@@ -95,44 +95,44 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
 void Worker::FlushExact() {
   while (!exact_batch_.empty()) {
     size_t n = std::min(exact_batch_.size(), kExactBatch);
-    auto batch = std::make_shared<std::vector<ExactRequest>>(
-        std::make_move_iterator(exact_batch_.begin()),
-        std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
+    auto call = std::make_shared<ExactCall>();
+    std::vector<ExactRequest>& batch = call->batch;
+    batch.assign(std::make_move_iterator(exact_batch_.begin()),
+                 std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
     exact_batch_.erase(exact_batch_.begin(), exact_batch_.begin() + static_cast<ptrdiff_t>(n));
 
     // Requests for one bucket with the same limit become one group: Redis reads and writes the
     // bucket once for all of them (a hot key, e.g. many clients behind one NAT or a per-site
     // limit, costs Redis one key per loop turn, not one per request).
-    auto groups = std::make_shared<std::vector<ExactGroup>>();
+    std::vector<ExactGroup>& groups = call->groups;
     {
       std::unordered_map<std::string_view, size_t> latest;  // bucket -> its newest group
       latest.reserve(n);
       for (size_t i = 0; i < n; ++i) {
-        ExactRequest& req = (*batch)[i];
-        auto [it, fresh] = latest.try_emplace(req.bucket, groups->size());
-        const ExactRequest* head = fresh ? nullptr : &(*batch)[(*groups)[it->second].first];
+        ExactRequest& req = batch[i];
+        auto [it, fresh] = latest.try_emplace(req.bucket, groups.size());
+        const ExactRequest* head = fresh ? nullptr : &batch[groups[it->second].first];
         if (!head || head->params.rate != req.params.rate ||
             head->params.burst != req.params.burst) {
-          it->second = groups->size();
-          groups->push_back(ExactGroup{i, i, 0});
+          it->second = groups.size();
+          groups.push_back(ExactGroup{i, i, 0});
         }
-        ExactGroup& g = (*groups)[it->second];
+        ExactGroup& g = groups[it->second];
         req.group = it->second;
         req.place = g.count++;
         g.last = i;
       }
     }
-    auto call = std::make_shared<ExactCall>();
-    call->batch = std::move(*batch);
-    call->groups = std::move(*groups);
-    call->tail.reserve(1 + 4 * call->groups.size());
-    call->tail.push_back(std::to_string(call->groups.size()));
-    for (const ExactGroup& g : call->groups) call->tail.push_back(call->batch[g.first].bucket);
-    for (const ExactGroup& g : call->groups) {
-      const LeakyBucketParams& p = call->batch[g.first].params;
-      call->tail.push_back(std::to_string(p.rate));
-      call->tail.push_back(std::to_string(p.burst));
-      call->tail.push_back(std::to_string(g.count));
+    // The script and its command go in the first two, at each send (SendExact).
+    std::vector<std::string>& args = call->args;
+    args = {"", "", std::to_string(groups.size())};
+    args.reserve(3 + 4 * groups.size());
+    for (const ExactGroup& g : groups) args.push_back(batch[g.first].bucket);
+    for (const ExactGroup& g : groups) {
+      const LeakyBucketParams& p = batch[g.first].params;
+      args.push_back(std::to_string(p.rate));
+      args.push_back(std::to_string(p.burst));
+      args.push_back(std::to_string(g.count));
     }
     // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
     SendExact(call, !exact_sha_.empty());
@@ -152,13 +152,13 @@ void Worker::FailExact(std::vector<ExactRequest>& batch) {
 }
 
 void Worker::SendExact(std::shared_ptr<ExactCall> call, bool by_sha) {
-  std::vector<std::string> args = {by_sha ? "EVALSHA" : "EVAL",
-                                   by_sha ? exact_sha_ : RedisSchema::kLimitExactScript};
-  args.insert(args.end(), call->tail.begin(), call->tail.end());
+  // hiredis formats the command when it is sent: the retry may write over these two.
+  call->args[0] = by_sha ? "EVALSHA" : "EVAL";
+  call->args[1] = by_sha ? exact_sha_ : RedisSchema::kLimitExactScript;
   bool sent =
       exact_redis_ &&
       exact_redis_->Send(
-          args, exact_redis_->endpoint().timeout_ms, [this, call, by_sha](redisReply* r) {
+          call->args, exact_redis_->endpoint().timeout_ms, [this, call, by_sha](redisReply* r) {
             if (r && r->type == REDIS_REPLY_ERROR) {
               exact_sha_.clear();
               // Redis restarted without the script, or SCRIPT FLUSH: the limit is still there. The

@@ -147,7 +147,9 @@ class Worker {
   struct ExactCall {
     std::vector<ExactRequest> batch;
     std::vector<ExactGroup> groups;
-    std::vector<std::string> tail;  // numkeys, the buckets, then rate, burst, count per group
+    // EVAL|EVALSHA, the script or its digest, numkeys, the buckets, then rate, burst, count
+    // per group
+    std::vector<std::string> args;
   };
   void SendExact(std::shared_ptr<ExactCall> call, bool by_sha);
   void FailExact(std::vector<ExactRequest>& batch);
