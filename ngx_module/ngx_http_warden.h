@@ -19,7 +19,7 @@
 #define NGX_HTTP_WARDEN_SYNC_UNSET     ((ngx_msec_t) -2)
 #define NGX_HTTP_WARDEN_SYNC_EXACT     ((ngx_msec_t) -3)
 
-/* the largest rate, burst and delay: x 1000 and over a day stays far from overflow */
+/* the largest rate, burst and delay: far from overflow once x 1000 */
 #define NGX_HTTP_WARDEN_MAX_COUNT      1000000
 
 /* a request's wait for Redis under sync=exact */

@@ -126,7 +126,10 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     zone = hit->shm_zone->data;
 
-    /* $warden_decision is the main request's: a subrequest's limit stays its own */
+    /*
+     * $warden_decision is the main request's: a subrequest's limit stays its
+     * own
+     */
     record = (r == r->main) ? &ctx->verdict : &scratch;
 
     if (wlcf->limit_headers
