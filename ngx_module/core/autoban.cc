@@ -45,7 +45,13 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
     ShmMap::Slot* slot = strikes_->FindOrInsert(key, now_ms, &fresh);
     if (!slot) return false;
     Strikes& s = ShmMap::Value<Strikes>(slot);
-    if (s.banned_until_ms > now_ms) return false;
+    if (s.banned_until_ms > now_ms) {
+      // Banned already, unless the ban was lifted (`warden unban`) before it ran out: then
+      // the address starts afresh, as fail2ban counts again after an unban.
+      if (!blacklist_ || !blacklist_->attached() || blacklist_->Lookup(addr, now_ms)) return false;
+      s.banned_until_ms = 0;
+      fresh = true;
+    }
     int64_t find = rule_.findtime_ms;
     int64_t elapsed = now_ms - s.window_start_ms;
     if (fresh || elapsed >= 2 * find || elapsed < 0) {

@@ -45,6 +45,25 @@ TEST_F(AutobanTest, BansAtTheNthStrikeWithinFindtime) {
   EXPECT_FALSE(ab.Strike(ip_, 4000));
 }
 
+TEST_F(AutobanTest, BansAgainAfterAnUnban) {
+  auto ab = Make(3, 60000, 600000);
+  EXPECT_FALSE(ab.Strike(ip_, 1000));
+  EXPECT_FALSE(ab.Strike(ip_, 2000));
+  EXPECT_TRUE(ab.Strike(ip_, 3000));
+  {
+    // `warden unban` reaches the node through the change stream.
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    ASSERT_TRUE(batch.Remove(Cidr(ip_, 128)));
+  }
+  ASSERT_FALSE(table_.Lookup(ip_, 4000));
+  // The strikes before the ban do not count again; three new ones ban again.
+  EXPECT_FALSE(ab.Strike(ip_, 4000));
+  EXPECT_FALSE(ab.Strike(ip_, 5000));
+  EXPECT_TRUE(ab.Strike(ip_, 6000));
+  EXPECT_TRUE(table_.Lookup(ip_, 6001));
+  EXPECT_EQ(ab.bans(), 2u);
+}
+
 TEST_F(AutobanTest, StrikesFarApartNeverBan) {
   auto ab = Make(3, 10000, 600000);
   for (int64_t t = 0; t < 200000; t += 25000) EXPECT_FALSE(ab.Strike(ip_, t)) << t;
