@@ -8,8 +8,8 @@ PREFIX     ?= /usr
 DESTDIR    ?=
 MODULE     := $(BUILD)/ngx_http_warden_module.so
 
-.PHONY: all deps build module module-asan sidecar test test-asan run stop status bench format lint \
-        install uninstall clean fuzz
+.PHONY: all deps build module module-asan sidecar test test-asan run stop status tour \
+        demo-traffic bench format lint install uninstall clean fuzz
 
 all: build
 
@@ -52,6 +52,14 @@ stop:
 
 status:
 	@scripts/run-local.sh status
+
+# The tour `make run` prints; `make tour CHECK=1` runs each step and checks its promise.
+tour:
+	@scripts/run-local.sh tour $(if $(CHECK),--check)
+
+# A short, bounded burst from several loopback addresses to both nodes of `make run`.
+demo-traffic:
+	@scripts/demo-traffic.sh
 
 bench: build
 	@scripts/bench.sh

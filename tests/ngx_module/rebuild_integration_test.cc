@@ -52,7 +52,9 @@ TEST(ModuleRebuildTest, ARunningNginxSurvivesARebuildOfItsModule) {
   EXPECT_EQ(nginx.WorkerPids(), workers) << nginx.ErrorLog();
   EXPECT_EQ(nginx.ErrorLog().find("exited on signal"), std::string::npos) << nginx.ErrorLog();
 
-  // A reload loads the new file.
+  // A reload goes on serving. It keeps the old module: dlopen() of the same path returns the
+  // copy the master has mapped. Loading the new one takes nginx's binary upgrade (SIGUSR2),
+  // which `make run` does and tests/scripts/run_local_test.sh checks.
   nginx.Reload();
   EXPECT_EQ(nginx.Get("/").status, 200);
   EXPECT_EQ(nginx.ErrorLog().find("exited on signal"), std::string::npos) << nginx.ErrorLog();
