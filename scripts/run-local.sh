@@ -261,7 +261,8 @@ SQL
 }
 
 # The demo's member table, filled once: 5,000 members, 60 % of whom last logged in over a
-# year ago (the daemon's archive-members job moves those to unconnected_member).
+# year ago (the daemon's archive-members job moves those to unconnected_member), and 20 %
+# who pass the year one every 10 seconds, so that later runs of the job have work too.
 seed_members() {
   mysql_admin warden <<'SQL' || die "mariadb: creating the demo member table failed"
 CREATE TABLE IF NOT EXISTS member (
@@ -275,7 +276,9 @@ CREATE TABLE IF NOT EXISTS member (
 ) ENGINE=InnoDB;
 INSERT INTO member (email, name, last_login_time, created_at)
 SELECT CONCAT('member', seq, '@example.com'), CONCAT('Member ', seq),
-       UNIX_TIMESTAMP() - IF(seq % 5 < 3, 400 * 86400 + seq * 600, seq * 60),
+       UNIX_TIMESTAMP() - CASE WHEN seq % 5 < 3 THEN 400 * 86400 + seq * 600
+                               WHEN seq % 5 = 3 THEN 365 * 86400 - (seq DIV 5) * 10
+                               ELSE seq * 60 END,
        NOW() - INTERVAL 2 YEAR
   FROM seq_1_to_5000
  WHERE NOT EXISTS (SELECT 1 FROM member LIMIT 1)
@@ -653,7 +656,7 @@ tour_steps() {
   section "Jobs (warden daemon; run/warden.toml)"
   step_run 3 'archive-members' 'schedules, next fire times, last results' "$w job list"
   step_run 10 'heartbeat' 'a command every 5 s' "$w job history heartbeat --limit 3"
-  step_run 25 'archive-members.*(ok|succeeded|success)' 'inactive members moved to unconnected_member' \
+  step_run 25 'archive-members.*ok' 'the first run moves 3,000 members; later ones a few each' \
     "$w job history archive-members --limit 3"
   step_run 3 '' 'what is left to move' "$w members migrate --dry-run"
 

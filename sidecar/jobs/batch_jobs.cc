@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <climits>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/errors.h"
 #include "cache/cache_config.h"
@@ -32,10 +34,32 @@ std::string SelfExecutable() {
 
 namespace {
 
+// The rows a run's JSON lines report (`--json` output: one object a line), for the history.
+using RowsOfLine = std::function<int64_t(const nlohmann::json&)>;
+
+int64_t RowsReported(const std::string& output, const RowsOfLine& rows_of) {
+  int64_t rows = 0;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // Not JSON (a warning on stderr, a line cut by the output limit): not a report.
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    try {
+      rows += rows_of(j);
+    } catch (const nlohmann::json::exception&) {
+      // A field of another type than expected: no count from this line.
+    }
+  }
+  return rows;
+}
+
 // A type whose run is `warden ARGS...` with the daemon's config: `add_args` reads the type's
-// keys and appends the command line; `keys` lists them for the unknown-key message.
+// keys and appends the command line; `keys` lists them for the unknown-key message;
+// `rows_of` reads a line of its output for the rows the run counts in the history.
 JobType BatchJobType(std::string name, std::string keys,
-                     std::function<void(TomlReader&, std::vector<std::string>*)> add_args) {
+                     std::function<void(TomlReader&, std::vector<std::string>*)> add_args,
+                     RowsOfLine rows_of) {
   JobType type;
   type.name = std::move(name);
   type.parse = [keys, add_args](TomlReader& r, JobSpec* spec) {
@@ -46,22 +70,39 @@ JobType BatchJobType(std::string name, std::string keys,
     spec->params = std::move(settings);
     return keys + ", " + ParseRunRetries(r, spec);
   };
-  type.run = RunCommandAttempt;
+  type.run = [rows_of](const RunRequest& request, int64_t history_id, const JobServices& services) {
+    RunOutcome outcome = RunCommandAttempt(request, history_id, services);
+    outcome.rows = RowsReported(outcome.output, rows_of);
+    return outcome;
+  };
   return type;
+}
+
+// The "done" event's summary field `field` (members migrate, dedupe).
+RowsOfLine DoneSummary(std::string field) {
+  return [field](const nlohmann::json& j) -> int64_t {
+    if (j.value("event", "") != "done" || !j.contains("summary")) return 0;
+    return j.at("summary").value(field, int64_t{0});
+  };
 }
 
 }  // namespace
 
 JobType MembersMigrateJobType() {
-  return BatchJobType("members_migrate", "args", [](TomlReader& r, std::vector<std::string>* argv) {
-    argv->insert(argv->end(), {"members", "migrate", "--json"});
-    if (auto extra = r.StringList("args")) argv->insert(argv->end(), extra->begin(), extra->end());
-  });
+  return BatchJobType(
+      "members_migrate", "args",
+      [](TomlReader& r, std::vector<std::string>* argv) {
+        argv->insert(argv->end(), {"members", "migrate", "--json"});
+        if (auto extra = r.StringList("args"))
+          argv->insert(argv->end(), extra->begin(), extra->end());
+      },
+      DoneSummary("rows_moved"));
 }
 
 JobType CacheWarmJobType() {
   return BatchJobType(
-      "cache_warm", "cache, force", [](TomlReader& r, std::vector<std::string>* argv) {
+      "cache_warm", "cache, force",
+      [](TomlReader& r, std::vector<std::string>* argv) {
         argv->insert(argv->end(), {"cache", "warm", "--json"});
         if (auto name = r.String("cache")) {
           const CacheConfig caches = CacheConfig::Load(r.path());
@@ -71,12 +112,17 @@ JobType CacheWarmJobType() {
           argv->push_back(*name);
         }
         if (auto force = r.Bool("force"); force && *force) argv->push_back("--force");
+      },
+      // One object per entry; a recomputed one says how many rows its query returned.
+      [](const nlohmann::json& j) -> int64_t {
+        return j.value("outcome", "") == "computed" ? j.value("rows", int64_t{0}) : 0;
       });
 }
 
 JobType DedupeJobType() {
   return BatchJobType(
-      "dedupe", "table, key, keep, args", [](TomlReader& r, std::vector<std::string>* argv) {
+      "dedupe", "table, key, keep, args",
+      [](TomlReader& r, std::vector<std::string>* argv) {
         const std::string name = *r.String("table", true);
         std::string error;
         if (!ValidSqlIdentifier(name, &error)) r.Fail(r.Get("table"), "table", error);
@@ -90,7 +136,8 @@ JobType DedupeJobType() {
         }
         if (auto extra = r.StringList("args"))
           argv->insert(argv->end(), extra->begin(), extra->end());
-      });
+      },
+      DoneSummary("deleted"));
 }
 
 std::vector<JobSpec> CacheRefreshJobs(const toml::table& root, const std::string& path,

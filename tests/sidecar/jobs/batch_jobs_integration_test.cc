@@ -92,6 +92,14 @@ keep = "highest-id"
   EXPECT_EQ(Count("SELECT MIN(id) FROM contacts"), 91) << "the highest id of each key stayed";
   daemon.Signal(SIGTERM);
   EXPECT_EQ(daemon.Wait(30s), 0) << daemon.Stderr();
+
+  // The history counts what each run reported: members moved, duplicates deleted, rows of
+  // a recomputed cache entry.
+  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'archive-members'"),
+            500);
+  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'contacts-dedupe'"),
+            90);
+  EXPECT_EQ(Count("SELECT MAX(rows_done) FROM warden_job_runs WHERE job = 'cache:stats'"), 1);
 }
 
 TEST_F(BatchJobsTest, TheDaemonsOwnFlagsReachItsBatchJobs) {
