@@ -50,6 +50,11 @@ make -s -C "$work" -f objs/Makefile modules
 # rewriting mapped code in place kills every worker at once (then every respawned one). The old
 # file lives on, unnamed, until the last process that maps it lets go.
 out=${WARDEN_MODULE_OUT:-$build/ngx_http_warden_module.so}
+if cmp -s "$work/objs/ngx_http_warden_module.so" "$out"; then
+  # Unchanged: the file nginx runs from stays (`make run` upgrades nodes whose file changed).
+  echo "build-module: $out (unchanged)"
+  exit 0
+fi
 cp "$work/objs/ngx_http_warden_module.so" "$out.new.$$"
 mv -f "$out.new.$$" "$out"
 echo "build-module: $out"
