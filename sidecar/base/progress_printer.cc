@@ -38,7 +38,7 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
   } else if (kind == "retry") {
     EndBar();
     err_ << "retrying a chunk: " << event.value("error", "") << '\n';
-  } else if (kind == "created" || kind == "note") {
+  } else if (kind == "created" || kind == "note" || kind == "lock_wait") {
     EndBar();
     err_ << event.value("message", "") << '\n';
   } else if (kind == "done") {

@@ -1,7 +1,11 @@
 #include "members/member_migrator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -13,10 +17,12 @@
 #include "base/chunk_sizer.h"
 #include "base/errors.h"
 #include "base/failpoint.h"
+#include "base/duration.h"
+#include "base/time_format.h"
+#include "members/member_check.h"
 #include "storage/mysql/load_throttle.h"
 #include "storage/mysql/mysql_transaction.h"
 #include "storage/mysql/sql_identifier.h"
-#include "base/time_format.h"
 
 namespace warden {
 
@@ -47,6 +53,31 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 }
 
 void Sleep(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string HostName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
+// "PID@HOST": the process that holds a run's lock, kept in the state table.
+std::string ThisProcess() { return std::to_string(getpid()) + "@" + HostName(); }
+
+// Whether the process "PID@HOST" runs; nullopt when it is on another host (or unreadable).
+std::optional<bool> ProcessRuns(const std::string& process) {
+  const size_t at = process.find('@');
+  if (at == std::string::npos || at == 0 || process.substr(at + 1) != HostName()) {
+    return std::nullopt;
+  }
+  long pid = 0;
+  try {
+    pid = std::stol(process.substr(0, at));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (pid <= 0) return std::nullopt;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 // Where the chunks' time goes, summed over a migration (the summary's phases_ms).
 struct ChunkPhases {
@@ -190,19 +221,93 @@ void MemberMigrator::EnsureTables(bool create) {
                 "started_at DATETIME(3) NOT NULL, "
                 "updated_at DATETIME(3) NOT NULL, "
                 "finished_at DATETIME(3) NULL, "
+                "holder VARCHAR(255) NULL, "
+                "holder_connection BIGINT NULL, "
                 "KEY source_status (source_table, status)"
                 ") ENGINE=InnoDB");
+  // A state table of an older warden: who holds a run's lock was not kept.
+  if (TableShape::Read(conn_, settings_.state_table).FindColumn("holder") == nullptr) {
+    conn_.Execute("ALTER TABLE " + QuoteIdentifier(settings_.state_table) +
+                  " ADD COLUMN holder VARCHAR(255) NULL, ADD COLUMN holder_connection BIGINT NULL");
+  }
 }
 
-void MemberMigrator::AcquireLock() {
-  // A named lock, held by this connection: released by the server when the process dies, so a
-  // kill -9 never leaves a stale lock behind.
+void MemberMigrator::FixArchiveKeys(bool fix) {
+  if (schema_->ArchiveUniqueKeys().empty()) return;
+  if (!fix) schema_->RequireArchiveKeys();  // throws
+  const std::string sql = schema_->ArchiveKeysSql();
+  events_({{"event", "note"},
+           {"message", "making the unique keys of " + settings_.archive_table +
+                           " plain indexes (--fix-archive-keys): " + sql}});
+  conn_.Execute(sql.substr(0, sql.size() - 1));
+  schema_ = MemberSchema::Read(conn_, settings_);
+}
+
+std::string MemberMigrator::LockHolder(int64_t connection, std::optional<bool>* alive) {
+  *alive = std::nullopt;
+  std::string who = "connection " + std::to_string(connection);
+  MysqlRows rows = conn_
+                       .Prepare("SELECT holder FROM " + QuoteIdentifier(settings_.state_table) +
+                                " WHERE holder_connection = ? AND source_table = ? AND status = "
+                                "'running' AND holder IS NOT NULL ORDER BY run_id DESC LIMIT 1")
+                       .Query({connection, settings_.table});
+  if (rows.empty()) return who;
+  const std::string process = rows[0].String(0);
+  *alive = ProcessRuns(process);
+  const size_t at = process.find('@');
+  return who + " of warden pid " + process.substr(0, at) + " on " + process.substr(at + 1);
+}
+
+void MemberMigrator::AcquireLock(const MigrateOptions& options) {
+  // A named lock, held by this connection: released by the server when the connection ends.
+  // After a kill -9 that is not at once: a statement the dead process left running (a chunk
+  // waiting for a row lock) runs to its end, and its transaction is rolled back, before the
+  // server notices the closed connection. So a holder that no longer runs is waited for, up
+  // to lock_wait; one that runs on this host is a live migration, and a holder that cannot be
+  // told (another host, another tool) is waited for and then taken for a live one.
   lock_name_ = ("warden.members." + schema_->database() + "." + settings_.table).substr(0, 64);
-  MysqlRows rows = conn_.Prepare("SELECT GET_LOCK(?, 0)").Query({lock_name_});
-  if (rows.empty() || rows[0].OptionalInt64(0).value_or(0) != 1) {
-    throw Error("another warden members migrate is running on " + settings_.table +
-                    " (it holds the lock " + lock_name_ + "); wait for it or stop it",
-                kExitFailure);
+  MysqlStatement get = conn_.Prepare("SELECT GET_LOCK(?, ?)");
+  auto take = [&](double seconds) {
+    MysqlRows rows = get.Query({lock_name_, seconds});
+    return !rows.empty() && rows[0].OptionalInt64(0).value_or(0) == 1;
+  };
+  if (take(0)) return;
+  MysqlStatement used = conn_.Prepare("SELECT IS_USED_LOCK(?)");
+  const int64_t deadline = clock_() + options.lock_wait_ms;
+  bool announced = false;
+  for (;;) {
+    const std::optional<int64_t> holder = used.Query({lock_name_})[0].OptionalInt64(0);
+    if (holder) {
+      std::optional<bool> alive;
+      const std::string who = LockHolder(*holder, &alive);
+      if (alive.value_or(false)) {
+        throw Error("another warden members migrate is running on " + settings_.table + " (" +
+                        who + " holds the lock " + lock_name_ + "); wait for it or stop it",
+                    kExitFailure);
+      }
+      if (clock_() >= deadline || cancelled_()) {
+        throw Error("another warden members migrate is running on " + settings_.table + ": " +
+                        who + " still holds the lock " + lock_name_ + " after --lock-wait " +
+                        FormatDuration(options.lock_wait_ms) + "; wait for it or stop it",
+                    kExitFailure);
+      }
+      if (!announced) {
+        announced = true;
+        events_({{"event", "lock_wait"},
+                 {"holder_connection", *holder},
+                 {"message", "waiting up to " + FormatDuration(options.lock_wait_ms) +
+                                 " for the lock " + lock_name_ + ", held by " + who +
+                                 (alive.has_value()
+                                      ? ", which no longer runs: the server has not yet "
+                                        "closed its connection"
+                                      : "")}});
+      }
+    }
+    const int64_t left = std::max<int64_t>(deadline - clock_(), 0);
+    if (take(std::min<int64_t>(left, 500) / 1000.0)) {
+      if (announced) events_({{"event", "note"}, {"message", "got the lock " + lock_name_}});
+      return;
+    }
   }
 }
 
@@ -231,6 +336,10 @@ MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int6
     run.rows_moved = open[0].Int64(4);
     run.checksummed = open[0].Int64(5) != 0;
     run.resumed = true;
+    conn_
+        .Prepare("UPDATE " + state +
+                 " SET holder = ?, holder_connection = CONNECTION_ID() WHERE run_id = ?")
+        .Execute({ThisProcess(), run.id});
     return run;
   }
   Run run;
@@ -241,9 +350,10 @@ MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int6
       conn_
           .Prepare("INSERT INTO " + state +
                    " (source_table, archive_table, cutoff, moved_at, status, checksummed, "
-                   "started_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, NOW(3), NOW(3))")
+                   "started_at, updated_at, holder, holder_connection) VALUES (?, ?, ?, ?, "
+                   "'running', ?, NOW(3), NOW(3), ?, CONNECTION_ID())")
           .Execute({settings_.table, settings_.archive_table, cutoff, run.moved_at,
-                    options.verify ? 1 : 0});
+                    options.verify ? 1 : 0, ThisProcess()});
   run.id = static_cast<int64_t>(inserted.last_insert_id);
   return run;
 }
@@ -435,7 +545,9 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   const int64_t started_ms = clock_();
   Prepare();
   EnsureTables(true);
-  AcquireLock();
+  FixArchiveKeys(options.fix_archive_keys);
+  MemberCheck::RequireNoForeignKeys(conn_, *schema_);
+  AcquireLock(options);
   const MembersSettings& s = settings_;
   Run run = StartRun(options, CutoffFor(options.inactive_for_ms));
   if (!options.verify) run.checksummed = false;

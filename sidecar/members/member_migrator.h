@@ -24,6 +24,10 @@ struct MigrateOptions {
   bool verify = false;   // checksum every chunk, check counts and checksum at the end
   bool fresh = false;    // abandon an unfinished run instead of resuming it
   int64_t parallel = 1;  // stripes of the id range moved at once, one connection each
+  // How long to wait for the lock of a run that is no longer running (killed, its connection
+  // not yet closed by the server); a run that is alive on this host fails at once.
+  int64_t lock_wait_ms = 30000;
+  bool fix_archive_keys = false;  // make the archive's unique keys plain indexes first
 };
 
 // How a migration (one invocation) went.
@@ -96,7 +100,11 @@ class MemberMigrator {
   void WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& stripe, const Run& run,
                   const MigrateOptions& options, const EventSink& events);
   void EnsureTables(bool create);
-  void AcquireLock();
+  void AcquireLock(const MigrateOptions& options);
+  // Who holds the migration lock: "connection N", with the process that took it when the
+  // state table knows it; *alive says whether that process runs (nullopt: not on this host).
+  std::string LockHolder(int64_t connection, std::optional<bool>* alive);
+  void FixArchiveKeys(bool fix);
   Run StartRun(const MigrateOptions& options, int64_t cutoff);
   std::string ChecksumExpression() const;
   int64_t CutoffFor(int64_t inactive_for_ms) const;
