@@ -90,6 +90,10 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
                    "Wait this long for the lock of a run that no longer runs (killed, its "
                    "connection not yet closed by the server; default 30s, 0: do not wait)")
       ->type_name("DURATION");
+  migrate_->add_flag("--max-impact", max_impact_,
+                     "Put the site first: rest after each chunk, longer and with smaller chunks "
+                     "while logins wait for its row locks or a probe query slows down "
+                     "(chunk-time 40ms unless given); slower");
   migrate_->add_flag("--fix-archive-keys", fix_archive_keys_,
                      "Make the archive's unique keys (an older warden's archive) plain indexes "
                      "first");
@@ -184,6 +188,10 @@ int MembersCommand::Migrate() {
   options.verify = verify_;
   options.fresh = fresh_;
   options.fix_archive_keys = fix_archive_keys_;
+  options.max_impact = max_impact_;
+  if (max_impact_ && chunk_time_.empty() && options.chunk_time_ms > 40) {
+    options.chunk_time_ms = 40;
+  }
   if (!lock_wait_.empty()) {
     auto ms = ParseDurationMs(lock_wait_, &error);
     if (!ms) throw UsageError("--lock-wait: " + error);
@@ -261,6 +269,10 @@ int MembersCommand::Migrate() {
         << Fmt(summary.chunks) << " chunks, longest chunk " << summary.longest_chunk_ms << "ms";
     if (summary.paused_ms > 0) out << ", paused " << FormatDuration(summary.paused_ms);
     if (summary.retries > 0) out << ", " << summary.retries << " chunks retried";
+    if (summary.max_impact) {
+      out << ", rested " << FormatDuration(summary.rested_ms) << " (" << summary.pressured_chunks
+          << " chunks felt by the site)";
+    }
     out << '\n';
     out << "run #" << summary.run_id << (summary.resumed ? " (resumed)" : "") << ": "
         << Fmt(summary.run_rows_moved) << " moved in all, cutoff "

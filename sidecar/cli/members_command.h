@@ -50,6 +50,7 @@ class MembersCommand : public Command {
   bool json_ = false;
   std::string lock_wait_;
   bool fix_archive_keys_ = false;
+  bool max_impact_ = false;
   // restore
   std::string restore_id_;
   std::string email_;

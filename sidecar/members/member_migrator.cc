@@ -19,6 +19,7 @@
 #include "base/failpoint.h"
 #include "base/duration.h"
 #include "base/time_format.h"
+#include "members/impact_governor.h"
 #include "members/member_check.h"
 #include "storage/mysql/load_throttle.h"
 #include "storage/mysql/mysql_transaction.h"
@@ -135,6 +136,9 @@ nlohmann::json MigrateSummary::ToJson() const {
                       {"fallbacks", fallbacks},
                       {"complete", complete}};
   if (!stopped.empty()) j["stopped"] = stopped;
+  if (max_impact) {
+    j["max_impact"] = {{"pressured_chunks", pressured_chunks}, {"rested_ms", rested_ms}};
+  }
   if (verify) j["verify"] = *verify;
   if (!phases.is_null()) j["phases_ms"] = phases;
   return j;
@@ -559,6 +563,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   summary.resumed = run.resumed;
   summary.cutoff = run.cutoff;
   summary.run_rows_moved = run.rows_moved;
+  summary.max_impact = options.max_impact;
 
   const std::string member = QuoteIdentifier(s.table);
   const std::string id = QuoteIdentifier(s.id_column);
@@ -684,6 +689,14 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
   double& ids_per_row = stripe.ids_per_row;
   const std::string archive = QuoteIdentifier(settings_.archive_table);
   const std::string id = QuoteIdentifier(settings_.id_column);
+
+  std::optional<ImpactGovernor> governor;
+  if (options.max_impact) {
+    governor.emplace(conn, "SELECT " + id + " FROM " + QuoteIdentifier(settings_.table) +
+                               " WHERE " + id + " = ?",
+                     end);
+    governor->Start();
+  }
 
   int64_t stripe_paused_ms = 0;
   while (lo < end) {
@@ -834,6 +847,11 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     }
     lo = hi;
     if (found > 0 && !fallback) sizer.Record(found, chunk_ms);
+    ImpactGovernor::Advice advice;
+    if (governor && found > 0) {
+      advice = governor->AfterChunk(chunk_ms);
+      if (advice.shrink) sizer.Shrink();
+    }
 
     nlohmann::json event;
     {
@@ -866,6 +884,18 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
       }
     }
     if (!event.is_null()) events(event);
+    if (advice.rest_ms > 0 && lo < end && !stopping()) {
+      if (!advice.reason.empty()) {
+        events({{"event", "rest"},
+                {"reason", advice.reason},
+                {"rest_ms", advice.rest_ms},
+                {"next_chunk", sizer.size()}});
+      }
+      Sleep(advice.rest_ms);
+      std::lock_guard lock(walk.mutex);
+      summary.rested_ms += advice.rest_ms;
+      summary.pressured_chunks += advice.reason.empty() ? 0 : 1;
+    }
   }
   if (lo >= end) {
     std::lock_guard lock(walk.mutex);

@@ -28,6 +28,9 @@ struct MigrateOptions {
   // not yet closed by the server); a run that is alive on this host fails at once.
   int64_t lock_wait_ms = 30000;
   bool fix_archive_keys = false;  // make the archive's unique keys plain indexes first
+  // Steer by what the site feels (row lock waits, a probe query's latency): rest after each
+  // chunk, longer and with a smaller next chunk under pressure (ImpactGovernor).
+  bool max_impact = false;
 };
 
 // How a migration (one invocation) went.
@@ -44,6 +47,9 @@ struct MigrateSummary {
   int64_t retries = 0;    // deadlocks and lock wait timeouts, each chunk rolled back and redone
   int64_t fallbacks = 0;  // chunks redone row by row because the range moved under them
   bool complete = false;  // every inactive member is moved: the run is done
+  bool max_impact = false;
+  int64_t pressured_chunks = 0;  // --max-impact: chunks after which the site felt the run
+  int64_t rested_ms = 0;         // --max-impact: rests between chunks
   std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""
   std::optional<nlohmann::json> verify;  // Verify's report, with --verify
   nlohmann::json phases;                 // ms spent in each step of the chunks

@@ -4,7 +4,8 @@
 // last_login_time = ? WHERE id = ?, on random active and inactive ids), sign-ups (INSERT) and
 // profile reads by email. In the same run, one after the other, the data restored between:
 //   idle        the workload alone, for --idle-seconds: its baseline latency;
-//   warden      warden members migrate with its defaults (and each --warden-variant ARGS);
+//   warden      warden members migrate with its defaults, with --max-impact, and with each
+//               --warden-variant ARGS;
 //   pt-archiver --limit 1000 --commit-each --bulk-insert --bulk-delete (Percona Toolkit);
 //   single      one INSERT ... SELECT + DELETE transaction.
 // For each: the time to the end and until InnoDB has purged what it deleted, the live
@@ -58,7 +59,8 @@ struct Options {
   double rate = 300;        // live operations per second, all connections together
   int live_connections = 4;
   double idle_seconds = 10;  // the idle phase's length
-  std::vector<std::vector<std::string>> warden_variants = {{}};  // {}: the defaults
+  // Each a warden row: {} its defaults; --warden-variant ARGS adds one.
+  std::vector<std::vector<std::string>> warden_variants = {{}, {"--max-impact"}};
   bool skip_pt = false;
   bool skip_dedupe = false;
   std::vector<std::string> server_options;  // more mariadbd options, e.g. to compare settings
@@ -660,7 +662,15 @@ class Bench {
       phases.push_back(single);
 
       Table(phases);
-      std::printf("\ntargets:\n");
+      for (const Phase& p : phases) {
+      if (p.ran && p.live.ops < 1000) {
+        std::printf("(%s: %lld live operations in its window: its p99 is about its slowest few; "
+                    "the full size gives thousands)\n",
+                    p.method.c_str(), static_cast<long long>(p.live.ops));
+        break;
+      }
+    }
+    std::printf("\ntargets:\n");
       for (const Phase& w : wardens) all_met = Targets(w, idle, pt, single) && all_met;
     }
     std::printf("\nmembers bench: %s (load average now %.2f)\n",

@@ -699,6 +699,53 @@ TEST_F(MembersTest, ARerunRightAfterKill9WaitsForTheDeadRunsLock) {
   ExpectAccounting(kMembers, true);
 }
 
+// --max-impact: a login that waits for a chunk's row lock makes the run rest after that chunk,
+// as long as the chunk took, and halve the next one.
+TEST_F(MembersTest, MaxImpactRestsAfterAChunkALoginWaitedFor) {
+  constexpr int64_t kMembers = 3000;
+  MakeMembers(kMembers);
+  const std::string go = tmp_.File("go");
+  Process p = Process::Start(
+      WardenOptions({"members", "migrate", "--max-impact", "--chunk", "100", "--chunk-time", "0"},
+                    {{"WARDEN_FAILPOINT", "members.after_insert@2:wait=" + go}}));
+  ASSERT_TRUE(
+      PollUntil([&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !p.Running(); }, 30s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  // The second chunk holds the next inactive members after the cursor: one of them logs in.
+  int64_t locked = Count("SELECT last_id FROM warden_members_migration") + 1;
+  while (!Inactive(locked)) ++locked;
+  std::thread login([&] {
+    MysqlConnection app = Connect();
+    app.Prepare("UPDATE member SET last_login_time = ? WHERE id = ?").Execute({now_, locked});
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return Count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                     "'UPDATE member SET last_login_time%'") > 0;
+      },
+      10s));
+  std::this_thread::sleep_for(200ms);
+  WriteFile(go, "");
+  login.join();
+  ASSERT_EQ(p.Wait(60s), 0) << p.Stdout() << p.Stderr();
+
+  const auto events = JsonLines(p.Stdout());
+  const nlohmann::json* rest = Find(events, "rest");
+  ASSERT_NE(rest, nullptr) << p.Stdout();
+  EXPECT_NE((*rest)["reason"].get<std::string>().find("row lock wait(s)"), std::string::npos)
+      << rest->dump();
+  EXPECT_GE((*rest)["rest_ms"].get<int64_t>(), 150) << "as long as the chunk took";
+  EXPECT_EQ((*rest)["next_chunk"], 50) << "the next chunk halved";
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_GE(summary["max_impact"]["pressured_chunks"].get<int64_t>(), 1) << summary.dump();
+  EXPECT_GT(summary["max_impact"]["rested_ms"].get<int64_t>(), 0) << summary.dump();
+  EXPECT_TRUE(summary["complete"].get<bool>());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id = " + std::to_string(locked)), 0)
+      << "the login came after the chunk took the member";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member") + Count("SELECT COUNT(*) FROM unconnected_member"),
+            kMembers);
+}
+
 // The archive's email is not unique: a member archived, a new member signing up with the same
 // email, that one going inactive too: both are archived. Restoring one while the other is
 // active is refused with a message naming the other, or done with --rename.
