@@ -80,7 +80,7 @@ std::vector<MemberCheck::Finding> MemberCheck::Run() {
   schema_ = MemberSchema::Read(conn_, settings_);
   std::vector<Finding> out;
   for (std::string& p : schema_->Problems()) {
-    const std::string topic = p.rfind("no index on ", 0) == 0                ? "index"
+    const std::string topic = p.rfind("no index on ", 0) == 0                     ? "index"
                               : p.find("has the unique key") != std::string::npos ? "archive_keys"
                                                                                   : "table";
     out.push_back({"problem", topic, std::move(p)});
@@ -103,7 +103,9 @@ std::vector<MemberCheck::Finding> MemberCheck::Run() {
     Estimate(out);
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
-    auto rank = [](const std::string& kind) { return kind == "problem" ? 0 : kind == "risk" ? 1 : 2; };
+    auto rank = [](const std::string& kind) {
+      return kind == "problem" ? 0 : kind == "risk" ? 1 : 2;
+    };
     return rank(a.kind) < rank(b.kind);
   });
   return out;
@@ -162,8 +164,8 @@ void MemberCheck::Binlog(std::vector<Finding>& out) {
       std::string list;
       for (MysqlRow row : hosts) {
         const std::string host = row.OptionalString(1).value_or("");
-        list += (list.empty() ? "" : ", ") + (host.empty() ? "server " + row.String(0)
-                                                           : host + ":" + row.String(2));
+        list += (list.empty() ? "" : ", ") +
+                (host.empty() ? "server " + row.String(0) : host + ":" + row.String(2));
       }
       out.push_back({"risk", "replica",
                      Fmt(static_cast<int64_t>(hosts.size())) + " replica(s) replicate from " +
@@ -190,7 +192,8 @@ void MemberCheck::Replicas(std::vector<Finding>& out) {
     } else if (limit_ms > 0 && *lag * 1000 > limit_ms) {
       out.push_back({"risk", "replica",
                      name + " lags " + std::to_string(*lag) + "s, over the limit of " +
-                         FormatDuration(limit_ms) + ": the migration would wait until it is below"});
+                         FormatDuration(limit_ms) +
+                         ": the migration would wait until it is below"});
     } else {
       out.push_back({"info", "replica", name + " lags " + std::to_string(*lag) + "s"});
     }
@@ -230,13 +233,13 @@ void MemberCheck::Estimate(std::vector<Finding>& out) {
     conn_.Execute("DROP TEMPORARY TABLE IF EXISTS " + sample);
     conn_.Execute("CREATE TEMPORARY TABLE " + sample + " LIKE " + member);
     MysqlStatement copy = conn_.Prepare("INSERT INTO " + sample + " SELECT * FROM " + member +
-                                        " FORCE INDEX (PRIMARY) WHERE " + id + " > ? AND " +
-                                        login + " < ? ORDER BY " + id + " LIMIT ?");
+                                        " FORCE INDEX (PRIMARY) WHERE " + id + " > ? AND " + login +
+                                        " < ? ORDER BY " + id + " LIMIT ?");
     double ms = 0;
     int64_t rows = 0;
     for (int i = 0; i < kSamples; ++i) {
-      const int64_t from = first - 1 + static_cast<int64_t>(
-                                           static_cast<double>(last - first) * i / (kSamples + 1));
+      const int64_t from =
+          first - 1 + static_cast<int64_t>(static_cast<double>(last - first) * i / (kSamples + 1));
       const auto start = std::chrono::steady_clock::now();
       MysqlTransaction tx(conn_);
       rows += static_cast<int64_t>(copy.Execute({from, cutoff, kSampleRows}).affected_rows);

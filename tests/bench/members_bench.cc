@@ -26,15 +26,15 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <mutex>
-#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,7 +56,7 @@ namespace {
 struct Options {
   long members = 1000000;
   int rounds = 1;
-  double rate = 300;        // live operations per second, all connections together
+  double rate = 300;  // live operations per second, all connections together
   int live_connections = 4;
   double idle_seconds = 10;  // the idle phase's length
   // Each a warden row: {} its defaults; --warden-variant ARGS adds one.
@@ -503,15 +503,14 @@ class Bench {
                 "timeouts", "load avg", "consistency");
     for (const Phase& p : phases) {
       if (!p.ran) continue;
-      const std::string chunk =
-          p.longest_chunk_ms < 0 ? "n/a"
-                                 : std::to_string(p.longest_chunk_ms) + " ms/" + Thousands(p.chunks);
+      const std::string chunk = p.longest_chunk_ms < 0 ? "n/a"
+                                                       : std::to_string(p.longest_chunk_ms) +
+                                                             " ms/" + Thousands(p.chunks);
       char load[32];
       std::snprintf(load, sizeof load, "%.2f->%.2f", p.load_before, p.load_after);
-      std::printf("%-40s %8.2f %8.2f %14s %8s %8s %8s %8s %7lld %8lld %11s  %s\n",
-                  p.method.c_str(), p.seconds, p.purged_seconds, chunk.c_str(),
-                  Thousands(p.live.ops).c_str(), Ms(p.live.p50_ms).c_str(),
-                  Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
+      std::printf("%-40s %8.2f %8.2f %14s %8s %8s %8s %8s %7lld %8lld %11s  %s\n", p.method.c_str(),
+                  p.seconds, p.purged_seconds, chunk.c_str(), Thousands(p.live.ops).c_str(),
+                  Ms(p.live.p50_ms).c_str(), Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
                   static_cast<long long>(p.live.errors), static_cast<long long>(p.live.timeouts),
                   load, p.consistency.c_str());
       if (!p.live.first_error.empty()) {
@@ -543,7 +542,8 @@ class Bench {
                   "live p99 lower than during the single transaction (%s ms): %.2fx",
                   Ms(single.live.p99_ms).c_str(), w.live.p99_ms / single.live.p99_ms);
     target(w.live.p99_ms < single.live.p99_ms, text);
-    std::snprintf(text, sizeof text, "no live query failed or timed out: %lld errors, %lld timeouts",
+    std::snprintf(text, sizeof text,
+                  "no live query failed or timed out: %lld errors, %lld timeouts",
                   static_cast<long long>(w.live.errors), static_cast<long long>(w.live.timeouts));
     target(w.live.errors == 0 && w.live.timeouts == 0, text);
     std::snprintf(text, sizeof text,
@@ -555,11 +555,11 @@ class Bench {
     std::snprintf(text, sizeof text, "no chunk transaction over 250 ms: longest %lld ms",
                   static_cast<long long>(w.longest_chunk_ms));
     target(w.longest_chunk_ms >= 0 && w.longest_chunk_ms <= 250, text);
-    target(w.consistency == "ok", "every member in exactly one table, the right one: " +
-                                      w.consistency);
+    target(w.consistency == "ok",
+           "every member in exactly one table, the right one: " + w.consistency);
     if (pt.ran) {
-      std::printf("  (vs pt-archiver: %.2fx its time, %.2fx until purged)\n", w.seconds / pt.seconds,
-                  w.purged_seconds / pt.purged_seconds);
+      std::printf("  (vs pt-archiver: %.2fx its time, %.2fx until purged)\n",
+                  w.seconds / pt.seconds, w.purged_seconds / pt.purged_seconds);
     }
     return all;
   }
@@ -631,11 +631,12 @@ class Bench {
       std::vector<Phase> phases;
       auto show = [&](const Phase& p) {
         if (!p.ran) return;
-        std::printf("%-40s %7.2fs  until purged %7.2fs  live p50 %s p99 %s max %s ms, %lld errors"
-                    ", load %.2f\n",
-                    p.method.c_str(), p.seconds, p.purged_seconds, Ms(p.live.p50_ms).c_str(),
-                    Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
-                    static_cast<long long>(p.live.errors), p.load_after);
+        std::printf(
+            "%-40s %7.2fs  until purged %7.2fs  live p50 %s p99 %s max %s ms, %lld errors"
+            ", load %.2f\n",
+            p.method.c_str(), p.seconds, p.purged_seconds, Ms(p.live.p50_ms).c_str(),
+            Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
+            static_cast<long long>(p.live.errors), p.load_after);
         std::fflush(stdout);
       };
       Restore();
@@ -663,14 +664,15 @@ class Bench {
 
       Table(phases);
       for (const Phase& p : phases) {
-      if (p.ran && p.live.ops < 1000) {
-        std::printf("(%s: %lld live operations in its window: its p99 is about its slowest few; "
-                    "the full size gives thousands)\n",
-                    p.method.c_str(), static_cast<long long>(p.live.ops));
-        break;
+        if (p.ran && p.live.ops < 1000) {
+          std::printf(
+              "(%s: %lld live operations in its window: its p99 is about its slowest few; "
+              "the full size gives thousands)\n",
+              p.method.c_str(), static_cast<long long>(p.live.ops));
+          break;
+        }
       }
-    }
-    std::printf("\ntargets:\n");
+      std::printf("\ntargets:\n");
       for (const Phase& w : wardens) all_met = Targets(w, idle, pt, single) && all_met;
     }
     std::printf("\nmembers bench: %s (load average now %.2f)\n",
