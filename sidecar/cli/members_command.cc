@@ -237,6 +237,9 @@ int MembersCommand::Migrate() {
     out << "throttle:  " << plan["throttle"].get<std::string>() << '\n';
     out << "count:     uses " << Explained(plan["explain_count"]) << '\n';
     out << "chunks:    walk " << Explained(plan["explain_chunk"]) << '\n';
+    for (const auto& warning : plan["warnings"]) {
+      out << "warning:   " << warning.get<std::string>() << '\n';
+    }
     if (plan["login_index"].get<std::string>().empty()) {
       out << "warning:   no index on " << settings.last_login_column
           << " (see warden members check)\n";

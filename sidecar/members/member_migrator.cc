@@ -422,6 +422,17 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   }
   plan["cutoff"] = cutoff;
   plan["cutoff_time"] = FormatIsoUtc(cutoff * 1000);
+  // What migrate would refuse, said here too rather than left to the real run.
+  nlohmann::json warnings = nlohmann::json::array();
+  if (!schema_->ArchiveUniqueKeys().empty()) {
+    warnings.push_back(
+        "the archive has unique keys besides its primary key: migrate refuses it unless "
+        "--fix-archive-keys (see warden members check)");
+  }
+  for (const MemberCheck::ForeignKey& fk : MemberCheck::ForeignKeysTo(conn_, s.table)) {
+    warnings.push_back(MemberCheck::ForeignKeyMessage(s, fk));
+  }
+  plan["warnings"] = warnings;
   const int64_t lo = resume_from.value_or(std::numeric_limits<int64_t>::min());
 
   // Without a cursor the id condition is left out, so the count can use the login index.

@@ -820,6 +820,11 @@ TEST_F(MembersTest, AnOlderArchiveWithAUniqueEmailIsFixedOnlyOnRequest) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 500) << "nobody moved";
   EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), 0);
+  r = Warden({"members", "migrate", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("warning:   the archive has unique keys besides its primary key"),
+            std::string::npos)
+      << r.out;
 
   r = Warden({"members", "migrate", "--fix-archive-keys"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
