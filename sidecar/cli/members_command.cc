@@ -384,9 +384,9 @@ int MembersCommand::Restore() {
   if (!rename_.empty() && rename_.find('@') == std::string::npos) {
     throw UsageError("--rename: \"" + rename_ + "\" is not an email address");
   }
-  MemberRestorer::Result result = restorer.Restore(
-      id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_,
-      rename_.empty() ? std::nullopt : std::optional(rename_));
+  MemberRestorer::Result result =
+      restorer.Restore(id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_,
+                       rename_.empty() ? std::nullopt : std::optional(rename_));
   if (json_) {
     nlohmann::json j = {{"id", result.id}, {"outcome", result.outcome}};
     if (result.renamed) j["email"] = *result.renamed;

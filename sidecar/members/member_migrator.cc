@@ -5,19 +5,19 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <exception>
 #include <limits>
 #include <mutex>
 #include <thread>
 
 #include "base/chunk_sizer.h"
+#include "base/duration.h"
 #include "base/errors.h"
 #include "base/failpoint.h"
-#include "base/duration.h"
 #include "base/time_format.h"
 #include "members/impact_governor.h"
 #include "members/member_check.h"
@@ -285,32 +285,38 @@ void MemberMigrator::AcquireLock(const MigrateOptions& options) {
       std::optional<bool> alive;
       const std::string who = LockHolder(*holder, &alive);
       if (alive.value_or(false)) {
-        throw Error("another warden members migrate is running on " + settings_.table + " (" +
-                        who + " holds the lock " + lock_name_ + "); wait for it or stop it",
+        throw Error("another warden members migrate is running on " + settings_.table + " (" + who +
+                        " holds the lock " + lock_name_ + "); wait for it or stop it",
                     kExitFailure);
       }
       if (clock_() >= deadline || cancelled_()) {
-        throw Error("another warden members migrate is running on " + settings_.table + ": " +
-                        who + " still holds the lock " + lock_name_ + " after --lock-wait " +
+        throw Error("another warden members migrate is running on " + settings_.table + ": " + who +
+                        " still holds the lock " + lock_name_ + " after --lock-wait " +
                         FormatDuration(options.lock_wait_ms) + "; wait for it or stop it",
                     kExitFailure);
       }
       if (!announced) {
         announced = true;
-        events_({{"event", "lock_wait"},
-                 {"holder_connection", *holder},
-                 {"message", "waiting up to " + FormatDuration(options.lock_wait_ms) +
-                                 " for the lock " + lock_name_ + ", held by " + who +
-                                 (alive.has_value()
-                                      ? ", which no longer runs: the server has not yet "
-                                        "closed its connection"
-                                      : "")}});
+        events_(
+            {{"event", "lock_wait"},
+             {"holder_connection", *holder},
+             {"message", "waiting up to " + FormatDuration(options.lock_wait_ms) +
+                             " for the lock " + lock_name_ + ", held by " + who +
+                             (alive.has_value() ? ", which no longer runs: the server has not yet "
+                                                  "closed its connection"
+                                                : "")}});
       }
     }
-    const int64_t left = std::max<int64_t>(deadline - clock_(), 0);
-    if (take(std::min<int64_t>(left, 500) / 1000.0)) {
+    // Whole seconds: MySQL's GET_LOCK takes no fractions.
+    const bool waiting = deadline > clock_();
+    if (take(waiting ? 1.0 : 0.0)) {
       if (announced) events_({{"event", "note"}, {"message", "got the lock " + lock_name_}});
       return;
+    }
+    if (!waiting && !holder) {  // taken and freed again and again by others
+      throw Error("another warden members migrate is running on " + settings_.table +
+                      " (the lock " + lock_name_ + " was taken each time it was free)",
+                  kExitFailure);
     }
   }
 }
@@ -703,9 +709,10 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
 
   std::optional<ImpactGovernor> governor;
   if (options.max_impact) {
-    governor.emplace(conn, "SELECT " + id + " FROM " + QuoteIdentifier(settings_.table) +
-                               " WHERE " + id + " = ?",
-                     end);
+    governor.emplace(
+        conn,
+        "SELECT " + id + " FROM " + QuoteIdentifier(settings_.table) + " WHERE " + id + " = ?",
+        end);
     governor->Start();
   }
 

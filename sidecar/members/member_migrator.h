@@ -48,9 +48,9 @@ struct MigrateSummary {
   int64_t fallbacks = 0;  // chunks redone row by row because the range moved under them
   bool complete = false;  // every inactive member is moved: the run is done
   bool max_impact = false;
-  int64_t pressured_chunks = 0;  // --max-impact: chunks after which the site felt the run
-  int64_t rested_ms = 0;         // --max-impact: rests between chunks
-  std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""
+  int64_t pressured_chunks = 0;          // --max-impact: chunks after which the site felt the run
+  int64_t rested_ms = 0;                 // --max-impact: rests between chunks
+  std::string stopped;                   // why it stopped early: "max-rows", "cancelled", ""
   std::optional<nlohmann::json> verify;  // Verify's report, with --verify
   nlohmann::json phases;                 // ms spent in each step of the chunks
 

@@ -69,9 +69,9 @@ MemberRestorer::Result MemberRestorer::Restore(std::optional<int64_t> id,
       if (is_email && rename) binds.push_back(*rename);
     }
     binds.push_back(member_id);
-    MysqlStatement lookup = conn_.Prepare("SELECT m." + id_col + ", a." + email_col + " FROM " +
-                                          archive + " a JOIN " + member + " m ON " + on +
-                                          " WHERE a." + id_col + " = ? LIMIT 1");
+    MysqlStatement lookup =
+        conn_.Prepare("SELECT m." + id_col + ", a." + email_col + " FROM " + archive + " a JOIN " +
+                      member + " m ON " + on + " WHERE a." + id_col + " = ? LIMIT 1");
     for (MysqlValue& v : binds) lookup.Bind(std::move(v));
     MysqlRows taken = lookup.Query();
     if (taken.empty()) continue;
@@ -93,8 +93,9 @@ MemberRestorer::Result MemberRestorer::Restore(std::optional<int64_t> id,
                 kExitFailure);
   }
   try {
-    MysqlStatement insert = conn_.Prepare("INSERT INTO " + member + " (" + columns + ") SELECT " +
-                                          values + " FROM " + archive + " WHERE " + id_col + " = ?");
+    MysqlStatement insert =
+        conn_.Prepare("INSERT INTO " + member + " (" + columns + ") SELECT " + values + " FROM " +
+                      archive + " WHERE " + id_col + " = ?");
     if (rename) insert.Bind(*rename);
     insert.Bind(member_id).Execute();
   } catch (const MysqlDuplicateKeyError& e) {

@@ -166,11 +166,11 @@ std::vector<std::string> MemberSchema::Problems() const {
   for (std::string& p : ArchiveProblems()) out.push_back(std::move(p));
   const std::vector<TableShape::Index> keys = ArchiveUniqueKeys();
   if (!keys.empty()) {
-    out.push_back("the archive " + settings_.archive_table + " has the unique key(s) " +
-                  KeyNames(keys) + ": an email archived once can be archived again (a new " +
-                  "member took it and went inactive too), and the migration stops on it; " +
-                  "warden members migrate --fix-archive-keys makes them plain indexes: " +
-                  ArchiveKeysSql());
+    out.push_back(
+        "the archive " + settings_.archive_table + " has the unique key(s) " + KeyNames(keys) +
+        ": an email archived once can be archived again (a new " +
+        "member took it and went inactive too), and the migration stops on it; " +
+        "warden members migrate --fix-archive-keys makes them plain indexes: " + ArchiveKeysSql());
   }
   return out;
 }

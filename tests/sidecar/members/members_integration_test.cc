@@ -613,10 +613,8 @@ TEST_F(MembersTest, OneMigrationAtATime) {
   const auto events = JsonLines(r.out);
   const nlohmann::json* wait = Find(events, "lock_wait");
   ASSERT_NE(wait, nullptr) << r.out;
-  EXPECT_NE(wait->value("message", "").find("waiting up to 1s for the lock"),
-            std::string::npos)
-      << r.out
-      << wait->dump();
+  EXPECT_NE(wait->value("message", "").find("waiting up to 1s for the lock"), std::string::npos)
+      << r.out << wait->dump();
   EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 100);
   other.Query("SELECT RELEASE_LOCK('warden.members.warden_test.member')");
   EXPECT_EQ(Warden({"members", "migrate"}).exit_code, 0);
@@ -627,9 +625,9 @@ TEST_F(MembersTest, OneMigrationAtATime) {
 TEST_F(MembersTest, ALiveMigrationOnThisHostIsNotWaitedFor) {
   MakeMembers(2000);
   const std::string go = tmp_.File("go");
-  Process first = Process::Start(
-      WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0"},
-                    {{"WARDEN_FAILPOINT", "members.after_commit@1:wait=" + go}}));
+  Process first =
+      Process::Start(WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0"},
+                                   {{"WARDEN_FAILPOINT", "members.after_commit@1:wait=" + go}}));
   ASSERT_TRUE(PollUntil(
       [&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !first.Running(); }, 30s));
   ASSERT_TRUE(first.Running()) << first.Stdout() << first.Stderr();
@@ -665,8 +663,9 @@ TEST_F(MembersTest, ARerunRightAfterKill9WaitsForTheDeadRunsLock) {
   // Its first chunk's copy waits for member 5's row lock.
   ASSERT_TRUE(PollUntil(
       [&] {
-        return Count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
-                     "'INSERT INTO `unconnected_member`%'") > 0 ||
+        return Count(
+                   "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                   "'INSERT INTO `unconnected_member`%'") > 0 ||
                !killed.Running();
       },
       30s));
@@ -689,8 +688,8 @@ TEST_F(MembersTest, ARerunRightAfterKill9WaitsForTheDeadRunsLock) {
   const auto events = JsonLines(rerun.Stdout());
   const nlohmann::json* wait = Find(events, "lock_wait");
   ASSERT_NE(wait, nullptr) << rerun.Stdout();
-  EXPECT_NE((*wait)["message"].get<std::string>().find(
-                "of warden pid " + std::to_string(killed.pid()) + " on "),
+  EXPECT_NE((*wait)["message"].get<std::string>().find("of warden pid " +
+                                                       std::to_string(killed.pid()) + " on "),
             std::string::npos)
       << wait->dump();
   EXPECT_NE((*wait)["message"].get<std::string>().find("which no longer runs"), std::string::npos)
@@ -720,8 +719,9 @@ TEST_F(MembersTest, MaxImpactRestsAfterAChunkALoginWaitedFor) {
   });
   ASSERT_TRUE(PollUntil(
       [&] {
-        return Count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
-                     "'UPDATE member SET last_login_time%'") > 0;
+        return Count(
+                   "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                   "'UPDATE member SET last_login_time%'") > 0;
       },
       10s));
   std::this_thread::sleep_for(200ms);
