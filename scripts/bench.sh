@@ -2,6 +2,8 @@
 # `make bench`: the benchmarks, each printing its figure next to a baseline measured in the
 # same run. Only loopback traffic, bounded in time. Extra arguments go to the blacklist bench
 # (e.g. --entries 100000 --seconds 3). The scheduler bench takes about 70 s.
+# WARDEN_BENCH_MEMBERS sets the members bench's size (default 1,000,000 members; it runs
+# for several minutes at that size: run it on a quiet machine).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${WARDEN_BUILD_DIR:-$here/build}

@@ -35,10 +35,14 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
   } else if (kind == "pause") {
     EndBar();
     err_ << "paused: " << event.value("reason", "") << '\n';
+  } else if (kind == "rest") {
+    EndBar();
+    err_ << "resting " << event.value("rest_ms", int64_t{0}) << "ms: " << event.value("reason", "")
+         << '\n';
   } else if (kind == "retry") {
     EndBar();
     err_ << "retrying a chunk: " << event.value("error", "") << '\n';
-  } else if (kind == "created" || kind == "note") {
+  } else if (kind == "created" || kind == "note" || kind == "lock_wait") {
     EndBar();
     err_ << event.value("message", "") << '\n';
   } else if (kind == "done") {

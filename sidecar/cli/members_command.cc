@@ -10,6 +10,7 @@
 #include "base/progress_printer.h"
 #include "base/stop_signal.h"
 #include "base/time_format.h"
+#include "members/member_check.h"
 #include "members/member_migrator.h"
 #include "members/member_restorer.h"
 #include "members/member_schema.h"
@@ -84,8 +85,31 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
                      "Checksum every chunk; check counts and checksum at the end");
   migrate_->add_flag("--fresh", fresh_, "Abandon an unfinished run instead of resuming it");
   migrate_->add_flag("--json", json_, "JSON lines even on a terminal");
+  migrate_
+      ->add_option("--lock-wait", lock_wait_,
+                   "Wait this long for the lock of a run that no longer runs (killed, its "
+                   "connection not yet closed by the server; default 30s, 0: do not wait)")
+      ->type_name("DURATION");
+  migrate_->add_flag("--max-impact", max_impact_,
+                     "Put the site first: rest after each chunk, longer and with smaller chunks "
+                     "while logins wait for its row locks or a probe query slows down "
+                     "(chunk-time 40ms unless given); slower");
+  migrate_->add_flag("--fix-archive-keys", fix_archive_keys_,
+                     "Make the archive's unique keys (an older warden's archive) plain indexes "
+                     "first");
 
-  check_ = app_->add_subcommand("check", "Check the member tables and indexes for migration");
+  check_ = app_->add_subcommand(
+      "check",
+      "Report what would stop a migration or weigh on the site: tables, indexes, unique keys, "
+      "foreign keys, triggers, the binary log, replicas, and the estimated time");
+  check_
+      ->add_option("--inactive-for", inactive_for_,
+                   "Estimate for members inactive for longer than this (default 365d)")
+      ->type_name("DURATION");
+  check_
+      ->add_option("--replica", replicas_,
+                   "A replica to check (repeatable; replaces [members] replicas)")
+      ->type_name("URL");
   check_->add_flag("--json", json_, "Print a JSON object");
 
   restore_ = app_->add_subcommand("restore", "Move an archived member back (reactivation)");
@@ -93,6 +117,10 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
   restore_->add_option("--email", email_, "Find the member by email instead")->type_name("EMAIL");
   restore_->add_flag("--keep-login-time", keep_login_time_,
                      "Keep last_login_time as archived (default: set it to now)");
+  restore_
+      ->add_option("--rename", rename_,
+                   "Restore it with this email (when a member took its email meanwhile)")
+      ->type_name("EMAIL");
   restore_->add_flag("--json", json_, "Print a JSON object");
 }
 
@@ -159,6 +187,17 @@ int MembersCommand::Migrate() {
   options.max_rows = max_rows_;
   options.verify = verify_;
   options.fresh = fresh_;
+  options.fix_archive_keys = fix_archive_keys_;
+  options.max_impact = max_impact_;
+  if (max_impact_ && chunk_time_.empty() && options.chunk_time_ms > 40) {
+    options.chunk_time_ms = 40;
+  }
+  if (!lock_wait_.empty()) {
+    auto ms = ParseDurationMs(lock_wait_, &error);
+    if (!ms) throw UsageError("--lock-wait: " + error);
+    if (*ms > int64_t{3600} * 1000) throw UsageError("--lock-wait: at most 1h");
+    options.lock_wait_ms = *ms;
+  }
 
   const ProgressPrinter::Mode mode =
       json_ ? ProgressPrinter::Mode::kJson : ProgressPrinter::ForFd(STDOUT_FILENO);
@@ -198,6 +237,9 @@ int MembersCommand::Migrate() {
     out << "throttle:  " << plan["throttle"].get<std::string>() << '\n';
     out << "count:     uses " << Explained(plan["explain_count"]) << '\n';
     out << "chunks:    walk " << Explained(plan["explain_chunk"]) << '\n';
+    for (const auto& warning : plan["warnings"]) {
+      out << "warning:   " << warning.get<std::string>() << '\n';
+    }
     if (plan["login_index"].get<std::string>().empty()) {
       out << "warning:   no index on " << settings.last_login_column
           << " (see warden members check)\n";
@@ -230,6 +272,10 @@ int MembersCommand::Migrate() {
         << Fmt(summary.chunks) << " chunks, longest chunk " << summary.longest_chunk_ms << "ms";
     if (summary.paused_ms > 0) out << ", paused " << FormatDuration(summary.paused_ms);
     if (summary.retries > 0) out << ", " << summary.retries << " chunks retried";
+    if (summary.max_impact) {
+      out << ", rested " << FormatDuration(summary.rested_ms) << " (" << summary.pressured_chunks
+          << " chunks felt by the site)";
+    }
     out << '\n';
     out << "run #" << summary.run_id << (summary.resumed ? " (resumed)" : "") << ": "
         << Fmt(summary.run_rows_moved) << " moved in all, cutoff "
@@ -255,9 +301,32 @@ int MembersCommand::Migrate() {
 
 int MembersCommand::Check() {
   MembersSettings settings = MembersSettings::Load(ctx_.settings().config_path());
+  std::string error;
+  int64_t inactive_for_ms = settings.inactive_for_ms;
+  if (!inactive_for_.empty()) {
+    auto ms = ParseDurationMs(inactive_for_, &error);
+    if (!ms) throw UsageError("--inactive-for: " + error);
+    if (*ms < 1000) throw UsageError("--inactive-for: must be at least 1s");
+    inactive_for_ms = *ms;
+  }
+  if (!replicas_.empty()) {
+    settings.replicas.clear();
+    for (const std::string& text : replicas_) {
+      auto url = MysqlUrl::Parse(text, &error);
+      if (!url) throw UsageError("--replica: " + error);
+      settings.replicas.push_back(*url);
+    }
+  }
   MysqlConnection conn = ctx_.ConnectMysql();
-  MemberSchema schema = MemberSchema::Read(conn, settings);
-  std::vector<std::string> problems = schema.Problems();
+  MemberCheck check(conn, settings, inactive_for_ms);
+  const std::vector<MemberCheck::Finding> findings = check.Run();
+  const MemberSchema& schema = check.schema();
+  std::vector<std::string> problems;
+  std::vector<std::string> risks;
+  for (const auto& f : findings) {
+    if (f.kind == "problem") problems.push_back(f.message);
+    if (f.kind == "risk") risks.push_back(f.message);
+  }
   if (json_) {
     nlohmann::json j = {{"table", settings.table},
                         {"archive_table", settings.archive_table},
@@ -266,10 +335,15 @@ int MembersCommand::Check() {
                         {"login_index", schema.LoginIndex()},
                         {"estimated_rows", schema.source().estimated_rows},
                         {"problems", problems},
+                        {"risks", risks},
+                        {"findings", nlohmann::json::array()},
+                        {"estimate", check.estimate()},
                         {"ok", problems.empty()}};
+    for (const auto& f : findings) j["findings"].push_back(f.ToJson());
     if (schema.source().exists && schema.LoginIndex().empty()) {
       j["add_index"] = schema.AddLoginIndexSql();
     }
+    if (!schema.ArchiveKeysSql().empty()) j["fix_archive_keys"] = schema.ArchiveKeysSql();
     ctx_.out() << j.dump() << '\n';
   } else {
     std::ostream& out = ctx_.out();
@@ -282,8 +356,11 @@ int MembersCommand::Check() {
                                       : std::string("missing (warden members migrate creates it)"))
           << '\n';
     }
-    for (const std::string& p : problems) out << "problem: " << p << '\n';
-    if (problems.empty()) out << "ok: ready to migrate\n";
+    for (const auto& f : findings) out << f.kind << ": " << f.message << '\n';
+    if (problems.empty()) {
+      out << (risks.empty() ? "ok: ready to migrate\n"
+                            : "ok: ready to migrate, with the risks above\n");
+    }
   }
   return problems.empty() ? kExitOk : kExitFailure;
 }
@@ -304,12 +381,20 @@ int MembersCommand::Restore() {
   MembersSettings settings = MembersSettings::Load(ctx_.settings().config_path());
   MysqlConnection conn = ctx_.ConnectMysql();
   MemberRestorer restorer(conn, settings);
-  MemberRestorer::Result result = restorer.Restore(
-      id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_);
+  if (!rename_.empty() && rename_.find('@') == std::string::npos) {
+    throw UsageError("--rename: \"" + rename_ + "\" is not an email address");
+  }
+  MemberRestorer::Result result =
+      restorer.Restore(id, email_.empty() ? std::nullopt : std::optional(email_), !keep_login_time_,
+                       rename_.empty() ? std::nullopt : std::optional(rename_));
   if (json_) {
-    ctx_.out() << nlohmann::json{{"id", result.id}, {"outcome", result.outcome}}.dump() << '\n';
+    nlohmann::json j = {{"id", result.id}, {"outcome", result.outcome}};
+    if (result.renamed) j["email"] = *result.renamed;
+    ctx_.out() << j.dump() << '\n';
   } else if (result.outcome == "restored") {
-    ctx_.out() << "restored member " << result.id << " to " << settings.table << '\n';
+    ctx_.out() << "restored member " << result.id << " to " << settings.table;
+    if (result.renamed) ctx_.out() << " with the email " << *result.renamed;
+    ctx_.out() << '\n';
   } else {
     ctx_.out() << "member " << result.id << " is active already (in " << settings.table
                << "): nothing to do\n";

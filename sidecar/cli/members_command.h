@@ -14,8 +14,9 @@ namespace warden {
 // back (docs/members.md). Table and column names come from [members] in the config file.
 //   warden members migrate [--inactive-for 365d] [--chunk N] [--chunk-time D] [--dry-run]
 //                          [--max-rows N] [--throttle SPEC] [--verify] [--fresh] [--json]
-//   warden members check [--json]
-//   warden members restore <ID | --email E> [--keep-login-time]
+//                          [--lock-wait D] [--fix-archive-keys] [--max-impact]
+//   warden members check [--inactive-for D] [--replica URL] [--json]
+//   warden members restore <ID | --email E> [--keep-login-time] [--rename EMAIL]
 class MembersCommand : public Command {
  public:
   MembersCommand(CLI::App& parent, CommandContext& context);
@@ -47,10 +48,14 @@ class MembersCommand : public Command {
   bool verify_ = false;
   bool fresh_ = false;
   bool json_ = false;
+  std::string lock_wait_;
+  bool fix_archive_keys_ = false;
+  bool max_impact_ = false;
   // restore
   std::string restore_id_;
   std::string email_;
   bool keep_login_time_ = false;
+  std::string rename_;
 };
 
 }  // namespace warden

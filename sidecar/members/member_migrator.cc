@@ -1,22 +1,29 @@
 #include "members/member_migrator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <exception>
 #include <limits>
 #include <mutex>
 #include <thread>
 
 #include "base/chunk_sizer.h"
+#include "base/duration.h"
 #include "base/errors.h"
 #include "base/failpoint.h"
+#include "base/time_format.h"
+#include "members/impact_governor.h"
+#include "members/member_check.h"
 #include "storage/mysql/load_throttle.h"
 #include "storage/mysql/mysql_transaction.h"
 #include "storage/mysql/sql_identifier.h"
-#include "base/time_format.h"
 
 namespace warden {
 
@@ -47,6 +54,31 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 }
 
 void Sleep(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string HostName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
+// "PID@HOST": the process that holds a run's lock, kept in the state table.
+std::string ThisProcess() { return std::to_string(getpid()) + "@" + HostName(); }
+
+// Whether the process "PID@HOST" runs; nullopt when it is on another host (or unreadable).
+std::optional<bool> ProcessRuns(const std::string& process) {
+  const size_t at = process.find('@');
+  if (at == std::string::npos || at == 0 || process.substr(at + 1) != HostName()) {
+    return std::nullopt;
+  }
+  long pid = 0;
+  try {
+    pid = std::stol(process.substr(0, at));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (pid <= 0) return std::nullopt;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 // Where the chunks' time goes, summed over a migration (the summary's phases_ms).
 struct ChunkPhases {
@@ -104,6 +136,9 @@ nlohmann::json MigrateSummary::ToJson() const {
                       {"fallbacks", fallbacks},
                       {"complete", complete}};
   if (!stopped.empty()) j["stopped"] = stopped;
+  if (max_impact) {
+    j["max_impact"] = {{"pressured_chunks", pressured_chunks}, {"rested_ms", rested_ms}};
+  }
   if (verify) j["verify"] = *verify;
   if (!phases.is_null()) j["phases_ms"] = phases;
   return j;
@@ -190,19 +225,99 @@ void MemberMigrator::EnsureTables(bool create) {
                 "started_at DATETIME(3) NOT NULL, "
                 "updated_at DATETIME(3) NOT NULL, "
                 "finished_at DATETIME(3) NULL, "
+                "holder VARCHAR(255) NULL, "
+                "holder_connection BIGINT NULL, "
                 "KEY source_status (source_table, status)"
                 ") ENGINE=InnoDB");
+  // A state table of an older warden: who holds a run's lock was not kept.
+  if (TableShape::Read(conn_, settings_.state_table).FindColumn("holder") == nullptr) {
+    conn_.Execute("ALTER TABLE " + QuoteIdentifier(settings_.state_table) +
+                  " ADD COLUMN holder VARCHAR(255) NULL, ADD COLUMN holder_connection BIGINT NULL");
+  }
 }
 
-void MemberMigrator::AcquireLock() {
-  // A named lock, held by this connection: released by the server when the process dies, so a
-  // kill -9 never leaves a stale lock behind.
+void MemberMigrator::FixArchiveKeys(bool fix) {
+  if (schema_->ArchiveUniqueKeys().empty()) return;
+  if (!fix) schema_->RequireArchiveKeys();  // throws
+  const std::string sql = schema_->ArchiveKeysSql();
+  events_({{"event", "note"},
+           {"message", "making the unique keys of " + settings_.archive_table +
+                           " plain indexes (--fix-archive-keys): " + sql}});
+  conn_.Execute(sql.substr(0, sql.size() - 1));
+  schema_ = MemberSchema::Read(conn_, settings_);
+}
+
+std::string MemberMigrator::LockHolder(int64_t connection, std::optional<bool>* alive) {
+  *alive = std::nullopt;
+  std::string who = "connection " + std::to_string(connection);
+  MysqlRows rows = conn_
+                       .Prepare("SELECT holder FROM " + QuoteIdentifier(settings_.state_table) +
+                                " WHERE holder_connection = ? AND source_table = ? AND status = "
+                                "'running' AND holder IS NOT NULL ORDER BY run_id DESC LIMIT 1")
+                       .Query({connection, settings_.table});
+  if (rows.empty()) return who;
+  const std::string process = rows[0].String(0);
+  *alive = ProcessRuns(process);
+  const size_t at = process.find('@');
+  return who + " of warden pid " + process.substr(0, at) + " on " + process.substr(at + 1);
+}
+
+void MemberMigrator::AcquireLock(const MigrateOptions& options) {
+  // A named lock, held by this connection: released by the server when the connection ends.
+  // After a kill -9 that is not at once: a statement the dead process left running (a chunk
+  // waiting for a row lock) runs to its end, and its transaction is rolled back, before the
+  // server notices the closed connection. So a holder that no longer runs is waited for, up
+  // to lock_wait; one that runs on this host is a live migration, and a holder that cannot be
+  // told (another host, another tool) is waited for and then taken for a live one.
   lock_name_ = ("warden.members." + schema_->database() + "." + settings_.table).substr(0, 64);
-  MysqlRows rows = conn_.Prepare("SELECT GET_LOCK(?, 0)").Query({lock_name_});
-  if (rows.empty() || rows[0].OptionalInt64(0).value_or(0) != 1) {
-    throw Error("another warden members migrate is running on " + settings_.table +
-                    " (it holds the lock " + lock_name_ + "); wait for it or stop it",
-                kExitFailure);
+  MysqlStatement get = conn_.Prepare("SELECT GET_LOCK(?, ?)");
+  auto take = [&](double seconds) {
+    MysqlRows rows = get.Query({lock_name_, seconds});
+    return !rows.empty() && rows[0].OptionalInt64(0).value_or(0) == 1;
+  };
+  if (take(0)) return;
+  MysqlStatement used = conn_.Prepare("SELECT IS_USED_LOCK(?)");
+  const int64_t deadline = clock_() + options.lock_wait_ms;
+  bool announced = false;
+  for (;;) {
+    const std::optional<int64_t> holder = used.Query({lock_name_})[0].OptionalInt64(0);
+    if (holder) {
+      std::optional<bool> alive;
+      const std::string who = LockHolder(*holder, &alive);
+      if (alive.value_or(false)) {
+        throw Error("another warden members migrate is running on " + settings_.table + " (" + who +
+                        " holds the lock " + lock_name_ + "); wait for it or stop it",
+                    kExitFailure);
+      }
+      if (clock_() >= deadline || cancelled_()) {
+        throw Error("another warden members migrate is running on " + settings_.table + ": " + who +
+                        " still holds the lock " + lock_name_ + " after --lock-wait " +
+                        FormatDuration(options.lock_wait_ms) + "; wait for it or stop it",
+                    kExitFailure);
+      }
+      if (!announced) {
+        announced = true;
+        events_(
+            {{"event", "lock_wait"},
+             {"holder_connection", *holder},
+             {"message", "waiting up to " + FormatDuration(options.lock_wait_ms) +
+                             " for the lock " + lock_name_ + ", held by " + who +
+                             (alive.has_value() ? ", which no longer runs: the server has not yet "
+                                                  "closed its connection"
+                                                : "")}});
+      }
+    }
+    // Whole seconds: MySQL's GET_LOCK takes no fractions.
+    const bool waiting = deadline > clock_();
+    if (take(waiting ? 1.0 : 0.0)) {
+      if (announced) events_({{"event", "note"}, {"message", "got the lock " + lock_name_}});
+      return;
+    }
+    if (!waiting && !holder) {  // taken and freed again and again by others
+      throw Error("another warden members migrate is running on " + settings_.table +
+                      " (the lock " + lock_name_ + " was taken each time it was free)",
+                  kExitFailure);
+    }
   }
 }
 
@@ -231,6 +346,10 @@ MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int6
     run.rows_moved = open[0].Int64(4);
     run.checksummed = open[0].Int64(5) != 0;
     run.resumed = true;
+    conn_
+        .Prepare("UPDATE " + state +
+                 " SET holder = ?, holder_connection = CONNECTION_ID() WHERE run_id = ?")
+        .Execute({ThisProcess(), run.id});
     return run;
   }
   Run run;
@@ -241,9 +360,10 @@ MemberMigrator::Run MemberMigrator::StartRun(const MigrateOptions& options, int6
       conn_
           .Prepare("INSERT INTO " + state +
                    " (source_table, archive_table, cutoff, moved_at, status, checksummed, "
-                   "started_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, NOW(3), NOW(3))")
+                   "started_at, updated_at, holder, holder_connection) VALUES (?, ?, ?, ?, "
+                   "'running', ?, NOW(3), NOW(3), ?, CONNECTION_ID())")
           .Execute({settings_.table, settings_.archive_table, cutoff, run.moved_at,
-                    options.verify ? 1 : 0});
+                    options.verify ? 1 : 0, ThisProcess()});
   run.id = static_cast<int64_t>(inserted.last_insert_id);
   return run;
 }
@@ -308,6 +428,17 @@ nlohmann::json MemberMigrator::Plan(const MigrateOptions& options) {
   }
   plan["cutoff"] = cutoff;
   plan["cutoff_time"] = FormatIsoUtc(cutoff * 1000);
+  // What migrate would refuse, said here too rather than left to the real run.
+  nlohmann::json warnings = nlohmann::json::array();
+  if (!schema_->ArchiveUniqueKeys().empty()) {
+    warnings.push_back(
+        "the archive has unique keys besides its primary key: migrate refuses it unless "
+        "--fix-archive-keys (see warden members check)");
+  }
+  for (const MemberCheck::ForeignKey& fk : MemberCheck::ForeignKeysTo(conn_, s.table)) {
+    warnings.push_back(MemberCheck::ForeignKeyMessage(s, fk));
+  }
+  plan["warnings"] = warnings;
   const int64_t lo = resume_from.value_or(std::numeric_limits<int64_t>::min());
 
   // Without a cursor the id condition is left out, so the count can use the login index.
@@ -435,7 +566,9 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   const int64_t started_ms = clock_();
   Prepare();
   EnsureTables(true);
-  AcquireLock();
+  FixArchiveKeys(options.fix_archive_keys);
+  MemberCheck::RequireNoForeignKeys(conn_, *schema_);
+  AcquireLock(options);
   const MembersSettings& s = settings_;
   Run run = StartRun(options, CutoffFor(options.inactive_for_ms));
   if (!options.verify) run.checksummed = false;
@@ -447,6 +580,7 @@ MigrateSummary MemberMigrator::Migrate(const MigrateOptions& options) {
   summary.resumed = run.resumed;
   summary.cutoff = run.cutoff;
   summary.run_rows_moved = run.rows_moved;
+  summary.max_impact = options.max_impact;
 
   const std::string member = QuoteIdentifier(s.table);
   const std::string id = QuoteIdentifier(s.id_column);
@@ -572,6 +706,15 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
   double& ids_per_row = stripe.ids_per_row;
   const std::string archive = QuoteIdentifier(settings_.archive_table);
   const std::string id = QuoteIdentifier(settings_.id_column);
+
+  std::optional<ImpactGovernor> governor;
+  if (options.max_impact) {
+    governor.emplace(
+        conn,
+        "SELECT " + id + " FROM " + QuoteIdentifier(settings_.table) + " WHERE " + id + " = ?",
+        end);
+    governor->Start();
+  }
 
   int64_t stripe_paused_ms = 0;
   while (lo < end) {
@@ -722,6 +865,11 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
     }
     lo = hi;
     if (found > 0 && !fallback) sizer.Record(found, chunk_ms);
+    ImpactGovernor::Advice advice;
+    if (governor && found > 0) {
+      advice = governor->AfterChunk(chunk_ms);
+      if (advice.shrink) sizer.Shrink();
+    }
 
     nlohmann::json event;
     {
@@ -754,6 +902,18 @@ void MemberMigrator::WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& strip
       }
     }
     if (!event.is_null()) events(event);
+    if (advice.rest_ms > 0 && lo < end && !stopping()) {
+      if (!advice.reason.empty()) {
+        events({{"event", "rest"},
+                {"reason", advice.reason},
+                {"rest_ms", advice.rest_ms},
+                {"next_chunk", sizer.size()}});
+      }
+      Sleep(advice.rest_ms);
+      std::lock_guard lock(walk.mutex);
+      summary.rested_ms += advice.rest_ms;
+      summary.pressured_chunks += advice.reason.empty() ? 0 : 1;
+    }
   }
   if (lo >= end) {
     std::lock_guard lock(walk.mutex);

@@ -24,6 +24,13 @@ struct MigrateOptions {
   bool verify = false;   // checksum every chunk, check counts and checksum at the end
   bool fresh = false;    // abandon an unfinished run instead of resuming it
   int64_t parallel = 1;  // stripes of the id range moved at once, one connection each
+  // How long to wait for the lock of a run that is no longer running (killed, its connection
+  // not yet closed by the server); a run that is alive on this host fails at once.
+  int64_t lock_wait_ms = 30000;
+  bool fix_archive_keys = false;  // make the archive's unique keys plain indexes first
+  // Steer by what the site feels (row lock waits, a probe query's latency): rest after each
+  // chunk, longer and with a smaller next chunk under pressure (ImpactGovernor).
+  bool max_impact = false;
 };
 
 // How a migration (one invocation) went.
@@ -40,7 +47,10 @@ struct MigrateSummary {
   int64_t retries = 0;    // deadlocks and lock wait timeouts, each chunk rolled back and redone
   int64_t fallbacks = 0;  // chunks redone row by row because the range moved under them
   bool complete = false;  // every inactive member is moved: the run is done
-  std::string stopped;    // why it stopped early: "max-rows", "cancelled", ""
+  bool max_impact = false;
+  int64_t pressured_chunks = 0;          // --max-impact: chunks after which the site felt the run
+  int64_t rested_ms = 0;                 // --max-impact: rests between chunks
+  std::string stopped;                   // why it stopped early: "max-rows", "cancelled", ""
   std::optional<nlohmann::json> verify;  // Verify's report, with --verify
   nlohmann::json phases;                 // ms spent in each step of the chunks
 
@@ -96,7 +106,11 @@ class MemberMigrator {
   void WalkStripe(MysqlConnection& conn, Walk& walk, Stripe& stripe, const Run& run,
                   const MigrateOptions& options, const EventSink& events);
   void EnsureTables(bool create);
-  void AcquireLock();
+  void AcquireLock(const MigrateOptions& options);
+  // Who holds the migration lock: "connection N", with the process that took it when the
+  // state table knows it; *alive says whether that process runs (nullopt: not on this host).
+  std::string LockHolder(int64_t connection, std::optional<bool>* alive);
+  void FixArchiveKeys(bool fix);
   Run StartRun(const MigrateOptions& options, int64_t cutoff);
   std::string ChecksumExpression() const;
   int64_t CutoffFor(int64_t inactive_for_ms) const;

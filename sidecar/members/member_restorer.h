@@ -20,15 +20,19 @@ class MemberRestorer {
     int64_t id = 0;
     // "restored", or "active" when the member is in the member table already (nothing done).
     std::string outcome;
+    std::optional<std::string> renamed;  // the email it went back with (--rename)
   };
 
   MemberRestorer(MysqlConnection& conn, MembersSettings settings, Clock clock = SystemNowMs)
       : conn_(conn), settings_(std::move(settings)), clock_(std::move(clock)) {}
 
-  // Exactly one of id and email. Throws UsageError for unusable tables, Error (exit 1) when no
-  // such member exists in either table, or the email is archived more than once, or the row
-  // cannot go back (a new member took its unique email meanwhile).
-  Result Restore(std::optional<int64_t> id, std::optional<std::string> email, bool touch);
+  // Exactly one of id and email. With `rename`, the member goes back with that email instead of
+  // its archived one. Throws UsageError for unusable tables, Error (exit 1) when no such member
+  // exists in either table, or the email is archived more than once, or the row cannot go back
+  // because a member holds the same value of one of member's unique keys (a new member took
+  // its email meanwhile: the message names that member and offers --rename).
+  Result Restore(std::optional<int64_t> id, std::optional<std::string> email, bool touch,
+                 std::optional<std::string> rename = std::nullopt);
 
  private:
   MysqlConnection& conn_;

@@ -5,6 +5,50 @@
 
 namespace warden {
 
+namespace {
+
+std::vector<TableShape::Index> UniqueKeys(const TableShape& table) {
+  std::vector<TableShape::Index> out;
+  for (const TableShape::Index& index : table.indexes) {
+    if (index.unique && index.name != "PRIMARY") out.push_back(index);
+  }
+  return out;
+}
+
+// "`email`" or "`email`(100), `name`": an index's column list as CREATE INDEX takes it.
+std::string IndexColumns(const TableShape::Index& index) {
+  std::string out;
+  for (size_t i = 0; i < index.columns.size(); ++i) {
+    out += (i == 0 ? "" : ", ") + QuoteIdentifier(index.columns[i]);
+    if (i < index.prefixes.size() && index.prefixes[i] > 0) {
+      out += "(" + std::to_string(index.prefixes[i]) + ")";
+    }
+  }
+  return out;
+}
+
+// "DROP INDEX `k`, ADD INDEX `k` (...)" for each key: the same index, not unique.
+std::string PlainIndexClauses(const std::vector<TableShape::Index>& keys) {
+  std::string out;
+  for (const TableShape::Index& key : keys) {
+    out += ", DROP INDEX " + QuoteIdentifier(key.name) + ", ADD INDEX " +
+           QuoteIdentifier(key.name) + " (" + IndexColumns(key) + ")";
+  }
+  return out;
+}
+
+std::string KeyNames(const std::vector<TableShape::Index>& keys) {
+  std::string out;
+  for (const TableShape::Index& key : keys) {
+    std::string columns;
+    for (const std::string& c : key.columns) columns += (columns.empty() ? "" : ", ") + c;
+    out += (out.empty() ? "" : ", ") + key.name + " (" + columns + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
 MemberSchema MemberSchema::Read(MysqlConnection& conn, const MembersSettings& settings) {
   MemberSchema schema;
   schema.settings_ = settings;
@@ -84,6 +128,33 @@ void MemberSchema::RequireArchive() const {
   if (!problems.empty()) throw UsageError(problems.front());
 }
 
+std::vector<TableShape::Index> MemberSchema::ArchiveUniqueKeys() const {
+  return archive_.exists ? UniqueKeys(archive_) : std::vector<TableShape::Index>();
+}
+
+std::vector<TableShape::Index> MemberSchema::SourceUniqueKeys() const {
+  return source_.exists ? UniqueKeys(source_) : std::vector<TableShape::Index>();
+}
+
+std::string MemberSchema::ArchiveKeysSql() const {
+  const std::vector<TableShape::Index> keys = ArchiveUniqueKeys();
+  if (keys.empty()) return "";
+  // Dropping and adding an index of the same name in one ALTER is allowed, and in place.
+  return "ALTER TABLE " + QuoteIdentifier(settings_.archive_table) +
+         PlainIndexClauses(keys).substr(1) + ", ALGORITHM=INPLACE, LOCK=NONE;";
+}
+
+void MemberSchema::RequireArchiveKeys() const {
+  const std::vector<TableShape::Index> keys = ArchiveUniqueKeys();
+  if (keys.empty()) return;
+  throw UsageError("table " + settings_.archive_table + " has the unique key(s) " + KeyNames(keys) +
+                   " (copied from " + settings_.table +
+                   " by an older warden): a value archived once, taken by a new member who "
+                   "goes inactive too, would stop the migration with a duplicate key; make "
+                   "them plain indexes with --fix-archive-keys, or run: " +
+                   ArchiveKeysSql());
+}
+
 std::vector<std::string> MemberSchema::Problems() const {
   std::vector<std::string> out = SourceProblems();
   if (!source_.exists) return out;
@@ -93,6 +164,14 @@ std::vector<std::string> MemberSchema::Problems() const {
                   AddLoginIndexSql());
   }
   for (std::string& p : ArchiveProblems()) out.push_back(std::move(p));
+  const std::vector<TableShape::Index> keys = ArchiveUniqueKeys();
+  if (!keys.empty()) {
+    out.push_back(
+        "the archive " + settings_.archive_table + " has the unique key(s) " + KeyNames(keys) +
+        ": an email archived once can be archived again (a new " +
+        "member took it and went inactive too), and the migration stops on it; " +
+        "warden members migrate --fix-archive-keys makes them plain indexes: " + ArchiveKeysSql());
+  }
   return out;
 }
 
@@ -104,7 +183,7 @@ std::vector<std::string> MemberSchema::CreateArchiveSql() const {
               QuoteIdentifier(s.moved_at_column) +
               " DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP, ADD INDEX " +
               QuoteIdentifier(("idx_" + s.moved_at_column).substr(0, 64)) + " (" +
-              QuoteIdentifier(s.moved_at_column) + ")"};
+              QuoteIdentifier(s.moved_at_column) + ")" + PlainIndexClauses(SourceUniqueKeys())};
 }
 
 std::string MemberSchema::AddLoginIndexSql() const {

@@ -22,10 +22,23 @@ class MemberSchema {
   // UsageError when the archive exists but lacks a column of the source or moved_at, or has
   // no primary key on the id. A missing archive is fine (it is created).
   void RequireArchive() const;
-  // Everything `warden members check` reports: one finding per line, empty when all is well.
+  // UsageError when the archive has a unique key besides the primary key (an archive made by
+  // warden before 0.2.0 copied member's): an email archived once can be archived again once a
+  // new member who took it goes inactive too, and the migration would stop on it mid-run.
+  void RequireArchiveKeys() const;
+  // Everything `warden members check` reports about the tables: one finding per line, empty
+  // when all is well.
   std::vector<std::string> Problems() const;
 
-  // CREATE TABLE archive LIKE member + moved_at (two statements).
+  // The archive's unique keys other than the primary key.
+  std::vector<TableShape::Index> ArchiveUniqueKeys() const;
+  // The ALTER that makes them plain indexes (same names, same columns); "" when there are none.
+  std::string ArchiveKeysSql() const;
+  // member's unique keys other than the primary key: what a restore can collide with.
+  std::vector<TableShape::Index> SourceUniqueKeys() const;
+
+  // CREATE TABLE archive LIKE member, then one ALTER: + moved_at, and member's unique keys
+  // other than the primary key as plain indexes (docs/members.md: emails in the archive).
   std::vector<std::string> CreateArchiveSql() const;
   // The exact ALTER that adds the missing index on last_login_time.
   std::string AddLoginIndexSql() const;

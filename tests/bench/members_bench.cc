@@ -1,37 +1,45 @@
-// `make bench` for member migration: 1,000,000 members of which 600,000 inactive, moved to the
-// archive three ways in the same run on the same server, the data restored between runs:
-//   1. warden members migrate (its defaults: chunks of about 80 ms, one transaction each), and
-//      with --parallel 2 (two stripes of the id range at once, a connection each);
-//   2. pt-archiver --limit 1000 --commit-each --bulk-insert --bulk-delete (Percona Toolkit);
-//   3. one INSERT ... SELECT + DELETE transaction (the fastest, and it locks everything).
-// Then warden dedupe on a 1,000,000-row contacts table with a third of the rows duplicates,
-// next to the seed's one self-join DELETE (which locks the table while it runs).
-// Each method runs --rounds times (alternating, a round runs every method back to back); the
-// table shows each method's best time, and the targets are judged on the median of the
-// rounds' own ratios: the speed of these shared machines drifts between rounds, which a ratio
-// of best times from different rounds would take for a difference between methods. Prints
-// seconds, rows/s, the longest chunk and the ratios against the targets (>= 2.5x faster than
-// pt-archiver, within 1.3x of the single transaction, no chunk transaction over 250 ms), and
-// the server's CPU time per method, to the end and until InnoDB has purged what it deleted.
-// The server runs with innodb_flush_log_at_trx_commit=1 (the production default: every commit
-// is durable) and its datadir on /dev/shm when there is room (tests/support), where an fsync
-// costs next to nothing: on a disk each of the chunked methods' commits would add one.
+// `make bench` for member migration on a live database: 1,000,000 members of which 600,000
+// inactive (--members N or WARDEN_BENCH_MEMBERS for another size), and a live workload that
+// runs throughout on its own connections at a fixed rate: logins (UPDATE member SET
+// last_login_time = ? WHERE id = ?, on random active and inactive ids), sign-ups (INSERT) and
+// profile reads by email. In the same run, one after the other, the data restored between:
+//   idle        the workload alone, for --idle-seconds: its baseline latency;
+//   warden      warden members migrate with its defaults, with --max-impact, and with each
+//               --warden-variant ARGS;
+//   pt-archiver --limit 1000 --commit-each --bulk-insert --bulk-delete (Percona Toolkit);
+//   single      one INSERT ... SELECT + DELETE transaction.
+// For each: the time to the end and until InnoDB has purged what it deleted, the live
+// workload's p50/p99/max latency (from each operation's scheduled start, so an operation that
+// waits delays the ones behind it, as a user would see), its errors and lock wait timeouts, and
+// the longest chunk; then the ratios and PASS/MISS per target:
+//   the workload's p99 during warden <= 2x its idle p99, and lower than during pt-archiver and
+//   the single transaction; no live query fails or times out during warden; warden's time
+//   until purged <= 1.3x the single transaction's; no chunk transaction over 250 ms.
+// The load average is printed with each method: these machines are shared. Then warden dedupe
+// on 1,000,000 contacts next to the seed's self-join DELETE (without the workload).
+// The server runs with innodb_flush_log_at_trx_commit=1 (every commit durable) and its datadir
+// on /dev/shm when there is room (tests/support), where an fsync costs next to nothing.
 #include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/errors.h"
 #include "bench/bench_support.h"
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_transaction.h"
@@ -47,8 +55,12 @@ namespace {
 
 struct Options {
   long members = 1000000;
-  int rounds = 5;
-  int parallel = 2;  // the second warden row's --parallel (1: no second row)
+  int rounds = 1;
+  double rate = 300;  // live operations per second, all connections together
+  int live_connections = 4;
+  double idle_seconds = 10;  // the idle phase's length
+  // Each a warden row: {} its defaults; --warden-variant ARGS adds one.
+  std::vector<std::vector<std::string>> warden_variants = {{}, {"--max-impact"}};
   bool skip_pt = false;
   bool skip_dedupe = false;
   std::vector<std::string> server_options;  // more mariadbd options, e.g. to compare settings
@@ -61,36 +73,6 @@ std::vector<std::string> ServerOptions(const Options& options) {
   all.insert(all.end(), options.server_options.begin(), options.server_options.end());
   return all;
 }
-
-// One run of one method.
-struct Round {
-  double seconds = 0;
-  double purged_seconds = 0;  // until InnoDB purged what it deleted
-  int64_t longest_chunk_ms = -1;
-  int64_t chunks = 0;
-  double cpu_seconds = 0;         // the server's CPU time (every thread) to the end
-  double purged_cpu_seconds = 0;  // ... and until purged
-  std::string phases;             // warden's phases_ms
-};
-
-struct Result {
-  std::string method;
-  std::vector<Round> rounds;
-
-  bool ran() const { return !rounds.empty(); }
-  // The least disturbed run: the shortest.
-  const Round& best() const {
-    return *std::min_element(rounds.begin(), rounds.end(),
-                             [](const Round& a, const Round& b) { return a.seconds < b.seconds; });
-  }
-  double best_purged() const {
-    double best = std::numeric_limits<double>::infinity();
-    for (const Round& r : rounds) best = std::min(best, r.purged_seconds);
-    return best;
-  }
-};
-
-constexpr const char* kColumns = "id, email, name, phone, country, last_login_time, created_at";
 
 double Since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -117,6 +99,169 @@ std::string FindProgram(const std::string& name) {
   }
   return "";
 }
+
+double LoadAverage() {
+  double load[1] = {0};
+  return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
+constexpr const char* kColumns = "id, email, name, phone, country, last_login_time, created_at";
+
+// What the live workload saw over a window.
+struct LiveStats {
+  int64_t ops = 0;
+  int64_t errors = 0;    // failed operations, lock wait timeouts included
+  int64_t timeouts = 0;  // lock wait timeouts (1205)
+  int64_t signups = 0;   // committed sign-ups (for the accounting)
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+  std::string first_error;
+};
+
+// The site: logins, sign-ups and profile reads at a fixed rate on their own connections, each
+// operation timed from when it was due (a late start counts: it is what a user waits).
+class LiveLoad {
+ public:
+  LiveLoad(std::string url, long members, double rate, int connections, int64_t first_signup)
+      : url_(std::move(url)),
+        members_(members),
+        rate_(rate),
+        connections_(connections),
+        signup_seq_(first_signup),
+        origin_(SteadyClock::now()) {}
+  ~LiveLoad() { Stop(); }
+
+  void Start() {
+    ops_.assign(connections_, {});
+    for (int w = 0; w < connections_; ++w) threads_.emplace_back([this, w] { Worker(w); });
+  }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+  // Seconds since the load was made: the time base of Stats.
+  double Now() const { return Since(origin_); }
+  int64_t next_signup() const { return signup_seq_; }
+
+  // The operations due in [from, to) (after Stop).
+  LiveStats Stats(double from, double to) const {
+    LiveStats stats;
+    std::vector<double> latencies;
+    for (const auto& worker : ops_) {
+      for (const Op& op : worker) {
+        if (op.due < from || op.due >= to) continue;
+        ++stats.ops;
+        latencies.push_back(op.latency_ms);
+        if (!op.ok) {
+          ++stats.errors;
+          if (op.timeout) ++stats.timeouts;
+          if (stats.first_error.empty()) stats.first_error = op.error;
+        }
+      }
+    }
+    for (const auto& worker : ops_) {
+      for (const Op& op : worker) stats.signups += op.signup && op.ok;  // whatever the window
+    }
+    stats.p50_ms = warden::bench::Percentile(latencies, 0.50);
+    stats.p99_ms = warden::bench::Percentile(latencies, 0.99);
+    stats.max_ms = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+    return stats;
+  }
+
+ private:
+  struct Op {
+    double due = 0;  // seconds since origin_
+    double latency_ms = 0;
+    bool ok = true;
+    bool timeout = false;
+    bool signup = false;
+    std::string error;
+  };
+
+  void Worker(int w) {
+    std::mt19937_64 rng(7919 * (w + 1));
+    std::uniform_int_distribution<long> member(1, members_);
+    std::uniform_int_distribution<int> kind(0, 99);
+    std::string error;
+    warden::MysqlConnection::Options co;
+    co.read_timeout_ms = 120000;
+    const warden::MysqlUrl url = *warden::MysqlUrl::Parse(url_, &error);
+    std::optional<warden::MysqlConnection> conn;
+    std::optional<warden::MysqlStatement> login, read, signup;
+    auto connect = [&] {
+      login.reset();
+      read.reset();
+      signup.reset();
+      conn = warden::MysqlConnection::Connect(url, co);
+      login = conn->Prepare("UPDATE member SET last_login_time = ? WHERE id = ?");
+      read = conn->Prepare("SELECT id, name, last_login_time FROM member WHERE email = ?");
+      signup = conn->Prepare(
+          "INSERT INTO member (email, name, phone, country, last_login_time, created_at) "
+          "VALUES (?, 'New member', NULL, 'KR', ?, NOW())");
+    };
+    connect();
+    const double interval = connections_ / rate_;
+    double due = Now() + interval * w / connections_;
+    std::vector<Op>& ops = ops_[w];
+    while (!stop_) {
+      const double wait = due - Now();
+      if (wait > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+      Op op;
+      op.due = due;
+      const int k = kind(rng);
+      try {
+        if (!conn) connect();
+        const int64_t now = std::time(nullptr);
+        if (k < 60) {
+          login->Execute({now, static_cast<int64_t>(member(rng))});
+        } else if (k < 90) {
+          read->Query({"member" + std::to_string(member(rng)) + "@example.com"});
+        } else {
+          op.signup = true;
+          signup->Execute({"signup" + std::to_string(signup_seq_++) + "@example.com", now});
+        }
+      } catch (const warden::MysqlRetryableError& e) {
+        op.ok = false;
+        op.timeout = e.code() == 1205;
+        op.error = e.what();
+      } catch (const warden::MysqlError& e) {
+        op.ok = false;
+        op.error = e.what();
+        if (dynamic_cast<const warden::MysqlConnectionLostError*>(&e) != nullptr) conn.reset();
+      }
+      op.latency_ms = (Now() - due) * 1000;
+      ops.push_back(op);
+      due += interval;
+    }
+  }
+
+  std::string url_;
+  long members_;
+  double rate_;
+  int connections_;
+  std::atomic<int64_t> signup_seq_;
+  SteadyClock::time_point origin_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+  std::vector<std::vector<Op>> ops_;
+};
+
+// One method's run, with the workload around it.
+struct Phase {
+  std::string method;
+  double seconds = 0;
+  double purged_seconds = 0;  // until InnoDB purged what it deleted
+  int64_t longest_chunk_ms = -1;
+  int64_t chunks = 0;
+  LiveStats live;
+  double load_before = 0;
+  double load_after = 0;
+  std::string consistency = "ok";
+  std::string phases;  // warden's phases_ms
+  bool ran = false;
+};
 
 class Bench {
  public:
@@ -167,7 +312,8 @@ class Bench {
                 Thousands(options_.members).c_str(), Thousands(inactive_).c_str(), Since(start));
   }
 
-  // A fresh member table (a copy of member_orig) and an empty archive with moved_at.
+  // A fresh member table (a copy of member_orig) and an empty archive with moved_at (its email
+  // index not unique, as warden makes it).
   void Restore() {
     Exec("DROP TABLE IF EXISTS member, unconnected_member, warden_members_migration");
     Exec("CREATE TABLE member LIKE member_orig");
@@ -175,19 +321,35 @@ class Bench {
     Exec("CREATE TABLE unconnected_member LIKE member_orig");
     Exec(
         "ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL "
-        "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at)");
+        "DEFAULT CURRENT_TIMESTAMP, ADD INDEX idx_moved_at (moved_at), DROP INDEX email, "
+        "ADD INDEX email (email)");
     // Let the purge of the copy settle so every method starts from the same state.
-    PurgeWait();
+    PurgeWait(0);
   }
 
-  void Check(const std::string& method) {
-    const int64_t archived = Count("SELECT COUNT(*) FROM unconnected_member");
-    const int64_t left = Count("SELECT COUNT(*) FROM member");
-    if (archived != inactive_ || left != options_.members - inactive_) {
-      Die(method + " left " + std::to_string(left) + " in member and " + std::to_string(archived) +
-          " archived, expected " + std::to_string(options_.members - inactive_) + " and " +
-          std::to_string(inactive_));
-    }
+  // After a method, with the workload stopped: every member in exactly one table, nobody
+  // inactive left, nobody active archived, nobody lost. "ok" or what is wrong.
+  std::string Consistency(int64_t signups) {
+    const std::string cutoff = std::to_string(cutoff_);
+    std::string out;
+    auto expect = [&](const std::string& what, int64_t got, int64_t want) {
+      if (got != want) {
+        out += (out.empty() ? "" : "; ") + what + " " + Thousands(got) + " (expected " +
+               Thousands(want) + ")";
+      }
+    };
+    expect("inactive left in member",
+           Count("SELECT COUNT(*) FROM member WHERE last_login_time < " + cutoff), 0);
+    expect("active in the archive",
+           Count("SELECT COUNT(*) FROM unconnected_member WHERE last_login_time >= " + cutoff), 0);
+    expect("in both tables",
+           Count("SELECT COUNT(*) FROM member m JOIN unconnected_member a ON a.id = m.id"), 0);
+    expect("members in all",
+           Count("SELECT (SELECT COUNT(*) FROM member) + (SELECT COUNT(*) FROM "
+                 "unconnected_member) - (SELECT COUNT(*) FROM member m JOIN unconnected_member "
+                 "a ON a.id = m.id)"),
+           options_.members + signups);
+    return out.empty() ? "ok" : out;
   }
 
   // The server's CPU time so far, every thread (utime + stime from /proc).
@@ -198,49 +360,88 @@ class Bench {
     return warden::bench::CpuSeconds(static_cast<int>(pid));
   }
 
-  // Seconds until InnoDB has purged the deleted rows (history list empty): a method that ends
-  // with one big COMMIT leaves that work to run after it, a chunked one pays it as it goes.
-  double PurgeWait() {
+  int64_t HistoryLength() {
+    auto rows = db_.Query("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
+    return rows.empty() ? 0 : std::stoll(*rows[0][1]);
+  }
+
+  // Seconds until InnoDB has purged the deleted rows: the history list is down to what the live
+  // workload keeps in it (`threshold`, measured while idle; 0 without the workload). A method
+  // that ends with one big COMMIT leaves that work to run after it, a chunked one pays it as it
+  // goes. (Counted in transactions, not rows: one big transaction is one entry until its last
+  // row is purged.)
+  double PurgeWait(int64_t threshold) {
     auto start = SteadyClock::now();
     while (Since(start) < 120) {
-      auto rows = db_.Query("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
-      // Counted in transactions, not rows: one big transaction is one entry until its last row
-      // is purged.
-      if (!rows.empty() && std::stoll(*rows[0][1]) == 0) break;
+      if (HistoryLength() <= threshold) break;
       std::this_thread::sleep_for(20ms);
     }
     return Since(start);
   }
 
-  // The default settings: what `warden members migrate` does out of the box.
-  Round Warden(int parallel) {
-    std::vector<std::string> args = {"members", "migrate", "--json"};
-    if (parallel > 1) args.insert(args.end(), {"--parallel", std::to_string(parallel)});
-    Round round;
-    const double cpu = ServerCpuSeconds();
+  // Runs `method` (which returns when it is done) with the live workload around it: one second
+  // of the workload alone first, then the method and the purge it leaves are the window.
+  template <typename Method>
+  Phase WithLiveLoad(const std::string& name, Method method) {
+    Phase phase;
+    phase.method = name;
+    phase.load_before = LoadAverage();
+    LiveLoad load(db_.url(), options_.members, options_.rate, options_.live_connections,
+                  next_signup_);
+    load.Start();
+    std::this_thread::sleep_for(1s);
+    const double from = load.Now();
     auto start = SteadyClock::now();
-    RunResult r = RunWarden({.args = args, .mysql = db_.url()}, std::nullopt, 600s);
-    round.seconds = Since(start);
-    round.cpu_seconds = ServerCpuSeconds() - cpu;
-    if (r.exit_code != 0) Die("warden failed: " + r.err + r.out.substr(0, 2000));
-    nlohmann::json summary;
-    for (const nlohmann::json& event : JsonLines(r.out)) {
-      if (event.value("event", "") == "done") summary = event["summary"];
-    }
-    Check("warden");
-    round.purged_seconds = round.seconds + PurgeWait();
-    round.purged_cpu_seconds = ServerCpuSeconds() - cpu;
-    round.longest_chunk_ms = summary["longest_chunk_ms"].get<int64_t>();
-    round.chunks = summary["chunks"].get<int64_t>();
-    round.phases = summary["phases_ms"].dump();
-    return round;
+    method(phase);
+    phase.seconds = Since(start);
+    phase.purged_seconds = phase.seconds + PurgeWait(purge_threshold_);
+    const double to = load.Now();
+    load.Stop();
+    next_signup_ = load.next_signup();
+    phase.live = load.Stats(from, to);
+    phase.load_after = LoadAverage();
+    phase.ran = true;
+    return phase;
   }
 
-  std::optional<Round> PtArchiver() {
+  Phase Idle() {
+    int64_t most = 0;
+    Phase phase = WithLiveLoad("idle (no migration)", [&](Phase&) {
+      auto start = SteadyClock::now();
+      while (Since(start) < options_.idle_seconds) {
+        most = std::max(most, HistoryLength());
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+    purge_threshold_ = std::max<int64_t>(50, 2 * most);
+    phase.purged_seconds = phase.seconds;
+    return phase;
+  }
+
+  Phase Warden(const std::vector<std::string>& extra) {
+    std::string name = "warden members migrate";
+    for (const std::string& a : extra) name += " " + a;
+    Phase phase = WithLiveLoad(name, [&](Phase& p) {
+      std::vector<std::string> args = {"members", "migrate", "--json"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      RunResult r = RunWarden({.args = args, .mysql = db_.url()}, std::nullopt, 1200s);
+      if (r.exit_code != 0) Die("warden failed: " + r.err + r.out.substr(0, 2000));
+      for (const nlohmann::json& event : JsonLines(r.out)) {
+        if (event.value("event", "") != "done") continue;
+        p.longest_chunk_ms = event["summary"]["longest_chunk_ms"].get<int64_t>();
+        p.chunks = event["summary"]["chunks"].get<int64_t>();
+        p.phases = event["summary"]["phases_ms"].dump();
+      }
+    });
+    phase.consistency = Consistency(phase.live.signups);
+    return phase;
+  }
+
+  Phase PtArchiver() {
     const std::string pt = FindProgram("pt-archiver");
     if (pt.empty()) {
       std::printf("pt-archiver: not installed (Debian package percona-toolkit): skipped\n");
-      return std::nullopt;
+      return {};
     }
     // L=1: LOAD DATA LOCAL INFILE, which --bulk-insert needs; A: the table's character set.
     // --no-check-columns: the archive has moved_at on top (filled by its default).
@@ -262,118 +463,105 @@ class Bench {
                "--bulk-delete",
                "--no-check-columns",
                "--no-safe-auto-increment"};
-    Round round;
-    const double cpu = ServerCpuSeconds();
-    auto start = SteadyClock::now();
-    RunResult r = Run(po, std::nullopt, 1200s);
-    round.seconds = Since(start);
-    round.cpu_seconds = ServerCpuSeconds() - cpu;
-    if (r.exit_code != 0) Die("pt-archiver failed: " + r.err + r.out);
-    Check("pt-archiver");
-    round.purged_seconds = round.seconds + PurgeWait();
-    round.purged_cpu_seconds = ServerCpuSeconds() - cpu;
-    return round;
+    Phase phase = WithLiveLoad("pt-archiver --limit 1000 (bulk)", [&](Phase&) {
+      RunResult r = Run(po, std::nullopt, 1200s);
+      if (r.exit_code != 0) Die("pt-archiver failed: " + r.err + r.out);
+    });
+    phase.consistency = Consistency(phase.live.signups);
+    return phase;
   }
 
-  Round SingleTransaction() {
+  Phase SingleTransaction() {
     std::string error;
     warden::MysqlConnection::Options co;
     co.read_timeout_ms = 600000;
     warden::MysqlConnection conn =
         warden::MysqlConnection::Connect(*warden::MysqlUrl::Parse(db_.url(), &error), co);
     const std::string where = " WHERE last_login_time < " + std::to_string(cutoff_);
-    Round round;
-    const double cpu = ServerCpuSeconds();
-    auto start = SteadyClock::now();
-    {
+    Phase phase = WithLiveLoad("one INSERT...SELECT + DELETE", [&](Phase& p) {
       warden::MysqlTransaction tx(conn);
       conn.Execute(std::string("INSERT INTO unconnected_member (") + kColumns +
                    ", moved_at) SELECT " + kColumns + ", NOW() FROM member" + where);
       conn.Execute("DELETE FROM member" + where);
       tx.Commit();
-    }
-    round.seconds = Since(start);
-    round.cpu_seconds = ServerCpuSeconds() - cpu;
-    Check("single transaction");
-    round.purged_seconds = round.seconds + PurgeWait();
-    round.purged_cpu_seconds = ServerCpuSeconds() - cpu;
-    round.longest_chunk_ms = static_cast<int64_t>(round.seconds * 1000);
-    round.chunks = 1;
-    return round;
+      p.chunks = 1;
+    });
+    phase.longest_chunk_ms = static_cast<int64_t>(phase.seconds * 1000);
+    phase.consistency = Consistency(phase.live.signups);
+    return phase;
   }
 
-  // Ratios of the runs of one round: they ran back to back, so a change in the machine's speed
-  // between rounds (these hosts drift by half within minutes) does not enter a ratio the way
-  // it enters a ratio of two best times from different rounds.
-  static std::vector<double> RoundRatios(const Result& num, const Result& den) {
-    std::vector<double> ratios;
-    for (size_t i = 0; i < num.rounds.size() && i < den.rounds.size(); ++i) {
-      ratios.push_back(num.rounds[i].seconds / den.rounds[i].seconds);
-    }
-    return ratios;
-  }
-  static std::string Range(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    char text[64];
-    std::snprintf(text, sizeof text, "%.2f-%.2f", v.front(), v.back());
+  static std::string Ms(double ms) {
+    char text[32];
+    std::snprintf(text, sizeof text, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f", ms);
     return text;
   }
 
-  // The targets, for one way of running warden: the median of the rounds' ratios.
-  bool Targets(const Result& warden, const Result& pt, const Result& single) {
-    std::printf("%s (median of the rounds' ratios; their range):\n", warden.method.c_str());
-    bool ok = true;
-    if (pt.ran()) {
-      const std::vector<double> speedups = RoundRatios(pt, warden);
-      const double speedup = warden::bench::Median(speedups);
-      std::printf("  vs pt-archiver:        %.2fx faster (%s; target >= 2.5x)  %s\n", speedup,
-                  Range(speedups).c_str(), speedup >= 2.5 ? "ok" : "MISSED");
-      ok = ok && speedup >= 2.5;
+  void Table(const std::vector<Phase>& phases) {
+    std::printf("\n%-40s %8s %8s %14s %8s %8s %8s %8s %7s %8s %11s  %s\n", "method", "seconds",
+                "+purge", "longest chunk", "live ops", "p50 ms", "p99 ms", "max ms", "errors",
+                "timeouts", "load avg", "consistency");
+    for (const Phase& p : phases) {
+      if (!p.ran) continue;
+      const std::string chunk = p.longest_chunk_ms < 0 ? "n/a"
+                                                       : std::to_string(p.longest_chunk_ms) +
+                                                             " ms/" + Thousands(p.chunks);
+      char load[32];
+      std::snprintf(load, sizeof load, "%.2f->%.2f", p.load_before, p.load_after);
+      std::printf("%-40s %8.2f %8.2f %14s %8s %8s %8s %8s %7lld %8lld %11s  %s\n", p.method.c_str(),
+                  p.seconds, p.purged_seconds, chunk.c_str(), Thousands(p.live.ops).c_str(),
+                  Ms(p.live.p50_ms).c_str(), Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
+                  static_cast<long long>(p.live.errors), static_cast<long long>(p.live.timeouts),
+                  load, p.consistency.c_str());
+      if (!p.live.first_error.empty()) {
+        std::printf("%-40s first live error: %s\n", "", p.live.first_error.substr(0, 200).c_str());
+      }
+      if (!p.phases.empty()) std::printf("%-40s phases_ms %s\n", "", p.phases.c_str());
     }
-    const std::vector<double> ratios = RoundRatios(warden, single);
-    const double ratio = warden::bench::Median(ratios);
-    std::printf("  vs single transaction: %.2fx its time (%s; target <= 1.3x)  %s\n", ratio,
-                Range(ratios).c_str(), ratio <= 1.3 ? "ok" : "MISSED");
-    int64_t longest = 0;
-    for (const Round& r : warden.rounds) longest = std::max(longest, r.longest_chunk_ms);
-    std::printf("  longest chunk:         %lld ms in any round (target <= 250 ms)  %s\n",
-                static_cast<long long>(longest), longest <= 250 ? "ok" : "MISSED");
-    ok = ok && ratio <= 1.3 && longest <= 250;
-    std::printf(
-        "  counting the purge each leaves behind (best times): %.2fx faster than pt-archiver, "
-        "%.2fx the single transaction's time\n",
-        pt.ran() ? pt.best_purged() / warden.best_purged() : 0.0,
-        warden.best_purged() / single.best_purged());
-    return ok;
   }
 
-  void Report(const std::vector<const Result*>& wardens, const Result& pt, const Result& single) {
-    std::printf("\n%-36s %9s %10s %16s %14s %14s   (best of %d)\n", "method", "seconds", "rows/s",
-                "longest chunk", "until purged", "server CPU", options_.rounds);
-    std::vector<const Result*> all = wardens;
-    all.insert(all.end(), {&pt, &single});
-    for (const Result* r : all) {
-      if (!r->ran()) {
-        std::printf("%-36s %9s\n", r->method.c_str(), "skipped");
-        continue;
-      }
-      const Round& b = r->best();
-      std::string chunk = b.longest_chunk_ms < 0 ? "n/a"
-                                                 : std::to_string(b.longest_chunk_ms) + " ms (" +
-                                                       Thousands(b.chunks) + " tx)";
-      char cpu[64];
-      std::snprintf(cpu, sizeof cpu, "%.1f/%.1fs", b.cpu_seconds, b.purged_cpu_seconds);
-      std::printf("%-36s %9.2f %10s %16s %13.2fs %14s\n", r->method.c_str(), b.seconds,
-                  Thousands(static_cast<int64_t>(inactive_ / b.seconds)).c_str(), chunk.c_str(),
-                  r->best_purged(), cpu);
+  // The targets for one warden run; true when all are met.
+  bool Targets(const Phase& w, const Phase& idle, const Phase& pt, const Phase& single) {
+    bool all = true;
+    auto target = [&](bool ok, const std::string& what) {
+      std::printf("  %s  %s\n", ok ? "PASS" : "MISS", what.c_str());
+      all = all && ok;
+    };
+    char text[512];
+    std::printf("%s:\n", w.method.c_str());
+    std::snprintf(text, sizeof text, "live p99 %s ms <= 2x idle p99 (%s ms): %.2fx",
+                  Ms(w.live.p99_ms).c_str(), Ms(idle.live.p99_ms).c_str(),
+                  idle.live.p99_ms > 0 ? w.live.p99_ms / idle.live.p99_ms : 0.0);
+    target(w.live.p99_ms <= 2 * idle.live.p99_ms, text);
+    if (pt.ran) {
+      std::snprintf(text, sizeof text, "live p99 lower than during pt-archiver (%s ms): %.2fx",
+                    Ms(pt.live.p99_ms).c_str(), w.live.p99_ms / pt.live.p99_ms);
+      target(w.live.p99_ms < pt.live.p99_ms, text);
     }
-    std::printf("(server CPU: all of mariadbd's threads, to the end / until purged)\n\n");
-    std::string met;
-    for (const Result* w : wardens) {
-      if (Targets(*w, pt, single)) met += (met.empty() ? "" : ", ") + w->method;
+    std::snprintf(text, sizeof text,
+                  "live p99 lower than during the single transaction (%s ms): %.2fx",
+                  Ms(single.live.p99_ms).c_str(), w.live.p99_ms / single.live.p99_ms);
+    target(w.live.p99_ms < single.live.p99_ms, text);
+    std::snprintf(text, sizeof text,
+                  "no live query failed or timed out: %lld errors, %lld timeouts",
+                  static_cast<long long>(w.live.errors), static_cast<long long>(w.live.timeouts));
+    target(w.live.errors == 0 && w.live.timeouts == 0, text);
+    std::snprintf(text, sizeof text,
+                  "time until purged <= 1.3x the single transaction's: %.2fs vs %.2fs = %.2fx "
+                  "(to the end: %.2fx)",
+                  w.purged_seconds, single.purged_seconds, w.purged_seconds / single.purged_seconds,
+                  w.seconds / single.seconds);
+    target(w.purged_seconds <= 1.3 * single.purged_seconds, text);
+    std::snprintf(text, sizeof text, "no chunk transaction over 250 ms: longest %lld ms",
+                  static_cast<long long>(w.longest_chunk_ms));
+    target(w.longest_chunk_ms >= 0 && w.longest_chunk_ms <= 250, text);
+    target(w.consistency == "ok",
+           "every member in exactly one table, the right one: " + w.consistency);
+    if (pt.ran) {
+      std::printf("  (vs pt-archiver: %.2fx its time, %.2fx until purged)\n",
+                  w.seconds / pt.seconds, w.purged_seconds / pt.purged_seconds);
     }
-    std::printf("members bench: %s\n",
-                met.empty() ? "some targets missed" : ("all targets met by " + met).c_str());
+    return all;
   }
 
   // warden dedupe over 1,000,000 contacts (every email three times), then the self-join.
@@ -428,58 +616,67 @@ class Bench {
   }
 
   int Main() {
-    std::printf("members bench: MariaDB %s, buffer pool 1G\n",
-                db_.Query("SELECT VERSION()")[0][0]->c_str());
+    std::printf("members bench: MariaDB %s, buffer pool 1G, load average %.2f, %d cores\n",
+                db_.Query("SELECT VERSION()")[0][0]->c_str(), LoadAverage(),
+                static_cast<int>(std::thread::hardware_concurrency()));
     Generate();
-    Result warden{"warden members migrate", {}};
-    Result parallel{"warden members migrate --parallel " + std::to_string(options_.parallel), {}};
-    Result pt{"pt-archiver --limit 1000 (bulk)", {}};
-    Result single{"one INSERT...SELECT + DELETE", {}};
-    auto show = [](int n, const char* method, const Round& r) {
-      std::printf("round %d: %-30s %6.2fs  until purged %6.2fs  server CPU %5.1f/%5.1fs", n, method,
-                  r.seconds, r.purged_seconds, r.cpu_seconds, r.purged_cpu_seconds);
-      if (r.chunks > 1) {
-        std::printf("  %lld chunks, longest %lld ms  phases_ms %s",
-                    static_cast<long long>(r.chunks), static_cast<long long>(r.longest_chunk_ms),
-                    r.phases.c_str());
-      }
-      std::printf("\n");
-      std::fflush(stdout);
-    };
+    std::printf(
+        "live workload: %.0f operations/s on %d connections (60%% logins on random active and "
+        "inactive ids, 30%% profile reads by email, 10%% sign-ups), timed from when each was due\n",
+        options_.rate, options_.live_connections);
+    next_signup_ = 1;
+    bool all_met = true;
     for (int round = 1; round <= options_.rounds; ++round) {
+      if (options_.rounds > 1) std::printf("\nround %d\n", round);
+      std::vector<Phase> phases;
+      auto show = [&](const Phase& p) {
+        if (!p.ran) return;
+        std::printf(
+            "%-40s %7.2fs  until purged %7.2fs  live p50 %s p99 %s max %s ms, %lld errors"
+            ", load %.2f\n",
+            p.method.c_str(), p.seconds, p.purged_seconds, Ms(p.live.p50_ms).c_str(),
+            Ms(p.live.p99_ms).c_str(), Ms(p.live.max_ms).c_str(),
+            static_cast<long long>(p.live.errors), p.load_after);
+        std::fflush(stdout);
+      };
       Restore();
-      warden.rounds.push_back(Warden(1));
-      show(round, "warden members migrate", warden.rounds.back());
-      if (options_.parallel > 1) {
+      const Phase idle = Idle();
+      show(idle);
+      phases.push_back(idle);
+      std::vector<Phase> wardens;
+      for (const auto& variant : options_.warden_variants) {
         Restore();
-        parallel.rounds.push_back(Warden(options_.parallel));
-        show(round, "warden --parallel", parallel.rounds.back());
+        wardens.push_back(Warden(variant));
+        show(wardens.back());
+        phases.push_back(wardens.back());
       }
+      Phase pt;
       if (!options_.skip_pt) {
         Restore();
-        if (auto r = PtArchiver()) {
-          pt.rounds.push_back(*r);
-          show(round, "pt-archiver", *r);
-        }
+        pt = PtArchiver();
+        show(pt);
+        phases.push_back(pt);
       }
       Restore();
-      single.rounds.push_back(SingleTransaction());
-      show(round, "single transaction", single.rounds.back());
-      for (const Result* w : {&warden, &parallel}) {
-        if (!w->ran()) continue;
-        std::printf("round %d: %s %.2fx faster than pt-archiver, %.2fx the single transaction\n",
-                    round, w->method.c_str(),
-                    pt.rounds.size() == w->rounds.size()
-                        ? pt.rounds.back().seconds / w->rounds.back().seconds
-                        : 0.0,
-                    w->rounds.back().seconds / single.rounds.back().seconds);
+      const Phase single = SingleTransaction();
+      show(single);
+      phases.push_back(single);
+
+      Table(phases);
+      for (const Phase& p : phases) {
+        if (p.ran && p.live.ops < 1000) {
+          std::printf(
+              "(%s: %lld live operations in its window: its p99 is about its slowest few; "
+              "the full size gives thousands)\n",
+              p.method.c_str(), static_cast<long long>(p.live.ops));
+          break;
+        }
       }
+      std::printf("\ntargets:\n");
+      for (const Phase& w : wardens) all_met = Targets(w, idle, pt, single) && all_met;
     }
-    if (options_.parallel > 1) {
-      Report({&warden, &parallel}, pt, single);
-    } else {
-      Report({&warden}, pt, single);
-    }
+    std::printf("\nmembers bench: %s (load average now %.2f)\n",
+                all_met ? "all targets PASS" : "some targets MISS", LoadAverage());
     if (!options_.skip_dedupe) Dedupe();
     return 0;
   }
@@ -493,12 +690,35 @@ class Bench {
   int64_t now_ = 0;
   int64_t cutoff_ = 0;
   int64_t inactive_ = 0;
+  int64_t purge_threshold_ = 0;
+  int64_t next_signup_ = 1;
 };
+
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : text + " ") {
+    if (c == ' ') {
+      if (!word.empty()) out.push_back(word);
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options;
+  if (const char* size = std::getenv("WARDEN_BENCH_MEMBERS"); size != nullptr && *size != '\0') {
+    options.members = std::atol(size);
+  }
+  const std::string usage =
+      "usage: members_bench [--members N] [--rounds N] [--rate OPS] [--live-connections N] "
+      "[--idle-seconds S] [--warden-variant 'ARGS'] [--skip-pt-archiver] [--skip-dedupe] "
+      "[--server-option --name=value ...]";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -509,8 +729,14 @@ int main(int argc, char** argv) {
       options.members = std::stol(value());
     } else if (arg == "--rounds") {
       options.rounds = std::max(1, std::stoi(value()));
-    } else if (arg == "--parallel") {
-      options.parallel = std::max(1, std::stoi(value()));
+    } else if (arg == "--rate") {
+      options.rate = std::stod(value());
+    } else if (arg == "--live-connections") {
+      options.live_connections = std::max(1, std::stoi(value()));
+    } else if (arg == "--idle-seconds") {
+      options.idle_seconds = std::stod(value());
+    } else if (arg == "--warden-variant") {
+      options.warden_variants.push_back(Words(value()));
     } else if (arg == "--skip-pt-archiver") {
       options.skip_pt = true;
     } else if (arg == "--skip-dedupe") {
@@ -518,11 +744,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--server-option") {
       options.server_options.push_back(value());
     } else {
-      Die("usage: members_bench [--members N] [--rounds N] [--parallel N] [--skip-pt-archiver] "
-          "[--skip-dedupe] "
-          "[--server-option --name=value ...]");
+      Die(usage);
     }
   }
+  if (options.members < 100 || options.rate <= 0) Die(usage);
   try {
     Bench bench(options);
     return bench.Main();

@@ -104,15 +104,14 @@ std::string LoadThrottle::LoadReason() {
   return "";
 }
 
-std::string LoadThrottle::ReplicaReason(size_t i) {
-  const std::string name = "replica " + replica_urls_[i].Endpoint();
+std::optional<int64_t> LoadThrottle::ReplicaLag(size_t i, std::string* why) {
   Replica& replica = replicas_[i];
   try {
     if (!replica.conn) replica.conn = MysqlConnection::Connect(replica_urls_[i]);
     MysqlRows status = QueryReplicaStatus(replica);
     // One row per replication channel (MariaDB's multi-source "connections"); none: this
     // server is not a replica and there is nothing to wait for.
-    if (status.empty()) return "";
+    if (status.empty()) return 0;
     const auto& columns = status.columns();
     const bool source =
         std::find(columns.begin(), columns.end(), "Seconds_Behind_Source") != columns.end();
@@ -121,17 +120,27 @@ std::string LoadThrottle::ReplicaReason(size_t i) {
     int64_t worst = 0;
     for (MysqlRow row : status) {
       const auto lag = row.OptionalInt64(lag_column);
-      if (!lag) return name + " is not replicating";  // a thread stopped or broken
+      if (!lag) {  // a thread stopped or broken
+        *why = "is not replicating";
+        return std::nullopt;
+      }
       worst = std::max(worst, *lag);
     }
-    if (worst * 1000 > settings_.replica_lag_ms) {
-      return name + " lags " + std::to_string(worst) + "s";
-    }
-    return "";
+    return worst;
   } catch (const MysqlError& e) {
     replica.conn.reset();
-    return name + " cannot be checked: " + e.what();
+    *why = std::string("cannot be checked: ") + e.what();
+    return std::nullopt;
   }
+}
+
+std::string LoadThrottle::ReplicaReason(size_t i) {
+  const std::string name = "replica " + replica_urls_[i].Endpoint();
+  std::string why;
+  const std::optional<int64_t> lag = ReplicaLag(i, &why);
+  if (!lag) return name + " " + why;
+  if (*lag * 1000 > settings_.replica_lag_ms) return name + " lags " + std::to_string(*lag) + "s";
+  return "";
 }
 
 MysqlRows LoadThrottle::QueryReplicaStatus(Replica& replica) {

@@ -46,6 +46,10 @@ class LoadThrottle {
   bool Wait(int64_t* paused_ms);
   // Why the server counts as loaded right now, or "".
   std::string LoadReason();
+  // Replica i's lag in seconds (the largest of its channels; 0 when it is not a replica), or
+  // nullopt with `why` ("is not replicating", "cannot be checked: ...").
+  std::optional<int64_t> ReplicaLag(size_t i, std::string* why);
+  size_t replica_count() const { return replica_urls_.size(); }
 
  private:
   struct Replica {

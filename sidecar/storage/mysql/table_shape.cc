@@ -39,16 +39,17 @@ TableShape TableShape::Read(MysqlConnection& conn, const std::string& table) {
 
   MysqlRows stats =
       conn.Prepare(
-              "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
+              "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "
               "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? "
               "ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX")
           .Query({table});
   for (MysqlRow row : stats) {
     const std::string index = row.String(0);
     if (shape.indexes.empty() || shape.indexes.back().name != index) {
-      shape.indexes.push_back({index, row.Int64(1) == 0, {}});
+      shape.indexes.push_back({index, row.Int64(1) == 0, {}, {}});
     }
     shape.indexes.back().columns.push_back(row.String(2));
+    shape.indexes.back().prefixes.push_back(row.OptionalInt64(3).value_or(0));
   }
   if (!shape.indexes.empty() && shape.indexes.front().name == "PRIMARY") {
     shape.primary_key = shape.indexes.front().columns;

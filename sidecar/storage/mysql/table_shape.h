@@ -22,6 +22,7 @@ struct TableShape {
     std::string name;
     bool unique = false;
     std::vector<std::string> columns;  // in index order
+    std::vector<int64_t> prefixes;     // per column: its indexed prefix length, 0 for all of it
   };
 
   std::string name;

@@ -595,15 +595,329 @@ TEST_F(MembersTest, BadArgumentsAndMissingTablesAreOneLineErrors) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// A lock held by something warden cannot tell alive or dead (here: a connection of the test's)
+// is waited for, up to --lock-wait, with a line saying so, then taken for a live migration.
 TEST_F(MembersTest, OneMigrationAtATime) {
   MakeMembers(100);
   MysqlConnection other = Connect();
   ASSERT_EQ(other.Query("SELECT GET_LOCK('warden.members.warden_test.member', 0)")[0].Int64(0), 1);
-  RunResult r = Warden({"members", "migrate"});
-  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = Warden({"members", "migrate", "--lock-wait", "1s"});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1s);
+  ASSERT_EQ(r.exit_code, 1) << Show(r);
   EXPECT_NE(r.err.find("another warden members migrate is running"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("still holds the lock warden.members.warden_test.member after "
+                       "--lock-wait 1s"),
+            std::string::npos)
+      << r.err;
+  const auto events = JsonLines(r.out);
+  const nlohmann::json* wait = Find(events, "lock_wait");
+  ASSERT_NE(wait, nullptr) << r.out;
+  EXPECT_NE(wait->value("message", "").find("waiting up to 1s for the lock"), std::string::npos)
+      << r.out << wait->dump();
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 100);
   other.Query("SELECT RELEASE_LOCK('warden.members.warden_test.member')");
   EXPECT_EQ(Warden({"members", "migrate"}).exit_code, 0);
+}
+
+// A migration that runs (here: stopped at a failpoint after its first chunk) holds the lock:
+// a second one fails at once, naming its process, without waiting.
+TEST_F(MembersTest, ALiveMigrationOnThisHostIsNotWaitedFor) {
+  MakeMembers(2000);
+  const std::string go = tmp_.File("go");
+  Process first =
+      Process::Start(WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0"},
+                                   {{"WARDEN_FAILPOINT", "members.after_commit@1:wait=" + go}}));
+  ASSERT_TRUE(PollUntil(
+      [&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !first.Running(); }, 30s));
+  ASSERT_TRUE(first.Running()) << first.Stdout() << first.Stderr();
+  const auto start = std::chrono::steady_clock::now();
+  RunResult second = Warden({"members", "migrate"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "it waited for a live run";
+  EXPECT_EQ(second.exit_code, 1) << Show(second);
+  EXPECT_NE(second.err.find("another warden members migrate is running on member (connection "),
+            std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("of warden pid " + std::to_string(first.pid())), std::string::npos)
+      << second.err;
+  EXPECT_EQ(Find(JsonLines(second.out), "lock_wait"), nullptr) << second.out;
+  WriteFile(go, "");
+  ASSERT_EQ(first.Wait(60s), 0) << first.Stdout() << first.Stderr();
+  ExpectAccounting(2000, true);
+}
+
+// kill -9 of a migration whose chunk waits for a row lock: the server goes on with the dead
+// client's statement until the lock comes or its wait times out, then rolls it back, and only
+// then closes the connection and frees the migration lock. A rerun started at once (no sleep)
+// waits for that, says so, and moves everyone.
+TEST_F(MembersTest, ARerunRightAfterKill9WaitsForTheDeadRunsLock) {
+  constexpr int64_t kMembers = 4000;
+  MakeMembers(kMembers);
+  MysqlConnection app = Connect();
+  app.Execute("START TRANSACTION");
+  app.Query("SELECT id FROM member WHERE id = 5 FOR UPDATE");  // inactive, in the first chunk
+
+  ProcessOptions options =
+      WardenOptions({"members", "migrate", "--chunk", "100", "--chunk-time", "0"});
+  Process killed = Process::Start(options);
+  // Its first chunk's copy waits for member 5's row lock.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return Count(
+                   "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                   "'INSERT INTO `unconnected_member`%'") > 0 ||
+               !killed.Running();
+      },
+      30s));
+  ASSERT_TRUE(killed.Running()) << killed.Stdout() << killed.Stderr();
+  killed.Kill();
+
+  ProcessOptions rerun_options = WardenOptions({"members", "migrate", "--json"});
+  rerun_options.stdout_path = tmp_.File("rerun.jsonl");
+  Process rerun = Process::Start(rerun_options);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return ReadFile(rerun_options.stdout_path).find("\"lock_wait\"") != std::string::npos ||
+               !rerun.Running();
+      },
+      30s));
+  ASSERT_TRUE(rerun.Running()) << rerun.Stdout() << rerun.Stderr();
+  app.Execute("ROLLBACK");  // the dead statement ends; the server sees the connection closed
+  ASSERT_EQ(rerun.Wait(60s), 0) << rerun.Stdout() << rerun.Stderr();
+
+  const auto events = JsonLines(rerun.Stdout());
+  const nlohmann::json* wait = Find(events, "lock_wait");
+  ASSERT_NE(wait, nullptr) << rerun.Stdout();
+  EXPECT_NE((*wait)["message"].get<std::string>().find("of warden pid " +
+                                                       std::to_string(killed.pid()) + " on "),
+            std::string::npos)
+      << wait->dump();
+  EXPECT_NE((*wait)["message"].get<std::string>().find("which no longer runs"), std::string::npos)
+      << wait->dump();
+  EXPECT_TRUE((*Find(events, "done"))["summary"]["complete"].get<bool>()) << rerun.Stdout();
+  ExpectAccounting(kMembers, true);
+}
+
+// --max-impact: a login that waits for a chunk's row lock makes the run rest after that chunk,
+// as long as the chunk took, and halve the next one.
+TEST_F(MembersTest, MaxImpactRestsAfterAChunkALoginWaitedFor) {
+  constexpr int64_t kMembers = 3000;
+  MakeMembers(kMembers);
+  const std::string go = tmp_.File("go");
+  Process p = Process::Start(
+      WardenOptions({"members", "migrate", "--max-impact", "--chunk", "100", "--chunk-time", "0"},
+                    {{"WARDEN_FAILPOINT", "members.after_insert@2:wait=" + go}}));
+  ASSERT_TRUE(
+      PollUntil([&] { return access((go + ".waiting").c_str(), F_OK) == 0 || !p.Running(); }, 30s));
+  ASSERT_TRUE(p.Running()) << p.Stdout() << p.Stderr();
+  // The second chunk holds the next inactive members after the cursor: one of them logs in.
+  int64_t locked = Count("SELECT last_id FROM warden_members_migration") + 1;
+  while (!Inactive(locked)) ++locked;
+  std::thread login([&] {
+    MysqlConnection app = Connect();
+    app.Prepare("UPDATE member SET last_login_time = ? WHERE id = ?").Execute({now_, locked});
+  });
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return Count(
+                   "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                   "'UPDATE member SET last_login_time%'") > 0;
+      },
+      10s));
+  std::this_thread::sleep_for(200ms);
+  WriteFile(go, "");
+  login.join();
+  ASSERT_EQ(p.Wait(60s), 0) << p.Stdout() << p.Stderr();
+
+  const auto events = JsonLines(p.Stdout());
+  const nlohmann::json* rest = Find(events, "rest");
+  ASSERT_NE(rest, nullptr) << p.Stdout();
+  EXPECT_NE((*rest)["reason"].get<std::string>().find("row lock wait(s)"), std::string::npos)
+      << rest->dump();
+  EXPECT_GE((*rest)["rest_ms"].get<int64_t>(), 150) << "as long as the chunk took";
+  EXPECT_EQ((*rest)["next_chunk"], 50) << "the next chunk halved";
+  const nlohmann::json& summary = (*Find(events, "done"))["summary"];
+  EXPECT_GE(summary["max_impact"]["pressured_chunks"].get<int64_t>(), 1) << summary.dump();
+  EXPECT_GT(summary["max_impact"]["rested_ms"].get<int64_t>(), 0) << summary.dump();
+  EXPECT_TRUE(summary["complete"].get<bool>());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE id = " + std::to_string(locked)), 0)
+      << "the login came after the chunk took the member";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member") + Count("SELECT COUNT(*) FROM unconnected_member"),
+            kMembers);
+}
+
+// The archive's email is not unique: a member archived, a new member signing up with the same
+// email, that one going inactive too: both are archived. Restoring one while the other is
+// active is refused with a message naming the other, or done with --rename.
+TEST_F(MembersTest, AnEmailArchivedTwiceIsMovedAndRestoredByChoice) {
+  MakeMembers(500);
+  ASSERT_EQ(Warden({"members", "migrate"}).exit_code, 0);
+  EXPECT_EQ(Count("SELECT NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                  "DATABASE() AND TABLE_NAME = 'unconnected_member' AND INDEX_NAME = 'email'"),
+            1)
+      << "the archive keeps member's email index, not its uniqueness";
+  const int64_t old_login = now_ - 500 * kDay;
+  db_->Query("INSERT INTO member VALUES (10001, 'm10@example.com', 'Second', " +
+             std::to_string(old_login) + ", NOW())");
+
+  RunResult r = Warden({"members", "migrate"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE email = 'm10@example.com'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE email = 'm10@example.com'"), 0);
+
+  r = Warden({"members", "restore", "--email", "m10@example.com"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.err.find("more than one archived member has email m10@example.com: restore by id"),
+            std::string::npos)
+      << r.err;
+
+  ASSERT_EQ(Warden({"members", "restore", "10"}).exit_code, 0);
+  r = Warden({"members", "restore", "10001"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.err,
+            "warden: member 10001 cannot be restored: its email m10@example.com belongs to "
+            "member 10 now (unique key email of member); restore it under another email with "
+            "--rename EMAIL, or leave it archived\n");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE id = 10001"), 1);
+
+  r = Warden({"members", "restore", "10001", "--rename", "m13@example.com"});  // active
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.err,
+            "warden: member 10001 cannot be restored: the email m13@example.com given to "
+            "--rename belongs to member 13\n");
+
+  r = Warden({"members", "restore", "10001", "--rename", "second@example.com", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["email"], "second@example.com");
+  EXPECT_EQ(*db_->Query("SELECT email FROM member WHERE id = 10001")[0][0], "second@example.com");
+  EXPECT_EQ(*db_->Query("SELECT name FROM member WHERE id = 10001")[0][0], "Second");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member WHERE id = 10001"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member WHERE email = 'm10@example.com'"), 1);
+
+  r = Warden({"members", "restore", "12", "--rename", "nope"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// An archive made by an older warden (CREATE TABLE ... LIKE member kept the unique email):
+// migrate refuses before it moves anyone, says why and how to fix it; --fix-archive-keys does.
+TEST_F(MembersTest, AnOlderArchiveWithAUniqueEmailIsFixedOnlyOnRequest) {
+  MakeMembers(500);
+  db_->Query("CREATE TABLE unconnected_member LIKE member");
+  db_->Query(
+      "ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL, "
+      "ADD INDEX idx_moved_at (moved_at)");
+  RunResult r = Warden({"members", "migrate"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("table unconnected_member has the unique key(s) email (email)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--fix-archive-keys"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ALTER TABLE `unconnected_member` DROP INDEX `email`, ADD INDEX `email` "
+                       "(`email`), ALGORITHM=INPLACE, LOCK=NONE;"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 500) << "nobody moved";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM unconnected_member"), 0);
+  r = Warden({"members", "migrate", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("warning:   the archive has unique keys besides its primary key"),
+            std::string::npos)
+      << r.out;
+
+  r = Warden({"members", "migrate", "--fix-archive-keys"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("making the unique keys of unconnected_member plain indexes"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(Count("SELECT NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+                  "DATABASE() AND TABLE_NAME = 'unconnected_member' AND INDEX_NAME = 'email'"),
+            1);
+  ExpectAccounting(500, true);
+}
+
+// members check on a schema with every risk it knows: the archive's unique key, a foreign key
+// to member, triggers on member and on another table that refers to it; the binary log, the
+// estimate. migrate refuses the foreign key before it deletes anything.
+TEST_F(MembersTest, CheckReportsEveryRisk) {
+  MakeMembers(3000);
+  db_->Query("CREATE TABLE unconnected_member LIKE member");
+  db_->Query("ALTER TABLE unconnected_member ADD COLUMN moved_at DATETIME NOT NULL");
+  db_->Query(
+      "CREATE TABLE orders (id INT PRIMARY KEY, member_id BIGINT NOT NULL, CONSTRAINT "
+      "orders_member FOREIGN KEY (member_id) REFERENCES member (id) ON DELETE CASCADE) "
+      "ENGINE=InnoDB");
+  db_->Query("INSERT INTO orders VALUES (1, 10), (2, 11)");
+  db_->Query("CREATE TABLE audit (member_id BIGINT) ENGINE=InnoDB");
+  db_->Query(
+      "CREATE TRIGGER member_gone AFTER DELETE ON member FOR EACH ROW "
+      "INSERT INTO audit VALUES (OLD.id)");
+  db_->Query(
+      "CREATE TRIGGER order_touch AFTER INSERT ON orders FOR EACH ROW "
+      "UPDATE member SET name = name WHERE id = NEW.member_id");
+
+  RunResult r = Warden({"members", "check", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  std::map<std::string, std::vector<std::string>> by_topic;
+  for (const auto& f : j["findings"]) {
+    by_topic[f["kind"].get<std::string>() + " " + f["topic"].get<std::string>()].push_back(
+        f["message"]);
+  }
+  ASSERT_EQ(by_topic["problem archive_keys"].size(), 1u) << r.out;
+  EXPECT_NE(by_topic["problem archive_keys"][0].find("--fix-archive-keys"), std::string::npos);
+  ASSERT_EQ(by_topic["problem foreign_key"].size(), 1u) << r.out;
+  EXPECT_NE(by_topic["problem foreign_key"][0].find(
+                "foreign key orders_member of orders references member (ON DELETE CASCADE): "
+                "deleting a member deletes its rows in orders"),
+            std::string::npos)
+      << r.out;
+  ASSERT_EQ(by_topic["risk trigger"].size(), 2u) << r.out;
+  EXPECT_NE(by_topic["risk trigger"][0].find("trigger member_gone (AFTER DELETE ON member) runs "
+                                             "for every member moved"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(by_topic["risk trigger"][1].find("trigger order_touch (AFTER INSERT ON orders) "
+                                             "refers to member"),
+            std::string::npos)
+      << r.out;
+  ASSERT_EQ(by_topic["info binlog"].size(), 1u) << r.out;
+  EXPECT_NE(by_topic["info binlog"][0].find("binary log off"), std::string::npos);
+  ASSERT_EQ(by_topic["info estimate"].size(), 1u) << r.out;
+  EXPECT_NE(by_topic["info estimate"][0].find("to move 1,800 members inactive for 365d"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(j["estimate"]["inactive"], 1800);
+  EXPECT_GT(j["estimate"]["ms_per_row"].get<double>(), 0);
+  EXPECT_GT(j["estimate"]["sample_rows"].get<int64_t>(), 0);
+  EXPECT_EQ(j["problems"].size(), 2u) << r.out;
+  EXPECT_EQ(j["risks"].size(), 2u) << r.out;
+
+  // The text form: one line per finding, problems first.
+  r = Warden({"members", "check"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_EQ(r.out.find("problem: "), r.out.find('\n', r.out.find('\n') + 1) + 1) << r.out;
+  EXPECT_NE(r.out.find("\nrisk: trigger member_gone"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\ninfo: about "), std::string::npos) << r.out;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 3000) << "check changes nothing";
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit"), 0) << "check changes nothing";
+
+  // migrate refuses the foreign key before it deletes anything (the keys fixed or not).
+  r = Warden({"members", "migrate", "--fix-archive-keys"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("foreign key orders_member of orders references member"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM orders"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM member"), 3000);
+
+  // With the risks gone: ok.
+  db_->Query("DROP TABLE orders");
+  db_->Query("DROP TRIGGER member_gone");
+  db_->Query("ALTER TABLE unconnected_member DROP INDEX email, ADD INDEX email (email)");
+  r = Warden({"members", "check"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("ok: ready to migrate\n"), std::string::npos) << r.out;
 }
 
 // The throttle with a real replica: a second mariadbd replicating from the first. While the
@@ -629,6 +943,8 @@ class MembersReplicaTest : public MembersTest {
     // What warden needs on a replica: SHOW ALL SLAVES STATUS.
     replica_->Query("CREATE USER 'monitor'@'127.0.0.1' IDENTIFIED BY 'monitor'");
     replica_->Query("GRANT SLAVE MONITOR ON *.* TO 'monitor'@'127.0.0.1'");
+    // What `members check` needs on the primary to list its replicas: SHOW SLAVE HOSTS.
+    db_->Query("GRANT REPLICATION MASTER ADMIN ON *.* TO 'warden'@'127.0.0.1'");
   }
   static void TearDownTestSuite() {
     replica_.reset();
@@ -695,6 +1011,35 @@ TEST_F(MembersReplicaTest, PausesWhileAReplicaIsNotReplicatingAndResumesAfter) {
   EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM member"), kMembers * 2 / 5);
   EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM unconnected_member"), kMembers * 3 / 5);
   EXPECT_EQ(ReplicaCount("SELECT COUNT(*) FROM unconnected_member WHERE id % 5 >= 3"), 0);
+}
+
+// members check on a primary with a replica: a replica that nobody watches, one that does
+// not replicate, binlog_format=STATEMENT (which the chunks cannot be logged in).
+TEST_F(MembersReplicaTest, CheckReportsTheBinaryLogAndTheReplicas) {
+  MakeMembers(500);
+  RunResult r = Warden({"members", "check"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("info: binary log on, binlog_format=MIXED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("risk: 1 replica(s) replicate from this server"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("ok: ready to migrate, with the risks above"), std::string::npos) << r.out;
+
+  replica_->Query("STOP SLAVE SQL_THREAD");
+  config_ = tmp_.Write("replica.toml", "[members]\nthrottle = \"replica_lag=5s\"\n");
+  r = Warden({"members", "check", "--replica", ReplicaUrl()});
+  replica_->Query("START SLAVE SQL_THREAD");
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("risk: replica 127.0.0.1:" + std::to_string(replica_->port()) +
+                       " is not replicating"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("none is watched"), std::string::npos) << r.out;
+
+  db_->Query("SET GLOBAL binlog_format = 'STATEMENT'");
+  r = Warden({"members", "check"});
+  db_->Query("SET GLOBAL binlog_format = 'MIXED'");
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_NE(r.out.find("problem: binlog_format=STATEMENT"), std::string::npos) << r.out;
 }
 
 // A replica that cannot be checked counts as lagging: the migration waits (and says why) until
