@@ -46,7 +46,7 @@ rm -rf "$src"
 # Every tag lintian still reports is explained in debian/*.lintian-overrides; a new error or
 # warning fails the build.
 changes=$(ls "$out"/*.changes)
-if ! lintian --fail-on error,warning --info "$changes" >"$out/lintian.log" 2>&1; then
+if ! lintian --display-info --fail-on error,warning "$changes" >"$out/lintian.log" 2>&1; then
   cat "$out/lintian.log" >&2
   echo "build-deb: lintian found errors or warnings (log: $out/lintian.log)" >&2
   exit 1

@@ -138,8 +138,8 @@ ProcessOptions InstalledWarden(std::vector<std::string> args, const std::string&
 // Completions bash offers for the words of `line` (the last one being completed), with the
 // installed completion loaded.
 std::string Complete(const std::string& line) {
-  std::string script = std::string("source ") + kCompletion +
-                       "\nCOMP_LINE='" + line + "'\nread -ra COMP_WORDS <<<\"$COMP_LINE\"\n" +
+  std::string script = std::string("source ") + kCompletion + "\nCOMP_LINE='" + line +
+                       "'\nread -ra COMP_WORDS <<<\"$COMP_LINE\"\n" +
                        (line.back() == ' ' ? "COMP_WORDS+=('')\n" : "") +
                        "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\nCOMP_POINT=${#COMP_LINE}\n"
                        "_warden warden\necho \"${COMPREPLY[*]}\"\n";
@@ -272,7 +272,9 @@ TEST_F(PackageTest, InstallRunRemove) {
     daemon_options.stderr_path = dir.File("daemon.log");
     Process daemon = Process::Start(daemon_options);
     ASSERT_TRUE(PollUntil(
-        [&] { return ReadFile(dir.File("daemon.log")).find("daemon started") != std::string::npos; },
+        [&] {
+          return ReadFile(dir.File("daemon.log")).find("daemon started") != std::string::npos;
+        },
         10s))
         << ReadFile(dir.File("daemon.log"));
 
@@ -293,19 +295,22 @@ TEST_F(PackageTest, InstallRunRemove) {
               std::string::npos);
     ASSERT_EQ(nginx.Get("/").status, 200);
 
-    RunResult ban = warden::test::Run(InstalledWarden({"ban", "127.0.0.1", "--reason", "packaging"}, config));
+    RunResult ban =
+        warden::test::Run(InstalledWarden({"ban", "127.0.0.1", "--reason", "packaging"}, config));
     ASSERT_EQ(ban.exit_code, 0) << Show(ban);
-    EXPECT_TRUE(PollUntil([&] { return nginx.Get("/").status == 403; }, 5s))
-        << nginx.ErrorLog();
+    EXPECT_TRUE(PollUntil([&] { return nginx.Get("/").status == 403; }, 5s)) << nginx.ErrorLog();
     EXPECT_NE(nginx.AccessLog().find("\"warden_decision\":\"block\""), std::string::npos)
         << nginx.AccessLog();
 
     // The daemon at work: it removes a ban that expired from Redis (nothing else does).
-    RunResult expiring = warden::test::Run(InstalledWarden({"ban", "192.0.2.1", "--ttl", "1s"}, config));
+    RunResult expiring =
+        warden::test::Run(InstalledWarden({"ban", "192.0.2.1", "--ttl", "1s"}, config));
     ASSERT_EQ(expiring.exit_code, 0) << Show(expiring);
     ASSERT_EQ(redis.Command({"HEXISTS", "warden:bl:entries", "192.0.2.1"}).integer, 1);
     EXPECT_TRUE(PollUntil(
-        [&] { return redis.Command({"HEXISTS", "warden:bl:entries", "192.0.2.1"}).integer == 0; },
+        [&] {
+          return redis.Command({"HEXISTS", "warden:bl:entries", "192.0.2.1"}).integer == 0;
+        },
         10s, 100ms))
         << ReadFile(dir.File("daemon.log"));
 
