@@ -231,6 +231,11 @@ TEST_F(PackageTest, InstallRunRemove) {
     EXPECT_NE(man.out.find("unban"), std::string::npos);  // the commands are in it
     EXPECT_NE(ReadFile(kUnit).find("DynamicUser=yes"), std::string::npos);
     EXPECT_EQ(UnitExecStart(), (std::vector<std::string>{kWarden, "daemon"}));
+    // systemd's own reading of the unit (without systemd running): its keys, that ExecStart is
+    // executable, that man:warden(1) is there.
+    RunResult verify = warden::test::Run({"systemd-analyze", "verify", kUnit});
+    EXPECT_EQ(verify.exit_code, 0) << Show(verify);
+    EXPECT_EQ(verify.err, "") << Show(verify);
     RunResult depends = warden::test::Run({"dpkg-query", "-W", "-f=${Depends}", kModulePackage});
     EXPECT_NE(depends.out.find("nginx-abi-"), std::string::npos) << depends.out;
   }
