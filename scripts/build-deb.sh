@@ -6,7 +6,8 @@
 #   *.deb, *.changes, *.buildinfo   the packages (`apt install ./build/deb/*.deb`)
 #   build.log, lintian.log          what dpkg-buildpackage and lintian said
 #   obj/                            the package's CMake build, kept: the next run compiles only
-#                                   what changed
+#                                   what changed (CMake keeps the flags of its first run: remove
+#                                   it after changing DEB_BUILD_OPTIONS)
 #   src/                            the copy, left behind only when the build failed
 set -euo pipefail
 
