@@ -263,6 +263,7 @@ TEST_F(PackageTest, InstallRunRemove) {
     check.unset_env.push_back("WARDEN_CONFIG");
     RunResult checked = warden::test::Run(check);
     EXPECT_EQ(checked.exit_code, 0) << Show(checked);
+    EXPECT_NE(checked.out.find(kSettings), std::string::npos) << Show(checked);
     EXPECT_NE(Complete("warden unb").find("unban"), std::string::npos);
     EXPECT_NE(Complete("warden job ").find("history"), std::string::npos);
     EXPECT_NE(Complete("warden ban --t").find("--ttl"), std::string::npos);
