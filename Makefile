@@ -9,7 +9,7 @@ DESTDIR    ?=
 MODULE     := $(BUILD)/ngx_http_warden_module.so
 
 .PHONY: all deps build module module-asan sidecar test test-asan run stop status tour \
-        demo-traffic bench format lint install uninstall clean fuzz
+        demo-traffic bench format lint install install-files uninstall deb clean fuzz
 
 all: build
 
@@ -80,27 +80,53 @@ format:
 lint: build
 	clang-tidy -p $(BUILD) --quiet $$(git ls-files 'ngx_module/common/*.cc' 'ngx_module/core/*.cc' 'sidecar/*.cc')
 
+# What a source install puts where: the files of `install-files`, then the link that enables
+# the module (the Debian package's postinst makes it instead).
 install: build
-	install -D -m 0644 $(MODULE) $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so
-	install -D -m 0644 conf/mod-http-warden.conf \
-	    $(DESTDIR)/usr/share/nginx/modules-available/mod-http-warden.conf
+	$(MAKE) install-files
 	mkdir -p $(DESTDIR)/etc/nginx/modules-enabled
 	ln -sf /usr/share/nginx/modules-available/mod-http-warden.conf \
 	    $(DESTDIR)/etc/nginx/modules-enabled/50-mod-http-warden.conf
-	install -D -m 0755 $(BUILD)/sidecar/warden $(DESTDIR)$(PREFIX)/bin/warden
-	install -D -m 0644 conf/warden.toml $(DESTDIR)/etc/warden/warden.toml.example
-	test -e $(DESTDIR)/etc/warden/warden.toml || \
-	    install -m 0640 conf/warden.toml $(DESTDIR)/etc/warden/warden.toml
-	install -D -m 0644 conf/warden-log-format.conf $(DESTDIR)/etc/nginx/conf.d/warden-log-format.conf
-	install -D -m 0644 .deps/country.mmdb $(DESTDIR)/usr/share/warden/country.mmdb
-	install -D -m 0644 conf/warden.service $(DESTDIR)/lib/systemd/system/warden.service
 
+# The installed files, one list: `make install` and the Debian packages (debian/rules runs
+# `make install-files DESTDIR=debian/tmp BUILD=<its build>`; debian/*.install split the files
+# into the two packages, and the package build fails on one that no package takes). Builds
+# nothing. Settings already in /etc/warden/warden.toml are kept.
+install-files:
+	install -D -m 0644 $(MODULE) $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so
+	install -D -m 0644 conf/mod-http-warden.conf \
+	    $(DESTDIR)/usr/share/nginx/modules-available/mod-http-warden.conf
+	install -D -m 0644 conf/warden-log-format.conf \
+	    $(DESTDIR)/etc/nginx/snippets/warden-log-format.conf
+	install -D -m 0644 .deps/country.mmdb $(DESTDIR)/usr/share/warden/country.mmdb
+	install -D -m 0755 $(BUILD)/sidecar/warden $(DESTDIR)$(PREFIX)/bin/warden
+	install -D -m 0644 $(BUILD)/sidecar/warden.1 $(DESTDIR)$(PREFIX)/share/man/man1/warden.1
+	install -D -m 0644 $(BUILD)/sidecar/warden.bash-completion \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/warden
+	install -D -m 0644 conf/warden.service $(DESTDIR)/lib/systemd/system/warden.service
+	install -D -m 0644 conf/warden.toml $(DESTDIR)$(PREFIX)/share/doc/warden/examples/warden.toml
+	test -e $(DESTDIR)/etc/warden/warden.toml || \
+	    install -D -m 0640 conf/warden.toml $(DESTDIR)/etc/warden/warden.toml
+
+# Removes what `make install` installed, except the settings in /etc/warden/ and the country
+# database. (/etc/nginx/conf.d/warden-log-format.conf is where installs before 0.2.0 put the
+# log format.)
 uninstall:
 	rm -f $(DESTDIR)/usr/lib/nginx/modules/ngx_http_warden_module.so \
 	    $(DESTDIR)/usr/share/nginx/modules-available/mod-http-warden.conf \
 	    $(DESTDIR)/etc/nginx/modules-enabled/50-mod-http-warden.conf \
-	    $(DESTDIR)$(PREFIX)/bin/warden $(DESTDIR)/etc/nginx/conf.d/warden-log-format.conf \
+	    $(DESTDIR)/etc/nginx/snippets/warden-log-format.conf \
+	    $(DESTDIR)/etc/nginx/conf.d/warden-log-format.conf \
+	    $(DESTDIR)$(PREFIX)/bin/warden $(DESTDIR)$(PREFIX)/share/man/man1/warden.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/warden \
+	    $(DESTDIR)$(PREFIX)/share/doc/warden/examples/warden.toml \
 	    $(DESTDIR)/lib/systemd/system/warden.service
+
+# The Debian packages libnginx-mod-http-warden and warden (debian/), built by dpkg-buildpackage
+# from a copy of the tree and checked by lintian: $(BUILD)/deb/*.deb. Install them with
+# `apt install ./$(BUILD)/deb/*.deb`.
+deb: deps
+	WARDEN_BUILD_DIR=$(abspath $(BUILD)) JOBS=$(JOBS) scripts/build-deb.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

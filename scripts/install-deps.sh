@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Warden needs to build, test and run on Debian 12, and nothing that is already
-# there: Debian packages with apt, the CC0 country database from npm into .deps/.
+# Installs what Warden needs to build, test, package (`make deb`) and run on Debian 12, and
+# nothing that is already there: Debian packages with apt, the CC0 country database from npm into
+# .deps/.
 # Fails loudly: a missing dependency must stop `make test`, not hide.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ packages=(
   clang libclang-rt-14-dev
   wrk curl procps tzdata openssl
   percona-toolkit
+  debhelper dpkg-dev help2man lintian
 )
 
 missing=()
