@@ -293,6 +293,61 @@ int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr*
   }
 }
 
+size_t warden_behaviour_format(void* region, size_t bytes) {
+  try {
+    return warden::Behaviour::Format(region, bytes);
+  } catch (...) {
+    return 0;
+  }
+}
+
+int warden_worker_add_behaviour(warden_worker_t* w, const warden_behaviour_conf_t* conf,
+                                void* region, size_t bytes) {
+  try {
+    warden::BehaviourRule rule;
+    rule.name = conf->name;
+    rule.capacity = conf->capacity;
+    rule.leak_ms = conf->leak_ms;
+    rule.distinct_path = conf->distinct_path != 0;
+    rule.decision = conf->decision == WARDEN_BEHAVIOUR_LOG ? warden::BehaviourDecision::kLog
+                    : conf->decision == WARDEN_BEHAVIOUR_CHALLENGE
+                        ? warden::BehaviourDecision::kChallenge
+                        : warden::BehaviourDecision::kBan;
+    rule.bantime_ms = conf->bantime_ms;
+    rule.factor = conf->factor;
+    rule.maxtime_ms = conf->maxtime_ms;
+    rule.ipv6_prefix = conf->ipv6_prefix;
+    return w->impl->AddBehaviour(std::move(rule), region, bytes);
+  } catch (...) {
+    return -1;
+  }
+}
+
+int warden_worker_behaviour_event(warden_worker_t* w, int rule, const struct sockaddr* sa,
+                                  const char* path, size_t len, int status, int64_t now_ms,
+                                  char* reason, size_t reason_size) {
+  if (reason && reason_size) reason[0] = '\0';
+  try {
+    warden::IpAddress addr;
+    if (!ToAddress(sa, &addr)) return -1;
+    auto r = w->impl->BehaviourEvent(rule, addr, std::string_view(path, len), status, now_ms);
+    SetError(reason, reason_size, r.reason);
+    switch (r.outcome) {
+      case warden::Behaviour::Outcome::kRepeat:
+        return WARDEN_BEHAVIOUR_REPEAT;
+      case warden::Behaviour::Outcome::kCounted:
+        return WARDEN_BEHAVIOUR_COUNTED;
+      case warden::Behaviour::Outcome::kOverflow:
+        return WARDEN_BEHAVIOUR_OVERFLOW;
+      case warden::Behaviour::Outcome::kAlreadyBanned:
+        return WARDEN_BEHAVIOUR_BANNED_ALREADY;
+    }
+    return -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
 void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_conf_t* redis) {
   try {
     warden::RedisEndpoint ep;

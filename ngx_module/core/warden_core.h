@@ -84,6 +84,38 @@ int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, 
 /* a request refused by that zone's limit: returns 1 when the client got banned */
 int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
                          int64_t now_ms);
+/* warden_behaviour */
+enum { WARDEN_BEHAVIOUR_BAN = 0, WARDEN_BEHAVIOUR_CHALLENGE = 1, WARDEN_BEHAVIOUR_LOG = 2 };
+enum {
+  WARDEN_BEHAVIOUR_REPEAT = 0,   /* distinct=path: a path counted already */
+  WARDEN_BEHAVIOUR_COUNTED = 1,  /* the bucket rose and holds */
+  WARDEN_BEHAVIOUR_OVERFLOW = 2, /* the rule's decision applies; reason says why */
+  WARDEN_BEHAVIOUR_BANNED_ALREADY = 3
+};
+
+typedef struct {
+  const char *name;
+  unsigned capacity;
+  int64_t leak_ms; /* one event leaks out every leak_ms */
+  int distinct_path;
+  int decision; /* WARDEN_BEHAVIOUR_BAN... */
+  int64_t bantime_ms;
+  double factor;
+  int64_t maxtime_ms;
+  int ipv6_prefix;
+} warden_behaviour_conf_t;
+
+/* formats a rule's region (or keeps it across a reload): its slots, 0 when too small */
+size_t warden_behaviour_format(void *region, size_t bytes);
+/* returns the rule's index, -1 on failure */
+int warden_worker_add_behaviour(warden_worker_t *w, const warden_behaviour_conf_t *conf,
+                                void *region, size_t bytes);
+/* a response that matched the rule: WARDEN_BEHAVIOUR_*, the reason (NUL-terminated, cut to
+   reason_size) on an overflow; -1 when it could not be counted */
+int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct sockaddr *sa,
+                                  const char *path, size_t len, int status, int64_t now_ms,
+                                  char *reason, size_t reason_size);
+
 void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_conf_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);

@@ -12,6 +12,7 @@
 #include "common/circuit_breaker.h"
 #include "core/async_redis.h"
 #include "core/autoban.h"
+#include "core/behaviour.h"
 #include "core/blacklist_sync.h"
 #include "core/blacklist_table.h"
 #include "core/leaky_bucket.h"
@@ -85,6 +86,14 @@ class Worker {
 
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
   bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
+
+  // A warden_behaviour rule on its shared region; returns its index, -1 when the region is
+  // too small.
+  int AddBehaviour(BehaviourRule rule, void* region, size_t bytes);
+  // A response that matched rule `behaviour`; an overflow with decision=ban is sent to Redis
+  // at once, like an autoban.
+  Behaviour::Result BehaviourEvent(int behaviour, const IpAddress& addr, std::string_view path,
+                                   int status, int64_t now_ms);
 
   void Tick();
   void Shutdown();
@@ -161,7 +170,9 @@ class Worker {
     std::unique_ptr<Autoban> autoban;
   };
   std::vector<std::unique_ptr<Ban>> autobans_;
-  std::unique_ptr<AsyncRedis> autoban_redis_;  // every worker: bans go out from where they fall
+  std::vector<std::unique_ptr<Behaviour>> behaviours_;
+  // every worker with autoban or behaviour rules: bans go out from where they fall
+  std::unique_ptr<AsyncRedis> autoban_redis_;
   std::unique_ptr<RedisSchema> schema_;
   std::string node_name_;
   int64_t tick_ms_ = 100;

@@ -1,0 +1,216 @@
+#include "core/behaviour.h"
+
+#include <algorithm>
+#include <cmath>
+#include <new>
+
+namespace warden {
+
+namespace {
+
+constexpr uint64_t kCountersMagic = 0x5744424831000001ULL;  // "WDBH1" and a version
+constexpr int64_t kDefaultMaxMs = 7LL * 24 * 3600 * 1000;
+
+Behaviour::Counters* CountersIn(void* region, size_t bytes) {
+  if (!region || bytes <= Behaviour::kCountersBytes) return nullptr;
+  auto* c = static_cast<Behaviour::Counters*>(region);
+  if (c->magic != kCountersMagic) {
+    new (c) Behaviour::Counters{};
+    c->magic = kCountersMagic;
+  }
+  return c;
+}
+
+// A reason may hold anything but a newline; a tab would read as a field of the entry. What a
+// client put in its path is shown, not interpreted.
+std::string Printable(std::string_view text, size_t max) {
+  std::string out;
+  out.reserve(std::min(text.size(), max));
+  for (char c : text.substr(0, max)) {
+    auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+std::string Duration(int64_t ms) {
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+const char* BehaviourDecisionName(BehaviourDecision decision) {
+  switch (decision) {
+    case BehaviourDecision::kBan:
+      return "ban";
+    case BehaviourDecision::kChallenge:
+      return "challenge";
+    case BehaviourDecision::kLog:
+      return "log";
+  }
+  return "ban";
+}
+
+size_t Behaviour::Format(void* region, size_t bytes) {
+  if (!CountersIn(region, bytes)) return 0;
+  ShmMap map;
+  if (!map.Attach(static_cast<char*>(region) + kCountersBytes, bytes - kCountersBytes)) return 0;
+  return map.ReadStats().slots;
+}
+
+Behaviour::Behaviour(BehaviourRule rule, void* region, size_t bytes, BlacklistTable* blacklist,
+                     std::string node_name, int32_t pid, LogFn log)
+    : rule_(std::move(rule)),
+      blacklist_(blacklist),
+      pid_(pid),
+      queue_(blacklist, std::move(node_name), pid, std::move(log), "behaviour " + rule_.name) {
+  if (rule_.capacity == 0) rule_.capacity = 1;
+  if (rule_.distinct_path) rule_.capacity = std::min(rule_.capacity, kMaxDistinctCapacity);
+  if (rule_.leak_ms <= 0) rule_.leak_ms = 1;
+  if (rule_.maxtime_ms <= 0) rule_.maxtime_ms = kDefaultMaxMs;
+  if (rule_.ipv6_prefix < 1 || rule_.ipv6_prefix > 128) rule_.ipv6_prefix = 128;
+  counters_ = CountersIn(region, bytes);
+  if (counters_ &&
+      !map_.Attach(static_cast<char*>(region) + kCountersBytes, bytes - kCountersBytes)) {
+    counters_ = nullptr;
+  }
+}
+
+uint64_t Behaviour::PathHash(std::string_view path) {
+  // FNV-1a, then a finalizer so the low six bits (the bit in the set) depend on every byte.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : path) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+namespace {
+
+std::string BucketKey(const Cidr& scope) {
+  std::string key(reinterpret_cast<const char*>(scope.network().bytes().data()), 16);
+  key.push_back(static_cast<char>(scope.prefix_len()));
+  return key;
+}
+
+float Drained(const Behaviour::Bucket& b, int64_t leak_ms, int64_t now_ms) {
+  int64_t elapsed = now_ms - b.updated_ms;
+  if (elapsed <= 0) return b.level;  // a clock that went back leaks nothing
+  double level = b.level - static_cast<double>(elapsed) / static_cast<double>(leak_ms);
+  return level > 0 ? static_cast<float>(level) : 0.0f;
+}
+
+}  // namespace
+
+double Behaviour::Level(const IpAddress& addr, int64_t now_ms) {
+  if (!map_.attached()) return 0;
+  const std::string key = BucketKey(Scope(addr));
+  ShmMap::Lock lock(map_, pid_);
+  ShmMap::Slot* slot = map_.Find(key);
+  return slot ? Drained(ShmMap::Value<Bucket>(slot), rule_.leak_ms, now_ms) : 0;
+}
+
+Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path, int status,
+                                   int64_t now_ms) {
+  Result result;
+  result.scope = Scope(addr);
+  if (!map_.attached()) return result;
+  counters_->events.fetch_add(1, std::memory_order_relaxed);
+  const std::string key = BucketKey(result.scope);
+  uint32_t events = 0;
+  {
+    ShmMap::Lock lock(map_, pid_);
+    bool fresh = false;
+    ShmMap::Slot* slot = map_.FindOrInsert(key, now_ms, &fresh);
+    if (!slot) return result;
+    Bucket& b = ShmMap::Value<Bucket>(slot);
+    if (fresh) b = Bucket{now_ms, 0.0f, 0, 0};
+    b.level = Drained(b, rule_.leak_ms, now_ms);
+    if (now_ms > b.updated_ms) b.updated_ms = now_ms;
+    if (b.level <= 0) {
+      // Empty: what was counted before is forgotten, the set of paths with it.
+      b.events = 0;
+      b.paths = 0;
+    }
+    if (rule_.distinct_path) {
+      uint64_t bit = uint64_t{1} << (PathHash(path) & 63);
+      if (b.paths & bit) {
+        result.outcome = Outcome::kRepeat;
+        return result;
+      }
+      b.paths |= bit;
+    }
+    b.level += 1.0f;
+    b.events++;
+    if (b.level <= static_cast<float>(rule_.capacity) + 1e-3f) {
+      result.outcome = Outcome::kCounted;
+    } else {
+      // Overflowed: the decision applies, and the bucket starts afresh, so a dry run logs once
+      // per overflow.
+      result.outcome = Outcome::kOverflow;
+      events = b.events;
+      b = Bucket{now_ms, 0.0f, 0, 0};
+    }
+  }
+  Remember(key, status, path);
+  if (result.outcome != Outcome::kOverflow) return result;
+
+  std::string detail = std::to_string(events) + " events over capacity " +
+                       std::to_string(rule_.capacity) + " (one leaks every " +
+                       Duration(rule_.leak_ms) + ")" + Evidence(key);
+  evidence_.erase(key);
+  result.reason = "behaviour " + rule_.name + ": " + detail;
+  if (rule_.decision != BehaviourDecision::kBan) {
+    counters_->decisions.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  if (blacklist_ && blacklist_->attached() && blacklist_->Lookup(addr, now_ms)) {
+    // Banned already (a location that counts without `warden on` still sees the client): no
+    // second ban, which would escalate.
+    result.outcome = Outcome::kAlreadyBanned;
+    return result;
+  }
+  counters_->decisions.fetch_add(1, std::memory_order_relaxed);
+  BanRequest ban;
+  ban.scope = result.scope;
+  ban.bantime_ms = rule_.bantime_ms;
+  ban.factor = rule_.factor;
+  ban.maxtime_ms = rule_.maxtime_ms;
+  ban.history = "bh:n:" + rule_.name + ":" + result.scope.ToString();
+  ban.reason_head = "behaviour " + rule_.name + ", ban #";
+  ban.reason_tail = ": " + detail;
+  queue_.Ban(std::move(ban), now_ms);
+  return result;
+}
+
+void Behaviour::Remember(const std::string& key, int status, std::string_view path) {
+  auto it = evidence_.find(key);
+  if (it == evidence_.end()) {
+    // Bounded: a worker forgets every client's evidence at once rather than grow.
+    if (evidence_.size() >= kEvidenceClients) evidence_.clear();
+    it = evidence_.emplace(key, std::deque<Seen>()).first;
+  }
+  it->second.push_back(Seen{status, Printable(path, kEvidencePathBytes)});
+  if (it->second.size() > kEvidence) it->second.pop_front();
+}
+
+std::string Behaviour::Evidence(const std::string& key) const {
+  auto it = evidence_.find(key);
+  if (it == evidence_.end() || it->second.empty()) return "";
+  // Newest first: the event that overflowed the bucket leads.
+  std::string out = ":";
+  for (auto seen = it->second.rbegin(); seen != it->second.rend(); ++seen) {
+    if (seen != it->second.rbegin()) out += ",";
+    out += " " + std::to_string(seen->status) + " " + seen->path;
+  }
+  return out;
+}
+
+}  // namespace warden
