@@ -72,6 +72,29 @@ typedef struct {
 } ngx_http_warden_limit_t;
 
 
+/* a warden_behaviour rule (ngx_http_warden_behaviour.c) */
+#define NGX_HTTP_WARDEN_BEHAVIOUR_MAX_DISTINCT  32
+
+typedef struct {
+    ngx_str_t                    name;         /* NUL-terminated */
+    u_char                       statuses[63]; /* a bit per status 100..599 */
+    ngx_uint_t                   any_status;   /* no status= */
+    ngx_array_t                 *exclude;      /* of ngx_str_t: extensions */
+    ngx_http_complex_value_t    *condition;    /* if=, or NULL */
+    ngx_uint_t                   capacity;
+    ngx_msec_t                   leak;
+    ngx_uint_t                   distinct_path;
+    ngx_uint_t                   decision;     /* WARDEN_BEHAVIOUR_BAN... */
+    ngx_msec_t                   bantime;
+    ngx_msec_t                   maxtime;
+    ngx_uint_t                   factor;       /* x 100 */
+    ngx_uint_t                   ipv6_prefix;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_warden_shctx_t     *sh;           /* the buckets, by init_zone */
+    ngx_int_t                    index;        /* in the worker's node */
+} ngx_http_warden_behaviour_t;
+
+
 /* a warden_limit that names its zone before the zone's warden_limit_zone */
 typedef struct {
     ngx_shm_zone_t              *shm_zone;
@@ -96,6 +119,9 @@ typedef struct {
     /* of ngx_http_warden_zone_ref_t, checked once the http block is read */
     ngx_array_t                  zone_refs;
 
+    /* of ngx_http_warden_behaviour_t *, in the order declared */
+    ngx_array_t                  behaviours;
+
     ngx_shm_zone_t              *stats_zone;
     ngx_shm_zone_t              *traffic_zone;
     ssize_t                      traffic_size;  /* 0: off */
@@ -116,6 +142,9 @@ typedef struct {
     ngx_flag_t                   limit_dry_run;
     ngx_flag_t                   limit_headers;
     ngx_uint_t                   limit_fail;   /* 1: closed */
+
+    /* warden_watch: of ngx_http_warden_behaviour_t *; empty: off */
+    ngx_array_t                 *watch;
 } ngx_http_warden_loc_conf_t;
 
 
@@ -182,6 +211,13 @@ char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_warden_behaviour.c */
+char *ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_warden_behaviour_log(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx);
 
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);

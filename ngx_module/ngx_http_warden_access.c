@@ -167,6 +167,8 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
         }
     }
 
+    ngx_http_warden_behaviour_log(r, ctx);
+
     return NGX_OK;
 }
 
