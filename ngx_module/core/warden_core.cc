@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/challenge.h"
 #include "core/geo_db.h"
 #include "core/policy.h"
 #include "core/worker.h"
@@ -19,6 +20,10 @@ struct warden_geo_s {
 
 struct warden_policy_s {
   warden::Policy policy;
+};
+
+struct warden_challenge_s {
+  warden::Challenge challenge;
 };
 
 struct warden_worker_s {
@@ -148,6 +153,83 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     std::memcpy(out->reason, v.reason, sizeof out->reason);
   } catch (...) {
     // Fail open: a request is never refused because Warden itself failed.
+  }
+}
+
+warden_challenge_t* warden_challenge_create(const char* keys, size_t len, int difficulty,
+                                            int64_t cookie_ttl_ms, char* err, size_t errlen) {
+  try {
+    std::string error;
+    auto parsed = warden::ChallengeKeys::Parse(std::string_view(keys, len), &error);
+    if (!parsed) {
+      SetError(err, errlen, error);
+      return nullptr;
+    }
+    warden::ChallengeParams params;
+    params.difficulty = difficulty;
+    params.cookie_ttl_ms = cookie_ttl_ms;
+    return new warden_challenge_t{warden::Challenge(std::move(*parsed), params)};
+  } catch (const std::exception& e) {
+    SetError(err, errlen, e.what());
+    return nullptr;
+  }
+}
+
+void warden_challenge_destroy(warden_challenge_t* c) { delete c; }
+
+namespace {
+
+size_t CopyOut(const std::string& value, char* out, size_t outlen) {
+  if (value.size() + 1 > outlen) return 0;
+  std::memcpy(out, value.data(), value.size());
+  out[value.size()] = '\0';
+  return value.size();
+}
+
+}  // namespace
+
+size_t warden_challenge_nonce(const warden_challenge_t* c, const char* client, size_t client_len,
+                              int64_t now_ms, char* out, size_t outlen) {
+  try {
+    return CopyOut(c->challenge.Nonce(std::string_view(client, client_len), now_ms), out, outlen);
+  } catch (...) {
+    return 0;
+  }
+}
+
+size_t warden_challenge_cookie(const warden_challenge_t* c, const char* client, size_t client_len,
+                               int64_t now_ms, char* out, size_t outlen) {
+  try {
+    return CopyOut(c->challenge.Cookie(std::string_view(client, client_len), now_ms), out, outlen);
+  } catch (...) {
+    return 0;
+  }
+}
+
+int warden_challenge_verify_answer(const warden_challenge_t* c, const char* client,
+                                   size_t client_len, const char* answer, size_t len,
+                                   int64_t now_ms) {
+  static_assert(WARDEN_CHALLENGE_WRONG == static_cast<int>(warden::Challenge::Result::kWrong));
+  try {
+    std::string_view text(answer, len);
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return WARDEN_CHALLENGE_MALFORMED;
+    return static_cast<int>(c->challenge.VerifyAnswer(std::string_view(client, client_len),
+                                                      text.substr(0, colon), text.substr(colon + 1),
+                                                      now_ms));
+  } catch (...) {
+    return WARDEN_CHALLENGE_MALFORMED;
+  }
+}
+
+int warden_challenge_verify_cookie(const warden_challenge_t* c, const char* client,
+                                   size_t client_len, const char* cookie, size_t len,
+                                   int64_t now_ms) {
+  try {
+    return static_cast<int>(c->challenge.VerifyCookie(std::string_view(client, client_len),
+                                                      std::string_view(cookie, len), now_ms));
+  } catch (...) {
+    return WARDEN_CHALLENGE_MALFORMED;
   }
 }
 

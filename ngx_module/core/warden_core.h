@@ -132,6 +132,32 @@ int64_t warden_worker_tick_ms(const warden_worker_t *w);
 void warden_worker_shutdown(warden_worker_t *w);
 void warden_worker_destroy(warden_worker_t *w);
 
+/* warden_challenge: a proof-of-work page and a signed cookie (core/challenge.h) */
+typedef struct warden_challenge_s warden_challenge_t;
+enum {
+  WARDEN_CHALLENGE_OK = 0,
+  WARDEN_CHALLENGE_MALFORMED = 1,
+  WARDEN_CHALLENGE_EXPIRED = 2,
+  WARDEN_CHALLENGE_FORGED = 3,
+  WARDEN_CHALLENGE_WRONG = 4
+};
+/* keys: the key file's text; NULL with err set (never a key's text) when unusable */
+warden_challenge_t *warden_challenge_create(const char *keys, size_t len, int difficulty,
+                                            int64_t cookie_ttl_ms, char *err, size_t errlen);
+void warden_challenge_destroy(warden_challenge_t *c);
+/* into out (NUL-terminated); returns the length, 0 on failure */
+size_t warden_challenge_nonce(const warden_challenge_t *c, const char *client, size_t client_len,
+                              int64_t now_ms, char *out, size_t outlen);
+size_t warden_challenge_cookie(const warden_challenge_t *c, const char *client, size_t client_len,
+                               int64_t now_ms, char *out, size_t outlen);
+/* answer: "<nonce>:<solution>" as the page's script sends it; WARDEN_CHALLENGE_* */
+int warden_challenge_verify_answer(const warden_challenge_t *c, const char *client,
+                                   size_t client_len, const char *answer, size_t len,
+                                   int64_t now_ms);
+int warden_challenge_verify_cookie(const warden_challenge_t *c, const char *client,
+                                   size_t client_len, const char *cookie, size_t len,
+                                   int64_t now_ms);
+
 typedef struct {
   int rejected;
   int64_t excess; /* requests x 1000 */
