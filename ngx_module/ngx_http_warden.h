@@ -122,6 +122,10 @@ typedef struct {
     /* of ngx_http_warden_behaviour_t *, in the order declared */
     ngx_array_t                  behaviours;
 
+    /* warden_challenge_key: the file's text, for the levels that challenge */
+    ngx_str_t                    challenge_keys;
+    ngx_str_t                    challenge_key_file;
+
     ngx_shm_zone_t              *stats_zone;
     ngx_shm_zone_t              *traffic_zone;
     ssize_t                      traffic_size;  /* 0: off */
@@ -145,6 +149,11 @@ typedef struct {
 
     /* warden_watch: of ngx_http_warden_behaviour_t *; empty: off */
     ngx_array_t                 *watch;
+
+    ngx_flag_t                   challenge;
+    ngx_uint_t                   challenge_difficulty;
+    ngx_msec_t                   challenge_ttl;
+    warden_challenge_t          *challenger;
 } ngx_http_warden_loc_conf_t;
 
 
@@ -154,6 +163,8 @@ typedef struct {
     unsigned                     country_done:1;
     unsigned                     limited:1;    /* limits charged: once per
                                                   main request */
+    unsigned                     challenged:1; /* the challenge page was sent */
+    unsigned                     challenge_passed:1;
     ngx_http_request_t          *limiting;     /* whose limits run (and may
                                                   wait on Redis) */
     void                        *limit_conf;   /* and in which location */
@@ -218,6 +229,16 @@ char *ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_warden_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_warden_behaviour_log(ngx_http_request_t *r,
     ngx_http_warden_ctx_t *ctx);
+
+/* ngx_http_warden_challenge.c */
+char *ngx_http_warden_challenge_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_challenge_merge(ngx_conf_t *cf,
+    ngx_http_warden_loc_conf_t *prev, ngx_http_warden_loc_conf_t *conf);
+ngx_int_t ngx_http_warden_challenge(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
 
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);

@@ -21,6 +21,7 @@ static void ngx_http_warden_ctx_cleanup(void *data);
 ngx_int_t
 ngx_http_warden_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     const char                  *country;
     warden_verdict_t             verdict;
     ngx_http_warden_ctx_t       *ctx;
@@ -28,7 +29,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
 
-    if (!wlcf->enable && wlcf->limits == NULL) {
+    if (!wlcf->enable && wlcf->limits == NULL && !wlcf->challenge) {
         return NGX_DECLINED;
     }
 
@@ -115,6 +116,13 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     default:
         break;
+    }
+
+    if (wlcf->challenge) {
+        rc = ngx_http_warden_challenge(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     /*

@@ -570,7 +570,8 @@ ngx_http_warden_behaviour_log(ngx_http_request_t *r,
     now = ngx_http_warden_now_ms();
 
     if (ctx && ctx->evaluated) {
-        if (ctx->verdict.decision == WARDEN_ALLOW
+        if (ctx->challenged
+            || ctx->verdict.decision == WARDEN_ALLOW
             || ctx->verdict.decision == WARDEN_BLOCK
             || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT)
         {

@@ -157,6 +157,20 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       0,
       NULL },
 
+    { ngx_string("warden_challenge_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_warden_challenge_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_challenge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_challenge_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("warden_top_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_warden_top_zone,
@@ -737,6 +751,9 @@ ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
     conf->limit_headers = NGX_CONF_UNSET;
     conf->limit_fail = NGX_CONF_UNSET_UINT;
     conf->watch = NGX_CONF_UNSET_PTR;
+    conf->challenge = NGX_CONF_UNSET;
+    conf->challenge_difficulty = NGX_CONF_UNSET_UINT;
+    conf->challenge_ttl = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -770,6 +787,10 @@ ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->watch, prev->watch, NULL);
+
+    if (ngx_http_warden_challenge_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     /*
      * lists are inherited only when a level has none of its own, as

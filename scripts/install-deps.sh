@@ -17,6 +17,7 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev
   clang libclang-rt-14-dev
   wrk curl procps tzdata openssl
+  chromium
   percona-toolkit
 )
 
