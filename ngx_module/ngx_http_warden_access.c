@@ -108,6 +108,23 @@ ngx_http_warden_handler(ngx_http_request_t *r)
     case WARDEN_ALLOW:
         return NGX_DECLINED;
 
+    case WARDEN_CHALLENGE:
+        if (wlcf->challenger == NULL) {
+            /* (an entry of source "challenge" without warden_challenge_key) */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "access forbidden by warden, no warden_challenge_key "
+                          "to challenge: %*s",
+                          verdict.reason_len, verdict.reason);
+            return wlcf->block_status;
+        }
+
+        rc = ngx_http_warden_challenge(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        break;
+
     case WARDEN_DRY_RUN:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "warden dry run, would forbid: %*s",

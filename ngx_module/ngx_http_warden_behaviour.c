@@ -241,13 +241,6 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
-            if (j == WARDEN_BEHAVIOUR_CHALLENGE) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"%V\" is not built yet: use decision=ban "
-                                   "or decision=log", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
             rule->decision = j;
             continue;
         }
@@ -620,7 +613,9 @@ ngx_http_warden_behaviour_log(ngx_http_request_t *r,
         }
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "warden behaviour: client banned: %s", reason);
+                      rule->decision == WARDEN_BEHAVIOUR_CHALLENGE
+                      ? "warden behaviour: client challenged: %s"
+                      : "warden behaviour: client banned: %s", reason);
     }
 }
 

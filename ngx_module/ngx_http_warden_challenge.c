@@ -261,7 +261,13 @@ ngx_http_warden_challenge_merge(ngx_conf_t *cf,
     ngx_conf_merge_msec_value(conf->challenge_ttl, prev->challenge_ttl,
                               3600000);
 
-    if (!conf->challenge) {
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
+
+    /*
+     * with keys, every level has a checker: a client the blacklist says to
+     * challenge (warden_behaviour decision=challenge) is challenged anywhere
+     */
+    if (!conf->challenge && wmcf->challenge_keys.data == NULL) {
         return NGX_CONF_OK;
     }
 
@@ -272,8 +278,6 @@ ngx_http_warden_challenge_merge(ngx_conf_t *cf,
         conf->challenger = prev->challenger;
         return NGX_CONF_OK;
     }
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
 
     if (wmcf->challenge_keys.data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

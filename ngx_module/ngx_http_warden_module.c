@@ -658,13 +658,25 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
 
     behaviours = wmcf->behaviours.elts;
     for (i = 0; i < wmcf->behaviours.nelts; i++) {
-        if (behaviours[i]->decision == WARDEN_BEHAVIOUR_BAN
+        if (behaviours[i]->decision != WARDEN_BEHAVIOUR_LOG
             && !wmcf->redis_set)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "warden_behaviour \"%V\" bans through the "
+                               "warden_behaviour \"%V\" %s through the "
                                "blacklist: it needs \"warden_redis\" (or "
-                               "decision=log)", &behaviours[i]->name);
+                               "decision=log)", &behaviours[i]->name,
+                               behaviours[i]->decision == WARDEN_BEHAVIOUR_BAN
+                               ? "bans" : "challenges");
+            return NGX_CONF_ERROR;
+        }
+
+        if (behaviours[i]->decision == WARDEN_BEHAVIOUR_CHALLENGE
+            && wmcf->challenge_keys.data == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_behaviour \"%V\" challenges: it needs "
+                               "\"warden_challenge_key\"",
+                               &behaviours[i]->name);
             return NGX_CONF_ERROR;
         }
     }

@@ -57,7 +57,8 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expires = now + ban
 local entry = ARGV[3]
-local value = 'v1\t' .. expires .. '\t' .. now .. '\tautoban\tnginx:' .. ARGV[9] ..
+local value = 'v1\t' .. expires .. '\t' .. now .. '\t' .. (ARGV[10] or 'autoban') ..
+  '\tnginx:' .. ARGV[9] ..
   '\t' .. ARGV[7] .. n .. ARGV[8]
 redis.call('HSET', KEYS[1], entry, value)
 redis.call('ZADD', KEYS[2], expires, entry)

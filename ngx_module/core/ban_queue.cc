@@ -28,7 +28,7 @@ void BanQueue::Ban(BanRequest request, int64_t now_ms) {
   // through the change stream.
   if (blacklist_ && blacklist_->attached()) {
     BlacklistTable::WriteBatch batch(*blacklist_, pid_);
-    if (!batch.Upsert(request.scope, now_ms + request.bantime_ms, EntrySource::kAutoban) && log_) {
+    if (!batch.Upsert(request.scope, now_ms + request.bantime_ms, request.source) && log_) {
       // Counted in warden_blacklist_dropped_total too; Redis still gets the ban.
       log_(LogLevel::kError,
            what_ + " of " + scope + " not enforced on this node: warden_blacklist_zone is full");
@@ -66,7 +66,8 @@ void BanQueue::Flush(AsyncRedis* redis, const RedisSchema& schema) {
                                    std::to_string(ban.maxtime_ms),
                                    ban.reason_head,
                                    ban.reason_tail,
-                                   node_name_};
+                                   node_name_,
+                                   EntrySourceName(ban.source)};
   in_flight_ = true;
   bool sent = redis->Send(args, redis->endpoint().timeout_ms, [this, redis](redisReply* r) {
     in_flight_ = false;

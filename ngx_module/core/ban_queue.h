@@ -29,6 +29,7 @@ struct BanRequest {
   std::string history;  // the ban counter's key, after the prefix: "ab:n:<zone>:<scope>"
   std::string reason_head;
   std::string reason_tail;
+  EntrySource source = EntrySource::kAutoban;  // kChallenge: challenged, not refused
 };
 
 // The bans of one rule (an autoban, a behaviour rule) on their way to Redis, one at a time,

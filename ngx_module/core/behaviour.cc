@@ -167,13 +167,15 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
                        Duration(rule_.leak_ms) + ")" + Evidence(key);
   evidence_.erase(key);
   result.reason = "behaviour " + rule_.name + ": " + detail;
-  if (rule_.decision != BehaviourDecision::kBan) {
+  if (rule_.decision == BehaviourDecision::kLog) {
     counters_->decisions.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
+  const bool challenge = rule_.decision == BehaviourDecision::kChallenge;
   if (blacklist_ && blacklist_->attached() && blacklist_->Lookup(addr, now_ms)) {
-    // Banned already (a location that counts without `warden on` still sees the client): no
-    // second ban, which would escalate.
+    // Banned (or challenged) already: a location that counts without `warden on` still sees
+    // the client, and a challenged client that solved the page is let through; no second
+    // decision, which would escalate.
     result.outcome = Outcome::kAlreadyBanned;
     return result;
   }
@@ -184,7 +186,8 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
   ban.factor = rule_.factor;
   ban.maxtime_ms = rule_.maxtime_ms;
   ban.history = "bh:n:" + rule_.name + ":" + result.scope.ToString();
-  ban.reason_head = "behaviour " + rule_.name + ", ban #";
+  ban.reason_head = "behaviour " + rule_.name + (challenge ? ", challenge #" : ", ban #");
+  ban.source = challenge ? EntrySource::kChallenge : EntrySource::kAutoban;
   ban.reason_tail = ": " + detail;
   queue_.Ban(std::move(ban), now_ms);
   return result;

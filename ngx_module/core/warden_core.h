@@ -22,6 +22,8 @@ typedef struct warden_policy_s warden_policy_t;
 typedef struct warden_worker_s warden_worker_t;
 
 enum { WARDEN_PASS = 0, WARDEN_ALLOW = 1, WARDEN_BLOCK = 2, WARDEN_DRY_RUN = 3 };
+/* the blacklist says: challenge (warden_challenge) rather than refuse */
+enum { WARDEN_CHALLENGE = 7 };
 
 enum { WARDEN_LOG_ERR = 0, WARDEN_LOG_WARN = 1, WARDEN_LOG_INFO = 2, WARDEN_LOG_DEBUG = 3 };
 

@@ -396,14 +396,14 @@ void Worker::Tick() {
 
 std::string Worker::Metrics(int64_t now_ms) {
   static const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
-                                               "limit", "delay", "limit_dry_run", "other"};
+                                               "limit", "delay", "limit_dry_run", "challenge"};
   NodeStats::Totals t = stats_.Sum();
   std::ostringstream out;
   auto head = [&](const char* name, const char* type, const char* help) {
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   };
   head("warden_requests_total", "counter", "Requests Warden decided on, by decision.");
-  for (int d = 0; d < NodeStats::kDecisions - 1; ++d) {
+  for (int d = 0; d < NodeStats::kDecisions; ++d) {
     out << "warden_requests_total{decision=\"" << kDecisionNames[d] << "\"} " << t.decisions[d]
         << '\n';
   }

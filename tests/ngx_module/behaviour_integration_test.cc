@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
+#include "core/challenge.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/redis_server.h"
 #include "support/server_suite.h"
+#include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -183,6 +186,54 @@ TEST_F(BehaviourIntegrationTest, WatchIsInheritedAndCanBeTurnedOff) {
   EXPECT_EQ(From(nginx, "192.0.2.71", "/"), 403) << "watched from the http level";
 }
 
+TEST_F(BehaviourIntegrationTest, AChallengeRuleChallengesTheClientOnEveryNode) {
+  TempDir files("warden-behaviour");
+  std::string keys = files.Write("keys", "challenge-key-0123456789abcdefghijklmnopqrstuv\n");
+  std::string users = files.Write("htpasswd", "member:{PLAIN}secret\n");
+  std::string rules = "warden_challenge_key " + keys +
+                      ";\nwarden_behaviour name=login status=401 capacity=2 leak=1h "
+                      "decision=challenge bantime=1h;";
+  std::string locations =
+      "  location / { root @DIR@/html; }\n"
+      "  location /login/ {\n    auth_basic members;\n    auth_basic_user_file " +
+      users + ";\n    root @DIR@/html;\n    try_files /index.html =404;\n  }\n";
+  NginxServer a(Config(rules, "  warden_watch login;\n" + locations));
+  NginxServer b(Config(rules, locations));
+  const std::string client = "192.0.2.80";
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(From(a, client, "/login/"), 401) << i;
+  auto page = a.Get("/", {{"X-Forwarded-For", client}});
+  EXPECT_EQ(page.status, 403);
+  EXPECT_NE(page.body.find("id=\"warden-challenge\""), std::string::npos) << page.body;
+  EXPECT_EQ(From(a, "192.0.2.81", "/"), 200) << "another client";
+  HttpReply on_b;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        on_b = b.Get("/", {{"X-Forwarded-For", client}});
+        return on_b.status == 403;
+      },
+      2000ms))
+      << b.ErrorLog();
+  // Solving the page on b lets the client through there.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(on_b.body, m, std::regex("var nonce = \"([^\"]+)\"")));
+  std::string nonce = m[1];
+  auto passed = b.Get("/", {{"X-Forwarded-For", client},
+                            {"Cookie", "warden_pow=" + nonce + ":" + Challenge::Solve(nonce, 16)}});
+  EXPECT_EQ(passed.status, 200) << b.ErrorLog();
+  EXPECT_EQ(passed.body, "ok\n");
+
+  auto list = List();
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["entry"], client);
+  EXPECT_EQ(list[0]["source"], "challenge");
+  EXPECT_EQ(std::string(list[0]["reason"]).rfind("behaviour login, challenge #1: 3 events", 0), 0u)
+      << list[0].dump();
+  EXPECT_NE(
+      a.Get("/metrics")
+          .body.find("warden_behaviour_decisions_total{rule=\"login\",decision=\"challenge\"} 1"),
+      std::string::npos);
+}
+
 TEST_F(BehaviourIntegrationTest, BadDirectives) {
   struct Case {
     std::string rules, server, message;
@@ -199,6 +250,8 @@ TEST_F(BehaviourIntegrationTest, BadDirectives) {
       {"warden_behaviour name=p status=404 distinct=query;", "", "expected distinct=path"},
       {"warden_behaviour name=p status=404 leak=soon;", "", "invalid time \"leak=soon\""},
       {"warden_behaviour name=p status=404 decision=maybe;", "", "expected decision=ban"},
+      {"warden_behaviour name=p status=404 decision=challenge;", "",
+       "challenges: it needs \"warden_challenge_key\""},
       {"warden_behaviour name=p status=404 bantime=1h maxtime=1m;", "",
        "maxtime is shorter than bantime"},
       {"warden_behaviour name=p status=404 size=1k;", "", "invalid size"},

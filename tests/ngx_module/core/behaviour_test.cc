@@ -141,6 +141,20 @@ TEST_F(BehaviourTest, DryRunDecidesWithoutBanning) {
   EXPECT_EQ(b.decisions(), 1u);
 }
 
+TEST_F(BehaviourTest, AChallengeRuleListsTheClientForAChallenge) {
+  auto b = Make(1, 60000, false, BehaviourDecision::kChallenge);
+  EXPECT_EQ(b.Event(ip_, "/login", 401, 0).outcome, Outcome::kCounted);
+  auto r = b.Event(ip_, "/login", 401, 1);
+  EXPECT_EQ(r.outcome, Outcome::kOverflow);
+  auto m = table_.Lookup(ip_, 2);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->source, EntrySource::kChallenge);
+  EXPECT_EQ(b.decisions(), 1u);
+  // A challenged client that solved the page and goes on is not listed again.
+  EXPECT_EQ(b.Event(ip_, "/login", 401, 2).outcome, Outcome::kCounted);
+  EXPECT_EQ(b.Event(ip_, "/login", 401, 3).outcome, Outcome::kAlreadyBanned);
+}
+
 TEST_F(BehaviourTest, AnAddressBannedAlreadyIsNotBannedTwice) {
   auto b = Make(1, 60000, false);
   EXPECT_EQ(b.Event(ip_, "/x", 404, 0).outcome, Outcome::kCounted);
