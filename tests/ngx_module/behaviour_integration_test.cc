@@ -73,6 +73,7 @@ TEST_F(BehaviourIntegrationTest, AScannerIsBannedOnEveryNodeWithItsEvidence) {
   ASSERT_EQ(list.size(), 1u) << list.dump();
   EXPECT_EQ(list[0]["entry"], scanner);
   EXPECT_EQ(list[0]["source"], "autoban");
+  EXPECT_EQ(list[0]["rule"], "probe");
   std::string reason = list[0]["reason"];
   EXPECT_EQ(reason.rfind("behaviour probe, ban #1: 11 events over capacity 10 (one leaks "
                          "every 10s): 404 /scan/",
