@@ -1,5 +1,7 @@
 #include "core/behaviour.h"
 
+#include <hiredis/hiredis.h>
+
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -125,6 +127,7 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
   counters_->events.fetch_add(1, std::memory_order_relaxed);
   const std::string key = BucketKey(result.scope);
   uint32_t events = 0;
+  float level = 0;
   {
     ShmMap::Lock lock(map_, pid_);
     bool fresh = false;
@@ -141,24 +144,26 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
     }
     if (rule_.distinct_path) {
       uint64_t bit = uint64_t{1} << (PathHash(path) & 63);
-      if (b.paths & bit) {
-        result.outcome = Outcome::kRepeat;
-        return result;
-      }
+      if (b.paths & bit) result.outcome = Outcome::kRepeat;
       b.paths |= bit;
     }
-    b.level += 1.0f;
-    b.events++;
-    if (b.level <= static_cast<float>(rule_.capacity) + 1e-3f) {
-      result.outcome = Outcome::kCounted;
-    } else {
-      // Overflowed: the decision applies, and the bucket starts afresh, so a dry run logs once
-      // per overflow.
-      result.outcome = Outcome::kOverflow;
-      events = b.events;
-      b = Bucket{now_ms, 0.0f, 0, 0};
+    if (result.outcome != Outcome::kRepeat) {
+      b.level += 1.0f;
+      b.events++;
+      if (b.level <= static_cast<float>(rule_.capacity) + 1e-3f) {
+        result.outcome = Outcome::kCounted;
+      } else {
+        // Overflowed: the decision applies, and the bucket starts afresh, so a dry run logs
+        // once per overflow.
+        result.outcome = Outcome::kOverflow;
+        events = b.events;
+        b = Bucket{now_ms, 0.0f, 0, 0};
+      }
     }
+    level = b.level;
   }
+  NoteLevel(key, result.scope, level);
+  if (result.outcome == Outcome::kRepeat) return result;
   Remember(key, status, path);
   if (result.outcome != Outcome::kOverflow) return result;
 
@@ -191,6 +196,64 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
   ban.reason_tail = ": " + detail;
   queue_.Ban(std::move(ban), now_ms);
   return result;
+}
+
+void Behaviour::NoteLevel(const std::string& key, const Cidr& scope, float level) {
+  if (level * 2 < static_cast<float>(rule_.capacity) || level < 1) {
+    hot_.erase(key);  // (an overflow empties the bucket)
+    return;
+  }
+  if (hot_.size() >= kMaxHot && !hot_.count(key)) {
+    // Full: the emptiest makes room, unless this one is emptier still.
+    auto low = std::min_element(hot_.begin(), hot_.end(), [](const auto& a, const auto& b) {
+      return a.second.level < b.second.level;
+    });
+    if (low->second.level >= level) return;
+    hot_.erase(low);
+  }
+  hot_[key] = HotBucket{scope.ToString(), level};
+}
+
+std::vector<Behaviour::Hot> Behaviour::HotBuckets(int64_t now_ms,
+                                                  std::vector<std::string>* drained) {
+  std::vector<Hot> out;
+  if (hot_.empty() || !map_.attached()) return out;
+  ShmMap::Lock lock(map_, pid_);
+  for (auto it = hot_.begin(); it != hot_.end();) {
+    ShmMap::Slot* slot = map_.Find(it->first);
+    float level = slot ? Drained(ShmMap::Value<Bucket>(slot), rule_.leak_ms, now_ms) : 0.0f;
+    double fill = level / static_cast<double>(rule_.capacity);
+    if (fill < 0.05) {
+      if (drained) drained->push_back(it->second.scope);
+      it = hot_.erase(it);
+      continue;
+    }
+    it->second.level = level;
+    out.push_back(Hot{it->second.scope, fill});
+    ++it;
+  }
+  return out;
+}
+
+void Behaviour::PushHot(AsyncRedis* redis, const RedisSchema& schema, const std::string& node,
+                        int64_t now_ms) {
+  if (!redis || !redis->connected() || (hot_.empty() && gone_.empty())) return;
+  std::vector<Hot> hot = HotBuckets(now_ms, &gone_);
+  const std::string key = schema.prefix() + "bh:hot:" + rule_.name;
+  if (!hot.empty()) {
+    std::vector<std::string> args = {"ZADD", key};
+    for (const Hot& h : hot) {
+      args.push_back(std::to_string(h.fill));
+      args.push_back(h.scope + "|" + node);
+    }
+    redis->Send(args, redis->endpoint().timeout_ms, [](redisReply*) {});
+    redis->Send({"PEXPIRE", key, "60000"}, redis->endpoint().timeout_ms, [](redisReply*) {});
+  }
+  if (!gone_.empty()) {
+    std::vector<std::string> args = {"ZREM", key};
+    for (const std::string& scope : gone_) args.push_back(scope + "|" + node);
+    if (redis->Send(args, redis->endpoint().timeout_ms, [](redisReply*) {})) gone_.clear();
+  }
 }
 
 void Behaviour::Remember(const std::string& key, int status, std::string_view path) {

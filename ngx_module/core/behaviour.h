@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/address.h"
 #include "common/redis_schema.h"
@@ -94,6 +95,20 @@ class Behaviour {
   // Sends bans not yet in Redis. Called from the worker's tick; `redis` may be null.
   void Flush(AsyncRedis* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
 
+  // The buckets this worker saw at least half full, for `warden behaviour status`: their fill
+  // (level / capacity) by now, as pushed to the sorted set `bh:hot:<rule>` (member
+  // "<scope>|<node>"); buckets drained below 5 % leave it.
+  struct Hot {
+    std::string scope;
+    double fill;
+  };
+  std::vector<Hot> HotBuckets(int64_t now_ms, std::vector<std::string>* drained);
+  // ZADD/ZREM of the hot buckets into `bh:hot:<rule>`, which expires a minute after the last
+  // push. Called from the worker's tick every few seconds.
+  void PushHot(AsyncRedis* redis, const RedisSchema& schema, const std::string& node,
+               int64_t now_ms);
+  static constexpr size_t kMaxHot = 256;
+
   const BehaviourRule& rule() const { return rule_; }
   uint64_t events() const { return counters_ ? counters_->events.load() : 0; }
   uint64_t decisions() const { return counters_ ? counters_->decisions.load() : 0; }
@@ -117,6 +132,15 @@ class Behaviour {
   int32_t pid_;
   BanQueue queue_;
   std::unordered_map<std::string, std::deque<Seen>> evidence_;  // by bucket key, this worker's
+  struct HotBucket {
+    std::string scope;  // as text
+    float level;        // when this worker last saw it
+  };
+  // The buckets this worker saw at least half full, by bucket key; their levels are read from
+  // shared memory when pushed (every worker of the node sees the same).
+  std::unordered_map<std::string, HotBucket> hot_;
+  std::vector<std::string> gone_;  // drained since the last push: to leave the set
+  void NoteLevel(const std::string& key, const Cidr& scope, float level);
 };
 
 }  // namespace warden

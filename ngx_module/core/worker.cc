@@ -375,6 +375,11 @@ void Worker::Tick() {
     autoban_redis_->Tick();
     for (auto& b : autobans_) b->autoban->Flush(autoban_redis_.get(), *schema_);
     for (auto& b : behaviours_) b->Flush(autoban_redis_.get(), *schema_);
+    int64_t now = clock_();
+    if (!behaviours_.empty() && now >= next_hot_push_ms_) {
+      next_hot_push_ms_ = now + kHotPushMs;
+      for (auto& b : behaviours_) b->PushHot(autoban_redis_.get(), *schema_, node_name_, now);
+    }
   }
   if (!commands_) return;
   // One worker per node pushes the node's counts: the same one that follows the blacklist.

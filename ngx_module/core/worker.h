@@ -100,6 +100,8 @@ class Worker {
   int64_t tick_ms() const { return tick_ms_; }
 
   static constexpr int64_t kTrafficFlushMs = 2000;
+  // How often each worker pushes its fullest behaviour buckets (warden behaviour status).
+  static constexpr int64_t kHotPushMs = 1000;
 
  private:
   void OpenRequestRedis();
@@ -124,6 +126,7 @@ class Worker {
   ShmMap traffic_map_;
   std::unique_ptr<TrafficCounter> traffic_;
   int64_t next_traffic_flush_ms_ = 0;
+  int64_t next_hot_push_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;

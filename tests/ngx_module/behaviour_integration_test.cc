@@ -235,6 +235,38 @@ TEST_F(BehaviourIntegrationTest, AChallengeRuleChallengesTheClientOnEveryNode) {
       std::string::npos);
 }
 
+TEST_F(BehaviourIntegrationTest, StatusShowsTheFullestBucketsAcrossTheFleet) {
+  // (Without distinct=path, so that every 404 counts exactly.)
+  const std::string rule = "warden_behaviour name=probe status=404 capacity=10 leak=10s;";
+  NginxServer a(Config(rule, "  warden_watch probe;\n  location / { root @DIR@/html; }\n"));
+  NginxServer b(Config(rule, "  warden_watch probe;\n  location / { root @DIR@/html; }\n"));
+  for (int i = 0; i < 7; ++i) ASSERT_EQ(From(a, "192.0.2.90", "/a/" + std::to_string(i)), 404);
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(From(b, "192.0.2.91", "/b/" + std::to_string(i)), 404);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(From(b, "192.0.2.92", "/c/" + std::to_string(i)), 404);
+  nlohmann::json rows;
+  std::string last;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        auto r = RunWarden({.args = {"behaviour", "status", "--json"}, .redis = redis_->url()});
+        last = Show(r);
+        if (r.exit_code != 0) return false;
+        rows = nlohmann::json::parse(r.out);
+        return rows.size() == 2;
+      },
+      5000ms))
+      << last;
+  // The fullest first, from both nodes; a bucket under half full is not shown.
+  EXPECT_EQ(rows[0]["rule"], "probe");
+  EXPECT_EQ(rows[0]["scope"], "192.0.2.90");
+  EXPECT_NEAR(rows[0]["fill"].get<double>(), 0.7, 0.05);
+  EXPECT_EQ(rows[1]["scope"], "192.0.2.91");
+  EXPECT_NEAR(rows[1]["fill"].get<double>(), 0.6, 0.05);
+  EXPECT_FALSE(rows[0]["node"].get<std::string>().empty());
+  auto table = RunWarden({.args = {"behaviour", "status"}, .redis = redis_->url()});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("probe  192.0.2.90"), std::string::npos) << table.out;
+}
+
 TEST_F(BehaviourIntegrationTest, BadDirectives) {
   struct Case {
     std::string rules, server, message;

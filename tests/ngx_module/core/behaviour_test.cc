@@ -189,6 +189,25 @@ TEST_F(BehaviourTest, AnIpv6ClientCountsByItsSlash64) {
   EXPECT_TRUE(table_.Lookup(*IpAddress::Parse("2001:db8:0:1::99"), 1));
 }
 
+TEST_F(BehaviourTest, HotBucketsAreTheHalfFullOnesAndLeaveOnceDrained) {
+  auto b = Make(10, 1000, false, BehaviourDecision::kLog);
+  const IpAddress other = *IpAddress::Parse("192.0.2.8");
+  for (int i = 0; i < 6; ++i) b.Event(ip_, "/x", 404, 0);
+  for (int i = 0; i < 4; ++i) b.Event(other, "/x", 404, 0);  // under half: not hot
+  std::vector<std::string> drained;
+  auto hot = b.HotBuckets(0, &drained);
+  ASSERT_EQ(hot.size(), 1u);
+  EXPECT_EQ(hot[0].scope, "192.0.2.7");
+  EXPECT_DOUBLE_EQ(hot[0].fill, 0.6);
+  EXPECT_NEAR(b.HotBuckets(2000, &drained)[0].fill, 0.4, 1e-6);  // leaks as the bucket does
+  EXPECT_TRUE(drained.empty());
+  EXPECT_TRUE(b.HotBuckets(6000, &drained).empty());
+  EXPECT_EQ(drained, std::vector<std::string>{"192.0.2.7"});
+  // An overflow empties the bucket: it is no longer hot.
+  for (int i = 0; i < 11; ++i) b.Event(other, "/x", 404, 10000);
+  EXPECT_TRUE(b.HotBuckets(10000, nullptr).empty());
+}
+
 TEST_F(BehaviourTest, TheBucketsAndCountersOutliveAWorker) {
   {
     auto b = Make(3, 60000, false, BehaviourDecision::kLog);
