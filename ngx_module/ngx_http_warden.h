@@ -155,6 +155,8 @@ typedef struct {
     ngx_uint_t                   challenge_difficulty;
     ngx_msec_t                   challenge_ttl;
     warden_challenge_t          *challenger;
+    /* exempt=: requests that cannot run scripts (API clients) */
+    ngx_http_complex_value_t    *challenge_exempt;
 } ngx_http_warden_loc_conf_t;
 
 
@@ -240,6 +242,8 @@ char *ngx_http_warden_challenge_merge(ngx_conf_t *cf,
     ngx_http_warden_loc_conf_t *prev, ngx_http_warden_loc_conf_t *conf);
 ngx_int_t ngx_http_warden_challenge(ngx_http_request_t *r,
     ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
+ngx_int_t ngx_http_warden_challenge_exempt(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf);
 
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);

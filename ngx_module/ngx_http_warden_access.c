@@ -118,6 +118,15 @@ ngx_http_warden_handler(ngx_http_request_t *r)
             return wlcf->block_status;
         }
 
+        if (ngx_http_warden_challenge_exempt(r, wlcf)) {
+            /* it could not solve the page: refused, as a ban would */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "access forbidden by warden, exempt from the "
+                          "challenge: %*s",
+                          verdict.reason_len, verdict.reason);
+            return wlcf->block_status;
+        }
+
         rc = ngx_http_warden_challenge(r, wlcf, ctx);
         if (rc != NGX_DECLINED) {
             return rc;
@@ -135,7 +144,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
         break;
     }
 
-    if (wlcf->challenge) {
+    if (wlcf->challenge && !ngx_http_warden_challenge_exempt(r, wlcf)) {
         rc = ngx_http_warden_challenge(r, wlcf, ctx);
         if (rc != NGX_DECLINED) {
             return rc;

@@ -180,9 +180,10 @@ ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_warden_loc_conf_t *wlcf = conf;
 
-    ngx_int_t    n;
-    ngx_str_t   *value, s;
-    ngx_uint_t   i;
+    ngx_int_t                          n;
+    ngx_str_t                         *value, s;
+    ngx_uint_t                         i;
+    ngx_http_compile_complex_value_t   ccv;
 
     if (wlcf->challenge != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -236,6 +237,36 @@ ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "exempt=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            if (s.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", expected exempt=$variable",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            wlcf->challenge_exempt = ngx_palloc(cf->pool,
+                                              sizeof(ngx_http_complex_value_t));
+            if (wlcf->challenge_exempt == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = wlcf->challenge_exempt;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
@@ -260,6 +291,8 @@ ngx_http_warden_challenge_merge(ngx_conf_t *cf,
                               prev->challenge_difficulty, 16);
     ngx_conf_merge_msec_value(conf->challenge_ttl, prev->challenge_ttl,
                               3600000);
+    ngx_conf_merge_ptr_value(conf->challenge_exempt, prev->challenge_exempt,
+                             NULL);
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_warden_module);
 
@@ -316,6 +349,29 @@ static void
 ngx_http_warden_challenge_cleanup(void *data)
 {
     warden_challenge_destroy(data);
+}
+
+
+/*
+ * exempt= says the request cannot run a script (an API client): 1, else 0.
+ * As access_log if=: empty or "0" is false.
+ */
+
+ngx_int_t
+ngx_http_warden_challenge_exempt(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf)
+{
+    ngx_str_t  val;
+
+    if (wlcf->challenge_exempt == NULL) {
+        return 0;
+    }
+
+    if (ngx_http_complex_value(r, wlcf->challenge_exempt, &val) != NGX_OK) {
+        return 0;
+    }
+
+    return (val.len == 0 || (val.len == 1 && val.data[0] == '0')) ? 0 : 1;
 }
 
 

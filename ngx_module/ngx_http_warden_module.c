@@ -766,6 +766,7 @@ ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
     conf->challenge = NGX_CONF_UNSET;
     conf->challenge_difficulty = NGX_CONF_UNSET_UINT;
     conf->challenge_ttl = NGX_CONF_UNSET_MSEC;
+    conf->challenge_exempt = NGX_CONF_UNSET_PTR;
 
     return conf;
 }

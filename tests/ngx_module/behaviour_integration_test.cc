@@ -198,7 +198,9 @@ TEST_F(BehaviourIntegrationTest, AChallengeRuleChallengesTheClientOnEveryNode) {
       "  location / { root @DIR@/html; }\n"
       "  location /login/ {\n    auth_basic members;\n    auth_basic_user_file " +
       users + ";\n    root @DIR@/html;\n    try_files /index.html =404;\n  }\n";
-  NginxServer a(Config(rules, "  warden_watch login;\n" + locations));
+  NginxServer a(Config(
+      rules,
+      "  warden_watch login;\n  warden_challenge off exempt=$http_x_api_key;\n" + locations));
   NginxServer b(Config(rules, locations));
   const std::string client = "192.0.2.80";
   for (int i = 0; i < 3; ++i) ASSERT_EQ(From(a, client, "/login/"), 401) << i;
@@ -206,6 +208,10 @@ TEST_F(BehaviourIntegrationTest, AChallengeRuleChallengesTheClientOnEveryNode) {
   EXPECT_EQ(page.status, 403);
   EXPECT_NE(page.body.find("id=\"warden-challenge\""), std::string::npos) << page.body;
   EXPECT_EQ(From(a, "192.0.2.81", "/"), 200) << "another client";
+  // A request exempt from challenges (an API client) cannot solve one: refused.
+  auto api = a.Get("/", {{"X-Forwarded-For", client}, {"X-Api-Key", "k"}});
+  EXPECT_EQ(api.status, 403);
+  EXPECT_EQ(api.body.find("warden-challenge"), std::string::npos);
   HttpReply on_b;
   ASSERT_TRUE(PollUntil(
       [&] {

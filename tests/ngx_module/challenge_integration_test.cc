@@ -32,7 +32,9 @@ class ChallengeIntegrationTest : public ::testing::Test {
              "  location / { root @DIR@/html; }\n"
              "  location /members/ {\n    warden_challenge on difficulty=" +
              std::to_string(difficulty) +
-             ";\n    root @DIR@/html;\n    try_files /index.html =404;\n  }\n}\n";
+             ";\n    root @DIR@/html;\n    try_files /index.html =404;\n  }\n"
+             "  location /api/ {\n    warden_challenge on exempt=$http_authorization;\n"
+             "    root @DIR@/html;\n    try_files /index.html =404;\n  }\n}\n";
     return o;
   }
 
@@ -93,6 +95,15 @@ TEST_F(ChallengeIntegrationTest, ACorrectProofEarnsACookieThatLetsTheClientThrou
   EXPECT_EQ(again.body, "ok\n");
   EXPECT_TRUE(IsChallenge(From(nginx, "192.0.2.2", pass))) << "the cookie is the address's";
   EXPECT_TRUE(IsChallenge(From(nginx, "192.0.2.2", proof))) << "so is the proof";
+}
+
+TEST_F(ChallengeIntegrationTest, ClientsThatCannotRunScriptsCanBeExempted) {
+  NginxServer nginx(Config(kNewKey));
+  auto api = nginx.Get("/api/", {{"X-Forwarded-For", "192.0.2.5"}, {"Authorization", "Bearer t"}});
+  EXPECT_EQ(api.status, 200);
+  EXPECT_EQ(api.body, "ok\n");
+  EXPECT_TRUE(IsChallenge(nginx.Get("/api/", {{"X-Forwarded-For", "192.0.2.5"}})))
+      << "without the header";
 }
 
 TEST_F(ChallengeIntegrationTest, WrongProofsAndForgedOrExpiredCookiesAreChallengedAgain) {
@@ -159,6 +170,7 @@ TEST_F(ChallengeIntegrationTest, BadDirectives) {
       {"server { warden_challenge on difficulty=33; }", "invalid difficulty"},
       {"server { warden_challenge maybe; }", "expected \"on\" or \"off\""},
       {"server { warden_challenge on ttl=1s; }", "invalid time \"ttl=1s\""},
+      {"server { warden_challenge on exempt=; }", "expected exempt=$variable"},
   };
   for (auto& c : cases) {
     NginxServer::Options o;
