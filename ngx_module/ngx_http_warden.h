@@ -90,6 +90,7 @@ typedef struct {
     ngx_msec_t                   maxtime;
     ngx_uint_t                   factor;       /* x 100 */
     ngx_uint_t                   ipv6_prefix;
+    ngx_uint_t                   ipv4_subnet;  /* 0: off */
     ngx_shm_zone_t              *shm_zone;
     ngx_http_warden_shctx_t     *sh;           /* the buckets, by init_zone */
     ngx_int_t                    index;        /* in the worker's node */

@@ -258,6 +258,19 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "ipv4_subnet=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+            if (n < 2 || n > 256) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid ipv4_subnet \"%V\", expected 2 to "
+                                   "256 addresses of one /24", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rule->ipv4_subnet = (ngx_uint_t) n;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
             n = ngx_atofp(value[i].data + 7, value[i].len - 7, 2);
             if (n < 100 || n > 100000) {

@@ -150,6 +150,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         bconf.factor = rules[i]->factor / 100.0;
         bconf.maxtime_ms = (int64_t) rules[i]->maxtime;
         bconf.ipv6_prefix = (int) rules[i]->ipv6_prefix;
+        bconf.ipv4_subnet = (unsigned) rules[i]->ipv4_subnet;
 
         rules[i]->index = warden_worker_add_behaviour(ngx_http_warden_worker,
                                                       &bconf, shctx->region,

@@ -176,7 +176,6 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
     counters_->decisions.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
-  const bool challenge = rule_.decision == BehaviourDecision::kChallenge;
   if (blacklist_ && blacklist_->attached() && blacklist_->Lookup(addr, now_ms)) {
     // Banned (or challenged) already: a location that counts without `warden on` still sees
     // the client, and a challenged client that solved the page is let through; no second
@@ -185,17 +184,48 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
     return result;
   }
   counters_->decisions.fetch_add(1, std::memory_order_relaxed);
+  Decide(result.scope, detail, now_ms);
+  if (auto subnet = CountInSubnet(addr, now_ms)) {
+    result.subnet = subnet->ToString();
+    Decide(*subnet,
+           std::to_string(rule_.ipv4_subnet) + " addresses of " + result.subnet + " in " +
+               Duration(rule_.bantime_ms) + ", the last: " + detail,
+           now_ms);
+  }
+  return result;
+}
+
+void Behaviour::Decide(const Cidr& scope, const std::string& detail, int64_t now_ms) {
+  const bool challenge = rule_.decision == BehaviourDecision::kChallenge;
   BanRequest ban;
-  ban.scope = result.scope;
+  ban.scope = scope;
   ban.bantime_ms = rule_.bantime_ms;
   ban.factor = rule_.factor;
   ban.maxtime_ms = rule_.maxtime_ms;
-  ban.history = "bh:n:" + rule_.name + ":" + result.scope.ToString();
+  ban.history = "bh:n:" + rule_.name + ":" + scope.ToString();
   ban.reason_head = "behaviour " + rule_.name + (challenge ? ", challenge #" : ", ban #");
-  ban.source = challenge ? EntrySource::kChallenge : EntrySource::kAutoban;
   ban.reason_tail = ": " + detail;
+  ban.source = challenge ? EntrySource::kChallenge : EntrySource::kAutoban;
   queue_.Ban(std::move(ban), now_ms);
-  return result;
+}
+
+std::optional<Cidr> Behaviour::CountInSubnet(const IpAddress& addr, int64_t now_ms) {
+  if (rule_.ipv4_subnet == 0 || !addr.IsV4()) return std::nullopt;
+  const Cidr subnet(addr, 96 + 24);
+  // A key of its own kind (a bucket's is 17 bytes): the decisions in the /24 so far, counted
+  // from the first within bantime.
+  std::string key = BucketKey(subnet) + "s";
+  ShmMap::Lock lock(map_, pid_);
+  bool fresh = false;
+  ShmMap::Slot* slot = map_.FindOrInsert(key, now_ms, &fresh);
+  if (!slot) return std::nullopt;
+  Bucket& b = ShmMap::Value<Bucket>(slot);
+  if (fresh || now_ms - b.updated_ms >= rule_.bantime_ms || now_ms < b.updated_ms) {
+    b = Bucket{now_ms, 0.0f, 0, 0};
+  }
+  if (++b.events < rule_.ipv4_subnet) return std::nullopt;
+  b = Bucket{now_ms, 0.0f, 0, 0};
+  return subnet;
 }
 
 void Behaviour::NoteLevel(const std::string& key, const Cidr& scope, float level) {

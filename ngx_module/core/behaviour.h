@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,9 @@ struct BehaviourRule {
   double factor = 2;
   int64_t maxtime_ms = 0;  // 0: 7 days
   int ipv6_prefix = 64;    // as AutobanRule's
+  // Opt-in: once this many addresses of one IPv4 /24 got the decision (on this node, within
+  // bantime), the /24 gets it too. 0: off.
+  uint32_t ipv4_subnet = 0;
 };
 
 // The buckets of one rule in shared memory (a ShmMap after a small header of node-wide
@@ -77,6 +81,7 @@ class Behaviour {
     Outcome outcome = Outcome::kCounted;
     Cidr scope;
     std::string reason;  // kOverflow: "behaviour probe: 11 events ...: 404 /.env, ..."
+    std::string subnet;  // ipv4_subnet: the /24 that got the decision with this one, if any
   };
 
   // Formats (or, with the same layout, keeps) a rule's region; returns its bucket slots.
@@ -123,6 +128,9 @@ class Behaviour {
     std::string path;
   };
   void Remember(const std::string& key, int status, std::string_view path);
+  // ipv4_subnet: counts a decision in the address's /24; the /24 when it is its turn.
+  std::optional<Cidr> CountInSubnet(const IpAddress& addr, int64_t now_ms);
+  void Decide(const Cidr& scope, const std::string& detail, int64_t now_ms);
   std::string Evidence(const std::string& key) const;
 
   BehaviourRule rule_;

@@ -399,6 +399,7 @@ int warden_worker_add_behaviour(warden_worker_t* w, const warden_behaviour_conf_
     rule.factor = conf->factor;
     rule.maxtime_ms = conf->maxtime_ms;
     rule.ipv6_prefix = conf->ipv6_prefix;
+    rule.ipv4_subnet = conf->ipv4_subnet;
     return w->impl->AddBehaviour(std::move(rule), region, bytes);
   } catch (...) {
     return -1;
@@ -413,7 +414,8 @@ int warden_worker_behaviour_event(warden_worker_t* w, int rule, const struct soc
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return -1;
     auto r = w->impl->BehaviourEvent(rule, addr, std::string_view(path, len), status, now_ms);
-    SetError(reason, reason_size, r.reason);
+    SetError(reason, reason_size,
+             r.subnet.empty() ? r.reason : r.reason + "; and " + r.subnet + " with it");
     switch (r.outcome) {
       case warden::Behaviour::Outcome::kRepeat:
         return WARDEN_BEHAVIOUR_REPEAT;

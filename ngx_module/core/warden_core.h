@@ -105,6 +105,7 @@ typedef struct {
   double factor;
   int64_t maxtime_ms;
   int ipv6_prefix;
+  unsigned ipv4_subnet; /* 0: off; else the /24 after that many of its addresses */
 } warden_behaviour_conf_t;
 
 /* formats a rule's region (or keeps it across a reload): its slots, 0 when too small */

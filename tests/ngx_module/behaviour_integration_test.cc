@@ -273,6 +273,31 @@ TEST_F(BehaviourIntegrationTest, StatusShowsTheFullestBucketsAcrossTheFleet) {
   EXPECT_NE(table.out.find("probe  192.0.2.90"), std::string::npos) << table.out;
 }
 
+TEST_F(BehaviourIntegrationTest, Ipv4SubnetBansTheSlash24OnceEnoughOfItsAddressesAre) {
+  NginxServer nginx(
+      Config("warden_behaviour name=probe status=404 capacity=2 leak=1h bantime=1h ipv4_subnet=2;",
+             "  warden_watch probe;\n  location / { root @DIR@/html; }\n"));
+  for (const char* addr : {"192.0.2.100", "192.0.2.101"}) {
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(From(nginx, addr, "/x"), 404) << addr << " " << i;
+  }
+  EXPECT_EQ(From(nginx, "192.0.2.102", "/"), 403) << "the /24, without a 404 of its own";
+  EXPECT_EQ(From(nginx, "198.51.100.5", "/"), 200) << "another /24";
+  EXPECT_NE(nginx.ErrorLog().find("; and 192.0.2.0/24 with it"), std::string::npos)
+      << nginx.ErrorLog();
+  nlohmann::json subnet;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        for (const auto& e : List()) {
+          if (e["entry"] == "192.0.2.0/24") subnet = e;
+        }
+        return !subnet.is_null();
+      },
+      2000ms));
+  EXPECT_NE(std::string(subnet["reason"]).find(": 2 addresses of 192.0.2.0/24 in 60m"),
+            std::string::npos)
+      << subnet.dump();
+}
+
 TEST_F(BehaviourIntegrationTest, BadDirectives) {
   struct Case {
     std::string rules, server, message;
@@ -284,6 +309,7 @@ TEST_F(BehaviourIntegrationTest, BadDirectives) {
       {"warden_behaviour name=p status=;", "", "invalid \"status=\""},
       {"warden_behaviour name=p;", "", "it needs status= or if="},
       {"warden_behaviour name=p status=404 capacity=0;", "", "invalid capacity"},
+      {"warden_behaviour name=p status=404 ipv4_subnet=1;", "", "invalid ipv4_subnet"},
       {"warden_behaviour name=p status=404 distinct=path capacity=33;", "",
        "too large for distinct=path, at most 32"},
       {"warden_behaviour name=p status=404 distinct=query;", "", "expected distinct=path"},

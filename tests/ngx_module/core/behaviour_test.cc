@@ -155,6 +155,34 @@ TEST_F(BehaviourTest, AChallengeRuleListsTheClientForAChallenge) {
   EXPECT_EQ(b.Event(ip_, "/login", 401, 3).outcome, Outcome::kAlreadyBanned);
 }
 
+TEST_F(BehaviourTest, Ipv4SubnetBansTheSlash24AfterThatManyOfItsAddresses) {
+  BehaviourRule rule;
+  rule.name = "probe";
+  rule.capacity = 1;
+  rule.leak_ms = 60000;
+  rule.bantime_ms = 600000;
+  rule.ipv4_subnet = 3;
+  Behaviour b(rule, region_.data(), region_.size(), &table_, "test", getpid());
+  auto overflow = [&](const char* addr, int64_t t) {
+    IpAddress a = *IpAddress::Parse(addr);
+    b.Event(a, "/x", 404, t);
+    return b.Event(a, "/x", 404, t);
+  };
+  EXPECT_TRUE(overflow("192.0.2.1", 0).subnet.empty());
+  EXPECT_TRUE(overflow("198.51.100.1", 0).subnet.empty()) << "another /24";
+  EXPECT_TRUE(overflow("192.0.2.2", 1000).subnet.empty());
+  EXPECT_FALSE(table_.Lookup(*IpAddress::Parse("192.0.2.77"), 1001));
+  auto third = overflow("192.0.2.3", 2000);
+  EXPECT_EQ(third.subnet, "192.0.2.0/24");
+  auto m = table_.Lookup(*IpAddress::Parse("192.0.2.77"), 2001);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->cidr.ToString(), "192.0.2.0/24");
+  EXPECT_FALSE(table_.Lookup(*IpAddress::Parse("198.51.100.77"), 2001));
+  // Addresses of another /24 counted apart, and only within bantime.
+  EXPECT_TRUE(overflow("198.51.100.2", 600000).subnet.empty());
+  EXPECT_TRUE(overflow("198.51.100.3", 700000).subnet.empty()) << "the first was too long ago";
+}
+
 TEST_F(BehaviourTest, AnAddressBannedAlreadyIsNotBannedTwice) {
   auto b = Make(1, 60000, false);
   EXPECT_EQ(b.Event(ip_, "/x", 404, 0).outcome, Outcome::kCounted);
