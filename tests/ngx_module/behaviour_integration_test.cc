@@ -241,6 +241,25 @@ TEST_F(BehaviourIntegrationTest, AChallengeRuleChallengesTheClientOnEveryNode) {
       std::string::npos);
 }
 
+TEST_F(BehaviourIntegrationTest, AnOperatorCanListAClientForAChallenge) {
+  TempDir files("warden-behaviour");
+  std::string keys = files.Write("keys", "challenge-key-0123456789abcdefghijklmnopqrstuv\n");
+  NginxServer nginx(
+      Config("warden_challenge_key " + keys + ";", "  location / { root @DIR@/html; }\n"));
+  auto r = RunWarden({.args = {"ban", "192.0.2.85", "--source", "challenge", "--ttl", "1h"},
+                      .redis = redis_->url()});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  HttpReply page;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        page = nginx.Get("/", {{"X-Forwarded-For", "192.0.2.85"}});
+        return page.status == 403;
+      },
+      2000ms));
+  EXPECT_NE(page.body.find("id=\"warden-challenge\""), std::string::npos) << page.body;
+  EXPECT_EQ(From(nginx, "192.0.2.86", "/"), 200);
+}
+
 TEST_F(BehaviourIntegrationTest, StatusShowsTheFullestBucketsAcrossTheFleet) {
   // (Without distinct=path, so that every 404 counts exactly.)
   const std::string rule = "warden_behaviour name=probe status=404 capacity=10 leak=10s;";
