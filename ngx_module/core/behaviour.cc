@@ -176,10 +176,14 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
     counters_->decisions.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
-  if (blacklist_ && blacklist_->attached() && blacklist_->Lookup(addr, now_ms)) {
+  if (auto listed =
+          blacklist_ && blacklist_->attached() ? blacklist_->Lookup(addr, now_ms) : std::nullopt;
+      listed && (listed->source != EntrySource::kChallenge ||
+                 rule_.decision == BehaviourDecision::kChallenge)) {
     // Banned (or challenged) already: a location that counts without `warden on` still sees
     // the client, and a challenged client that solved the page is let through; no second
-    // decision, which would escalate.
+    // decision, which would escalate. (A ban rule still bans a client that is only listed for
+    // a challenge: its entry replaces the challenge.)
     result.outcome = Outcome::kAlreadyBanned;
     return result;
   }

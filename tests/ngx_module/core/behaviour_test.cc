@@ -183,6 +183,17 @@ TEST_F(BehaviourTest, Ipv4SubnetBansTheSlash24AfterThatManyOfItsAddresses) {
   EXPECT_TRUE(overflow("198.51.100.3", 700000).subnet.empty()) << "the first was too long ago";
 }
 
+TEST_F(BehaviourTest, ABanRuleBansAClientListedOnlyForAChallenge) {
+  {
+    BlacklistTable::WriteBatch batch(table_, getpid());
+    ASSERT_TRUE(batch.Upsert(Cidr(ip_, 128), 1000000, EntrySource::kChallenge));
+  }
+  auto b = Make(1, 60000, false);
+  EXPECT_EQ(b.Event(ip_, "/x", 404, 0).outcome, Outcome::kCounted);
+  EXPECT_EQ(b.Event(ip_, "/x", 404, 1).outcome, Outcome::kOverflow);
+  EXPECT_EQ(table_.Lookup(ip_, 2)->source, EntrySource::kAutoban);
+}
+
 TEST_F(BehaviourTest, AnAddressBannedAlreadyIsNotBannedTwice) {
   auto b = Make(1, 60000, false);
   EXPECT_EQ(b.Event(ip_, "/x", 404, 0).outcome, Outcome::kCounted);
