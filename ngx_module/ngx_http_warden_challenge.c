@@ -456,11 +456,21 @@ ngx_http_warden_challenge(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "warden challenge solved, pass issued");
 
+        if (ngx_http_warden_worker) {
+            warden_worker_count_challenge(ngx_http_warden_worker,
+                                          WARDEN_CHALLENGE_SOLVED);
+        }
+
         ctx->challenge_passed = 1;
         return NGX_DECLINED;
     }
 
     ctx->challenged = 1;
+
+    if (ngx_http_warden_worker) {
+        warden_worker_count_challenge(ngx_http_warden_worker,
+                                      WARDEN_CHALLENGE_SERVED);
+    }
 
     return ngx_http_warden_challenge_page(r, wlcf, now);
 }

@@ -559,6 +559,10 @@ int warden_worker_cache_get(warden_worker_t* w, const char* key, size_t len,
 
 void warden_worker_count_cache(warden_worker_t* w, int result) { w->impl->CountCache(result); }
 
+void warden_worker_count_challenge(warden_worker_t* w, int result) {
+  w->impl->CountChallenge(result);
+}
+
 int64_t warden_worker_redis_timeout_ms(const warden_worker_t* w) {
   return w->impl->redis_timeout_ms();
 }

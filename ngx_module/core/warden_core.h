@@ -148,6 +148,9 @@ enum {
 warden_challenge_t *warden_challenge_create(const char *keys, size_t len, int difficulty,
                                             int64_t cookie_ttl_ms, char *err, size_t errlen);
 void warden_challenge_destroy(warden_challenge_t *c);
+/* the metrics: a page served, or an answer accepted */
+enum { WARDEN_CHALLENGE_SERVED = 0, WARDEN_CHALLENGE_SOLVED = 1 };
+void warden_worker_count_challenge(warden_worker_t *w, int result);
 /* into out (NUL-terminated); returns the length, 0 on failure */
 size_t warden_challenge_nonce(const warden_challenge_t *c, const char *client, size_t client_len,
                               int64_t now_ms, char *out, size_t outlen);

@@ -463,6 +463,12 @@ std::string Worker::Metrics(int64_t now_ms) {
           << '\n';
     }
   }
+  if (t.challenges[0] || t.challenges[1]) {  // (once a node served one)
+    head("warden_challenges_total", "counter",
+         "warden_challenge pages served, and answers accepted (a pass issued).");
+    out << "warden_challenges_total{result=\"served\"} " << t.challenges[0] << '\n';
+    out << "warden_challenges_total{result=\"solved\"} " << t.challenges[1] << '\n';
+  }
   if (cache_enabled_) {
     static const char* const kCacheNames[] = {"hit",       "revalidated", "miss",
                                               "malformed", "error",       "bypass"};

@@ -81,6 +81,7 @@ class Worker {
   // costs Redis one HMGET per round trip, not one per request).
   bool CacheGet(std::string_view key, CacheDone done);
   void CountCache(int result) { stats_.CountCache(worker_, result); }
+  void CountChallenge(int result) { stats_.CountChallenge(worker_, result); }
   // How long a request may wait for Redis (warden_redis timeout=); 0 without Redis.
   int64_t redis_timeout_ms() const { return endpoint_ ? endpoint_->timeout_ms : 0; }
 

@@ -30,6 +30,7 @@ class ChallengeIntegrationTest : public ::testing::Test {
              "server {\n  listen 127.0.0.1:@PORT@;\n"
              "  set_real_ip_from 127.0.0.1;\n  real_ip_header X-Forwarded-For;\n"
              "  location / { root @DIR@/html; }\n"
+             "  location = /metrics { warden_status; }\n"
              "  location /members/ {\n    warden_challenge on difficulty=" +
              std::to_string(difficulty) +
              ";\n    root @DIR@/html;\n    try_files /index.html =404;\n  }\n"
@@ -95,6 +96,11 @@ TEST_F(ChallengeIntegrationTest, ACorrectProofEarnsACookieThatLetsTheClientThrou
   EXPECT_EQ(again.body, "ok\n");
   EXPECT_TRUE(IsChallenge(From(nginx, "192.0.2.2", pass))) << "the cookie is the address's";
   EXPECT_TRUE(IsChallenge(From(nginx, "192.0.2.2", proof))) << "so is the proof";
+  auto metrics = nginx.Get("/metrics").body;
+  EXPECT_NE(metrics.find("warden_challenges_total{result=\"served\"} 3"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("warden_challenges_total{result=\"solved\"} 1"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(ChallengeIntegrationTest, ClientsThatCannotRunScriptsCanBeExempted) {
