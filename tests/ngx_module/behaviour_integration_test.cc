@@ -131,6 +131,33 @@ TEST_F(BehaviourIntegrationTest, FailedLoginsMarkedByTheApplicationAreBanned) {
       << list[0].dump();
 }
 
+TEST_F(BehaviourIntegrationTest, RepeatBansGrowByTheFactorUpToMaxtime) {
+  NginxServer nginx(
+      Config("warden_behaviour name=probe status=404 capacity=1 leak=1h bantime=1s factor=3 "
+             "maxtime=5s;",
+             "  warden_watch probe;\n  location / { root @DIR@/html; }\n"));
+  const std::string client = "192.0.2.95";
+  auto entry = [&] { return redis_->Command({"HGET", "warden:bl:entries", client}); };
+  std::vector<long long> bans;
+  for (int round = 1; round <= 3; ++round) {
+    // Once the previous ban is over, two more 404s overflow the bucket of one.
+    ASSERT_TRUE(PollUntil([&] { return From(nginx, client, "/x") == 404; }, 10s)) << round;
+    ASSERT_EQ(From(nginx, client, "/x"), 404) << round;
+    ASSERT_TRUE(PollUntil(
+        [&] {
+          auto v = entry();
+          return !v.is_nil() &&
+                 v.str.find("ban #" + std::to_string(round) + ":") != std::string::npos;
+        },
+        2000ms))
+        << round << " " << nginx.ErrorLog();
+    auto v = entry().str;  // v1 \t expires \t added \t ...
+    size_t a = v.find('\t') + 1, b = v.find('\t', a), c = v.find('\t', b + 1);
+    bans.push_back(std::stoll(v.substr(a, b - a)) - std::stoll(v.substr(b + 1, c - b - 1)));
+  }
+  EXPECT_EQ(bans, (std::vector<long long>{1000, 3000, 5000})) << "capped by maxtime";
+}
+
 TEST_F(BehaviourIntegrationTest, AnInternalRedirectCountsTheRequestOnce) {
   // error_page sends each 404 through a second location: still one event per request.
   NginxServer nginx(Config("warden_behaviour name=probe status=404 capacity=3 leak=1h bantime=1h;",
