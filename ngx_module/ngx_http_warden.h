@@ -32,7 +32,8 @@
 #define NGX_HTTP_WARDEN_LIMIT          4
 #define NGX_HTTP_WARDEN_DELAY          5
 #define NGX_HTTP_WARDEN_LIMIT_DRY_RUN  6
-#define NGX_HTTP_WARDEN_LAST_DECISION  NGX_HTTP_WARDEN_LIMIT_DRY_RUN
+/* (7: WARDEN_CHALLENGE, the core's) */
+#define NGX_HTTP_WARDEN_LAST_DECISION  WARDEN_CHALLENGE
 
 
 typedef struct {
@@ -72,6 +73,30 @@ typedef struct {
 } ngx_http_warden_limit_t;
 
 
+/* a warden_behaviour rule (ngx_http_warden_behaviour.c) */
+#define NGX_HTTP_WARDEN_BEHAVIOUR_MAX_DISTINCT  32
+
+typedef struct {
+    ngx_str_t                    name;         /* NUL-terminated */
+    u_char                       statuses[63]; /* a bit per status 100..599 */
+    ngx_uint_t                   any_status;   /* no status= */
+    ngx_array_t                 *exclude;      /* of ngx_str_t: extensions */
+    ngx_http_complex_value_t    *condition;    /* if=, or NULL */
+    ngx_uint_t                   capacity;
+    ngx_msec_t                   leak;
+    ngx_uint_t                   distinct_path;
+    ngx_uint_t                   decision;     /* WARDEN_BEHAVIOUR_BAN... */
+    ngx_msec_t                   bantime;
+    ngx_msec_t                   maxtime;
+    ngx_uint_t                   factor;       /* x 100 */
+    ngx_uint_t                   ipv6_prefix;
+    ngx_uint_t                   ipv4_subnet;  /* 0: off */
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_warden_shctx_t     *sh;           /* the buckets, by init_zone */
+    ngx_int_t                    index;        /* in the worker's node */
+} ngx_http_warden_behaviour_t;
+
+
 /* a warden_limit that names its zone before the zone's warden_limit_zone */
 typedef struct {
     ngx_shm_zone_t              *shm_zone;
@@ -96,6 +121,13 @@ typedef struct {
     /* of ngx_http_warden_zone_ref_t, checked once the http block is read */
     ngx_array_t                  zone_refs;
 
+    /* of ngx_http_warden_behaviour_t *, in the order declared */
+    ngx_array_t                  behaviours;
+
+    /* warden_challenge_key: the file's text, for the levels that challenge */
+    ngx_str_t                    challenge_keys;
+    ngx_str_t                    challenge_key_file;
+
     ngx_shm_zone_t              *stats_zone;
     ngx_shm_zone_t              *traffic_zone;
     ssize_t                      traffic_size;  /* 0: off */
@@ -116,6 +148,16 @@ typedef struct {
     ngx_flag_t                   limit_dry_run;
     ngx_flag_t                   limit_headers;
     ngx_uint_t                   limit_fail;   /* 1: closed */
+
+    /* warden_watch: of ngx_http_warden_behaviour_t *; empty: off */
+    ngx_array_t                 *watch;
+
+    ngx_flag_t                   challenge;
+    ngx_uint_t                   challenge_difficulty;
+    ngx_msec_t                   challenge_ttl;
+    warden_challenge_t          *challenger;
+    /* exempt=: requests that cannot run scripts (API clients) */
+    ngx_http_complex_value_t    *challenge_exempt;
 } ngx_http_warden_loc_conf_t;
 
 
@@ -125,6 +167,8 @@ typedef struct {
     unsigned                     country_done:1;
     unsigned                     limited:1;    /* limits charged: once per
                                                   main request */
+    unsigned                     challenged:1; /* the challenge page was sent */
+    unsigned                     challenge_passed:1;
     ngx_http_request_t          *limiting;     /* whose limits run (and may
                                                   wait on Redis) */
     void                        *limit_conf;   /* and in which location */
@@ -182,6 +226,25 @@ char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_warden_behaviour.c */
+char *ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_watch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_warden_behaviour_log(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx);
+
+/* ngx_http_warden_challenge.c */
+char *ngx_http_warden_challenge_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_warden_challenge_merge(ngx_conf_t *cf,
+    ngx_http_warden_loc_conf_t *prev, ngx_http_warden_loc_conf_t *conf);
+ngx_int_t ngx_http_warden_challenge(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf, ngx_http_warden_ctx_t *ctx);
+ngx_int_t ngx_http_warden_challenge_exempt(ngx_http_request_t *r,
+    ngx_http_warden_loc_conf_t *wlcf);
 
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);

@@ -21,6 +21,7 @@ static void ngx_http_warden_ctx_cleanup(void *data);
 ngx_int_t
 ngx_http_warden_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
     const char                  *country;
     warden_verdict_t             verdict;
     ngx_http_warden_ctx_t       *ctx;
@@ -28,7 +29,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
 
-    if (!wlcf->enable && wlcf->limits == NULL) {
+    if (!wlcf->enable && wlcf->limits == NULL && !wlcf->challenge) {
         return NGX_DECLINED;
     }
 
@@ -107,6 +108,32 @@ ngx_http_warden_handler(ngx_http_request_t *r)
     case WARDEN_ALLOW:
         return NGX_DECLINED;
 
+    case WARDEN_CHALLENGE:
+        if (wlcf->challenger == NULL) {
+            /* (an entry of source "challenge" without warden_challenge_key) */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "access forbidden by warden, no warden_challenge_key "
+                          "to challenge: %*s",
+                          verdict.reason_len, verdict.reason);
+            return wlcf->block_status;
+        }
+
+        if (ngx_http_warden_challenge_exempt(r, wlcf)) {
+            /* it could not solve the page: refused, as a ban would */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "access forbidden by warden, exempt from the "
+                          "challenge: %*s",
+                          verdict.reason_len, verdict.reason);
+            return wlcf->block_status;
+        }
+
+        rc = ngx_http_warden_challenge(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        break;
+
     case WARDEN_DRY_RUN:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "warden dry run, would forbid: %*s",
@@ -115,6 +142,13 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 
     default:
         break;
+    }
+
+    if (wlcf->challenge && !ngx_http_warden_challenge_exempt(r, wlcf)) {
+        rc = ngx_http_warden_challenge(r, wlcf, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     /*
@@ -166,6 +200,8 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
                                       ngx_http_warden_now_ms());
         }
     }
+
+    ngx_http_warden_behaviour_log(r, ctx);
 
     return NGX_OK;
 }

@@ -143,6 +143,34 @@ static ngx_command_t  ngx_http_warden_commands[] = {
       0,
       NULL },
 
+    { ngx_string("warden_behaviour"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_behaviour,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_watch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_watch,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_challenge_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_warden_challenge_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_challenge"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_warden_challenge_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("warden_top_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_warden_top_zone,
@@ -561,6 +589,13 @@ ngx_http_warden_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&conf->behaviours, cf->pool, 2,
+                       sizeof(ngx_http_warden_behaviour_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     if (ngx_array_init(&conf->zone_refs, cf->pool, 1,
                        sizeof(ngx_http_warden_zone_ref_t))
         != NGX_OK)
@@ -580,6 +615,7 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_uint_t                     i;
     ngx_http_warden_zone_ref_t    *refs;
     ngx_http_warden_limit_zone_t **zones;
+    ngx_http_warden_behaviour_t  **behaviours;
 
     ngx_str_t  name = ngx_string("warden_blacklist");
     ngx_str_t  stats = ngx_string("warden_stats");
@@ -616,6 +652,31 @@ ngx_http_warden_init_main_conf(ngx_conf_t *cf, void *conf)
                                "warden_limit_zone \"%V\" syncs with redis, "
                                "but there is no \"warden_redis\"",
                                &zones[i]->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    behaviours = wmcf->behaviours.elts;
+    for (i = 0; i < wmcf->behaviours.nelts; i++) {
+        if (behaviours[i]->decision != WARDEN_BEHAVIOUR_LOG
+            && !wmcf->redis_set)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_behaviour \"%V\" %s through the "
+                               "blacklist: it needs \"warden_redis\" (or "
+                               "decision=log)", &behaviours[i]->name,
+                               behaviours[i]->decision == WARDEN_BEHAVIOUR_BAN
+                               ? "bans" : "challenges");
+            return NGX_CONF_ERROR;
+        }
+
+        if (behaviours[i]->decision == WARDEN_BEHAVIOUR_CHALLENGE
+            && wmcf->challenge_keys.data == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "warden_behaviour \"%V\" challenges: it needs "
+                               "\"warden_challenge_key\"",
+                               &behaviours[i]->name);
             return NGX_CONF_ERROR;
         }
     }
@@ -701,6 +762,11 @@ ngx_http_warden_create_loc_conf(ngx_conf_t *cf)
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_headers = NGX_CONF_UNSET;
     conf->limit_fail = NGX_CONF_UNSET_UINT;
+    conf->watch = NGX_CONF_UNSET_PTR;
+    conf->challenge = NGX_CONF_UNSET;
+    conf->challenge_difficulty = NGX_CONF_UNSET_UINT;
+    conf->challenge_ttl = NGX_CONF_UNSET_MSEC;
+    conf->challenge_exempt = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -731,6 +797,12 @@ ngx_http_warden_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->limits == NULL) {
         conf->limits = prev->limits;
+    }
+
+    ngx_conf_merge_ptr_value(conf->watch, prev->watch, NULL);
+
+    if (ngx_http_warden_challenge_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     /*

@@ -42,7 +42,8 @@ static ngx_str_t  ngx_http_warden_decisions[] = {
     ngx_string("dry_run"),
     ngx_string("limit"),
     ngx_string("delay"),
-    ngx_string("limit_dry_run")
+    ngx_string("limit_dry_run"),
+    ngx_string("challenge")
 };
 
 

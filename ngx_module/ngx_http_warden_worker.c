@@ -42,6 +42,8 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     ngx_http_warden_shctx_t       *shctx;
     ngx_http_warden_main_conf_t   *wmcf;
     ngx_http_warden_limit_zone_t **zones;
+    ngx_http_warden_behaviour_t  **rules;
+    warden_behaviour_conf_t        bconf;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
 
@@ -131,6 +133,32 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                           "warden: cannot attach to the autoban zone of \"%V\"",
                           &zones[i]->name);
+            return NGX_ERROR;
+        }
+    }
+
+    rules = wmcf->behaviours.elts;
+    for (i = 0; i < wmcf->behaviours.nelts; i++) {
+        shctx = rules[i]->sh;
+
+        bconf.name = (const char *) rules[i]->name.data;
+        bconf.capacity = (unsigned) rules[i]->capacity;
+        bconf.leak_ms = (int64_t) rules[i]->leak;
+        bconf.distinct_path = (int) rules[i]->distinct_path;
+        bconf.decision = (int) rules[i]->decision;
+        bconf.bantime_ms = (int64_t) rules[i]->bantime;
+        bconf.factor = rules[i]->factor / 100.0;
+        bconf.maxtime_ms = (int64_t) rules[i]->maxtime;
+        bconf.ipv6_prefix = (int) rules[i]->ipv6_prefix;
+        bconf.ipv4_subnet = (unsigned) rules[i]->ipv4_subnet;
+
+        rules[i]->index = warden_worker_add_behaviour(ngx_http_warden_worker,
+                                                      &bconf, shctx->region,
+                                                      shctx->bytes);
+        if (rules[i]->index < 0) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "warden: cannot attach to the zone of "
+                          "warden_behaviour \"%V\"", &rules[i]->name);
             return NGX_ERROR;
         }
     }

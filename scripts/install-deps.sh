@@ -18,6 +18,7 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev
   clang libclang-rt-14-dev
   wrk curl procps tzdata openssl
+  chromium
   percona-toolkit
   debhelper dpkg-dev help2man lintian
 )

@@ -27,6 +27,8 @@ const char* EntrySourceName(EntrySource source) {
       return "autoban";
     case EntrySource::kFeed:
       return "feed";
+    case EntrySource::kChallenge:
+      return "challenge";
     case EntrySource::kManual:
       break;
   }
@@ -36,6 +38,7 @@ const char* EntrySourceName(EntrySource source) {
 EntrySource EntrySourceFromName(std::string_view name) {
   if (name == "autoban") return EntrySource::kAutoban;
   if (name == "feed") return EntrySource::kFeed;
+  if (name == "challenge") return EntrySource::kChallenge;
   return EntrySource::kManual;
 }
 

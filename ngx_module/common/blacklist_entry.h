@@ -10,7 +10,8 @@
 namespace warden {
 
 // Who put an entry on the list; shown in $warden_reason.
-enum class EntrySource : uint8_t { kManual = 0, kAutoban = 1, kFeed = 2 };
+// kChallenge: the client is challenged (warden_challenge) instead of refused.
+enum class EntrySource : uint8_t { kManual = 0, kAutoban = 1, kFeed = 2, kChallenge = 3 };
 const char* EntrySourceName(EntrySource source);
 EntrySource EntrySourceFromName(std::string_view name);
 

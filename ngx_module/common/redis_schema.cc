@@ -57,8 +57,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expires = now + ban
 local entry = ARGV[3]
-local value = 'v1\t' .. expires .. '\t' .. now .. '\tautoban\tnginx:' .. ARGV[10] ..
-  '\tautoban: zone ' .. ARGV[9] .. ', ' .. ARGV[7] .. ' strikes in ' .. ARGV[8] .. 's, ban #' .. n
+local value = 'v1\t' .. expires .. '\t' .. now .. '\t' .. (ARGV[10] or 'autoban') ..
+  '\tnginx:' .. ARGV[9] ..
+  '\t' .. ARGV[7] .. n .. ARGV[8]
 redis.call('HSET', KEYS[1], entry, value)
 redis.call('ZADD', KEYS[2], expires, entry)
 local seq = redis.call('INCR', KEYS[3])

@@ -36,11 +36,12 @@ class RedisSchema {
   // Deletes (and logs) up to `limit` entries whose expiry has passed. Returns how many.
   static const char* const kPurgeExpiredScript;
 
-  // An automatic ban. KEYS: entries, expiry, seq, log, epoch, the address's ban counter.
-  // ARGV: log max length, epoch to set if none, entry, base ban ms, factor, max ban ms,
-  // strikes, findtime seconds, zone, node. The n-th ban of an address within the counter's
-  // memory (a day, or twice the longest ban) lasts base x factor^(n-1), at most max; it is
-  // written and streamed like any change. Returns {n, ban ms}.
+  // An automatic ban (warden_autoban, warden_behaviour). KEYS: entries, expiry, seq, log,
+  // epoch, the address's ban counter. ARGV: log max length, epoch to set if none, entry, base
+  // ban ms, factor, max ban ms, reason head, reason tail, node, source (default autoban). The n-th
+  // ban of an address within the counter's memory (a day, or twice the longest ban) lasts base x
+  // factor^(n-1), at most max; its reason is head .. n .. tail; it is written and streamed like any
+  // change. Returns {n, ban ms}.
   static const char* const kAutobanScript;
 
   // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention

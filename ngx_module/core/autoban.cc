@@ -1,17 +1,10 @@
 #include "core/autoban.h"
 
-#include <hiredis/hiredis.h>
-
-#include <cmath>
-#include <random>
-
 namespace warden {
 
 namespace {
 
 constexpr int64_t kDefaultMaxMs = 7LL * 24 * 3600 * 1000;
-
-std::string Millis(int64_t ms) { return std::to_string(ms); }
 
 }  // namespace
 
@@ -20,21 +13,14 @@ Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
     : rule_(std::move(rule)),
       strikes_(strikes),
       blacklist_(blacklist),
-      node_name_(std::move(node_name)),
       pid_(pid),
-      log_(std::move(log)) {
+      queue_(blacklist, std::move(node_name), pid, std::move(log), "autoban") {
   if (rule_.maxtime_ms <= 0) rule_.maxtime_ms = kDefaultMaxMs;
   if (rule_.strikes == 0) rule_.strikes = 1;
   if (rule_.ipv6_prefix < 1 || rule_.ipv6_prefix > 128) rule_.ipv6_prefix = 128;
 }
 
-Cidr Autoban::Scope(const IpAddress& addr) const {
-  // Only global unicast (2000::/3) is widened: a network around ::1, ::/96 or ::ffff:0:0/96
-  // (IPv4-mapped), 64:ff9b::/96 (NAT64) and the like would hold IPv4 clients, or everyone.
-  const bool global_unicast = (addr.bytes()[0] & 0xe0) == 0x20;
-  if (addr.IsV4() || !global_unicast || rule_.ipv6_prefix >= 128) return Cidr(addr, 128);
-  return Cidr(addr, rule_.ipv6_prefix);
-}
+Cidr Autoban::Scope(const IpAddress& addr) const { return BanScope(addr, rule_.ipv6_prefix); }
 
 bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
   const Cidr scope = Scope(addr);
@@ -72,63 +58,19 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
     s.previous = s.current = 0;
     s.banned_until_ms = now_ms + rule_.bantime_ms;
   }
-  // Enforced here at once with the base ban time; Redis's answer (maybe longer) follows
-  // through the change stream.
-  if (blacklist_ && blacklist_->attached()) {
-    BlacklistTable::WriteBatch batch(*blacklist_, pid_);
-    if (!batch.Upsert(scope, now_ms + rule_.bantime_ms, EntrySource::kAutoban) && log_) {
-      // Counted in warden_blacklist_dropped_total too; Redis still gets the ban.
-      log_(LogLevel::kError, "autoban of " + scope.ToString() +
-                                 " not enforced on this node: warden_blacklist_zone is full");
-    }
-  }
-  if (queued_.size() < kMaxQueued) {
-    queued_.push_back(scope.ToString());
-  } else if (++dropped_ % 100 == 1 && log_) {
-    log_(LogLevel::kError, "autoban of " + scope.ToString() +
-                               " not sent to redis: " + std::to_string(kMaxQueued) +
-                               " bans wait for it already (" + std::to_string(dropped_) +
-                               " dropped so far); the ban holds on this node only");
-  }
+  BanRequest ban;
+  ban.scope = scope;
+  ban.bantime_ms = rule_.bantime_ms;
+  ban.factor = rule_.factor;
+  ban.maxtime_ms = rule_.maxtime_ms;
+  ban.history = "ab:n:" + rule_.zone + ":" + scope.ToString();
+  ban.reason_head = "autoban: zone " + rule_.zone + ", " + std::to_string(rule_.strikes) +
+                    " strikes in " + std::to_string(rule_.findtime_ms / 1000) + "s, ban #";
+  queue_.Ban(std::move(ban), now_ms);
   ++bans_;
   return true;
 }
 
-void Autoban::Flush(AsyncRedis* redis, const RedisSchema& schema) {
-  if (!redis || in_flight_ || queued_.empty() || !redis->connected()) return;
-  std::string entry = queued_.front();
-  std::random_device rd;
-  std::string epoch = std::to_string(rd()) + std::to_string(rd());
-  std::vector<std::string> args = {"EVAL",
-                                   RedisSchema::kAutobanScript,
-                                   "6",
-                                   schema.BlacklistEntries(),
-                                   schema.BlacklistExpiry(),
-                                   schema.BlacklistSeq(),
-                                   schema.BlacklistLog(),
-                                   schema.BlacklistEpoch(),
-                                   schema.prefix() + "ab:n:" + rule_.zone + ":" + entry,
-                                   std::to_string(RedisSchema::kLogMaxLen),
-                                   epoch,
-                                   entry,
-                                   Millis(rule_.bantime_ms),
-                                   std::to_string(rule_.factor),
-                                   Millis(rule_.maxtime_ms),
-                                   std::to_string(rule_.strikes),
-                                   std::to_string(rule_.findtime_ms / 1000),
-                                   rule_.zone,
-                                   node_name_};
-  in_flight_ = true;
-  bool sent = redis->Send(args, redis->endpoint().timeout_ms, [this, redis](redisReply* r) {
-    in_flight_ = false;
-    if (!r) return;  // kept queued: sent again once Redis answers
-    if (r->type == REDIS_REPLY_ERROR) {
-      redis->Log(LogLevel::kError,
-                 "autoban of " + queued_.front() + " failed: " + std::string(r->str, r->len));
-    }
-    queued_.pop_front();
-  });
-  if (!sent) in_flight_ = false;
-}
+void Autoban::Flush(AsyncRedis* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
 
 }  // namespace warden

@@ -1,12 +1,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 
 #include "common/address.h"
 #include "common/redis_schema.h"
 #include "core/async_redis.h"
+#include "core/ban_queue.h"
 #include "core/blacklist_table.h"
 #include "core/shm_map.h"
 
@@ -52,21 +52,17 @@ class Autoban {
   const AutobanRule& rule() const { return rule_; }
   uint64_t bans() const { return bans_; }
   // Bans that did not get into Redis because the queue was full (logged as they happen).
-  uint64_t dropped() const { return dropped_; }
+  uint64_t dropped() const { return queue_.dropped(); }
 
-  static constexpr size_t kMaxQueued = 1000;
+  static constexpr size_t kMaxQueued = BanQueue::kMaxQueued;
 
  private:
   AutobanRule rule_;
   ShmMap* strikes_;
   BlacklistTable* blacklist_;
-  std::string node_name_;
   int32_t pid_;
-  LogFn log_;
-  std::deque<std::string> queued_;  // canonical addresses waiting for Redis
-  bool in_flight_ = false;
+  BanQueue queue_;
   uint64_t bans_ = 0;
-  uint64_t dropped_ = 0;
 };
 
 }  // namespace warden

@@ -7,7 +7,7 @@ namespace warden {
 
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
-constexpr uint64_t kMagic = 0x57415244454e5332ULL;  // "WARDENS2"
+constexpr uint64_t kMagic = 0x57415244454e5333ULL;  // "WARDENS3"
 }  // namespace
 
 // Rows first, each on its own cache lines.
@@ -54,6 +54,11 @@ void NodeStats::CountCache(int worker, int result) {
   row(worker)->cache[result].fetch_add(1, std::memory_order_relaxed);
 }
 
+void NodeStats::CountChallenge(int worker, int result) {
+  if (!header_ || result < 0 || result >= kChallengeResults) return;
+  row(worker)->challenges[result].fetch_add(1, std::memory_order_relaxed);
+}
+
 void NodeStats::NoteRedisContact(int64_t now_ms) {
   if (header_) header_->last_redis_contact_ms.store(now_ms, std::memory_order_relaxed);
 }
@@ -65,6 +70,7 @@ NodeStats::Totals NodeStats::Sum() const {
     const Row& r = padded.row;
     for (int d = 0; d < kDecisions; ++d) t.decisions[d] += r.decisions[d].load();
     for (int c = 0; c < kCacheResults; ++c) t.cache[c] += r.cache[c].load();
+    for (int c = 0; c < kChallengeResults; ++c) t.challenges[c] += r.challenges[c].load();
     t.redis_errors += r.redis_errors.load();
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();

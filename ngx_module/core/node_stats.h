@@ -15,10 +15,13 @@ class NodeStats {
   static constexpr int kDecisions = 8;
   // Outcomes of warden_cache_serve, in the order of WARDEN_CACHE_* (warden_core.h).
   static constexpr int kCacheResults = 6;
+  // warden_challenge: pages served, answers accepted (WARDEN_CHALLENGE_SERVED/_SOLVED).
+  static constexpr int kChallengeResults = 2;
 
   struct Row {
     std::atomic<uint64_t> decisions[kDecisions];
     std::atomic<uint64_t> cache[kCacheResults];
+    std::atomic<uint64_t> challenges[kChallengeResults];
     // Totals of this worker's current process, stored (not added) every tick.
     std::atomic<uint64_t> redis_errors;
     std::atomic<uint64_t> autobans;
@@ -29,6 +32,7 @@ class NodeStats {
   struct Totals {
     uint64_t decisions[kDecisions] = {};
     uint64_t cache[kCacheResults] = {};
+    uint64_t challenges[kChallengeResults] = {};
     uint64_t redis_errors = 0;
     uint64_t autobans = 0;
     uint64_t limit_pushes = 0;
@@ -43,6 +47,7 @@ class NodeStats {
   Row* row(int worker);
   void CountDecision(int worker, int decision);
   void CountCache(int worker, int result);
+  void CountChallenge(int worker, int result);
   void NoteRedisContact(int64_t now_ms);
   Totals Sum() const;
 

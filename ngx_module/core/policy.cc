@@ -23,6 +23,8 @@ const char* DecisionName(Decision decision) {
       return "block";
     case Decision::kDryRun:
       return "dry_run";
+    case Decision::kChallenge:
+      return "challenge";
     case Decision::kPass:
       break;
   }
@@ -55,7 +57,8 @@ void Policy::Evaluate(const IpAddress& addr, const char* country, const Blacklis
   }
   if (table) {
     if (auto hit = table->Lookup(addr, now_ms)) {
-      out->decision = deny;
+      out->decision =
+          hit->source == EntrySource::kChallenge && !dry_run_ ? Decision::kChallenge : deny;
       SetReason(out, "blacklist %s (%s)", hit->cidr.ToString().c_str(),
                 EntrySourceName(hit->source));
       return;

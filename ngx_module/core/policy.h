@@ -10,7 +10,8 @@
 
 namespace warden {
 
-enum class Decision { kPass = 0, kAllow = 1, kBlock = 2, kDryRun = 3 };
+// 4-6 are the glue's (limits); kChallenge: the blacklist says challenge, not refuse.
+enum class Decision { kPass = 0, kAllow = 1, kBlock = 2, kDryRun = 3, kChallenge = 7 };
 const char* DecisionName(Decision decision);
 
 struct Verdict {

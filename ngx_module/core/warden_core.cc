@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/challenge.h"
 #include "core/geo_db.h"
 #include "core/policy.h"
 #include "core/worker.h"
@@ -19,6 +20,10 @@ struct warden_geo_s {
 
 struct warden_policy_s {
   warden::Policy policy;
+};
+
+struct warden_challenge_s {
+  warden::Challenge challenge;
 };
 
 struct warden_worker_s {
@@ -148,6 +153,83 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     std::memcpy(out->reason, v.reason, sizeof out->reason);
   } catch (...) {
     // Fail open: a request is never refused because Warden itself failed.
+  }
+}
+
+warden_challenge_t* warden_challenge_create(const char* keys, size_t len, int difficulty,
+                                            int64_t cookie_ttl_ms, char* err, size_t errlen) {
+  try {
+    std::string error;
+    auto parsed = warden::ChallengeKeys::Parse(std::string_view(keys, len), &error);
+    if (!parsed) {
+      SetError(err, errlen, error);
+      return nullptr;
+    }
+    warden::ChallengeParams params;
+    params.difficulty = difficulty;
+    params.cookie_ttl_ms = cookie_ttl_ms;
+    return new warden_challenge_t{warden::Challenge(std::move(*parsed), params)};
+  } catch (const std::exception& e) {
+    SetError(err, errlen, e.what());
+    return nullptr;
+  }
+}
+
+void warden_challenge_destroy(warden_challenge_t* c) { delete c; }
+
+namespace {
+
+size_t CopyOut(const std::string& value, char* out, size_t outlen) {
+  if (value.size() + 1 > outlen) return 0;
+  std::memcpy(out, value.data(), value.size());
+  out[value.size()] = '\0';
+  return value.size();
+}
+
+}  // namespace
+
+size_t warden_challenge_nonce(const warden_challenge_t* c, const char* client, size_t client_len,
+                              int64_t now_ms, char* out, size_t outlen) {
+  try {
+    return CopyOut(c->challenge.Nonce(std::string_view(client, client_len), now_ms), out, outlen);
+  } catch (...) {
+    return 0;
+  }
+}
+
+size_t warden_challenge_cookie(const warden_challenge_t* c, const char* client, size_t client_len,
+                               int64_t now_ms, char* out, size_t outlen) {
+  try {
+    return CopyOut(c->challenge.Cookie(std::string_view(client, client_len), now_ms), out, outlen);
+  } catch (...) {
+    return 0;
+  }
+}
+
+int warden_challenge_verify_answer(const warden_challenge_t* c, const char* client,
+                                   size_t client_len, const char* answer, size_t len,
+                                   int64_t now_ms) {
+  static_assert(WARDEN_CHALLENGE_WRONG == static_cast<int>(warden::Challenge::Result::kWrong));
+  try {
+    std::string_view text(answer, len);
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return WARDEN_CHALLENGE_MALFORMED;
+    return static_cast<int>(c->challenge.VerifyAnswer(std::string_view(client, client_len),
+                                                      text.substr(0, colon), text.substr(colon + 1),
+                                                      now_ms));
+  } catch (...) {
+    return WARDEN_CHALLENGE_MALFORMED;
+  }
+}
+
+int warden_challenge_verify_cookie(const warden_challenge_t* c, const char* client,
+                                   size_t client_len, const char* cookie, size_t len,
+                                   int64_t now_ms) {
+  try {
+    return static_cast<int>(c->challenge.VerifyCookie(std::string_view(client, client_len),
+                                                      std::string_view(cookie, len), now_ms));
+  } catch (...) {
+    return WARDEN_CHALLENGE_MALFORMED;
   }
 }
 
@@ -293,6 +375,63 @@ int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr*
   }
 }
 
+size_t warden_behaviour_format(void* region, size_t bytes) {
+  try {
+    return warden::Behaviour::Format(region, bytes);
+  } catch (...) {
+    return 0;
+  }
+}
+
+int warden_worker_add_behaviour(warden_worker_t* w, const warden_behaviour_conf_t* conf,
+                                void* region, size_t bytes) {
+  try {
+    warden::BehaviourRule rule;
+    rule.name = conf->name;
+    rule.capacity = conf->capacity;
+    rule.leak_ms = conf->leak_ms;
+    rule.distinct_path = conf->distinct_path != 0;
+    rule.decision = conf->decision == WARDEN_BEHAVIOUR_LOG ? warden::BehaviourDecision::kLog
+                    : conf->decision == WARDEN_BEHAVIOUR_CHALLENGE
+                        ? warden::BehaviourDecision::kChallenge
+                        : warden::BehaviourDecision::kBan;
+    rule.bantime_ms = conf->bantime_ms;
+    rule.factor = conf->factor;
+    rule.maxtime_ms = conf->maxtime_ms;
+    rule.ipv6_prefix = conf->ipv6_prefix;
+    rule.ipv4_subnet = conf->ipv4_subnet;
+    return w->impl->AddBehaviour(std::move(rule), region, bytes);
+  } catch (...) {
+    return -1;
+  }
+}
+
+int warden_worker_behaviour_event(warden_worker_t* w, int rule, const struct sockaddr* sa,
+                                  const char* path, size_t len, int status, int64_t now_ms,
+                                  char* reason, size_t reason_size) {
+  if (reason && reason_size) reason[0] = '\0';
+  try {
+    warden::IpAddress addr;
+    if (!ToAddress(sa, &addr)) return -1;
+    auto r = w->impl->BehaviourEvent(rule, addr, std::string_view(path, len), status, now_ms);
+    SetError(reason, reason_size,
+             r.subnet.empty() ? r.reason : r.reason + "; and " + r.subnet + " with it");
+    switch (r.outcome) {
+      case warden::Behaviour::Outcome::kRepeat:
+        return WARDEN_BEHAVIOUR_REPEAT;
+      case warden::Behaviour::Outcome::kCounted:
+        return WARDEN_BEHAVIOUR_COUNTED;
+      case warden::Behaviour::Outcome::kOverflow:
+        return WARDEN_BEHAVIOUR_OVERFLOW;
+      case warden::Behaviour::Outcome::kAlreadyBanned:
+        return WARDEN_BEHAVIOUR_BANNED_ALREADY;
+    }
+    return -1;
+  } catch (...) {
+    return -1;
+  }
+}
+
 void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_conf_t* redis) {
   try {
     warden::RedisEndpoint ep;
@@ -419,6 +558,10 @@ int warden_worker_cache_get(warden_worker_t* w, const char* key, size_t len,
 }
 
 void warden_worker_count_cache(warden_worker_t* w, int result) { w->impl->CountCache(result); }
+
+void warden_worker_count_challenge(warden_worker_t* w, int result) {
+  w->impl->CountChallenge(result);
+}
 
 int64_t warden_worker_redis_timeout_ms(const warden_worker_t* w) {
   return w->impl->redis_timeout_ms();

@@ -22,6 +22,8 @@ typedef struct warden_policy_s warden_policy_t;
 typedef struct warden_worker_s warden_worker_t;
 
 enum { WARDEN_PASS = 0, WARDEN_ALLOW = 1, WARDEN_BLOCK = 2, WARDEN_DRY_RUN = 3 };
+/* the blacklist says: challenge (warden_challenge) rather than refuse */
+enum { WARDEN_CHALLENGE = 7 };
 
 enum { WARDEN_LOG_ERR = 0, WARDEN_LOG_WARN = 1, WARDEN_LOG_INFO = 2, WARDEN_LOG_DEBUG = 3 };
 
@@ -84,6 +86,39 @@ int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, 
 /* a request refused by that zone's limit: returns 1 when the client got banned */
 int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
                          int64_t now_ms);
+/* warden_behaviour */
+enum { WARDEN_BEHAVIOUR_BAN = 0, WARDEN_BEHAVIOUR_CHALLENGE = 1, WARDEN_BEHAVIOUR_LOG = 2 };
+enum {
+  WARDEN_BEHAVIOUR_REPEAT = 0,   /* distinct=path: a path counted already */
+  WARDEN_BEHAVIOUR_COUNTED = 1,  /* the bucket rose and holds */
+  WARDEN_BEHAVIOUR_OVERFLOW = 2, /* the rule's decision applies; reason says why */
+  WARDEN_BEHAVIOUR_BANNED_ALREADY = 3
+};
+
+typedef struct {
+  const char *name;
+  unsigned capacity;
+  int64_t leak_ms; /* one event leaks out every leak_ms */
+  int distinct_path;
+  int decision; /* WARDEN_BEHAVIOUR_BAN... */
+  int64_t bantime_ms;
+  double factor;
+  int64_t maxtime_ms;
+  int ipv6_prefix;
+  unsigned ipv4_subnet; /* 0: off; else the /24 after that many of its addresses */
+} warden_behaviour_conf_t;
+
+/* formats a rule's region (or keeps it across a reload): its slots, 0 when too small */
+size_t warden_behaviour_format(void *region, size_t bytes);
+/* returns the rule's index, -1 on failure */
+int warden_worker_add_behaviour(warden_worker_t *w, const warden_behaviour_conf_t *conf,
+                                void *region, size_t bytes);
+/* a response that matched the rule: WARDEN_BEHAVIOUR_*, the reason (NUL-terminated, cut to
+   reason_size) on an overflow; -1 when it could not be counted */
+int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct sockaddr *sa,
+                                  const char *path, size_t len, int status, int64_t now_ms,
+                                  char *reason, size_t reason_size);
+
 void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_conf_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
@@ -99,6 +134,35 @@ void warden_worker_tick(warden_worker_t *w);
 int64_t warden_worker_tick_ms(const warden_worker_t *w);
 void warden_worker_shutdown(warden_worker_t *w);
 void warden_worker_destroy(warden_worker_t *w);
+
+/* warden_challenge: a proof-of-work page and a signed cookie (core/challenge.h) */
+typedef struct warden_challenge_s warden_challenge_t;
+enum {
+  WARDEN_CHALLENGE_OK = 0,
+  WARDEN_CHALLENGE_MALFORMED = 1,
+  WARDEN_CHALLENGE_EXPIRED = 2,
+  WARDEN_CHALLENGE_FORGED = 3,
+  WARDEN_CHALLENGE_WRONG = 4
+};
+/* keys: the key file's text; NULL with err set (never a key's text) when unusable */
+warden_challenge_t *warden_challenge_create(const char *keys, size_t len, int difficulty,
+                                            int64_t cookie_ttl_ms, char *err, size_t errlen);
+void warden_challenge_destroy(warden_challenge_t *c);
+/* the metrics: a page served, or an answer accepted */
+enum { WARDEN_CHALLENGE_SERVED = 0, WARDEN_CHALLENGE_SOLVED = 1 };
+void warden_worker_count_challenge(warden_worker_t *w, int result);
+/* into out (NUL-terminated); returns the length, 0 on failure */
+size_t warden_challenge_nonce(const warden_challenge_t *c, const char *client, size_t client_len,
+                              int64_t now_ms, char *out, size_t outlen);
+size_t warden_challenge_cookie(const warden_challenge_t *c, const char *client, size_t client_len,
+                               int64_t now_ms, char *out, size_t outlen);
+/* answer: "<nonce>:<solution>" as the page's script sends it; WARDEN_CHALLENGE_* */
+int warden_challenge_verify_answer(const warden_challenge_t *c, const char *client,
+                                   size_t client_len, const char *answer, size_t len,
+                                   int64_t now_ms);
+int warden_challenge_verify_cookie(const warden_challenge_t *c, const char *client,
+                                   size_t client_len, const char *cookie, size_t len,
+                                   int64_t now_ms);
 
 typedef struct {
   int rejected;

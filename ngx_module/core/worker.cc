@@ -73,6 +73,24 @@ bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
   return true;
 }
 
+int Worker::AddBehaviour(BehaviourRule rule, void* region, size_t bytes) {
+  auto b = std::make_unique<Behaviour>(std::move(rule), region, bytes, &blacklist_, node_name_,
+                                       pid_, log_);
+  if (!b->attached()) return -1;
+  behaviours_.push_back(std::move(b));
+  return static_cast<int>(behaviours_.size() - 1);
+}
+
+Behaviour::Result Worker::BehaviourEvent(int behaviour, const IpAddress& addr,
+                                         std::string_view path, int status, int64_t now_ms) {
+  Behaviour& rule = *behaviours_.at(static_cast<size_t>(behaviour));
+  Behaviour::Result r = rule.Event(addr, path, status, now_ms);
+  if (r.outcome == Behaviour::Outcome::kOverflow && autoban_redis_) {
+    rule.Flush(autoban_redis_.get(), *schema_);
+  }
+  return r;
+}
+
 bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams& params,
                         int64_t now_ms, bool fail_closed, LeakyBucketVerdict* out, ExactDone done) {
   Zone& z = *zones_.at(static_cast<size_t>(zone));
@@ -304,7 +322,7 @@ void Worker::ConnectRedis(const RedisEndpoint& endpoint) {
       std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
     OpenRequestRedis();
   }
-  if (!autobans_.empty()) {
+  if (!autobans_.empty() || !behaviours_.empty()) {
     autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);
   }
   if (blacklist_.attached()) {
@@ -356,6 +374,12 @@ void Worker::Tick() {
   if (autoban_redis_) {
     autoban_redis_->Tick();
     for (auto& b : autobans_) b->autoban->Flush(autoban_redis_.get(), *schema_);
+    for (auto& b : behaviours_) b->Flush(autoban_redis_.get(), *schema_);
+    int64_t now = clock_();
+    if (!behaviours_.empty() && now >= next_hot_push_ms_) {
+      next_hot_push_ms_ = now + kHotPushMs;
+      for (auto& b : behaviours_) b->PushHot(autoban_redis_.get(), *schema_, node_name_, now);
+    }
   }
   if (!commands_) return;
   // One worker per node pushes the node's counts: the same one that follows the blacklist.
@@ -377,14 +401,14 @@ void Worker::Tick() {
 
 std::string Worker::Metrics(int64_t now_ms) {
   static const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
-                                               "limit", "delay", "limit_dry_run", "other"};
+                                               "limit", "delay", "limit_dry_run", "challenge"};
   NodeStats::Totals t = stats_.Sum();
   std::ostringstream out;
   auto head = [&](const char* name, const char* type, const char* help) {
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   };
   head("warden_requests_total", "counter", "Requests Warden decided on, by decision.");
-  for (int d = 0; d < NodeStats::kDecisions - 1; ++d) {
+  for (int d = 0; d < NodeStats::kDecisions; ++d) {
     out << "warden_requests_total{decision=\"" << kDecisionNames[d] << "\"} " << t.decisions[d]
         << '\n';
   }
@@ -420,6 +444,31 @@ std::string Worker::Metrics(int64_t now_ms) {
   out << "warden_redis_errors_total " << t.redis_errors << '\n';
   head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");
   out << "warden_autobans_total " << t.autobans << '\n';
+  if (!behaviours_.empty()) {
+    head("warden_behaviour_events_total", "counter",
+         "Responses that matched a warden_behaviour rule.");
+    for (auto& b : behaviours_) {
+      out << "warden_behaviour_events_total{rule=\"" << b->rule().name << "\"} " << b->events()
+          << '\n';
+    }
+    head("warden_behaviour_decisions_total", "counter",
+         "Clients that overflowed a warden_behaviour rule and got its decision.");
+    for (auto& b : behaviours_) {
+      out << "warden_behaviour_decisions_total{rule=\"" << b->rule().name << "\",decision=\""
+          << BehaviourDecisionName(b->rule().decision) << "\"} " << b->decisions() << '\n';
+    }
+    head("warden_behaviour_keys", "gauge", "Client buckets tracked by a warden_behaviour rule.");
+    for (auto& b : behaviours_) {
+      out << "warden_behaviour_keys{rule=\"" << b->rule().name << "\"} " << b->stats().entries
+          << '\n';
+    }
+  }
+  if (t.challenges[0] || t.challenges[1]) {  // (once a node served one)
+    head("warden_challenges_total", "counter",
+         "warden_challenge pages served, and answers accepted (a pass issued).");
+    out << "warden_challenges_total{result=\"served\"} " << t.challenges[0] << '\n';
+    out << "warden_challenges_total{result=\"solved\"} " << t.challenges[1] << '\n';
+  }
   if (cache_enabled_) {
     static const char* const kCacheNames[] = {"hit",       "revalidated", "miss",
                                               "malformed", "error",       "bypass"};

@@ -12,6 +12,7 @@
 #include "common/circuit_breaker.h"
 #include "core/async_redis.h"
 #include "core/autoban.h"
+#include "core/behaviour.h"
 #include "core/blacklist_sync.h"
 #include "core/blacklist_table.h"
 #include "core/leaky_bucket.h"
@@ -80,17 +81,28 @@ class Worker {
   // costs Redis one HMGET per round trip, not one per request).
   bool CacheGet(std::string_view key, CacheDone done);
   void CountCache(int result) { stats_.CountCache(worker_, result); }
+  void CountChallenge(int result) { stats_.CountChallenge(worker_, result); }
   // How long a request may wait for Redis (warden_redis timeout=); 0 without Redis.
   int64_t redis_timeout_ms() const { return endpoint_ ? endpoint_->timeout_ms : 0; }
 
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
   bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
 
+  // A warden_behaviour rule on its shared region; returns its index, -1 when the region is
+  // too small.
+  int AddBehaviour(BehaviourRule rule, void* region, size_t bytes);
+  // A response that matched rule `behaviour`; an overflow with decision=ban is sent to Redis
+  // at once, like an autoban.
+  Behaviour::Result BehaviourEvent(int behaviour, const IpAddress& addr, std::string_view path,
+                                   int status, int64_t now_ms);
+
   void Tick();
   void Shutdown();
   int64_t tick_ms() const { return tick_ms_; }
 
   static constexpr int64_t kTrafficFlushMs = 2000;
+  // How often each worker pushes its fullest behaviour buckets (warden behaviour status).
+  static constexpr int64_t kHotPushMs = 1000;
 
  private:
   void OpenRequestRedis();
@@ -115,6 +127,7 @@ class Worker {
   ShmMap traffic_map_;
   std::unique_ptr<TrafficCounter> traffic_;
   int64_t next_traffic_flush_ms_ = 0;
+  int64_t next_hot_push_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
   std::unique_ptr<AsyncRedis> commands_;
@@ -161,7 +174,9 @@ class Worker {
     std::unique_ptr<Autoban> autoban;
   };
   std::vector<std::unique_ptr<Ban>> autobans_;
-  std::unique_ptr<AsyncRedis> autoban_redis_;  // every worker: bans go out from where they fall
+  std::vector<std::unique_ptr<Behaviour>> behaviours_;
+  // every worker with autoban or behaviour rules: bans go out from where they fall
+  std::unique_ptr<AsyncRedis> autoban_redis_;
   std::unique_ptr<RedisSchema> schema_;
   std::string node_name_;
   int64_t tick_ms_ = 100;

@@ -53,11 +53,23 @@ void EntryFormatter::WriteTable(const std::vector<BlacklistEntry>& entries, int6
   }
 }
 
+std::string EntryFormatter::BehaviourRule(const BlacklistEntry& entry) {
+  // The nginx module writes "behaviour <rule>, ban #n: ..." (or ", challenge #n").
+  constexpr std::string_view kPrefix = "behaviour ";
+  std::string_view reason = entry.reason;
+  if (entry.added_by.rfind("nginx:", 0) != 0 || reason.substr(0, kPrefix.size()) != kPrefix) {
+    return "";
+  }
+  reason.remove_prefix(kPrefix.size());
+  return std::string(reason.substr(0, reason.find_first_of(",:")));
+}
+
 nlohmann::ordered_json EntryFormatter::ToJson(const BlacklistEntry& entry, int64_t now_ms) {
   nlohmann::ordered_json j;
   j["entry"] = entry.cidr.ToString();
   j["source"] = EntrySourceName(entry.source);
   j["reason"] = entry.reason;
+  if (std::string rule = BehaviourRule(entry); !rule.empty()) j["rule"] = rule;
   if (entry.expires_ms == 0) {
     j["expires_at"] = nullptr;
     j["ttl_seconds"] = nullptr;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "common/blacklist_entry.h"
@@ -16,8 +17,11 @@ class EntryFormatter {
   // Columns ENTRY SOURCE EXPIRES ADDED BY REASON; EXPIRES is "59m12s" or "never", ADDED is UTC.
   static void WriteTable(const std::vector<BlacklistEntry>& entries, int64_t now_ms,
                          std::ostream& out);
-  // {entry, source, reason, expires_at (ISO or null), ttl_seconds (or null), added_at, added_by}
+  // {entry, source, reason, [rule,] expires_at (ISO or null), ttl_seconds (or null), added_at,
+  // added_by}; `rule` only for an entry of a warden_behaviour rule.
   static nlohmann::ordered_json ToJson(const BlacklistEntry& entry, int64_t now_ms);
+  // The warden_behaviour rule that made the entry (read from its reason), or "".
+  static std::string BehaviourRule(const BlacklistEntry& entry);
   // A JSON array of ToJson objects, one per line.
   static void WriteJson(const std::vector<BlacklistEntry>& entries, int64_t now_ms,
                         std::ostream& out);

@@ -50,8 +50,9 @@ BanCommand::BanCommand(CLI::App& parent, CommandContext& context) : ctx_(context
                    "Import a list instead: one entry per line, '#' comments; '-' reads stdin")
       ->type_name("FILE|-");
   app_->add_option("--source", source_,
-                   "Recorded source: manual (default for arguments) or feed (default for --file)")
-      ->check(CLI::IsMember({"manual", "feed"}));
+                   "Recorded source: manual (default for arguments) or feed (default for --file); "
+                   "challenge: challenged instead of refused")
+      ->check(CLI::IsMember({"manual", "feed", "challenge"}));
   app_->add_flag("--skip-invalid", skip_invalid_,
                  "With --file: import the valid lines even if some are invalid");
   app_->add_flag("--force", force_, "Allow networks wider than an IPv4 /8 or an IPv6 /16");

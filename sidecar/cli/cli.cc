@@ -7,6 +7,7 @@
 
 #include "base/errors.h"
 #include "cli/ban_command.h"
+#include "cli/behaviour_command.h"
 #include "cli/cache_command.h"
 #include "cli/command_context.h"
 #include "cli/config_command.h"
@@ -41,9 +42,10 @@ std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
 
 // Every command, in the order `warden --help` lists them: adding one is one line here.
 constexpr CommandFactory kCommands[] = {
-    Make<BanCommand>,     Make<UnbanCommand>,  Make<ListCommand>,   Make<ExportCommand>,
-    Make<TopCommand>,     Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,
-    Make<MembersCommand>, Make<CacheCommand>,  Make<DedupeCommand>, Make<SyncCommand>,
+    Make<BanCommand>,  Make<UnbanCommand>,     Make<ListCommand>,   Make<ExportCommand>,
+    Make<TopCommand>,  Make<BehaviourCommand>, Make<ConfigCommand>, Make<DaemonCommand>,
+    Make<JobCommand>,  Make<MembersCommand>,   Make<CacheCommand>,  Make<DedupeCommand>,
+    Make<SyncCommand>,
 };
 
 }  // namespace

@@ -48,6 +48,21 @@ TEST_F(PolicyTest, BlocksBlacklistedWithReason) {
   EXPECT_EQ(Reason(v), "blacklist 192.0.2.0/24 (feed)");
 }
 
+TEST_F(PolicyTest, AChallengeEntryChallengesInsteadOfBlocking) {
+  Ban("192.0.2.9", EntrySource::kChallenge);
+  Policy p;
+  auto v = Judge(p, "192.0.2.9");
+  EXPECT_EQ(v.decision, Decision::kChallenge);
+  EXPECT_EQ(Reason(v), "blacklist 192.0.2.9 (challenge)");
+  // A dry run still only logs; the allow list still wins.
+  Policy dry;
+  dry.set_dry_run(true);
+  EXPECT_EQ(Judge(dry, "192.0.2.9").decision, Decision::kDryRun);
+  Policy allowing;
+  allowing.Allow(C("192.0.2.0/24"));
+  EXPECT_EQ(Judge(allowing, "192.0.2.9").decision, Decision::kAllow);
+}
+
 TEST_F(PolicyTest, AllowListBeatsBlacklistAndCountry) {
   Policy p;
   p.Allow(C("192.0.2.0/28"));

@@ -50,6 +50,21 @@ TEST(EntryFormatter, Json) {
   j = EntryFormatter::ToJson(Entry("1.2.3.4", 0), kNow);
   EXPECT_TRUE(j["expires_at"].is_null());
   EXPECT_TRUE(j["ttl_seconds"].is_null());
+  EXPECT_FALSE(j.contains("rule"));
+}
+
+TEST(EntryFormatter, JsonNamesTheBehaviourRule) {
+  auto e = Entry("1.2.3.4", 0, "behaviour probe, ban #2: 11 events over capacity 10");
+  e.added_by = "nginx:web1";
+  EXPECT_EQ(EntryFormatter::ToJson(e, kNow)["rule"], "probe");
+  e.reason = "behaviour login, challenge #1: 6 events";
+  EXPECT_EQ(EntryFormatter::ToJson(e, kNow)["rule"], "login");
+  e.reason = "autoban: zone api, 5 strikes in 60s, ban #1";
+  EXPECT_FALSE(EntryFormatter::ToJson(e, kNow).contains("rule"));
+  // Only what nginx wrote: a manual ban's reason is the operator's text.
+  e.added_by = "cli:alice@web1";
+  e.reason = "behaviour probe, ban #1";
+  EXPECT_FALSE(EntryFormatter::ToJson(e, kNow).contains("rule"));
 }
 
 TEST(EntryFormatter, JsonArrayParsesBackEvenWithBadUtf8) {
