@@ -4,7 +4,7 @@
 # `warden top`, the metrics and the access logs have something in every column:
 #
 #   127.0.0.10-13  browse: pages, the edge-cached /members/recent, the dry-run location
-#   127.0.0.14     a scanner walking 404s
+#   127.0.0.14     a scanner walking 404s: the probe rule bans it on both nodes
 #   127.0.0.15     hammers /api/ past its limit: 429s, then autoban's 403s on both nodes
 #                  (banned for a minute; `warden unban 127.0.0.15` lifts it sooner)
 #   127.0.0.16-17  use /api/ within its limit
@@ -74,4 +74,4 @@ send 127.0.0.15 "${api[@]}"
 total=$(wc -l <"$statuses")
 summary=$(sort "$statuses" | uniq -c | awk '{printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1}')
 printf 'demo-traffic: sent %s requests from 8 addresses to 2 nodes: %s\n' "$total" "$summary"
-printf 'demo-traffic: now try `warden top` (and `warden list`: 127.0.0.15 was banned by autoban)\n'
+printf 'demo-traffic: try `warden top`; `warden list` has 127.0.0.15 (autoban), 127.0.0.14 (probe)\n'

@@ -315,6 +315,11 @@ write_nginx_conf() {
   command -v nginx >/dev/null || die "nginx not found: run make deps"
   [ -f "$template" ] || die "$template is missing"
   mkdir -p "$dir/logs" "$dir"/nginx/{client_body,proxy,fastcgi,uwsgi,scgi}
+  if [ ! -s "$run/challenge.keys" ]; then
+    # warden_challenge's signing key, one for both nodes: 32 random bytes as hex.
+    (umask 077 && openssl rand -hex 32 >"$run/challenge.keys") ||
+      die "openssl rand failed: run make deps"
+  fi
   local user_line='# no user directive: nginx runs as the user who started it'
   [ "$(id -u)" = 0 ] && user_line='user root;  # local demo only: workers run as root'
   local geoip_line="# warden_geoip: $mmdb is missing (make deps fetches it); \$warden_country is \"-\""
@@ -334,6 +339,7 @@ write_nginx_conf() {
     -e "s|@REDIS_PORT@|$REDIS_PORT|g" \
     -e "s|@HTTP_PORT@|$port|g" \
     -e "s|@NODE@|$(node_name "$node")|g" \
+    -e "s|@KEYS@|$(sed_value "$run/challenge.keys")|g" \
     "$template" >"$dir/nginx.conf.new"
   if grep -n '@[A-Z_0-9]*@' "$dir/nginx.conf.new" >&2; then
     die "unfilled placeholders in $template (above)"
@@ -649,9 +655,16 @@ tour_steps() {
   step_http 15 200 'X-Warden-Cache: (HIT|REVALIDATED)' 'X-Warden-Cache: HIT, no MariaDB query' "curl -i $url/members/recent"
   step_run 3 'recent-members' 'the cached value and its age' "$w cache show recent-members"
 
+  section "Behaviour: scanners and challenges"
+  step_http 3 403 'id="warden-challenge"' 'a proof-of-work page: a browser solves it, curl does not' \
+    "curl -i $url/login/"
+  step_note 'in a browser: the page solves itself, then the login form' "$url/login/"
+
   section "Traffic across the fleet"
   step_run 30 'sent' 'a short burst from 127.0.0.10-17 to both nodes (bounded)' "make -s demo-traffic"
   step_run 10 '127\.0\.0\.1[0-7]' 'who sends the most, with refusals and countries' "$w top"
+  step_run 5 '127\.0\.0\.14 .*probe' 'the scanner 127.0.0.14, banned by the probe rule, and why' \
+    "$w list"
 
   section "Jobs (warden daemon; run/warden.toml)"
   step_run 3 'archive-members' 'schedules, next fire times, last results' "$w job list"
