@@ -14,5 +14,6 @@ command -v wrk >/dev/null || { echo "bench: wrk missing: run make deps" >&2; exi
 echo
 "$build/tests/bench/limit_bench"
 "$build/tests/bench/cache_serve_bench"
+"$build/tests/bench/challenge_bench"
 "$build/tests/bench/scheduler_bench"
 "$build/tests/bench/members_bench"
