@@ -45,6 +45,19 @@ typedef struct {
 typedef size_t (*ngx_http_warden_format_pt)(void *region, size_t bytes);
 
 
+/*
+ * How long an automatic ban lasts and what it covers: warden_autoban's and
+ * warden_behaviour's bantime=, maxtime=, factor= and ipv6_prefix= (parsed by
+ * ngx_http_warden_parse_ban(), ngx_http_warden_limit.c).
+ */
+typedef struct {
+    ngx_msec_t                   bantime;
+    ngx_msec_t                   maxtime;
+    ngx_uint_t                   factor;       /* x 100 */
+    ngx_uint_t                   ipv6_prefix;  /* an IPv6 client's ban scope */
+} ngx_http_warden_ban_t;
+
+
 typedef struct {
     ngx_str_t                    name;
     ngx_http_complex_value_t     key;
@@ -57,10 +70,7 @@ typedef struct {
     ngx_shm_zone_t              *autoban_zone; /* strikes; NULL: no autoban */
     ngx_uint_t                   strikes;
     ngx_msec_t                   findtime;
-    ngx_msec_t                   bantime;
-    ngx_msec_t                   maxtime;
-    ngx_uint_t                   factor;       /* x 100 */
-    ngx_uint_t                   ipv6_prefix;  /* an IPv6 client's ban scope */
+    ngx_http_warden_ban_t        ban;
     ngx_int_t                    autoban_index;
     ngx_http_warden_shctx_t     *autoban_sh;
 } ngx_http_warden_limit_zone_t;
@@ -86,10 +96,7 @@ typedef struct {
     ngx_msec_t                   leak;
     ngx_uint_t                   distinct_path;
     ngx_uint_t                   decision;     /* WARDEN_BEHAVIOUR_BAN... */
-    ngx_msec_t                   bantime;
-    ngx_msec_t                   maxtime;
-    ngx_uint_t                   factor;       /* x 100 */
-    ngx_uint_t                   ipv6_prefix;
+    ngx_http_warden_ban_t        ban;
     ngx_uint_t                   ipv4_subnet;  /* 0: off */
     ngx_shm_zone_t              *shm_zone;
     ngx_http_warden_shctx_t     *sh;           /* the buckets, by init_zone */
@@ -226,6 +233,10 @@ char *ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_warden_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_warden_ban_init(ngx_http_warden_ban_t *ban);
+ngx_int_t ngx_http_warden_parse_ban(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_warden_ban_t *ban);
+char *ngx_http_warden_check_ban(ngx_conf_t *cf, ngx_http_warden_ban_t *ban);
 
 /* ngx_http_warden_behaviour.c */
 char *ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -55,10 +55,9 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char                               *rv;
     ssize_t                             size;
-    ngx_int_t                           n;
+    ngx_int_t                           n, rc;
     ngx_str_t                          *value, s, *ext;
     ngx_uint_t                          i, j;
-    ngx_msec_t                         *time, min, max;
     ngx_http_warden_behaviour_t        *rule, **rules;
     ngx_http_compile_complex_value_t    ccv;
 
@@ -72,10 +71,7 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rule->capacity = 10;
     rule->leak = 10000;
     rule->decision = WARDEN_BEHAVIOUR_BAN;
-    rule->bantime = 600000;
-    rule->maxtime = 7 * 24 * 3600 * 1000;
-    rule->factor = 200;
-    rule->ipv6_prefix = 64;
+    ngx_http_warden_ban_init(&rule->ban);
     rule->any_status = 1;
     size = 1024 * 1024;
 
@@ -245,16 +241,12 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "ipv6_prefix=", 12) == 0) {
-            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
-            if (n < 16 || n > 128) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid ipv6_prefix \"%V\", expected 16 to "
-                                   "128 (64: a client's /64)", &value[i]);
-                return NGX_CONF_ERROR;
-            }
+        rc = ngx_http_warden_parse_ban(cf, &value[i], &rule->ban);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
-            rule->ipv6_prefix = (ngx_uint_t) n;
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -268,19 +260,6 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             rule->ipv4_subnet = (ngx_uint_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
-            n = ngx_atofp(value[i].data + 7, value[i].len - 7, 2);
-            if (n < 100 || n > 100000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid factor \"%V\", expected a number "
-                                   "from 1 to 1000", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rule->factor = (ngx_uint_t) n;
             continue;
         }
 
@@ -298,42 +277,22 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        time = NULL;
-        s.len = 0;
-        min = 1000;
-        max = (ngx_msec_t) 365 * 24 * 3600 * 1000;
-
-        if (ngx_strncmp(value[i].data, "leak=", 5) == 0) {
-            time = &rule->leak;
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-            min = 10;
-            max = 24 * 3600 * 1000;
-
-        } else if (ngx_strncmp(value[i].data, "bantime=", 8) == 0) {
-            time = &rule->bantime;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-        } else if (ngx_strncmp(value[i].data, "maxtime=", 8) == 0) {
-            time = &rule->maxtime;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-        }
-
-        if (time == NULL) {
+        if (ngx_strncmp(value[i].data, "leak=", 5) != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\"", &value[i]);
             return NGX_CONF_ERROR;
         }
 
-        *time = ngx_parse_time(&s, 0);
-        if (*time == (ngx_msec_t) NGX_ERROR || *time < min || *time > max) {
+        s.data = value[i].data + 5;
+        s.len = value[i].len - 5;
+        rule->leak = ngx_parse_time(&s, 0);
+
+        if (rule->leak == (ngx_msec_t) NGX_ERROR || rule->leak < 10
+            || rule->leak > 24 * 3600 * 1000)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid time \"%V\", expected %s "
-                               "such as 30s, 10m, 1h", &value[i],
-                               time == &rule->leak ? "10ms to 1d"
-                                                   : "1s to 365d");
+                               "invalid time \"%V\", expected 10ms to 1d "
+                               "such as 500ms, 10s, 1m", &value[i]);
             return NGX_CONF_ERROR;
         }
     }
@@ -362,9 +321,7 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (rule->maxtime < rule->bantime) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "maxtime is shorter than bantime");
+    if (ngx_http_warden_check_ban(cf, &rule->ban) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

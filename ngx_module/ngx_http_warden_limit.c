@@ -31,6 +31,8 @@ static ngx_int_t ngx_http_warden_exact_wait(ngx_http_request_t *r,
 static void ngx_http_warden_exact_done(void *data,
     const warden_limit_verdict_t *verdict, int failed);
 static void ngx_http_warden_exact_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_warden_parse_ban_time(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_str_t *s, ngx_msec_t *time);
 
 
 ngx_int_t
@@ -718,10 +720,9 @@ char *
 ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ssize_t                        size;
-    ngx_int_t                      n;
+    ngx_int_t                      n, rc;
     ngx_str_t                     *value, name, s;
     ngx_uint_t                     i;
-    ngx_msec_t                    *time;
     ngx_shm_zone_t                *shm_zone;
     ngx_http_warden_limit_zone_t  *zone;
 
@@ -763,10 +764,7 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->strikes = 5;
     zone->findtime = 60000;
-    zone->bantime = 600000;
-    zone->maxtime = 7 * 24 * 3600 * 1000;
-    zone->factor = 200;
-    zone->ipv6_prefix = 64;
+    ngx_http_warden_ban_init(&zone->ban);
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -786,29 +784,12 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "ipv6_prefix=", 12) == 0) {
-            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
-            if (n < 16 || n > 128) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid ipv6_prefix \"%V\", expected 16 to "
-                                   "128 (64: a client's /64)", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            zone->ipv6_prefix = (ngx_uint_t) n;
-            continue;
+        rc = ngx_http_warden_parse_ban(cf, &value[i], &zone->ban);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
-            n = ngx_atofp(value[i].data + 7, value[i].len - 7, 2);
-            if (n < 100 || n > 100000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid factor \"%V\", expected a number "
-                                   "from 1 to 1000", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            zone->factor = (ngx_uint_t) n;
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -826,45 +807,22 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        time = NULL;
-        s.len = 0;
-
-        if (ngx_strncmp(value[i].data, "findtime=", 9) == 0) {
-            time = &zone->findtime;
-            s.data = value[i].data + 9;
-            s.len = value[i].len - 9;
-
-        } else if (ngx_strncmp(value[i].data, "bantime=", 8) == 0) {
-            time = &zone->bantime;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-        } else if (ngx_strncmp(value[i].data, "maxtime=", 8) == 0) {
-            time = &zone->maxtime;
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-        }
-
-        if (time == NULL) {
+        if (ngx_strncmp(value[i].data, "findtime=", 9) != 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\"", &value[i]);
             return NGX_CONF_ERROR;
         }
 
-        *time = ngx_parse_time(&s, 0);
-        if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000
-            || *time > (ngx_msec_t) 365 * 24 * 3600 * 1000)
+        s.data = value[i].data + 9;
+        s.len = value[i].len - 9;
+        if (ngx_http_warden_parse_ban_time(cf, &value[i], &s, &zone->findtime)
+            != NGX_OK)
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid time \"%V\", expected 1s to 365d "
-                               "such as 30s, 10m, 1h, 7d", &value[i]);
             return NGX_CONF_ERROR;
         }
     }
 
-    if (zone->maxtime < zone->bantime) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "maxtime is shorter than bantime");
+    if (ngx_http_warden_check_ban(cf, &zone->ban) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -876,6 +834,107 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->autoban_zone->init = ngx_http_warden_init_autoban_zone;
     zone->autoban_zone->data = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_http_warden_ban_init(ngx_http_warden_ban_t *ban)
+{
+    ban->bantime = 600000;
+    ban->maxtime = (ngx_msec_t) 7 * 24 * 3600 * 1000;
+    ban->factor = 200;
+    ban->ipv6_prefix = 64;
+}
+
+
+/*
+ * One of the parameters of a ban (bantime=, maxtime=, factor=, ipv6_prefix=):
+ * NGX_OK when "value" was one, NGX_DECLINED when it is another parameter,
+ * NGX_ERROR when it was one with a bad value (logged).
+ */
+
+ngx_int_t
+ngx_http_warden_parse_ban(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_warden_ban_t *ban)
+{
+    ngx_int_t    n;
+    ngx_str_t    s;
+    ngx_msec_t  *time;
+
+    if (ngx_strncmp(value->data, "ipv6_prefix=", 12) == 0) {
+        n = ngx_atoi(value->data + 12, value->len - 12);
+        if (n < 16 || n > 128) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid ipv6_prefix \"%V\", expected 16 to "
+                               "128 (64: a client's /64)", value);
+            return NGX_ERROR;
+        }
+
+        ban->ipv6_prefix = (ngx_uint_t) n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "factor=", 7) == 0) {
+        n = ngx_atofp(value->data + 7, value->len - 7, 2);
+        if (n < 100 || n > 100000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid factor \"%V\", expected a number "
+                               "from 1 to 1000", value);
+            return NGX_ERROR;
+        }
+
+        ban->factor = (ngx_uint_t) n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "bantime=", 8) == 0) {
+        time = &ban->bantime;
+
+    } else if (ngx_strncmp(value->data, "maxtime=", 8) == 0) {
+        time = &ban->maxtime;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    s.data = value->data + 8;
+    s.len = value->len - 8;
+
+    return ngx_http_warden_parse_ban_time(cf, value, &s, time);
+}
+
+
+/* "s", the time in the parameter "value": 1s to 365d */
+
+static ngx_int_t
+ngx_http_warden_parse_ban_time(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *s,
+    ngx_msec_t *time)
+{
+    *time = ngx_parse_time(s, 0);
+
+    if (*time == (ngx_msec_t) NGX_ERROR || *time < 1000
+        || *time > (ngx_msec_t) 365 * 24 * 3600 * 1000)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid time \"%V\", expected 1s to 365d "
+                           "such as 30s, 10m, 1h, 7d", value);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+char *
+ngx_http_warden_check_ban(ngx_conf_t *cf, ngx_http_warden_ban_t *ban)
+{
+    if (ban->maxtime < ban->bantime) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "maxtime is shorter than bantime");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -125,9 +125,9 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         zones[i]->autoban_index = warden_worker_add_autoban(
             ngx_http_warden_worker, (int) zones[i]->index, shctx->region,
             shctx->bytes, (unsigned) zones[i]->strikes,
-            (int64_t) zones[i]->findtime, (int64_t) zones[i]->bantime,
-            zones[i]->factor / 100.0, (int64_t) zones[i]->maxtime,
-            (int) zones[i]->ipv6_prefix);
+            (int64_t) zones[i]->findtime, (int64_t) zones[i]->ban.bantime,
+            zones[i]->ban.factor / 100.0, (int64_t) zones[i]->ban.maxtime,
+            (int) zones[i]->ban.ipv6_prefix);
 
         if (zones[i]->autoban_index < 0) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -146,10 +146,10 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
         bconf.leak_ms = (int64_t) rules[i]->leak;
         bconf.distinct_path = (int) rules[i]->distinct_path;
         bconf.decision = (int) rules[i]->decision;
-        bconf.bantime_ms = (int64_t) rules[i]->bantime;
-        bconf.factor = rules[i]->factor / 100.0;
-        bconf.maxtime_ms = (int64_t) rules[i]->maxtime;
-        bconf.ipv6_prefix = (int) rules[i]->ipv6_prefix;
+        bconf.bantime_ms = (int64_t) rules[i]->ban.bantime;
+        bconf.factor = rules[i]->ban.factor / 100.0;
+        bconf.maxtime_ms = (int64_t) rules[i]->ban.maxtime;
+        bconf.ipv6_prefix = (int) rules[i]->ban.ipv6_prefix;
         bconf.ipv4_subnet = (unsigned) rules[i]->ipv4_subnet;
 
         rules[i]->index = warden_worker_add_behaviour(ngx_http_warden_worker,
