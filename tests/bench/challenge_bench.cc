@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "support/chromium.h"
 #include "support/nginx_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -27,19 +28,8 @@ struct Visit {
 };
 
 Visit Open(const std::string& url) {
-  TempDir profile("warden-chromium");
-  ProcessOptions chromium;
-  chromium.argv = {"/usr/bin/chromium",
-                   "--headless",
-                   "--no-sandbox",
-                   "--disable-gpu",
-                   "--disable-dev-shm-usage",
-                   "--user-data-dir=" + profile.path(),
-                   "--virtual-time-budget=20000",
-                   "--dump-dom",
-                   url};
   auto start = Clock::now();
-  RunResult r = Run(chromium, std::nullopt, 90s);
+  RunResult r = ChromiumDumpDom(url);
   Visit v;
   v.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   v.content = r.exit_code == 0 && r.out.find("bench content") != std::string::npos &&
@@ -54,7 +44,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--runs") runs = std::stoi(argv[i + 1]);
   }
-  if (access("/usr/bin/chromium", X_OK) != 0) {
+  if (access(kChromium, X_OK) != 0) {
     std::fprintf(stderr, "challenge bench: chromium is missing: run make deps\n");
     return 1;
   }

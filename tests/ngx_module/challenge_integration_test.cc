@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "core/challenge.h"
+#include "support/chromium.h"
 #include "support/nginx_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -189,22 +190,11 @@ TEST_F(ChallengeIntegrationTest, BadDirectives) {
 }
 
 TEST_F(ChallengeIntegrationTest, AHeadlessChromiumSolvesThePageByItself) {
-  if (access("/usr/bin/chromium", X_OK) != 0) {
+  if (access(kChromium, X_OK) != 0) {
     FAIL() << "chromium is missing: scripts/install-deps.sh installs it";
   }
   NginxServer nginx(Config(kNewKey, 12));
-  TempDir profile("warden-chromium");
-  ProcessOptions chromium;
-  chromium.argv = {"/usr/bin/chromium",
-                   "--headless",
-                   "--no-sandbox",
-                   "--disable-gpu",
-                   "--disable-dev-shm-usage",
-                   "--user-data-dir=" + profile.path(),
-                   "--virtual-time-budget=20000",
-                   "--dump-dom",
-                   "http://127.0.0.1:" + std::to_string(nginx.port()) + "/members/"};
-  auto r = test::Run(chromium, std::nullopt, std::chrono::seconds(90));
+  auto r = ChromiumDumpDom("http://127.0.0.1:" + std::to_string(nginx.port()) + "/members/");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   // The page's script solved the puzzle, reloaded with the proof, and got the content.
   EXPECT_NE(r.out.find("ok"), std::string::npos) << r.out;
