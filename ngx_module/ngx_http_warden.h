@@ -237,6 +237,8 @@ void ngx_http_warden_ban_init(ngx_http_warden_ban_t *ban);
 ngx_int_t ngx_http_warden_parse_ban(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_warden_ban_t *ban);
 char *ngx_http_warden_check_ban(ngx_conf_t *cf, ngx_http_warden_ban_t *ban);
+ngx_int_t ngx_http_warden_parse_zone_size(ngx_conf_t *cf, ngx_str_t *value,
+    ssize_t *size);
 
 /* ngx_http_warden_behaviour.c */
 char *ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd,

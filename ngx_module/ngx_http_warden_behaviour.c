@@ -263,17 +263,12 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid size \"%V\", at least 32k",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
+        rc = ngx_http_warden_parse_zone_size(cf, &value[i], &size);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
+        if (rc == NGX_OK) {
             continue;
         }
 

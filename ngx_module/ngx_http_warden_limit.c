@@ -793,17 +793,12 @@ ngx_http_warden_autoban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-            size = ngx_parse_size(&s);
-            if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid size \"%V\", at least 32k",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
+        rc = ngx_http_warden_parse_zone_size(cf, &value[i], &size);
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
 
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -920,6 +915,35 @@ ngx_http_warden_parse_ban_time(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *s,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid time \"%V\", expected 1s to 365d "
                            "such as 30s, 10m, 1h, 7d", value);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * size= of the shared memory zone warden_autoban and warden_behaviour keep
+ * their counts in: NGX_OK, NGX_DECLINED (another parameter) or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_warden_parse_zone_size(ngx_conf_t *cf, ngx_str_t *value,
+    ssize_t *size)
+{
+    ngx_str_t  s;
+
+    if (ngx_strncmp(value->data, "size=", 5) != 0) {
+        return NGX_DECLINED;
+    }
+
+    s.data = value->data + 5;
+    s.len = value->len - 5;
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR || *size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid size \"%V\", at least 32k", value);
         return NGX_ERROR;
     }
 
