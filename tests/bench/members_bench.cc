@@ -260,6 +260,11 @@ struct Phase {
   double load_after = 0;
   std::string consistency = "ok";
   std::string phases;  // warden's phases_ms
+  // Where the live workload's time went, over the window: waits for row locks (server-wide
+  // Innodb_row_lock_waits and _time: the mover's own waits count too) and the server's CPU.
+  int64_t row_lock_waits = 0;
+  int64_t row_lock_ms = 0;
+  double server_cpu_s = 0;
   bool ran = false;
 };
 
@@ -360,10 +365,12 @@ class Bench {
     return warden::bench::CpuSeconds(static_cast<int>(pid));
   }
 
-  int64_t HistoryLength() {
-    auto rows = db_.Query("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
-    return rows.empty() ? 0 : std::stoll(*rows[0][1]);
+  int64_t GlobalStatus(const std::string& name) {
+    auto rows = db_.Query("SHOW GLOBAL STATUS LIKE '" + name + "'");
+    return rows.empty() || !rows[0][1] ? 0 : std::stoll(*rows[0][1]);
   }
+
+  int64_t HistoryLength() { return GlobalStatus("Innodb_history_list_length"); }
 
   // Seconds until InnoDB has purged the deleted rows: the history list is down to what the live
   // workload keeps in it (`threshold`, measured while idle; 0 without the workload). A method
@@ -391,11 +398,17 @@ class Bench {
     load.Start();
     std::this_thread::sleep_for(1s);
     const double from = load.Now();
+    const int64_t waits_before = GlobalStatus("Innodb_row_lock_waits");
+    const int64_t wait_ms_before = GlobalStatus("Innodb_row_lock_time");
+    const double cpu_before = ServerCpuSeconds();
     auto start = SteadyClock::now();
     method(phase);
     phase.seconds = Since(start);
     phase.purged_seconds = phase.seconds + PurgeWait(purge_threshold_);
     const double to = load.Now();
+    phase.row_lock_waits = GlobalStatus("Innodb_row_lock_waits") - waits_before;
+    phase.row_lock_ms = GlobalStatus("Innodb_row_lock_time") - wait_ms_before;
+    phase.server_cpu_s = ServerCpuSeconds() - cpu_before;
     load.Stop();
     next_signup_ = load.next_signup();
     phase.live = load.Stats(from, to);
@@ -517,6 +530,9 @@ class Bench {
         std::printf("%-40s first live error: %s\n", "", p.live.first_error.substr(0, 200).c_str());
       }
       if (!p.phases.empty()) std::printf("%-40s phases_ms %s\n", "", p.phases.c_str());
+      std::printf("%-40s row lock waits %lld (%lld ms in all), server CPU %.2f s in %.2f s\n", "",
+                  static_cast<long long>(p.row_lock_waits), static_cast<long long>(p.row_lock_ms),
+                  p.server_cpu_s, p.purged_seconds);
     }
   }
 
