@@ -1,0 +1,123 @@
+#include "common/cluster_slots.h"
+
+#include <algorithm>
+
+namespace warden {
+
+namespace {
+
+bool ValidEndpoint(const RedisEndpoint& endpoint) {
+  return !endpoint.host.empty() && endpoint.port >= 1 && endpoint.port <= 65535;
+}
+
+}  // namespace
+
+uint16_t Crc16Xmodem(std::string_view data) {
+  uint16_t crc = 0;
+  for (unsigned char byte : data) {
+    crc ^= static_cast<uint16_t>(byte) << 8;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
+    }
+  }
+  return crc;
+}
+
+int ClusterKeySlot(std::string_view key) {
+  size_t open = key.find('{');
+  if (open != std::string_view::npos) {
+    size_t close = key.find('}', open + 1);
+    // "{}" (nothing between) is no hash tag: the whole key is hashed.
+    if (close != std::string_view::npos && close > open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return Crc16Xmodem(key) % ClusterSlotMap::kSlots;
+}
+
+std::optional<ClusterSlotMap> ClusterSlotMap::Build(const std::vector<ClusterSlotRange>& ranges,
+                                                    std::string* why) {
+  ClusterSlotMap map;
+  map.node_of_slot_.fill(kNoNode);
+  for (const ClusterSlotRange& range : ranges) {
+    std::string name = std::to_string(range.first) + "-" + std::to_string(range.last);
+    if (range.first < 0 || range.last >= kSlots || range.first > range.last) {
+      *why = "slot range " + name + " is not within 0-16383";
+      return std::nullopt;
+    }
+    if (!ValidEndpoint(range.primary)) {
+      *why = "slot range " + name + " has no usable primary (\"" + range.primary.ToString() + "\")";
+      return std::nullopt;
+    }
+    for (const RedisEndpoint& replica : range.replicas) {
+      if (!ValidEndpoint(replica)) {
+        *why = "slot range " + name + " has an unusable replica (\"" + replica.ToString() + "\")";
+        return std::nullopt;
+      }
+    }
+    int16_t node = map.FindOrAdd(range.primary, range.replicas);
+    for (int slot = range.first; slot <= range.last; ++slot) {
+      if (map.node_of_slot_[slot] != kNoNode) {
+        *why = "slot " + std::to_string(slot) + " is in two ranges";
+        return std::nullopt;
+      }
+      map.node_of_slot_[slot] = node;
+    }
+  }
+  return map;
+}
+
+int16_t ClusterSlotMap::FindOrAdd(const RedisEndpoint& primary,
+                                  const std::vector<RedisEndpoint>& replicas) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].primary == primary) {
+      // One primary may serve several ranges; the latest listing of its replicas stands.
+      if (!replicas.empty()) nodes_[i].replicas = replicas;
+      return static_cast<int16_t>(i);
+    }
+  }
+  nodes_.push_back({primary, replicas});
+  return static_cast<int16_t>(nodes_.size() - 1);
+}
+
+const RedisEndpoint* ClusterSlotMap::PrimaryFor(int slot) const {
+  if (slot < 0 || slot >= kSlots || node_of_slot_[slot] == kNoNode) return nullptr;
+  return &nodes_[node_of_slot_[slot]].primary;
+}
+
+const std::vector<RedisEndpoint>& ClusterSlotMap::ReplicasFor(int slot) const {
+  static const std::vector<RedisEndpoint> kNone;
+  if (slot < 0 || slot >= kSlots || node_of_slot_[slot] == kNoNode) return kNone;
+  return nodes_[node_of_slot_[slot]].replicas;
+}
+
+bool ClusterSlotMap::Moved(int slot, const RedisEndpoint& primary) {
+  if (slot < 0 || slot >= kSlots) return false;
+  bool known = std::any_of(nodes_.begin(), nodes_.end(),
+                           [&](const Node& node) { return node.primary == primary; });
+  // Nodes are never dropped, so a flood of MOVED to new addresses must not grow them past what
+  // int16_t indexes.
+  if (!known && nodes_.size() >= static_cast<size_t>(kSlots)) return false;
+  node_of_slot_[slot] = FindOrAdd(primary, {});
+  return true;
+}
+
+bool ClusterSlotMap::Complete() const {
+  return std::none_of(node_of_slot_.begin(), node_of_slot_.end(),
+                      [](int16_t node) { return node == kNoNode; });
+}
+
+std::vector<RedisEndpoint> ClusterSlotMap::Primaries() const {
+  std::vector<bool> serves(nodes_.size(), false);
+  for (int16_t node : node_of_slot_) {
+    if (node != kNoNode) serves[node] = true;
+  }
+  std::vector<RedisEndpoint> primaries;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (serves[i]) primaries.push_back(nodes_[i].primary);
+  }
+  return primaries;
+}
+
+}  // namespace warden
