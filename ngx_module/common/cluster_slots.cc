@@ -6,7 +6,7 @@ namespace warden {
 
 namespace {
 
-bool ValidEndpoint(const RedisEndpoint& endpoint) {
+bool ValidEndpoint(const RedisNodeAddress& endpoint) {
   return !endpoint.host.empty() && endpoint.port >= 1 && endpoint.port <= 65535;
 }
 
@@ -50,7 +50,7 @@ std::optional<ClusterSlotMap> ClusterSlotMap::Build(const std::vector<ClusterSlo
       *why = "slot range " + name + " has no usable primary (\"" + range.primary.ToString() + "\")";
       return std::nullopt;
     }
-    for (const RedisEndpoint& replica : range.replicas) {
+    for (const RedisNodeAddress& replica : range.replicas) {
       if (!ValidEndpoint(replica)) {
         *why = "slot range " + name + " has an unusable replica (\"" + replica.ToString() + "\")";
         return std::nullopt;
@@ -68,8 +68,8 @@ std::optional<ClusterSlotMap> ClusterSlotMap::Build(const std::vector<ClusterSlo
   return map;
 }
 
-int16_t ClusterSlotMap::FindOrAdd(const RedisEndpoint& primary,
-                                  const std::vector<RedisEndpoint>& replicas) {
+int16_t ClusterSlotMap::FindOrAdd(const RedisNodeAddress& primary,
+                                  const std::vector<RedisNodeAddress>& replicas) {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].primary == primary) {
       // One primary may serve several ranges; the latest listing of its replicas stands.
@@ -81,18 +81,18 @@ int16_t ClusterSlotMap::FindOrAdd(const RedisEndpoint& primary,
   return static_cast<int16_t>(nodes_.size() - 1);
 }
 
-const RedisEndpoint* ClusterSlotMap::PrimaryFor(int slot) const {
+const RedisNodeAddress* ClusterSlotMap::PrimaryFor(int slot) const {
   if (slot < 0 || slot >= kSlots || node_of_slot_[slot] == kNoNode) return nullptr;
   return &nodes_[node_of_slot_[slot]].primary;
 }
 
-const std::vector<RedisEndpoint>& ClusterSlotMap::ReplicasFor(int slot) const {
-  static const std::vector<RedisEndpoint> kNone;
+const std::vector<RedisNodeAddress>& ClusterSlotMap::ReplicasFor(int slot) const {
+  static const std::vector<RedisNodeAddress> kNone;
   if (slot < 0 || slot >= kSlots || node_of_slot_[slot] == kNoNode) return kNone;
   return nodes_[node_of_slot_[slot]].replicas;
 }
 
-bool ClusterSlotMap::Moved(int slot, const RedisEndpoint& primary) {
+bool ClusterSlotMap::Moved(int slot, const RedisNodeAddress& primary) {
   if (slot < 0 || slot >= kSlots) return false;
   bool known = std::any_of(nodes_.begin(), nodes_.end(),
                            [&](const Node& node) { return node.primary == primary; });
@@ -108,12 +108,12 @@ bool ClusterSlotMap::Complete() const {
                       [](int16_t node) { return node == kNoNode; });
 }
 
-std::vector<RedisEndpoint> ClusterSlotMap::Primaries() const {
+std::vector<RedisNodeAddress> ClusterSlotMap::Primaries() const {
   std::vector<bool> serves(nodes_.size(), false);
   for (int16_t node : node_of_slot_) {
     if (node != kNoNode) serves[node] = true;
   }
-  std::vector<RedisEndpoint> primaries;
+  std::vector<RedisNodeAddress> primaries;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     if (serves[i]) primaries.push_back(nodes_[i].primary);
   }

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/redis_endpoint.h"
+#include "common/redis_node_address.h"
 
 namespace warden {
 
@@ -26,8 +26,8 @@ int ClusterKeySlot(std::string_view key);
 struct ClusterSlotRange {
   int first = 0;
   int last = 0;  // inclusive
-  RedisEndpoint primary;
-  std::vector<RedisEndpoint> replicas;
+  RedisNodeAddress primary;
+  std::vector<RedisNodeAddress> replicas;
 };
 
 // Which primary serves each slot. Built from CLUSTER SLOTS, then corrected by MOVED replies until
@@ -43,28 +43,28 @@ class ClusterSlotMap {
                                              std::string* why);
 
   // The primary that serves `slot`, or nullptr when none does (or `slot` is out of range).
-  const RedisEndpoint* PrimaryFor(int slot) const;
+  const RedisNodeAddress* PrimaryFor(int slot) const;
   // Its replicas as CLUSTER SLOTS listed them; empty after a MOVED gave the slot a new primary.
-  const std::vector<RedisEndpoint>& ReplicasFor(int slot) const;
+  const std::vector<RedisNodeAddress>& ReplicasFor(int slot) const;
 
   // A MOVED reply: `slot` is now served by `primary`. Returns false, changing nothing, for a
   // slot out of range or when MOVED replies have named kSlots primaries since the map was built:
   // then it is time to ask CLUSTER SLOTS again (a client does on any MOVED anyway).
-  bool Moved(int slot, const RedisEndpoint& primary);
+  bool Moved(int slot, const RedisNodeAddress& primary);
 
   // Every slot has a primary.
   bool Complete() const;
   // The distinct primaries that serve a slot, in the order first seen.
-  std::vector<RedisEndpoint> Primaries() const;
+  std::vector<RedisNodeAddress> Primaries() const;
 
  private:
   struct Node {
-    RedisEndpoint primary;
-    std::vector<RedisEndpoint> replicas;
+    RedisNodeAddress primary;
+    std::vector<RedisNodeAddress> replicas;
   };
   static constexpr int16_t kNoNode = -1;
 
-  int16_t FindOrAdd(const RedisEndpoint& primary, const std::vector<RedisEndpoint>& replicas);
+  int16_t FindOrAdd(const RedisNodeAddress& primary, const std::vector<RedisNodeAddress>& replicas);
 
   std::vector<Node> nodes_;
   std::array<int16_t, kSlots> node_of_slot_;

@@ -55,7 +55,7 @@ HostList FindHostList(std::string_view url) {
 }
 
 bool ParseHost(std::string_view scheme, std::string_view host_port, int default_port,
-               RedisEndpoint* out, std::string* why) {
+               RedisNodeAddress* out, std::string* why) {
   if (host_port.empty()) {
     *why = "a host is missing (write host:port, or host1:port,host2:port for a list)";
     return false;
@@ -153,7 +153,7 @@ std::optional<RedisDeployment> RedisDeployment::Parse(std::string_view text, std
     }
     while (true) {
       size_t comma = hosts.find(',');
-      RedisEndpoint server;
+      RedisNodeAddress server;
       if (!ParseHost(scheme, hosts.substr(0, comma), default_port, &server, &why)) {
         return Fail(error, text, why);
       }

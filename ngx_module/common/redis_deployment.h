@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/redis_endpoint.h"
+#include "common/redis_node_address.h"
 
 namespace warden {
 
@@ -38,7 +38,7 @@ struct RedisDeployment {
   Kind kind = Kind::kSingle;
   // kSingle: the one server (empty with a unix socket); kSentinel: the Sentinels to ask;
   // kCluster: the nodes to ask for the slot map. Never empty otherwise.
-  std::vector<RedisEndpoint> servers;
+  std::vector<RedisNodeAddress> servers;
   std::string socket_path;  // kSingle over a unix socket
   std::string master_name;  // kSentinel: the name the Sentinels monitor
   int db = 0;               // always 0 for kCluster

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "common/redis_endpoint.h"
+#include "common/redis_node_address.h"
 
 namespace warden {
 
@@ -23,8 +23,8 @@ struct RedisRedirect {
   };
 
   Kind kind = Kind::kOther;
-  int slot = -1;           // kMoved, kAsk
-  RedisEndpoint endpoint;  // kMoved, kAsk; an empty host means the server that replied (Redis 7)
+  int slot = -1;              // kMoved, kAsk
+  RedisNodeAddress endpoint;  // kMoved, kAsk; an empty host means the server that replied (Redis 7)
 
   // Never fails: garbage is kOther.
   static RedisRedirect Classify(std::string_view error);

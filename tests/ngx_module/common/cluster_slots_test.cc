@@ -54,12 +54,12 @@ std::string BuildError(const std::vector<ClusterSlotRange>& ranges) {
 TEST(ClusterSlotMap, LooksUpThePrimaryAndReplicas) {
   ClusterSlotMap map = Build(ThreePrimaries());
   EXPECT_TRUE(map.Complete());
-  EXPECT_EQ(*map.PrimaryFor(0), (RedisEndpoint{"10.0.0.1", 7000}));
-  EXPECT_EQ(*map.PrimaryFor(5461), (RedisEndpoint{"10.0.0.2", 7001}));
-  EXPECT_EQ(*map.PrimaryFor(ClusterKeySlot("foo")), (RedisEndpoint{"::1", 7002}));
+  EXPECT_EQ(*map.PrimaryFor(0), (RedisNodeAddress{"10.0.0.1", 7000}));
+  EXPECT_EQ(*map.PrimaryFor(5461), (RedisNodeAddress{"10.0.0.2", 7001}));
+  EXPECT_EQ(*map.PrimaryFor(ClusterKeySlot("foo")), (RedisNodeAddress{"::1", 7002}));
   EXPECT_EQ(map.PrimaryFor(ClusterKeySlot("foo"))->ToString(), "[::1]:7002");
   ASSERT_EQ(map.ReplicasFor(5460).size(), 1u);
-  EXPECT_EQ(map.ReplicasFor(5460)[0], (RedisEndpoint{"10.0.0.4", 7003}));
+  EXPECT_EQ(map.ReplicasFor(5460)[0], (RedisNodeAddress{"10.0.0.4", 7003}));
   EXPECT_TRUE(map.ReplicasFor(16383).empty());
   EXPECT_EQ(map.PrimaryFor(-1), nullptr);
   EXPECT_EQ(map.PrimaryFor(16384), nullptr);
@@ -71,7 +71,7 @@ TEST(ClusterSlotMap, OnePrimaryOverSeveralRangesAndGaps) {
   ClusterSlotMap map = Build({{0, 99, {"a", 1}, {}}, {200, 299, {"a", 1}, {}}});
   EXPECT_FALSE(map.Complete());
   EXPECT_EQ(map.PrimaryFor(150), nullptr);
-  EXPECT_EQ(*map.PrimaryFor(250), (RedisEndpoint{"a", 1}));
+  EXPECT_EQ(*map.PrimaryFor(250), (RedisNodeAddress{"a", 1}));
   EXPECT_EQ(map.Primaries().size(), 1u);
   EXPECT_FALSE(Build({}).Complete());
 }
@@ -80,9 +80,9 @@ TEST(ClusterSlotMap, MovedReassignsOneSlot) {
   ClusterSlotMap map = Build(ThreePrimaries());
   int slot = ClusterKeySlot("bar");  // 5061, on 10.0.0.1
   EXPECT_TRUE(map.Moved(slot, {"10.0.0.9", 7009}));
-  EXPECT_EQ(*map.PrimaryFor(slot), (RedisEndpoint{"10.0.0.9", 7009}));
+  EXPECT_EQ(*map.PrimaryFor(slot), (RedisNodeAddress{"10.0.0.9", 7009}));
   EXPECT_TRUE(map.ReplicasFor(slot).empty());
-  EXPECT_EQ(*map.PrimaryFor(slot - 1), (RedisEndpoint{"10.0.0.1", 7000}));
+  EXPECT_EQ(*map.PrimaryFor(slot - 1), (RedisNodeAddress{"10.0.0.1", 7000}));
   EXPECT_TRUE(map.Moved(slot + 1, {"10.0.0.2", 7001}));  // to a known primary: its replicas
   EXPECT_EQ(map.ReplicasFor(slot + 1).size(), 1u);
   EXPECT_EQ(map.Primaries().size(), 4u);

@@ -29,11 +29,11 @@ TEST(RedisDeployment, SingleServerAsNginxAndTheSidecarWriteIt) {
   RedisDeployment plain = Parse("127.0.0.1:6380");  // nginx's warden_redis form
   EXPECT_EQ(plain.kind, Kind::kSingle);
   ASSERT_EQ(plain.servers.size(), 1u);
-  EXPECT_EQ(plain.servers[0], (RedisEndpoint{"127.0.0.1", 6380}));
+  EXPECT_EQ(plain.servers[0], (RedisNodeAddress{"127.0.0.1", 6380}));
   EXPECT_EQ(Parse("redis-host").servers[0].port, 6379);
 
   RedisDeployment url = Parse("redis://warden:p%40ss@[::1]:7000/3?timeout=250");
-  EXPECT_EQ(url.servers[0], (RedisEndpoint{"::1", 7000}));
+  EXPECT_EQ(url.servers[0], (RedisNodeAddress{"::1", 7000}));
   EXPECT_EQ(url.user, "warden");
   EXPECT_EQ(url.password, "p@ss");
   EXPECT_EQ(url.db, 3);
@@ -54,9 +54,9 @@ TEST(RedisDeployment, SentinelSeedsMasterAndDb) {
       Parse("sentinel://app:pw@s1:26380,s2,[fd00::2]:26381/mymaster?db=4&tls=on");
   EXPECT_EQ(sentinel.kind, Kind::kSentinel);
   ASSERT_EQ(sentinel.servers.size(), 3u);
-  EXPECT_EQ(sentinel.servers[0], (RedisEndpoint{"s1", 26380}));
-  EXPECT_EQ(sentinel.servers[1], (RedisEndpoint{"s2", 26379}));  // Sentinel's default port
-  EXPECT_EQ(sentinel.servers[2], (RedisEndpoint{"fd00::2", 26381}));
+  EXPECT_EQ(sentinel.servers[0], (RedisNodeAddress{"s1", 26380}));
+  EXPECT_EQ(sentinel.servers[1], (RedisNodeAddress{"s2", 26379}));  // Sentinel's default port
+  EXPECT_EQ(sentinel.servers[2], (RedisNodeAddress{"fd00::2", 26381}));
   EXPECT_EQ(sentinel.master_name, "mymaster");
   EXPECT_EQ(sentinel.db, 4);
   EXPECT_EQ(sentinel.user, "app");
@@ -75,8 +75,8 @@ TEST(RedisDeployment, ClusterSeedsAndOnlyDatabaseZero) {
   RedisDeployment cluster = Parse("cluster://n1:7000,[::1]:7001,n3?user=app&password=pw");
   EXPECT_EQ(cluster.kind, Kind::kCluster);
   ASSERT_EQ(cluster.servers.size(), 3u);
-  EXPECT_EQ(cluster.servers[1], (RedisEndpoint{"::1", 7001}));
-  EXPECT_EQ(cluster.servers[2], (RedisEndpoint{"n3", 6379}));
+  EXPECT_EQ(cluster.servers[1], (RedisNodeAddress{"::1", 7001}));
+  EXPECT_EQ(cluster.servers[2], (RedisNodeAddress{"n3", 6379}));
   EXPECT_EQ(cluster.user, "app");
   EXPECT_EQ(cluster.db, 0);
   EXPECT_EQ(Parse("cluster://n1:7000/0").db, 0);

@@ -15,21 +15,21 @@ TEST(RedisRedirect, MovedAndAsk) {
   RedisRedirect moved = RedisRedirect::Classify("MOVED 3999 127.0.0.1:6381");
   EXPECT_EQ(moved.kind, Kind::kMoved);
   EXPECT_EQ(moved.slot, 3999);
-  EXPECT_EQ(moved.endpoint, (RedisEndpoint{"127.0.0.1", 6381}));
+  EXPECT_EQ(moved.endpoint, (RedisNodeAddress{"127.0.0.1", 6381}));
 
   RedisRedirect ask = RedisRedirect::Classify("ASK 16383 redis-2.internal:7002");
   EXPECT_EQ(ask.kind, Kind::kAsk);
   EXPECT_EQ(ask.slot, 16383);
-  EXPECT_EQ(ask.endpoint, (RedisEndpoint{"redis-2.internal", 7002}));
+  EXPECT_EQ(ask.endpoint, (RedisNodeAddress{"redis-2.internal", 7002}));
 
   // Redis writes an IPv6 host without brackets; accept them too.
-  EXPECT_EQ(RedisRedirect::Classify("MOVED 0 ::1:7000").endpoint, (RedisEndpoint{"::1", 7000}));
+  EXPECT_EQ(RedisRedirect::Classify("MOVED 0 ::1:7000").endpoint, (RedisNodeAddress{"::1", 7000}));
   EXPECT_EQ(RedisRedirect::Classify("MOVED 0 [fd00::1]:7000").endpoint,
-            (RedisEndpoint{"fd00::1", 7000}));
+            (RedisNodeAddress{"fd00::1", 7000}));
   // Redis 7 with an unknown endpoint: an empty host, "the server you asked".
   RedisRedirect same = RedisRedirect::Classify("MOVED 12 :7001");
   EXPECT_EQ(same.kind, Kind::kMoved);
-  EXPECT_EQ(same.endpoint, (RedisEndpoint{"", 7001}));
+  EXPECT_EQ(same.endpoint, (RedisNodeAddress{"", 7001}));
   EXPECT_EQ(RedisRedirect::Classify("-MOVED 1 h:2").kind, Kind::kMoved);  // as on the wire
 }
 
@@ -77,7 +77,7 @@ TEST(RedisRedirect, OtherErrorsAndMalformedRedirects) {
     RedisRedirect redirect = RedisRedirect::Classify(text);
     EXPECT_EQ(redirect.kind, Kind::kOther) << "\"" << text << "\"";
     EXPECT_EQ(redirect.slot, -1) << text;
-    EXPECT_EQ(redirect.endpoint, RedisEndpoint{}) << text;
+    EXPECT_EQ(redirect.endpoint, RedisNodeAddress{}) << text;
   }
 }
 
