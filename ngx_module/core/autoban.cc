@@ -2,12 +2,6 @@
 
 namespace warden {
 
-namespace {
-
-constexpr int64_t kDefaultMaxMs = 7LL * 24 * 3600 * 1000;
-
-}  // namespace
-
 Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
                  std::string node_name, int32_t pid, LogFn log)
     : rule_(std::move(rule)),
@@ -15,12 +9,10 @@ Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
       blacklist_(blacklist),
       pid_(pid),
       queue_(blacklist, std::move(node_name), pid, std::move(log), "autoban") {
-  if (rule_.maxtime_ms <= 0) rule_.maxtime_ms = kDefaultMaxMs;
   if (rule_.strikes == 0) rule_.strikes = 1;
-  if (rule_.ipv6_prefix < 1 || rule_.ipv6_prefix > 128) rule_.ipv6_prefix = 128;
 }
 
-Cidr Autoban::Scope(const IpAddress& addr) const { return BanScope(addr, rule_.ipv6_prefix); }
+Cidr Autoban::Scope(const IpAddress& addr) const { return rule_.Scope(addr); }
 
 bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
   const Cidr scope = Scope(addr);
@@ -58,11 +50,7 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
     s.previous = s.current = 0;
     s.banned_until_ms = now_ms + rule_.bantime_ms;
   }
-  BanRequest ban;
-  ban.scope = scope;
-  ban.bantime_ms = rule_.bantime_ms;
-  ban.factor = rule_.factor;
-  ban.maxtime_ms = rule_.maxtime_ms;
+  BanRequest ban = rule_.Request(scope);
   ban.history = "ab:n:" + rule_.zone + ":" + scope.ToString();
   ban.reason_head = "autoban: zone " + rule_.zone + ", " + std::to_string(rule_.strikes) +
                     " strikes in " + std::to_string(rule_.findtime_ms / 1000) + "s, ban #";

@@ -12,17 +12,10 @@
 
 namespace warden {
 
-struct AutobanRule {
+struct AutobanRule : BanPolicy {
   std::string zone;  // the warden_limit_zone whose rejections count as strikes
   uint32_t strikes = 5;
   int64_t findtime_ms = 60000;
-  int64_t bantime_ms = 600000;
-  double factor = 2;       // each repeat ban lasts `factor` times longer...
-  int64_t maxtime_ms = 0;  // ...up to this (0: 7 days)
-  // An IPv6 client is counted and banned by its network of this length (64: its /64, so a
-  // client rotating addresses inside it neither escapes nor fills the zone); IPv4 clients and
-  // ::1 always by their address.
-  int ipv6_prefix = 64;
 };
 
 // fail2ban's semantics in the module: an address refused `strikes` times within `findtime`

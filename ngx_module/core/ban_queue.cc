@@ -14,6 +14,15 @@ Cidr BanScope(const IpAddress& addr, int ipv6_prefix) {
   return Cidr(addr, ipv6_prefix);
 }
 
+BanRequest BanPolicy::Request(const Cidr& scope) const {
+  BanRequest ban;
+  ban.scope = scope;
+  ban.bantime_ms = bantime_ms;
+  ban.factor = factor;
+  if (maxtime_ms > 0) ban.maxtime_ms = maxtime_ms;  // else BanRequest's default, 7 days
+  return ban;
+}
+
 BanQueue::BanQueue(BlacklistTable* blacklist, std::string node_name, int32_t pid, LogFn log,
                    std::string what)
     : blacklist_(blacklist),

@@ -32,6 +32,22 @@ struct BanRequest {
   EntrySource source = EntrySource::kAutoban;  // kChallenge: challenged, not refused
 };
 
+// How long an automatic ban lasts and what it covers: what warden_autoban's and
+// warden_behaviour's rules share (bantime=, factor=, maxtime=, ipv6_prefix=).
+struct BanPolicy {
+  int64_t bantime_ms = 600000;
+  double factor = 2;       // each repeat ban lasts `factor` times longer...
+  int64_t maxtime_ms = 0;  // ...up to this (0: 7 days)
+  // An IPv6 client is counted and banned by its network of this length (64: its /64, so a
+  // client rotating addresses inside it neither escapes nor fills the zone); IPv4 clients and
+  // ::1 always by their address. Out of 1..127: by its address.
+  int ipv6_prefix = 64;
+
+  Cidr Scope(const IpAddress& addr) const { return BanScope(addr, ipv6_prefix); }
+  // A ban of `scope` under this policy; the caller adds its history key and reason.
+  BanRequest Request(const Cidr& scope) const;
+};
+
 // The bans of one rule (an autoban, a behaviour rule) on their way to Redis, one at a time,
 // from the worker where they fell. `what` names the rule in log lines ("autoban").
 class BanQueue {

@@ -11,7 +11,6 @@ namespace warden {
 namespace {
 
 constexpr uint64_t kCountersMagic = 0x5744424831000001ULL;  // "WDBH1" and a version
-constexpr int64_t kDefaultMaxMs = 7LL * 24 * 3600 * 1000;
 
 Behaviour::Counters* CountersIn(void* region, size_t bytes) {
   if (!region || bytes <= Behaviour::kCountersBytes) return nullptr;
@@ -72,8 +71,6 @@ Behaviour::Behaviour(BehaviourRule rule, void* region, size_t bytes, BlacklistTa
   if (rule_.capacity == 0) rule_.capacity = 1;
   if (rule_.distinct_path) rule_.capacity = std::min(rule_.capacity, kMaxDistinctCapacity);
   if (rule_.leak_ms <= 0) rule_.leak_ms = 1;
-  if (rule_.maxtime_ms <= 0) rule_.maxtime_ms = kDefaultMaxMs;
-  if (rule_.ipv6_prefix < 1 || rule_.ipv6_prefix > 128) rule_.ipv6_prefix = 128;
   counters_ = CountersIn(region, bytes);
   if (counters_ &&
       !map_.Attach(static_cast<char*>(region) + kCountersBytes, bytes - kCountersBytes)) {
@@ -201,11 +198,7 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
 
 void Behaviour::Decide(const Cidr& scope, const std::string& detail, int64_t now_ms) {
   const bool challenge = rule_.decision == BehaviourDecision::kChallenge;
-  BanRequest ban;
-  ban.scope = scope;
-  ban.bantime_ms = rule_.bantime_ms;
-  ban.factor = rule_.factor;
-  ban.maxtime_ms = rule_.maxtime_ms;
+  BanRequest ban = rule_.Request(scope);
   ban.history = "bh:n:" + rule_.name + ":" + scope.ToString();
   ban.reason_head = "behaviour " + rule_.name + (challenge ? ", challenge #" : ", ban #");
   ban.reason_tail = ": " + detail;

@@ -24,16 +24,12 @@ const char* BehaviourDecisionName(BehaviourDecision decision);
 // One `warden_behaviour` rule: the responses that count (chosen by the glue: statuses,
 // extensions, a variable) fill a leaky bucket per client scope; the event that overflows it
 // gets the rule's decision.
-struct BehaviourRule {
+struct BehaviourRule : BanPolicy {
   std::string name;
   uint32_t capacity = 10;      // events the bucket holds; the one after overflows it
   int64_t leak_ms = 10000;     // one event leaks out every leak_ms
   bool distinct_path = false;  // only a path not seen since the bucket was last empty counts
   BehaviourDecision decision = BehaviourDecision::kBan;
-  int64_t bantime_ms = 600000;
-  double factor = 2;
-  int64_t maxtime_ms = 0;  // 0: 7 days
-  int ipv6_prefix = 64;    // as AutobanRule's
   // Opt-in: once this many addresses of one IPv4 /24 got the decision (on this node, within
   // bantime), the /24 gets it too. 0: off.
   uint32_t ipv4_subnet = 0;
@@ -93,7 +89,7 @@ class Behaviour {
 
   // A response of `status` to `path` from `addr` matched the rule.
   Result Event(const IpAddress& addr, std::string_view path, int status, int64_t now_ms);
-  Cidr Scope(const IpAddress& addr) const { return BanScope(addr, rule_.ipv6_prefix); }
+  Cidr Scope(const IpAddress& addr) const { return rule_.Scope(addr); }
   // The scope's bucket level by now (0 when it has none).
   double Level(const IpAddress& addr, int64_t now_ms);
 
