@@ -262,6 +262,10 @@ ngx_int_t ngx_http_warden_challenge_exempt(ngx_http_request_t *r,
 /* ngx_http_warden_variables.c */
 ngx_int_t ngx_http_warden_add_variables(ngx_conf_t *cf);
 /* adds a null-terminated table of variables (also the cache module's) */
+ngx_http_complex_value_t *ngx_http_warden_compile_condition(ngx_conf_t *cf,
+    ngx_str_t *param, size_t skip);
+ngx_uint_t ngx_http_warden_condition(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv);
 ngx_int_t ngx_http_warden_register_variables(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
 

@@ -59,7 +59,6 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                          *value, s, *ext;
     ngx_uint_t                          i, j;
     ngx_http_warden_behaviour_t        *rule, **rules;
-    ngx_http_compile_complex_value_t    ccv;
 
     value = cf->args->elts;
 
@@ -151,29 +150,9 @@ ngx_http_warden_behaviour(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "if=", 3) == 0) {
-            s.data = value[i].data + 3;
-            s.len = value[i].len - 3;
-
-            if (s.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\", expected if=$variable",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rule->condition = ngx_palloc(cf->pool,
-                                         sizeof(ngx_http_complex_value_t));
+            rule->condition = ngx_http_warden_compile_condition(cf, &value[i],
+                                                                3);
             if (rule->condition == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = rule->condition;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
 
@@ -589,8 +568,8 @@ static ngx_int_t
 ngx_http_warden_behaviour_matches(ngx_http_request_t *r,
     ngx_http_warden_behaviour_t *rule, ngx_uint_t status, ngx_str_t *ext)
 {
-    ngx_str_t   val, *exts;
-    ngx_uint_t  i;
+    ngx_str_t   *exts;
+    ngx_uint_t   i;
 
     if (!rule->any_status
         && !(rule->statuses[(status - 100) / 8] & (1 << ((status - 100) % 8))))
@@ -609,15 +588,8 @@ ngx_http_warden_behaviour_matches(ngx_http_request_t *r,
         }
     }
 
-    if (rule->condition) {
-        if (ngx_http_complex_value(r, rule->condition, &val) != NGX_OK) {
-            return 0;
-        }
-
-        /* as access_log if=: empty or "0" is false */
-        if (val.len == 0 || (val.len == 1 && val.data[0] == '0')) {
-            return 0;
-        }
+    if (rule->condition && !ngx_http_warden_condition(r, rule->condition)) {
+        return 0;
     }
 
     return 1;

@@ -181,10 +181,9 @@ ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_warden_loc_conf_t *wlcf = conf;
 
-    ngx_int_t                          n;
-    ngx_str_t                         *value, s;
-    ngx_uint_t                         i;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
 
     if (wlcf->challenge != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -239,29 +238,9 @@ ngx_http_warden_challenge_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "exempt=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            if (s.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\", expected exempt=$variable",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            wlcf->challenge_exempt = ngx_palloc(cf->pool,
-                                              sizeof(ngx_http_complex_value_t));
+            wlcf->challenge_exempt = ngx_http_warden_compile_condition(cf,
+                                                                 &value[i], 7);
             if (wlcf->challenge_exempt == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = wlcf->challenge_exempt;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
                 return NGX_CONF_ERROR;
             }
 
@@ -353,26 +332,17 @@ ngx_http_warden_challenge_cleanup(void *data)
 }
 
 
-/*
- * exempt= says the request cannot run a script (an API client): 1, else 0.
- * As access_log if=: empty or "0" is false.
- */
+/* exempt= says the request cannot run a script (an API client): 1, else 0 */
 
 ngx_int_t
 ngx_http_warden_challenge_exempt(ngx_http_request_t *r,
     ngx_http_warden_loc_conf_t *wlcf)
 {
-    ngx_str_t  val;
-
     if (wlcf->challenge_exempt == NULL) {
         return 0;
     }
 
-    if (ngx_http_complex_value(r, wlcf->challenge_exempt, &val) != NGX_OK) {
-        return 0;
-    }
-
-    return (val.len == 0 || (val.len == 1 && val.data[0] == '0')) ? 0 : 1;
+    return ngx_http_warden_condition(r, wlcf->challenge_exempt);
 }
 
 

@@ -139,6 +139,63 @@ ngx_http_warden_add_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * A condition parameter, "if=$variable" or "exempt=$variable": the value after
+ * its first "skip" bytes, compiled; NULL when empty or invalid (logged).
+ */
+
+ngx_http_complex_value_t *
+ngx_http_warden_compile_condition(ngx_conf_t *cf, ngx_str_t *param,
+    size_t skip)
+{
+    ngx_str_t                          s;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    s.data = param->data + skip;
+    s.len = param->len - skip;
+
+    if (s.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\", expected %*s$variable",
+                           param, skip, param->data);
+        return NULL;
+    }
+
+    cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (cv == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &s;
+    ccv.complex_value = cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return cv;
+}
+
+
+/* as access_log if=: true unless empty or "0" (or not computable) */
+
+ngx_uint_t
+ngx_http_warden_condition(ngx_http_request_t *r, ngx_http_complex_value_t *cv)
+{
+    ngx_str_t  val;
+
+    if (ngx_http_complex_value(r, cv, &val) != NGX_OK) {
+        return 0;
+    }
+
+    return (val.len == 0 || (val.len == 1 && val.data[0] == '0')) ? 0 : 1;
+}
+
+
 ngx_int_t
 ngx_http_warden_register_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
 {
