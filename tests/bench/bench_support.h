@@ -22,6 +22,10 @@ WrkRun RunWrk(int port, const std::string& path, int connections, int seconds);
 // The CPU time (user + system) process `pid` has used, in seconds, from /proc/<pid>/stat.
 double CpuSeconds(int pid);
 
+// The machine's one-minute load average (-1 when unknown): a figure measured at a load of 4
+// is not one measured at 0.2, so every bench prints it.
+double LoadAverage();
+
 // The median (the mean of the middle two for an even count); 0 for none.
 double Median(std::vector<double> v);
 // The value at fraction p (0..1) of the sorted values, nearest rank; 0 for none.

@@ -48,11 +48,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "challenge bench: chromium is missing: run make deps\n");
     return 1;
   }
-  double load[3] = {0, 0, 0};
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
-    std::fclose(f);
-  }
   TempDir keys("warden-bench-keys");
   std::string key_file = keys.Write("challenge.keys", "bench-challenge-key-0123456789abcdefghij\n");
   NginxServer::Options o;
@@ -72,7 +67,7 @@ int main(int argc, char** argv) {
   const std::string base = "http://127.0.0.1:" + std::to_string(nginx.port());
   std::printf("== challenge: headless Chromium, default difficulty, %d alternating runs ==\n",
               runs);
-  std::printf("load average before: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
+  std::printf("load average before: %.2f\n", warden::bench::LoadAverage());
   std::vector<double> plain, guarded;
   for (int r = 0; r < runs; ++r) {
     Visit a, b;

@@ -50,6 +50,7 @@
 using namespace warden::test;
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
+using warden::bench::LoadAverage;
 
 namespace {
 
@@ -98,11 +99,6 @@ std::string FindProgram(const std::string& name) {
     if (access(path.c_str(), X_OK) == 0) return path;
   }
   return "";
-}
-
-double LoadAverage() {
-  double load[1] = {0};
-  return getloadavg(load, 1) == 1 ? load[0] : -1;
 }
 
 constexpr const char* kColumns = "id, email, name, phone, country, last_login_time, created_at";
