@@ -21,7 +21,7 @@
 
 
 static ngx_int_t ngx_http_warden_behaviour_matches(ngx_http_request_t *r,
-    ngx_http_warden_behaviour_t *rule, ngx_uint_t status, ngx_str_t *ext);
+    ngx_http_warden_behaviour_t *rule, ngx_str_t *ext);
 static void ngx_http_warden_request_path(ngx_http_request_t *r,
     ngx_str_t *path, ngx_str_t *ext);
 static char *ngx_http_warden_behaviour_list(ngx_conf_t *cf, ngx_str_t *value,
@@ -488,7 +488,7 @@ ngx_http_warden_behaviour_log(ngx_http_request_t *r,
     char                          reason[NGX_HTTP_WARDEN_REASON_LEN];
     int64_t                       now;
     ngx_str_t                     path, ext;
-    ngx_uint_t                    i, status;
+    ngx_uint_t                    i, status, looked;
     warden_verdict_t              verdict;
     ngx_http_warden_behaviour_t **rules, *rule;
     ngx_http_warden_loc_conf_t   *wlcf;
@@ -504,37 +504,52 @@ ngx_http_warden_behaviour_log(ngx_http_request_t *r,
         return;
     }
 
-    now = ngx_http_warden_now_ms();
-
-    if (ctx && ctx->evaluated) {
-        if (ctx->challenged
+    if (ctx && ctx->evaluated
+        && (ctx->challenged
             || ctx->verdict.decision == WARDEN_ALLOW
             || ctx->verdict.decision == WARDEN_BLOCK
-            || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT)
-        {
-            return;
-        }
-
-    } else {
-        /* a location without "warden on" or limits: the allow list still */
-        warden_policy_evaluate(wlcf->policy, NULL, r->connection->sockaddr,
-                               NULL, now, &verdict);
-
-        if (verdict.decision == WARDEN_ALLOW) {
-            return;
-        }
+            || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT))
+    {
+        return;
     }
 
-    ngx_http_warden_request_path(r, &path, &ext);
+    now = ngx_http_warden_now_ms();
+    looked = 0;
+    ngx_str_null(&path);
+    ngx_str_null(&ext);
 
     rules = wlcf->watch->elts;
 
     for (i = 0; i < wlcf->watch->nelts; i++) {
         rule = rules[i];
 
+        /* the status first: most responses (the 200s) end here, for free */
         if (rule->index < 0
-            || !ngx_http_warden_behaviour_matches(r, rule, status, &ext))
+            || (!rule->any_status
+                && !(rule->statuses[(status - 100) / 8]
+                     & (1 << ((status - 100) % 8)))))
         {
+            continue;
+        }
+
+        if (!looked) {
+            looked = 1;
+
+            if (!(ctx && ctx->evaluated)) {
+                /* a location without "warden on" or limits: the allow list */
+                warden_policy_evaluate(wlcf->policy, NULL,
+                                       r->connection->sockaddr, NULL, now,
+                                       &verdict);
+
+                if (verdict.decision == WARDEN_ALLOW) {
+                    return;
+                }
+            }
+
+            ngx_http_warden_request_path(r, &path, &ext);
+        }
+
+        if (!ngx_http_warden_behaviour_matches(r, rule, &ext)) {
             continue;
         }
 
@@ -564,18 +579,14 @@ ngx_http_warden_behaviour_log(ngx_http_request_t *r,
 }
 
 
+/* a response of a status the rule counts: the rest of its conditions */
+
 static ngx_int_t
 ngx_http_warden_behaviour_matches(ngx_http_request_t *r,
-    ngx_http_warden_behaviour_t *rule, ngx_uint_t status, ngx_str_t *ext)
+    ngx_http_warden_behaviour_t *rule, ngx_str_t *ext)
 {
     ngx_str_t   *exts;
     ngx_uint_t   i;
-
-    if (!rule->any_status
-        && !(rule->statuses[(status - 100) / 8] & (1 << ((status - 100) % 8))))
-    {
-        return 0;
-    }
 
     if (ext->len) {
         exts = rule->exclude->elts;
