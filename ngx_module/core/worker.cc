@@ -432,9 +432,11 @@ std::string Worker::Metrics(int64_t now_ms) {
     out << "warden_blacklist_change_seq " << sync.seq << '\n';
     head("warden_blacklist_sync_lag_seconds", "gauge",
          "Seconds since Redis last answered this node's blacklist sync (-1: never).");
-    if (t.last_redis_contact_ms) {
-      out << "warden_blacklist_sync_lag_seconds " << (now_ms - t.last_redis_contact_ms) / 1000.0
-          << '\n';
+    // A completed load is an answer from Redis too; the leader notes its later answers on its
+    // next tick, so a page read just after the load must not say "never".
+    int64_t contact_ms = std::max(t.last_redis_contact_ms, sync.loaded ? sync.loaded_at_ms : 0);
+    if (contact_ms) {
+      out << "warden_blacklist_sync_lag_seconds " << (now_ms - contact_ms) / 1000.0 << '\n';
     } else {
       out << "warden_blacklist_sync_lag_seconds -1\n";
     }

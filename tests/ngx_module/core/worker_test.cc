@@ -116,6 +116,26 @@ TEST_F(WorkerTest, StrikesBanInThisNodesBlacklistAtOnce) {
   EXPECT_FALSE(worker_.blacklist()->Lookup(*IpAddress::Parse("192.0.2.8"), now_).has_value());
 }
 
+TEST_F(WorkerTest, SyncLagCountsFromACompletedLoadBeforeTheNextTick) {
+  std::vector<char>& stats = Region(NodeStats::RegionSize());
+  ASSERT_TRUE(worker_.AttachStats(stats.data(), stats.size(), 0));
+  std::vector<char>& table = Region(BlacklistTable::RegionSize(1024));
+  ASSERT_TRUE(worker_.AttachBlacklist(table.data(), table.size()));
+  EXPECT_NE(worker_.Metrics(now_).find("warden_blacklist_sync_lag_seconds -1\n"),
+            std::string::npos);
+  {
+    // What the leader's load callback commits (through its own view of the shared region),
+    // before any tick notes the contact.
+    BlacklistTable leader;
+    ASSERT_TRUE(leader.Attach(table.data(), table.size()));
+    BlacklistTable::WriteBatch batch(leader, getpid());
+    batch.sync_state().loaded = true;
+    batch.sync_state().loaded_at_ms = now_ - 500;
+  }
+  std::string text = worker_.Metrics(now_);
+  EXPECT_NE(text.find("warden_blacklist_sync_lag_seconds 0.5\n"), std::string::npos) << text;
+}
+
 TEST_F(WorkerTest, MetricsCountDecisionsPerNode) {
   std::vector<char>& stats = Region(NodeStats::RegionSize());
   ASSERT_TRUE(worker_.AttachStats(stats.data(), stats.size(), 0));
