@@ -9,7 +9,7 @@ DESTDIR    ?=
 MODULE     := $(BUILD)/ngx_http_warden_module.so
 
 .PHONY: all deps build module module-asan sidecar test test-asan run stop status tour \
-        demo-traffic bench format lint install install-files uninstall deb clean fuzz
+        demo-traffic bench profile format lint install install-files uninstall deb clean fuzz
 
 all: build
 
@@ -63,6 +63,10 @@ demo-traffic:
 
 bench: build
 	@scripts/bench.sh
+
+# Instructions per request of each piece of the request path, by callgrind (docs/performance.md).
+profile: build
+	@scripts/profile-request-path.sh
 
 # Longer fuzzing runs than the ones in `make test`: FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 300
