@@ -61,6 +61,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                    name;
     ngx_http_complex_value_t     key;
+    ngx_int_t                    key_variable; /* a key of one variable: its
+                                                  index; NGX_ERROR: other */
     ngx_shm_zone_t              *shm_zone;
     ngx_int_t                    rate;         /* requests per second x 1000 */
     ngx_msec_t                   sync;         /* 0: this node only */
@@ -266,6 +268,9 @@ ngx_http_complex_value_t *ngx_http_warden_compile_condition(ngx_conf_t *cf,
     ngx_str_t *param, size_t skip);
 ngx_uint_t ngx_http_warden_condition(ngx_http_request_t *r,
     ngx_http_complex_value_t *cv);
+ngx_int_t ngx_http_warden_single_variable(ngx_conf_t *cf, ngx_str_t *value);
+ngx_int_t ngx_http_warden_value(ngx_http_request_t *r,
+    ngx_http_complex_value_t *cv, ngx_int_t variable, ngx_str_t *value);
 ngx_int_t ngx_http_warden_register_variables(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
 

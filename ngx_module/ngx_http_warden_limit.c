@@ -62,7 +62,9 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         limit = &limits[i];
         zone = limit->shm_zone->data;
 
-        if (ngx_http_complex_value(r, &zone->key, &key) != NGX_OK) {
+        if (ngx_http_warden_value(r, &zone->key, zone->key_variable, &key)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -435,6 +437,8 @@ ngx_http_warden_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    zone->key_variable = ngx_http_warden_single_variable(cf, &value[1]);
 
     size = 0;
     rate = 0;

@@ -181,6 +181,88 @@ ngx_http_warden_compile_condition(ngx_conf_t *cf, ngx_str_t *param,
 }
 
 
+/*
+ * A value that is one variable and nothing else ("$binary_remote_addr",
+ * "${name}"): the variable's index, so that a request reads it without
+ * running the script engine twice (lengths, then values) and allocating;
+ * NGX_ERROR for anything else (or a name nginx does not know, which the
+ * complex value compiled beside it reports at the end of the configuration).
+ */
+
+ngx_int_t
+ngx_http_warden_single_variable(ngx_conf_t *cf, ngx_str_t *value)
+{
+    size_t      i, start, end;
+    ngx_str_t   name;
+
+    if (value->len < 2 || value->data[0] != '$') {
+        return NGX_ERROR;
+    }
+
+    start = 1;
+    end = value->len;
+
+    if (value->data[1] == '{') {
+        if (value->data[end - 1] != '}') {
+            return NGX_ERROR;
+        }
+
+        start = 2;
+        end--;
+    }
+
+    if (end <= start) {
+        return NGX_ERROR;
+    }
+
+    for (i = start; i < end; i++) {
+        if (!((value->data[i] >= 'a' && value->data[i] <= 'z')
+              || (value->data[i] >= 'A' && value->data[i] <= 'Z')
+              || (value->data[i] >= '0' && value->data[i] <= '9')
+              || value->data[i] == '_'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    name.data = value->data + start;
+    name.len = end - start;
+
+    return ngx_http_get_variable_index(cf, &name);
+}
+
+
+/* the value of a compiled value, through its variable's index when it is one */
+
+ngx_int_t
+ngx_http_warden_value(ngx_http_request_t *r, ngx_http_complex_value_t *cv,
+    ngx_int_t variable, ngx_str_t *value)
+{
+    ngx_http_variable_value_t  *vv;
+
+    if (variable == NGX_ERROR) {
+        return ngx_http_complex_value(r, cv, value);
+    }
+
+    vv = ngx_http_get_indexed_variable(r, variable);
+    if (vv == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (vv->not_found) {
+        /* as the script engine: a variable not found is empty */
+        value->len = 0;
+        value->data = NULL;
+        return NGX_OK;
+    }
+
+    value->len = vv->len;
+    value->data = vv->data;
+
+    return NGX_OK;
+}
+
+
 /* as access_log if=: true unless empty or "0" (or not computable) */
 
 ngx_uint_t

@@ -135,6 +135,7 @@ bool BlacklistTable::Attach(void* region, size_t bytes) {
   size_t slots = SlotsFitting(bytes);
   if (slots == 0) return false;
   auto* header = static_cast<Header*>(region);
+  recent_misses_.fill(RecentMiss{});  // sequences of another region say nothing of this one
   size_t buckets = FilterBuckets(slots);
   filter_ = reinterpret_cast<uint8_t*>(region) + HeaderBytes();
   filter_bits_ = reinterpret_cast<uint64_t*>(filter_ + buckets);
@@ -188,8 +189,9 @@ size_t BlacklistTable::Find(const IpAddress::Bytes& key, int prefix_len, uint64_
 }
 
 bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent,
-                              std::optional<Match>* out) const {
+                              std::optional<Match>* out, uint64_t* read_at) const {
   uint64_t before = header_->seq.load(std::memory_order_acquire);
+  if (read_at) *read_at = before;
   if (consistent && (before & 1)) return false;
   out->reset();
   uint32_t live = header_->live_generation;
@@ -201,7 +203,8 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms, bool consis
   // sequence check below discards whatever was read.
   uint32_t n = std::min<uint32_t>(header_->length_count, kMaxPrefix + 1);
   // Probes the lengths at [from, to) of the list, longest first; true once one matched.
-  auto probe = [&](uint32_t from, uint32_t to) {
+  // Inlined: as a call it cost a third of a lookup that finds nothing.
+  auto probe = [&](uint32_t from, uint32_t to) __attribute__((always_inline)) {
     for (uint32_t k = from; k < std::min(to, n); ++k) {
       int len = header_->lengths[k];
       uint64_t net_hi = hi & kMasks.hi[len], net_lo = lo & kMasks.lo[len];
@@ -243,9 +246,22 @@ bool BlacklistTable::ReadOnce(const IpAddress& addr, int64_t now_ms, bool consis
 
 std::optional<BlacklistTable::Match> BlacklistTable::Lookup(const IpAddress& addr,
                                                             int64_t now_ms) const {
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr.bytes().data(), 8);
+  std::memcpy(&lo, addr.bytes().data() + 8, 8);
+  RecentMiss& recent = recent_misses_[MixWords(hi, lo) & (kRecentMisses - 1)];
+  // (An odd sequence, a batch under way, never equals a remembered one plus one.)
+  if (recent.seq_plus_1 == header_->seq.load(std::memory_order_acquire) + 1 && recent.hi == hi &&
+      recent.lo == lo) {
+    return std::nullopt;
+  }
   std::optional<Match> result;
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    if (ReadOnce(addr, now_ms, true, &result)) return result;
+    uint64_t read_at;
+    if (ReadOnce(addr, now_ms, true, &result, &read_at)) {
+      if (!result) recent = RecentMiss{hi, lo, read_at + 1};
+      return result;
+    }
     CpuRelax();
   }
   // Still inside a batch: its writer was descheduled (a loaded machine), is stalled, or died.

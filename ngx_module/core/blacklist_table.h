@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -127,7 +128,7 @@ class BlacklistTable {
   // One lookup; false when a writer was inside a batch meanwhile (unless !consistent: then
   // whatever the table holds now is the answer).
   bool ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent,
-                std::optional<Match>* out) const;
+                std::optional<Match>* out, uint64_t* read_at = nullptr) const;
 
   Header* header_ = nullptr;
   uint8_t* filter_ = nullptr;        // one counter per bucket: how many entries hash there
@@ -139,6 +140,16 @@ class BlacklistTable {
   // again by every lookup.
   mutable uint64_t stuck_seq_ = 0;
   mutable int32_t stuck_writer_ = -1;
+  // Addresses that matched nothing, with the sequence they were read at: while the sequence
+  // stays, no batch has changed the list, and entries only stop matching with time, so they
+  // still match nothing. A client seen a moment ago (its next request on a keep-alive
+  // connection) skips the probes and the filter. Per process: each worker has its own.
+  struct RecentMiss {
+    uint64_t hi = 0, lo = 0;
+    uint64_t seq_plus_1 = 0;  // 0: empty
+  };
+  static constexpr size_t kRecentMisses = 256;  // a power of two
+  mutable std::array<RecentMiss, kRecentMisses> recent_misses_{};
 };
 
 }  // namespace warden

@@ -55,6 +55,44 @@ TEST_F(BlacklistTableTest, ExactAddressMatches) {
   EXPECT_FALSE(Look("192.0.2.2"));
 }
 
+// Lookups remember recent misses per view; a ban written through another view of the zone
+// (another worker, the leader) must be seen at once all the same, in either IP family.
+TEST_F(BlacklistTableTest, ARememberedMissEndsWithTheNextChangeFromAnyWriter) {
+  BlacklistTable leader;
+  ASSERT_TRUE(leader.Attach(region_.data(), region_.size()));
+  for (const char* addr : {"192.0.2.9", "2001:db8::9"}) {
+    EXPECT_FALSE(Look(addr));
+    EXPECT_FALSE(Look(addr));  // now answered from the remembered miss
+    {
+      BlacklistTable::WriteBatch batch(leader, getpid() + 1);
+      ASSERT_TRUE(batch.Upsert(C(addr), 0, EntrySource::kManual));
+    }
+    EXPECT_TRUE(Look(addr)) << addr;
+  }
+  // A wider network added later covers a remembered miss too.
+  EXPECT_FALSE(Look("198.51.100.7"));
+  {
+    BlacklistTable::WriteBatch batch(leader, getpid() + 1);
+    ASSERT_TRUE(batch.Upsert(C("198.51.100.0/24"), 0, EntrySource::kManual));
+  }
+  EXPECT_TRUE(Look("198.51.100.7"));
+}
+
+TEST_F(BlacklistTableTest, ARememberedMissDoesNotFollowTheViewToAnotherZone) {
+  Add("203.0.113.1");  // one batch here, one batch there: the same sequence in both
+  EXPECT_FALSE(Look("192.0.2.9"));
+  std::vector<char> other(BlacklistTable::RegionSize(1024));
+  BlacklistTable writer;
+  ASSERT_TRUE(writer.Attach(other.data(), other.size()));
+  {
+    BlacklistTable::WriteBatch batch(writer, getpid());
+    ASSERT_TRUE(batch.Upsert(C("192.0.2.9"), 0, EntrySource::kManual));
+  }
+  // Give the other zone the sequence this one had when the miss was remembered.
+  ASSERT_TRUE(table_.Attach(other.data(), other.size()));
+  EXPECT_TRUE(Look("192.0.2.9"));
+}
+
 TEST_F(BlacklistTableTest, CidrMatchesV4AndMappedClients) {
   Add("10.0.0.0/8");
   EXPECT_TRUE(Look("10.200.3.4"));
