@@ -17,7 +17,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev
   clang libclang-rt-14-dev
-  wrk curl procps tzdata openssl valgrind
+  wrk curl procps tzdata openssl valgrind linux-perf
   chromium
   percona-toolkit
   debhelper dpkg-dev help2man lintian

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <cctype>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -50,6 +53,37 @@ WrkRun RunWrk(int port, const std::string& path, int connections, int seconds) {
     w.non_2xx = std::stoll(m[1]);
   }
   return w;
+}
+
+bool PerfCyclesUsable(std::string* why) {
+  auto r = test::Run({"perf", "stat", "-x,", "-e", "cycles", "true"}, {}, std::nullopt,
+                     std::chrono::seconds(30));
+  if (r.exit_code != 0 || r.err.find("<not") != std::string::npos) {
+    *why = r.exit_code == 127 ? "perf is not installed"
+           : r.err.find("<not supported>") != std::string::npos
+               ? "this machine has no hardware cycle counter (perf: <not supported>)"
+               : "perf stat cannot count cycles here: " + r.err.substr(0, r.err.find('\n'));
+    return false;
+  }
+  return true;
+}
+
+std::optional<double> PerfCycles(int pid, const std::function<void()>& work) {
+  test::ProcessOptions po;
+  po.argv = {"perf", "stat", "-x,", "-e", "cycles", "-p", std::to_string(pid)};
+  test::Process perf = test::Process::Start(po);
+  work();
+  perf.Signal(SIGINT);  // perf prints its counts (to stderr) when interrupted
+  perf.Wait(std::chrono::seconds(10));
+  std::istringstream err(perf.Stderr());
+  for (std::string line; std::getline(err, line);) {
+    // "<count>,,cycles,..." in CSV; "<not counted>" or "<not supported>" instead of a count
+    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
+        line.find(",cycles") != std::string::npos) {
+      return std::stod(line.substr(0, line.find(',')));
+    }
+  }
+  return std::nullopt;
 }
 
 double CpuSeconds(int pid) {

@@ -2,6 +2,8 @@
 
 // What the benchmarks share: wrk runs and the statistics of their rounds.
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,12 @@ WrkRun RunWrk(int port, const std::string& path, int connections, int seconds);
 
 // The CPU time (user + system) process `pid` has used, in seconds, from /proc/<pid>/stat.
 double CpuSeconds(int pid);
+
+// Hardware cycle counts through `perf stat` (Debian's linux-perf). Virtual machines often
+// have no counters ("<not supported>"): then PerfCyclesUsable() says why in `why`.
+bool PerfCyclesUsable(std::string* why);
+// The cycles process `pid` spent while `work` ran (perf attached to it meanwhile), or nullopt.
+std::optional<double> PerfCycles(int pid, const std::function<void()>& work);
 
 // The machine's one-minute load average (-1 when unknown): a figure measured at a load of 4
 // is not one measured at 0.2, so every bench prints it.

@@ -1,7 +1,10 @@
 // `make bench` for the blacklist: everything measured in one run on this machine, each figure
 // next to its baseline, because absolute numbers on shared machines mean little.
-//   1. requests/s of stock nginx vs nginx + Warden with a large blacklist loaded and the
-//      warden_json access log on (same worker count, alternating rounds, medians);
+//   1. requests per worker CPU-second of nginx + Warden with a large blacklist loaded, against
+//      stock nginx writing the same JSON log line minus Warden's fields: (a) `warden on`, (b)
+//      with the warden_json line and country, (c) (b) plus warden_top_zone and an interval
+//      limit, and two behaviour rules against (b) (alternating rounds, medians); cycles per
+//      request where perf can count them;
 //   2. ban-to-enforcement latency across two nginx instances sharing one Redis;
 //   3. shared memory per entry.
 #include <sys/wait.h>
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -138,17 +142,32 @@ const char* const kBehaviourRules =
     "leak=1m;\n"
     "warden_watch probe login;\n";
 
-std::string ServerHttp(bool warden, int redis_port, const std::string& zone,
-                       bool behaviour = false) {
+// The request-path configurations issue 18 measures, each against stock nginx writing the
+// same JSON line without Warden's fields:
+//   kOn        warden on with the list loaded, the plain log line;
+//   kJson      the same with the warden_json line and country lookups;
+//   kTopLimit  kJson plus warden_top_zone and an interval-mode (sync=1s) limit every request
+//              passes;
+//   kBehaviour kJson plus two behaviour rules on benign traffic.
+enum class Variant { kStock, kOn, kJson, kTopLimit, kBehaviour };
+
+std::string ServerHttp(Variant v, int redis_port, const std::string& zone) {
   std::string http;
-  if (behaviour) http += kBehaviourRules;
-  if (warden) {
+  if (v == Variant::kBehaviour) http += kBehaviourRules;
+  bool json = v == Variant::kJson || v == Variant::kTopLimit || v == Variant::kBehaviour;
+  if (v != Variant::kStock) {
     http += "warden_redis 127.0.0.1:" + std::to_string(redis_port) +
             ";\n"
             "warden_blacklist_zone " +
-            zone +
-            ";\n"
-            "warden_geoip @MMDB@;\n"
+            zone + ";\n";
+    // warden_top_zone is on by default with warden_redis: off but where it is measured.
+    http += v == Variant::kTopLimit ? "warden_top_zone 4m;\n"
+                                    "warden_limit_zone $binary_remote_addr zone=api:10m "
+                                    "rate=1000000r/s sync=1s;\n"
+                                  : "warden_top_zone off;\n";
+  }
+  if (json) {
+    http += "warden_geoip @MMDB@;\n"
             "include @CONF@/warden-log-format.conf;\n"
             "access_log @DIR@/access.log warden_json;\n";
   } else {
@@ -157,8 +176,11 @@ std::string ServerHttp(bool warden, int redis_port, const std::string& zone,
     // split log format.
     http += PlainLogFormat() + "access_log @DIR@/access.log plain_json;\n";
   }
-  http += "server {\n  listen 127.0.0.1:@PORT@;\n" + std::string(warden ? "  warden on;\n" : "") +
-          "  location / { root @DIR@/html; }\n}\n";
+  http += "server {\n  listen 127.0.0.1:@PORT@;\n" +
+          std::string(v != Variant::kStock ? "  warden on;\n" : "") + "  location / { " +
+          std::string(v == Variant::kTopLimit ? "warden_limit zone=api burst=100000 nodelay; "
+                                              : "") +
+          "root @DIR@/html; }\n}\n";
   return http;
 }
 
@@ -215,83 +237,118 @@ int main(int argc, char** argv) {
   std::printf("imported %ld distinct entries in %.1f s (%.0f entries/s)\n", in_redis, import_s,
               in_redis / import_s);
 
-  NginxServer::Options plain_opts, warden_opts, behaviour_opts;
-  plain_opts.load_module = false;
-  plain_opts.http = ServerHttp(false, redis.port(), s.zone);
-  warden_opts.http = ServerHttp(true, redis.port(), s.zone);
-  behaviour_opts.http = ServerHttp(true, redis.port(), s.zone, true);
-  plain_opts.workers = warden_opts.workers = behaviour_opts.workers = 1;
-  plain_opts.main = warden_opts.main = behaviour_opts.main = "worker_cpu_affinity 01;\n";
-  NginxServer plain(plain_opts);
-  NginxServer guarded(warden_opts);
-  NginxServer watching(behaviour_opts);
-  long load_ms = 0;
-  if (!PollUntil([&] { return LoadedEntries(guarded, &load_ms) >= 0; }, 120s) ||
-      !PollUntil([&] { return LoadedEntries(watching, nullptr) >= 0; }, 120s)) {
-    std::fprintf(stderr, "warden never loaded the list:\n%s\n", guarded.ErrorLog().c_str());
-    return 1;
+  struct Target {
+    const char* name;
+    Variant variant;
+    double target;  // of the baseline's requests per worker CPU-second; 0: none
+    int baseline;   // index of the target it is compared with
+    std::unique_ptr<NginxServer> nginx;
+    std::vector<double> rps, p99, cpu_ratios;
+  };
+  std::vector<Target> targets;
+  targets.push_back({"stock nginx, JSON log", Variant::kStock, 0, 0, nullptr, {}, {}, {}});
+  targets.push_back({"(a) warden on", Variant::kOn, 0.98, 0, nullptr, {}, {}, {}});
+  targets.push_back({"(b) + warden_json, country", Variant::kJson, 0.96, 0, nullptr, {}, {}, {}});
+  targets.push_back(
+      {"(c) (b) + top + interval limit", Variant::kTopLimit, 0.95, 0, nullptr, {}, {}, {}});
+  targets.push_back(
+      {"(b) + 2 behaviour rules, vs (b)", Variant::kBehaviour, 0.98, 2, nullptr, {}, {}, {}});
+  for (auto& t : targets) {
+    NginxServer::Options o;
+    o.load_module = t.variant != Variant::kStock;
+    o.http = ServerHttp(t.variant, redis.port(), s.zone);
+    o.workers = 1;
+    o.main = "worker_cpu_affinity 01;\n";
+    t.nginx = std::make_unique<NginxServer>(o);
   }
-  long loaded = LoadedEntries(guarded, &load_ms);
+  long load_ms = 0, loaded = -1;
+  for (auto& t : targets) {
+    if (t.variant == Variant::kStock) continue;
+    long ms = 0;
+    if (!PollUntil([&] { return LoadedEntries(*t.nginx, &ms) >= 0; }, 120s)) {
+      std::fprintf(stderr, "warden never loaded the list:\n%s\n", t.nginx->ErrorLog().c_str());
+      return 1;
+    }
+    if (loaded < 0) {
+      loaded = LoadedEntries(*t.nginx, &load_ms);
+    }
+  }
   std::printf("nginx worker loaded %ld entries from redis in %ld ms (in the background)\n", loaded,
               load_ms);
-  if (guarded.Get("/").status != 200 || plain.Get("/").status != 200 ||
-      watching.Get("/").status != 200) {
-    std::fprintf(stderr, "the benchmark page does not answer 200\n");
-    return 1;
+  for (auto& t : targets) {
+    if (t.nginx->Get("/").status != 200) {
+      std::fprintf(stderr, "the benchmark page does not answer 200 (%s)\n", t.name);
+      return 1;
+    }
   }
 
   std::printf(
       "\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
       "%d s x %d rounds, alternating ==\n",
       s.connections, s.seconds, s.rounds);
-  std::vector<double> plain_rps, warden_rps, plain_p99, warden_p99, ratios, cpu_ratios;
-  std::vector<double> behaviour_rps, behaviour_cpu_ratios;
   for (int r = 0; r < s.rounds; ++r) {
-    // Alternate who goes first, so drift in the machine's load hits all alike.
-    WrkResult a, b, c;
-    if (r % 2 == 0) {
-      a = Wrk(plain, s);
-      b = Wrk(guarded, s);
-      c = Wrk(watching, s);
-    } else {
-      c = Wrk(watching, s);
-      b = Wrk(guarded, s);
-      a = Wrk(plain, s);
+    // Alternate the order, so drift in the machine's load hits all alike.
+    std::vector<WrkResult> w(targets.size());
+    for (size_t k = 0; k < targets.size(); ++k) {
+      size_t i = r % 2 == 0 ? k : targets.size() - 1 - k;
+      w[i] = Wrk(*targets[i].nginx, s);
     }
-    behaviour_rps.push_back(c.rps);
-    behaviour_cpu_ratios.push_back(b.per_cpu_second > 0 ? c.per_cpu_second / b.per_cpu_second : 0);
-    plain_rps.push_back(a.rps);
-    plain_p99.push_back(a.p99_ms);
-    warden_rps.push_back(b.rps);
-    warden_p99.push_back(b.p99_ms);
-    ratios.push_back(a.rps > 0 ? b.rps / a.rps : 0);
-    cpu_ratios.push_back(a.per_cpu_second > 0 ? b.per_cpu_second / a.per_cpu_second : 0);
-    std::printf(
-        "round %d: stock %.0f req/s, warden %.0f req/s, ratio %.3f; per worker CPU "
-        "second %.0f vs %.0f, ratio %.3f\n",
-        r + 1, a.rps, b.rps, ratios.back(), a.per_cpu_second, b.per_cpu_second, cpu_ratios.back());
+    std::printf("round %d:", r + 1);
+    for (size_t i = 0; i < targets.size(); ++i) {
+      Target& t = targets[i];
+      t.rps.push_back(w[i].rps);
+      t.p99.push_back(w[i].p99_ms);
+      const WrkResult& base = w[t.baseline];
+      if (i > 0) {
+        t.cpu_ratios.push_back(base.per_cpu_second > 0 ? w[i].per_cpu_second / base.per_cpu_second
+                                                       : 0);
+        std::printf(" %.3f", t.cpu_ratios.back());
+      } else {
+        std::printf(" stock %.0f req/s per worker CPU-second, ratios:", w[i].per_cpu_second);
+      }
+    }
+    std::printf("\n");
   }
-  double ratio = Median(ratios);
-  std::printf("stock nginx              : %8.0f req/s  p99 %.2f ms\n", Median(plain_rps),
-              Median(plain_p99));
-  std::printf("nginx + warden (%ld)  : %8.0f req/s  p99 %.2f ms\n", loaded, Median(warden_rps),
-              Median(warden_p99));
-  std::printf("ratio warden/stock       : %.3f   (median of the rounds' ratios; target >= 0.95)\n",
-              ratio);
-  // What one worker can do per second of CPU: the same ratio with less of the noise that
-  // other processes on this machine add to wall-clock figures.
-  std::printf("requests per worker CPU-second, warden/stock: %.3f (median of the rounds)\n",
-              Median(cpu_ratios));
-  // Two behaviour rules on benign traffic against the same Warden without them.
-  std::printf("nginx + warden + 2 behaviour rules: %8.0f req/s\n", Median(behaviour_rps));
+  std::printf("%-34s %10s %9s %12s %8s\n", "", "req/s", "p99 ms", "per CPU-s", "target");
+  for (auto& t : targets) {
+    if (t.cpu_ratios.empty()) {
+      std::printf("%-34s %10.0f %9.2f %12s %8s\n", t.name, Median(t.rps), Median(t.p99), "1",
+                  "");
+      continue;
+    }
+    double ratio = Median(t.cpu_ratios);
+    std::printf("%-34s %10.0f %9.2f %12.3f %8s %s\n", t.name, Median(t.rps), Median(t.p99), ratio,
+                (">= " + std::to_string(t.target).substr(0, 4)).c_str(),
+                ratio >= t.target ? "PASS" : "MISS");
+  }
   std::printf(
-      "requests per worker CPU-second, with rules/without: %.3f (median of the rounds; "
-      "target >= 0.98: at most 2%% more CPU per request)\n",
-      Median(behaviour_cpu_ratios));
+      "(per CPU-s: requests per second of the nginx worker's CPU time, against stock nginx, or\n"
+      " against (b) for the behaviour rules; median of the rounds' ratios)\n");
+  std::string no_perf;
+  if (warden::bench::PerfCyclesUsable(&no_perf)) {
+    std::printf("cycles per request (perf stat on the worker, one more %d s run each):\n",
+                s.seconds);
+    for (auto& t : targets) {
+      warden::bench::WrkRun run;
+      auto cycles = warden::bench::PerfCycles(t.nginx->WorkerPids().at(0), [&] {
+        run = warden::bench::RunWrk(t.nginx->port(), "/", s.connections, s.seconds);
+      });
+      if (cycles && run.requests > 0) {
+        std::printf("  %-32s %8.0f\n", t.name, *cycles / static_cast<double>(run.requests));
+      }
+    }
+  } else {
+    std::printf("cycles per request: not measured, %s; `make profile` counts instructions\n",
+                no_perf.c_str());
+  }
+  const NginxServer& guarded = *targets[1].nginx;
 
   std::printf("\n== ban-to-enforcement latency: %d bans, 2 nginx instances, one redis ==\n",
               s.bans);
-  NginxServer second(warden_opts);
+  NginxServer::Options second_opts;
+  second_opts.http = ServerHttp(Variant::kOn, redis.port(), s.zone);
+  second_opts.workers = 1;
+  NginxServer second(second_opts);
   if (!PollUntil([&] { return LoadedEntries(second, nullptr) >= 0; }, 120s)) {
     std::fprintf(stderr, "second instance never loaded the list\n");
     return 1;
