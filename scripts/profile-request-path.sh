@@ -151,9 +151,10 @@ row() { # row LABEL NAME
   printf '%-52s %9s %9s\n' "$1" "$total" "$(awk -v a="$total" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
 }
 
+# warden_top_zone is on by default with warden_redis: off but in (c), as in blacklist_bench.
 for entries in $entries_list; do
   blacklist "$entries"
-  profile "on_$entries" "warden_redis @REDIS@; warden_blacklist_zone 64m;
+  profile "on_$entries" "warden_redis @REDIS@; warden_blacklist_zone 64m; warden_top_zone off;
 $format_plain
 access_log @DIR@/access.log plain_json;
 $(site "warden on;" "")"
@@ -164,7 +165,8 @@ first=${entries_list%% *}
 columns=("on_$first" json top)
 [ "$first" = "$last" ] || columns=("on_$first" "on_$last" json top)
 
-profile json "warden_redis @REDIS@; warden_blacklist_zone 64m; warden_geoip @MMDB@;
+profile json "warden_redis @REDIS@; warden_blacklist_zone 64m; warden_top_zone off;
+warden_geoip @MMDB@;
 $format_warden
 access_log @DIR@/access.log warden_json;
 $(site "warden on;" "")"
@@ -178,8 +180,28 @@ access_log @DIR@/access.log warden_json;
 $(site "warden on;" "warden_limit zone=api burst=1000 nodelay;")"
 row "(c) (b) + warden_top_zone + an interval-mode limit" top
 
+# The interval-mode limit alone against nginx's limit_req, same key, rate and burst.
+profile limit_req "limit_req_zone \$binary_remote_addr zone=api:10m rate=1000000r/s;
+$format_plain
+access_log @DIR@/access.log plain_json;
+$(site "" "limit_req zone=api burst=1000 nodelay;")"
+limit_req=$(per_request limit_req TOTAL)
+profile interval "warden_redis @REDIS@; warden_top_zone off;
+warden_limit_zone \$binary_remote_addr zone=api:10m rate=1000000r/s sync=1s;
+$format_plain
+access_log @DIR@/access.log plain_json;
+$(site "" "warden_limit zone=api burst=1000 nodelay;")"
+interval=$(($(per_request interval TOTAL) - $(per_request interval ngx_http_warden_tick)))
+printf '%-52s %9s %9s\n' "nginx limit_req" "$limit_req" \
+  "$(awk -v a="$limit_req" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
+printf '%-52s %9s %9s\n' "warden_limit sync=1s (vs limit_req: $(awk -v a="$interval" \
+  -v b="$limit_req" 'BEGIN { printf "%.3f", a / b }'))" "$interval" \
+  "$(awk -v a="$interval" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
+
 echo
 echo "pieces, inclusive instructions per request (per tick for the tick):"
+echo "(totals move by a few hundred instructions from run to run with the heap's state; the"
+echo " pieces below do not)"
 printf '%-44s' "piece"
 for c in "${columns[@]}"; do printf ' %9s' "$c"; done
 echo

@@ -103,9 +103,7 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
     }
     return false;
   }
-  std::string stored = ShmMap::StoredKey(key);
-  std::string bucket = LimitBucketKey(*schema_, z.name, stored);
-  exact_batch_.push_back(ExactRequest{z.limiter.get(), std::move(stored), std::move(bucket), params,
+  exact_batch_.push_back(ExactRequest{z.limiter.get(), ShmMap::StoredKey(key), &z.name, params,
                                       fail_closed, std::move(done)});
   return true;
 }
@@ -124,13 +122,14 @@ void Worker::FlushExact() {
     // limit, costs Redis one key per loop turn, not one per request).
     std::vector<ExactGroup>& groups = call->groups;
     {
-      std::unordered_map<std::string_view, size_t> latest;  // bucket -> its newest group
+      // key -> its newest group (of whichever zone: a group of another zone starts a new one)
+      std::unordered_map<std::string_view, size_t> latest;
       latest.reserve(n);
       for (size_t i = 0; i < n; ++i) {
         ExactRequest& req = batch[i];
-        auto [it, fresh] = latest.try_emplace(req.bucket, groups.size());
+        auto [it, fresh] = latest.try_emplace(req.stored_key, groups.size());
         const ExactRequest* head = fresh ? nullptr : &batch[groups[it->second].first];
-        if (!head || head->params.rate != req.params.rate ||
+        if (!head || head->zone_name != req.zone_name || head->params.rate != req.params.rate ||
             head->params.burst != req.params.burst) {
           it->second = groups.size();
           groups.push_back(ExactGroup{i, i, 0});
@@ -145,7 +144,10 @@ void Worker::FlushExact() {
     std::vector<std::string>& args = call->args;
     args = {"", "", std::to_string(groups.size())};
     args.reserve(3 + 4 * groups.size());
-    for (const ExactGroup& g : groups) args.push_back(batch[g.first].bucket);
+    for (const ExactGroup& g : groups) {
+      const ExactRequest& head = batch[g.first];
+      args.push_back(LimitBucketKey(*schema_, *head.zone_name, head.stored_key));
+    }
     for (const ExactGroup& g : groups) {
       const LeakyBucketParams& p = batch[g.first].params;
       args.push_back(std::to_string(p.rate));

@@ -142,8 +142,8 @@ class Worker {
   std::string exact_sha_;  // the exact script loaded on the current connection
   struct ExactRequest {
     RateLimiter* limiter;
-    std::string stored_key;
-    std::string bucket;
+    std::string stored_key;         // short keys (an address) need no allocation
+    const std::string* zone_name;   // its Redis key is made once per group (FlushExact)
     LeakyBucketParams params;
     bool fail_closed;
     ExactDone done;

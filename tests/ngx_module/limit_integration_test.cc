@@ -315,6 +315,46 @@ TEST_F(LimitIntegrationTest, ExactModeReloadsAFlushedScriptInsteadOfFailing) {
   EXPECT_NE(info.str.find("cmdstat_script"), std::string::npos);
 }
 
+// Two exact zones on one key in one location, under concurrent requests: a request waits for
+// one zone's answer before asking the next, so one script call carries one request's "small"
+// next to another's "large", on the same key. Each zone must count every request once, in its
+// own bucket.
+TEST_F(LimitIntegrationTest, ExactZonesOfOneLimitOnOneKeyKeepTheirOwnBuckets) {
+  NginxServer nginx(Config(RedisLine() +
+                               "warden_limit_zone $binary_remote_addr zone=small:1m rate=1r/m "
+                               "sync=exact;\n"
+                               "warden_limit_zone $binary_remote_addr zone=large:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=small burst=100 nodelay; "
+                           "warden_limit zone=large burst=100 nodelay; "
+                           "warden_limit_fail closed; }\n"));
+  std::this_thread::sleep_for(300ms);  // the worker connects and loads the script
+  const int kClients = 8, kEach = 6;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) ok += nginx.Get("/").status == 200;
+    });
+  }
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(ok.load(), kClients * kEach) << nginx.ErrorLog();
+  // "level:last" in thousandths of a request: the first request leaves 0, each later one adds
+  // 1000, less what leaked at 1r/m meanwhile (a few thousandths).
+  auto level = [&](const char* zone) {
+    auto keys = redis_->Command({"KEYS", std::string("warden:*") + zone + "*"});
+    EXPECT_EQ(keys.elements.size(), 1u) << zone;
+    if (keys.elements.size() != 1) return -1L;
+    std::string v = redis_->Command({"GET", keys.elements[0].str}).str;
+    return std::stol(v.substr(0, v.find(':')));
+  };
+  long small = level("small"), large = level("large");
+  EXPECT_GT(small, (kClients * kEach - 1) * 1000 - 500);
+  EXPECT_LE(small, (kClients * kEach - 1) * 1000);
+  EXPECT_GT(large, (kClients * kEach - 1) * 1000 - 500);
+  EXPECT_LE(large, (kClients * kEach - 1) * 1000);
+}
+
 TEST_F(LimitIntegrationTest, IntervalModeIgnoresALevelNoBucketCanHave) {
   NginxServer nginx(Config(RedisLine() +
                                "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/s "
