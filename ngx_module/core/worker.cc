@@ -113,9 +113,15 @@ void Worker::FlushExact() {
     size_t n = std::min(exact_batch_.size(), kExactBatch);
     auto call = std::make_shared<ExactCall>();
     std::vector<ExactRequest>& batch = call->batch;
-    batch.assign(std::make_move_iterator(exact_batch_.begin()),
-                 std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
-    exact_batch_.erase(exact_batch_.begin(), exact_batch_.begin() + static_cast<ptrdiff_t>(n));
+    if (n == exact_batch_.size()) {
+      // The usual turn: all of it, without moving each request; the next turn's room at once.
+      batch.swap(exact_batch_);
+      exact_batch_.reserve(n);
+    } else {
+      batch.assign(std::make_move_iterator(exact_batch_.begin()),
+                   std::make_move_iterator(exact_batch_.begin() + static_cast<ptrdiff_t>(n)));
+      exact_batch_.erase(exact_batch_.begin(), exact_batch_.begin() + static_cast<ptrdiff_t>(n));
+    }
 
     // Requests for one bucket with the same limit become one group: Redis reads and writes the
     // bucket once for all of them (a hot key, e.g. many clients behind one NAT or a per-site
