@@ -143,6 +143,26 @@ stock=$(per_request stock TOTAL)
 printf '%-52s %9s %9s\n' "configuration (the worker's ticks apart)" "instr/req" "vs stock"
 printf '%-52s %9s %9s\n' "stock nginx, JSON access log" "$stock" "1.000"
 
+# First, while Redis holds no list: the interval-mode limit alone against nginx's limit_req,
+# the same key, rate and burst.
+profile limit_req "limit_req_zone \$binary_remote_addr zone=api:10m rate=1000000r/s;
+$format_plain
+access_log @DIR@/access.log plain_json;
+$(site "" "limit_req zone=api burst=1000 nodelay;")"
+limit_req=$(per_request limit_req TOTAL)
+profile interval "warden_redis @REDIS@; warden_top_zone off;
+warden_limit_zone \$binary_remote_addr zone=api:10m rate=1000000r/s sync=1s;
+$format_plain
+access_log @DIR@/access.log plain_json;
+$(site "" "warden_limit zone=api burst=1000 nodelay;")"
+interval=$(($(per_request interval TOTAL) - $(per_request interval ngx_http_warden_tick)))
+printf '%-52s %9s %9s\n' "nginx limit_req" "$limit_req" \
+  "$(awk -v a="$limit_req" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
+printf '%-52s %9s %9s\n' "warden_limit sync=1s (vs limit_req: $(awk -v a="$interval" \
+  -v b="$limit_req" 'BEGIN { printf "%.3f", a / b }'))" "$interval" \
+  "$(awk -v a="$interval" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
+
+
 row() { # row LABEL NAME
   local total
   # Without the worker's ticks: under callgrind a request takes ~50 times longer, so the
@@ -179,24 +199,6 @@ $format_warden
 access_log @DIR@/access.log warden_json;
 $(site "warden on;" "warden_limit zone=api burst=1000 nodelay;")"
 row "(c) (b) + warden_top_zone + an interval-mode limit" top
-
-# The interval-mode limit alone against nginx's limit_req, same key, rate and burst.
-profile limit_req "limit_req_zone \$binary_remote_addr zone=api:10m rate=1000000r/s;
-$format_plain
-access_log @DIR@/access.log plain_json;
-$(site "" "limit_req zone=api burst=1000 nodelay;")"
-limit_req=$(per_request limit_req TOTAL)
-profile interval "warden_redis @REDIS@; warden_top_zone off;
-warden_limit_zone \$binary_remote_addr zone=api:10m rate=1000000r/s sync=1s;
-$format_plain
-access_log @DIR@/access.log plain_json;
-$(site "" "warden_limit zone=api burst=1000 nodelay;")"
-interval=$(($(per_request interval TOTAL) - $(per_request interval ngx_http_warden_tick)))
-printf '%-52s %9s %9s\n' "nginx limit_req" "$limit_req" \
-  "$(awk -v a="$limit_req" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
-printf '%-52s %9s %9s\n' "warden_limit sync=1s (vs limit_req: $(awk -v a="$interval" \
-  -v b="$limit_req" 'BEGIN { printf "%.3f", a / b }'))" "$interval" \
-  "$(awk -v a="$interval" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
 
 echo
 echo "pieces, inclusive instructions per request (per tick for the tick):"
