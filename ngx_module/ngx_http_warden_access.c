@@ -174,7 +174,10 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_warden_log_handler(ngx_http_request_t *r)
 {
-    ngx_http_warden_ctx_t  *ctx;
+    ngx_uint_t                  i;
+    warden_traffic_sample_t     sample;
+    ngx_http_warden_ctx_t      *ctx;
+    ngx_http_upstream_state_t  *state;
 
     if (ngx_http_warden_worker == NULL) {
         return NGX_OK;
@@ -191,13 +194,28 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
         warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision);
 
         if (warden_worker_counts_traffic(ngx_http_warden_worker)) {
+            sample.refused = ctx->verdict.decision == WARDEN_BLOCK
+                             || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT;
+            sample.country = ngx_http_warden_country(r, ctx);
+            sample.status = r->err_status ? r->err_status
+                                          : r->headers_out.status;
+            /* as $bytes_sent */
+            sample.bytes = r->connection->sent > 0 ? r->connection->sent : 0;
+            sample.upstream_ms = 0;
+
+            if (r->upstream_states) {
+                /* as $upstream_response_time: every upstream tried */
+                state = r->upstream_states->elts;
+                for (i = 0; i < r->upstream_states->nelts; i++) {
+                    if (state[i].status && state[i].response_time != (ngx_msec_t) -1) {
+                        sample.upstream_ms += state[i].response_time;
+                    }
+                }
+            }
+
             warden_worker_count_traffic(ngx_http_warden_worker,
-                                      r->connection->sockaddr,
-                                      ctx->verdict.decision == WARDEN_BLOCK
-                                      || ctx->verdict.decision
-                                         == NGX_HTTP_WARDEN_LIMIT,
-                                      ngx_http_warden_country(r, ctx),
-                                      ngx_http_warden_now_ms());
+                                        r->connection->sockaddr, &sample,
+                                        ngx_http_warden_now_ms());
         }
     }
 

@@ -71,16 +71,36 @@ return {n, ban}
 const char* const RedisSchema::kTrafficScript = R"lua(
 local t = redis.call('TIME')
 local minute = math.floor(tonumber(t[1]) / 60)
-local req = ARGV[1] .. 'top:req:' .. minute
-local ref = ARGV[1] .. 'top:ref:' .. minute
-local cc = ARGV[1] .. 'top:cc:' .. minute
-for i = 3, #ARGV, 4 do
-  local addr = ARGV[i]
-  redis.call('ZINCRBY', req, ARGV[i + 1], addr)
-  if ARGV[i + 2] ~= '0' then redis.call('ZINCRBY', ref, ARGV[i + 2], addr) end
-  if ARGV[i + 3] ~= '' then redis.call('HSET', cc, addr, ARGV[i + 3]) end
+local function key(family) return ARGV[1] .. 'top:' .. family .. ':' .. minute end
+local by_address = {'req', 'ref', 'cc', 's2xx', 's3xx', 's4xx', 's5xx', 'bytes', 'up'}
+-- the group's values after the address (i + 1: requests, i + 3: country) and their families
+local counted = {[2] = 'ref', [4] = 's2xx', [5] = 's3xx', [6] = 's4xx', [7] = 's5xx',
+                 [8] = 'bytes', [9] = 'up'}
+local sum, cty = key('sum'), key('cty')
+local totals = {}
+local function add(field, n)
+  if n ~= 0 then totals[field] = (totals[field] or 0) + n end
 end
-for _, key in ipairs({req, ref, cc}) do redis.call('PEXPIRE', key, ARGV[2]) end
+for name, n in string.gmatch(ARGV[3], '([%a_]+)=(%d+)') do add('d:' .. name, tonumber(n)) end
+for i = 4, #ARGV - 9, 10 do
+  local addr, cc = ARGV[i], ARGV[i + 3]
+  local req = tonumber(ARGV[i + 1]) or 0
+  redis.call('ZINCRBY', key('req'), req, addr)
+  add('requests', req)
+  if cc ~= '' then redis.call('HSET', key('cc'), addr, cc) end
+  redis.call('ZINCRBY', cty, req, cc ~= '' and cc or '-')
+  for k, family in pairs(counted) do
+    local n = tonumber(ARGV[i + k]) or 0
+    if n ~= 0 then
+      redis.call('ZINCRBY', key(family), n, addr)
+      add(family == 'ref' and 'refused' or family, n)
+    end
+  end
+end
+for field, n in pairs(totals) do redis.call('HINCRBY', sum, field, n) end
+for _, family in ipairs(by_address) do redis.call('PEXPIRE', key(family), ARGV[2]) end
+redis.call('PEXPIRE', sum, ARGV[2])
+redis.call('PEXPIRE', cty, ARGV[2])
 return minute
 )lua";
 

@@ -45,9 +45,14 @@ class RedisSchema {
   static const char* const kAutobanScript;
 
   // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention
-  // ms, then groups of four: address, requests, refused, country ("" if unknown). Adds to the
-  // current minute's "top:req:<minute>" and "top:ref:<minute>" sorted sets and notes the
-  // country in "top:cc:<minute>"; all three expire after the retention.
+  // ms, the node's decisions since its last flush ("pass=12 block=3", maybe empty), then groups
+  // of ten: address, requests, refused, country ("" if unknown), responses 2xx, 3xx, 4xx, 5xx,
+  // bytes sent, upstream ms. Adds, for the current minute, to the sorted sets by address
+  // "top:req:<minute>", "top:ref:<minute>", "top:s2xx|s3xx|s4xx|s5xx:<minute>",
+  // "top:bytes:<minute>" and "top:up:<minute>" (only what is not 0), notes the country in the
+  // hash "top:cc:<minute>", adds the requests per country to "top:cty:<minute>" ("-": unknown)
+  // and the fleet's totals (requests, refused, s2xx..., bytes, up, and "d:<decision>") to the
+  // hash "top:sum:<minute>"; everything expires after the retention. Returns the minute.
   static const char* const kTrafficScript;
 
   // Requests under sync=exact: limit_req's decisions taken in Redis, atomically, by Redis's

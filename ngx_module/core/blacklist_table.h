@@ -127,8 +127,8 @@ class BlacklistTable {
   void CountEntry(const uint8_t* addr, int prefix_len, int delta);
   // One lookup; false when a writer was inside a batch meanwhile (unless !consistent: then
   // whatever the table holds now is the answer).
-  bool ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent,
-                std::optional<Match>* out, uint64_t* read_at = nullptr) const;
+  bool ReadOnce(const IpAddress& addr, int64_t now_ms, bool consistent, std::optional<Match>* out,
+                uint64_t* read_at = nullptr) const;
 
   Header* header_ = nullptr;
   uint8_t* filter_ = nullptr;        // one counter per bucket: how many entries hash there

@@ -3,37 +3,59 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/address.h"
-#include "core/async_redis.h"
 #include "common/redis_schema.h"
+#include "core/async_redis.h"
 #include "core/shm_map.h"
 
 namespace warden {
 
-// Who is hitting us: per-address request and refusal counts, summed in shared memory by every
-// worker and flushed to Redis by the node's leader in batches (never a Redis write per
-// request), into per-minute sorted sets that expire on their own. `warden top` reads them.
+// Who is hitting us: per-address request and refusal counts, with the responses' status
+// classes, bytes and upstream time, summed in shared memory by every worker and flushed to
+// Redis by the node's leader in batches (never a Redis write per request), into per-minute keys
+// that expire on their own. `warden top` and the console read them.
 //
 // A worker first sums into a small table of its own and folds that into shared memory every
 // tick (or when two addresses meet in one of its slots): the shared zone's lock and hash
-// lookup are paid per address and tick, not per request.
+// lookup are paid per address and tick, not per request. In the zone an address has two
+// slots: its counts (the address as key) and the detail of its responses (the address and a
+// tag byte), each as large as a slot's value.
 class TrafficCounter {
  public:
+  // What the log phase knows of one request.
+  struct Sample {
+    bool refused = false;  // blocked or limited by Warden
+    const char* country = nullptr;
+    int status = 0;            // the response's status (0: none)
+    uint64_t bytes = 0;        // sent to the client
+    uint64_t upstream_ms = 0;  // spent waiting on upstreams (php-fpm, a proxy)
+  };
   struct Counts {
     uint32_t requests;
     uint32_t refused;
     char country[2];
     uint8_t unused[2];
   };
+  struct Detail {
+    uint32_t status_3xx;  // 2xx is what is left of the requests (with the rare 1xx and 000)
+    uint32_t status_4xx;
+    uint32_t status_5xx;
+    uint32_t upstream_ms;  // saturating: an address's time in one flush interval
+    uint64_t bytes;
+  };
+  static constexpr uint8_t kDetailTag = 'd';
 
   TrafficCounter(ShmMap* map, int32_t pid) : map_(map), pid_(pid) {}
 
-  void Count(const IpAddress& addr, bool refused, const char* country, int64_t now_ms);
+  void Count(const IpAddress& addr, const Sample& sample, int64_t now_ms);
   // Moves this worker's pending counts into shared memory (every tick, and at exit).
   void Fold();
-  // Leader only: sends the counts gathered since the last flush; one script call per batch.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema);
+  // Leader only: sends the counts gathered since the last flush, and `decided`, the node's
+  // decisions since the last flush ("pass=12 block=3", Worker::DecisionsSince); one script
+  // call per batch.
+  void Flush(AsyncRedis* redis, const RedisSchema& schema, const std::string& decided = "");
 
   static constexpr size_t kBatch = 1000;
   static constexpr size_t kPendingSlots = 256;  // a power of two
@@ -46,6 +68,9 @@ class TrafficCounter {
     uint32_t requests;  // 0: the slot is free
     uint32_t refused;
     char country[2];
+    uint32_t status_3xx, status_4xx, status_5xx;
+    uint64_t upstream_ms;
+    uint64_t bytes;
   };
 
   void FoldLocked(Pending& p);

@@ -474,11 +474,18 @@ int warden_worker_counts_traffic(const warden_worker_t* w) {
   return w->impl->counts_traffic() ? 1 : 0;
 }
 
-void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa, int refused,
-                                 const char* country, int64_t now_ms) {
+void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa,
+                                 const warden_traffic_sample_t* sample, int64_t now_ms) {
   try {
     warden::IpAddress addr;
-    if (ToAddress(sa, &addr)) w->impl->CountTraffic(addr, refused != 0, country, now_ms);
+    if (!ToAddress(sa, &addr)) return;
+    warden::TrafficCounter::Sample s;
+    s.refused = sample->refused != 0;
+    s.country = sample->country;
+    s.status = sample->status;
+    s.bytes = sample->bytes;
+    s.upstream_ms = sample->upstream_ms;
+    w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }
 }

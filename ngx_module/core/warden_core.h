@@ -126,8 +126,16 @@ void warden_worker_count(warden_worker_t *w, int decision);
 int warden_worker_attach_traffic(warden_worker_t *w, void *region, size_t bytes);
 /* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
 int warden_worker_counts_traffic(const warden_worker_t *w);
-void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa, int refused,
-                                 const char *country, int64_t now_ms);
+/* what the log phase knows of one request, for warden_top_zone */
+typedef struct {
+  int refused; /* blocked or limited by Warden */
+  const char *country;
+  int status;           /* the response's status, 0: none */
+  uint64_t bytes;       /* sent to the client */
+  uint64_t upstream_ms; /* spent waiting on upstreams */
+} warden_traffic_sample_t;
+void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa,
+                                 const warden_traffic_sample_t *sample, int64_t now_ms);
 /* Prometheus text; valid until the next call */
 const char *warden_worker_metrics(warden_worker_t *w, int64_t now_ms, size_t *len);
 void warden_worker_tick(warden_worker_t *w);

@@ -29,9 +29,9 @@ bool Worker::AttachTraffic(void* region, size_t bytes) {
   return true;
 }
 
-void Worker::CountTraffic(const IpAddress& addr, bool refused, const char* country,
+void Worker::CountTraffic(const IpAddress& addr, const TrafficCounter::Sample& sample,
                           int64_t now_ms) {
-  if (traffic_) traffic_->Count(addr, refused, country, now_ms);
+  if (traffic_) traffic_->Count(addr, sample, now_ms);
 }
 
 bool Worker::AttachStats(void* region, size_t bytes, int worker) {
@@ -403,13 +403,40 @@ void Worker::Tick() {
   int64_t now = clock_();
   if (traffic_ && now >= next_traffic_flush_ms_) {
     next_traffic_flush_ms_ = now + kTrafficFlushMs;
-    traffic_->Flush(commands_.get(), *schema_);
+    // (The decisions since the last flush are taken only when they can be sent.)
+    traffic_->Flush(commands_.get(), *schema_,
+                    commands_->connected() ? DecisionsSinceLastFlush() : std::string());
   }
 }
 
+namespace {
+// By the glue's decision index (warden_core.h's WARDEN_* and the glue's own three).
+const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
+                                      "limit", "delay", "limit_dry_run", "challenge"};
+static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
+}  // namespace
+
+std::string Worker::DecisionsSinceLastFlush() {
+  if (!stats_.attached()) return "";
+  NodeStats::Totals t = stats_.Sum();
+  std::string out;
+  if (decisions_flushed_) {
+    for (int d = 0; d < NodeStats::kDecisions; ++d) {
+      uint64_t before = (*decisions_flushed_)[d];
+      uint64_t delta = t.decisions[d] >= before ? t.decisions[d] - before : t.decisions[d];
+      if (!delta) continue;
+      if (!out.empty()) out += ' ';
+      out += std::string(kDecisionNames[d]) + "=" + std::to_string(delta);
+    }
+  }
+  // A new leader only takes note: the totals outlive reloads and leaders, and what came
+  // before it is the previous leader's to send.
+  decisions_flushed_.emplace();
+  std::copy(std::begin(t.decisions), std::end(t.decisions), decisions_flushed_->begin());
+  return out;
+}
+
 std::string Worker::Metrics(int64_t now_ms) {
-  static const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
-                                               "limit", "delay", "limit_dry_run", "challenge"};
   NodeStats::Totals t = stats_.Sum();
   std::ostringstream out;
   auto head = [&](const char* name, const char* type, const char* help) {

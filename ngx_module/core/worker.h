@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,7 +36,7 @@ class Worker {
   bool AttachBlacklist(void* region, size_t bytes);
   // Per-address traffic counts for `warden top`.
   bool AttachTraffic(void* region, size_t bytes);
-  void CountTraffic(const IpAddress& addr, bool refused, const char* country, int64_t now_ms);
+  void CountTraffic(const IpAddress& addr, const TrafficCounter::Sample& sample, int64_t now_ms);
   bool counts_traffic() const { return traffic_ != nullptr; }
   // The node's counters; `worker` is nginx's worker number.
   bool AttachStats(void* region, size_t bytes, int worker);
@@ -127,6 +128,9 @@ class Worker {
   ShmMap traffic_map_;
   std::unique_ptr<TrafficCounter> traffic_;
   int64_t next_traffic_flush_ms_ = 0;
+  // The node's decision totals at the last traffic flush (none yet: the next one takes note).
+  std::optional<std::array<uint64_t, NodeStats::kDecisions>> decisions_flushed_;
+  std::string DecisionsSinceLastFlush();
   int64_t next_hot_push_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
@@ -142,8 +146,8 @@ class Worker {
   std::string exact_sha_;  // the exact script loaded on the current connection
   struct ExactRequest {
     RateLimiter* limiter;
-    std::string stored_key;         // short keys (an address) need no allocation
-    const std::string* zone_name;   // its Redis key is made once per group (FlushExact)
+    std::string stored_key;        // short keys (an address) need no allocation
+    const std::string* zone_name;  // its Redis key is made once per group (FlushExact)
     LeakyBucketParams params;
     bool fail_closed;
     ExactDone done;

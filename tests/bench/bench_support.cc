@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
-#include <csignal>
-#include <cctype>
-
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>

@@ -162,25 +162,26 @@ std::string ServerHttp(Variant v, int redis_port, const std::string& zone) {
             zone + ";\n";
     // warden_top_zone is on by default with warden_redis: off but where it is measured.
     http += v == Variant::kTopLimit ? "warden_top_zone 4m;\n"
-                                    "warden_limit_zone $binary_remote_addr zone=api:10m "
-                                    "rate=1000000r/s sync=1s;\n"
-                                  : "warden_top_zone off;\n";
+                                      "warden_limit_zone $binary_remote_addr zone=api:10m "
+                                      "rate=1000000r/s sync=1s;\n"
+                                    : "warden_top_zone off;\n";
   }
   if (json) {
-    http += "warden_geoip @MMDB@;\n"
-            "include @CONF@/warden-log-format.conf;\n"
-            "access_log @DIR@/access.log warden_json;\n";
+    http +=
+        "warden_geoip @MMDB@;\n"
+        "include @CONF@/warden-log-format.conf;\n"
+        "access_log @DIR@/access.log warden_json;\n";
   } else {
     // The same JSON line without Warden's three fields, written the same way (the shipped
     // format minus its Warden line): the ratio measures Warden, not a longer or differently
     // split log format.
     http += PlainLogFormat() + "access_log @DIR@/access.log plain_json;\n";
   }
-  http += "server {\n  listen 127.0.0.1:@PORT@;\n" +
-          std::string(v != Variant::kStock ? "  warden on;\n" : "") + "  location / { " +
-          std::string(v == Variant::kTopLimit ? "warden_limit zone=api burst=100000 nodelay; "
-                                              : "") +
-          "root @DIR@/html; }\n}\n";
+  http +=
+      "server {\n  listen 127.0.0.1:@PORT@;\n" +
+      std::string(v != Variant::kStock ? "  warden on;\n" : "") + "  location / { " +
+      std::string(v == Variant::kTopLimit ? "warden_limit zone=api burst=100000 nodelay; " : "") +
+      "root @DIR@/html; }\n}\n";
   return http;
 }
 
@@ -312,8 +313,7 @@ int main(int argc, char** argv) {
   std::printf("%-34s %10s %9s %12s %8s\n", "", "req/s", "p99 ms", "per CPU-s", "target");
   for (auto& t : targets) {
     if (t.cpu_ratios.empty()) {
-      std::printf("%-34s %10.0f %9.2f %12s %8s\n", t.name, Median(t.rps), Median(t.p99), "1",
-                  "");
+      std::printf("%-34s %10.0f %9.2f %12s %8s\n", t.name, Median(t.rps), Median(t.p99), "1", "");
       continue;
     }
     double ratio = Median(t.cpu_ratios);

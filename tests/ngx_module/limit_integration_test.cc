@@ -145,15 +145,17 @@ TEST_F(LimitIntegrationTest, EmptyKeyIsNotLimited) {
 // A key of one variable is read by its index, any other through the script engine: "${name}"
 // is the same one variable, and a key of several parts keeps each combination apart.
 TEST_F(LimitIntegrationTest, KeysInBracesAndOfSeveralPartsLimitAsLimitReq) {
-  NginxServer braces(Config("warden_limit_zone ${http_x_api_key} zone=keys:1m rate=1r/m sync=off;\n",
-                            "  location / { warden_limit zone=keys; }\n"));
+  NginxServer braces(
+      Config("warden_limit_zone ${http_x_api_key} zone=keys:1m rate=1r/m sync=off;\n",
+             "  location / { warden_limit zone=keys; }\n"));
   EXPECT_EQ(braces.Get("/").status, 200);  // no header: an empty key, not limited
   EXPECT_EQ(braces.Get("/").status, 200);
   EXPECT_EQ(braces.Get("/", {{"X-Api-Key", "k1"}}).status, 200);
   EXPECT_EQ(braces.Get("/", {{"X-Api-Key", "k1"}}).status, 429);
 
-  NginxServer parts(Config("warden_limit_zone $http_x_api_key:$uri zone=keys:1m rate=1r/m sync=off;\n",
-                           "  location / { warden_limit zone=keys; }\n"));
+  NginxServer parts(
+      Config("warden_limit_zone $http_x_api_key:$uri zone=keys:1m rate=1r/m sync=off;\n",
+             "  location / { warden_limit zone=keys; }\n"));
   EXPECT_EQ(parts.Get("/", {{"X-Api-Key", "k1"}}).status, 200);
   EXPECT_EQ(parts.Get("/", {{"X-Api-Key", "k1"}}).status, 429);
   EXPECT_EQ(parts.Get("/open/", {{"X-Api-Key", "k1"}}).status, 200);  // another key: k1:/open/
@@ -556,9 +558,9 @@ TEST_F(LimitIntegrationTest, BadDirectivesFailConfigTest) {
   // A key naming a variable nobody defines: nginx itself says so once the whole configuration
   // is read (a map or set later in the file may define it), without a line, as for limit_req.
   for (const char* key : {"$nope", "${nope}", "$nope:$uri"}) {
-    auto r = NginxServer::Test(Config(std::string("warden_limit_zone ") + key +
-                                          " zone=a:1m rate=1r/s sync=off;\n",
-                                      "  location / { warden_limit zone=a; }\n"));
+    auto r = NginxServer::Test(
+        Config(std::string("warden_limit_zone ") + key + " zone=a:1m rate=1r/s sync=off;\n",
+               "  location / { warden_limit zone=a; }\n"));
     EXPECT_NE(r.exit_code, 0) << key;
     EXPECT_NE(r.err.find("unknown \"nope\" variable"), std::string::npos) << key << r.err;
   }

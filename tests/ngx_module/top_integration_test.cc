@@ -81,5 +81,93 @@ TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
   EXPECT_NE(bad.err.find("bad --window"), std::string::npos);
 }
 
+std::string Dump(RedisServer& redis, const std::string& family) {
+  std::string out;
+  for (auto& key : redis.Command({"KEYS", "warden:top:" + family + ":*"}).elements) {
+    for (auto& v : redis.Command({"ZRANGE", key.str, "0", "-1", "WITHSCORES"}).elements) {
+      out += v.str + " ";
+    }
+  }
+  return out;
+}
+
+// Sums a field of every minute's key of a family (a test may straddle a minute).
+long long SumOver(RedisServer& redis, const std::string& family, const std::string& member) {
+  long long total = 0;
+  for (auto& key : redis.Command({"KEYS", "warden:top:" + family + ":*"}).elements) {
+    auto v = family == "sum" ? redis.Command({"HGET", key.str, member})
+                             : redis.Command({"ZSCORE", key.str, member});
+    if (!v.str.empty()) total += std::stoll(v.str);
+  }
+  return total;
+}
+
+// What the console's "cause" view needs per address and minute: the status classes of its
+// responses, the bytes sent, the time its requests spent on upstreams; per country; and the
+// fleet's decisions.
+TEST(TopIntegrationTest, StatusBytesUpstreamTimeCountriesAndDecisions) {
+  RedisServer redis;
+  NginxServer::Options o;
+  o.http = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n" +
+           "warden_geoip @MMDB@;\n"
+           "warden_limit_zone $binary_remote_addr zone=once:1m rate=1r/m;\n"
+           "warden_limit_zone $binary_remote_addr zone=slow:1m rate=5r/s;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n  warden on;\n  root @DIR@/html;\n"
+           "  set_real_ip_from 127.0.0.1;\n  real_ip_header X-Forwarded-For;\n"
+           "  location / { }\n"
+           "  location /bad { proxy_pass http://127.0.0.1:1; }\n"
+           "  location /slow { proxy_pass http://127.0.0.1:@PORT@/inner; "
+           "proxy_set_header X-Forwarded-For \"\"; }\n"
+           "  location /inner { warden off; warden_limit zone=slow burst=5; "
+           "try_files /index.html =404; }\n"
+           "  location /once { warden_limit zone=once; try_files /index.html =404; }\n"
+           "}\n";
+  NginxServer nginx(o);
+  auto get = [&](const char* path, const char* client) {
+    return nginx.Get(path, {{"X-Forwarded-For", client}}).status;
+  };
+  EXPECT_EQ(get("/", "8.8.8.8"), 200);
+  EXPECT_EQ(get("/nothing", "203.0.113.2"), 404);
+  EXPECT_EQ(get("/nothing", "203.0.113.2"), 404);
+  EXPECT_EQ(get("/open", "203.0.113.3"), 301);  // a directory without its slash
+  EXPECT_EQ(get("/bad", "203.0.113.4"), 502);
+  // The second inner request waits its turn at 5r/s: ~200 ms of upstream time.
+  EXPECT_EQ(get("/slow", "203.0.113.5"), 200);
+  EXPECT_EQ(get("/slow", "203.0.113.5"), 200);
+  EXPECT_EQ(get("/once", "203.0.113.7"), 200);
+  EXPECT_EQ(get("/once", "203.0.113.7"), 429);
+
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return SumOver(redis, "req", "203.0.113.7") == 2 && SumOver(redis, "sum", "d:limit") >= 1;
+      },
+      10s))
+      << nginx.ErrorLog();
+  EXPECT_EQ(SumOver(redis, "s2xx", "8.8.8.8"), 1);
+  EXPECT_GT(SumOver(redis, "bytes", "8.8.8.8"), 100);  // the status line, headers and "ok"
+  EXPECT_EQ(SumOver(redis, "s4xx", "203.0.113.2"), 2);
+  EXPECT_EQ(SumOver(redis, "s2xx", "203.0.113.2"), 0);
+  EXPECT_EQ(SumOver(redis, "s3xx", "203.0.113.3"), 1);
+  EXPECT_EQ(SumOver(redis, "s5xx", "203.0.113.4"), 1);
+  EXPECT_EQ(SumOver(redis, "s2xx", "203.0.113.5"), 2);
+  EXPECT_GE(SumOver(redis, "up", "203.0.113.5"), 150);
+  EXPECT_LT(SumOver(redis, "up", "203.0.113.5"), 5000);
+  EXPECT_EQ(SumOver(redis, "up", "8.8.8.8"), 0);        // no upstream: nothing noted
+  EXPECT_EQ(SumOver(redis, "s4xx", "203.0.113.7"), 1);  // the 429
+  EXPECT_EQ(SumOver(redis, "ref", "203.0.113.7"), 1);
+  EXPECT_EQ(SumOver(redis, "cty", "US"), 1);
+  // The whois-based database puts 203.0.113.0/24 in AU; loopback has no country.
+  EXPECT_EQ(SumOver(redis, "cty", "AU"), 8) << Dump(redis, "cty");
+  EXPECT_EQ(SumOver(redis, "cty", "-"), 2) << Dump(redis, "cty");
+  // The fleet's sums agree with the addresses'; the limited request is a decision "limit".
+  EXPECT_EQ(SumOver(redis, "sum", "s5xx"), 1);
+  EXPECT_EQ(SumOver(redis, "sum", "d:limit"), 1);
+  // The first flush of a leader only takes note of the decisions: the requests of the
+  // second flush and later are in the sums, those that came before may not be. Ten passed
+  // (the two inner requests of /slow among them, from 127.0.0.1).
+  EXPECT_LE(SumOver(redis, "sum", "d:pass"), 10);
+  EXPECT_GE(SumOver(redis, "req", "127.0.0.1"), 2);
+}
+
 }  // namespace
 }  // namespace warden::test

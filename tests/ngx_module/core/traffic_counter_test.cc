@@ -10,6 +10,17 @@
 namespace warden {
 namespace {
 
+TrafficCounter::Sample Sample(bool refused, const char* country = nullptr, int status = 200,
+                              uint64_t bytes = 0, uint64_t upstream_ms = 0) {
+  TrafficCounter::Sample s;
+  s.refused = refused;
+  s.country = country;
+  s.status = status;
+  s.bytes = bytes;
+  s.upstream_ms = upstream_ms;
+  return s;
+}
+
 class TrafficCounterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -35,15 +46,15 @@ class TrafficCounterTest : public ::testing::Test {
 TEST_F(TrafficCounterTest, CountsReachSharedMemoryWhenFolded) {
   TrafficCounter counter(&map_, getpid());
   IpAddress a = *IpAddress::Parse("203.0.113.7");
-  counter.Count(a, false, "DE", 1000);
-  counter.Count(a, true, nullptr, 1001);
-  counter.Count(a, false, nullptr, 1002);
+  counter.Count(a, Sample(false, "DE"), 1000);
+  counter.Count(a, Sample(true), 1001);
+  counter.Count(a, Sample(false), 1002);
   EXPECT_EQ(Shared(a).first, -1);  // still this worker's own
   counter.Fold();
   std::string country;
   EXPECT_EQ(Shared(a, &country), std::make_pair(int64_t{3}, int64_t{1}));
   EXPECT_EQ(country, "DE");
-  counter.Count(a, true, nullptr, 2000);
+  counter.Count(a, Sample(true), 2000);
   counter.Fold();
   counter.Fold();  // nothing new: nothing added twice
   EXPECT_EQ(Shared(a), std::make_pair(int64_t{4}, int64_t{2}));
@@ -63,7 +74,7 @@ TEST_F(TrafficCounterTest, EveryRequestCountedOnceAcrossCollisions) {
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 0; i < addrs.size(); ++i) {
       bool refused = (i + round) % 3 == 0;
-      counter.Count(addrs[i], refused, nullptr, round);
+      counter.Count(addrs[i], Sample(refused), round);
       auto& e = expected[addrs[i].ToString()];
       e.first++;
       e.second += refused;
@@ -71,6 +82,31 @@ TEST_F(TrafficCounterTest, EveryRequestCountedOnceAcrossCollisions) {
   }
   counter.Fold();
   for (auto& a : addrs) EXPECT_EQ(Shared(a), expected[a.ToString()]) << a.ToString();
+}
+
+// Status classes, bytes and upstream time go to the address's detail slot, once each.
+TEST_F(TrafficCounterTest, ResponsesDetailReachesSharedMemory) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("2001:db8::7");
+  counter.Count(a, Sample(false, nullptr, 200, 1000, 12), 1000);
+  counter.Count(a, Sample(false, nullptr, 302, 300), 1001);
+  counter.Count(a, Sample(false, nullptr, 404, 500), 1002);
+  counter.Count(a, Sample(false, nullptr, 404, 500), 1003);
+  counter.Count(a, Sample(false, nullptr, 502, 200, 3000), 1004);
+  counter.Count(a, Sample(true, nullptr, 429, 100), 1005);
+  counter.Fold();
+  counter.Fold();
+  std::string key(reinterpret_cast<const char*>(a.bytes().data()), 16);
+  key.push_back(static_cast<char>(TrafficCounter::kDetailTag));
+  ShmMap::Lock lock(map_, getpid());
+  ShmMap::Slot* slot = map_.Find(key);
+  ASSERT_TRUE(slot);
+  auto& d = ShmMap::Value<TrafficCounter::Detail>(slot);
+  EXPECT_EQ(d.status_3xx, 1u);
+  EXPECT_EQ(d.status_4xx, 3u);
+  EXPECT_EQ(d.status_5xx, 1u);
+  EXPECT_EQ(d.bytes, 2600u);
+  EXPECT_EQ(d.upstream_ms, 3012u);
 }
 
 TEST_F(TrafficCounterTest, FoldWithNothingCountedLeavesTheZoneAlone) {
