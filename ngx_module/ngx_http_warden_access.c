@@ -174,6 +174,7 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_warden_log_handler(ngx_http_request_t *r)
 {
+    u_char                     *q;
     ngx_uint_t                  i;
     warden_traffic_sample_t     sample;
     ngx_http_warden_ctx_t      *ctx;
@@ -202,6 +203,15 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
             /* as $bytes_sent */
             sample.bytes = r->connection->sent > 0 ? r->connection->sent : 0;
             sample.upstream_ms = 0;
+
+            /* the path the client asked for, whatever redirects followed */
+            sample.path = (const char *) r->unparsed_uri.data;
+            sample.path_len = r->unparsed_uri.len;
+            q = ngx_strlchr(r->unparsed_uri.data,
+                            r->unparsed_uri.data + r->unparsed_uri.len, '?');
+            if (q) {
+                sample.path_len = q - r->unparsed_uri.data;
+            }
 
             if (r->upstream_states) {
                 /* as $upstream_response_time: every upstream tried */

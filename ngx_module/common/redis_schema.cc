@@ -72,7 +72,8 @@ const char* const RedisSchema::kTrafficScript = R"lua(
 local t = redis.call('TIME')
 local minute = math.floor(tonumber(t[1]) / 60)
 local function key(family) return ARGV[1] .. 'top:' .. family .. ':' .. minute end
-local by_address = {'req', 'ref', 'cc', 's2xx', 's3xx', 's4xx', 's5xx', 'bytes', 'up'}
+local families = {'req', 'ref', 'cc', 's2xx', 's3xx', 's4xx', 's5xx', 'bytes', 'up', 'cty',
+                  'sum', 'path', 'p5xx', 'pup'}
 -- the group's values after the address (i + 1: requests, i + 3: country) and their families
 local counted = {[2] = 'ref', [4] = 's2xx', [5] = 's3xx', [6] = 's4xx', [7] = 's5xx',
                  [8] = 'bytes', [9] = 'up'}
@@ -82,7 +83,8 @@ local function add(field, n)
   if n ~= 0 then totals[field] = (totals[field] or 0) + n end
 end
 for name, n in string.gmatch(ARGV[3], '([%a_]+)=(%d+)') do add('d:' .. name, tonumber(n)) end
-for i = 4, #ARGV - 9, 10 do
+local first_path = 5 + 10 * tonumber(ARGV[4])
+for i = 5, first_path - 10, 10 do
   local addr, cc = ARGV[i], ARGV[i + 3]
   local req = tonumber(ARGV[i + 1]) or 0
   redis.call('ZINCRBY', key('req'), req, addr)
@@ -97,10 +99,14 @@ for i = 4, #ARGV - 9, 10 do
     end
   end
 end
+for i = first_path, #ARGV - 3, 4 do
+  local path = ARGV[i]
+  redis.call('ZINCRBY', key('path'), ARGV[i + 1], path)
+  if ARGV[i + 2] ~= '0' then redis.call('ZINCRBY', key('p5xx'), ARGV[i + 2], path) end
+  if ARGV[i + 3] ~= '0' then redis.call('ZINCRBY', key('pup'), ARGV[i + 3], path) end
+end
 for field, n in pairs(totals) do redis.call('HINCRBY', sum, field, n) end
-for _, family in ipairs(by_address) do redis.call('PEXPIRE', key(family), ARGV[2]) end
-redis.call('PEXPIRE', sum, ARGV[2])
-redis.call('PEXPIRE', cty, ARGV[2])
+for _, family in ipairs(families) do redis.call('PEXPIRE', key(family), ARGV[2]) end
 return minute
 )lua";
 

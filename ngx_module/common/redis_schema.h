@@ -45,9 +45,12 @@ class RedisSchema {
   static const char* const kAutobanScript;
 
   // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention
-  // ms, the node's decisions since its last flush ("pass=12 block=3", maybe empty), then groups
-  // of ten: address, requests, refused, country ("" if unknown), responses 2xx, 3xx, 4xx, 5xx,
-  // bytes sent, upstream ms. Adds, for the current minute, to the sorted sets by address
+  // ms, the node's decisions since its last flush ("pass=12 block=3", maybe empty), the number
+  // of address groups, then those groups of ten: address, requests, refused, country ("" if
+  // unknown), responses 2xx, 3xx, 4xx, 5xx, bytes sent, upstream ms; then groups of four per
+  // path: path, requests, 5xx, upstream ms, added to the sorted sets "top:path:<minute>",
+  // "top:p5xx:<minute>" and "top:pup:<minute>". Adds, for the current minute, to the sorted
+  // sets by address
   // "top:req:<minute>", "top:ref:<minute>", "top:s2xx|s3xx|s4xx|s5xx:<minute>",
   // "top:bytes:<minute>" and "top:up:<minute>" (only what is not 0), notes the country in the
   // hash "top:cc:<minute>", adds the requests per country to "top:cty:<minute>" ("-": unknown)

@@ -2,7 +2,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -48,6 +50,7 @@ void TrafficCounter::Count(const IpAddress& addr, const Sample& sample, int64_t 
   p.upstream_ms += sample.upstream_ms;
   p.bytes += sample.bytes;
   p.last_ms = now_ms;
+  if (!sample.path.empty()) CountPath(sample, now_ms);
 }
 
 void TrafficCounter::Fold() {
@@ -59,6 +62,11 @@ void TrafficCounter::Fold() {
     if (!lock) lock.emplace(*map_, pid_);
     FoldLocked(p);
   }
+  for (auto& p : pending_paths_) {
+    if (!p.requests) continue;
+    if (!lock) lock.emplace(*map_, pid_);
+    FoldPathLocked(p);
+  }
 }
 
 namespace {
@@ -66,6 +74,33 @@ namespace {
 std::string DetailKey(const IpAddress::Bytes& addr) {
   std::string key(reinterpret_cast<const char*>(addr.data()), addr.size());
   key.push_back(static_cast<char>(TrafficCounter::kDetailTag));
+  return key;
+}
+
+// 8 bytes a step: a path is hashed on every request.
+uint64_t PathHash(std::string_view path) {
+  uint64_t h = path.size() * 0x9e3779b97f4a7c15ULL;
+  size_t i = 0;
+  for (; i + 8 <= path.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, path.data() + i, 8);
+    h = MixWords(h, word);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, path.data() + i, path.size() - i);
+  return MixWords(h, tail);
+}
+
+std::string PathKey(uint64_t hash) {
+  std::string key(1 + sizeof hash, static_cast<char>(TrafficCounter::kPathTag));
+  std::memcpy(key.data() + 1, &hash, sizeof hash);
+  return key;
+}
+
+std::string PathTextKey(uint64_t hash, size_t chunk) {
+  std::string key(2 + sizeof hash, static_cast<char>(TrafficCounter::kPathTextTag));
+  std::memcpy(key.data() + 1, &hash, sizeof hash);
+  key.back() = static_cast<char>(chunk);
   return key;
 }
 
@@ -105,20 +140,102 @@ void TrafficCounter::FoldLocked(Pending& p) {
   p.requests = 0;
 }
 
+void TrafficCounter::CountPath(const Sample& sample, int64_t now_ms) {
+  uint64_t hash = PathHash(sample.path);
+  PendingPath& p = pending_paths_[hash & (kPendingPaths - 1)];
+  if (p.requests && p.hash != hash) {
+    ShmMap::Lock lock(*map_, pid_);
+    FoldPathLocked(p);
+  }
+  if (!p.requests) {
+    p.hash = hash;
+    p.status_5xx = 0;
+    p.upstream_ms = 0;
+    p.text_len = static_cast<uint16_t>(std::min(sample.path.size(), kMaxPath));
+    p.truncated = sample.path.size() > kMaxPath;
+    std::memcpy(p.text, sample.path.data(), p.text_len);
+  }
+  p.requests++;
+  if (sample.status / 100 == 5) p.status_5xx++;
+  p.upstream_ms += sample.upstream_ms;
+  p.last_ms = now_ms;
+}
+
+void TrafficCounter::FoldPathLocked(PendingPath& p) {
+  bool fresh = false;
+  ShmMap::Slot* slot = map_->FindOrInsert(PathKey(p.hash), p.last_ms, &fresh);
+  if (slot) {
+    PathCounts& c = ShmMap::Value<PathCounts>(slot);
+    c.requests = SaturatingAdd(c.requests, p.requests);
+    c.status_5xx = SaturatingAdd(c.status_5xx, p.status_5xx);
+    c.upstream_ms = SaturatingAdd(c.upstream_ms, p.upstream_ms);
+    if (fresh || c.text_len == 0) {
+      // The text once per path while it stays in the zone, not per fold.
+      for (size_t chunk = 0; chunk * ShmMap::kValueBytes < p.text_len; ++chunk) {
+        bool chunk_fresh = false;
+        ShmMap::Slot* text =
+            map_->FindOrInsert(PathTextKey(p.hash, chunk), p.last_ms, &chunk_fresh);
+        if (!text) break;
+        size_t n = std::min(ShmMap::kValueBytes, p.text_len - chunk * ShmMap::kValueBytes);
+        std::memcpy(text->value, p.text + chunk * ShmMap::kValueBytes, n);
+      }
+      c.text_len = p.text_len;
+      c.truncated = p.truncated;
+    }
+    map_->Enqueue(slot);
+  }
+  p.requests = 0;
+}
+
+std::string TrafficCounter::PathText(uint64_t hash, const PathCounts& counts) {
+  std::string text;
+  for (size_t chunk = 0; chunk * ShmMap::kValueBytes < counts.text_len; ++chunk) {
+    ShmMap::Slot* slot = map_->Find(PathTextKey(hash, chunk));
+    if (!slot) return "";  // evicted since: the counts go without a name
+    size_t n = std::min<size_t>(ShmMap::kValueBytes, counts.text_len - chunk * ShmMap::kValueBytes);
+    text.append(reinterpret_cast<const char*>(slot->value), n);
+  }
+  if (counts.truncated) text += "...";
+  return text;
+}
+
 void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema,
                            const std::string& decided) {
   if (in_flight_ || !redis || !redis->connected()) return;
   Fold();
   std::vector<std::string> keys;
-  std::vector<std::string> args = {"EVAL",          RedisSchema::kTrafficScript,  "0",
-                                   schema.prefix(), std::to_string(kRetentionMs), decided};
+  std::vector<std::string> args = {"EVAL",
+                                   RedisSchema::kTrafficScript,
+                                   "0",
+                                   schema.prefix(),
+                                   std::to_string(kRetentionMs),
+                                   decided,
+                                   "0"};
+  std::vector<std::string> paths;  // groups of four, after the addresses'
+  size_t addresses = 0;
   {
     ShmMap::Lock lock(*map_, pid_);
+    // (Counts and PathCounts both begin with the requests.)
     map_->Drain(&keys, kBatch,
                 [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
     for (auto& key : keys) {
       ShmMap::Slot* slot = map_->Find(key);
-      if (!slot || key.size() != 16) continue;
+      if (!slot) continue;
+      if (key.size() == 9 && static_cast<uint8_t>(key[0]) == kPathTag) {
+        PathCounts& c = ShmMap::Value<PathCounts>(slot);
+        uint64_t hash;
+        std::memcpy(&hash, key.data() + 1, sizeof hash);
+        std::string text = PathText(hash, c);
+        if (c.requests && !text.empty()) {
+          paths.push_back(std::move(text));
+          paths.push_back(std::to_string(c.requests));
+          paths.push_back(std::to_string(c.status_5xx));
+          paths.push_back(std::to_string(c.upstream_ms));
+        }
+        c.requests = c.status_5xx = c.upstream_ms = 0;
+        continue;
+      }
+      if (key.size() != 16) continue;
       Counts& c = ShmMap::Value<Counts>(slot);
       if (c.requests == 0) continue;
       IpAddress::Bytes bytes;
@@ -141,9 +258,13 @@ void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema,
       args.push_back(std::to_string(detail.bytes));
       args.push_back(std::to_string(detail.upstream_ms));
       c.requests = c.refused = 0;
+      ++addresses;
     }
   }
-  if (args.size() == 6 && decided.empty()) return;
+  if (addresses == 0 && paths.empty() && decided.empty()) return;
+  args[6] = std::to_string(addresses);
+  args.insert(args.end(), std::make_move_iterator(paths.begin()),
+              std::make_move_iterator(paths.end()));
   in_flight_ = true;
   bool sent = redis->Send(args, redis->endpoint().timeout_ms, [this](redisReply*) {
     // Counts lost with a failed flush are gone: they are statistics, not state.

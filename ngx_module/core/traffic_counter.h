@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/address.h"
@@ -31,6 +32,7 @@ class TrafficCounter {
     int status = 0;            // the response's status (0: none)
     uint64_t bytes = 0;        // sent to the client
     uint64_t upstream_ms = 0;  // spent waiting on upstreams (php-fpm, a proxy)
+    std::string_view path;     // as the client asked for it, without its query
   };
   struct Counts {
     uint32_t requests;
@@ -46,6 +48,21 @@ class TrafficCounter {
     uint64_t bytes;
   };
   static constexpr uint8_t kDetailTag = 'd';
+  // A path's counts: its key is kPathTag and its 8-byte hash; its text follows in up to
+  // kPathChunks slots keyed kPathTextTag, the hash and the chunk's number.
+  struct PathCounts {
+    uint32_t requests;
+    uint32_t status_5xx;
+    uint32_t upstream_ms;
+    uint16_t text_len;  // of the text stored (kMaxPath at most)
+    uint8_t truncated;
+    uint8_t unused[9];
+  };
+  static constexpr uint8_t kPathTag = 'p';
+  static constexpr uint8_t kPathTextTag = 'P';
+  static constexpr size_t kPathChunks = 4;
+  static constexpr size_t kMaxPath = kPathChunks * ShmMap::kValueBytes;  // 96 bytes
+  static constexpr size_t kPendingPaths = 64;                            // a power of two
 
   TrafficCounter(ShmMap* map, int32_t pid) : map_(map), pid_(pid) {}
 
@@ -73,12 +90,28 @@ class TrafficCounter {
     uint64_t bytes;
   };
 
+  struct PendingPath {
+    uint64_t hash;
+    uint32_t requests;  // 0: the slot is free
+    uint32_t status_5xx;
+    uint64_t upstream_ms;
+    int64_t last_ms;
+    uint16_t text_len;
+    bool truncated;
+    char text[kMaxPath];
+  };
+
   void FoldLocked(Pending& p);
+  void CountPath(const Sample& sample, int64_t now_ms);
+  void FoldPathLocked(PendingPath& p);
+  // The text of a path in the zone ("" when its slots were evicted meanwhile).
+  std::string PathText(uint64_t hash, const PathCounts& counts);
 
   ShmMap* map_;
   int32_t pid_;
   bool in_flight_ = false;
   std::array<Pending, kPendingSlots> pending_{};
+  std::array<PendingPath, kPendingPaths> pending_paths_{};
 };
 
 }  // namespace warden

@@ -485,6 +485,7 @@ void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa,
     s.status = sample->status;
     s.bytes = sample->bytes;
     s.upstream_ms = sample->upstream_ms;
+    if (sample->path) s.path = std::string_view(sample->path, sample->path_len);
     w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }

@@ -133,6 +133,8 @@ typedef struct {
   int status;           /* the response's status, 0: none */
   uint64_t bytes;       /* sent to the client */
   uint64_t upstream_ms; /* spent waiting on upstreams */
+  const char *path;     /* as the client asked for it, without its query */
+  size_t path_len;
 } warden_traffic_sample_t;
 void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa,
                                  const warden_traffic_sample_t *sample, int64_t now_ms);

@@ -136,10 +136,11 @@ TEST(TopIntegrationTest, StatusBytesUpstreamTimeCountriesAndDecisions) {
   EXPECT_EQ(get("/slow", "203.0.113.5"), 200);
   EXPECT_EQ(get("/once", "203.0.113.7"), 200);
   EXPECT_EQ(get("/once", "203.0.113.7"), 429);
+  EXPECT_EQ(get("/nothing?token=secret", "203.0.113.8"), 404);  // counted without its query
 
   ASSERT_TRUE(PollUntil(
       [&] {
-        return SumOver(redis, "req", "203.0.113.7") == 2 && SumOver(redis, "sum", "d:limit") >= 1;
+        return SumOver(redis, "req", "203.0.113.8") == 1 && SumOver(redis, "sum", "d:limit") >= 1;
       },
       10s))
       << nginx.ErrorLog();
@@ -156,8 +157,16 @@ TEST(TopIntegrationTest, StatusBytesUpstreamTimeCountriesAndDecisions) {
   EXPECT_EQ(SumOver(redis, "s4xx", "203.0.113.7"), 1);  // the 429
   EXPECT_EQ(SumOver(redis, "ref", "203.0.113.7"), 1);
   EXPECT_EQ(SumOver(redis, "cty", "US"), 1);
+  // Per path, as the client asked (the inner requests are /inner's), never with a query.
+  EXPECT_EQ(SumOver(redis, "path", "/nothing"), 3) << Dump(redis, "path");
+  EXPECT_EQ(SumOver(redis, "path", "/"), 1);
+  EXPECT_EQ(SumOver(redis, "path", "/slow"), 2);
+  EXPECT_EQ(SumOver(redis, "path", "/inner"), 2);
+  EXPECT_EQ(SumOver(redis, "p5xx", "/bad"), 1);
+  EXPECT_GE(SumOver(redis, "pup", "/slow"), 150);
+  EXPECT_EQ(Dump(redis, "path").find("secret"), std::string::npos);
   // The whois-based database puts 203.0.113.0/24 in AU; loopback has no country.
-  EXPECT_EQ(SumOver(redis, "cty", "AU"), 8) << Dump(redis, "cty");
+  EXPECT_EQ(SumOver(redis, "cty", "AU"), 9) << Dump(redis, "cty");
   EXPECT_EQ(SumOver(redis, "cty", "-"), 2) << Dump(redis, "cty");
   // The fleet's sums agree with the addresses'; the limited request is a decision "limit".
   EXPECT_EQ(SumOver(redis, "sum", "s5xx"), 1);
@@ -165,7 +174,7 @@ TEST(TopIntegrationTest, StatusBytesUpstreamTimeCountriesAndDecisions) {
   // The first flush of a leader only takes note of the decisions: the requests of the
   // second flush and later are in the sums, those that came before may not be. Ten passed
   // (the two inner requests of /slow among them, from 127.0.0.1).
-  EXPECT_LE(SumOver(redis, "sum", "d:pass"), 10);
+  EXPECT_LE(SumOver(redis, "sum", "d:pass"), 11);
   EXPECT_GE(SumOver(redis, "req", "127.0.0.1"), 2);
 }
 

@@ -109,6 +109,50 @@ TEST_F(TrafficCounterTest, ResponsesDetailReachesSharedMemory) {
   EXPECT_EQ(d.upstream_ms, 3012u);
 }
 
+// Paths: counted per path, their text kept beside the counts in the zone (96 bytes at most).
+TEST_F(TrafficCounterTest, PathsReachSharedMemoryWithTheirText) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("192.0.2.1");
+  std::string long_path = "/" + std::string(150, 'x');
+  auto with_path = [](std::string_view path, int status, uint64_t up) {
+    TrafficCounter::Sample s = Sample(false, nullptr, status, 10, up);
+    s.path = path;
+    return s;
+  };
+  counter.Count(a, with_path("/wp-login.php", 404, 0), 1000);
+  counter.Count(a, with_path("/wp-login.php", 404, 0), 1001);
+  counter.Count(a, with_path("/index.php", 502, 40), 1002);
+  counter.Count(a, with_path(long_path, 200, 0), 1003);
+  counter.Fold();
+  ShmMap::Lock lock(map_, getpid());
+  std::vector<std::string> keys;
+  map_.Drain(&keys, 100, [](ShmMap::Slot*) { return true; });
+  std::map<std::string, TrafficCounter::PathCounts> paths;
+  for (auto& key : keys) {
+    if (key.size() != 9 || key[0] != static_cast<char>(TrafficCounter::kPathTag)) continue;
+    auto counts = ShmMap::Value<TrafficCounter::PathCounts>(map_.Find(key));
+    std::string text;
+    for (size_t chunk = 0; chunk * ShmMap::kValueBytes < counts.text_len; ++chunk) {
+      std::string text_key = key;
+      text_key[0] = static_cast<char>(TrafficCounter::kPathTextTag);
+      text_key.push_back(static_cast<char>(chunk));
+      ShmMap::Slot* slot = map_.Find(text_key);
+      ASSERT_TRUE(slot) << chunk;
+      text.append(reinterpret_cast<const char*>(slot->value),
+                  std::min(ShmMap::kValueBytes, counts.text_len - chunk * ShmMap::kValueBytes));
+    }
+    paths[text] = counts;
+  }
+  ASSERT_EQ(paths.size(), 3u);
+  EXPECT_EQ(paths["/wp-login.php"].requests, 2u);
+  EXPECT_EQ(paths["/wp-login.php"].status_5xx, 0u);
+  EXPECT_EQ(paths["/index.php"].status_5xx, 1u);
+  EXPECT_EQ(paths["/index.php"].upstream_ms, 40u);
+  auto& longest = paths[long_path.substr(0, TrafficCounter::kMaxPath)];
+  EXPECT_EQ(longest.requests, 1u);
+  EXPECT_EQ(longest.truncated, 1);
+}
+
 TEST_F(TrafficCounterTest, FoldWithNothingCountedLeavesTheZoneAlone) {
   TrafficCounter counter(&map_, getpid());
   counter.Fold();
