@@ -21,6 +21,9 @@ class RedisSchema {
   // The epoch an operator accepted (`warden sync --accept-empty`): nodes that hold their list
   // against a reload that would drop most of it let it go for this epoch.
   std::string BlacklistAccept() const { return prefix_ + "bl:accept"; }
+  // A sidecar's heartbeat (JSON, expires), and every sidecar by its last heartbeat (the console).
+  std::string SidecarNode(const std::string& node) const { return prefix_ + "sc:node:" + node; }
+  std::string SidecarNodes() const { return prefix_ + "sc:nodes"; }
 
   // The change stream keeps about this many changes; a node further behind reloads in full.
   static constexpr long kLogMaxLen = 100000;

@@ -76,6 +76,7 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
 
 Daemon::~Daemon() {
   if (control_) control_->Stop();
+  if (console_) console_->Stop();
   executor_.reset();  // joins the run threads (none left unless abandoned)
 }
 
@@ -94,12 +95,34 @@ void Daemon::StartControl() {
   handlers.run_status = [this](uint64_t id) { return RunStatusReply(id); };
   handlers.token = options_.config.daemon.token;
   handlers.metrics_token = options_.config.daemon.metrics_token;
+  if (options_.config.daemon.console) {
+    Console::Options console;
+    console.connect = [this] {
+      return RedisConnection::Connect(options_.redis, options_.timeout_ms);
+    };
+    console.prefix = options_.prefix;
+    console.node = options_.config.daemon.node;
+    console.listen = listen;
+    console_ = std::make_unique<Console>(std::move(console), logger_, [this] {
+      return nlohmann::json::parse(OnLoop([this] { return JobsReply(); }).body, nullptr, false);
+    });
+    handlers.console = [this](const ControlServer::ConsoleRequest& request) {
+      return console_->Handle(request);
+    };
+    handlers.next_event = [this](uint64_t* seq, int64_t wait_ms) {
+      return console_->NextEvent(seq, wait_ms);
+    };
+    handlers.host_names = {options_.config.daemon.node};
+  }
   control_ = std::make_unique<ControlServer>(std::move(handlers));
   std::string error;
   if (!control_->Start(host, port, &error)) {
-    logger_.Warn("no /metrics and no job control endpoint", {{"error", error}});
+    logger_.Warn("no /metrics, no job control endpoint and no console", {{"error", error}});
     control_.reset();
+    console_.reset();
+    return;
   }
+  if (console_) console_->Start();
 }
 
 int Daemon::Run() {
@@ -121,6 +144,7 @@ int Daemon::Run() {
     int64_t now = SystemNowMs();
     if (signals_.stop_requested() && !draining) {
       draining = true;
+      if (console_) console_->Stop();  // its snapshots ask this loop for the jobs
       scheduler_->Drain();
       drain_deadline = now + options_.config.daemon.shutdown_grace_ms;
       if (scheduler_->running() > 0) {

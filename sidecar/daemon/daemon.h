@@ -16,6 +16,7 @@
 #include "blacklist/blacklist_store.h"
 #include "common/backoff.h"
 #include "config/settings.h"
+#include "console/console.h"
 #include "jobs/breaker_registry.h"
 #include "jobs/job_runner.h"
 #include "jobs/webhook_alerter.h"
@@ -35,7 +36,8 @@ namespace warden {
 //   - Built-in housekeeping: purging expired bans every purge_interval (each purge is atomic
 //     in Redis, so every sidecar may do it; the deletions reach every nginx node through the
 //     change stream).
-//   - /metrics and the job control endpoint over HTTP ([daemon] listen).
+//   - /metrics, the job control endpoint and the operator's console over HTTP ([daemon] listen,
+//     docs/console.md).
 //   - SIGHUP reloads the config file (a bad one is rejected and the running one kept); SIGTERM
 //     or SIGINT: start nothing new, wait up to shutdown_grace for runs to finish, then ask them
 //     to stop (http_sync stops at a chunk boundary, checkpointed) and exit.
@@ -94,6 +96,7 @@ class Daemon {
   std::unique_ptr<ThreadExecutor> executor_;
   RedisCoordinator coordinator_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Console> console_;  // before control_: the server calls into it
   std::unique_ptr<ControlServer> control_;
 
   std::optional<RedisConnection> conn_;

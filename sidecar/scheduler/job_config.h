@@ -73,6 +73,7 @@ struct DaemonSettings {
   std::string token_file;
   std::string token;           // read from token_file when the config is loaded
   bool metrics_token = false;  // /metrics needs the token too (default: open)
+  bool console = true;         // the operator's console on the listener (docs/console.md)
   int64_t shutdown_grace_ms = 30000;
   int64_t lease_ms = 30000;
   int64_t purge_interval_ms = 1000;
