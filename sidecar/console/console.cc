@@ -18,6 +18,7 @@
 #include "common/redis_schema.h"
 #include "console/console_assets.h"
 #include "console/node_registry.h"
+#include "console/traffic_series.h"
 #include "traffic/traffic_report.h"
 
 namespace warden {
@@ -197,7 +198,19 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
   TrafficReport report(conn, options_.prefix);
   const int64_t now_ms = store.ServerNowMs();
   const int64_t minute = now_ms / 60000;
-  history_.Add(now_ms, report.Minutes(minute - 1, minute));
+  const std::vector<TrafficReport::Minute> minutes = report.Minutes(minute - 1, minute);
+  history_.Add(now_ms, minutes);
+  TrafficSeries series(conn, schema);
+  const bool writer = series.Record(options_.node, history_.Latest(), minutes);
+  // Up to the second before this one: the writer stores each second within it.
+  const int64_t last_second = now_ms / 1000 - 1;
+  const std::vector<TrafficReport::Minute> seconds =
+      series.Seconds(last_second, TrafficSeries::kSecondsKept);
+  TrafficReport::Minute last_minute;
+  for (size_t i = seconds.size() >= 60 ? seconds.size() - 60 : 0; i < seconds.size(); ++i) {
+    last_minute.requests += seconds[i].requests;
+    last_minute.refused += seconds[i].refused;
+  }
 
   std::vector<BlacklistEntry> bans = store.ReadLive(now_ms, [](const std::string&) {});
   nlohmann::json ban_rows = nlohmann::json::array();
@@ -212,9 +225,9 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
              {{"role", "sidecar"},
               {"pid", static_cast<int64_t>(getpid())},
               {"started_at", FormatIsoUtcMs(started_ms_)},
-              {"listen", options_.listen}});
+              {"listen", options_.listen},
+              {"writes_series", writer}});
 
-  const TrafficReport::Minute last_minute = history_.Sum(60);
   const auto top = report.Top(kSnapshotTopMinutes, TrafficReport::By::kAddress, kTopRows);
   const auto countries = report.Top(kSnapshotTopMinutes, TrafficReport::By::kCountry, kCountryRows);
   return {
@@ -225,7 +238,8 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
       {"redis", {{"ok", true}, {"error", nullptr}}},
       {"totals",
        {{"seconds", 60}, {"requests", last_minute.requests}, {"refused", last_minute.refused}}},
-      {"series", history_.Json(TrafficHistory::kSeconds)},
+      {"series", TrafficHistory::SeriesJson(
+                     1000, (last_second - TrafficSeries::kSecondsKept + 1) * 1000, seconds)},
       {"top",
        {{"by", "address"},
         {"window", FormatDuration(kSnapshotTopMinutes * 60000)},
@@ -371,23 +385,27 @@ ControlServer::Reply Console::Bans(const ControlServer::ConsoleRequest& request)
 ControlServer::Reply Console::Series(const ControlServer::ConsoleRequest& request) {
   const std::string step = Query(request, "step", "1s");
   if (step != "1s" && step != "1m") throw UsageError("bad step \"" + step + "\": 1s or 1m");
-  const std::string range = Query(request, "range", step == "1s" ? "15m" : "2h");
+  const bool seconds = step == "1s";
+  const std::string range = Query(request, "range", seconds ? "15m" : "24h");
   std::string error;
   auto range_ms = ParseDurationMs(range, &error);
   if (!range_ms) throw UsageError("bad range \"" + range + "\": " + error);
-  if (step == "1s") {
-    if (*range_ms < 1000 || *range_ms > TrafficHistory::kSeconds * 1000) {
-      throw UsageError("bad range \"" + range + "\": 1s steps cover 1s to 15m");
-    }
-    std::lock_guard<std::mutex> lock(redis_mutex_);
-    return Json(200, history_.Json(*range_ms / 1000));
+  const int64_t step_ms = seconds ? 1000 : 60000;
+  const int64_t kept = seconds ? TrafficSeries::kSecondsKept : TrafficSeries::kMinutesKept;
+  const int64_t count = (*range_ms + step_ms - 1) / step_ms;
+  if (count < 1 || count > kept) {
+    throw UsageError("bad range \"" + range +
+                     "\": " + (seconds ? "1s steps cover 1s to 15m" : "1m steps cover 1m to 24h"));
   }
-  const int64_t minutes = TrafficReport::WindowMinutes(range, "range");
   return WithRedis([&](RedisConnection& conn) {
-    TrafficReport report(conn, options_.prefix);
-    const int64_t last = BlacklistStore(conn, RedisSchema(options_.prefix)).ServerNowMs() / 60000;
-    return Json(200, TrafficHistory::SeriesJson(60000, (last - minutes + 1) * 60000,
-                                                report.Minutes(last - minutes + 1, last)));
+    RedisSchema schema(options_.prefix);
+    const int64_t now_ms = BlacklistStore(conn, schema).ServerNowMs();
+    TrafficSeries series(conn, schema);
+    // Seconds up to the one before this (being written); minutes up to this one (partial).
+    const int64_t last = seconds ? now_ms / 1000 - 1 : now_ms / 60000;
+    return Json(200, TrafficHistory::SeriesJson(
+                         step_ms, (last - count + 1) * step_ms,
+                         seconds ? series.Seconds(last, count) : series.Minutes(last, count)));
   });
 }
 

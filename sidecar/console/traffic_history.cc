@@ -29,27 +29,10 @@ void TrafficHistory::Add(int64_t now_ms, const std::vector<TrafficReport::Minute
   slot.refused += refused;
 }
 
-nlohmann::json TrafficHistory::Json(int64_t seconds) const {
-  seconds = std::clamp<int64_t>(seconds, 1, kSeconds);
-  const int64_t first = latest_second_ - seconds + 1;
-  std::vector<TrafficReport::Minute> points;
-  for (int64_t s = first; s <= latest_second_; ++s) {
-    const Slot& slot = slots_[static_cast<size_t>(((s % kSeconds) + kSeconds) % kSeconds)];
-    points.push_back(slot.second == s ? TrafficReport::Minute{s, slot.requests, slot.refused}
-                                      : TrafficReport::Minute{s, 0, 0});
-  }
-  return SeriesJson(1000, first * 1000, points);
-}
-
-TrafficReport::Minute TrafficHistory::Sum(int64_t seconds) const {
-  TrafficReport::Minute sum;
-  for (int64_t s = latest_second_ - seconds + 1; s <= latest_second_; ++s) {
-    const Slot& slot = slots_[static_cast<size_t>(((s % kSeconds) + kSeconds) % kSeconds)];
-    if (slot.second != s) continue;
-    sum.requests += slot.requests;
-    sum.refused += slot.refused;
-  }
-  return sum;
+TrafficReport::Minute TrafficHistory::At(int64_t second) const {
+  const Slot& slot = slots_[static_cast<size_t>(((second % kSeconds) + kSeconds) % kSeconds)];
+  return slot.second == second ? TrafficReport::Minute{second, slot.requests, slot.refused}
+                               : TrafficReport::Minute{second, 0, 0};
 }
 
 nlohmann::json TrafficHistory::SeriesJson(int64_t step_ms, int64_t start_ms,

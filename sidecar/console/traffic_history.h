@@ -10,10 +10,10 @@
 
 namespace warden {
 
-// The fleet's traffic per second for the last 15 minutes, sampled by the daemon once a second
-// from the per-minute totals the nginx nodes flush to Redis: each sample's growth of the
-// current and the previous minute is put on the sample's second. Every sidecar samples the
-// same Redis, so each shows the same fleet, give or take a second. Not thread-safe.
+// The fleet's traffic per second, sampled by the console once a second from the per-minute
+// totals the nginx nodes flush to Redis: each sample's growth of the current and the previous
+// minute is put on the sample's second. The writer of the fleet's series (TrafficSeries)
+// stores these points in Redis. Not thread-safe.
 class TrafficHistory {
  public:
   static constexpr int64_t kSeconds = 900;
@@ -21,10 +21,10 @@ class TrafficHistory {
   // Records the totals of the minutes read at `now_ms` (at least the current one).
   void Add(int64_t now_ms, const std::vector<TrafficReport::Minute>& minutes);
 
-  // The last `seconds` seconds up to the latest sample, as SeriesJson.
-  nlohmann::json Json(int64_t seconds) const;
-  // Requests and refusals of the last `seconds` seconds.
-  TrafficReport::Minute Sum(int64_t seconds) const;
+  // The point of `second` (Unix seconds; `minute` holds the second): zeros when it is not
+  // among the last kSeconds or nothing grew then. Latest(): the latest sample's second.
+  TrafficReport::Minute At(int64_t second) const;
+  TrafficReport::Minute Latest() const { return At(latest_second_); }
 
   // One shape for every series the console draws, so more decisions slot in later:
   // {"step_ms", "start_ms", "decisions": ["pass", "refused"], "pass": [...], "refused": [...]}

@@ -45,9 +45,11 @@ std::string Client(int i) { return "127.0.0." + std::to_string(10 + i); }
 // A running `warden daemon` with its console on 127.0.0.1 (or `listen`), for one test.
 class Daemon {
  public:
-  Daemon(const RedisServer& redis, const std::string& daemon_section = "") : port_(FreePort()) {
+  explicit Daemon(const RedisServer& redis, const std::string& daemon_section = "",
+                  const std::string& node = "console-test")
+      : port_(FreePort()) {
     const std::string config = dir_.path() + "/warden.toml";
-    std::ofstream(config) << "[daemon]\nnode = \"console-test\"\n"
+    std::ofstream(config) << "[daemon]\nnode = \"" << node << "\"\n"
                           << (daemon_section.empty()
                                   ? "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n"
                                   : daemon_section);
@@ -224,7 +226,27 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   EXPECT_EQ(overview["series"]["step_ms"], 1000);
   EXPECT_EQ(overview["series"]["pass"].size(), 900u);
 
-  // The minute series, from Redis, counts them as well.
+  // The series live in Redis: a second sidecar on the same Redis shows the same fleet, while
+  // only one of them writes the series.
+  Daemon second(redis, "", "console-test-2");
+  ASSERT_TRUE(second.Ready()) << second.process().Stderr();
+  nlohmann::json other;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        other = second.Json("/api/v1/overview");
+        return other.is_object() && other["totals"]["requests"] == 36 && other["nodes"].size() == 2;
+      },
+      10s, 100ms))
+      << other.dump();
+  long long other_sum = 0;
+  for (const auto& v : other["series"]["pass"]) other_sum += v.get<long long>();
+  EXPECT_EQ(other_sum, 36);
+  int writers = 0;
+  for (const auto& node : other["nodes"]) writers += node.value("writes_series", false) ? 1 : 0;
+  EXPECT_EQ(writers, 1) << other["nodes"].dump();
+  EXPECT_EQ(redis.Command({"GET", "warden:ts:writer"}).str, "console-test");
+
+  // The minute series, kept 24 h in Redis, counts them as well.
   nlohmann::json minutes = daemon.Json("/api/v1/series?step=1m&range=5m");
   ASSERT_TRUE(minutes.is_object());
   long long minute_sum = 0;
