@@ -496,7 +496,7 @@ start_daemon() {
       "warden daemon (pid $pid) is not answering on 127.0.0.1:$DAEMON_PORT"
     sleep 0.1
   done
-  say "daemon   started  pid $pid  http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log"
+  say "daemon   started  pid $pid  console http://127.0.0.1:$DAEMON_PORT/  metrics http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log"
 }
 
 # ---- commands -------------------------------------------------------------------------------
