@@ -180,7 +180,7 @@ void Console::Tick() {
   }
   try {
     snapshot["jobs"] = jobs_ ? jobs_() : nlohmann::json::array();
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {  // the daemon's loop did not answer: no jobs this time
     snapshot["jobs"] = nlohmann::json::array();
   }
   std::string text = snapshot.dump(-1, ' ', false, kReplace);

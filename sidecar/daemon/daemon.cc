@@ -104,7 +104,8 @@ void Daemon::StartControl() {
     console.node = options_.config.daemon.node;
     console.listen = listen;
     console_ = std::make_unique<Console>(std::move(console), logger_, [this] {
-      return nlohmann::json::parse(OnLoop([this] { return JobsReply(); }).body, nullptr, false);
+      return nlohmann::json::parse(OnLoop([this] { return JobsReply(); }, true).body, nullptr,
+                                   false);
     });
     handlers.console = [this](const ControlServer::ConsoleRequest& request) {
       return console_->Handle(request);
@@ -144,7 +145,8 @@ int Daemon::Run() {
     int64_t now = SystemNowMs();
     if (signals_.stop_requested() && !draining) {
       draining = true;
-      if (console_) console_->Stop();  // its snapshots ask this loop for the jobs
+      draining_ = true;                // the console's wait on this loop ends, then
+      if (console_) console_->Stop();  // its thread, which asks this loop for the jobs
       scheduler_->Drain();
       drain_deadline = now + options_.config.daemon.shutdown_grace_ms;
       if (scheduler_->running() > 0) {
@@ -281,7 +283,8 @@ void Daemon::Reload() {
   }
 }
 
-ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task) {
+ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task,
+                                    bool until_draining) {
   auto promise = std::make_shared<std::promise<ControlServer::Reply>>();
   std::future<ControlServer::Reply> answer = promise->get_future();
   {
@@ -295,8 +298,12 @@ ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task) 
     });
   }
   signals_.Wake();
-  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    return Json(503, {{"error", "the daemon did not answer in time"}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (until_draining && draining_) return Json(503, {{"error", "the daemon is stopping"}});
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Json(503, {{"error", "the daemon did not answer in time"}});
+    }
   }
   return answer.get();
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -77,8 +78,11 @@ class Daemon {
   void EnterOutage(const std::string& why);
   void Reload();
   void StartControl();
-  // Runs `task` on the loop thread and waits for its answer (control requests).
-  ControlServer::Reply OnLoop(std::function<ControlServer::Reply()> task);
+  // Runs `task` on the loop thread and waits for its answer (control requests). With
+  // `until_draining`, gives up as soon as the daemon starts stopping (the console's thread,
+  // which the loop joins then).
+  ControlServer::Reply OnLoop(std::function<ControlServer::Reply()> task,
+                              bool until_draining = false);
   ControlServer::Reply JobsReply();
   ControlServer::Reply RunReply(const std::string& name);
   ControlServer::Reply RunStatusReply(uint64_t id);
@@ -108,6 +112,7 @@ class Daemon {
   std::string last_task_error_;
   Backoff reconnect_backoff_;  // reconnects to Redis
 
+  std::atomic<bool> draining_{false};
   std::mutex tasks_mutex_;
   std::deque<std::function<void()>> tasks_;
   // Outcomes of the latest runs started here, for GET /runs/ID.

@@ -514,7 +514,13 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   ASSERT_TRUE(std::filesystem::exists(png)) << shot.err;
   EXPECT_GT(std::filesystem::file_size(png), 10000u);
-  std::cout << "screenshot: " << png << "\n";
+  // And in a phone-sized window: the panels stack in one column.
+  const std::string narrow = OutputDir() + "/console-narrow.png";
+  std::filesystem::remove(narrow);
+  shot = ChromiumScreenshot(daemon.url("/?live=0"), narrow, 420, 2400);
+  ASSERT_EQ(shot.exit_code, 0) << shot.err;
+  EXPECT_TRUE(std::filesystem::exists(narrow)) << shot.err;
+  std::cout << "screenshots: " << png << " " << narrow << "\n";
 }
 
 }  // namespace
