@@ -450,6 +450,42 @@ TEST(ConsoleIntegrationTest, NonLoopbackListenerNeedsTheToken) {
   EXPECT_NE(open.err.find("set token_file"), std::string::npos) << open.err;
 }
 
+TEST(ConsoleIntegrationTest, ARedisOutageShowsInTheSnapshotAndTheApiSaysSo) {
+  RedisServer redis;
+  Daemon daemon(redis);
+  ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
+  redis.Kill();
+  nlohmann::json overview;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        overview = daemon.Json("/api/v1/overview");
+        return overview.is_object() && overview["redis"]["ok"] == false;
+      },
+      10s, 100ms))
+      << overview.dump();
+  EXPECT_FALSE(overview["redis"]["error"].get<std::string>().empty());
+  EXPECT_TRUE(overview["jobs"].is_array());  // the daemon's own part still comes
+  HttpReply bans = daemon.Get("/api/v1/bans");
+  EXPECT_EQ(bans.status, 503);
+  EXPECT_NE(bans.body.find("redis unavailable"), std::string::npos) << bans.body;
+  // The page and the stream still answer, and say so.
+  EXPECT_EQ(daemon.Get("/").status, 200);
+  EXPECT_EQ(ReadEvents(daemon.port(), 1, 3s).arrivals.size(), 1u);
+
+  redis.Restart();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        overview = daemon.Json("/api/v1/overview");
+        return overview.is_object() && overview["redis"]["ok"] == true;
+      },
+      10s, 100ms))
+      << overview.dump();
+  EXPECT_EQ(daemon.Get("/api/v1/bans").status, 200);
+  const std::string log = daemon.process().Stderr();
+  EXPECT_NE(log.find("console: no redis"), std::string::npos) << log;
+  EXPECT_NE(log.find("console: redis is back"), std::string::npos) << log;
+}
+
 // Where a test leaves files for a person to look at.
 std::string OutputDir() {
   const char* env = std::getenv("WARDEN_TEST_OUTPUT");
