@@ -235,8 +235,9 @@ function renderLegend(last) {
 function renderChart(series) {
   const box = $('chart');
   box.textContent = '';
-  const W = 1000, H = 220, L = 48, B = 20, T = 8;
-  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none' }, box);
+  // As wide as the panel, in its pixels: the labels keep their shape in a narrow window.
+  const W = Math.max(280, Math.round(box.clientWidth) || 1000), H = 220, L = 48, B = 20, T = 8;
+  const svg = el('svg', { viewBox: `0 0 ${W} ${H}` }, box);
   const n = series ? series.pass.length : 0;
   if (!n) { renderLegend(null); return; }
   const totals = series.pass.map((p, i) => SERIES.reduce((a, s) => a + (series[s.key][i] || 0), 0));
@@ -259,7 +260,7 @@ function renderChart(series) {
   el('text', { x: 2, y: T + 10 }, svg).textContent = fmtInt(max) + unit;
   el('text', { x: 2, y: H - B }, svg).textContent = '0';
   el('text', { x: L, y: H - 4 }, svg).textContent = fmtTime(series.start_ms);
-  el('text', { x: W - 60, y: H - 4 }, svg).textContent = fmtTime(series.start_ms + (n - 1) * series.step_ms);
+  el('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }, svg).textContent = fmtTime(series.start_ms + (n - 1) * series.step_ms);
   renderLegend({ pass: series.pass[n - 1], refused: series.refused[n - 1] });
   $('traffic-scope').textContent = `(${state.range}, one point per ${series.step_ms === 1000 ? 'second' : 'minute'})`;
 }
@@ -441,6 +442,7 @@ function connect() {
   };
 }
 
+window.addEventListener('resize', () => renderChart(chartSeries()));
 for (const [id, key] of [['range', 'range'], ['window', 'window']]) {
   const select = $(id);
   if (![...select.options].some((o) => o.value === state[key])) state[key] = select.value;
