@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -80,6 +81,17 @@ class Daemon {
     HttpReply r = Get(path);
     if (r.status != 200) return nullptr;
     return nlohmann::json::parse(r.body, nullptr, false);
+  }
+  // Polls /api/v1/overview (up to 10 s) until `ready` holds for it; the last one read goes to
+  // `*overview` (null when none came).
+  bool OverviewUntil(const std::function<bool(const nlohmann::json&)>& ready,
+                     nlohmann::json* overview) {
+    return PollUntil(
+        [&] {
+          *overview = Json("/api/v1/overview");
+          return overview->is_object() && ready(*overview);
+        },
+        10s, 100ms);
   }
   // Waits for the first snapshot.
   bool Ready() {
@@ -210,13 +222,11 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
 
   // The snapshot has them too, each with its state, and the per-second history adds up to 36.
   nlohmann::json overview;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        overview = daemon.Json("/api/v1/overview");
-        return overview.is_object() && overview["totals"]["requests"] == 36 &&
-               overview["top"]["rows"].size() == 8;
+  ASSERT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& o) {
+        return o["totals"]["requests"] == 36 && o["top"]["rows"].size() == 8;
       },
-      10s, 100ms))
+      &overview))
       << overview.dump();
   EXPECT_EQ(RequestsOf(overview["top"]["rows"], Client(3)), 4);
   EXPECT_EQ(overview["top"]["rows"][0]["state"], "pass");
@@ -231,12 +241,11 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   Daemon second(redis, "", "console-test-2");
   ASSERT_TRUE(second.Ready()) << second.process().Stderr();
   nlohmann::json other;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        other = second.Json("/api/v1/overview");
-        return other.is_object() && other["totals"]["requests"] == 36 && other["nodes"].size() == 2;
+  ASSERT_TRUE(second.OverviewUntil(
+      [&](const nlohmann::json& o) {
+        return o["totals"]["requests"] == 36 && o["nodes"].size() == 2;
       },
-      10s, 100ms))
+      &other))
       << other.dump();
   long long other_sum = 0;
   for (const auto& v : other["series"]["pass"]) other_sum += v.get<long long>();
@@ -456,12 +465,8 @@ TEST(ConsoleIntegrationTest, ARedisOutageShowsInTheSnapshotAndTheApiSaysSo) {
   ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
   redis.Kill();
   nlohmann::json overview;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        overview = daemon.Json("/api/v1/overview");
-        return overview.is_object() && overview["redis"]["ok"] == false;
-      },
-      10s, 100ms))
+  ASSERT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& o) { return o["redis"]["ok"] == false; }, &overview))
       << overview.dump();
   EXPECT_FALSE(overview["redis"]["error"].get<std::string>().empty());
   EXPECT_TRUE(overview["jobs"].is_array());  // the daemon's own part still comes
@@ -473,12 +478,8 @@ TEST(ConsoleIntegrationTest, ARedisOutageShowsInTheSnapshotAndTheApiSaysSo) {
   EXPECT_EQ(ReadEvents(daemon.port(), 1, 3s).arrivals.size(), 1u);
 
   redis.Restart();
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        overview = daemon.Json("/api/v1/overview");
-        return overview.is_object() && overview["redis"]["ok"] == true;
-      },
-      10s, 100ms))
+  EXPECT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& o) { return o["redis"]["ok"] == true; }, &overview))
       << overview.dump();
   EXPECT_EQ(daemon.Get("/api/v1/bans").status, 200);
   const std::string log = daemon.process().Stderr();
@@ -507,14 +508,12 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
                 .status,
             200);
   nlohmann::json overview;
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        overview = daemon.Json("/api/v1/overview");
-        return overview.is_object() && overview["top"]["rows"].size() == 4 &&
-               overview["bans"]["total"] == 1 &&
-               RequestsOf(overview["top"]["rows"], Client(0)) == 3;
+  ASSERT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& o) {
+        return o["top"]["rows"].size() == 4 && o["bans"]["total"] == 1 &&
+               RequestsOf(o["top"]["rows"], Client(0)) == 3;
       },
-      10s, 100ms))
+      &overview))
       << overview.dump();
 
   // Three snapshots over the event stream, then the page stands still (an open stream would
