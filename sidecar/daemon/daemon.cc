@@ -113,7 +113,8 @@ void Daemon::StartControl() {
     handlers.next_event = [this](uint64_t* seq, int64_t wait_ms) {
       return console_->NextEvent(seq, wait_ms);
     };
-    handlers.host_names = {options_.config.daemon.node};
+    handlers.host_names = options_.config.daemon.console_hosts;
+    handlers.host_names.push_back(options_.config.daemon.node);
   }
   control_ = std::make_unique<ControlServer>(std::move(handlers));
   std::string error;

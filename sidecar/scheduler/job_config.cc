@@ -252,6 +252,7 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
     }
     if (auto v = r.Bool("metrics_token")) config.daemon.metrics_token = *v;
     if (auto v = r.Bool("console")) config.daemon.console = *v;
+    if (auto v = r.StringList("console_hosts")) config.daemon.console_hosts = *v;
     std::string host;
     int port = 0;
     if (!config.daemon.listen.empty() && config.daemon.token.empty() &&
@@ -265,7 +266,7 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
     }
     r.RejectUnknown(
         "listen, shutdown_grace, lease, purge_interval, node, token_file, metrics_token, "
-        "console");
+        "console, console_hosts");
   }
   if (config.daemon.node.empty()) {
     char host[HOST_NAME_MAX + 1] = {};

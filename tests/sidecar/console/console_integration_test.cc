@@ -46,14 +46,14 @@ std::string Client(int i) { return "127.0.0." + std::to_string(10 + i); }
 // A running `warden daemon` with its console on 127.0.0.1 (or `listen`), for one test.
 class Daemon {
  public:
-  explicit Daemon(const RedisServer& redis, const std::string& daemon_section = "",
-                  const std::string& node = "console-test")
+  // `extra`: more [daemon] keys; `host`: the address it listens on (its port is a free one).
+  explicit Daemon(const RedisServer& redis, const std::string& extra = "",
+                  const std::string& node = "console-test", const std::string& host = "127.0.0.1")
       : port_(FreePort()) {
     const std::string config = dir_.path() + "/warden.toml";
-    std::ofstream(config) << "[daemon]\nnode = \"" << node << "\"\n"
-                          << (daemon_section.empty()
-                                  ? "listen = \"127.0.0.1:" + std::to_string(port_) + "\"\n"
-                                  : daemon_section);
+    std::ofstream(config) << "[daemon]\nnode = \"" << node << "\"\nlisten = \"" << host << ":"
+                          << port_ << "\"\n"
+                          << extra;
     process_.emplace(Process::Start(
         WardenProcessOptions({.args = {"daemon"}, .redis = redis.url(), .config = config})));
   }
@@ -375,7 +375,7 @@ TEST(ConsoleIntegrationTest, BanFromTheApiReachesNginxAndIsAudited) {
 
 TEST(ConsoleIntegrationTest, WritesWithoutTheCsrfTokenOrFromAnotherOriginAreRefused) {
   RedisServer redis;
-  Daemon daemon(redis);
+  Daemon daemon(redis, "console_hosts = [\"console.example\"]\n");
   ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
   const std::string csrf = daemon.Csrf();
   ASSERT_FALSE(csrf.empty());
@@ -398,7 +398,22 @@ TEST(ConsoleIntegrationTest, WritesWithoutTheCsrfTokenOrFromAnotherOriginAreRefu
       std::string::npos);
   EXPECT_NE(StatusLine(daemon.port(), "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").find(" 200 "),
             std::string::npos);
-  // With the token: written.
+  EXPECT_NE(
+      StatusLine(daemon.port(), "GET / HTTP/1.0\r\nHost: console-test:9477\r\n\r\n").find(" 200 "),
+      std::string::npos);
+  EXPECT_NE(
+      StatusLine(daemon.port(), "GET / HTTP/1.0\r\nHost: warden.example.com\r\n\r\n").find(" 403 "),
+      std::string::npos);
+  // A name the configuration gives (a reverse proxy's), with the same origin: written.
+  const std::string body = R"({"entry": "192.0.2.8"})";
+  EXPECT_NE(StatusLine(daemon.port(),
+                       "POST /api/v1/ban HTTP/1.0\r\nHost: console.example\r\n"
+                       "Origin: https://console.example\r\nX-Warden-CSRF: " +
+                           csrf + "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + body)
+                .find(" 200 "),
+            std::string::npos);
+  // With the CSRF token, from the page's own origin: written.
   EXPECT_EQ(daemon.Post("/api/v1/ban", ban, {{"X-Warden-CSRF", csrf}}).status, 200);
 }
 
@@ -407,9 +422,8 @@ TEST(ConsoleIntegrationTest, NonLoopbackListenerNeedsTheToken) {
   TempDir tmp("warden-console-token");
   const std::string token = "console-test-token-0123456789";
   std::ofstream(tmp.path() + "/token") << token << "\n";
-  const int port = FreePort();
-  Daemon daemon(redis, "listen = \"0.0.0.0:" + std::to_string(port) + "\"\ntoken_file = \"" +
-                           tmp.path() + "/token\"\n");
+  Daemon daemon(redis, "token_file = \"" + tmp.path() + "/token\"\n", "console-test", "0.0.0.0");
+  const int port = daemon.port();
   auto get = [&](const std::string& path, const std::map<std::string, std::string>& headers) {
     return HttpGet("127.0.0.1", port, path, headers);
   };
