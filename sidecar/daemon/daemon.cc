@@ -330,12 +330,14 @@ ControlServer::Reply Daemon::JobsReply() {
                         {"enabled", job.enabled},
                         {"running_here", status.running},
                         {"next_fire", nullptr},
-                        {"last", nullptr}};
+                        {"last", nullptr},
+                        {"failures", nullptr}};
     if (status.next_fire_ms) j["next_fire"] = FormatIsoUtcMs(*status.next_fire_ms);
     try {
       if (auto last = coordinator_.LastResult(job.name)) {
         j["last"] = nlohmann::json::parse(*last, nullptr, false);
       }
+      j["failures"] = coordinator_.Failures(job.name);
     } catch (const Error&) {
       // Redis down: no last result.
     }

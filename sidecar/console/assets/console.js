@@ -336,6 +336,8 @@ const jobColumns = [
     ? fmtDuration((serverNow() - r.last.finished) / 1000) + ' ago' : '-') },
   { key: 'duration', label: 'took', num: true, fmt: (r) => (r.last && r.last.finished
     ? fmtDuration((r.last.finished - r.last.started) / 1000) : '-') },
+  { key: 'failures', label: 'failures in a row', num: true,
+    fmt: (r) => (r.failures === null || r.failures === undefined ? '-' : fmtInt(r.failures)) },
   { key: 'error', label: 'error', fmt: (r) => (r.last && r.last.error ? r.last.error : '') },
 ];
 const nodeColumns = [

@@ -513,7 +513,10 @@ std::string OutputDir() {
 TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   RedisServer redis;
   NginxServer nginx(NginxFor(redis));
-  Daemon daemon(redis);
+  // A job that fails every time, for the jobs panel.
+  Daemon daemon(redis,
+                "\n[[job]]\nname = \"always-fails\"\ntype = \"command\"\n"
+                "schedule = \"@every 1s\"\ncommand = \"false\"\ntimeout = \"2s\"\n");
   ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
   ASSERT_NO_FATAL_FAILURE(Traffic(nginx, {3, 6, 9, 12}));
   ASSERT_EQ(daemon
@@ -525,7 +528,8 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   ASSERT_TRUE(daemon.OverviewUntil(
       [&](const nlohmann::json& o) {
         return o["top"]["rows"].size() == 4 && o["bans"]["total"] == 1 &&
-               RequestsOf(o["top"]["rows"], Client(0)) == 3;
+               RequestsOf(o["top"]["rows"], Client(0)) == 3 && o["jobs"].size() == 1 &&
+               o["jobs"][0]["failures"].is_number() && o["jobs"][0]["failures"] >= 2;
       },
       &overview))
       << overview.dump();
@@ -556,6 +560,14 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   EXPECT_NE(html.find("scanner"), std::string::npos);
   EXPECT_NE(html.find("console-test"), std::string::npos);
   EXPECT_NE(html.find(R"(data-state="live")"), std::string::npos) << "see " << dom_file;
+  // The jobs panel: the job, its last result and its failures in a row (at least the API's).
+  EXPECT_NE(html.find("always-fails"), std::string::npos) << "see " << dom_file;
+  std::smatch failures;
+  ASSERT_TRUE(std::regex_search(html, failures,
+                                std::regex(R"(<td data-col="failures" class="num">(\d+)<)")))
+      << "see " << dom_file;
+  EXPECT_GE(std::stoi(failures[1]), overview["jobs"][0]["failures"].get<int>());
+  EXPECT_NE(html.find(R"(<td data-col="result">failed<)"), std::string::npos) << "see " << dom_file;
 
   const std::string png = OutputDir() + "/console.png";
   std::filesystem::remove(png);
