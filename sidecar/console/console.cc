@@ -403,9 +403,18 @@ ControlServer::Reply Console::Series(const ControlServer::ConsoleRequest& reques
     TrafficSeries series(conn, schema);
     // Seconds up to the one before this (being written); minutes up to this one (partial).
     const int64_t last = seconds ? now_ms / 1000 - 1 : now_ms / 60000;
-    return Json(200, TrafficHistory::SeriesJson(
-                         step_ms, (last - count + 1) * step_ms,
-                         seconds ? series.Seconds(last, count) : series.Minutes(last, count)));
+    std::vector<TrafficReport::Minute> points =
+        seconds ? series.Seconds(last, count) : series.Minutes(last, count);
+    if (!seconds) {  // minutes no console wrote yet: from the nodes' own counts (kept 2 h)
+      const int64_t first = last - count + 1;
+      const int64_t from = std::max(first, last - TrafficReport::kMaxWindowMinutes + 1);
+      for (const TrafficReport::Minute& m :
+           TrafficReport(conn, options_.prefix).Minutes(from, last)) {
+        TrafficReport::Minute& point = points[static_cast<size_t>(m.minute - first)];
+        if (point.requests == 0 && point.refused == 0) point = m;
+      }
+    }
+    return Json(200, TrafficHistory::SeriesJson(step_ms, (last - count + 1) * step_ms, points));
   });
 }
 

@@ -262,6 +262,13 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   for (const auto& v : minutes["pass"]) minute_sum += v.get<long long>();
   EXPECT_EQ(minute_sum, 36);
 
+  // A minute before any console wrote (here: 3 minutes ago) comes from the nodes' own counts.
+  const long long now_minute = std::stoll(redis.Command({"TIME"}).elements[0].str) / 60;
+  redis.Command({"ZADD", "warden:top:req:" + std::to_string(now_minute - 3), "5", "192.0.2.99"});
+  minutes = daemon.Json("/api/v1/series?step=1m&range=5m");
+  ASSERT_EQ(minutes["pass"].size(), 5u) << minutes.dump();
+  EXPECT_EQ(minutes["pass"][1], 5) << minutes.dump();
+
   // This sidecar beats in Redis and shows as a node.
   ASSERT_FALSE(overview["nodes"].empty());
   EXPECT_EQ(overview["nodes"][0]["node"], "console-test");
