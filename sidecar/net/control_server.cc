@@ -28,9 +28,9 @@ bool IsConsolePath(const std::string& path) {
 void SendJsonError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   std::string body = "{\"error\":\"";
-  for (char c : message) {  // messages are ours: only quotes and backslashes to escape
+  for (char c : message) {  // ours, with at most a header's value quoted in them
     if (c == '"' || c == '\\') body += '\\';
-    body += c;
+    body += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
   }
   res.set_content(body + "\"}\n", "application/json");
 }
