@@ -496,7 +496,7 @@ start_daemon() {
       "warden daemon (pid $pid) is not answering on 127.0.0.1:$DAEMON_PORT"
     sleep 0.1
   done
-  say "daemon   started  pid $pid  http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log"
+  say "daemon   started  pid $pid  console http://127.0.0.1:$DAEMON_PORT/  metrics http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log"
 }
 
 # ---- commands -------------------------------------------------------------------------------
@@ -513,7 +513,7 @@ describe() {
       grep -q '^\s*listen \[::1\]' "$dir/nginx.conf" 2>/dev/null && urls+=" http://[::1]:$port/"
       echo "$urls (node $(node_name "$1"))"
       ;;
-    daemon) echo "http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log" ;;
+    daemon) echo "console http://127.0.0.1:$DAEMON_PORT/  metrics http://127.0.0.1:$DAEMON_PORT/metrics  log $logs/warden.log" ;;
   esac
 }
 
@@ -665,6 +665,12 @@ tour_steps() {
   step_run 10 '127\.0\.0\.1[0-7]' 'who sends the most, with refusals and countries' "$w top"
   step_run 5 '127\.0\.0\.14 .*probe' 'the scanner 127.0.0.14, banned by the probe rule, and why' \
     "$w list"
+
+  section "The console: traffic, top talkers, bans, jobs and nodes on one live page"
+  step_note 'open it in a browser (Ban/Unban from a row; docs/console.md)' "http://127.0.0.1:$DAEMON_PORT/"
+  step_http 3 200 'Content-Type: text/html' 'the page, served by warden daemon' "curl -i http://127.0.0.1:$DAEMON_PORT/"
+  step_run 5 '127\.0\.0\.1[0-7]' 'what its top talkers panel reads' \
+    "curl -s 'http://127.0.0.1:$DAEMON_PORT/api/v1/top?window=5m&limit=5'"
 
   section "Jobs (warden daemon; run/warden.toml)"
   step_run 3 'archive-members' 'schedules, next fire times, last results' "$w job list"

@@ -21,6 +21,14 @@ class RedisSchema {
   // The epoch an operator accepted (`warden sync --accept-empty`): nodes that hold their list
   // against a reload that would drop most of it let it go for this epoch.
   std::string BlacklistAccept() const { return prefix_ + "bl:accept"; }
+  // A sidecar's heartbeat (JSON, expires), and every sidecar by its last heartbeat (the console).
+  std::string SidecarNode(const std::string& node) const { return prefix_ + "sc:node:" + node; }
+  std::string SidecarNodes() const { return prefix_ + "sc:nodes"; }
+  // The fleet's traffic per second (15 min) and per minute (24 h), and the sidecar that writes
+  // them (the console's time series).
+  std::string TrafficSeconds() const { return prefix_ + "ts:s"; }
+  std::string TrafficMinutes() const { return prefix_ + "ts:m"; }
+  std::string TrafficWriter() const { return prefix_ + "ts:writer"; }
 
   // The change stream keeps about this many changes; a node further behind reloads in full.
   static constexpr long kLogMaxLen = 100000;

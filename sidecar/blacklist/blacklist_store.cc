@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <deque>
-#include <random>
 
 #include "base/errors.h"
+#include "base/random_hex.h"
 
 namespace warden {
 
@@ -33,16 +33,7 @@ BlacklistStore::BlacklistStore(RedisConnection& conn, RedisSchema schema, std::s
       apply_script_(RedisSchema::kApplyChangesScript),
       purge_script_(RedisSchema::kPurgeExpiredScript) {}
 
-std::string BlacklistStore::NewEpoch() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::random_device random;
-  std::string epoch;
-  for (int i = 0; i < 8; ++i) {
-    uint32_t bits = random();
-    for (int j = 0; j < 4; ++j, bits >>= 4) epoch += kHex[bits & 0xf];
-  }
-  return epoch;
-}
+std::string BlacklistStore::NewEpoch() { return RandomHex(32); }
 
 std::vector<std::string> BlacklistStore::ApplyKeys() const {
   return {schema_.BlacklistEntries(), schema_.BlacklistExpiry(), schema_.BlacklistSeq(),

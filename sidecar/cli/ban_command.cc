@@ -8,6 +8,7 @@
 
 #include "base/duration.h"
 #include "base/errors.h"
+#include "blacklist/ban_request.h"
 #include "blacklist/blacklist_store.h"
 #include "blacklist/entry_input.h"
 
@@ -15,7 +16,6 @@ namespace warden {
 
 namespace {
 
-constexpr size_t kMaxReason = 1024;
 constexpr int64_t kHousekeepingPurgeLimit = 1000;
 
 std::string Describe(const std::string& entry, int64_t ttl_ms, const std::string& reason) {
@@ -68,41 +68,28 @@ int BanCommand::Run() {
   std::string error;
   auto ttl_ms = ParseTtlMs(ttl_, &error);
   if (!ttl_ms) throw UsageError(error);
-  if (reason_.size() > kMaxReason) {
-    throw UsageError("the reason is longer than " + std::to_string(kMaxReason) + " characters");
+  if (reason_.size() > BanRequest::kMaxReason) {
+    throw UsageError("the reason is longer than " + std::to_string(BanRequest::kMaxReason) +
+                     " characters");
   }
   return file_.empty() ? RunArgs(*ttl_ms) : RunFile(*ttl_ms);
 }
 
 int BanCommand::RunArgs(int64_t ttl_ms) {
-  std::vector<Cidr> cidrs = EntryInput::FromArgs(entries_, !force_);
-  const Settings& settings = ctx_.settings();
+  BanRequest request;
+  request.cidrs = EntryInput::FromArgs(entries_, !force_);
+  request.ttl_ms = ttl_ms;
+  request.source = EntrySourceFromName(source_.empty() ? "manual" : source_);
+  request.added_by = ctx_.env().Actor();
+  request.reason = reason_;
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(settings.prefix()));
-
-  const int64_t now_ms = store.ServerNowMs();
-  BlacklistEntry entry;
-  entry.expires_ms = ttl_ms == 0 ? 0 : now_ms + ttl_ms;
-  entry.added_ms = now_ms;
-  entry.source = EntrySourceFromName(source_.empty() ? "manual" : source_);
-  entry.added_by = ctx_.env().Actor();
-  entry.reason = reason_;
-
-  std::vector<BlacklistChange> changes;
-  std::vector<std::string> names;
-  for (const Cidr& cidr : cidrs) {
-    entry.cidr = cidr;
-    names.push_back(cidr.ToString());
-    changes.push_back(
-        {BlacklistChange::Op::kAdd, names.back(), entry.expires_ms, entry.EncodeValue()});
+  BlacklistStore store(conn, RedisSchema(ctx_.settings().prefix()));
+  BanRequest::Result result = request.Apply(store);
+  for (size_t i = 0; i < result.names.size(); ++i) {
+    ctx_.out() << Describe(result.names[i], ttl_ms, reason_)
+               << (result.replaced[i] ? " (replaced an existing ban)" : "") << '\n';
   }
-  auto before = store.Get(names);
-  store.Apply(changes);
-  for (size_t i = 0; i < names.size(); ++i) {
-    ctx_.out() << Describe(names[i], ttl_ms, reason_)
-               << (before[i] ? " (replaced an existing ban)" : "") << '\n';
-  }
-  Housekeeping(store, now_ms, ctx_);
+  Housekeeping(store, result.now_ms, ctx_);
   return kExitOk;
 }
 

@@ -13,7 +13,9 @@ namespace warden {
 
 DaemonCommand::DaemonCommand(CLI::App& parent, CommandContext& context) : ctx_(context) {
   app_ = parent.add_subcommand(
-      "daemon", "Run the background service: the job scheduler and the expired-ban purge");
+      "daemon",
+      "Run the background service: the job scheduler, the expired-ban purge, and the "
+      "operator's console on [daemon] listen");
   app_->add_option("--log-format", log_format_, "Log lines as text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   interval_opt_ = app_->add_option("--interval", interval_,

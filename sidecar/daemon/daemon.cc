@@ -76,6 +76,7 @@ Daemon::Daemon(Options options, Logger& logger, SignalEvents& signals)
 
 Daemon::~Daemon() {
   if (control_) control_->Stop();
+  if (console_) console_->Stop();
   executor_.reset();  // joins the run threads (none left unless abandoned)
 }
 
@@ -94,12 +95,36 @@ void Daemon::StartControl() {
   handlers.run_status = [this](uint64_t id) { return RunStatusReply(id); };
   handlers.token = options_.config.daemon.token;
   handlers.metrics_token = options_.config.daemon.metrics_token;
+  if (options_.config.daemon.console) {
+    Console::Options console;
+    console.connect = [this] {
+      return RedisConnection::Connect(options_.redis, options_.timeout_ms);
+    };
+    console.prefix = options_.prefix;
+    console.node = options_.config.daemon.node;
+    console.listen = listen;
+    console_ = std::make_unique<Console>(std::move(console), logger_, [this] {
+      return nlohmann::json::parse(OnLoop([this] { return JobsReply(); }, true).body, nullptr,
+                                   false);
+    });
+    handlers.console = [this](const ControlServer::ConsoleRequest& request) {
+      return console_->Handle(request);
+    };
+    handlers.next_event = [this](uint64_t* seq, int64_t wait_ms) {
+      return console_->NextEvent(seq, wait_ms);
+    };
+    handlers.host_names = options_.config.daemon.console_hosts;
+    handlers.host_names.push_back(options_.config.daemon.node);
+  }
   control_ = std::make_unique<ControlServer>(std::move(handlers));
   std::string error;
   if (!control_->Start(host, port, &error)) {
-    logger_.Warn("no /metrics and no job control endpoint", {{"error", error}});
+    logger_.Warn("no /metrics, no job control endpoint and no console", {{"error", error}});
     control_.reset();
+    console_.reset();
+    return;
   }
+  if (console_) console_->Start();
 }
 
 int Daemon::Run() {
@@ -121,6 +146,8 @@ int Daemon::Run() {
     int64_t now = SystemNowMs();
     if (signals_.stop_requested() && !draining) {
       draining = true;
+      draining_ = true;                // the console's wait on this loop ends, then
+      if (console_) console_->Stop();  // its thread, which asks this loop for the jobs
       scheduler_->Drain();
       drain_deadline = now + options_.config.daemon.shutdown_grace_ms;
       if (scheduler_->running() > 0) {
@@ -257,7 +284,8 @@ void Daemon::Reload() {
   }
 }
 
-ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task) {
+ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task,
+                                    bool until_draining) {
   auto promise = std::make_shared<std::promise<ControlServer::Reply>>();
   std::future<ControlServer::Reply> answer = promise->get_future();
   {
@@ -271,8 +299,12 @@ ControlServer::Reply Daemon::OnLoop(std::function<ControlServer::Reply()> task) 
     });
   }
   signals_.Wake();
-  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    return Json(503, {{"error", "the daemon did not answer in time"}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (answer.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (until_draining && draining_) return Json(503, {{"error", "the daemon is stopping"}});
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Json(503, {{"error", "the daemon did not answer in time"}});
+    }
   }
   return answer.get();
 }
@@ -298,12 +330,14 @@ ControlServer::Reply Daemon::JobsReply() {
                         {"enabled", job.enabled},
                         {"running_here", status.running},
                         {"next_fire", nullptr},
-                        {"last", nullptr}};
+                        {"last", nullptr},
+                        {"failures", nullptr}};
     if (status.next_fire_ms) j["next_fire"] = FormatIsoUtcMs(*status.next_fire_ms);
     try {
       if (auto last = coordinator_.LastResult(job.name)) {
         j["last"] = nlohmann::json::parse(*last, nullptr, false);
       }
+      j["failures"] = coordinator_.Failures(job.name);
     } catch (const Error&) {
       // Redis down: no last result.
     }

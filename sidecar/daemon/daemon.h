@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "blacklist/blacklist_store.h"
 #include "common/backoff.h"
 #include "config/settings.h"
+#include "console/console.h"
 #include "jobs/breaker_registry.h"
 #include "jobs/job_runner.h"
 #include "jobs/webhook_alerter.h"
@@ -35,7 +37,8 @@ namespace warden {
 //   - Built-in housekeeping: purging expired bans every purge_interval (each purge is atomic
 //     in Redis, so every sidecar may do it; the deletions reach every nginx node through the
 //     change stream).
-//   - /metrics and the job control endpoint over HTTP ([daemon] listen).
+//   - /metrics, the job control endpoint and the operator's console over HTTP ([daemon] listen,
+//     docs/console.md).
 //   - SIGHUP reloads the config file (a bad one is rejected and the running one kept); SIGTERM
 //     or SIGINT: start nothing new, wait up to shutdown_grace for runs to finish, then ask them
 //     to stop (http_sync stops at a chunk boundary, checkpointed) and exit.
@@ -75,8 +78,11 @@ class Daemon {
   void EnterOutage(const std::string& why);
   void Reload();
   void StartControl();
-  // Runs `task` on the loop thread and waits for its answer (control requests).
-  ControlServer::Reply OnLoop(std::function<ControlServer::Reply()> task);
+  // Runs `task` on the loop thread and waits for its answer (control requests). With
+  // `until_draining`, gives up as soon as the daemon starts stopping (the console's thread,
+  // which the loop joins then).
+  ControlServer::Reply OnLoop(std::function<ControlServer::Reply()> task,
+                              bool until_draining = false);
   ControlServer::Reply JobsReply();
   ControlServer::Reply RunReply(const std::string& name);
   ControlServer::Reply RunStatusReply(uint64_t id);
@@ -94,6 +100,7 @@ class Daemon {
   std::unique_ptr<ThreadExecutor> executor_;
   RedisCoordinator coordinator_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Console> console_;  // before control_: the server calls into it
   std::unique_ptr<ControlServer> control_;
 
   std::optional<RedisConnection> conn_;
@@ -105,6 +112,7 @@ class Daemon {
   std::string last_task_error_;
   Backoff reconnect_backoff_;  // reconnects to Redis
 
+  std::atomic<bool> draining_{false};
   std::mutex tasks_mutex_;
   std::deque<std::function<void()>> tasks_;
   // Outcomes of the latest runs started here, for GET /runs/ID.

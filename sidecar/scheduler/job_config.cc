@@ -251,6 +251,8 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
         r.Fail(r.Get("token_file"), "token_file", error);
     }
     if (auto v = r.Bool("metrics_token")) config.daemon.metrics_token = *v;
+    if (auto v = r.Bool("console")) config.daemon.console = *v;
+    if (auto v = r.StringList("console_hosts")) config.daemon.console_hosts = *v;
     std::string host;
     int port = 0;
     if (!config.daemon.listen.empty() && config.daemon.token.empty() &&
@@ -263,7 +265,8 @@ SchedulerConfig SchedulerConfig::Parse(const std::string& text, const std::strin
       r.Fail(r.Get("metrics_token"), "metrics_token", "needs token_file");
     }
     r.RejectUnknown(
-        "listen, shutdown_grace, lease, purge_interval, node, token_file, metrics_token");
+        "listen, shutdown_grace, lease, purge_interval, node, token_file, metrics_token, "
+        "console, console_hosts");
   }
   if (config.daemon.node.empty()) {
     char host[HOST_NAME_MAX + 1] = {};

@@ -73,6 +73,10 @@ struct DaemonSettings {
   std::string token_file;
   std::string token;           // read from token_file when the config is loaded
   bool metrics_token = false;  // /metrics needs the token too (default: open)
+  bool console = true;         // the operator's console on the listener (docs/console.md)
+  // Host names the console answers to besides IP addresses, localhost and `node` (a reverse
+  // proxy's name for it); any other Host is refused, against DNS rebinding.
+  std::vector<std::string> console_hosts;
   int64_t shutdown_grace_ms = 30000;
   int64_t lease_ms = 30000;
   int64_t purge_interval_ms = 1000;

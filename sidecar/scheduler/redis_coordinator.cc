@@ -258,6 +258,18 @@ std::optional<std::string> RedisCoordinator::LastResult(const std::string& job) 
   return std::string(view.str());
 }
 
+int64_t RedisCoordinator::Failures(const std::string& job) {
+  RedisReply reply = Command({"GET", Key(job, "failures")});
+  ReplyView view = reply.view();
+  view.ThrowIfError();
+  if (!view.is_string()) return 0;
+  const std::string text(view.str());
+  return text.find_first_not_of("0123456789") == std::string::npos && !text.empty() &&
+                 text.size() < 19
+             ? std::stoll(text)
+             : 0;
+}
+
 int64_t RedisCoordinator::ReseedFence(RedisConnection& conn, const std::string& prefix,
                                       const std::string& job, int64_t at_least) {
   RedisScript reseed(

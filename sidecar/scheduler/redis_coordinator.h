@@ -37,6 +37,8 @@ class RedisCoordinator : public JobCoordinator {
   std::optional<int64_t> LastClaimed(const JobSpec& job) override;
   Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
   std::optional<std::string> LastResult(const std::string& job) override;
+  // The job's consecutive failures across the fleet so far (0 after a success).
+  int64_t Failures(const std::string& job);
 
   // Loads the scripts into Redis's script cache now, so the first fire time does not pay.
   void Preload();

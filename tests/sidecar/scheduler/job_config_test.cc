@@ -212,6 +212,18 @@ TEST(JobConfig, ListenAddress) {
   EXPECT_FALSE(SchedulerConfig::ParseListen("x:70000", &host, &port));
 }
 
+TEST(JobConfig, TheConsoleIsOnByDefaultAndTakesMoreHostNames) {
+  auto defaults = SchedulerConfig::Parse("[daemon]\n", "w.toml", BuiltinJobTypes());
+  EXPECT_TRUE(defaults.daemon.console);
+  EXPECT_TRUE(defaults.daemon.console_hosts.empty());
+  auto config = SchedulerConfig::Parse(
+      "[daemon]\nconsole = false\nconsole_hosts = [\"warden.example.com\"]\n", "w.toml",
+      BuiltinJobTypes());
+  EXPECT_FALSE(config.daemon.console);
+  EXPECT_EQ(config.daemon.console_hosts, std::vector<std::string>{"warden.example.com"});
+  EXPECT_NE(Error("[daemon]\nconsole = \"yes\"\n").find("console"), std::string::npos);
+}
+
 TEST(JobConfig, ControlEndpointOffLoopbackNeedsAToken) {
   for (const char* listen :
        {"0.0.0.0:9477", "[::]:9477", "10.1.2.3:9477", "edge-1:9477", "127.example.org:9477"}) {

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "blacklist/blacklist_store.h"
+#include "common/address.h"
+#include "common/blacklist_entry.h"
+
+namespace warden {
+
+// Bans given by hand (`warden ban ADDRESS`, the console's ban button): one entry per network,
+// the same expiry, source, author and reason for each.
+struct BanRequest {
+  static constexpr size_t kMaxReason = 1024;
+
+  std::vector<Cidr> cidrs;
+  int64_t ttl_ms = 0;  // 0: never expires
+  EntrySource source = EntrySource::kManual;
+  std::string added_by;
+  std::string reason;
+
+  struct Result {
+    int64_t now_ms = 0;              // Redis's clock when the bans were written
+    std::vector<std::string> names;  // canonical text, in the order of `cidrs`
+    std::vector<bool> replaced;      // whether each replaced a ban that was there
+  };
+
+  // Writes the bans through `store` (one apply script run). Throws RedisError.
+  Result Apply(BlacklistStore& store) const;
+};
+
+}  // namespace warden

@@ -1,0 +1,461 @@
+// Warden's console: one snapshot a second over Server-Sent Events (/api/v1/events), JSON
+// endpoints for what the snapshot does not carry, hand-written SVG for the chart. No library.
+'use strict';
+
+const csrf = document.querySelector('meta[name=warden-csrf]').content;
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const state = {
+  snapshot: null,
+  range: params.get('range') || '15m',    // the chart's time range
+  window: params.get('window') || '5m',   // the top talkers' window
+  filters: parseFilters(params.get('filter') || ''),
+  top: null,        // /api/v1/top when the window is not the snapshot's
+  countries: null,
+  series: null,     // /api/v1/series?step=1m when the range is over 15 min
+  clockOffset: 0,   // server time - local time, ms
+  shown: {},        // the rows each table shows, for export
+  still: '',        // set once the page stopped following the stream (?live=N)
+};
+
+// ---- errors: anything that goes wrong is counted where a test (and a person) can see it
+function recordError(text) {
+  const box = $('page-errors');
+  box.dataset.count = String(Number(box.dataset.count) + 1);
+  box.hidden = false;
+  box.textContent = text;
+}
+window.addEventListener('error', (e) => recordError(String(e.message || e.type)), true);
+window.addEventListener('unhandledrejection', (e) => recordError(String(e.reason)));
+
+// ---- formatting
+const fmtInt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'));
+function fmtDuration(seconds) {
+  if (seconds === null || seconds === undefined) return 'never';
+  seconds = Math.max(0, Math.round(seconds));
+  const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600);
+  const m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+  if (d) return d + 'd' + (h ? h + 'h' : '');
+  if (h) return h + 'h' + (m ? m + 'm' : '');
+  if (m) return m + 'm' + (s ? s + 's' : '');
+  return s + 's';
+}
+const serverNow = () => Date.now() + state.clockOffset;
+function fmtTime(ms) { return new Date(ms).toISOString().substring(11, 19); }
+function rangeSeconds(text) {
+  const m = /^(\d+)([smh])$/.exec(text);
+  if (!m) return 900;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2]];
+}
+
+// ---- filters: "field:value" keeps matching rows, "!field:value" drops them; in the URL
+function parseFilters(text) {
+  return text.split(',').filter(Boolean).map((f) => {
+    const not = f.startsWith('!');
+    const body = not ? f.substring(1) : f;
+    const at = body.indexOf(':');
+    return at < 1 ? null : { not, field: body.substring(0, at), value: body.substring(at + 1) };
+  }).filter(Boolean);
+}
+function saveUrl() {
+  const p = new URLSearchParams();
+  if (state.range !== '15m') p.set('range', state.range);
+  if (state.window !== '5m') p.set('window', state.window);
+  if (state.filters.length) {
+    p.set('filter', state.filters.map((f) => (f.not ? '!' : '') + f.field + ':' + f.value).join(','));
+  }
+  const q = p.toString();
+  history.replaceState(null, '', q ? '?' + q : location.pathname);
+}
+function addFilter(field, value, not) {
+  state.filters = state.filters.filter((f) => !(f.field === field && f.value === value));
+  state.filters.push({ field, value, not });
+  saveUrl();
+  render();
+}
+function keep(row) {
+  return state.filters.every((f) => {
+    if (!(f.field in row)) return true;
+    const same = String(row[f.field] === null ? '-' : row[f.field]) === f.value;
+    return f.not ? !same : same;
+  });
+}
+function renderFilters() {
+  const box = $('filters');
+  box.textContent = '';
+  state.filters.forEach((f, i) => {
+    const chip = document.createElement('span');
+    chip.className = 'chip';
+    chip.textContent = f.field + (f.not ? ' ≠ ' : ' = ') + f.value + ' ';
+    const x = document.createElement('button');
+    x.textContent = '✕';
+    x.title = 'remove this filter';
+    x.onclick = () => { state.filters.splice(i, 1); saveUrl(); render(); };
+    chip.appendChild(x);
+    box.appendChild(chip);
+  });
+}
+
+// ---- tables: columns {key, label, num, filter, fmt(row), cell(td,row)}
+function renderTable(name, columns, rows) {
+  const table = $(name + '-table');
+  const shown = rows.filter(keep);
+  state.shown[name] = { columns, rows: shown };
+  table.textContent = '';
+  const head = table.createTHead().insertRow();
+  for (const c of columns) {
+    const th = document.createElement('th');
+    th.textContent = c.label;
+    if (c.num) th.className = 'num';
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  if (!shown.length) {
+    const td = body.insertRow().insertCell();
+    td.colSpan = columns.length;
+    td.className = 'empty';
+    td.textContent = rows.length ? 'no row matches the filters' : 'none';
+    return;
+  }
+  for (const row of shown) {
+    const tr = body.insertRow();
+    for (const c of columns) {
+      const td = tr.insertCell();
+      td.dataset.col = c.key;
+      if (c.num) td.className = 'num';
+      if (c.cell) { c.cell(td, row); continue; }
+      const text = c.fmt ? c.fmt(row) : (row[c.key] === null || row[c.key] === undefined ? '-' : String(row[c.key]));
+      if (c.filter && text !== '-') {
+        const v = document.createElement('button');
+        v.className = 'val';
+        v.textContent = text;
+        v.title = 'show only ' + c.key + ' ' + text;
+        v.onclick = () => addFilter(c.key, String(row[c.key]), false);
+        const n = document.createElement('button');
+        n.className = 'not';
+        n.textContent = '⊘';
+        n.title = 'hide ' + c.key + ' ' + text;
+        n.setAttribute('aria-label', n.title);
+        n.onclick = () => addFilter(c.key, String(row[c.key]), true);
+        td.append(v, n);
+      } else {
+        td.textContent = text;
+      }
+    }
+  }
+}
+function csvCell(v) {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+function exportTable(name, kind) {
+  const t = state.shown[name];
+  if (!t) return;
+  let text;
+  if (kind === 'json') {
+    text = JSON.stringify(t.rows, null, 2);
+  } else {
+    const keys = [...new Set(t.rows.flatMap((r) => Object.keys(r)))];
+    text = [keys.join(',')].concat(t.rows.map((r) => keys.map((k) => csvCell(r[k])).join(','))).join('\n') + '\n';
+  }
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: kind === 'json' ? 'application/json' : 'text/csv' }));
+  a.download = 'warden-' + name + '.' + kind;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+for (const tools of document.querySelectorAll('.tools')) {
+  for (const kind of ['csv', 'json']) {
+    const b = document.createElement('button');
+    b.textContent = kind.toUpperCase();
+    b.title = 'download this table as ' + kind.toUpperCase();
+    b.onclick = () => exportTable(tools.dataset.table, kind);
+    tools.appendChild(b);
+  }
+}
+
+// ---- write actions: the CSRF token of the page in a header; the daemon audits each
+function message(text, error) {
+  const m = $('message');
+  m.hidden = false;
+  m.textContent = text;
+  m.className = error ? 'error' : '';
+}
+async function post(action, body) {
+  body.by = $('actor').value;
+  let reply;
+  try {
+    const r = await fetch('/api/v1/' + action, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Warden-CSRF': csrf },
+      body: JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+    reply = await r.json();
+    if (!r.ok) throw new Error(reply.error || r.statusText);
+  } catch (e) {
+    message(action + ' ' + body.entry + ': ' + e.message, true);
+    return;
+  }
+  message(action === 'ban'
+    ? 'banned ' + reply.banned + (reply.expires_at ? ' until ' + reply.expires_at : ' permanently')
+    : 'unbanned ' + reply.unbanned);
+  refreshSoon();
+}
+const ban = (entry) => post('ban', { entry, ttl: $('ttl').value, reason: $('reason').value });
+const unban = (entry) => post('unban', { entry });
+$('ban-submit').onclick = () => { if ($('ban-entry').value.trim()) ban($('ban-entry').value.trim()); };
+
+// ---- the chart: stacked areas, each decision with its own fill pattern and label
+const SERIES = [
+  { key: 'pass', label: 'passed', color: 'var(--pass)', pattern: 'solid' },
+  { key: 'refused', label: 'refused (blocked or limited)', color: 'var(--refused)', pattern: 'hatch' },
+];
+const svgNs = 'http://www.w3.org/2000/svg';
+function el(name, attrs, parent) {
+  const e = document.createElementNS(svgNs, name);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+const fillOf = (s) => (s.pattern === 'hatch' ? 'url(#hatch)' : s.color);
+function renderLegend(last) {
+  const ul = $('legend');
+  ul.textContent = '';
+  for (const s of SERIES) {
+    const li = document.createElement('li');
+    const sw = el('svg', { width: 14, height: 14, 'aria-hidden': 'true' });
+    el('rect', { width: 14, height: 14, fill: fillOf(s), stroke: s.color }, sw);
+    li.appendChild(sw);
+    li.append(s.label + (last ? ': ' + fmtInt(last[s.key]) + ' in the last step' : ''));
+    li.dataset.series = s.key;
+    ul.appendChild(li);
+  }
+}
+function renderChart(series) {
+  const box = $('chart');
+  box.textContent = '';
+  // As wide as the panel, in its pixels: the labels keep their shape in a narrow window.
+  const W = Math.max(280, Math.round(box.clientWidth) || 1000), H = 220, L = 48, B = 20, T = 8;
+  const svg = el('svg', { viewBox: `0 0 ${W} ${H}` }, box);
+  const n = series ? series.pass.length : 0;
+  if (!n) { renderLegend(null); return; }
+  const totals = series.pass.map((p, i) => SERIES.reduce((a, s) => a + (series[s.key][i] || 0), 0));
+  const max = Math.max(1, ...totals);
+  const round = (v) => Math.round(v * 10) / 10;
+  const x = (i) => round(L + (W - L - 4) * (n === 1 ? 1 : i / (n - 1)));
+  const y = (v) => round(H - B - (H - B - T) * (v / max));
+  let base = new Array(n).fill(0);
+  for (const s of SERIES) {
+    const top = base.map((b, i) => b + (series[s.key][i] || 0));
+    let d = `M${x(0)},${y(top[0])}`;
+    for (let i = 1; i < n; i++) d += `L${x(i)},${y(top[i])}`;
+    for (let i = n - 1; i >= 0; i--) d += `L${x(i)},${y(base[i])}`;
+    const path = el('path', { d: d + 'Z', fill: fillOf(s) }, svg);
+    el('title', {}, path).textContent = s.label;
+    base = top;
+  }
+  el('line', { x1: L, y1: H - B, x2: W, y2: H - B, stroke: 'var(--line)' }, svg);
+  const unit = series.step_ms === 1000 ? '/s' : '/min';
+  el('text', { x: 2, y: T + 10 }, svg).textContent = fmtInt(max) + unit;
+  el('text', { x: 2, y: H - B }, svg).textContent = '0';
+  el('text', { x: L, y: H - 4 }, svg).textContent = fmtTime(series.start_ms);
+  el('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }, svg).textContent = fmtTime(series.start_ms + (n - 1) * series.step_ms);
+  renderLegend({ pass: series.pass[n - 1], refused: series.refused[n - 1] });
+  $('traffic-scope').textContent = `(${state.range}, one point per ${series.step_ms === 1000 ? 'second' : 'minute'})`;
+}
+function chartSeries() {
+  const snap = state.snapshot;
+  if (rangeSeconds(state.range) > 900) return state.series;
+  if (!snap || !snap.series) return null;
+  const s = snap.series, keepN = rangeSeconds(state.range), from = Math.max(0, s.pass.length - keepN);
+  const out = { step_ms: s.step_ms, start_ms: s.start_ms + from * s.step_ms, decisions: s.decisions };
+  for (const k of s.decisions) out[k] = s[k].slice(from);
+  return out;
+}
+
+// ---- panels
+const topColumns = [
+  { key: 'address', label: 'address', filter: true },
+  { key: 'country', label: 'country', filter: true },
+  { key: 'requests', label: 'requests', num: true, fmt: (r) => fmtInt(r.requests) },
+  { key: 'rate', label: 'req/s', num: true,
+    fmt: (r) => (r.requests / (rangeSeconds(state.window))).toFixed(2) },
+  { key: 'refused', label: 'refused', num: true, fmt: (r) => fmtInt(r.refused) },
+  { key: 'share', label: 'refused %', num: true,
+    fmt: (r) => (r.requests ? (100 * r.refused / r.requests).toFixed(0) + '%' : '-') },
+  { key: 'state', label: 'state', filter: true },
+  { key: 'action', label: '', cell: (td, r) => {
+    const b = document.createElement('button');
+    if (r.state === 'banned') {
+      b.textContent = 'Unban';
+      b.title = 'take ' + r.ban + ' off the blacklist';
+      b.onclick = () => unban(r.ban);
+    } else {
+      b.textContent = 'Ban';
+      b.className = 'danger';
+      b.title = 'ban ' + r.address + ' for ' + $('ttl').value;
+      b.onclick = () => ban(r.address);
+    }
+    b.dataset.action = b.textContent.toLowerCase();
+    td.appendChild(b);
+  } },
+];
+const countryColumns = [
+  { key: 'country', label: 'country', filter: true },
+  { key: 'addresses', label: 'addresses', num: true, fmt: (r) => fmtInt(r.addresses) },
+  { key: 'requests', label: 'requests', num: true, fmt: (r) => fmtInt(r.requests) },
+  { key: 'refused', label: 'refused', num: true, fmt: (r) => fmtInt(r.refused) },
+];
+const banColumns = [
+  { key: 'entry', label: 'entry', filter: true },
+  { key: 'source', label: 'source', filter: true },
+  { key: 'reason', label: 'reason' },
+  { key: 'expires', label: 'expires in', num: true, cell: (td, r) => {
+    td.dataset.expires = r.expires_at || '';
+    td.textContent = r.expires_at ? fmtDuration((Date.parse(r.expires_at) - serverNow()) / 1000) : 'never';
+  } },
+  { key: 'added_by', label: 'by', filter: true },
+  { key: 'action', label: '', cell: (td, r) => {
+    const b = document.createElement('button');
+    b.textContent = 'Unban';
+    b.dataset.action = 'unban';
+    b.onclick = () => unban(r.entry);
+    td.appendChild(b);
+  } },
+];
+const jobColumns = [
+  { key: 'name', label: 'job', filter: true },
+  { key: 'type', label: 'type', filter: true },
+  { key: 'schedule', label: 'schedule' },
+  { key: 'next', label: 'next run', fmt: (r) => (r.next_fire
+    ? 'in ' + fmtDuration((Date.parse(r.next_fire) - serverNow()) / 1000) : '-') },
+  { key: 'running_here', label: 'running', fmt: (r) => (r.running_here ? 'yes' : 'no') },
+  { key: 'result', label: 'last result', fmt: (r) => (r.last ? r.last.result : '-') },
+  { key: 'finished', label: 'last finished', fmt: (r) => (r.last && r.last.finished
+    ? fmtDuration((serverNow() - r.last.finished) / 1000) + ' ago' : '-') },
+  { key: 'duration', label: 'took', num: true, fmt: (r) => (r.last && r.last.finished
+    ? fmtDuration((r.last.finished - r.last.started) / 1000) : '-') },
+  { key: 'failures', label: 'failures in a row', num: true,
+    fmt: (r) => (r.failures === null || r.failures === undefined ? '-' : fmtInt(r.failures)) },
+  { key: 'error', label: 'error', fmt: (r) => (r.last && r.last.error ? r.last.error : '') },
+];
+const nodeColumns = [
+  { key: 'node', label: 'node', filter: true },
+  { key: 'role', label: 'role', filter: true },
+  { key: 'state', label: 'state', cell: (td, r) => { td.textContent = r.state; td.className = 'state-' + r.state; } },
+  { key: 'age', label: 'last heartbeat', num: true, fmt: (r) => fmtDuration(r.age_ms / 1000) + ' ago' },
+  { key: 'listen', label: 'listen' },
+  { key: 'started_at', label: 'started' },
+];
+
+function render() {
+  renderFilters();
+  const snap = state.snapshot;
+  if (!snap) return;
+  const redisOk = snap.redis && snap.redis.ok;
+  const status = $('status');
+  status.dataset.state = redisOk ? 'live' : 'down';
+  status.textContent = (redisOk ? 'live, ' + fmtTime(snap.now_ms) + ' UTC'
+    : 'Redis unavailable: ' + snap.redis.error) + (state.still || '');
+  if (snap.totals) {
+    $('kpi-requests').textContent = fmtInt(snap.totals.requests);
+    $('kpi-refused').textContent = fmtInt(snap.totals.refused);
+    const s = snap.series;
+    const last = s && s.pass.length ? s.pass[s.pass.length - 1] + s.refused[s.refused.length - 1] : null;
+    $('kpi-rps').textContent = fmtInt(last);
+  }
+  if (snap.bans) $('kpi-bans').textContent = fmtInt(snap.bans.total);
+  if (snap.blacklist) $('kpi-seq').textContent = fmtInt(snap.blacklist.seq);
+  renderChart(chartSeries());
+  const top = state.window === '5m' ? snap.top : state.top;
+  const countries = state.window === '5m' ? snap.countries : state.countries;
+  if (top) {
+    $('top-window').textContent = '(last ' + top.window + ')';
+    renderTable('top', topColumns, top.rows);
+  }
+  if (countries) {
+    $('countries-window').textContent = '(last ' + countries.window + ')';
+    renderTable('countries', countryColumns, countries.rows);
+  }
+  if (snap.bans) {
+    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + (snap.bans.total > snap.bans.rows.length
+      ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
+    renderTable('bans', banColumns, snap.bans.rows);
+  }
+  renderTable('jobs', jobColumns, snap.jobs || []);
+  if (snap.nodes) renderTable('nodes', nodeColumns, snap.nodes);
+}
+
+// ---- data
+async function getJson(path) {
+  const r = await fetch(path, { credentials: 'same-origin' });
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+function accept(snapshot) {
+  state.snapshot = snapshot;
+  if (snapshot.now_ms) state.clockOffset = snapshot.now_ms - Date.now();
+  render();
+}
+async function refreshExtra() {
+  try {
+    if (state.window !== '5m') {
+      const w = encodeURIComponent(state.window);
+      state.top = await getJson('/api/v1/top?by=address&limit=50&window=' + w);
+      state.countries = await getJson('/api/v1/top?by=country&limit=20&window=' + w);
+    }
+    if (rangeSeconds(state.range) > 900) {
+      state.series = await getJson('/api/v1/series?step=1m&range=' + encodeURIComponent(state.range));
+    }
+    render();
+  } catch (e) {
+    message(e.message, true);
+  }
+}
+let refreshTimer = null;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(async () => {
+    try { accept(await getJson('/api/v1/overview')); } catch (e) { message(e.message, true); }
+    refreshExtra();
+  }, 300);
+}
+// ?live=0: a still page (printing, screenshots); ?live=N: N updates, then still (tests).
+function connect() {
+  const limit = params.has('live') ? Number(params.get('live')) : Infinity;
+  if (!(limit > 0)) return;
+  const events = new EventSource('/api/v1/events');
+  let received = 0;
+  events.onopen = () => { $('status').dataset.state = 'live'; };
+  events.onmessage = (e) => {
+    accept(JSON.parse(e.data));
+    if (++received >= limit) {
+      events.close();
+      state.still = ', still after ' + received + ' updates';
+      render();
+    }
+  };
+  events.onerror = () => {
+    const s = $('status');
+    s.dataset.state = 'down';
+    s.textContent = 'reconnecting…';  // EventSource retries by itself
+  };
+}
+
+window.addEventListener('resize', () => renderChart(chartSeries()));
+for (const [id, key] of [['range', 'range'], ['window', 'window']]) {
+  const select = $(id);
+  if (![...select.options].some((o) => o.value === state[key])) state[key] = select.value;
+  select.value = state[key];
+  select.onchange = () => { state[key] = select.value; saveUrl(); refreshExtra(); render(); };
+}
+setInterval(() => {  // countdowns between snapshots
+  for (const td of document.querySelectorAll('td[data-expires]')) {
+    if (td.dataset.expires) td.textContent = fmtDuration((Date.parse(td.dataset.expires) - serverNow()) / 1000);
+  }
+}, 1000);
+setInterval(refreshExtra, 5000);
+refreshSoon();
+connect();

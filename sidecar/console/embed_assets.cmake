@@ -1,0 +1,18 @@
+# cmake -DDIR=<assets> -DOUT=<file.cc> -P embed_assets.cmake
+# Writes the console's page, script and style sheet as raw string literals (console_assets.h).
+set(text "// Generated from sidecar/console/assets/ by embed_assets.cmake: edit the assets.\n")
+string(APPEND text "#include \"console/console_assets.h\"\n\nnamespace warden {\n\n")
+foreach(pair "kConsoleHtml=index.html" "kConsoleJs=console.js" "kConsoleCss=console.css")
+  string(REPLACE "=" ";" parts "${pair}")
+  list(GET parts 0 name)
+  list(GET parts 1 file)
+  file(READ "${DIR}/${file}" content)
+  string(FIND "${content}" ")warden_asset\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${file} holds the raw string's delimiter )warden_asset\"")
+  endif()
+  string(APPEND text "extern const std::string_view ${name} = R\"warden_asset(${content})warden_asset\";\n\n")
+endforeach()
+string(APPEND text "}  // namespace warden\n")
+file(WRITE "${OUT}.tmp" "${text}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

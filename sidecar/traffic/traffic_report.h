@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "storage/redis/redis_connection.h"
+#include "storage/redis/redis_script.h"
+
+namespace warden {
+
+// The fleet's traffic as the nginx nodes flush it to Redis (`top:req|ref|cc:<minute>`, summed
+// over the nodes, kept 2 h): what `warden top` prints and the console shows.
+class TrafficReport {
+ public:
+  enum class By { kAddress, kCountry };
+  struct Row {
+    std::string name;  // the address, or the country code ("-": unknown)
+    int64_t requests = 0;
+    int64_t refused = 0;    // blocked or limited
+    std::string country;    // by address: its country ("" unknown)
+    int64_t addresses = 0;  // by country: how many addresses
+  };
+  // One minute of the whole fleet.
+  struct Minute {
+    int64_t minute = 0;  // Unix seconds / 60
+    int64_t requests = 0;
+    int64_t refused = 0;
+  };
+
+  // Nodes keep per-minute counts for two hours (TrafficCounter::kRetentionMs).
+  static constexpr int64_t kMaxWindowMinutes = 120;
+
+  TrafficReport(RedisConnection& conn, std::string prefix);
+
+  // "5m" → 5; throws UsageError naming `what` ("--window") for a bad or too long window.
+  static int64_t WindowMinutes(const std::string& window, const std::string& what);
+
+  // Redis's clock, in whole minutes.
+  int64_t ServerMinute();
+  // The `limit` busiest addresses (or countries) of the last `minutes` minutes, busiest first.
+  std::vector<Row> Top(int64_t minutes, By by, size_t limit);
+  // The fleet's totals of minutes first..last (oldest first; a minute nobody counted is 0).
+  std::vector<Minute> Minutes(int64_t first, int64_t last);
+
+  // {address, country (or null), requests, refused} or {country, addresses, requests, refused}.
+  static nlohmann::json ToJson(const std::vector<Row>& rows, By by);
+
+ private:
+  std::string Key(const char* family, int64_t minute) const;
+
+  RedisConnection& conn_;
+  std::string prefix_;
+  RedisScript sum_script_;
+};
+
+}  // namespace warden
