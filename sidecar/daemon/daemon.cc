@@ -103,7 +103,7 @@ void Daemon::StartControl() {
 }
 
 int Daemon::Run() {
-  nlohmann::json fields = {{"redis", options_.redis.Endpoint()},
+  nlohmann::json fields = {{"redis", options_.redis.Describe()},
                            {"prefix", options_.prefix},
                            {"purge_interval", FormatDuration(options_.purge_interval_ms)},
                            {"jobs", options_.config.jobs.size()},
@@ -195,7 +195,7 @@ bool Daemon::Connect() {
   }
   if (in_outage_) {
     logger_.Info("redis connection restored",
-                 {{"redis", options_.redis.Endpoint()},
+                 {{"redis", options_.redis.Describe()},
                   {"outage", FormatDuration(SystemNowMs() - outage_started_ms_)}});
   }
   in_outage_ = false;
@@ -208,7 +208,7 @@ void Daemon::EnterOutage(const std::string& why) {
   in_outage_ = true;
   outage_started_ms_ = SystemNowMs();
   logger_.Warn("redis unavailable; retrying with backoff",
-               {{"redis", options_.redis.Endpoint()}, {"error", why}});
+               {{"redis", options_.redis.Describe()}, {"error", why}});
 }
 
 void Daemon::PurgeTick() {

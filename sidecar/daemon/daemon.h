@@ -15,6 +15,7 @@
 #include "base/signal_events.h"
 #include "blacklist/blacklist_store.h"
 #include "common/backoff.h"
+#include "common/redis_deployment.h"
 #include "config/settings.h"
 #include "jobs/breaker_registry.h"
 #include "jobs/job_runner.h"
@@ -25,7 +26,6 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/thread_executor.h"
 #include "storage/redis/redis_connection.h"
-#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -46,7 +46,7 @@ namespace warden {
 class Daemon {
  public:
   struct Options {
-    RedisUrl redis;
+    RedisDeployment redis;
     int64_t timeout_ms = 2000;
     std::string prefix = "warden:";
     int64_t purge_interval_ms = 1000;
