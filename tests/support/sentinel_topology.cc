@@ -1,0 +1,89 @@
+#include "support/sentinel_topology.h"
+
+#include <stdexcept>
+
+#include "support/poll_until.h"
+
+namespace warden::test {
+
+namespace {
+
+// A field of a Sentinel's SENTINEL MASTER reply (a flat name/value array), or "".
+std::string Field(const RedisValue& reply, const std::string& name) {
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    if (reply.elements[i].str == name) return reply.elements[i + 1].str;
+  }
+  return "";
+}
+
+bool InSync(const RedisServer& replica) {
+  RedisValue info = replica.Command({"INFO", "replication"});
+  return info.str.find("master_link_status:up") != std::string::npos;
+}
+
+}  // namespace
+
+SentinelTopology::SentinelTopology() {
+  primary_ = std::make_unique<RedisServer>();
+  replica_ = std::make_unique<RedisServer>(RedisServer::Options{.replica_of = primary_->port()});
+  for (int i = 0; i < 3; ++i) {
+    sentinels_.push_back(std::make_unique<RedisServer>(
+        RedisServer::Options{.sentinel = RedisServer::Sentinel{.master_port = primary_->port()}}));
+  }
+  if (!PollUntil([this] { return InSync(*replica_); }, std::chrono::seconds(20),
+                 std::chrono::milliseconds(50))) {
+    throw std::runtime_error("the test replica did not sync; log:\n" +
+                             ReadFile(replica_->log_path()));
+  }
+  bool ready = PollUntil(
+      [this] {
+        for (const auto& s : sentinels_) {
+          RedisValue m = s->Command({"SENTINEL", "MASTER", kMaster});
+          if (m.is_error() || Field(m, "num-slaves") != "1" ||
+              Field(m, "num-other-sentinels") != "2") {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
+  if (!ready) {
+    throw std::runtime_error("the test Sentinels did not find each other; log:\n" +
+                             ReadFile(sentinels_[0]->log_path()));
+  }
+}
+
+std::string SentinelTopology::url() const {
+  std::string hosts;
+  for (const auto& s : sentinels_) hosts += (hosts.empty() ? "" : ",") + s->address();
+  return "sentinel://" + hosts + "/" + kMaster + "?db=0";
+}
+
+std::string SentinelTopology::SentinelsPrimary() const {
+  for (const auto& s : sentinels_) {
+    try {
+      RedisValue r = s->Command({"SENTINEL", "get-master-addr-by-name", kMaster});
+      if (r.elements.size() == 2) return r.elements[0].str + ":" + r.elements[1].str;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  return "";
+}
+
+bool SentinelTopology::WaitForPrimary(const std::string& address,
+                                      std::chrono::milliseconds timeout) const {
+  return PollUntil(
+      [&] {
+        if (SentinelsPrimary() != address) return false;
+        RedisServer* node = address == primary_->address() ? primary_.get() : replica_.get();
+        try {
+          RedisValue role = node->Command({"ROLE"});
+          return !role.elements.empty() && role.elements[0].str == "master";
+        } catch (const std::runtime_error&) {
+          return false;
+        }
+      },
+      timeout, std::chrono::milliseconds(100));
+}
+
+}  // namespace warden::test
