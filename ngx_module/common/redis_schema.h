@@ -21,6 +21,11 @@ class RedisSchema {
   // The epoch an operator accepted (`warden sync --accept-empty`): nodes that hold their list
   // against a reload that would drop most of it let it go for this epoch.
   std::string BlacklistAccept() const { return prefix_ + "bl:accept"; }
+  // The primary a sidecar last found through Sentinel ("host:port"), and the last change of it
+  // a sidecar saw (JSON {"from", "to", "at_ms"}): `warden status` (sidecar/storage/redis/
+  // primary_record.h).
+  std::string TopologyPrimary() const { return prefix_ + "topology:primary"; }
+  std::string TopologyFailover() const { return prefix_ + "topology:failover"; }
 
   // The change stream keeps about this many changes; a node further behind reloads in full.
   static constexpr long kLogMaxLen = 100000;

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "config/config_file.h"
 #include "jobs/job_types.h"
+#include "storage/redis/primary_record.h"
 
 namespace warden {
 
@@ -193,14 +194,29 @@ bool Daemon::Connect() {
     EnterOutage(e.what());
     return false;
   }
+  NotePrimary();
   if (in_outage_) {
     logger_.Info("redis connection restored",
                  {{"redis", options_.redis.Describe()},
+                  {"primary", conn_->endpoint()},
+                  {"found_via", conn_->found_via()},
                   {"outage", FormatDuration(SystemNowMs() - outage_started_ms_)}});
   }
   in_outage_ = false;
   reconnect_backoff_.Reset();
   return true;
+}
+
+void Daemon::NotePrimary() {
+  try {
+    if (auto failover = PrimaryRecord::Note(*conn_, RedisSchema(options_.prefix))) {
+      logger_.Warn(
+          "redis primary changed (failover)",
+          {{"from", failover->from}, {"to", failover->to}, {"found_via", conn_->found_via()}});
+    }
+  } catch (const RedisReplyError& e) {
+    logger_.Warn("cannot record the redis primary", {{"error", e.what()}});
+  }
 }
 
 void Daemon::EnterOutage(const std::string& why) {

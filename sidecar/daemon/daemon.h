@@ -72,6 +72,8 @@ class Daemon {
  private:
   bool Connect();
   void PurgeTick();
+  // Sentinel: records the primary found, and logs a failover when it changed.
+  void NotePrimary();
   void EnterOutage(const std::string& why);
   void Reload();
   void StartControl();

@@ -204,7 +204,11 @@ void Scheduler::PollJob(JobState& state, int64_t now) {
   try {
     claim = coordinator_.TryClaim(spec, *fire, false, lease_id);
   } catch (const Error& e) {
-    // Try again shortly while the fire time is within the grace.
+    // Try again shortly while the fire time is within the grace. Redis unreachable is the
+    // daemon's to log; a refused claim (no replica acknowledged it) is said here.
+    if (dynamic_cast<const RedisReplyError*>(&e) != nullptr) {
+      logger_.Warn("fire time not claimed", {{"job", spec.name}, {"error", e.what()}});
+    }
     state.handled_ms = previous;
     state.retry_at_ms = now + options_.retry_ms;
     return;

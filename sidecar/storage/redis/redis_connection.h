@@ -47,6 +47,7 @@ class RedisConnection {
   const std::string& endpoint() const { return socket_.endpoint(); }
   // How the node was found: "direct" or "sentinel 10.0.0.9:26379".
   const std::string& found_via() const { return found_via_; }
+  int64_t timeout_ms() const { return timeout_ms_; }
   // False once an I/O error, a timeout or a demotion broke the connection.
   bool healthy() const { return !broken_; }
 
