@@ -131,6 +131,26 @@ TEST_F(DaemonTest, BadSettingsExitTwoBeforeStarting) {
   EXPECT_EQ(r.exit_code, 2) << Show(r);
 }
 
+// A password given on the command line is not in the process's command line (ps, /proc).
+TEST_F(DaemonTest, PasswordIsHiddenFromPs) {
+  const std::string secret = "pS-s3cret-9";
+  Process daemon = Process::Start(
+      WardenOptions({"--redis",
+                     "redis://warden:" + secret + "@127.0.0.1:" + std::to_string(redis_->port()) +
+                         "/0?password=" + secret + "&db=0",
+                     "daemon", "--interval", "200ms"},
+                    false));
+  // It cannot log in (the test Redis has no such user): it keeps retrying, and says why.
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "refused the credentials"); }, seconds(10)))
+      << daemon.Stderr();
+  std::string cmdline = ReadFile("/proc/" + std::to_string(daemon.pid()) + "/cmdline");
+  EXPECT_EQ(cmdline.find(secret), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("redis://warden:xxxxxxxxxxx@127.0.0.1"), std::string::npos) << cmdline;
+  EXPECT_EQ(daemon.Stderr().find(secret), std::string::npos) << daemon.Stderr();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(10)), 0);
+}
+
 // Two daemons on a Sentinel deployment run a 200 ms job; the primary is killed (kill -9) in the
 // middle. Both follow the promotion without a restart or a config change, the job runs again
 // after it, and no fire time runs twice (claims are acknowledged by the replica before a run).
