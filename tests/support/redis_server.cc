@@ -79,13 +79,15 @@ std::vector<std::string> RedisServer::Argv() const {
     const std::string conf = dir_.File("sentinel.conf");
     if (!std::ifstream(conf).good()) {
       const std::string name = s.master_name;
-      WriteFile(conf, "port " + std::to_string(port_) + "\nbind " + host_ + "\ndir " + dir_.path() +
-                          "\nlogfile " + log_path() + "\ndaemonize no\n" + "sentinel monitor " +
-                          name + " " + host_ + " " + std::to_string(s.master_port) + " " +
-                          std::to_string(s.quorum) + "\nsentinel down-after-milliseconds " + name +
-                          " " + std::to_string(s.down_after_ms) + "\nsentinel failover-timeout " +
-                          name + " " + std::to_string(s.failover_timeout_ms) +
-                          "\nsentinel parallel-syncs " + name + " 1\n");
+      WriteFile(
+          conf,
+          "port " + std::to_string(port_) + "\nbind " + host_ + "\ndir " + dir_.path() +
+              "\nlogfile " + log_path() + "\ndaemonize no\n" + "sentinel monitor " + name + " " +
+              host_ + " " + std::to_string(s.master_port) + " " + std::to_string(s.quorum) +
+              "\nsentinel down-after-milliseconds " + name + " " + std::to_string(s.down_after_ms) +
+              "\nsentinel failover-timeout " + name + " " + std::to_string(s.failover_timeout_ms) +
+              "\nsentinel parallel-syncs " + name + " 1\n" +
+              (s.auth_pass.empty() ? "" : "sentinel auth-pass " + name + " " + s.auth_pass + "\n"));
     }
     argv.push_back(conf);
     argv.push_back("--sentinel");

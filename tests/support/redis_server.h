@@ -49,6 +49,7 @@ class RedisServer {
     int quorum = 2;
     int down_after_ms = 1000;
     int failover_timeout_ms = 5000;
+    std::string auth_pass;  // the monitored nodes' password (sentinel auth-pass), if any
   };
   // TLS on the server's port (plain TCP off): PEM files; with auth_clients the server asks
   // for a client certificate signed by ca_file.

@@ -23,12 +23,17 @@ bool InSync(const RedisServer& replica) {
 
 }  // namespace
 
-SentinelTopology::SentinelTopology() {
-  primary_ = std::make_unique<RedisServer>();
-  replica_ = std::make_unique<RedisServer>(RedisServer::Options{.replica_of = primary_->port()});
+SentinelTopology::SentinelTopology(const std::string& password) : password_(password) {
+  std::vector<std::string> auth;
+  if (!password.empty()) auth = {"--masterauth", password};
+  primary_ =
+      std::make_unique<RedisServer>(RedisServer::Options{.password = password, .extra_args = auth});
+  replica_ = std::make_unique<RedisServer>(RedisServer::Options{
+      .password = password, .replica_of = primary_->port(), .extra_args = auth});
   for (int i = 0; i < 3; ++i) {
     sentinels_.push_back(std::make_unique<RedisServer>(
-        RedisServer::Options{.sentinel = RedisServer::Sentinel{.master_port = primary_->port()}}));
+        RedisServer::Options{.sentinel = RedisServer::Sentinel{.master_port = primary_->port(),
+                                                               .auth_pass = password}}));
   }
   if (!PollUntil([this] { return InSync(*replica_); }, std::chrono::seconds(20),
                  std::chrono::milliseconds(50))) {
@@ -56,7 +61,8 @@ SentinelTopology::SentinelTopology() {
 std::string SentinelTopology::url() const {
   std::string hosts;
   for (const auto& s : sentinels_) hosts += (hosts.empty() ? "" : ",") + s->address();
-  return "sentinel://" + hosts + "/" + kMaster + "?db=0";
+  std::string auth = password_.empty() ? "" : ":" + password_ + "@";
+  return "sentinel://" + auth + hosts + "/" + kMaster + "?db=0";
 }
 
 std::string SentinelTopology::SentinelsPrimary() const {

@@ -22,13 +22,15 @@ class SentinelTopology {
  public:
   static constexpr const char* kMaster = "mymaster";
 
-  SentinelTopology();
+  // `password`: requirepass on the primary and the replica (masterauth, sentinel auth-pass);
+  // the Sentinels themselves have none.
+  explicit SentinelTopology(const std::string& password = "");
 
   RedisServer& primary() { return *primary_; }
   RedisServer& replica() { return *replica_; }
   RedisServer& sentinel(size_t i) { return *sentinels_.at(i); }
 
-  // "sentinel://127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/mymaster?db=0"
+  // "sentinel://[:PASSWORD@]127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3/mymaster?db=0"
   std::string url() const;
   // What the first Sentinel that answers names as the primary ("127.0.0.1:PORT"), or "".
   std::string SentinelsPrimary() const;
@@ -36,6 +38,7 @@ class SentinelTopology {
   bool WaitForPrimary(const std::string& address, std::chrono::milliseconds timeout) const;
 
  private:
+  std::string password_;
   std::unique_ptr<RedisServer> primary_;
   std::unique_ptr<RedisServer> replica_;
   std::vector<std::unique_ptr<RedisServer>> sentinels_;

@@ -32,12 +32,6 @@ const char* Demotion(std::string_view error) {
   }
 }
 
-// A Sentinel without a password answers AUTH with this; the data nodes' credentials are tried
-// on the Sentinels too, so it is not a failure there.
-bool NoPasswordConfigured(std::string_view error) {
-  return error.find("without any password configured") != std::string_view::npos;
-}
-
 }  // namespace
 
 RedisConnection::RedisConnection(RedisSocket socket, const RedisDeployment& deployment,
@@ -54,7 +48,7 @@ RedisConnection RedisConnection::Connect(const RedisDeployment& deployment, int6
     case RedisDeployment::Kind::kSingle:
       return Open(deployment,
                   deployment.socket_path.empty() ? &deployment.servers.front() : nullptr,
-                  timeout_ms, true);
+                  timeout_ms, NodeKind::kData);
     case RedisDeployment::Kind::kSentinel:
       return ConnectViaSentinels(deployment, timeout_ms);
     case RedisDeployment::Kind::kCluster:
@@ -67,7 +61,7 @@ RedisConnection RedisConnection::Connect(const RedisDeployment& deployment, int6
 
 RedisConnection RedisConnection::Open(const RedisDeployment& deployment,
                                       const RedisNodeAddress* address, int64_t timeout_ms,
-                                      bool select_db) {
+                                      NodeKind kind) {
   RedisConnection conn(address ? RedisSocket::ConnectTcp(*address, deployment.tls, timeout_ms)
                                : RedisSocket::ConnectUnix(deployment.socket_path, timeout_ms),
                        deployment, timeout_ms);
@@ -77,13 +71,17 @@ RedisConnection RedisConnection::Open(const RedisDeployment& deployment,
       RedisReply reply = deployment.user.empty()
                              ? conn.Command({"AUTH", deployment.password})
                              : conn.Command({"AUTH", deployment.user, deployment.password});
-      if (reply.view().is_error() && !(!select_db && NoPasswordConfigured(reply.view().str()))) {
+      if (reply.view().is_error()) {
         std::string who = deployment.user.empty() ? "the password" : "user " + deployment.user;
-        throw RedisConnectError(where + " refused the credentials (" + who +
-                                "): " + std::string(reply.view().str()));
+        std::string refused =
+            where + " refused the credentials (" + who + "): " + std::string(reply.view().str());
+        // The Sentinels get the data nodes' credentials, which a Sentinel without a password
+        // (or without that user) refuses: go on without, and say why if it then wants them.
+        if (kind == NodeKind::kData) throw RedisConnectError(refused);
+        conn.sentinel_auth_error_ = refused;
       }
     }
-    if (select_db && deployment.db != 0) {
+    if (kind == NodeKind::kData && deployment.db != 0) {
       RedisReply reply = conn.Command({"SELECT", std::to_string(deployment.db)});
       if (reply.view().is_error()) {
         throw RedisConnectError(where + " refused database " + std::to_string(deployment.db) +
@@ -108,12 +106,17 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
     try {
       RedisNodeAddress primary;
       {
-        RedisConnection sentinel = Open(deployment, &sentinel_address, timeout_ms, false);
+        RedisConnection sentinel =
+            Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
         RedisReply reply =
             sentinel.Command({"SENTINEL", "get-master-addr-by-name", deployment.master_name});
         ReplyView view = reply.view();
         if (view.is_nil()) {
           note(sentinel_name + " does not monitor \"" + deployment.master_name + "\"");
+          continue;
+        }
+        if (view.is_error() && !sentinel.sentinel_auth_error_.empty()) {
+          note(sentinel.sentinel_auth_error_);
           continue;
         }
         view.ThrowIfError();
@@ -124,7 +127,7 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
         primary.host = std::string(view[0].str());
         primary.port = static_cast<int>(view[1].integer());
       }
-      RedisConnection conn = Open(deployment, &primary, timeout_ms, true);
+      RedisConnection conn = Open(deployment, &primary, timeout_ms, NodeKind::kData);
       RedisReply role = conn.Command({"ROLE"});
       ReplyView view = role.view();
       view.ThrowIfError();

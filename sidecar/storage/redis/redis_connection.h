@@ -60,9 +60,11 @@ class RedisConnection {
 
   RedisConnection(RedisSocket socket, const RedisDeployment& deployment, int64_t timeout_ms);
 
-  // Connects to one node, authenticates and selects the database.
+  enum class NodeKind { kData, kSentinel };
+  // Connects to one node (the unix socket when `address` is null) and authenticates; a data
+  // node also selects the database. A Sentinel that refuses AUTH is used without.
   static RedisConnection Open(const RedisDeployment& deployment, const RedisNodeAddress* address,
-                              int64_t timeout_ms, bool select_db);
+                              int64_t timeout_ms, NodeKind kind);
   static RedisConnection ConnectViaSentinels(const RedisDeployment& deployment, int64_t timeout_ms);
 
   void AppendArgv(const std::vector<std::string_view>& args);
@@ -74,6 +76,7 @@ class RedisConnection {
   std::string found_via_ = "direct";
   std::string output_;  // encoded commands not sent yet
   bool broken_ = false;
+  std::string sentinel_auth_error_;  // a Sentinel's refusal of AUTH, if it needs it after all
 };
 
 }  // namespace warden

@@ -60,6 +60,28 @@ TEST(SentinelFailoverTest, FindsThePrimaryThroughTheSentinels) {
   }
 }
 
+// Password-protected data nodes behind Sentinels that have none: the credentials work for the
+// nodes, the Sentinels are asked without them, and a wrong password is one line without it.
+TEST(SentinelFailoverTest, PasswordProtectedNodes) {
+  const std::string secret = "sent1nel-Pw";
+  SentinelTopology topo(secret);
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), topo.primary().address());
+  conn.Command({"SET", "k", "v"}).view().ThrowIfError();
+
+  std::string url = topo.url();
+  url.replace(url.find(secret), secret.size(), "wrong-pw");
+  try {
+    RedisConnection::Connect(Deployment(url), 2000);
+    ADD_FAILURE() << "connected with a wrong password";
+  } catch (const RedisConnectError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("refused the credentials (the password)"), std::string::npos) << what;
+    EXPECT_EQ(what.find("wrong-pw"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
 TEST(SentinelFailoverTest, KillNineOfThePrimaryIsFollowedAndClaimsStayFenced) {
   SentinelTopology topo;
   const std::string old_primary = topo.primary().address();
