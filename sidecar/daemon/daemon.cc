@@ -195,6 +195,7 @@ bool Daemon::Connect() {
     return false;
   }
   NotePrimary();
+  metrics_.SetGauge("warden_redis_connected", 1);
   if (in_outage_) {
     logger_.Info("redis connection restored",
                  {{"redis", options_.redis.Describe()},
@@ -210,6 +211,7 @@ bool Daemon::Connect() {
 void Daemon::NotePrimary() {
   try {
     if (auto failover = PrimaryRecord::Note(*conn_, RedisSchema(options_.prefix))) {
+      metrics_.SetGauge("warden_redis_failovers_seen", ++failovers_seen_);
       logger_.Warn(
           "redis primary changed (failover)",
           {{"from", failover->from}, {"to", failover->to}, {"found_via", conn_->found_via()}});
@@ -220,6 +222,7 @@ void Daemon::NotePrimary() {
 }
 
 void Daemon::EnterOutage(const std::string& why) {
+  metrics_.SetGauge("warden_redis_connected", 0);
   if (in_outage_) return;
   in_outage_ = true;
   outage_started_ms_ = SystemNowMs();

@@ -105,7 +105,8 @@ class Daemon {
   int64_t reconnect_at_ms_ = 0;
   int64_t next_purge_ms_ = 0;
   std::string last_task_error_;
-  Backoff reconnect_backoff_;  // reconnects to Redis
+  Backoff reconnect_backoff_;   // reconnects to Redis
+  int64_t failovers_seen_ = 0;  // changes of primary this daemon recorded first (Sentinel)
 
   std::mutex tasks_mutex_;
   std::deque<std::function<void()>> tasks_;

@@ -190,12 +190,13 @@ void RedisCoordinator::AwaitReplica(const JobSpec& job, int64_t fire_ms,
   // Half the command timeout: WAIT blocks on the server, the reply must still come in time.
   const int64_t wait_ms = std::max<int64_t>(1, c.timeout_ms() / 2);
   try {
-    if (c.WaitForReplicas(1, wait_ms) >= 1) return;
     // No replica connected: there is none Sentinel could promote without the claim (it does
-    // not promote one that has been disconnected for long), so the claim is as safe as Redis.
+    // not promote one that has been disconnected for long), so the claim is as safe as Redis
+    // gets. (Asked first: WAIT would wait its whole timeout for a replica that is not there.)
     RedisReply role = c.Command({"ROLE"});
     role.view().ThrowIfError();
     if (role.view().size() >= 3 && role.view()[2].size() == 0) return;
+    if (c.WaitForReplicas(1, wait_ms) >= 1) return;
   } catch (const RedisError& e) {
     last_error_ = e.what();
     throw;

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <vector>
 
+#include "net/http_client.h"
+#include "support/free_port.h"
 #include "support/poll_until.h"
 #include "support/sentinel_topology.h"
 #include "support/temp_dir.h"
@@ -158,13 +160,14 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
   SentinelTopology topo;
   TempDir tmp("warden-daemon-sentinel");
   const std::string fires = tmp.File("fires");
-  auto config = [&](const std::string& node) {
-    return tmp.Write(node + ".toml", "[redis]\nurl = \"" + topo.url() +
-                                         "\"\ntimeout = \"1s\"\n[daemon]\n" +
-                                         "listen = \"off\"\nnode = \"" + node + "\"\n" +
-                                         "[[job]]\nname = \"tick\"\ntype = \"command\"\n" +
-                                         "schedule = \"@every 200ms\"\n" +
-                                         "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
+  const int ports[] = {FreePort(), FreePort()};
+  auto config = [&](const std::string& node, int port) {
+    return tmp.Write(node + ".toml",
+                     "[redis]\nurl = \"" + topo.url() + "\"\ntimeout = \"1s\"\n[daemon]\n" +
+                         "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nnode = \"" + node +
+                         "\"\n" + "[[job]]\nname = \"tick\"\ntype = \"command\"\n" +
+                         "schedule = \"@every 200ms\"\n" +
+                         "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
   };
   auto lines = [&] {
     std::string text;
@@ -174,8 +177,10 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
     }
     return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
   };
-  Process a = Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("a")}));
-  Process b = Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("b")}));
+  Process a =
+      Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("a", ports[0])}));
+  Process b =
+      Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("b", ports[1])}));
   ASSERT_TRUE(PollUntil([&] { return lines() >= 5; }, seconds(15))) << a.Stderr() << b.Stderr();
 
   topo.primary().Kill();
@@ -184,6 +189,26 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
   // Runs resume on the new primary (the daemons reconnect with backoff, at most 5 s).
   EXPECT_TRUE(PollUntil([&] { return lines() >= at_promotion + 5; }, seconds(20)))
       << a.Stderr() << b.Stderr();
+  // Their metrics: both connected again (each after its backoff, at most 5 s); the one that
+  // reached the new primary first counted the failover.
+  std::string pages;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        pages.clear();
+        int connected = 0, failovers = 0;
+        for (int port : ports) {
+          HttpClient http;
+          HttpClient::Request request;
+          request.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+          const std::string page = http.Send(request).body;
+          pages += page;
+          connected += page.find("warden_redis_connected 1") != std::string::npos;
+          failovers += page.find("warden_redis_failovers_seen 1") != std::string::npos;
+        }
+        return connected == 2 && failovers == 1;
+      },
+      seconds(15), milliseconds(200)))
+      << pages;
   for (Process* daemon : {&a, &b}) daemon->Signal(SIGTERM);
   for (Process* daemon : {&a, &b}) EXPECT_EQ(daemon->Wait(seconds(10)), 0);
 
