@@ -216,7 +216,9 @@ void Daemon::NotePrimary() {
           "redis primary changed (failover)",
           {{"from", failover->from}, {"to", failover->to}, {"found_via", conn_->found_via()}});
     }
-  } catch (const RedisReplyError& e) {
+  } catch (const RedisError& e) {
+    // Refused (an ACL without these keys) or the connection broke: the loop sees the latter
+    // (healthy() is false) and reconnects.
     logger_.Warn("cannot record the redis primary", {{"error", e.what()}});
   }
 }

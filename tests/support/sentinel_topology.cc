@@ -1,5 +1,10 @@
 #include "support/sentinel_topology.h"
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include "support/poll_until.h"
@@ -56,6 +61,46 @@ SentinelTopology::SentinelTopology(const std::string& password) : password_(pass
     throw std::runtime_error("the test Sentinels did not find each other; log:\n" +
                              ReadFile(sentinels_[0]->log_path()));
   }
+}
+
+SentinelTopology::PortHolder::PortHolder(int port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // past TIME_WAIT
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 64) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("cannot hold port " + std::to_string(port) +
+                             ": another server took it already");
+  }
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) {
+        int client = ::accept(fd_, nullptr, nullptr);
+        if (client >= 0) ::close(client);
+      }
+    }
+  });
+}
+
+SentinelTopology::PortHolder::~PortHolder() {
+  stop_ = true;
+  thread_.join();
+  ::close(fd_);
+}
+
+void SentinelTopology::KillPrimary() {
+  primary_->Kill();
+  held_port_ = std::make_unique<PortHolder>(primary_->port());
+}
+
+void SentinelTopology::RestartPrimary() {
+  held_port_.reset();
+  primary_->Restart();
 }
 
 std::string SentinelTopology::url() const {

@@ -87,9 +87,19 @@ TEST(StatusCommandTest, SingleRedisWithNodes) {
 
 TEST(StatusCommandTest, SentinelShowsThePrimaryAndTheFailover) {
   SentinelTopology topo;
-  RunResult before = RunWarden({.args = {"status", "--json"}, .redis = topo.url()});
+  // The replica as the primary's ROLE lists it (it may be between two syncs for a moment).
+  RunResult before;
+  nlohmann::json b;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        before = RunWarden({.args = {"status", "--json"}, .redis = topo.url()});
+        if (before.exit_code != 0) return false;
+        b = nlohmann::json::parse(before.out);
+        return b["redis"]["replicas"].size() == 1;
+      },
+      10s, 100ms))
+      << Show(before);
   ASSERT_EQ(before.exit_code, 0) << Show(before);
-  nlohmann::json b = nlohmann::json::parse(before.out);
   EXPECT_EQ(b["redis"]["primary"], topo.primary().address());
   EXPECT_EQ(b["redis"]["found_via"], "sentinel " + topo.sentinel(0).address());
   ASSERT_EQ(b["redis"]["replicas"].size(), 1u);
@@ -97,7 +107,7 @@ TEST(StatusCommandTest, SentinelShowsThePrimaryAndTheFailover) {
   EXPECT_TRUE(b["last_failover"].is_null());
 
   const std::string old_primary = topo.primary().address();
-  topo.primary().Kill();
+  topo.KillPrimary();
   ASSERT_TRUE(topo.WaitForPrimary(topo.replica().address(), 30s));
   RunResult after;
   ASSERT_TRUE(PollUntil(

@@ -183,7 +183,7 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
       Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("b", ports[1])}));
   ASSERT_TRUE(PollUntil([&] { return lines() >= 5; }, seconds(15))) << a.Stderr() << b.Stderr();
 
-  topo.primary().Kill();
+  topo.KillPrimary();
   ASSERT_TRUE(topo.WaitForPrimary(topo.replica().address(), seconds(30)));
   const size_t at_promotion = lines();
   // Runs resume on the new primary (the daemons reconnect with backoff, at most 5 s).

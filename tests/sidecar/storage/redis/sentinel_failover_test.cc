@@ -101,7 +101,7 @@ TEST(SentinelFailoverTest, KillNineOfThePrimaryIsFollowedAndClaimsStayFenced) {
   ASSERT_EQ(first.outcome, JobCoordinator::Claim::Outcome::kRun);
   old_coordinator.Release(job, "lease-a", "");
 
-  topo.primary().Kill();  // SIGKILL: no goodbye to anyone
+  topo.KillPrimary();  // SIGKILL: no goodbye to anyone
   EXPECT_THROW(old_conn.Command({"PING"}), RedisIoError);
   EXPECT_FALSE(old_conn.healthy());
 
@@ -147,7 +147,7 @@ TEST(SentinelFailoverTest, KillNineOfThePrimaryIsFollowedAndClaimsStayFenced) {
 
   // The old primary comes back (empty: it persisted nothing) and is made a replica; the
   // sidecar keeps using the new primary.
-  topo.primary().Restart();
+  topo.RestartPrimary();
   EXPECT_TRUE(PollUntil(
       [&] {
         test::RedisValue role = topo.primary().Command({"ROLE"});
