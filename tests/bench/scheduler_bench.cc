@@ -22,24 +22,24 @@
 #include <thread>
 #include <vector>
 
-#include "bench/bench_support.h"
-#include "jobs/breaker_registry.h"
-#include "common/clock.h"
-#include "support/fake_sink.h"
-#include "support/fake_source.h"
-#include "jobs/http_sync_job.h"
-#include "scheduler/job_config.h"
 #include "base/logger.h"
-#include "support/mariadb_server.h"
 #include "base/metrics.h"
+#include "base/signal_events.h"
+#include "bench/bench_support.h"
+#include "common/clock.h"
+#include "jobs/breaker_registry.h"
+#include "jobs/http_sync_job.h"
+#include "jobs/job_types.h"
+#include "scheduler/job_config.h"
+#include "scheduler/redis_coordinator.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/thread_executor.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/redis/redis_connection.h"
-#include "scheduler/redis_coordinator.h"
+#include "support/fake_sink.h"
+#include "support/fake_source.h"
+#include "support/mariadb_server.h"
 #include "support/redis_server.h"
-#include "scheduler/scheduler.h"
-#include "base/signal_events.h"
-#include "scheduler/thread_executor.h"
-#include "jobs/job_types.h"
 
 using namespace warden;
 using namespace warden::test;
@@ -69,7 +69,8 @@ std::string LoadAverage() {
 void Lateness(int seconds) {
   RedisServer redis;
   std::string error;
-  RedisConnection conn = RedisConnection::Connect(*RedisDeployment::Parse(redis.url(), &error), 2000);
+  RedisConnection conn =
+      RedisConnection::Connect(*RedisDeployment::Parse(redis.url(), &error), 2000);
   RedisCoordinator coordinator("bench:");
   coordinator.Attach(&conn);
   coordinator.Preload();  // as the daemon does when it connects

@@ -10,13 +10,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/redis_deployment.h"
 #include "jobs/job_types.h"
 #include "jobs/sync_store.h"
 #include "scheduler/job_config.h"
 #include "scheduler/redis_coordinator.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/redis/redis_connection.h"
-#include "common/redis_deployment.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"
 #include "support/mariadb_server.h"
