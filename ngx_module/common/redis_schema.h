@@ -29,6 +29,11 @@ class RedisSchema {
   std::string TrafficSeconds() const { return prefix_ + "ts:s"; }
   std::string TrafficMinutes() const { return prefix_ + "ts:m"; }
   std::string TrafficWriter() const { return prefix_ + "ts:writer"; }
+  // The primary a sidecar last found through Sentinel ("host:port"), and the last change of it
+  // a sidecar saw (JSON {"from", "to", "at_ms"}): `warden status` (sidecar/storage/redis/
+  // primary_record.h).
+  std::string TopologyPrimary() const { return prefix_ + "topology:primary"; }
+  std::string TopologyFailover() const { return prefix_ + "topology:failover"; }
 
   // The change stream keeps about this many changes; a node further behind reloads in full.
   static constexpr long kLogMaxLen = 100000;

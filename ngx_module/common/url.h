@@ -12,7 +12,7 @@ namespace warden {
 // 3986's generic shape: scheme://[user[:password]@]host[:port][/path][?query][#fragment].
 // Split() takes the text apart and decodes it; what a part may hold (a port's range, a path that
 // is a database number, the known query keys) is for each kind of URL to check
-// (storage/redis/redis_url.h, storage/mysql/mysql_url.h, net/http_client.h). A message about a
+// (common/redis_deployment.h, storage/mysql/mysql_url.h, net/http_client.h). A message about a
 // URL shows Redact()'s text, never the URL as given.
 struct Url {
   std::string scheme;  // as written, without "://"

@@ -17,6 +17,7 @@
 #include "cli/job_command.h"
 #include "cli/list_command.h"
 #include "cli/members_command.h"
+#include "cli/status_command.h"
 #include "cli/sync_command.h"
 #include "cli/top_command.h"
 #include "cli/unban_command.h"
@@ -42,10 +43,10 @@ std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
 
 // Every command, in the order `warden --help` lists them: adding one is one line here.
 constexpr CommandFactory kCommands[] = {
-    Make<BanCommand>,  Make<UnbanCommand>,     Make<ListCommand>,   Make<ExportCommand>,
-    Make<TopCommand>,  Make<BehaviourCommand>, Make<ConfigCommand>, Make<DaemonCommand>,
-    Make<JobCommand>,  Make<MembersCommand>,   Make<CacheCommand>,  Make<DedupeCommand>,
-    Make<SyncCommand>,
+    Make<BanCommand>,    Make<UnbanCommand>,  Make<ListCommand>,      Make<ExportCommand>,
+    Make<TopCommand>,    Make<StatusCommand>, Make<BehaviourCommand>, Make<ConfigCommand>,
+    Make<DaemonCommand>, Make<JobCommand>,    Make<MembersCommand>,   Make<CacheCommand>,
+    Make<DedupeCommand>, Make<SyncCommand>,
 };
 
 }  // namespace
@@ -65,8 +66,10 @@ int Cli::Run(int argc, const char* const* argv) {
 
   std::string redis, mysql, prefix, timeout, config;
   auto* redis_opt = app.add_option("--redis", redis,
-                                   "Redis URL: redis://[:password@]host[:port][/db] or "
-                                   "unix:///path/redis.sock?db=N (env WARDEN_REDIS)")
+                                   "Redis: redis://[[user]:password@]host[:port][/db], rediss://"
+                                   "...?tls_ca=FILE, unix:///path/redis.sock?db=N or "
+                                   "sentinel://[user:password@]h1:26379,h2/MASTER?db=N "
+                                   "(env WARDEN_REDIS; docs/topology.md)")
                         ->type_name("URL");
   auto* mysql_opt = app.add_option("--mysql", mysql,
                                    "MariaDB/MySQL URL: mysql://user:password@host[:port]/db or "

@@ -1,5 +1,8 @@
 #include "cli/command_context.h"
 
+#include "base/errors.h"
+#include "storage/redis/primary_record.h"
+
 namespace warden {
 
 const Settings& CommandContext::settings() {
@@ -9,7 +12,13 @@ const Settings& CommandContext::settings() {
 
 RedisConnection CommandContext::Connect() {
   const Settings& s = settings();
-  return RedisConnection::Connect(s.redis(), s.timeout_ms());
+  RedisConnection conn = RedisConnection::Connect(s.redis(), s.timeout_ms());
+  try {
+    PrimaryRecord::Note(conn, schema());  // Sentinel: for `warden status`
+  } catch (const RedisReplyError&) {
+    // Best effort (an ACL user without EVAL): the command itself may still work.
+  }
+  return conn;
 }
 
 MysqlConnection CommandContext::ConnectMysql() {

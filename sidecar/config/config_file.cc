@@ -108,7 +108,7 @@ ConfigFile ConfigFile::Load(const std::string& path) {
     std::string error;
     if (key == "url") {
       const std::string& text = RequireString(path, full, value);
-      config.redis_url_ = RedisUrl::Parse(text, &error);
+      config.redis_url_ = RedisDeployment::Parse(text, &error);
       if (!config.redis_url_) Fail(path, full, error);
     } else if (key == "prefix") {
       const std::string& text = RequireString(path, full, value);

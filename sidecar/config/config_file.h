@@ -4,14 +4,15 @@
 #include <optional>
 #include <string>
 
+#include "common/redis_deployment.h"
 #include "storage/mysql/mysql_url.h"
-#include "storage/redis/redis_url.h"
 
 namespace warden {
 
 // The sidecar's TOML configuration file. The [redis] and [mysql] tables are read for now:
 //   [redis]
-//   url = "redis://127.0.0.1:6379/0"   # or "unix:///run/redis/redis.sock?db=0"
+//   url = "redis://127.0.0.1:6379/0"   # any deployment: unix:///path, rediss://, sentinel://
+//                                     # (common/redis_deployment.h)
 //   prefix = "warden:"
 //   timeout = "2s"                    # connect and command timeout
 //   [mysql]
@@ -24,7 +25,7 @@ class ConfigFile {
   static ConfigFile Load(const std::string& path);
 
   const std::string& path() const { return path_; }
-  const std::optional<RedisUrl>& redis_url() const { return redis_url_; }
+  const std::optional<RedisDeployment>& redis_url() const { return redis_url_; }
   const std::optional<MysqlUrl>& mysql_url() const { return mysql_url_; }
   const std::optional<std::string>& prefix() const { return prefix_; }
   const std::optional<int64_t>& timeout_ms() const { return timeout_ms_; }
@@ -35,7 +36,7 @@ class ConfigFile {
 
  private:
   std::string path_;
-  std::optional<RedisUrl> redis_url_;
+  std::optional<RedisDeployment> redis_url_;
   std::optional<MysqlUrl> mysql_url_;
   std::optional<std::string> prefix_;
   std::optional<int64_t> timeout_ms_;

@@ -2,8 +2,8 @@
 
 #include <sys/stat.h>
 
-#include "config/config_file.h"
 #include "base/errors.h"
+#include "config/config_file.h"
 
 namespace warden {
 
@@ -14,9 +14,9 @@ bool FileExists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-RedisUrl ParseUrlOrThrow(const std::string& text, const std::string& origin) {
+RedisDeployment ParseUrlOrThrow(const std::string& text, const std::string& origin) {
   std::string error;
-  auto url = RedisUrl::Parse(text, &error);
+  auto url = RedisDeployment::Parse(text, &error);
   if (!url) throw UsageError(origin + ": " + error);
   return *url;
 }
@@ -64,7 +64,7 @@ Settings Settings::Resolve(const SettingsFlags& flags, const Environment& env,
     settings.redis_ = *file->redis_url();
     settings.redis_origin_ = file->path();
   } else {
-    settings.redis_ = ParseUrlOrThrow(RedisUrl::kDefault, "default");
+    settings.redis_ = ParseUrlOrThrow(kDefaultRedis, "default");
     settings.redis_origin_ = "default";
   }
 

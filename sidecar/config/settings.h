@@ -5,8 +5,8 @@
 #include <string>
 
 #include "base/environment.h"
+#include "common/redis_deployment.h"
 #include "storage/mysql/mysql_url.h"
-#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -27,6 +27,7 @@ class Settings {
  public:
   static constexpr const char* kDefaultConfigPath = "/etc/warden/warden.toml";
   static constexpr const char* kDefaultPrefix = "warden:";
+  static constexpr const char* kDefaultRedis = "redis://127.0.0.1:6379/0";
   static constexpr int64_t kDefaultTimeoutMs = 2000;
 
   // Throws UsageError for a bad flag, variable or config file.
@@ -37,7 +38,7 @@ class Settings {
   static std::string LocateConfig(const SettingsFlags& flags, const Environment& env,
                                   const std::string& default_config_path = kDefaultConfigPath);
 
-  const RedisUrl& redis() const { return redis_; }
+  const RedisDeployment& redis() const { return redis_; }
   // Where the Redis URL came from: "--redis", "WARDEN_REDIS", the config path, or "default".
   const std::string& redis_origin() const { return redis_origin_; }
   // The MariaDB/MySQL URL, if one is set anywhere; a bad one is a UsageError in Resolve even for
@@ -52,7 +53,7 @@ class Settings {
   const std::string& config_path() const { return config_path_; }
 
  private:
-  RedisUrl redis_;
+  RedisDeployment redis_;
   std::string redis_origin_;
   std::optional<MysqlUrl> mysql_;
   std::string mysql_origin_;

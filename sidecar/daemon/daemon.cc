@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "config/config_file.h"
 #include "jobs/job_types.h"
+#include "storage/redis/primary_record.h"
 
 namespace warden {
 
@@ -128,7 +129,7 @@ void Daemon::StartControl() {
 }
 
 int Daemon::Run() {
-  nlohmann::json fields = {{"redis", options_.redis.Endpoint()},
+  nlohmann::json fields = {{"redis", options_.redis.Describe()},
                            {"prefix", options_.prefix},
                            {"purge_interval", FormatDuration(options_.purge_interval_ms)},
                            {"jobs", options_.config.jobs.size()},
@@ -220,9 +221,13 @@ bool Daemon::Connect() {
     EnterOutage(e.what());
     return false;
   }
+  NotePrimary();
+  metrics_.SetGauge("warden_redis_connected", 1);
   if (in_outage_) {
     logger_.Info("redis connection restored",
-                 {{"redis", options_.redis.Endpoint()},
+                 {{"redis", options_.redis.Describe()},
+                  {"primary", conn_->endpoint()},
+                  {"found_via", conn_->found_via()},
                   {"outage", FormatDuration(SystemNowMs() - outage_started_ms_)}});
   }
   in_outage_ = false;
@@ -230,12 +235,28 @@ bool Daemon::Connect() {
   return true;
 }
 
+void Daemon::NotePrimary() {
+  try {
+    if (auto failover = PrimaryRecord::Note(*conn_, RedisSchema(options_.prefix))) {
+      metrics_.SetGauge("warden_redis_failovers_seen", ++failovers_seen_);
+      logger_.Warn(
+          "redis primary changed (failover)",
+          {{"from", failover->from}, {"to", failover->to}, {"found_via", conn_->found_via()}});
+    }
+  } catch (const RedisError& e) {
+    // Refused (an ACL without these keys) or the connection broke: the loop sees the latter
+    // (healthy() is false) and reconnects.
+    logger_.Warn("cannot record the redis primary", {{"error", e.what()}});
+  }
+}
+
 void Daemon::EnterOutage(const std::string& why) {
+  metrics_.SetGauge("warden_redis_connected", 0);
   if (in_outage_) return;
   in_outage_ = true;
   outage_started_ms_ = SystemNowMs();
   logger_.Warn("redis unavailable; retrying with backoff",
-               {{"redis", options_.redis.Endpoint()}, {"error", why}});
+               {{"redis", options_.redis.Describe()}, {"error", why}});
 }
 
 void Daemon::PurgeTick() {

@@ -16,6 +16,7 @@
 #include "base/signal_events.h"
 #include "blacklist/blacklist_store.h"
 #include "common/backoff.h"
+#include "common/redis_deployment.h"
 #include "config/settings.h"
 #include "console/console.h"
 #include "jobs/breaker_registry.h"
@@ -27,7 +28,6 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/thread_executor.h"
 #include "storage/redis/redis_connection.h"
-#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -49,7 +49,7 @@ namespace warden {
 class Daemon {
  public:
   struct Options {
-    RedisUrl redis;
+    RedisDeployment redis;
     int64_t timeout_ms = 2000;
     std::string prefix = "warden:";
     int64_t purge_interval_ms = 1000;
@@ -75,6 +75,8 @@ class Daemon {
  private:
   bool Connect();
   void PurgeTick();
+  // Sentinel: records the primary found, and logs a failover when it changed.
+  void NotePrimary();
   void EnterOutage(const std::string& why);
   void Reload();
   void StartControl();
@@ -110,7 +112,8 @@ class Daemon {
   int64_t reconnect_at_ms_ = 0;
   int64_t next_purge_ms_ = 0;
   std::string last_task_error_;
-  Backoff reconnect_backoff_;  // reconnects to Redis
+  Backoff reconnect_backoff_;   // reconnects to Redis
+  int64_t failovers_seen_ = 0;  // changes of primary this daemon recorded first (Sentinel)
 
   std::atomic<bool> draining_{false};
   std::mutex tasks_mutex_;

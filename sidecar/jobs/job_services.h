@@ -7,13 +7,13 @@
 
 #include "base/logger.h"
 #include "base/metrics.h"
+#include "common/redis_deployment.h"
 #include "config/settings.h"
 #include "config/toml_reader.h"
 #include "jobs/breaker_registry.h"
 #include "scheduler/job_run.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/mysql/mysql_url.h"
-#include "storage/redis/redis_url.h"
 
 namespace warden {
 
@@ -29,7 +29,7 @@ struct JobServices {
   int64_t mysql_connect_timeout_ms = 2000;
   // Redis as this process reaches it, for a run that must fix its fencing counter
   // (RedisCoordinator::ReseedFence); nullptr: none.
-  const RedisUrl* redis_url = nullptr;
+  const RedisDeployment* redis_url = nullptr;
   std::string prefix = "warden:";
   int64_t redis_timeout_ms = 2000;
   // What a child that runs warden itself (members_migrate, cache_warm, dedupe) needs to reach

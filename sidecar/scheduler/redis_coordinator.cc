@@ -1,5 +1,7 @@
 #include "scheduler/redis_coordinator.h"
 
+#include <algorithm>
+
 #include "base/errors.h"
 
 namespace warden {
@@ -159,6 +161,7 @@ JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fir
   const int64_t number = view[1].integer();
   Claim claim;
   if (outcome == "run") {
+    if (!manual) AwaitReplica(job, fire_ms, lease_id);
     claim.outcome = Claim::Outcome::kRun;
     claim.fence = number;
     return claim;
@@ -178,6 +181,34 @@ JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fir
     throw RedisReplyError("unexpected claim outcome from Redis: " + std::string(outcome));
   }
   return claim;
+}
+
+void RedisCoordinator::AwaitReplica(const JobSpec& job, int64_t fire_ms,
+                                    const std::string& lease_id) {
+  RedisConnection& c = conn();
+  if (c.deployment().kind != RedisDeployment::Kind::kSentinel) return;
+  // Half the command timeout: WAIT blocks on the server, the reply must still come in time.
+  const int64_t wait_ms = std::max<int64_t>(1, c.timeout_ms() / 2);
+  try {
+    // No replica connected: there is none Sentinel could promote without the claim (it does
+    // not promote one that has been disconnected for long), so the claim is as safe as Redis
+    // gets. (Asked first: WAIT would wait its whole timeout for a replica that is not there.)
+    RedisReply role = c.Command({"ROLE"});
+    role.view().ThrowIfError();
+    if (role.view().size() >= 3 && role.view()[2].size() == 0) return;
+    if (c.WaitForReplicas(1, wait_ms) >= 1) return;
+  } catch (const RedisError& e) {
+    last_error_ = e.what();
+    throw;
+  }
+  // A replica is connected but did not acknowledge the claim: were Redis to fail over to it
+  // now, the claim would be lost and the fire time could be claimed and run again. Not running
+  // it keeps "at most once"; the claim stays, so a retry finds it taken.
+  Release(job, lease_id, "");
+  last_error_ = "the claim of job " + job.name + "'s fire time " + std::to_string(fire_ms) +
+                " reached no replica within " + std::to_string(wait_ms) +
+                " ms; not running it, so that a failover cannot run it twice";
+  throw RedisReplyError(last_error_);
 }
 
 JobCoordinator::Renewal RedisCoordinator::Renew(const JobSpec& job, const std::string& lease_id) {

@@ -19,6 +19,10 @@ namespace warden {
 //   <prefix>job:<name>:failures  consecutive failures
 //   <prefix>job:<name>:alerting  set while an alert is out
 //   <prefix>job:<name>:last      the last result (JSON)
+// With a Sentinel deployment a claim that may run is acknowledged by a replica first (WAIT 1),
+// so a failover right after it cannot lose it and let the same fire time run again elsewhere;
+// a claim no connected replica acknowledges in time does not run (at most once); with no
+// replica connected there is nothing to fail over to, and it runs (docs/topology.md).
 // Not thread-safe: one connection, used by the daemon's scheduling thread. Throws RedisError.
 class RedisCoordinator : public JobCoordinator {
  public:
@@ -62,6 +66,9 @@ class RedisCoordinator : public JobCoordinator {
 
  private:
   RedisConnection& conn();
+  // Sentinel only: throws RedisReplyError (after releasing the lease) when no replica
+  // acknowledged the claim in time.
+  void AwaitReplica(const JobSpec& job, int64_t fire_ms, const std::string& lease_id);
   RedisReply Run(RedisScript& script, const std::vector<std::string>& keys,
                  const std::vector<std::string>& args);
   RedisReply Command(std::initializer_list<std::string_view> args);

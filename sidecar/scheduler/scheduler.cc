@@ -112,6 +112,7 @@ int64_t Scheduler::Poll(int64_t now) {
   for (auto& [id, outcome] : finished) Finished(id, std::move(outcome), now);
 
   for (auto& [id, run] : active_) Watch(run, now);
+  RetryReleases(now);
 
   if (!draining_) {
     for (auto& [name, state] : jobs_) PollJob(state, now);
@@ -130,6 +131,7 @@ int64_t Scheduler::Poll(int64_t now) {
       if (state.next_fire_ms) wake = std::min(wake, state.next_due_ms);
     }
   }
+  if (!unreleased_.empty()) wake = std::min(wake, now + 500);
   for (const auto& [id, run] : active_) {
     const JobSpec& spec = *run.request.job;
     wake = std::min(wake, run.next_renew_ms);
@@ -141,6 +143,21 @@ int64_t Scheduler::Poll(int64_t now) {
     }
   }
   return wake;
+}
+
+void Scheduler::RetryReleases(int64_t now) {
+  for (auto it = unreleased_.begin(); it != unreleased_.end();) {
+    if (now >= it->expires_ms) {
+      it = unreleased_.erase(it);
+      continue;
+    }
+    try {
+      coordinator_.Release(*it->job, it->lease_id, "");
+      it = unreleased_.erase(it);
+    } catch (const Error&) {
+      return;  // Redis is still away: the next poll tries again
+    }
+  }
 }
 
 void Scheduler::PollJob(JobState& state, int64_t now) {
@@ -204,7 +221,11 @@ void Scheduler::PollJob(JobState& state, int64_t now) {
   try {
     claim = coordinator_.TryClaim(spec, *fire, false, lease_id);
   } catch (const Error& e) {
-    // Try again shortly while the fire time is within the grace.
+    // Try again shortly while the fire time is within the grace. Redis unreachable is the
+    // daemon's to log; a refused claim (no replica acknowledged it) is said here.
+    if (dynamic_cast<const RedisReplyError*>(&e) != nullptr) {
+      logger_.Warn("fire time not claimed", {{"job", spec.name}, {"error", e.what()}});
+    }
     state.handled_ms = previous;
     state.retry_at_ms = now + options_.retry_ms;
     return;
@@ -402,7 +423,8 @@ void Scheduler::Finished(uint64_t local_id, RunOutcome outcome, int64_t now) {
                next_lease, now);
     }
   } catch (const Error& e) {
-    CoordinatorError("cannot release the lease in Redis (it will expire)", e);
+    CoordinatorError("cannot release the lease in Redis (retrying; it expires anyway)", e);
+    unreleased_.push_back({spec, run.request.lease_id, now + spec->lease_ms});
   }
 }
 

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "scheduler/alert.h"
+#include "base/logger.h"
+#include "base/metrics.h"
 #include "common/clock.h"
+#include "scheduler/alert.h"
 #include "scheduler/job_config.h"
 #include "scheduler/job_coordinator.h"
 #include "scheduler/job_run.h"
-#include "base/logger.h"
-#include "base/metrics.h"
 
 namespace warden {
 
@@ -111,6 +111,9 @@ class Scheduler {
   std::string NewLeaseId();
   void CoordinatorError(const std::string& what, const std::exception& e);
   int64_t HeartbeatMs(const JobSpec& job) const;
+  // Releases again the leases of finished runs that Redis was not there to release (an
+  // outage, a failover): left alone they would hold the job until they expire.
+  void RetryReleases(int64_t now);
 
   JobCoordinator& coordinator_;
   Executor& executor_;
@@ -122,6 +125,12 @@ class Scheduler {
   std::map<std::string, JobState> jobs_;
   std::map<uint64_t, ActiveRun> active_;
   std::vector<RunRequest> to_start_;  // runs to hand to the executor at the end of a poll
+  struct Unreleased {
+    std::shared_ptr<const JobSpec> job;
+    std::string lease_id;
+    int64_t expires_ms = 0;  // by this sidecar's clock; no use trying after
+  };
+  std::vector<Unreleased> unreleased_;
   uint64_t next_local_id_ = 1;
   uint64_t lease_counter_ = 0;
   bool draining_ = false;

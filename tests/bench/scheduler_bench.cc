@@ -69,7 +69,8 @@ std::string LoadAverage() {
 void Lateness(int seconds) {
   RedisServer redis;
   std::string error;
-  RedisConnection conn = RedisConnection::Connect(*RedisUrl::Parse(redis.url(), &error), 2000);
+  RedisConnection conn =
+      RedisConnection::Connect(*RedisDeployment::Parse(redis.url(), &error), 2000);
   RedisCoordinator coordinator("bench:");
   coordinator.Attach(&conn);
   coordinator.Preload();  // as the daemon does when it connects

@@ -4,6 +4,7 @@
 #include <sys/time.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 
@@ -69,33 +70,55 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)), dir_("
   throw std::runtime_error("redis-server did not start; log:\n" + ReadFile(log_path()));
 }
 
-bool RedisServer::TryStart() {
+std::vector<std::string> RedisServer::Argv() const {
   const char* binary = std::getenv("WARDEN_REDIS_SERVER");
-  ProcessOptions po;
-  po.argv = {binary && *binary ? binary : "redis-server",
-             "--port",
-             std::to_string(port_),
-             "--bind",
-             host_,
-             "--unixsocket",
-             socket_path_,
-             "--unixsocketperm",
-             "700",
-             "--save",
-             "",
-             "--appendonly",
-             "no",
-             "--dir",
-             dir_.path(),
-             "--logfile",
-             log_path(),
-             "--daemonize",
-             "no"};
-  if (!options_.password.empty()) {
-    po.argv.push_back("--requirepass");
-    po.argv.push_back(options_.password);
+  std::vector<std::string> argv = {binary && *binary ? binary : "redis-server"};
+  if (options_.sentinel) {
+    // Sentinel rewrites its config file: written once, kept across Restart().
+    const Sentinel& s = *options_.sentinel;
+    const std::string conf = dir_.File("sentinel.conf");
+    if (!std::ifstream(conf).good()) {
+      const std::string name = s.master_name;
+      WriteFile(
+          conf,
+          "port " + std::to_string(port_) + "\nbind " + host_ + "\ndir " + dir_.path() +
+              "\nlogfile " + log_path() + "\ndaemonize no\n" + "sentinel monitor " + name + " " +
+              host_ + " " + std::to_string(s.master_port) + " " + std::to_string(s.quorum) +
+              "\nsentinel down-after-milliseconds " + name + " " + std::to_string(s.down_after_ms) +
+              "\nsentinel failover-timeout " + name + " " + std::to_string(s.failover_timeout_ms) +
+              "\nsentinel parallel-syncs " + name + " 1\n" +
+              (s.auth_pass.empty() ? "" : "sentinel auth-pass " + name + " " + s.auth_pass + "\n"));
+    }
+    argv.push_back(conf);
+    argv.push_back("--sentinel");
+    argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+    return argv;
   }
-  po.argv.insert(po.argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--port", "0", "--tls-port", std::to_string(port_), "--tls-cert-file",
+                             options_.tls->cert_file, "--tls-key-file", options_.tls->key_file,
+                             "--tls-ca-cert-file", options_.tls->ca_file, "--tls-auth-clients",
+                             options_.tls->auth_clients ? "yes" : "no"});
+  } else {
+    argv.insert(argv.end(), {"--port", std::to_string(port_)});
+  }
+  argv.insert(argv.end(), {"--bind", host_, "--unixsocket", socket_path_, "--unixsocketperm", "700",
+                           "--save", "", "--appendonly", "no", "--dir", dir_.path(), "--logfile",
+                           log_path(), "--daemonize", "no"});
+  if (options_.replica_of != 0) {
+    argv.insert(argv.end(), {"--replicaof", host_, std::to_string(options_.replica_of)});
+  }
+  if (!options_.password.empty()) {
+    argv.push_back("--requirepass");
+    argv.push_back(options_.password);
+  }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  return argv;
+}
+
+bool RedisServer::TryStart() {
+  ProcessOptions po;
+  po.argv = Argv();
   process_.emplace(Process::Start(std::move(po)));
 
   bool up = PollUntil([this] { return !process_->Running() || Ping(); }, options_.start_timeout,
@@ -131,7 +154,14 @@ bool RedisServer::running() { return process_ && process_->Running(); }
 
 std::string RedisServer::url() const {
   std::string auth = options_.password.empty() ? "" : ":" + options_.password + "@";
-  return "redis://" + auth + host_ + ":" + std::to_string(port_) + "/0";
+  return (options_.tls ? "rediss://" : "redis://") + auth + host_ + ":" + std::to_string(port_) +
+         "/0";
+}
+
+redisContext* RedisServer::ConnectAdmin(int timeout_ms) const {
+  timeval tv{timeout_ms / 1000, timeout_ms % 1000 * 1000};
+  return options_.tls ? redisConnectUnixWithTimeout(socket_path_.c_str(), tv)
+                      : redisConnectWithTimeout(host_.c_str(), port_, tv);
 }
 
 std::string RedisServer::unix_url() const {
@@ -143,8 +173,8 @@ std::string RedisServer::unix_url() const {
 RedisValue RedisServer::Command(const std::vector<std::string>& args) const {
   // Longer than the slowest command a test sends on purpose (DEBUG SLEEP 2), with room for
   // a loaded machine.
+  ContextPtr c(ConnectAdmin(5000));
   timeval tv{5, 0};
-  ContextPtr c(redisConnectWithTimeout(host_.c_str(), port_, tv));
   if (!c || c->err) {
     throw std::runtime_error("cannot connect to test redis on port " + std::to_string(port_) +
                              ": " + (c ? c->errstr : "out of memory"));
@@ -162,7 +192,7 @@ RedisValue RedisServer::Command(const std::vector<std::string>& args) const {
 
 bool RedisServer::Ping() const {
   timeval tv{0, 200000};
-  ContextPtr c(redisConnectWithTimeout(host_.c_str(), port_, tv));
+  ContextPtr c(ConnectAdmin(200));
   if (!c || c->err) return false;
   redisSetTimeout(c.get(), tv);
   if (!options_.password.empty()) Send(c.get(), {"AUTH", options_.password});

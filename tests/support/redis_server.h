@@ -8,6 +8,8 @@
 #include "support/process.h"
 #include "support/temp_dir.h"
 
+struct redisContext;  // hiredis
+
 namespace warden::test {
 
 // A reply from RedisServer::Command, copied out of hiredis so tests can hold on to it.
@@ -31,11 +33,38 @@ struct RedisValue {
 //   EXPECT_EQ(redis.Command({"HLEN", "warden:bl:entries"}).integer, 1);
 //   redis.Kill(); ... redis.Restart();       // same port, empty data
 //
+// Modes for topologies (docs/topology.md):
+//   RedisServer replica({.replica_of = primary.port()});          // --replicaof 127.0.0.1 PORT
+//   RedisServer sentinel({.sentinel = RedisServer::Sentinel{.master_port = primary.port()}});
+//   RedisServer tls({.tls = RedisServer::Tls{ca, cert, key}});   // --tls-port, --port 0
+// A TLS server answers Command/Ping on its unix socket (plain), so tests can set it up.
+//
 // The binary is $WARDEN_REDIS_SERVER if set, else redis-server from PATH.
 class RedisServer {
  public:
+  // A Sentinel (redis-server CONF --sentinel) that monitors 127.0.0.1:master_port.
+  struct Sentinel {
+    int master_port = 0;
+    std::string master_name = "mymaster";
+    int quorum = 2;
+    int down_after_ms = 1000;
+    int failover_timeout_ms = 5000;
+    std::string auth_pass;  // the monitored nodes' password (sentinel auth-pass), if any
+  };
+  // TLS on the server's port (plain TCP off): PEM files; with auth_clients the server asks
+  // for a client certificate signed by ca_file.
+  struct Tls {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool auth_clients = false;
+  };
+
   struct Options {
     std::string password;                 // requirepass, if not empty
+    int replica_of = 0;                   // a port on 127.0.0.1: start as its replica
+    std::optional<Sentinel> sentinel;     // start as a Sentinel instead of a data node
+    std::optional<Tls> tls;               // TLS only on port()
     std::vector<std::string> extra_args;  // e.g. {"--maxmemory", "1mb"}
     std::chrono::milliseconds start_timeout = std::chrono::seconds(10);
   };
@@ -60,8 +89,11 @@ class RedisServer {
   const std::string& socket_path() const { return socket_path_; }
   const std::string& dir() const { return dir_.path(); }
   std::string log_path() const { return dir_.File("redis.log"); }
-  // "redis://127.0.0.1:PORT/0", or "redis://:PASSWORD@127.0.0.1:PORT/0" with a password.
+  // "redis://127.0.0.1:PORT/0", or "redis://:PASSWORD@127.0.0.1:PORT/0" with a password
+  // ("rediss://..." in TLS mode, without the tls_ options: add them).
   std::string url() const;
+  // "127.0.0.1:PORT", for sentinel:// lists.
+  std::string address() const { return host_ + ":" + std::to_string(port_); }
   // "unix://SOCKET?db=0" (plus "&password=..." with a password).
   std::string unix_url() const;
 
@@ -73,6 +105,9 @@ class RedisServer {
 
  private:
   bool TryStart();  // false when the port was taken meanwhile
+  std::vector<std::string> Argv() const;
+  // A connection for Command/Ping: the unix socket in TLS mode, else TCP.
+  redisContext* ConnectAdmin(int timeout_ms) const;
 
   Options options_;
   TempDir dir_;

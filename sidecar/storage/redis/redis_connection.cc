@@ -1,29 +1,15 @@
 #include "storage/redis/redis_connection.h"
 
-#include <sys/time.h>
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 
-#include <cstring>
-
-#include "common/c_ptr.h"
-#include "base/duration.h"
 #include "base/errors.h"
+#include "common/redis_redirect.h"
 
 namespace warden {
 
 namespace {
-
-timeval ToTimeval(int64_t ms) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(ms / 1000);
-  tv.tv_usec = static_cast<suseconds_t>(ms % 1000 * 1000);
-  return tv;
-}
-
-bool IsTimeout(const redisContext& context) {
-  return context.err == REDIS_ERR_IO &&
-         (std::strstr(context.errstr, "temporarily unavailable") != nullptr ||
-          std::strstr(context.errstr, "timed out") != nullptr);
-}
 
 std::string CommandName(std::string_view first) {
   std::string name(first);
@@ -31,46 +17,133 @@ std::string CommandName(std::string_view first) {
   return name;
 }
 
+// The error replies that mean "this node is not (or not yet) the primary you want": after a
+// failover the old primary answers READONLY, a restarted one LOADING, a replica MASTERDOWN.
+const char* Demotion(std::string_view error) {
+  switch (RedisRedirect::Classify(error).kind) {
+    case RedisRedirect::Kind::kReadOnly:
+      return "is no longer the primary (READONLY)";
+    case RedisRedirect::Kind::kLoading:
+      return "is loading its data (LOADING)";
+    case RedisRedirect::Kind::kMasterDown:
+      return "lost its primary (MASTERDOWN)";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
-RedisConnection RedisConnection::Connect(const RedisUrl& url, int64_t timeout_ms) {
-  const timeval tv = ToTimeval(timeout_ms);
-  ContextPtr context(
-      url.is_unix() ? redisConnectUnixWithTimeout(url.socket_path.c_str(), tv)
-                    : redisConnectWithTimeout(url.host.c_str(), url.port, tv));
-  const std::string where = "cannot connect to Redis at " + url.Endpoint();
-  if (!context) throw RedisConnectError(where + ": out of memory");
-  if (context->err != 0) {
-    if (IsTimeout(*context) || std::strstr(context->errstr, "timed out") != nullptr) {
-      throw RedisConnectError(where + ": no answer within " + FormatDuration(timeout_ms));
-    }
-    throw RedisConnectError(where + ": " + context->errstr);
-  }
-  if (redisSetTimeout(context.get(), tv) != REDIS_OK) {
-    throw RedisConnectError(where + ": cannot set the timeout: " + context->errstr);
-  }
+RedisConnection::RedisConnection(RedisSocket socket, const RedisDeployment& deployment,
+                                 int64_t timeout_ms)
+    : socket_(std::move(socket)),
+      reader_(redisReaderCreate()),
+      deployment_(deployment),
+      timeout_ms_(timeout_ms) {
+  if (!reader_) throw RedisConnectError("out of memory creating a Redis reply reader");
+}
 
-  RedisConnection conn(std::move(context), url, timeout_ms);
+RedisConnection RedisConnection::Connect(const RedisDeployment& deployment, int64_t timeout_ms) {
+  switch (deployment.kind) {
+    case RedisDeployment::Kind::kSingle:
+      return Open(deployment,
+                  deployment.socket_path.empty() ? &deployment.servers.front() : nullptr,
+                  timeout_ms, NodeKind::kData);
+    case RedisDeployment::Kind::kSentinel:
+      return ConnectViaSentinels(deployment, timeout_ms);
+    case RedisDeployment::Kind::kCluster:
+      break;
+  }
+  throw RedisConnectError("the sidecar does not talk to Redis Cluster yet (" +
+                          deployment.Describe() +
+                          "); use a single server or sentinel:// (docs/topology.md)");
+}
+
+RedisConnection RedisConnection::Open(const RedisDeployment& deployment,
+                                      const RedisNodeAddress* address, int64_t timeout_ms,
+                                      NodeKind kind) {
+  RedisConnection conn(address ? RedisSocket::ConnectTcp(*address, deployment.tls, timeout_ms)
+                               : RedisSocket::ConnectUnix(deployment.socket_path, timeout_ms),
+                       deployment, timeout_ms);
+  const std::string where = "Redis at " + conn.endpoint();
   try {
-    if (!url.password.empty()) {
-      RedisReply reply = url.user.empty() ? conn.Command({"AUTH", url.password})
-                                          : conn.Command({"AUTH", url.user, url.password});
+    if (!deployment.password.empty()) {
+      RedisReply reply = deployment.user.empty()
+                             ? conn.Command({"AUTH", deployment.password})
+                             : conn.Command({"AUTH", deployment.user, deployment.password});
       if (reply.view().is_error()) {
-        throw RedisConnectError("Redis at " + url.Endpoint() +
-                                " refused the credentials: " + std::string(reply.view().str()));
+        std::string who = deployment.user.empty() ? "the password" : "user " + deployment.user;
+        std::string refused =
+            where + " refused the credentials (" + who + "): " + std::string(reply.view().str());
+        // The Sentinels get the data nodes' credentials, which a Sentinel without a password
+        // (or without that user) refuses: go on without, and say why if it then wants them.
+        if (kind == NodeKind::kData) throw RedisConnectError(refused);
+        conn.sentinel_auth_error_ = refused;
       }
     }
-    if (url.db != 0) {
-      RedisReply reply = conn.Command({"SELECT", std::to_string(url.db)});
+    if (kind == NodeKind::kData && deployment.db != 0) {
+      RedisReply reply = conn.Command({"SELECT", std::to_string(deployment.db)});
       if (reply.view().is_error()) {
-        throw RedisConnectError("Redis at " + url.Endpoint() + " refused database " +
-                                std::to_string(url.db) + ": " + std::string(reply.view().str()));
+        throw RedisConnectError(where + " refused database " + std::to_string(deployment.db) +
+                                ": " + std::string(reply.view().str()));
       }
     }
   } catch (const RedisIoError& e) {
     throw RedisConnectError(e.what());
   }
   return conn;
+}
+
+RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& deployment,
+                                                     int64_t timeout_ms) {
+  std::string failures;
+  auto note = [&failures](const std::string& what) {
+    if (!failures.empty()) failures += "; ";
+    failures += what;
+  };
+  for (const RedisNodeAddress& sentinel_address : deployment.servers) {
+    const std::string sentinel_name = "sentinel " + sentinel_address.ToString();
+    try {
+      RedisNodeAddress primary;
+      {
+        RedisConnection sentinel =
+            Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
+        RedisReply reply =
+            sentinel.Command({"SENTINEL", "get-master-addr-by-name", deployment.master_name});
+        ReplyView view = reply.view();
+        if (view.is_nil()) {
+          note(sentinel_name + " does not monitor \"" + deployment.master_name + "\"");
+          continue;
+        }
+        if (view.is_error() && !sentinel.sentinel_auth_error_.empty()) {
+          note(sentinel.sentinel_auth_error_);
+          continue;
+        }
+        view.ThrowIfError();
+        if (!view.is_array() || view.size() != 2) {
+          note(sentinel_name + " gave an unexpected answer");
+          continue;
+        }
+        primary.host = std::string(view[0].str());
+        primary.port = static_cast<int>(view[1].integer());
+      }
+      RedisConnection conn = Open(deployment, &primary, timeout_ms, NodeKind::kData);
+      RedisReply role = conn.Command({"ROLE"});
+      ReplyView view = role.view();
+      view.ThrowIfError();
+      if (!view.is_array() || view.size() == 0 || view[0].str() != "master") {
+        note(sentinel_name + " named " + primary.ToString() +
+             ", which is not a primary (a failover is under way)");
+        continue;
+      }
+      conn.found_via_ = sentinel_name;
+      return conn;
+    } catch (const RedisError& e) {
+      note(e.what());
+    }
+  }
+  throw RedisConnectError("found no primary for Sentinel master \"" + deployment.master_name +
+                          "\": " + failures);
 }
 
 RedisReply RedisConnection::Command(std::initializer_list<std::string_view> args) {
@@ -98,25 +171,56 @@ void RedisConnection::AppendArgv(const std::vector<std::string_view>& args) {
     ptrs.push_back(arg.data());
     lens.push_back(arg.size());
   }
-  if (redisAppendCommandArgv(context_.get(), static_cast<int>(args.size()), ptrs.data(),
-                             lens.data()) != REDIS_OK) {
-    ThrowIo(args.empty() ? "" : CommandName(args.front()));
-  }
+  char* raw = nullptr;
+  int len = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), ptrs.data(), lens.data());
+  CPtr<char, redisFreeCommand> encoded(raw);
+  if (len < 0 || !encoded) throw RedisIoError("out of memory encoding a Redis command");
+  output_.append(encoded.get(), static_cast<size_t>(len));
 }
 
 RedisReply RedisConnection::GetReply(std::string command) {
-  void* raw = nullptr;
-  if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) ThrowIo(command);
-  return RedisReply(static_cast<redisReply*>(raw), std::move(command));
+  if (broken_) {
+    throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
+  }
+  try {
+    if (!output_.empty()) {
+      socket_.WriteAll(output_, timeout_ms_, command);
+      output_.clear();
+    }
+    while (true) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+        throw RedisIoError("Redis at " + endpoint() +
+                           " sent something that is not RESP: " + reader_->errstr);
+      }
+      if (raw != nullptr) {
+        RedisReply reply(static_cast<redisReply*>(raw), std::move(command));
+        ReplyView view = reply.view();
+        if (view.is_error()) {
+          if (const char* why = Demotion(view.str())) {
+            throw RedisIoError("Redis at " + endpoint() + " " + why + "; reconnecting");
+          }
+        }
+        return reply;
+      }
+      char buffer[16384];
+      size_t n = socket_.ReadSome(buffer, sizeof buffer, timeout_ms_, command);
+      if (redisReaderFeed(reader_.get(), buffer, n) != REDIS_OK) {
+        throw RedisIoError("out of memory reading a reply from Redis at " + endpoint());
+      }
+    }
+  } catch (const RedisError&) {
+    broken_ = true;
+    output_.clear();
+    throw;
+  }
 }
 
-void RedisConnection::ThrowIo(const std::string& command) const {
-  const std::string where = "Redis at " + url_.Endpoint();
-  if (IsTimeout(*context_)) {
-    throw RedisIoError(where + " did not answer " + command + " within " +
-                       FormatDuration(timeout_ms_));
-  }
-  throw RedisIoError("lost the connection to " + where + ": " + context_->errstr);
+int64_t RedisConnection::WaitForReplicas(int64_t replicas, int64_t timeout_ms) {
+  RedisReply reply =
+      Command({"WAIT", std::to_string(replicas), std::to_string(std::max<int64_t>(1, timeout_ms))});
+  reply.view().ThrowIfError();
+  return reply.view().integer();
 }
 
 }  // namespace warden

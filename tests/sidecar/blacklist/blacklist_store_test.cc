@@ -16,7 +16,7 @@ class BlacklistStoreTest : public test::RedisSuite {
  protected:
   RedisConnection Connect() {
     std::string error;
-    return RedisConnection::Connect(*RedisUrl::Parse(redis_->url(), &error), 2000);
+    return RedisConnection::Connect(*RedisDeployment::Parse(redis_->url(), &error), 2000);
   }
 
   static std::vector<BlacklistChange> Adds(int count, int64_t expires_ms = 0) {

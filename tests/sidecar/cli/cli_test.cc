@@ -86,7 +86,7 @@ TEST(Cli, HostBitsErrorNamesTheFix) {
 TEST(Cli, GlobalOptionsMayFollowTheCommand) {
   Outcome o = RunCli({"list", "--redis", "http://x"});
   EXPECT_EQ(o.code, kExitUsage);
-  EXPECT_NE(o.err.find("--redis: bad Redis URL \"http://x\""), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--redis: bad Redis deployment \"http://x\""), std::string::npos) << o.err;
 }
 
 TEST(Cli, ConfigCheckWithoutAFile) {

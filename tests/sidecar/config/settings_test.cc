@@ -23,7 +23,7 @@ class SettingsTest : public ::testing::Test {
 
 TEST_F(SettingsTest, DefaultsWithoutAnything) {
   Settings s = Settings::Resolve({}, Environment::FromMap({}), NoDefault());
-  EXPECT_EQ(s.redis().Endpoint(), "127.0.0.1:6379");
+  EXPECT_EQ(s.redis().Describe(), "redis 127.0.0.1:6379");
   EXPECT_EQ(s.redis_origin(), "default");
   EXPECT_EQ(s.prefix(), "warden:");
   EXPECT_EQ(s.timeout_ms(), 2000);
@@ -38,15 +38,15 @@ TEST_F(SettingsTest, FlagBeatsEnvironmentBeatsFile) {
   SettingsFlags flags;
   flags.redis = "redis://flag-host:3/0";
   Settings s = Settings::Resolve(flags, env, NoDefault());
-  EXPECT_EQ(s.redis().Endpoint(), "flag-host:3");
+  EXPECT_EQ(s.redis().Describe(), "redis flag-host:3");
   EXPECT_EQ(s.redis_origin(), "--redis");
 
   s = Settings::Resolve({}, env, NoDefault());
-  EXPECT_EQ(s.redis().Endpoint(), "env-host:2");
+  EXPECT_EQ(s.redis().Describe(), "redis env-host:2");
   EXPECT_EQ(s.redis_origin(), "WARDEN_REDIS");
 
   s = Settings::Resolve({}, Environment::FromMap({{"WARDEN_CONFIG", file}}), NoDefault());
-  EXPECT_EQ(s.redis().Endpoint(), "file-host:1");
+  EXPECT_EQ(s.redis().Describe(), "redis file-host:1");
   EXPECT_EQ(s.redis_origin(), file);
 }
 
@@ -99,8 +99,9 @@ TEST_F(SettingsTest, BadValuesAreUsageErrors) {
   SettingsFlags flags;
   flags.redis = "http://x";
   EXPECT_THROW(Settings::Resolve(flags, Environment::FromMap({}), NoDefault()), UsageError);
-  EXPECT_THROW(Settings::Resolve({}, Environment::FromMap({{"WARDEN_REDIS", "nope"}}), NoDefault()),
-               UsageError);
+  EXPECT_THROW(
+      Settings::Resolve({}, Environment::FromMap({{"WARDEN_REDIS", "sentinel://h1"}}), NoDefault()),
+      UsageError);
   flags = {};
   flags.timeout = "0s";
   EXPECT_THROW(Settings::Resolve(flags, Environment::FromMap({}), NoDefault()), UsageError);
@@ -120,7 +121,8 @@ std::string LoadError(const std::string& path) {
 
 TEST_F(SettingsTest, ConfigFileErrorsNamePathAndKey) {
   std::string path = Config("bad-url.toml", "[redis]\nurl = \"http://x\"\n");
-  EXPECT_EQ(LoadError(path).rfind(path + ": redis.url: bad Redis URL", 0), 0u) << LoadError(path);
+  EXPECT_EQ(LoadError(path).rfind(path + ": redis.url: bad Redis deployment", 0), 0u)
+      << LoadError(path);
 
   path = Config("bad-type.toml", "[redis]\ntimeout = true\n");
   EXPECT_EQ(LoadError(path), path + ": redis.timeout: expected a string, got a boolean");

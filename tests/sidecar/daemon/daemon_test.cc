@@ -1,11 +1,20 @@
-// `warden daemon` as a process: purging, Redis outages, signals, log formats.
+// `warden daemon` as a process: purging, Redis outages, signals, log formats, a Sentinel
+// failover.
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
 
+#include "net/http_client.h"
+#include "support/free_port.h"
 #include "support/poll_until.h"
+#include "support/sentinel_topology.h"
+#include "support/temp_dir.h"
+#include "support/warden_cli.h"
 #include "support/warden_fixture.h"
 
 namespace warden::test {
@@ -122,6 +131,98 @@ TEST_F(DaemonTest, BadSettingsExitTwoBeforeStarting) {
   EXPECT_EQ(r.exit_code, 2) << Show(r);
   r = test::Run(WardenOptions({"--redis", "redis://:x", "daemon"}, false));
   EXPECT_EQ(r.exit_code, 2) << Show(r);
+}
+
+// A password given on the command line is not in the process's command line (ps, /proc).
+TEST_F(DaemonTest, PasswordIsHiddenFromPs) {
+  const std::string secret = "pS-s3cret-9";
+  Process daemon = Process::Start(
+      WardenOptions({"--redis",
+                     "redis://warden:" + secret + "@127.0.0.1:" + std::to_string(redis_->port()) +
+                         "/0?password=" + secret + "&db=0",
+                     "daemon", "--interval", "200ms"},
+                    false));
+  // It cannot log in (the test Redis has no such user): it keeps retrying, and says why.
+  ASSERT_TRUE(PollUntil([&] { return LogHas(daemon, "refused the credentials"); }, seconds(10)))
+      << daemon.Stderr();
+  std::string cmdline = ReadFile("/proc/" + std::to_string(daemon.pid()) + "/cmdline");
+  EXPECT_EQ(cmdline.find(secret), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("redis://warden:xxxxxxxxxxx@127.0.0.1"), std::string::npos) << cmdline;
+  EXPECT_EQ(daemon.Stderr().find(secret), std::string::npos) << daemon.Stderr();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(10)), 0);
+}
+
+// Two daemons on a Sentinel deployment run a 200 ms job; the primary is killed (kill -9) in the
+// middle. Both follow the promotion without a restart or a config change, the job runs again
+// after it, and no fire time runs twice (claims are acknowledged by the replica before a run).
+TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
+  SentinelTopology topo;
+  TempDir tmp("warden-daemon-sentinel");
+  const std::string fires = tmp.File("fires");
+  const int ports[] = {FreePort(), FreePort()};
+  auto config = [&](const std::string& node, int port) {
+    return tmp.Write(node + ".toml",
+                     "[redis]\nurl = \"" + topo.url() + "\"\ntimeout = \"1s\"\n[daemon]\n" +
+                         "listen = \"127.0.0.1:" + std::to_string(port) + "\"\nnode = \"" + node +
+                         "\"\n" + "[[job]]\nname = \"tick\"\ntype = \"command\"\n" +
+                         "schedule = \"@every 200ms\"\n" +
+                         "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
+  };
+  auto lines = [&] {
+    std::string text;
+    try {
+      text = ReadFile(fires);
+    } catch (const std::runtime_error&) {
+    }
+    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+  };
+  Process a =
+      Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("a", ports[0])}));
+  Process b =
+      Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("b", ports[1])}));
+  ASSERT_TRUE(PollUntil([&] { return lines() >= 5; }, seconds(15))) << a.Stderr() << b.Stderr();
+
+  topo.KillPrimary();
+  ASSERT_TRUE(topo.WaitForPrimary(topo.replica().address(), seconds(30)));
+  const size_t at_promotion = lines();
+  // Runs resume on the new primary (the daemons reconnect with backoff, at most 5 s).
+  EXPECT_TRUE(PollUntil([&] { return lines() >= at_promotion + 5; }, seconds(20)))
+      << a.Stderr() << b.Stderr();
+  // Their metrics: both connected again (each after its backoff, at most 5 s); the one that
+  // reached the new primary first counted the failover.
+  std::string pages;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        pages.clear();
+        int connected = 0, failovers = 0;
+        for (int port : ports) {
+          HttpClient http;
+          HttpClient::Request request;
+          request.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+          const std::string page = http.Send(request).body;
+          pages += page;
+          connected += page.find("warden_redis_connected 1") != std::string::npos;
+          failovers += page.find("warden_redis_failovers_seen 1") != std::string::npos;
+        }
+        return connected == 2 && failovers == 1;
+      },
+      seconds(15), milliseconds(200)))
+      << pages;
+  for (Process* daemon : {&a, &b}) daemon->Signal(SIGTERM);
+  for (Process* daemon : {&a, &b}) EXPECT_EQ(daemon->Wait(seconds(10)), 0);
+
+  // Every fire time once: sorted, no two lines alike.
+  std::vector<int64_t> ran;
+  std::istringstream in(ReadFile(fires));
+  for (int64_t fire = 0; in >> fire;) ran.push_back(fire);
+  std::sort(ran.begin(), ran.end());
+  auto twice = std::adjacent_find(ran.begin(), ran.end());
+  EXPECT_EQ(twice, ran.end()) << "fire time " << *twice << " ran more than once";
+  // Someone saw the failover and said so.
+  EXPECT_TRUE(a.Stderr().find("redis primary changed (failover)") != std::string::npos ||
+              b.Stderr().find("redis primary changed (failover)") != std::string::npos)
+      << a.Stderr() << b.Stderr();
 }
 
 }  // namespace

@@ -10,13 +10,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/redis_deployment.h"
 #include "jobs/job_types.h"
 #include "jobs/sync_store.h"
 #include "scheduler/job_config.h"
 #include "scheduler/redis_coordinator.h"
 #include "storage/mysql/mysql_pool.h"
 #include "storage/redis/redis_connection.h"
-#include "storage/redis/redis_url.h"
 #include "support/fake_sink.h"
 #include "support/fake_source.h"
 #include "support/mariadb_server.h"
@@ -212,7 +212,7 @@ TEST_F(HttpSyncTest, AnOlderRunIsFencedOut) {
 TEST_F(HttpSyncTest, AFencingCounterRedisLostIsRaisedPastTheCheckpoint) {
   RedisServer redis;
   std::string error;
-  const RedisUrl redis_url = *RedisUrl::Parse(redis.url(), &error);
+  const RedisDeployment redis_url = *RedisDeployment::Parse(redis.url(), &error);
   auto reseed = [&](int64_t at_least) {
     RedisConnection conn = RedisConnection::Connect(redis_url, 2000);
     return RedisCoordinator::ReseedFence(conn, "warden:", "sync", at_least);

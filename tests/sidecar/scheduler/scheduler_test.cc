@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "base/errors.h"
 #include "jobs/job_types.h"
 #include "scheduler/memory_coordinator.h"
 #include "scheduler/time_zone.h"
@@ -152,6 +153,54 @@ std::string Job(const std::string& overrun, const std::string& extra = "") {
   return "[[job]]\nname = \"tick\"\ntype = \"command\"\ncommand = \"true\"\n"
          "schedule = \"@every 1s\"\noverrun = \"" +
          overrun + "\"\n" + extra;
+}
+
+// The in-memory coordinator, whose Release fails while `down` (Redis away when a run ends).
+class ReleaseFailsWhileDown : public JobCoordinator {
+ public:
+  explicit ReleaseFailsWhileDown(JobCoordinator& inner) : inner_(inner) {}
+  Claim TryClaim(const JobSpec& job, int64_t fire_ms, bool manual,
+                 const std::string& lease_id) override {
+    return inner_.TryClaim(job, fire_ms, manual, lease_id);
+  }
+  Renewal Renew(const JobSpec& job, const std::string& lease_id) override {
+    return inner_.Renew(job, lease_id);
+  }
+  std::optional<Handoff> Release(const JobSpec& job, const std::string& lease_id,
+                                 const std::string& next_lease_id) override {
+    if (down) throw RedisIoError("lost the connection to Redis");
+    return inner_.Release(job, lease_id, next_lease_id);
+  }
+  std::optional<int64_t> LastClaimed(const JobSpec& job) override {
+    return inner_.LastClaimed(job);
+  }
+  Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override {
+    return inner_.Finish(job, result, summary);
+  }
+  std::optional<std::string> LastResult(const std::string& job) override {
+    return inner_.LastResult(job);
+  }
+  bool down = false;
+
+ private:
+  JobCoordinator& inner_;
+};
+
+TEST_F(SchedulerTest, ALeaseRedisMissedIsReleasedOnceItIsBack) {
+  FakeExecutor executor;
+  ReleaseFailsWhileDown flaky(coordinator_);
+  config_ = SchedulerConfig::Parse(kEverySecond, "test.toml", BuiltinJobTypes());
+  Scheduler s(
+      config_, flaky, executor, logger_, &metrics_, &alerts_, [this] { return now_; },
+      Scheduler::Options());
+  AutoEnd(s, executor, 100);
+  flaky.down = true;  // the run of 1000 ends at 1100 and cannot release its lease
+  RunPumped(kStart + 1500, {&s});
+  ASSERT_EQ(Fires(executor), (std::vector<int64_t>{kStart + 1000}));
+  flaky.down = false;
+  // Released at the next poll, not left to expire (30 s): 2000 and 3000 run.
+  RunPumped(kStart + 3500, {&s});
+  EXPECT_EQ(Fires(executor), (std::vector<int64_t>{kStart + 1000, kStart + 2000, kStart + 3000}));
 }
 
 TEST_F(SchedulerTest, OverrunSkipDropsFireTimesWhileRunning) {

@@ -1,0 +1,193 @@
+// The sidecar on a Sentinel deployment (tests/support/sentinel_topology.h): it finds the primary
+// through the Sentinels, follows a failover after `kill -9` of the primary within a bound,
+// leaves a demoted primary for the new one without a restart, and keeps job claims fenced
+// across the failover (a fire time claimed before it is not claimed again after it).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+
+#include "base/errors.h"
+#include "common/redis_deployment.h"
+#include "common/redis_schema.h"
+#include "scheduler/redis_coordinator.h"
+#include "storage/redis/primary_record.h"
+#include "storage/redis/redis_connection.h"
+#include "support/poll_until.h"
+#include "support/sentinel_topology.h"
+#include "support/warden_cli.h"
+
+namespace warden {
+namespace {
+
+using namespace std::chrono_literals;
+using test::PollUntil;
+using test::RunWarden;
+using test::SentinelTopology;
+
+// down-after 1 s, then an election: well within this on a loaded 2-core machine.
+constexpr auto kFailoverBound = 30s;
+
+RedisDeployment Deployment(const std::string& text) {
+  std::string error;
+  auto d = RedisDeployment::Parse(text, &error);
+  EXPECT_TRUE(d.has_value()) << error;
+  return d.value_or(RedisDeployment{});
+}
+
+TEST(SentinelFailoverTest, FindsThePrimaryThroughTheSentinels) {
+  SentinelTopology topo;
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), topo.primary().address());
+  EXPECT_EQ(conn.found_via(), "sentinel " + topo.sentinel(0).address());
+
+  // A first Sentinel that is down is skipped; a master name no Sentinel knows is one line.
+  topo.sentinel(0).Kill();
+  RedisConnection next = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(next.found_via(), "sentinel " + topo.sentinel(1).address());
+  std::string url = topo.url();
+  url.replace(url.find("/mymaster"), 9, "/othermaster");
+  try {
+    RedisConnection::Connect(Deployment(url), 2000);
+    ADD_FAILURE() << "connected to a master no Sentinel monitors";
+  } catch (const RedisConnectError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("found no primary for Sentinel master \"othermaster\""), std::string::npos)
+        << what;
+    EXPECT_NE(what.find("does not monitor \"othermaster\""), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
+// Password-protected data nodes behind Sentinels that have none: the credentials work for the
+// nodes, the Sentinels are asked without them, and a wrong password is one line without it.
+TEST(SentinelFailoverTest, PasswordProtectedNodes) {
+  const std::string secret = "sent1nel-Pw";
+  SentinelTopology topo(secret);
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), topo.primary().address());
+  conn.Command({"SET", "k", "v"}).view().ThrowIfError();
+
+  std::string url = topo.url();
+  url.replace(url.find(secret), secret.size(), "wrong-pw");
+  try {
+    RedisConnection::Connect(Deployment(url), 2000);
+    ADD_FAILURE() << "connected with a wrong password";
+  } catch (const RedisConnectError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("refused the credentials (the password)"), std::string::npos) << what;
+    EXPECT_EQ(what.find("wrong-pw"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
+TEST(SentinelFailoverTest, KillNineOfThePrimaryIsFollowedAndClaimsStayFenced) {
+  SentinelTopology topo;
+  const std::string old_primary = topo.primary().address();
+  const std::string new_primary = topo.replica().address();
+
+  test::RunResult before = RunWarden({.args = {"ban", "192.0.2.1"}, .redis = topo.url()});
+  ASSERT_EQ(before.exit_code, 0) << test::Show(before);
+
+  // A job's fire time claimed on the old primary (acknowledged by the replica: WAIT).
+  JobSpec job;
+  job.name = "failover";
+  job.lease_ms = 60000;
+  RedisConnection old_conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  RedisCoordinator old_coordinator("warden:");
+  old_coordinator.Attach(&old_conn);
+  JobCoordinator::Claim first = old_coordinator.TryClaim(job, 1000, false, "lease-a");
+  ASSERT_EQ(first.outcome, JobCoordinator::Claim::Outcome::kRun);
+  old_coordinator.Release(job, "lease-a", "");
+
+  topo.KillPrimary();  // SIGKILL: no goodbye to anyone
+  EXPECT_THROW(old_conn.Command({"PING"}), RedisIoError);
+  EXPECT_FALSE(old_conn.healthy());
+
+  // The CLI works again once the Sentinels promote the replica, without any change of config.
+  const auto killed = std::chrono::steady_clock::now();
+  test::RunResult after;
+  bool promoted = PollUntil(
+      [&] {
+        after = RunWarden({.args = {"ban", "192.0.2.2"}, .redis = topo.url()}, std::nullopt, 10s);
+        return after.exit_code == 0;
+      },
+      kFailoverBound, 200ms);
+  ASSERT_TRUE(promoted) << "no ban within " << kFailoverBound.count() << " s of kill -9; "
+                        << test::Show(after);
+  std::cerr << "ban accepted again "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - killed)
+                   .count()
+            << " ms after kill -9\n";
+  ASSERT_TRUE(topo.WaitForPrimary(new_primary, 5s));
+
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), new_primary);
+  test::RunResult list = RunWarden({.args = {"list"}, .redis = topo.url()});
+  EXPECT_NE(list.out.find("192.0.2.1"), std::string::npos) << test::Show(list);
+  EXPECT_NE(list.out.find("192.0.2.2"), std::string::npos) << test::Show(list);
+
+  // The fire time claimed before the failover is not claimed again after it; the next one is,
+  // with a larger fence.
+  RedisCoordinator coordinator("warden:");
+  coordinator.Attach(&conn);
+  EXPECT_EQ(coordinator.TryClaim(job, 1000, false, "lease-b").outcome,
+            JobCoordinator::Claim::Outcome::kTaken);
+  JobCoordinator::Claim next = coordinator.TryClaim(job, 2000, false, "lease-c");
+  ASSERT_EQ(next.outcome, JobCoordinator::Claim::Outcome::kRun);
+  EXPECT_GT(next.fence, first.fence);
+
+  // The sidecar that reached the new primary first recorded the failover.
+  auto failover = PrimaryRecord::Last(conn, RedisSchema("warden:"));
+  ASSERT_TRUE(failover.has_value());
+  EXPECT_EQ(failover->from, old_primary);
+  EXPECT_EQ(failover->to, new_primary);
+
+  // The old primary comes back (empty: it persisted nothing) and is made a replica; the
+  // sidecar keeps using the new primary.
+  topo.RestartPrimary();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        test::RedisValue role = topo.primary().Command({"ROLE"});
+        return !role.elements.empty() && role.elements[0].str == "slave";
+      },
+      kFailoverBound, 100ms));
+  test::RunResult again = RunWarden({.args = {"ban", "192.0.2.3"}, .redis = topo.url()});
+  EXPECT_EQ(again.exit_code, 0) << test::Show(again);
+}
+
+TEST(SentinelFailoverTest, DemotedPrimaryIsLeftForTheNewOneWithoutRestart) {
+  SentinelTopology topo;
+  const std::string old_primary = topo.primary().address();
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  ASSERT_EQ(conn.endpoint(), old_primary);
+
+  ASSERT_FALSE(topo.sentinel(0).Command({"SENTINEL", "FAILOVER", "mymaster"}).is_error());
+  ASSERT_TRUE(topo.WaitForPrimary(topo.replica().address(), kFailoverBound));
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        test::RedisValue role = topo.primary().Command({"ROLE"});
+        return !role.elements.empty() && role.elements[0].str == "slave";
+      },
+      kFailoverBound, 100ms));
+
+  // The demoted primary answers a write with READONLY (or Sentinel closed our connection):
+  // either way the connection is given up, and the next one goes to the new primary.
+  EXPECT_THROW(conn.Command({"SET", "k", "v"}), RedisIoError);
+  EXPECT_FALSE(conn.healthy());
+  RedisConnection direct = RedisConnection::Connect(Deployment("redis://" + old_primary), 2000);
+  try {
+    direct.Command({"SET", "k", "v"});
+    ADD_FAILURE() << "the demoted primary took a write";
+  } catch (const RedisIoError& e) {
+    EXPECT_NE(std::string(e.what()).find("READONLY"), std::string::npos) << e.what();
+  }
+  RedisConnection next = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(next.endpoint(), topo.replica().address());
+  next.Command({"SET", "k", "v"}).view().ThrowIfError();
+}
+
+}  // namespace
+}  // namespace warden
