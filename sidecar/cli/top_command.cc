@@ -10,16 +10,44 @@ namespace warden {
 
 namespace {
 
-void PrintTable(const std::vector<TrafficReport::Row>& rows, bool by_country, std::ostream& out) {
+void PrintTable(const std::vector<TrafficReport::Row>& rows, TrafficReport::By by,
+                std::ostream& out) {
+  using By = TrafficReport::By;
   size_t width = 7;
   for (auto& r : rows) width = std::max(width, r.name.size());
-  out << std::left << std::setw(static_cast<int>(width) + 2) << (by_country ? "COUNTRY" : "ADDRESS")
-      << std::right << std::setw(10) << "REQUESTS" << std::setw(10) << "REFUSED"
-      << "  " << (by_country ? "ADDRESSES" : "COUNTRY") << '\n';
+  auto name = [&](const std::string& text) {
+    out << std::left << std::setw(static_cast<int>(width) + 2) << text << std::right;
+  };
+  if (by == By::kStatus) {
+    name("STATUS");
+    out << std::setw(10) << "REQUESTS" << '\n';
+    for (auto& r : rows) {
+      name(r.name);
+      out << std::setw(10) << r.requests << '\n';
+    }
+    return;
+  }
+  if (by == By::kPath) {
+    name("PATH");
+    out << std::setw(10) << "REQUESTS" << std::setw(8) << "5XX" << std::setw(12) << "UPSTREAM_MS"
+        << '\n';
+    for (auto& r : rows) {
+      name(r.name);
+      out << std::setw(10) << r.requests << std::setw(8) << r.status[3] << std::setw(12)
+          << r.upstream_ms << '\n';
+    }
+    return;
+  }
+  name(by == By::kCountry ? "COUNTRY" : "ADDRESS");
+  out << std::setw(10) << "REQUESTS" << std::setw(10) << "REFUSED" << std::setw(8) << "4XX"
+      << std::setw(8) << "5XX" << std::setw(12) << "UPSTREAM_MS"
+      << "  " << (by == By::kCountry ? "ADDRESSES" : "COUNTRY") << '\n';
   for (auto& r : rows) {
-    out << std::left << std::setw(static_cast<int>(width) + 2) << r.name << std::right
-        << std::setw(10) << r.requests << std::setw(10) << r.refused << "  "
-        << (by_country ? std::to_string(r.addresses) : (r.country.empty() ? "-" : r.country))
+    name(r.name);
+    out << std::setw(10) << r.requests << std::setw(10) << r.refused << std::setw(8) << r.status[2]
+        << std::setw(8) << r.status[3] << std::setw(12) << r.upstream_ms << "  "
+        << (by == By::kCountry ? std::to_string(r.addresses)
+                               : (r.country.empty() ? "-" : r.country))
         << '\n';
   }
 }
@@ -32,21 +60,23 @@ TopCommand::TopCommand(CLI::App& parent, CommandContext& context) : ctx_(context
   app_->add_option("--limit", limit_, "Rows to show (default 20)")
       ->check(CLI::PositiveNumber)
       ->type_name("N");
-  app_->add_option("--by", by_, "Group by address (ip, default) or country")
-      ->check(CLI::IsMember({"ip", "country"}));
+  app_->add_option("--by", by_,
+                   "Group by address (ip, default), country, path (as clients asked for it) or "
+                   "status class")
+      ->check(CLI::IsMember({"ip", "address", "country", "path", "status"}));
   app_->add_flag("--json", json_, "Print a JSON array instead of a table");
 }
 
 int TopCommand::Run() {
   const int64_t minutes = TrafficReport::WindowMinutes(window_, "--window");
-  const auto by = by_ == "country" ? TrafficReport::By::kCountry : TrafficReport::By::kAddress;
+  const auto by = TrafficReport::ParseBy(by_).value_or(TrafficReport::By::kAddress);
   RedisConnection conn = ctx_.Connect();
   TrafficReport report(conn, ctx_.settings().prefix());
   std::vector<TrafficReport::Row> rows = report.Top(minutes, by, limit_);
   if (json_) {
     ctx_.out() << TrafficReport::ToJson(rows, by).dump(2) << '\n';
   } else {
-    PrintTable(rows, by == TrafficReport::By::kCountry, ctx_.out());
+    PrintTable(rows, by, ctx_.out());
   }
   return kExitOk;
 }

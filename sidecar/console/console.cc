@@ -64,9 +64,8 @@ size_t QueryCount(const ControlServer::ConsoleRequest& request, const std::strin
 }
 
 TrafficReport::By ParseBy(const std::string& by) {
-  if (by == "address" || by == "ip") return TrafficReport::By::kAddress;
-  if (by == "country") return TrafficReport::By::kCountry;
-  throw UsageError("bad by \"" + by + "\": address or country");
+  if (auto parsed = TrafficReport::ParseBy(by)) return *parsed;
+  throw UsageError("bad by \"" + by + "\": address, country, path or status");
 }
 
 // Who wrote a change, as the page names its operator ("by"): letters, digits and ._@-, at
@@ -353,7 +352,7 @@ ControlServer::Reply Console::Top(const ControlServer::ConsoleRequest& request) 
   const size_t limit = QueryCount(request, "limit", kTopRows, 1000);
   return WithRedis([&](RedisConnection& conn) {
     TrafficReport report(conn, options_.prefix);
-    return Json(200, {{"by", by == TrafficReport::By::kCountry ? "country" : "address"},
+    return Json(200, {{"by", TrafficReport::Name(by)},
                       {"window", FormatDuration(minutes * 60000)},
                       {"rows", TrafficReport::ToJson(report.Top(minutes, by, limit), by)}});
   });

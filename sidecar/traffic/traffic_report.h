@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,18 +11,26 @@
 
 namespace warden {
 
-// The fleet's traffic as the nginx nodes flush it to Redis (`top:req|ref|cc:<minute>`, summed
-// over the nodes, kept 2 h): what `warden top` prints and the console shows.
+// The fleet's traffic as the nginx nodes flush it to Redis (`top:<family>:<minute>`, summed
+// over the nodes, kept 2 h; docs/redis-keys.md): what `warden top` prints and the console
+// shows.
 class TrafficReport {
  public:
-  enum class By { kAddress, kCountry };
+  enum class By { kAddress, kCountry, kPath, kStatus };
   struct Row {
-    std::string name;  // the address, or the country code ("-": unknown)
+    std::string name;  // the address, the country code ("-": unknown), the path or "4xx"
     int64_t requests = 0;
-    int64_t refused = 0;    // blocked or limited
+    int64_t refused = 0;    // blocked or limited (by address and country)
     std::string country;    // by address: its country ("" unknown)
     int64_t addresses = 0;  // by country: how many addresses
+    // by address and country: responses per status class; by path: 5xx only
+    int64_t status[4] = {};   // 2xx, 3xx, 4xx, 5xx
+    int64_t bytes = 0;        // by address and country
+    int64_t upstream_ms = 0;  // by address, country and path
   };
+  // "address" (or "ip"), "country", "path", "status"; nullopt for anything else.
+  static std::optional<By> ParseBy(const std::string& by);
+  static const char* Name(By by);
   // One minute of the whole fleet.
   struct Minute {
     int64_t minute = 0;  // Unix seconds / 60
@@ -44,7 +53,9 @@ class TrafficReport {
   // The fleet's totals of minutes first..last (oldest first; a minute nobody counted is 0).
   std::vector<Minute> Minutes(int64_t first, int64_t last);
 
-  // {address, country (or null), requests, refused} or {country, addresses, requests, refused}.
+  // By address: {address, country (or null), requests, refused, status: {2xx..5xx}, bytes,
+  // upstream_ms}; by country the same with {country, addresses}; by path {path, requests, 5xx,
+  // upstream_ms}; by status {status, requests}.
   static nlohmann::json ToJson(const std::vector<Row>& rows, By by);
 
  private:

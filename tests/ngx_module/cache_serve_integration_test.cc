@@ -466,9 +466,12 @@ TEST_F(CacheServeTest, SlowRedisTimesOutToTheBackend) {
   for (const HttpReply& r : responses) {
     EXPECT_TRUE(FromBackend(r)) << r.status << " " << r.error << " " << r.body;
   }
-  EXPECT_NE(nginx.ErrorLog().find("redis did not answer the cache lookup in time"),
-            std::string::npos)
-      << nginx.ErrorLog();
+  // Whichever comes first says so: the request's own timer, or the connection's deadline
+  // (both 300 ms; the second drops the connection and answers every waiting request).
+  std::string log = nginx.ErrorLog();
+  EXPECT_TRUE(log.find("redis did not answer the cache lookup in time") != std::string::npos ||
+              log.find("did not answer within 300 ms (cache serving") != std::string::npos)
+      << log;
   ASSERT_TRUE(PollUntil([&] { return Hit(nginx.Get("/top-books")); }, 20s, 50ms));
   auto results = CacheResults(nginx);
   // The eight, and those the open circuit sent on before Redis came back.

@@ -2,6 +2,7 @@
 // batches, read back by the CLI across the fleet.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -171,6 +172,41 @@ TEST(TopIntegrationTest, StatusBytesUpstreamTimeCountriesAndDecisions) {
   // The fleet's sums agree with the addresses'; the limited request is a decision "limit".
   EXPECT_EQ(SumOver(redis, "sum", "s5xx"), 1);
   EXPECT_EQ(SumOver(redis, "sum", "d:limit"), 1);
+  // warden top reads them back: by path, by status class, and an address's detail.
+  auto top = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"top", "--json"});
+    auto r = RunWarden({.args = args, .redis = redis.url()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out.empty() ? "[]" : r.out);
+  };
+  auto paths = top({"--by", "path"});
+  ASSERT_FALSE(paths.empty());
+  EXPECT_EQ(paths[0]["path"], "/nothing") << paths.dump();
+  EXPECT_EQ(paths[0]["requests"], 3);
+  for (auto& row : paths) {
+    if (row["path"] == "/bad") EXPECT_EQ(row["5xx"], 1);
+    if (row["path"] == "/slow") EXPECT_GE(row["upstream_ms"].get<int>(), 150);
+  }
+  auto classes = top({"--by", "status"});
+  ASSERT_EQ(classes.size(), 4u) << classes.dump();
+  std::map<std::string, int> by_class;
+  for (auto& row : classes) by_class[row["status"]] = row["requests"];
+  EXPECT_EQ(by_class["5xx"], 1);
+  EXPECT_EQ(by_class["3xx"], 1);
+  EXPECT_EQ(by_class["4xx"], 4);  // three 404s and the 429
+  auto addresses = top({"--limit", "50"});
+  bool seen = false;
+  for (auto& row : addresses) {
+    if (row["address"] != "203.0.113.2") continue;
+    seen = true;
+    EXPECT_EQ(row["status"]["4xx"], 2);
+    EXPECT_GT(row["bytes"].get<int>(), 0);
+  }
+  EXPECT_TRUE(seen) << addresses.dump();
+  auto table = RunWarden({.args = {"top", "--by", "path"}, .redis = redis.url()});
+  EXPECT_NE(table.out.find("PATH"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("/nothing"), std::string::npos) << table.out;
+
   // The first flush of a leader only takes note of the decisions: the requests of the
   // second flush and later are in the sums, those that came before may not be. Ten passed
   // (the two inner requests of /slow among them, from 127.0.0.1).
