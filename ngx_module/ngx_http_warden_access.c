@@ -178,6 +178,7 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
     ngx_uint_t                  i;
     warden_traffic_sample_t     sample;
     ngx_http_warden_ctx_t      *ctx;
+    ngx_http_warden_loc_conf_t *wlcf;
     ngx_http_upstream_state_t  *state;
 
     if (ngx_http_warden_worker == NULL) {
@@ -229,7 +230,12 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_warden_behaviour_log(r, ctx);
+    /* (checked here: the call alone costs as much on every request) */
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_warden_module);
+
+    if (wlcf->watch != NULL && wlcf->watch->nelts != 0) {
+        ngx_http_warden_behaviour_log(r, ctx);
+    }
 
     return NGX_OK;
 }

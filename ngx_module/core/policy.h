@@ -16,7 +16,9 @@ const char* DecisionName(Decision decision);
 
 struct Verdict {
   Decision decision = Decision::kPass;
-  char reason[96] = {0};  // fixed size: filled on every request without allocating
+  // Fixed size, filled without allocating; only its first reason_len bytes and a NUL are
+  // written (Evaluate clears it): not zeroed, as it is made for every request.
+  char reason[96];
   size_t reason_len = 0;
 };
 

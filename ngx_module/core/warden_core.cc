@@ -150,7 +150,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
     out->reason_len = v.reason_len;
-    std::memcpy(out->reason, v.reason, sizeof out->reason);
+    std::memcpy(out->reason, v.reason, v.reason_len + 1);  // the text and its NUL
   } catch (...) {
     // Fail open: a request is never refused because Warden itself failed.
   }
