@@ -285,8 +285,8 @@ int main(int argc, char** argv) {
 
   std::printf(
       "\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
-      "%d s x %d rounds, alternating ==\n",
-      s.connections, s.seconds, s.rounds);
+      "%d s x %d rounds, alternating; load average %.2f ==\n",
+      s.connections, s.seconds, s.rounds, warden::bench::LoadAverage());
   for (int r = 0; r < s.rounds; ++r) {
     // Alternate the order, so drift in the machine's load hits all alike.
     std::vector<WrkResult> w(targets.size());
@@ -324,6 +324,7 @@ int main(int argc, char** argv) {
   std::printf(
       "(per CPU-s: requests per second of the nginx worker's CPU time, against stock nginx, or\n"
       " against (b) for the behaviour rules; median of the rounds' ratios)\n");
+  std::printf("load average after the rounds: %.2f\n", warden::bench::LoadAverage());
   std::string no_perf;
   if (warden::bench::PerfCyclesUsable(&no_perf)) {
     std::printf("cycles per request (perf stat on the worker, one more %d s run each):\n",
