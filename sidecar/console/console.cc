@@ -28,6 +28,7 @@ namespace {
 constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
 constexpr int64_t kSnapshotTopMinutes = 5;
 constexpr size_t kCountryRows = 20;
+constexpr size_t kPathRows = 20;
 constexpr size_t kMaxBansListed = 10000;
 constexpr size_t kNetworksMatched = 1000;  // networks a top talker is matched against
 
@@ -229,6 +230,7 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
 
   const auto top = report.Top(kSnapshotTopMinutes, TrafficReport::By::kAddress, kTopRows);
   const auto countries = report.Top(kSnapshotTopMinutes, TrafficReport::By::kCountry, kCountryRows);
+  const auto paths = report.Top(kSnapshotTopMinutes, TrafficReport::By::kPath, kPathRows);
   return {
       {"version", 1},
       {"time", FormatIsoUtcMs(now_ms)},
@@ -247,6 +249,10 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
        {{"by", "country"},
         {"window", FormatDuration(kSnapshotTopMinutes * 60000)},
         {"rows", TrafficReport::ToJson(countries, TrafficReport::By::kCountry)}}},
+      {"paths",
+       {{"by", "path"},
+        {"window", FormatDuration(kSnapshotTopMinutes * 60000)},
+        {"rows", TrafficReport::ToJson(paths, TrafficReport::By::kPath)}}},
       {"bans", {{"total", bans.size()}, {"rows", std::move(ban_rows)}}},
       {"blacklist",
        {{"seq", seq.view().is_string() ? std::stoll(std::string(seq.view().str())) : 0},

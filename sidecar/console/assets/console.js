@@ -12,6 +12,7 @@ const state = {
   filters: parseFilters(params.get('filter') || ''),
   top: null,        // /api/v1/top when the window is not the snapshot's
   countries: null,
+  paths: null,
   series: null,     // /api/v1/series?step=1m when the range is over 15 min
   clockOffset: 0,   // server time - local time, ms
   shown: {},        // the rows each table shows, for export
@@ -284,6 +285,9 @@ const topColumns = [
   { key: 'refused', label: 'refused', num: true, fmt: (r) => fmtInt(r.refused) },
   { key: 'share', label: 'refused %', num: true,
     fmt: (r) => (r.requests ? (100 * r.refused / r.requests).toFixed(0) + '%' : '-') },
+  { key: '4xx', label: '4xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['4xx'] : null) },
+  { key: '5xx', label: '5xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['5xx'] : null) },
+  { key: 'upstream_ms', label: 'upstream ms', num: true, fmt: (r) => fmtInt(r.upstream_ms) },
   { key: 'state', label: 'state', filter: true },
   { key: 'action', label: '', cell: (td, r) => {
     const b = document.createElement('button');
@@ -306,6 +310,15 @@ const countryColumns = [
   { key: 'addresses', label: 'addresses', num: true, fmt: (r) => fmtInt(r.addresses) },
   { key: 'requests', label: 'requests', num: true, fmt: (r) => fmtInt(r.requests) },
   { key: 'refused', label: 'refused', num: true, fmt: (r) => fmtInt(r.refused) },
+];
+// The "cause" view: one path, or the backend (5xx, upstream time)?
+const pathColumns = [
+  { key: 'path', label: 'path', filter: true },
+  { key: 'requests', label: 'requests', num: true, fmt: (r) => fmtInt(r.requests) },
+  { key: '5xx', label: '5xx', num: true, fmt: (r) => fmtInt(r['5xx']) },
+  { key: 'upstream_ms', label: 'upstream ms', num: true, fmt: (r) => fmtInt(r.upstream_ms) },
+  { key: 'per_request', label: 'ms/request', num: true,
+    fmt: (r) => (r.requests ? (r.upstream_ms / r.requests).toFixed(1) : '-') },
 ];
 const banColumns = [
   { key: 'entry', label: 'entry', filter: true },
@@ -370,6 +383,7 @@ function render() {
   renderChart(chartSeries());
   const top = state.window === '5m' ? snap.top : state.top;
   const countries = state.window === '5m' ? snap.countries : state.countries;
+  const paths = state.window === '5m' ? snap.paths : state.paths;
   if (top) {
     $('top-window').textContent = '(last ' + top.window + ')';
     renderTable('top', topColumns, top.rows);
@@ -377,6 +391,10 @@ function render() {
   if (countries) {
     $('countries-window').textContent = '(last ' + countries.window + ')';
     renderTable('countries', countryColumns, countries.rows);
+  }
+  if (paths) {
+    $('paths-window').textContent = '(last ' + paths.window + ')';
+    renderTable('paths', pathColumns, paths.rows);
   }
   if (snap.bans) {
     $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + (snap.bans.total > snap.bans.rows.length
@@ -405,6 +423,7 @@ async function refreshExtra() {
       const w = encodeURIComponent(state.window);
       state.top = await getJson('/api/v1/top?by=address&limit=50&window=' + w);
       state.countries = await getJson('/api/v1/top?by=country&limit=20&window=' + w);
+      state.paths = await getJson('/api/v1/top?by=path&limit=20&window=' + w);
     }
     if (rangeSeconds(state.range) > 900) {
       state.series = await getJson('/api/v1/series?step=1m&range=' + encodeURIComponent(state.range));

@@ -536,6 +536,7 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
       [&](const nlohmann::json& o) {
         return o["top"]["rows"].size() == 4 && o["bans"]["total"] == 1 &&
                RequestsOf(o["top"]["rows"], Client(0)) == 3 && o["jobs"].size() == 1 &&
+               o["paths"]["rows"].size() == 1 && o["paths"]["rows"][0]["requests"] == 30 &&
                o["jobs"][0]["failures"].is_number() && o["jobs"][0]["failures"] >= 2;
       },
       &overview))
@@ -563,6 +564,11 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
     EXPECT_TRUE(std::regex_search(html, row)) << Client(i) << "\n"
                                               << "see " << dom_file;
   }
+  // The paths panel: the clients' 30 requests, all for "/".
+  EXPECT_EQ(overview["paths"]["rows"][0]["path"], "/");
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex(R"(id="paths-table".*?>/</button>.*?<td data-col="requests" class="num">30<)")))
+      << "see " << dom_file;
   EXPECT_NE(html.find("198.51.100.0/24"), std::string::npos);
   EXPECT_NE(html.find("scanner"), std::string::npos);
   EXPECT_NE(html.find("console-test"), std::string::npos);
