@@ -9,7 +9,13 @@ local changed = 0
 for i = 3, #ARGV, 4 do
   local op, entry, expires, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local apply = true
-  if op == 'add' then
+  if op == 'add' and string.match(value, '^v1\t[^\t]*\t[^\t]*\tfeed\t') then
+    -- a feed does not ban over the fleet's allow list (a v2 value); a person may
+    local old = redis.call('HGET', KEYS[1], entry)
+    apply = not (old and string.sub(old, 1, 3) == 'v2\t')
+  end
+  if not apply then
+  elseif op == 'add' then
     redis.call('HSET', KEYS[1], entry, value)
     if expires ~= '0' then
       redis.call('ZADD', KEYS[2], expires, entry)
@@ -46,6 +52,9 @@ return #due
 )lua";
 
 const char* const RedisSchema::kAutobanScript = R"lua(
+-- an entry on the fleet's allow list (a v2 value) is not banned over, nor counted
+local old = redis.call('HGET', KEYS[1], ARGV[3])
+if old and string.sub(old, 1, 3) == 'v2\t' then return {0, 0} end
 redis.call('SET', KEYS[5], ARGV[2], 'NX')
 local base, factor, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local n = redis.call('INCR', KEYS[6])

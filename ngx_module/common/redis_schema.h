@@ -42,7 +42,8 @@ class RedisSchema {
   // ARGV: log max length, epoch to set if none yet, then groups of four:
   //   op ("add" | "del"), entry (canonical CIDR), expires_ms ("0" = never), value.
   // Returns {last sequence number, number of entries changed}. A "del" of an entry that is not
-  // there changes nothing and is not logged.
+  // there changes nothing and is not logged, nor does an "add" of a feed's ban (a v1 value of
+  // source "feed") over an allow entry (v2).
   static const char* const kApplyChangesScript;
 
   // KEYS: entries, expiry, seq, log, epoch. ARGV: log max length, now_ms, limit.
@@ -54,7 +55,7 @@ class RedisSchema {
   // ban ms, factor, max ban ms, reason head, reason tail, node, source (default autoban). The n-th
   // ban of an address within the counter's memory (a day, or twice the longest ban) lasts base x
   // factor^(n-1), at most max; its reason is head .. n .. tail; it is written and streamed like any
-  // change. Returns {n, ban ms}.
+  // change. Returns {n, ban ms}, or {0, 0} when the entry is on the allow list (not banned).
   static const char* const kAutobanScript;
 
   // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention

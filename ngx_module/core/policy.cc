@@ -57,6 +57,11 @@ void Policy::Evaluate(const IpAddress& addr, const char* country, const Blacklis
   }
   if (table) {
     if (auto hit = table->Lookup(addr, now_ms)) {
+      if (hit->source == EntrySource::kAllow) {  // the fleet's allow list (`warden allow`)
+        out->decision = Decision::kAllow;
+        SetReason(out, "allowlist %s (fleet)", hit->cidr.ToString().c_str());
+        return;
+      }
       out->decision =
           hit->source == EntrySource::kChallenge && !dry_run_ ? Decision::kChallenge : deny;
       SetReason(out, "blacklist %s (%s)", hit->cidr.ToString().c_str(),

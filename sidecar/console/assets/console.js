@@ -198,13 +198,15 @@ async function post(action, body) {
     message(action + ' ' + body.entry + ': ' + e.message, true);
     return;
   }
-  message(action === 'ban'
-    ? 'banned ' + reply.banned + (reply.expires_at ? ' until ' + reply.expires_at : ' permanently')
-    : 'unbanned ' + reply.unbanned);
+  const until = reply.expires_at ? ' until ' + reply.expires_at : ' permanently';
+  message(action === 'ban' ? 'banned ' + reply.banned + until
+    : action === 'allow' ? 'allowed ' + reply.allowed + until + ' (never blocked, limited or auto-banned)'
+      : 'removed ' + reply.unbanned);
   refreshSoon();
 }
 const ban = (entry) => post('ban', { entry, ttl: $('ttl').value, reason: $('reason').value });
 const unban = (entry) => post('unban', { entry });
+const allow = (entry) => post('allow', { entry, ttl: $('ttl').value, reason: $('reason').value });
 $('ban-submit').onclick = () => { if ($('ban-entry').value.trim()) ban($('ban-entry').value.trim()); };
 
 // ---- the chart: stacked areas, each decision with its own fill pattern and label
@@ -290,19 +292,26 @@ const topColumns = [
   { key: 'upstream_ms', label: 'upstream ms', num: true, fmt: (r) => fmtInt(r.upstream_ms) },
   { key: 'state', label: 'state', filter: true },
   { key: 'action', label: '', cell: (td, r) => {
-    const b = document.createElement('button');
+    const button = (text, action, title, onclick, className) => {
+      const b = document.createElement('button');
+      b.textContent = text;
+      b.title = title;
+      b.dataset.action = action;
+      if (className) b.className = className;
+      b.onclick = onclick;
+      td.appendChild(b);
+    };
     if (r.state === 'banned') {
-      b.textContent = 'Unban';
-      b.title = 'take ' + r.ban + ' off the blacklist';
-      b.onclick = () => unban(r.ban);
+      button('Unban', 'unban', 'take ' + r.ban + ' off the blacklist', () => unban(r.ban));
+    } else if (r.state === 'allowed') {
+      button('Remove allow', 'unallow', 'take ' + r.ban + ' off the allow list', () => unban(r.ban));
     } else {
-      b.textContent = 'Ban';
-      b.className = 'danger';
-      b.title = 'ban ' + r.address + ' for ' + $('ttl').value;
-      b.onclick = () => ban(r.address);
+      button('Ban', 'ban', 'ban ' + r.address + ' for ' + $('ttl').value, () => ban(r.address), 'danger');
     }
-    b.dataset.action = b.textContent.toLowerCase();
-    td.appendChild(b);
+    if (r.state !== 'allowed') {
+      button('Allow', 'allow', 'never block, limit or auto-ban ' + r.address + ' (for ' + $('ttl').value + ')',
+        () => allow(r.address));
+    }
   } },
 ];
 const countryColumns = [
@@ -331,7 +340,7 @@ const banColumns = [
   { key: 'added_by', label: 'by', filter: true },
   { key: 'action', label: '', cell: (td, r) => {
     const b = document.createElement('button');
-    b.textContent = 'Unban';
+    b.textContent = r.source === 'allow' ? 'Remove' : 'Unban';
     b.dataset.action = 'unban';
     b.onclick = () => unban(r.entry);
     td.appendChild(b);
@@ -397,8 +406,10 @@ function render() {
     renderTable('paths', pathColumns, paths.rows);
   }
   if (snap.bans) {
-    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + (snap.bans.total > snap.bans.rows.length
-      ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
+    const entries = snap.bans.total + (snap.bans.allowed || 0);
+    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + ' bans'
+      + (snap.bans.allowed ? ', ' + fmtInt(snap.bans.allowed) + ' allowed' : '')
+      + (entries > snap.bans.rows.length ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
     renderTable('bans', banColumns, snap.bans.rows);
   }
   renderTable('jobs', jobColumns, snap.jobs || []);

@@ -63,6 +63,26 @@ TEST_F(PolicyTest, AChallengeEntryChallengesInsteadOfBlocking) {
   EXPECT_EQ(Judge(allowing, "192.0.2.9").decision, Decision::kAllow);
 }
 
+// The fleet's allow list (`warden allow`) rides on the blacklist: the most specific entry that
+// covers an address decides, as nginx's own allow/deny would in that order.
+TEST_F(PolicyTest, TheFleetsAllowListIsTheMostSpecificEntryThatWins) {
+  Ban("192.0.2.0/24");
+  Ban("192.0.2.7", EntrySource::kAllow);
+  Ban("198.51.100.0/24", EntrySource::kAllow);
+  Ban("198.51.100.9");
+  Policy p;
+  p.BlockCountry("DE");
+  auto v = Judge(p, "192.0.2.7", "DE");
+  EXPECT_EQ(v.decision, Decision::kAllow);  // over its network's ban and its country
+  EXPECT_EQ(Reason(v), "allowlist 192.0.2.7 (fleet)");
+  EXPECT_EQ(Judge(p, "192.0.2.8").decision, Decision::kBlock);
+  EXPECT_EQ(Judge(p, "198.51.100.8", "DE").decision, Decision::kAllow);
+  EXPECT_EQ(Judge(p, "198.51.100.9").decision, Decision::kBlock);  // a ban inside it: narrower
+  Policy dry;  // a dry run does not turn an allow into a "would block"
+  dry.set_dry_run(true);
+  EXPECT_EQ(Judge(dry, "192.0.2.7").decision, Decision::kAllow);
+}
+
 TEST_F(PolicyTest, AllowListBeatsBlacklistAndCountry) {
   Policy p;
   p.Allow(C("192.0.2.0/28"));

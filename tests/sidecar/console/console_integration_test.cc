@@ -380,6 +380,44 @@ TEST(ConsoleIntegrationTest, BanFromTheApiReachesNginxAndIsAudited) {
   EXPECT_EQ(redis.Command({"HLEN", "warden:bl:entries"}).integer, 0);
 }
 
+// The row's Allow: the address passes its network's ban on every node; the top talkers say
+// "allowed"; the write is audited and needs the CSRF token like a ban.
+TEST(ConsoleIntegrationTest, AllowFromTheApiLetsAnAddressThroughItsNetworksBan) {
+  RedisServer redis;
+  NginxServer nginx(NginxFor(redis));
+  Daemon daemon(redis);
+  ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
+  const std::string csrf = daemon.Csrf();
+  const nlohmann::json allow = {{"entry", Client(3)}, {"reason", "partner"}, {"by", "tester"}};
+  EXPECT_EQ(daemon.Post("/api/v1/allow", allow).status, 403);  // no CSRF token
+  ASSERT_EQ(
+      daemon.Post("/api/v1/ban", {{"entry", "127.0.0.0/24"}}, {{"X-Warden-CSRF", csrf}}).status,
+      200);
+  HttpReply r = daemon.Post("/api/v1/allow", allow, {{"X-Warden-CSRF", csrf}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["allowed"], Client(3));
+  auto status = [&](int i) {
+    return HttpGet("127.0.0.1", nginx.port(), "/", {}, 3s, Client(i)).status;
+  };
+  ASSERT_TRUE(PollUntil([&] { return status(4) == 403; }, 5s, 20ms));
+  EXPECT_EQ(status(3), 200);
+  EXPECT_NE(daemon.process().Stderr().find("console: allowed"), std::string::npos);
+
+  nlohmann::json row;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        nlohmann::json snap = daemon.Json("/api/v1/overview");
+        for (const auto& candidate : snap["top"]["rows"]) {
+          if (candidate["address"] == Client(3)) row = candidate;
+        }
+        return row.is_object() && snap["bans"]["total"] == 1 && snap["bans"]["allowed"] == 1;
+      },
+      10s, 100ms))
+      << daemon.Json("/api/v1/overview").dump();
+  EXPECT_EQ(row["state"], "allowed");
+  EXPECT_EQ(row["ban"], Client(3));
+}
+
 TEST(ConsoleIntegrationTest, WritesWithoutTheCsrfTokenOrFromAnotherOriginAreRefused) {
   RedisServer redis;
   Daemon daemon(redis, "console_hosts = [\"console.example\"]\n");
@@ -567,7 +605,8 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   // The paths panel: the clients' 30 requests, all for "/".
   EXPECT_EQ(overview["paths"]["rows"][0]["path"], "/");
   EXPECT_TRUE(std::regex_search(
-      html, std::regex(R"(id="paths-table".*?>/</button>.*?<td data-col="requests" class="num">30<)")))
+      html,
+      std::regex(R"(id="paths-table".*?>/</button>.*?<td data-col="requests" class="num">30<)")))
       << "see " << dom_file;
   EXPECT_NE(html.find("198.51.100.0/24"), std::string::npos);
   EXPECT_NE(html.find("scanner"), std::string::npos);
