@@ -353,6 +353,20 @@ const jobColumns = [
   { key: 'next', label: 'next run', fmt: (r) => (r.next_fire
     ? 'in ' + fmtDuration((Date.parse(r.next_fire) - serverNow()) / 1000) : '-') },
   { key: 'running_here', label: 'running', fmt: (r) => (r.running_here ? 'yes' : 'no') },
+  // A batch going on anywhere in the fleet: rows done of total, and when it will be done.
+  { key: 'progress', label: 'progress', cell: (td, r) => {
+    const p = r.progress;
+    if (!p || !p.total) { td.textContent = p ? 'starting on ' + p.node : '-'; return; }
+    const share = Math.min(100, Math.floor(100 * p.done / p.total));
+    const bar = document.createElement('progress');
+    bar.max = p.total;
+    bar.value = p.done;
+    bar.setAttribute('aria-label', r.name + ' progress');
+    td.append(bar, ' ' + share + '% (' + fmtInt(p.done) + ' of ' + fmtInt(p.total) + ')'
+      + (p.eta_s ? ', ETA ' + fmtDuration(p.eta_s) : '') + (p.node ? ' on ' + p.node : ''));
+    td.dataset.done = String(p.done);
+    td.dataset.total = String(p.total);
+  } },
   { key: 'result', label: 'last result', fmt: (r) => (r.last ? r.last.result : '-') },
   { key: 'finished', label: 'last finished', fmt: (r) => (r.last && r.last.finished
     ? fmtDuration((serverNow() - r.last.finished) / 1000) + ' ago' : '-') },
