@@ -383,10 +383,19 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
       {"warden_dry_run maybe;", "invalid value \"maybe\""},
       {"warden_redis 127.0.0.1:6379 bogus=1;", "invalid parameter \"bogus\""},
       {"warden_redis 127.0.0.1:6379 pasword=topsecret;", "invalid parameter \"pasword\""},
-      {"warden_redis 127.0.0.1:6379 db=x;", "invalid redis database"},
-      {"warden_redis 127.0.0.1:6379 timeout=soon;", "invalid redis timeout"},
+      {"warden_redis 127.0.0.1:6379 db=x;", "db must be a database number"},
+      {"warden_redis 127.0.0.1:6379 timeout=soon;", "timeout must be from 1ms to 60s"},
       {"warden_redis 127.0.0.1:6379;\nwarden_redis 127.0.0.1:6380;", "is duplicate"},
-      {"warden_redis unix:;", "missing socket path"},
+      {"warden_redis unix:;", "a unix socket needs an absolute path"},
+      {"warden_redis 127.0.0.1:6379 user=bob;", "an ACL user needs a password"},
+      {"warden_redis 127.0.0.1:6379,127.0.0.1:6380;", "for several use sentinel://"},
+      {"warden_redis sentinel://:topsecret@127.0.0.1:26379;", "needs the monitored master's name"},
+      {"warden_redis sentinel://:topsecret@no-such-host.invalid:26379/mymaster;",
+       "cannot resolve redis host \"no-such-host.invalid\""},
+      {"warden_redis sentinel://127.0.0.1:26379/m password=topsecret tls=on;",
+       "not talk to Redis over TLS yet"},
+      {"warden_redis cluster://127.0.0.1:7000;", "not talk to Redis Cluster yet"},
+      {"warden_redis ftp://u:topsecret@127.0.0.1;", "expected host[:port]"},
       {"warden_geoip /nonexistent/country.mmdb;", "cannot open \"/nonexistent/country.mmdb\""},
       {"warden_geoip @MMDB@ lookup=;", "invalid parameter \"lookup=\""},
       {"warden_blacklist_zone 1k;", "too small"},
@@ -402,11 +411,20 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
   }
   NginxServer::Options good;
   good.http =
-      "warden_redis 127.0.0.1:6379 timeout=1s;\nwarden_geoip @MMDB@ lookup=country_code;\n"
+      "warden_redis 127.0.0.1:6379 timeout=1s user=warden password=topsecret;\n"
+      "warden_geoip @MMDB@ lookup=country_code;\n"
       "warden_allow 10.0.0.0/8 2001:db8::/32;\nwarden_block_country cn RU;\n" +
       server;
   auto ok = NginxServer::Test(good);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // Sentinels by address or by name (resolved now, once), with the data nodes' credentials.
+  good.http =
+      "warden_redis sentinel://warden:topsecret@127.0.0.1:26379,localhost:26380/mymaster?db=2 "
+      "timeout=300ms prefix=w:;\n" +
+      server;
+  ok = NginxServer::Test(good);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("topsecret"), std::string::npos) << ok.err;
 }
 
 }  // namespace
