@@ -355,6 +355,30 @@ TEST_F(BlacklistIntegrationTest, UnixSocketPasswordDbAndPrefix) {
   EXPECT_EQ(secured.Command({"SELECT", "2"}).str, "OK");
 }
 
+TEST_F(BlacklistIntegrationTest, AclUserInTheAddressOrAsOptions) {
+  RedisServer acl;
+  ASSERT_FALSE(
+      acl.Command({"ACL", "SETUSER", "edge", "on", ">s3cret", "~*", "&*", "+@all"}).is_error());
+  ASSERT_FALSE(acl.Command({"ACL", "SETUSER", "default", "off"}).is_error());
+  const std::string address = "127.0.0.1:" + std::to_string(acl.port());
+  NginxServer by_options(
+      Server("", "", "warden_redis " + address + " user=edge password=s3cret timeout=500ms;"));
+  NginxServer by_url(Server("", "", "warden_redis redis://edge:s3cret@" + address + "/0;"));
+  auto r = Warden({"ban", "127.0.0.1"}, "redis://edge:s3cret@" + address + "/0", {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(StatusBecomes(by_options, 403, "127.0.0.1", 2000ms)) << by_options.ErrorLog();
+  EXPECT_TRUE(StatusBecomes(by_url, 403, "127.0.0.1", 2000ms)) << by_url.ErrorLog();
+
+  // A wrong password for the user: logged (with the user, never the password), served.
+  NginxServer wrong(Server("", "", "warden_redis " + address + " user=edge password=wr0ng;"));
+  EXPECT_TRUE(PollUntil(
+      [&] { return wrong.ErrorLog().find("AUTH as user edge failed") != std::string::npos; },
+      2000ms))
+      << wrong.ErrorLog();
+  EXPECT_EQ(wrong.ErrorLog().find("wr0ng"), std::string::npos);
+  EXPECT_EQ(wrong.Get("/").status, 200);
+}
+
 TEST_F(BlacklistIntegrationTest, WrongPasswordIsLoggedNotFatal) {
   RedisServer::Options options;
   options.password = "right";
