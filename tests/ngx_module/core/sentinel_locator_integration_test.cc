@@ -48,11 +48,13 @@ class SentinelLocatorTest : public ::testing::Test {
     };
   }
 
-  void Start(const std::vector<RedisNodeAddress>& sentinels) {
+  void Start(const std::vector<RedisNodeAddress>& sentinels, const std::string& password = "") {
     LogFn log = [this](LogLevel, const std::string& line) { log_.push_back(line); };
     locator_ = std::make_unique<SentinelLocator>(
-        SentinelLocator::Settings{sentinels, "mymaster", "", "", 500}, SystemNowMs, Attach(), log);
+        SentinelLocator::Settings{sentinels, "mymaster", "", password, 500}, SystemNowMs, Attach(),
+        log);
     RedisEndpoint endpoint;
+    endpoint.password = password;
     endpoint.sentinels = sentinels;
     endpoint.master_name = "mymaster";
     endpoint.timeout_ms = 500;
@@ -126,6 +128,18 @@ TEST_F(SentinelLocatorTest, FindsThePrimaryPastADeadSentinelAndChecksItsRole) {
   EXPECT_EQ(locator_->primary()->port, primary.port());
 }
 
+TEST_F(SentinelLocatorTest, ASentinelWithoutThePrimarysPasswordIsAskedAnyway) {
+  test::RedisServer::Options secured;
+  secured.password = "s3cret";
+  test::RedisServer primary(secured);
+  test::RedisServer::Options watching = Watching(primary.port());
+  watching.sentinel->auth_pass = "s3cret";
+  test::RedisServer sentinel(watching);
+  Start({{"127.0.0.1", sentinel.port()}}, "s3cret");
+  EXPECT_EQ(Set("k1"), "OK");
+  EXPECT_EQ(primary.Command({"GET", "k1"}).str, "1");
+}
+
 TEST_F(SentinelLocatorTest, ADemotedPrimaryAnsweringReadonlyIsLeftForTheNewOne) {
   test::RedisServer first;
   test::RedisServer::Options replica;
@@ -155,6 +169,27 @@ TEST_F(SentinelLocatorTest, ADemotedPrimaryAnsweringReadonlyIsLeftForTheNewOne) 
   for (const std::string& line : log_)
     logged |= line.find("answered READONLY") != std::string::npos;
   EXPECT_TRUE(logged);
+}
+
+TEST_F(SentinelLocatorTest, FollowsSwitchMasterFromTheSubscription) {
+  test::RedisServer old_primary;
+  test::RedisServer new_primary;
+  // Stands in for a Sentinel that answers no query (a plain server has no SENTINEL command)
+  // but delivers what is published on +switch-master, as a Sentinel does in a failover.
+  test::RedisServer announcer;
+  Start({{"127.0.0.1", announcer.port()}});
+  EXPECT_FALSE(PumpUntil([&] { return redis_->connected(); }, 300ms));
+  ASSERT_TRUE(PumpUntil([&] {
+    return announcer.Command({"PUBSUB", "NUMSUB", "+switch-master"}).elements.at(1).integer == 1;
+  }));
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "othermaster 127.0.0.1 1 127.0.0.1 " + std::to_string(old_primary.port())});
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "mymaster 127.0.0.1 " + std::to_string(old_primary.port()) + " 127.0.0.1 " +
+                         std::to_string(new_primary.port())});
+  EXPECT_EQ(Set("k"), "OK");
+  EXPECT_EQ(new_primary.Command({"GET", "k"}).str, "1");
+  EXPECT_TRUE(old_primary.Command({"GET", "k"}).is_nil());
 }
 
 }  // namespace
