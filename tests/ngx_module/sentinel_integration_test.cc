@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "support/poll_until.h"
 #include "support/redis_server.h"
 #include "support/sentinel_topology.h"
+#include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -173,7 +173,10 @@ TEST(SentinelIntegrationTest, NodesServeThroughKillOfThePrimaryAndFollowThePromo
         RedisValue role = topo.primary().Command({"ROLE"});
         return !role.elements.empty() && role.elements[0].str == "slave";
       },
-      30s, 100ms));
+      // Sentinel demotes a returning old primary after it reported the wrong role for 8 s,
+      // and asks replicas' INFO every 10 s.
+      60s, 100ms))
+      << ReadFile(topo.sentinel(0).log_path());
   ban = RunWarden({.args = {"ban", Client(7)}, .redis = topo.url()});
   ASSERT_EQ(ban.exit_code, 0) << Show(ban);
   for (NginxServer* node : {&a, &b}) {
