@@ -54,7 +54,8 @@ bool RedisConfig::Option(std::string_view argument, std::string* error) {
   // The name only: a misspelt "password=" must not print the secret.
   std::string_view key = argument.substr(0, eq);
   if (eq == std::string_view::npos) {
-    *error = "invalid parameter \"" + std::string(key) + "\" (known: " + std::string(kKnown) + ")";
+    // Not echoed: a bare word may be a password written without "password=".
+    *error = "invalid parameter: expected key=value (known: " + std::string(kKnown) + ")";
     return false;
   }
   std::string_view value = argument.substr(eq + 1);
