@@ -117,8 +117,7 @@ typedef struct {
 
 typedef struct {
     ngx_flag_t                   redis_set;
-    warden_redis_conf_t          redis;
-    ngx_str_t                    redis_text;
+    warden_redis_t              *redis;
 
     size_t                       zone_size;
     ngx_shm_zone_t              *shm_zone;

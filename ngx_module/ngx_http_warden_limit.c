@@ -253,7 +253,7 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
 
     ngx_http_warden_wait(r, ngx_http_warden_exact_resume,
-                         (ngx_msec_t) wmcf->redis.timeout_ms);
+                         (ngx_msec_t) warden_redis_timeout_ms(wmcf->redis));
 
     return NGX_AGAIN;
 }

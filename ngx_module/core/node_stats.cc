@@ -1,5 +1,8 @@
 #include "core/node_stats.h"
 
+#include <signal.h>
+
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -7,7 +10,8 @@ namespace warden {
 
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
-constexpr uint64_t kMagic = 0x57415244454e5333ULL;  // "WARDENS3"
+constexpr uint64_t kMagic = 0x57415244454e5334ULL;  // "WARDENS4"
+constexpr size_t kPrimaryBytes = 64;
 }  // namespace
 
 // Rows first, each on its own cache lines.
@@ -18,6 +22,12 @@ struct alignas(64) PaddedRow {
 struct NodeStats::Header {
   uint64_t magic;
   std::atomic<int64_t> last_redis_contact_ms;
+  // The primary last confirmed, under a sequence counter (odd while written) and a writer lock
+  // holding the writer's pid (a dead writer's is taken over).
+  std::atomic<uint64_t> redis_failovers;
+  std::atomic<int32_t> primary_writer;
+  std::atomic<uint32_t> primary_seq;
+  std::atomic<char> primary[kPrimaryBytes];
   alignas(64) PaddedRow rows[kMaxWorkers];
 };
 
@@ -63,6 +73,58 @@ void NodeStats::NoteRedisContact(int64_t now_ms) {
   if (header_) header_->last_redis_contact_ms.store(now_ms, std::memory_order_relaxed);
 }
 
+void NodeStats::CountExactLocal(int worker) {
+  if (header_) row(worker)->exact_local.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+std::string ReadPrimary(const std::atomic<uint32_t>& seq, const std::atomic<char>* text) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    uint32_t before = seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    std::string out;
+    for (size_t i = 0; i < kPrimaryBytes; ++i) {
+      char c = text[i].load(std::memory_order_relaxed);
+      if (!c) break;
+      out += c;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (seq.load(std::memory_order_relaxed) == before) return out;
+  }
+  return "";
+}
+
+}  // namespace
+
+bool NodeStats::NotePrimary(const std::string& address, int32_t pid, std::string* previous) {
+  if (!header_ || address.empty() || address.size() >= kPrimaryBytes) return false;
+  int32_t holder = 0;
+  while (!header_->primary_writer.compare_exchange_weak(holder, pid)) {
+    // A writer holds it for a few instructions; one killed meanwhile is taken over.
+    if (holder != 0 && kill(holder, 0) != 0 && errno == ESRCH) {
+      if (header_->primary_writer.compare_exchange_strong(holder, pid)) break;
+    }
+    holder = 0;
+  }
+  std::string before = ReadPrimary(header_->primary_seq, header_->primary);
+  bool moved = false;
+  if (before != address) {
+    header_->primary_seq.fetch_add(1, std::memory_order_acq_rel);
+    for (size_t i = 0; i < kPrimaryBytes; ++i) {
+      header_->primary[i].store(i < address.size() ? address[i] : '\0', std::memory_order_relaxed);
+    }
+    header_->primary_seq.fetch_add(1, std::memory_order_release);
+    if (!before.empty()) {
+      header_->redis_failovers.fetch_add(1, std::memory_order_relaxed);
+      if (previous) *previous = before;
+      moved = true;
+    }
+  }
+  header_->primary_writer.store(0, std::memory_order_release);
+  return moved;
+}
+
 NodeStats::Totals NodeStats::Sum() const {
   Totals t;
   if (!header_) return t;
@@ -74,8 +136,11 @@ NodeStats::Totals NodeStats::Sum() const {
     t.redis_errors += r.redis_errors.load();
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();
+    t.exact_local += r.exact_local.load();
   }
   t.last_redis_contact_ms = header_->last_redis_contact_ms.load();
+  t.redis_failovers = header_->redis_failovers.load();
+  t.redis_primary = ReadPrimary(header_->primary_seq, header_->primary);
   return t;
 }
 

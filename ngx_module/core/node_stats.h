@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace warden {
 
@@ -27,6 +28,9 @@ class NodeStats {
     std::atomic<uint64_t> autobans;
     std::atomic<uint64_t> limit_pushes;
     std::atomic<int32_t> pid;
+    // Requests of sync=exact zones this worker decided alone because Redis could not (no
+    // connection, the circuit open, no answer in time): a failover shows here.
+    std::atomic<uint64_t> exact_local;
   };
 
   struct Totals {
@@ -36,7 +40,10 @@ class NodeStats {
     uint64_t redis_errors = 0;
     uint64_t autobans = 0;
     uint64_t limit_pushes = 0;
+    uint64_t exact_local = 0;
     int64_t last_redis_contact_ms = 0;
+    uint64_t redis_failovers = 0;
+    std::string redis_primary;  // empty: none confirmed (or not through Sentinel)
   };
 
   static size_t RegionSize();
@@ -49,6 +56,11 @@ class NodeStats {
   void CountCache(int worker, int result);
   void CountChallenge(int worker, int result);
   void NoteRedisContact(int64_t now_ms);
+  void CountExactLocal(int worker);
+  // A connection of this node confirmed `address` as the Redis primary (ROLE master). Returns
+  // true when it replaces another one, and sets `previous`: a failover, counted once per node
+  // however many workers confirm it; the caller logs it.
+  bool NotePrimary(const std::string& address, int32_t pid, std::string* previous);
   Totals Sum() const;
 
  private:

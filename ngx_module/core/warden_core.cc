@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "core/challenge.h"
 #include "core/geo_db.h"
 #include "core/policy.h"
+#include "core/redis_config.h"
 #include "core/worker.h"
 
 struct warden_geo_s {
@@ -24,6 +26,10 @@ struct warden_policy_s {
 
 struct warden_challenge_s {
   warden::Challenge challenge;
+};
+
+struct warden_redis_s {
+  warden::RedisConfig config;
 };
 
 struct warden_worker_s {
@@ -53,6 +59,48 @@ bool ToAddress(const sockaddr* sa, warden::IpAddress* out) {
 }  // namespace
 
 extern "C" {
+
+warden_redis_t* warden_redis_parse(const char* address, size_t len, char* err, size_t errlen) {
+  try {
+    std::string error;
+    std::optional<warden::RedisConfig> config =
+        warden::RedisConfig::Parse(std::string_view(address, len), &error);
+    if (!config) {
+      SetError(err, errlen, error);
+      return nullptr;
+    }
+    return new warden_redis_t{std::move(*config)};
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+    return nullptr;
+  }
+}
+
+int warden_redis_option(warden_redis_t* r, const char* arg, size_t len, char* err, size_t errlen) {
+  try {
+    std::string error;
+    if (r->config.Option(std::string_view(arg, len), &error)) return 0;
+    SetError(err, errlen, error);
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+  }
+  return -1;
+}
+
+int warden_redis_finish(warden_redis_t* r, char* err, size_t errlen) {
+  try {
+    std::string error;
+    if (r->config.Finish(&error)) return 0;
+    SetError(err, errlen, error);
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+  }
+  return -1;
+}
+
+int warden_redis_timeout_ms(const warden_redis_t* r) { return r->config.timeout_ms(); }
+
+void warden_redis_free(warden_redis_t* r) { delete r; }
 
 int warden_cidr_check(const char* text, size_t len, char* err, size_t errlen) {
   try {
@@ -432,20 +480,9 @@ int warden_worker_behaviour_event(warden_worker_t* w, int rule, const struct soc
   }
 }
 
-void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_conf_t* redis) {
+void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_t* redis) {
   try {
-    warden::RedisEndpoint ep;
-    if (redis->unix_path) {
-      ep.unix_path = redis->unix_path;
-    } else {
-      ep.host = redis->host;
-      ep.port = redis->port;
-    }
-    if (redis->password) ep.password = redis->password;
-    ep.db = redis->db;
-    if (redis->prefix) ep.prefix = redis->prefix;
-    ep.timeout_ms = redis->timeout_ms;
-    w->impl->ConnectRedis(ep);
+    w->impl->ConnectRedis(redis->config.endpoint());
   } catch (...) {
   }
 }

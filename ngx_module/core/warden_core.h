@@ -33,18 +33,20 @@ typedef struct {
   char reason[96];
 } warden_verdict_t;
 
-typedef struct {
-  const char *host; /* IP literal, or NULL with unix_path */
-  int port;
-  const char *unix_path;
-  const char *password; /* NULL or "" for none */
-  int db;
-  const char *prefix;
-  int timeout_ms;
-} warden_redis_conf_t;
+/* warden_redis, read at configuration time */
+typedef struct warden_redis_s warden_redis_t;
 
 typedef void (*warden_log_pt)(void *ctx, int level, const char *msg, size_t len);
 typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
+
+/* warden_redis: the address (host:port, unix:/path, redis://..., sentinel://...), then each
+   key=value argument, then finish (checks them together and resolves host names: the master
+   may block, a worker never does). NULL / -1 with err set; no message shows a password. */
+warden_redis_t *warden_redis_parse(const char *address, size_t len, char *err, size_t errlen);
+int warden_redis_option(warden_redis_t *r, const char *arg, size_t len, char *err, size_t errlen);
+int warden_redis_finish(warden_redis_t *r, char *err, size_t errlen);
+int warden_redis_timeout_ms(const warden_redis_t *r);
+void warden_redis_free(warden_redis_t *r);
 
 /* address parsing, for directive validation: 0 on success, else err is set */
 int warden_cidr_check(const char *text, size_t len, char *err, size_t errlen);
@@ -119,7 +121,7 @@ int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct soc
                                   const char *path, size_t len, int status, int64_t now_ms,
                                   char *reason, size_t reason_size);
 
-void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_conf_t *redis);
+void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
 void warden_worker_count(warden_worker_t *w, int decision);

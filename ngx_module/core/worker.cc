@@ -97,6 +97,7 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
   *out = z.limiter->Take(key, params, now_ms, pid_, false);
   if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
   if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(now_ms)) {
+    stats_.CountExactLocal(worker_);
     if (fail_closed) {
       out->rejected = true;
       out->retry_after_ms = 1000;
@@ -168,6 +169,7 @@ void Worker::FlushExact() {
 void Worker::FailExact(std::vector<ExactRequest>& batch) {
   breaker_.OnFailure(clock_());
   for (auto& req : batch) {
+    stats_.CountExactLocal(worker_);
     LeakyBucketVerdict v;
     if (req.fail_closed) {
       v.rejected = true;
@@ -323,7 +325,28 @@ Worker::CacheResult Worker::ReadCacheReply(const std::string& key, const redisRe
   return CacheResult::kMalformed;
 }
 
-void Worker::ConnectRedis(const RedisEndpoint& endpoint) {
+void Worker::NotePrimary(const std::string& from, const std::string& to) {
+  // One line per failover and node: the worker that records the move in the stats zone.
+  std::string previous;
+  bool moved = stats_.attached() ? stats_.NotePrimary(to, pid_, &previous)
+                                 : (previous = from, !from.empty());
+  if (moved) {
+    log_(LogLevel::kWarn, "redis primary moved from " + previous + " to " + to +
+                              " (sentinel master \"" + locator_->master_name() + "\")");
+  }
+}
+
+void Worker::ConnectRedis(const RedisEndpoint& given) {
+  RedisEndpoint endpoint = given;
+  if (!endpoint.sentinels.empty()) {
+    locator_ = std::make_unique<SentinelLocator>(
+        SentinelLocator::Settings{endpoint.sentinels, endpoint.master_name, endpoint.user,
+                                  endpoint.password, endpoint.timeout_ms},
+        clock_, attach_, log_);
+    locator_->set_on_confirmed(
+        [this](const std::string& from, const std::string& to) { NotePrimary(from, to); });
+    endpoint.locator = locator_.get();
+  }
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
   endpoint_ = endpoint;
   if (cache_enabled_ ||
@@ -357,6 +380,7 @@ LeakyBucketVerdict Worker::Limit(int zone, std::string_view key, const LeakyBuck
 }
 
 void Worker::Tick() {
+  if (locator_) locator_->Tick();
   if (blacklist_sync_) blacklist_sync_->Tick();
   if (traffic_) traffic_->Fold();
   if (stats_.attached()) {
@@ -371,6 +395,7 @@ void Worker::Tick() {
     if (commands_) errors += commands_->errors();
     if (exact_redis_) errors += exact_redis_->errors();
     if (autoban_redis_) errors += autoban_redis_->errors();
+    if (locator_) errors += locator_->errors();
     for (auto& b : autobans_) bans += b->autoban->bans();
     for (auto& z : zones_) pushes += z->sync ? z->sync->pushes() : 0;
     NodeStats::Row* row = stats_.row(worker_);
@@ -479,6 +504,16 @@ std::string Worker::Metrics(int64_t now_ms) {
   head("warden_redis_errors_total", "counter",
        "Failed Redis connections and commands of the current worker processes.");
   out << "warden_redis_errors_total " << t.redis_errors << '\n';
+  if (endpoint_ && !endpoint_->sentinels.empty()) {
+    head("warden_redis_failovers_total", "counter",
+         "Times this node saw the Redis primary move to another server (Sentinel).");
+    out << "warden_redis_failovers_total " << t.redis_failovers << '\n';
+    if (!t.redis_primary.empty()) {
+      head("warden_redis_primary_info", "gauge",
+           "The Redis primary this node's connections last confirmed (ROLE master).");
+      out << "warden_redis_primary_info{address=\"" << t.redis_primary << "\"} 1\n";
+    }
+  }
   head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");
   out << "warden_autobans_total " << t.autobans << '\n';
   if (!behaviours_.empty()) {
@@ -533,6 +568,12 @@ std::string Worker::Metrics(int64_t now_ms) {
       out << "warden_limit_evictions_total{zone=\"" << z->name << "\"} "
           << z->map.ReadStats().evictions << '\n';
     }
+    if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
+      head("warden_limit_exact_local_total", "counter",
+           "Requests of sync=exact zones this node decided alone (by its local limit, or "
+           "refused with warden_limit_fail closed) because Redis could not answer.");
+      out << "warden_limit_exact_local_total " << t.exact_local << '\n';
+    }
     head("warden_limit_sync_pushes_total", "counter",
          "Counts pushed to Redis by the current leader worker.");
     out << "warden_limit_sync_pushes_total " << t.limit_pushes << '\n';
@@ -546,6 +587,7 @@ void Worker::Shutdown() {
   if (exact_redis_) exact_redis_->Close();
   if (autoban_redis_) autoban_redis_->Close();
   if (blacklist_sync_) blacklist_sync_->Shutdown();
+  if (locator_) locator_->Close();
 }
 
 }  // namespace warden

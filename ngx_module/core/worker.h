@@ -20,6 +20,7 @@
 #include "core/limit_sync.h"
 #include "core/node_stats.h"
 #include "core/rate_limiter.h"
+#include "core/sentinel_locator.h"
 #include "core/shm_map.h"
 #include "core/traffic_counter.h"
 
@@ -107,6 +108,7 @@ class Worker {
 
  private:
   void OpenRequestRedis();
+  void NotePrimary(const std::string& from, const std::string& to);
   CacheResult ReadCacheReply(const std::string& key, const redisReply* reply, CacheValue* value);
   void NoteMalformed(std::string_view key, CacheValue::Problem problem);
 
@@ -123,6 +125,9 @@ class Worker {
   Clock clock_;
   AsyncRedis::AttachFn attach_;
   LogFn log_;
+  // sentinel://: finds the primary for every connection below (declared first: it outlives
+  // them).
+  std::unique_ptr<SentinelLocator> locator_;
   BlacklistTable blacklist_;
   NodeStats stats_;
   ShmMap traffic_map_;
