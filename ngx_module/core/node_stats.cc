@@ -7,7 +7,7 @@ namespace warden {
 
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
-constexpr uint64_t kMagic = 0x57415244454e5333ULL;  // "WARDENS3"
+constexpr uint64_t kMagic = 0x57415244454e5334ULL;  // "WARDENS4"
 }  // namespace
 
 // Rows first, each on its own cache lines.
@@ -20,6 +20,22 @@ struct NodeStats::Header {
   std::atomic<int64_t> last_redis_contact_ms;
   alignas(64) PaddedRow rows[kMaxWorkers];
 };
+
+namespace {
+const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
+                                      "limit", "delay", "limit_dry_run", "challenge"};
+static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
+const char* const kBlockCauseNames[] = {"blacklist", "country", "autoban"};
+static_assert(sizeof kBlockCauseNames / sizeof kBlockCauseNames[0] == NodeStats::kBlockCauses);
+}  // namespace
+
+const char* NodeStats::DecisionName(int decision) {
+  return decision >= 0 && decision < kDecisions ? kDecisionNames[decision] : "?";
+}
+
+const char* NodeStats::BlockCauseName(int cause) {
+  return cause >= 0 && cause < kBlockCauses ? kBlockCauseNames[cause] : "?";
+}
 
 size_t NodeStats::RegionSize() { return sizeof(Header) + 64; }
 
@@ -49,6 +65,11 @@ void NodeStats::CountDecision(int worker, int decision) {
   row(worker)->decisions[decision].fetch_add(1, std::memory_order_relaxed);
 }
 
+void NodeStats::CountBlock(int worker, int cause) {
+  if (!header_ || cause < 1 || cause > kBlockCauses) return;
+  row(worker)->blocks[cause - 1].fetch_add(1, std::memory_order_relaxed);
+}
+
 void NodeStats::CountCache(int worker, int result) {
   if (!header_ || result < 0 || result >= kCacheResults) return;
   row(worker)->cache[result].fetch_add(1, std::memory_order_relaxed);
@@ -71,6 +92,7 @@ NodeStats::Totals NodeStats::Sum() const {
     for (int d = 0; d < kDecisions; ++d) t.decisions[d] += r.decisions[d].load();
     for (int c = 0; c < kCacheResults; ++c) t.cache[c] += r.cache[c].load();
     for (int c = 0; c < kChallengeResults; ++c) t.challenges[c] += r.challenges[c].load();
+    for (int c = 0; c < kBlockCauses; ++c) t.blocks[c] += r.blocks[c].load();
     t.redis_errors += r.redis_errors.load();
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();
