@@ -182,6 +182,8 @@ typedef struct {
     void                        *limit_conf;   /* and in which location */
     char                         country[3];
     warden_verdict_t             verdict;
+    unsigned                     strikes;      /* warden_autoban's count, for
+                                                  warden_top_zone */
 
     /* the limits, resumable across a wait for Redis (sync=exact) */
     ngx_uint_t                   next_limit;

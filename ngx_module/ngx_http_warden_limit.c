@@ -164,7 +164,8 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         if (zone->autoban_zone
             && warden_worker_strike(ngx_http_warden_worker,
                                   (int) zone->autoban_index,
-                                  r->connection->sockaddr, now))
+                                  r->connection->sockaddr, now,
+                                  &ctx->strikes))
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "warden autoban: client banned after %ui strikes "

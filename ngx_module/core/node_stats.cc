@@ -10,7 +10,7 @@ namespace warden {
 
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
-constexpr uint64_t kMagic = 0x57415244454e5334ULL;  // "WARDENS4"
+constexpr uint64_t kMagic = 0x57415244454e5335ULL;  // "WARDENS5"
 constexpr size_t kPrimaryBytes = 64;
 }  // namespace
 
@@ -30,6 +30,22 @@ struct NodeStats::Header {
   std::atomic<char> primary[kPrimaryBytes];
   alignas(64) PaddedRow rows[kMaxWorkers];
 };
+
+namespace {
+const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
+                                      "limit", "delay", "limit_dry_run", "challenge"};
+static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
+const char* const kBlockCauseNames[] = {"blacklist", "country", "autoban"};
+static_assert(sizeof kBlockCauseNames / sizeof kBlockCauseNames[0] == NodeStats::kBlockCauses);
+}  // namespace
+
+const char* NodeStats::DecisionName(int decision) {
+  return decision >= 0 && decision < kDecisions ? kDecisionNames[decision] : "?";
+}
+
+const char* NodeStats::BlockCauseName(int cause) {
+  return cause >= 0 && cause < kBlockCauses ? kBlockCauseNames[cause] : "?";
+}
 
 size_t NodeStats::RegionSize() { return sizeof(Header) + 64; }
 
@@ -57,6 +73,11 @@ NodeStats::Row* NodeStats::row(int worker) {
 void NodeStats::CountDecision(int worker, int decision) {
   if (!header_ || decision < 0 || decision >= kDecisions) return;
   row(worker)->decisions[decision].fetch_add(1, std::memory_order_relaxed);
+}
+
+void NodeStats::CountBlock(int worker, int cause) {
+  if (!header_ || cause < 1 || cause > kBlockCauses) return;
+  row(worker)->blocks[cause - 1].fetch_add(1, std::memory_order_relaxed);
 }
 
 void NodeStats::CountCache(int worker, int result) {
@@ -133,6 +154,7 @@ NodeStats::Totals NodeStats::Sum() const {
     for (int d = 0; d < kDecisions; ++d) t.decisions[d] += r.decisions[d].load();
     for (int c = 0; c < kCacheResults; ++c) t.cache[c] += r.cache[c].load();
     for (int c = 0; c < kChallengeResults; ++c) t.challenges[c] += r.challenges[c].load();
+    for (int c = 0; c < kBlockCauses; ++c) t.blocks[c] += r.blocks[c].load();
     t.redis_errors += r.redis_errors.load();
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();

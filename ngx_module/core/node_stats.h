@@ -18,11 +18,15 @@ class NodeStats {
   static constexpr int kCacheResults = 6;
   // warden_challenge: pages served, answers accepted (WARDEN_CHALLENGE_SERVED/_SOLVED).
   static constexpr int kChallengeResults = 2;
+  // Why requests were blocked (decision "block"), in the order of WARDEN_CAUSE_* from
+  // WARDEN_CAUSE_BLACKLIST (warden_core.h): a blacklist entry, the country, an autoban's entry.
+  static constexpr int kBlockCauses = 3;
 
   struct Row {
     std::atomic<uint64_t> decisions[kDecisions];
     std::atomic<uint64_t> cache[kCacheResults];
     std::atomic<uint64_t> challenges[kChallengeResults];
+    std::atomic<uint64_t> blocks[kBlockCauses];
     // Totals of this worker's current process, stored (not added) every tick.
     std::atomic<uint64_t> redis_errors;
     std::atomic<uint64_t> autobans;
@@ -37,6 +41,7 @@ class NodeStats {
     uint64_t decisions[kDecisions] = {};
     uint64_t cache[kCacheResults] = {};
     uint64_t challenges[kChallengeResults] = {};
+    uint64_t blocks[kBlockCauses] = {};
     uint64_t redis_errors = 0;
     uint64_t autobans = 0;
     uint64_t limit_pushes = 0;
@@ -46,6 +51,11 @@ class NodeStats {
     std::string redis_primary;  // empty: none confirmed (or not through Sentinel)
   };
 
+  // "pass", "allow", "block", ... by the glue's decision index (WARDEN_* and its own three);
+  // "blacklist", "country", "autoban" by block cause (0-based).
+  static const char* DecisionName(int decision);
+  static const char* BlockCauseName(int cause);
+
   static size_t RegionSize();
   bool Attach(void* region, size_t bytes);
   bool attached() const { return header_ != nullptr; }
@@ -53,6 +63,8 @@ class NodeStats {
   // `worker` is nginx's worker number (0-based); out-of-range numbers share the last row.
   Row* row(int worker);
   void CountDecision(int worker, int decision);
+  // `cause`: WARDEN_CAUSE_BLACKLIST.. (1-based); anything else is not counted.
+  void CountBlock(int worker, int cause);
   void CountCache(int worker, int result);
   void CountChallenge(int worker, int result);
   void NoteRedisContact(int64_t now_ms);

@@ -186,6 +186,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
                             warden_verdict_t* out) {
   static_assert(sizeof out->reason == sizeof warden::Verdict{}.reason, "reason buffer");
   out->decision = WARDEN_PASS;
+  out->cause = WARDEN_CAUSE_NONE;
   out->reason_len = 0;
   out->reason[0] = '\0';
   try {
@@ -197,6 +198,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     warden::Verdict v;
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
+    out->cause = static_cast<int>(v.cause);
     out->reason_len = v.reason_len;
     std::memcpy(out->reason, v.reason, v.reason_len + 1);  // the text and its NUL
   } catch (...) {
@@ -412,12 +414,15 @@ int warden_worker_add_autoban(warden_worker_t* w, int limit_zone, void* region, 
   }
 }
 
-int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr* sa,
-                         int64_t now_ms) {
+int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr* sa, int64_t now_ms,
+                         unsigned* strikes) {
   try {
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return 0;
-    return w->impl->Strike(autoban, addr, now_ms) ? 1 : 0;
+    uint32_t count = 0;
+    const bool banned = w->impl->Strike(autoban, addr, now_ms, &count);
+    if (strikes) *strikes = count;
+    return banned ? 1 : 0;
   } catch (...) {
     return 0;
   }
@@ -497,7 +502,9 @@ int warden_worker_attach_stats(warden_worker_t* w, void* region, size_t bytes, i
   }
 }
 
-void warden_worker_count(warden_worker_t* w, int decision) { w->impl->CountDecision(decision); }
+void warden_worker_count(warden_worker_t* w, int decision, int cause) {
+  w->impl->CountDecision(decision, decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE);
+}
 
 int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes) {
   try {
@@ -523,6 +530,12 @@ void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa,
     s.bytes = sample->bytes;
     s.upstream_ms = sample->upstream_ms;
     if (sample->path) s.path = std::string_view(sample->path, sample->path_len);
+    if (sample->user_agent) {
+      s.user_agent = std::string_view(sample->user_agent, sample->user_agent_len);
+    }
+    s.strikes = sample->strikes;
+    s.decision = sample->decision;
+    s.cause = sample->decision == WARDEN_BLOCK ? sample->cause : WARDEN_CAUSE_NONE;
     w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }

@@ -27,8 +27,17 @@ enum { WARDEN_CHALLENGE = 7 };
 
 enum { WARDEN_LOG_ERR = 0, WARDEN_LOG_WARN = 1, WARDEN_LOG_INFO = 2, WARDEN_LOG_DEBUG = 3 };
 
+/* what refused a request (a block, or a dry run's would-be block) */
+enum {
+  WARDEN_CAUSE_NONE = 0,
+  WARDEN_CAUSE_BLACKLIST = 1,
+  WARDEN_CAUSE_COUNTRY = 2,
+  WARDEN_CAUSE_AUTOBAN = 3
+};
+
 typedef struct {
   int decision;
+  int cause; /* WARDEN_CAUSE_* */
   size_t reason_len;
   char reason[96];
 } warden_verdict_t;
@@ -85,9 +94,10 @@ int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *reg
 int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, size_t bytes,
                               unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
                               double factor, int64_t maxtime_ms, int ipv6_prefix);
-/* a request refused by that zone's limit: returns 1 when the client got banned */
+/* a request refused by that zone's limit: returns 1 when the client got banned; *strikes
+   (may be NULL) gets its strike count (the rule's strikes= when it got banned) */
 int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
-                         int64_t now_ms);
+                         int64_t now_ms, unsigned *strikes);
 /* warden_behaviour */
 enum { WARDEN_BEHAVIOUR_BAN = 0, WARDEN_BEHAVIOUR_CHALLENGE = 1, WARDEN_BEHAVIOUR_LOG = 2 };
 enum {
@@ -124,7 +134,8 @@ int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct soc
 void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
-void warden_worker_count(warden_worker_t *w, int decision);
+/* a decided request; cause (WARDEN_CAUSE_*) tells a block's reason apart */
+void warden_worker_count(warden_worker_t *w, int decision, int cause);
 int warden_worker_attach_traffic(warden_worker_t *w, void *region, size_t bytes);
 /* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
 int warden_worker_counts_traffic(const warden_worker_t *w);
@@ -137,6 +148,11 @@ typedef struct {
   uint64_t upstream_ms; /* spent waiting on upstreams */
   const char *path;     /* as the client asked for it, without its query */
   size_t path_len;
+  const char *user_agent; /* NULL: none */
+  size_t user_agent_len;
+  unsigned strikes; /* the warden_autoban strike count its refusal reached (0: none) */
+  int decision;     /* WARDEN_* or the glue's own (limits) */
+  int cause;        /* WARDEN_CAUSE_* */
 } warden_traffic_sample_t;
 void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa,
                                  const warden_traffic_sample_t *sample, int64_t now_ms);

@@ -65,9 +65,9 @@ int Worker::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t by
   return static_cast<int>(autobans_.size() - 1);
 }
 
-bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
+bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms, uint32_t* strikes) {
   Autoban& rule = *autobans_.at(static_cast<size_t>(autoban))->autoban;
-  if (!rule.Strike(addr, now_ms)) return false;
+  if (!rule.Strike(addr, now_ms, strikes)) return false;
   // Out to the fleet now, not at the next tick: Send only queues, nothing waits.
   if (autoban_redis_) rule.Flush(autoban_redis_.get(), *schema_);
   return true;
@@ -428,37 +428,8 @@ void Worker::Tick() {
   int64_t now = clock_();
   if (traffic_ && now >= next_traffic_flush_ms_) {
     next_traffic_flush_ms_ = now + kTrafficFlushMs;
-    // (The decisions since the last flush are taken only when they can be sent.)
-    traffic_->Flush(commands_.get(), *schema_,
-                    commands_->connected() ? DecisionsSinceLastFlush() : std::string());
+    traffic_->Flush(commands_.get(), *schema_);
   }
-}
-
-namespace {
-// By the glue's decision index (warden_core.h's WARDEN_* and the glue's own three).
-const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
-                                      "limit", "delay", "limit_dry_run", "challenge"};
-static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
-}  // namespace
-
-std::string Worker::DecisionsSinceLastFlush() {
-  if (!stats_.attached()) return "";
-  NodeStats::Totals t = stats_.Sum();
-  std::string out;
-  if (decisions_flushed_) {
-    for (int d = 0; d < NodeStats::kDecisions; ++d) {
-      uint64_t before = (*decisions_flushed_)[d];
-      uint64_t delta = t.decisions[d] >= before ? t.decisions[d] - before : t.decisions[d];
-      if (!delta) continue;
-      if (!out.empty()) out += ' ';
-      out += std::string(kDecisionNames[d]) + "=" + std::to_string(delta);
-    }
-  }
-  // A new leader only takes note: the totals outlive reloads and leaders, and what came
-  // before it is the previous leader's to send.
-  decisions_flushed_.emplace();
-  std::copy(std::begin(t.decisions), std::end(t.decisions), decisions_flushed_->begin());
-  return out;
 }
 
 std::string Worker::Metrics(int64_t now_ms) {
@@ -469,7 +440,12 @@ std::string Worker::Metrics(int64_t now_ms) {
   };
   head("warden_requests_total", "counter", "Requests Warden decided on, by decision.");
   for (int d = 0; d < NodeStats::kDecisions; ++d) {
-    out << "warden_requests_total{decision=\"" << kDecisionNames[d] << "\"} " << t.decisions[d]
+    out << "warden_requests_total{decision=\"" << NodeStats::DecisionName(d) << "\"} "
+        << t.decisions[d] << '\n';
+  }
+  head("warden_blocked_total", "counter", "Requests blocked, by cause.");
+  for (int c = 0; c < NodeStats::kBlockCauses; ++c) {
+    out << "warden_blocked_total{cause=\"" << NodeStats::BlockCauseName(c) << "\"} " << t.blocks[c]
         << '\n';
   }
   if (blacklist_.attached()) {

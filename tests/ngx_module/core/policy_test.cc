@@ -48,6 +48,22 @@ TEST_F(PolicyTest, BlocksBlacklistedWithReason) {
   EXPECT_EQ(Reason(v), "blacklist 192.0.2.0/24 (feed)");
 }
 
+// The console's chart tells blocks apart by their cause.
+TEST_F(PolicyTest, EachBlockNamesItsCause) {
+  Ban("192.0.2.1");
+  Ban("192.0.2.2", EntrySource::kAutoban);
+  Ban("192.0.2.3", EntrySource::kFeed);
+  Policy p;
+  ASSERT_TRUE(p.BlockCountry("CN"));
+  EXPECT_EQ(Judge(p, "192.0.2.1").cause, Cause::kBlacklist);
+  EXPECT_EQ(Judge(p, "192.0.2.2").cause, Cause::kAutoban);
+  EXPECT_EQ(Judge(p, "192.0.2.3").cause, Cause::kBlacklist);
+  EXPECT_EQ(Judge(p, "192.0.2.4", "CN").cause, Cause::kCountry);
+  EXPECT_EQ(Judge(p, "192.0.2.4", "DE").cause, Cause::kNone);
+  // a listed address from a blocked country: the blacklist decides first
+  EXPECT_EQ(Judge(p, "192.0.2.2", "CN").cause, Cause::kAutoban);
+}
+
 TEST_F(PolicyTest, AChallengeEntryChallengesInsteadOfBlocking) {
   Ban("192.0.2.9", EntrySource::kChallenge);
   Policy p;
