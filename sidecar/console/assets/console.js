@@ -403,8 +403,9 @@ function fmtReach(r) {
 function renderFleet(snap) {
   if (snap.nodes) renderTable('nodes', nodeColumns, snap.nodes);
   if (snap.limits) {
-    const sums = snap.limits.zones.map((z) => Object.assign({}, z, { node: 'all ' + z.nodes }));
-    $('limits-total').textContent = '(' + fmtInt(snap.limits.zones.length) + ' zones; totals since each node started)';
+    const plural = (n, one) => fmtInt(n) + ' ' + one + (n === 1 ? '' : 's');
+    const sums = snap.limits.zones.map((z) => Object.assign({}, z, { node: 'all ' + plural(z.nodes, 'node') }));
+    $('limits-total').textContent = '(' + plural(snap.limits.zones.length, 'zone') + '; totals since each node started)';
     renderTable('limits', limitColumns, sums.concat(snap.limits.by_node));
   }
 }
