@@ -119,8 +119,7 @@ typedef struct {
     ngx_str_t                    node;         /* warden_node; NUL-terminated */
 
     ngx_flag_t                   redis_set;
-    warden_redis_conf_t          redis;
-    ngx_str_t                    redis_text;
+    warden_redis_t              *redis;
 
     size_t                       zone_size;
     ngx_shm_zone_t              *shm_zone;
@@ -185,6 +184,8 @@ typedef struct {
     void                        *limit_conf;   /* and in which location */
     char                         country[3];
     warden_verdict_t             verdict;
+    unsigned                     strikes;      /* warden_autoban's count, for
+                                                  warden_top_zone */
 
     /* the limits, resumable across a wait for Redis (sync=exact) */
     ngx_uint_t                   next_limit;

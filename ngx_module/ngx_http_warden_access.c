@@ -193,7 +193,8 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
     ctx = ngx_http_warden_get_ctx(r, 0);
 
     if (ctx && ctx->evaluated) {
-        warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision);
+        warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision,
+                            ctx->verdict.cause);
 
         if (warden_worker_counts_traffic(ngx_http_warden_worker)) {
             sample.refused = ctx->verdict.decision == WARDEN_BLOCK
@@ -204,6 +205,19 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
             /* as $bytes_sent */
             sample.bytes = r->connection->sent > 0 ? r->connection->sent : 0;
             sample.upstream_ms = 0;
+            sample.strikes = ctx->strikes;
+            sample.decision = ctx->verdict.decision;
+            sample.cause = ctx->verdict.cause;
+
+            if (r->headers_in.user_agent) {
+                sample.user_agent =
+                    (const char *) r->headers_in.user_agent->value.data;
+                sample.user_agent_len = r->headers_in.user_agent->value.len;
+
+            } else {
+                sample.user_agent = NULL;
+                sample.user_agent_len = 0;
+            }
 
             /* the path the client asked for, whatever redirects followed */
             sample.path = (const char *) r->unparsed_uri.data;

@@ -170,7 +170,8 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         if (zone->autoban_zone
             && warden_worker_strike(ngx_http_warden_worker,
                                   (int) zone->autoban_index,
-                                  r->connection->sockaddr, now))
+                                  r->connection->sockaddr, now,
+                                  &ctx->strikes))
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "warden autoban: client banned after %ui strikes "
@@ -259,7 +260,7 @@ ngx_http_warden_exact_wait(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
 
     ngx_http_warden_wait(r, ngx_http_warden_exact_resume,
-                         (ngx_msec_t) wmcf->redis.timeout_ms);
+                         (ngx_msec_t) warden_redis_timeout_ms(wmcf->redis));
 
     return NGX_AGAIN;
 }

@@ -28,6 +28,7 @@ static char *ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_warden_node(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_warden_redis_cleanup(void *data);
 static char *ngx_http_warden_geoip(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_warden_allow(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -316,12 +317,10 @@ ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_warden_main_conf_t *wmcf = conf;
 
-    u_char      *p, *addr;
-    size_t       len;
-    ngx_str_t   *value, s;
-    ngx_url_t    u;
-    ngx_int_t    n;
-    ngx_uint_t   i;
+    char                 err[512];
+    ngx_str_t           *value;
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
 
     if (wmcf->redis_set) {
         return "is duplicate";
@@ -329,133 +328,55 @@ ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    wmcf->redis_set = 1;
-    wmcf->redis_text = value[1];
-    wmcf->redis.timeout_ms = 1000;
-    wmcf->redis.prefix = "warden:";
+    /*
+     * one name for a deployment, as the sidecar's (common/redis_deployment.h):
+     * host:port, unix:/path, redis://..., sentinel://h1,h2/MASTER; the
+     * messages never show a password
+     */
 
-    if (ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        if (value[1].len <= 5) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "missing socket path in \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        p = ngx_pnalloc(cf->pool, value[1].len - 5 + 1);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_cpystrn(p, value[1].data + 5, value[1].len - 5 + 1);
-        wmcf->redis.unix_path = (const char *) p;
-
-    } else {
-        /* resolved here, once: hiredis would resolve with blocking calls */
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = value[1];
-        u.default_port = 6379;
-
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-            if (u.err) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "%s in redis address \"%V\"", u.err,
-                                   &value[1]);
-            }
-
-            return NGX_CONF_ERROR;
-        }
-
-        if (u.naddrs == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "cannot resolve redis address \"%V\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        addr = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-        if (addr == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, addr,
-                            NGX_SOCKADDR_STRLEN, 0);
-
-        /* ngx_sock_ntop() brackets IPv6 only when it adds a port */
-        addr[len] = '\0';
-
-        wmcf->redis.host = (const char *) addr;
-        wmcf->redis.port = (int) ngx_inet_get_port(u.addrs[0].sockaddr);
+    wmcf->redis = warden_redis_parse((const char *) value[1].data,
+                                     value[1].len, err, sizeof(err));
+    if (wmcf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
     }
 
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        warden_redis_free(wmcf->redis);
+        wmcf->redis = NULL;
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_warden_redis_cleanup;
+    cln->data = wmcf->redis;
+
+    wmcf->redis_set = 1;
+
     for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            s.len = value[i].len - 9;
-            p = ngx_pnalloc(cf->pool, s.len + 1);
-            if (p == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_cpystrn(p, value[i].data + 9, s.len + 1);
-            wmcf->redis.password = (const char *) p;
-            continue;
+        if (warden_redis_option(wmcf->redis, (const char *) value[i].data,
+                                value[i].len, err, sizeof(err))
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+            return NGX_CONF_ERROR;
         }
+    }
 
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR || n > 65535) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid redis database \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            wmcf->redis.db = (int) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            s.len = value[i].len - 7;
-            p = ngx_pnalloc(cf->pool, s.len + 1);
-            if (p == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_cpystrn(p, value[i].data + 7, s.len + 1);
-            wmcf->redis.prefix = (const char *) p;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.len = value[i].len - 8;
-            s.data = value[i].data + 8;
-
-            n = ngx_parse_time(&s, 0);
-            if (n == NGX_ERROR || n == 0 || n > 60000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid redis timeout \"%V\", expected 1ms "
-                                   "to 60s", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            wmcf->redis.timeout_ms = (int) n;
-            continue;
-        }
-
-        /* the name only: a misspelt "password=" must not print the secret */
-        s.data = value[i].data;
-        s.len = value[i].len;
-        p = ngx_strlchr(s.data, s.data + s.len, '=');
-        if (p) {
-            s.len = p - s.data;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" (known: password=, db=, "
-                           "prefix=, timeout=)", &s);
+    /* host names are resolved here, once: hiredis would block a worker */
+    if (warden_redis_finish(wmcf->redis, err, sizeof(err)) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_warden_redis_cleanup(void *data)
+{
+    warden_redis_free(data);
 }
 
 
@@ -630,7 +551,7 @@ ngx_http_warden_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->redis_set = 0;
-     *     conf->redis = { 0 };
+     *     conf->redis = NULL;
      *     conf->shm_zone = NULL;
      *     conf->geo = NULL;
      */

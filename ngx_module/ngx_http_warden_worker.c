@@ -171,7 +171,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     }
 
     if (wmcf->redis_set) {
-        warden_worker_connect_redis(ngx_http_warden_worker, &wmcf->redis);
+        warden_worker_connect_redis(ngx_http_warden_worker, wmcf->redis);
     }
 
     tick = (ngx_int_t) warden_worker_tick_ms(ngx_http_warden_worker);

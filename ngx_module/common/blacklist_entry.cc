@@ -29,6 +29,8 @@ const char* EntrySourceName(EntrySource source) {
       return "feed";
     case EntrySource::kChallenge:
       return "challenge";
+    case EntrySource::kAllow:
+      return "allow";
     case EntrySource::kManual:
       break;
   }
@@ -39,11 +41,12 @@ EntrySource EntrySourceFromName(std::string_view name) {
   if (name == "autoban") return EntrySource::kAutoban;
   if (name == "feed") return EntrySource::kFeed;
   if (name == "challenge") return EntrySource::kChallenge;
+  if (name == "allow") return EntrySource::kAllow;
   return EntrySource::kManual;
 }
 
 std::string BlacklistEntry::EncodeValue() const {
-  std::string v = "v1\t";
+  std::string v = source == EntrySource::kAllow ? "v2\t" : "v1\t";
   v += std::to_string(expires_ms);
   v += '\t';
   v += std::to_string(added_ms);
@@ -72,7 +75,7 @@ std::optional<BlacklistEntry> BlacklistEntry::Decode(std::string_view field, std
     value.remove_prefix(tab + 1);
   }
   parts[n++] = value;
-  if (n != 6 || parts[0] != "v1") {
+  if (n != 6 || (parts[0] != "v1" && parts[0] != "v2")) {
     if (error) *error = "value of \"" + std::string(field) + "\" is not in the v1 format";
     return std::nullopt;
   }
@@ -81,6 +84,11 @@ std::optional<BlacklistEntry> BlacklistEntry::Decode(std::string_view field, std
     return std::nullopt;
   }
   e.source = EntrySourceFromName(parts[3]);
+  // v2 marks an allow entry; a v1 entry is a ban whatever its source says.
+  if ((parts[0] == "v2") != (e.source == EntrySource::kAllow)) {
+    if (error) *error = "value of \"" + std::string(field) + "\" mixes the v2 format and a ban";
+    return std::nullopt;
+  }
   e.added_by = std::string(parts[4]);
   e.reason = std::string(parts[5]);
   return e;

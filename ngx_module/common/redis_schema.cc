@@ -9,7 +9,13 @@ local changed = 0
 for i = 3, #ARGV, 4 do
   local op, entry, expires, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local apply = true
-  if op == 'add' then
+  if op == 'add' and string.match(value, '^v1\t[^\t]*\t[^\t]*\tfeed\t') then
+    -- a feed does not ban over the fleet's allow list (a v2 value); a person may
+    local old = redis.call('HGET', KEYS[1], entry)
+    apply = not (old and string.sub(old, 1, 3) == 'v2\t')
+  end
+  if not apply then
+  elseif op == 'add' then
     redis.call('HSET', KEYS[1], entry, value)
     if expires ~= '0' then
       redis.call('ZADD', KEYS[2], expires, entry)
@@ -46,6 +52,9 @@ return #due
 )lua";
 
 const char* const RedisSchema::kAutobanScript = R"lua(
+-- an entry on the fleet's allow list (a v2 value) is not banned over, nor counted
+local old = redis.call('HGET', KEYS[1], ARGV[3])
+if old and string.sub(old, 1, 3) == 'v2\t' then return {0, 0} end
 redis.call('SET', KEYS[5], ARGV[2], 'NX')
 local base, factor, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local n = redis.call('INCR', KEYS[6])
@@ -73,7 +82,8 @@ local t = redis.call('TIME')
 local minute = math.floor(tonumber(t[1]) / 60)
 local function key(family) return ARGV[1] .. 'top:' .. family .. ':' .. minute end
 local families = {'req', 'ref', 'cc', 's2xx', 's3xx', 's4xx', 's5xx', 'bytes', 'up', 'cty',
-                  'sum', 'path', 'p5xx', 'pup'}
+                  'sum', 'path', 'p5xx', 'pup', 'dpath', 'apath', 'tpath', 'aua', 'tua',
+                  'strikes'}
 -- the group's values after the address (i + 1: requests, i + 3: country) and their families
 local counted = {[2] = 'ref', [4] = 's2xx', [5] = 's3xx', [6] = 's4xx', [7] = 's5xx',
                  [8] = 'bytes', [9] = 'up'}
@@ -82,9 +92,28 @@ local totals = {}
 local function add(field, n)
   if n ~= 0 then totals[field] = (totals[field] or 0) + n end
 end
+-- two sketches of distinct paths (32 hex digits each) OR-ed; b alone if a is not one
+local function merge_bits(a, b)
+  if not a or #a ~= #b or not string.match(a, '^%x+$') then return b end
+  local out = {}
+  for j = 1, #b, 8 do
+    local x = bit.bor(tonumber(string.sub(a, j, j + 7), 16), tonumber(string.sub(b, j, j + 7), 16))
+    out[#out + 1] = bit.tohex(x, 8)
+  end
+  return table.concat(out)
+end
+-- counts `n` more of `text` for `addr` in counts (sorted set "<addr>\t<text>") and keeps in
+-- best (hash addr -> "<count>\t<text>") the text counted most this minute
+local function most(counts, best, addr, text, n)
+  if text == '' or n <= 0 then return end
+  local total = tonumber(redis.call('ZINCRBY', counts, n, addr .. '\t' .. text))
+  local current = redis.call('HGET', best, addr)
+  local top = current and tonumber(string.match(current, '^(%d+)\t')) or 0
+  if total >= top then redis.call('HSET', best, addr, math.floor(total) .. '\t' .. text) end
+end
 for name, n in string.gmatch(ARGV[3], '([%a_]+)=(%d+)') do add('d:' .. name, tonumber(n)) end
-local first_path = 5 + 10 * tonumber(ARGV[4])
-for i = 5, first_path - 10, 10 do
+local first_path = 5 + 16 * tonumber(ARGV[4])
+for i = 5, first_path - 16, 16 do
   local addr, cc = ARGV[i], ARGV[i + 3]
   local req = tonumber(ARGV[i + 1]) or 0
   redis.call('ZINCRBY', key('req'), req, addr)
@@ -97,6 +126,16 @@ for i = 5, first_path - 10, 10 do
       redis.call('ZINCRBY', key(family), n, addr)
       add(family == 'ref' and 'refused' or family, n)
     end
+  end
+  local bits = ARGV[i + 10]
+  if string.match(bits, '^%x+$') then
+    redis.call('HSET', key('dpath'), addr, merge_bits(redis.call('HGET', key('dpath'), addr), bits))
+  end
+  most(key('apath'), key('tpath'), addr, ARGV[i + 11], tonumber(ARGV[i + 12]) or 0)
+  most(key('aua'), key('tua'), addr, ARGV[i + 13], tonumber(ARGV[i + 14]) or 0)
+  local strikes = tonumber(ARGV[i + 15]) or 0
+  if strikes > 0 and strikes > (tonumber(redis.call('ZSCORE', key('strikes'), addr)) or 0) then
+    redis.call('ZADD', key('strikes'), strikes, addr)
   end
 end
 for i = first_path, #ARGV - 3, 4 do

@@ -46,7 +46,8 @@ class RedisSchema {
   // ARGV: log max length, epoch to set if none yet, then groups of four:
   //   op ("add" | "del"), entry (canonical CIDR), expires_ms ("0" = never), value.
   // Returns {last sequence number, number of entries changed}. A "del" of an entry that is not
-  // there changes nothing and is not logged.
+  // there changes nothing and is not logged, nor does an "add" of a feed's ban (a v1 value of
+  // source "feed") over an allow entry (v2).
   static const char* const kApplyChangesScript;
 
   // KEYS: entries, expiry, seq, log, epoch. ARGV: log max length, now_ms, limit.
@@ -58,21 +59,27 @@ class RedisSchema {
   // ban ms, factor, max ban ms, reason head, reason tail, node, source (default autoban). The n-th
   // ban of an address within the counter's memory (a day, or twice the longest ban) lasts base x
   // factor^(n-1), at most max; its reason is head .. n .. tail; it is written and streamed like any
-  // change. Returns {n, ban ms}.
+  // change. Returns {n, ban ms}, or {0, 0} when the entry is on the allow list (not banned).
   static const char* const kAutobanScript;
 
   // Per-address traffic of one node since its last flush. KEYS: none. ARGV: prefix, retention
-  // ms, the node's decisions since its last flush ("pass=12 block=3", maybe empty), the number
-  // of address groups, then those groups of ten: address, requests, refused, country ("" if
-  // unknown), responses 2xx, 3xx, 4xx, 5xx, bytes sent, upstream ms; then groups of four per
-  // path: path, requests, 5xx, upstream ms, added to the sorted sets "top:path:<minute>",
-  // "top:p5xx:<minute>" and "top:pup:<minute>". Adds, for the current minute, to the sorted
-  // sets by address
-  // "top:req:<minute>", "top:ref:<minute>", "top:s2xx|s3xx|s4xx|s5xx:<minute>",
-  // "top:bytes:<minute>" and "top:up:<minute>" (only what is not 0), notes the country in the
-  // hash "top:cc:<minute>", adds the requests per country to "top:cty:<minute>" ("-": unknown)
-  // and the fleet's totals (requests, refused, s2xx..., bytes, up, and "d:<decision>") to the
-  // hash "top:sum:<minute>"; everything expires after the retention. Returns the minute.
+  // ms, the node's decisions since its last flush ("pass=12 block=3 country=1", maybe empty),
+  // the number of address groups, then those groups of sixteen: address, requests, refused,
+  // country ("" if unknown), responses 2xx, 3xx, 4xx, 5xx, bytes sent, upstream ms, its
+  // distinct paths (DistinctPaths::ToHex, "" if none), its top path and that path's count
+  // ("" and 0 if none), its user agent and its count (likewise), its highest autoban strike
+  // count; then groups of four per path: path, requests, 5xx, upstream ms, added to the sorted
+  // sets "top:path:<minute>", "top:p5xx:<minute>" and "top:pup:<minute>". Adds, for the current
+  // minute, to the sorted sets by address "top:req:<minute>", "top:ref:<minute>",
+  // "top:s2xx|s3xx|s4xx|s5xx:<minute>", "top:bytes:<minute>" and "top:up:<minute>" (only what
+  // is not 0), notes the country in the hash "top:cc:<minute>", adds the requests per country
+  // to "top:cty:<minute>" ("-": unknown) and the fleet's totals (requests, refused, s2xx...,
+  // bytes, up, and "d:<decision>") to the hash "top:sum:<minute>"; ORs the distinct paths into
+  // the hash "top:dpath:<minute>" (address -> hex), counts "<address>\t<path>" in the sorted
+  // set "top:apath:<minute>" and keeps each address's most counted one in the hash
+  // "top:tpath:<minute>" ("<count>\t<path>"), the same for user agents in "top:aua:<minute>"
+  // and "top:tua:<minute>", and the highest strikes in the sorted set "top:strikes:<minute>".
+  // Everything expires after the retention. Returns the minute.
   static const char* const kTrafficScript;
 
   // Requests under sync=exact: limit_req's decisions taken in Redis, atomically, by Redis's

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/redis_redirect.h"
+#include "core/sentinel_locator.h"
+
 namespace warden {
 
 namespace {
@@ -22,6 +25,13 @@ struct AsyncRedis::Pending {
 };
 
 std::string RedisEndpoint::Describe() const {
+  if (!sentinels.empty()) {
+    std::string out = "sentinel " + master_name + " via ";
+    for (size_t i = 0; i < sentinels.size(); ++i) {
+      out += (i ? "," : "") + sentinels[i].ToString();
+    }
+    return out;
+  }
   if (!unix_path.empty()) return "unix:" + unix_path;
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
@@ -43,13 +53,30 @@ void AsyncRedis::Close() {
   if (ac_) Drop("");
 }
 
+std::string AsyncRedis::Where() const {
+  return target_ ? target_->ToString() : endpoint_.Describe();
+}
+
 void AsyncRedis::Tick() {
   int64_t now = clock_();
+  SentinelLocator* locator = endpoint_.locator;
+  if (locator) locator->Want();
   if (ac_ && !deadlines_.empty() && now > deadlines_.front()) {
     ++errors_;
-    Drop("redis " + endpoint_.Describe() + " did not answer within " +
-         std::to_string(endpoint_.timeout_ms) + " ms");
+    std::string why = "did not answer within " + std::to_string(endpoint_.timeout_ms) + " ms";
+    SuspectTarget(why);
+    Drop("redis " + Where() + " " + why);
     return;
+  }
+  if (locator && ac_ && target_ && locator->generation() != target_generation_) {
+    std::optional<RedisNodeAddress> primary = locator->primary();
+    target_generation_ = locator->generation();
+    if (primary && *primary != *target_) {
+      // The Sentinels announced another primary: go there now, not at the next error.
+      Drop("");
+      backoff_.Reset();
+      next_attempt_ms_ = now;
+    }
   }
   if (!ac_ && now >= next_attempt_ms_) Connect();
 }
@@ -66,7 +93,7 @@ void AsyncRedis::NoteOutage(const std::string& what) {
 void AsyncRedis::MarkHealthy() {
   backoff_.Reset();
   if (!outage_logged_) return;
-  log_(LogLevel::kInfo, "redis " + endpoint_.Describe() + " is reachable again (" + purpose_ + ")");
+  log_(LogLevel::kInfo, "redis " + Where() + " is reachable again (" + purpose_ + ")");
   outage_logged_ = false;
 }
 
@@ -77,13 +104,23 @@ void AsyncRedis::ScheduleRetry() {
 }
 
 void AsyncRedis::Connect() {
-  redisAsyncContext* ac = endpoint_.unix_path.empty()
-                              ? redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port)
-                              : redisAsyncConnectUnix(endpoint_.unix_path.c_str());
+  std::string host = endpoint_.host;
+  int port = endpoint_.port;
+  if (SentinelLocator* locator = endpoint_.locator) {
+    std::optional<RedisNodeAddress> primary = locator->primary();
+    if (!primary) return;  // being asked for: the next tick tries again
+    target_ = *primary;
+    target_generation_ = locator->generation();
+    host = primary->host;
+    port = primary->port;
+  }
+  redisAsyncContext* ac = !endpoint_.unix_path.empty() && !endpoint_.locator
+                              ? redisAsyncConnectUnix(endpoint_.unix_path.c_str())
+                              : redisAsyncConnect(host.c_str(), port);
   if (!ac || ac->err) {
-    NoteOutage("cannot connect to redis " + endpoint_.Describe() + ": " +
-               (ac ? ac->errstr : "out of memory"));
+    NoteOutage("cannot connect to redis " + Where() + ": " + (ac ? ac->errstr : "out of memory"));
     if (ac) redisAsyncFree(ac);
+    SuspectTarget("refused the connection");
     ScheduleRetry();
     return;
   }
@@ -97,27 +134,74 @@ void AsyncRedis::Connect() {
     return;
   }
   ac_ = ac;
-  auto check = [this](const char* what) {
-    return [this, what](redisReply* r) {
+  ready_ = false;
+  auto check = [this](std::string what) {
+    return [this, what = std::move(what)](redisReply* r) {
       if (r && r->type == REDIS_REPLY_ERROR) {
-        NoteOutage(std::string(what) + " failed on redis " + endpoint_.Describe() + ": " +
-                   std::string(r->str, r->len));
+        NoteOutage(what + " failed on redis " + Where() + ": " + std::string(r->str, r->len));
         DisconnectSoon("");
       }
     };
   };
   if (!endpoint_.password.empty()) {
-    Send({"AUTH", endpoint_.password}, endpoint_.timeout_ms, check("AUTH"));
+    if (endpoint_.user.empty()) {
+      SendRaw({"AUTH", endpoint_.password}, endpoint_.timeout_ms, check("AUTH"));
+    } else {
+      SendRaw({"AUTH", endpoint_.user, endpoint_.password}, endpoint_.timeout_ms,
+              check("AUTH as user " + endpoint_.user));
+    }
   }
   if (endpoint_.db != 0) {
-    Send({"SELECT", std::to_string(endpoint_.db)}, endpoint_.timeout_ms, check("SELECT"));
+    SendRaw({"SELECT", std::to_string(endpoint_.db)}, endpoint_.timeout_ms, check("SELECT"));
   }
+  if (endpoint_.locator) {
+    // Whatever the Sentinels said, only a master is written to.
+    SendRaw({"ROLE"}, endpoint_.timeout_ms, [this](redisReply* r) { OnRole(r); });
+    return;
+  }
+  Ready();
+}
+
+void AsyncRedis::Ready() {
+  ready_ = true;
   if (on_connect_) on_connect_();
+}
+
+void AsyncRedis::OnRole(redisReply* r) {
+  if (!r) return;  // the connection failed: it is suspected where it fails
+  std::string role;
+  if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+      r->element[0]->type == REDIS_REPLY_STRING) {
+    role.assign(r->element[0]->str, r->element[0]->len);
+  }
+  if (role == "master") {
+    endpoint_.locator->Confirm(*target_);
+    Ready();
+    return;
+  }
+  std::string why = r->type == REDIS_REPLY_ERROR
+                        ? "refused ROLE: " + std::string(r->str, r->len)
+                        : "is not the primary (ROLE " + (role.empty() ? "?" : role) +
+                              "; a failover is under way)";
+  NoteOutage("redis " + Where() + " " + why);
+  SuspectTarget(why);
+  DisconnectSoon("");
+}
+
+void AsyncRedis::SuspectTarget(const std::string& why) {
+  if (endpoint_.locator && target_) endpoint_.locator->Suspect(*target_, why);
+}
+
+void AsyncRedis::LeaveServer(const std::string& why) {
+  NoteOutage("redis " + Where() + " answered " + why);
+  SuspectTarget("answered " + why);
+  DisconnectSoon("");
 }
 
 void AsyncRedis::Drop(const std::string& why) {
   redisAsyncContext* ac = ac_;
   ac_ = nullptr;  // Send() refuses from here on, also from callbacks run by the free below
+  ready_ = false;
   if (!why.empty()) NoteOutage(why);
   if (ac) redisAsyncFree(ac);  // runs every pending callback with a null reply
   ScheduleRetry();
@@ -129,6 +213,12 @@ void AsyncRedis::DisconnectSoon(const std::string& why) {
 }
 
 bool AsyncRedis::Send(const std::vector<std::string>& args, int64_t budget_ms, Callback callback) {
+  if (!ready_) return false;
+  return SendRaw(args, budget_ms, std::move(callback));
+}
+
+bool AsyncRedis::SendRaw(const std::vector<std::string>& args, int64_t budget_ms,
+                         Callback callback) {
   if (!ac_ || (ac_->c.flags & REDIS_DISCONNECTING)) return false;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -173,6 +263,21 @@ void AsyncRedis::ReplyCallback(redisAsyncContext* ac, void* reply, void* privdat
   if (reply && self->ac_ == ac && !self->deadlines_.empty()) self->deadlines_.pop_front();
   Callback callback = std::move(pending->callback);
   delete pending;
+  auto* r = static_cast<redisReply*>(reply);
+  if (r && self->ac_ == ac && r->type == REDIS_REPLY_ERROR) {
+    try {
+      std::string_view text(r->str, r->len);
+      RedisRedirect::Kind kind = RedisRedirect::Classify(text).kind;
+      if (kind == RedisRedirect::Kind::kReadOnly || kind == RedisRedirect::Kind::kLoading ||
+          kind == RedisRedirect::Kind::kMasterDown) {
+        // A demoted primary (or one loading its data) answers every write so: leave it
+        // rather than fail each command, and let the callback see the error as it is.
+        self->LeaveServer(std::string(text.substr(0, text.find(' '))));
+      }
+    } catch (...) {
+      self->NoteCallbackException("reply");
+    }
+  }
   if (!callback) return;
   try {
     callback(self->ac_ == ac ? static_cast<redisReply*>(reply) : nullptr);
@@ -186,8 +291,10 @@ void AsyncRedis::ConnectCallback(const redisAsyncContext* ac, int status) noexce
   if (status == REDIS_OK || self->ac_ != ac) return;
   // hiredis frees the context itself after a failed connect.
   self->ac_ = nullptr;
+  self->ready_ = false;
   try {
-    self->NoteOutage("cannot connect to redis " + self->endpoint_.Describe() + ": " + ac->errstr);
+    self->NoteOutage("cannot connect to redis " + self->Where() + ": " + ac->errstr);
+    self->SuspectTarget("refused the connection");
     self->ScheduleRetry();
   } catch (...) {
     self->NoteCallbackException("connect");
@@ -198,9 +305,11 @@ void AsyncRedis::DisconnectCallback(const redisAsyncContext* ac, int status) noe
   auto* self = static_cast<AsyncRedis*>(ac->data);
   if (self->ac_ != ac) return;
   self->ac_ = nullptr;
+  self->ready_ = false;
   try {
-    self->NoteOutage("lost the redis connection to " + self->endpoint_.Describe() +
+    self->NoteOutage("lost the redis connection to " + self->Where() +
                      (status == REDIS_OK ? "" : std::string(": ") + ac->errstr));
+    self->SuspectTarget("closed the connection");
     self->ScheduleRetry();
   } catch (...) {
     self->NoteCallbackException("disconnect");

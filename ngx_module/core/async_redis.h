@@ -3,16 +3,20 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/backoff.h"
 #include "common/clock.h"
+#include "common/redis_node_address.h"
 
 struct redisAsyncContext;
 struct redisReply;
 
 namespace warden {
+
+class SentinelLocator;
 
 enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 using LogFn = std::function<void(LogLevel, const std::string&)>;
@@ -21,10 +25,17 @@ struct RedisEndpoint {
   std::string host = "127.0.0.1";  // an IP literal: names are resolved at configuration time
   int port = 6379;
   std::string unix_path;  // used instead of host:port when set
+  std::string user;       // an ACL user (AUTH user password); empty: AUTH password
   std::string password;
   int db = 0;
   std::string prefix = "warden:";
   int timeout_ms = 1000;
+  // sentinel://: the Sentinels (IP literals) and the master they monitor; host and port are
+  // then unused: the locator names the primary.
+  std::vector<RedisNodeAddress> sentinels;
+  std::string master_name;
+  // With sentinels: the worker's locator (it owns it; it outlives the connections).
+  SentinelLocator* locator = nullptr;
 
   std::string Describe() const;
 };
@@ -32,7 +43,10 @@ struct RedisEndpoint {
 // One hiredis async connection on the host's event loop (the glue attaches it), that never
 // blocks its caller: commands are pipelined, each with a deadline; a connection that misses
 // one is dropped and re-established with jittered exponential backoff. An outage is logged
-// once, and once more when Redis is back.
+// once, and once more when Redis is back. A reply READONLY, LOADING or MASTERDOWN (a demoted
+// or restarting primary) drops the connection too. With Sentinel, the primary comes from the
+// endpoint's locator: the connection is usable once ROLE says master, reports the primary
+// suspect when it fails, and moves to a new primary as soon as the locator names one.
 class AsyncRedis {
  public:
   // Called with the reply, or with nullptr when the command failed (connection lost,
@@ -53,7 +67,8 @@ class AsyncRedis {
   void DisconnectSoon(const std::string& why);
   void Close();
 
-  bool connected() const { return ac_ != nullptr; }
+  // Commands may be sent (with Sentinel: once ROLE said master).
+  bool connected() const { return ac_ != nullptr && ready_; }
   // Runs after each (re)connection, before any other command may be sent.
   void set_on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
   const RedisEndpoint& endpoint() const { return endpoint_; }
@@ -70,6 +85,14 @@ class AsyncRedis {
  private:
   struct Pending;
   void Connect();
+  bool SendRaw(const std::vector<std::string>& args, int64_t budget_ms, Callback callback);
+  void Ready();
+  void OnRole(redisReply* reply);
+  // A reply that says this server is no primary to write to now: leave it (and, with Sentinel,
+  // have the locator ask again).
+  void LeaveServer(const std::string& why);
+  void SuspectTarget(const std::string& why);
+  std::string Where() const;
   void Drop(const std::string& why);
   void ScheduleRetry();
   void NoteOutage(const std::string& what);
@@ -87,6 +110,10 @@ class AsyncRedis {
   std::function<void()> on_connect_;
 
   redisAsyncContext* ac_ = nullptr;
+  bool ready_ = false;
+  // With Sentinel: the primary connected to, and the locator's generation then.
+  std::optional<RedisNodeAddress> target_;
+  uint64_t target_generation_ = 0;
   std::deque<int64_t> deadlines_;  // of the outstanding commands, in order
   bool outage_logged_ = false;
   int64_t next_attempt_ms_ = 0;

@@ -14,7 +14,8 @@ Autoban::Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist,
 
 Cidr Autoban::Scope(const IpAddress& addr) const { return rule_.Scope(addr); }
 
-bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
+bool Autoban::Strike(const IpAddress& addr, int64_t now_ms, uint32_t* strikes) {
+  if (strikes) *strikes = 0;
   const Cidr scope = Scope(addr);
   std::string_view key(reinterpret_cast<const char*>(scope.network().bytes().data()), 16);
   {
@@ -46,7 +47,11 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms) {
     s.current++;
     double estimate =
         s.previous * static_cast<double>(find - elapsed) / static_cast<double>(find) + s.current;
-    if (estimate + 1e-9 < rule_.strikes) return false;
+    if (estimate + 1e-9 < rule_.strikes) {
+      if (strikes) *strikes = static_cast<uint32_t>(estimate + 1e-9);
+      return false;
+    }
+    if (strikes) *strikes = rule_.strikes;
     s.previous = s.current = 0;
     s.banned_until_ms = now_ms + rule_.bantime_ms;
   }

@@ -34,8 +34,10 @@ class Autoban {
   Autoban(AutobanRule rule, ShmMap* strikes, BlacklistTable* blacklist, std::string node_name,
           int32_t pid, LogFn log = nullptr);
 
-  // Counts one refused request from `addr`; true when that made it a ban.
-  bool Strike(const IpAddress& addr, int64_t now_ms);
+  // Counts one refused request from `addr`; true when that made it a ban. `strikes` (may be
+  // null) gets the address's strike count now, rounded down (the rule's `strikes` when it made
+  // the ban; 0 when it was banned already).
+  bool Strike(const IpAddress& addr, int64_t now_ms, uint32_t* strikes = nullptr);
   // What a strike from `addr` counts against and bans: the address, or its IPv6 network.
   Cidr Scope(const IpAddress& addr) const;
 

@@ -180,7 +180,7 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
     // Banned (or challenged) already: a location that counts without `warden on` still sees
     // the client, and a challenged client that solved the page is let through; no second
     // decision, which would escalate. (A ban rule still bans a client that is only listed for
-    // a challenge: its entry replaces the challenge.)
+    // a challenge: its entry replaces the challenge.) On the fleet's allow list: exempt.
     result.outcome = Outcome::kAlreadyBanned;
     return result;
   }

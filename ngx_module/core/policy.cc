@@ -44,6 +44,7 @@ bool Policy::BlockCountry(std::string_view code) {
 void Policy::Evaluate(const IpAddress& addr, const char* country, const BlacklistTable* table,
                       int64_t now_ms, Verdict* out) const {
   out->decision = Decision::kPass;
+  out->cause = Cause::kNone;
   out->reason_len = 0;
   out->reason[0] = '\0';
   Decision deny = dry_run_ ? Decision::kDryRun : Decision::kBlock;
@@ -57,8 +58,14 @@ void Policy::Evaluate(const IpAddress& addr, const char* country, const Blacklis
   }
   if (table) {
     if (auto hit = table->Lookup(addr, now_ms)) {
+      if (hit->source == EntrySource::kAllow) {  // the fleet's allow list (`warden allow`)
+        out->decision = Decision::kAllow;
+        SetReason(out, "allowlist %s (fleet)", hit->cidr.ToString().c_str());
+        return;
+      }
       out->decision =
           hit->source == EntrySource::kChallenge && !dry_run_ ? Decision::kChallenge : deny;
+      out->cause = hit->source == EntrySource::kAutoban ? Cause::kAutoban : Cause::kBlacklist;
       SetReason(out, "blacklist %s (%s)", hit->cidr.ToString().c_str(),
                 EntrySourceName(hit->source));
       return;
@@ -69,6 +76,7 @@ void Policy::Evaluate(const IpAddress& addr, const char* country, const Blacklis
     for (uint16_t c : countries_) {
       if (c == packed) {
         out->decision = deny;
+        out->cause = Cause::kCountry;
         SetReason(out, "country %s", country);
         return;
       }

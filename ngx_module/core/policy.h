@@ -13,9 +13,12 @@ namespace warden {
 // 4-6 are the glue's (limits); kChallenge: the blacklist says challenge, not refuse.
 enum class Decision { kPass = 0, kAllow = 1, kBlock = 2, kDryRun = 3, kChallenge = 7 };
 const char* DecisionName(Decision decision);
+// What refused (or would have refused) a request: WARDEN_CAUSE_* in warden_core.h.
+enum class Cause { kNone = 0, kBlacklist = 1, kCountry = 2, kAutoban = 3 };
 
 struct Verdict {
   Decision decision = Decision::kPass;
+  Cause cause = Cause::kNone;
   // Fixed size, filled without allocating; only its first reason_len bytes and a NUL are
   // written (Evaluate clears it): not zeroed, as it is made for every request.
   char reason[96];

@@ -12,7 +12,86 @@
 
 namespace warden {
 
+namespace {
+
+uint32_t SaturatingAdd(uint32_t a, uint64_t b) {
+  uint64_t sum = a + b;
+  return sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum);
+}
+
+// Adds `weight` occurrences of `hash` to a Misra–Gries summary of two counters (count 0: free).
+// Merging summaries item by item this way keeps the guarantee: an item with more than a third
+// of the weight keeps a counter.
+void MisraGries2(uint64_t hash[2], uint32_t count[2], uint64_t item, uint64_t weight) {
+  for (int i = 0; i < 2; ++i) {
+    if (count[i] && hash[i] == item) {
+      count[i] = SaturatingAdd(count[i], weight);
+      return;
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (!count[i]) {
+      hash[i] = item;
+      count[i] = SaturatingAdd(0, weight);
+      return;
+    }
+  }
+  const uint64_t least = std::min<uint64_t>({count[0], count[1], weight});
+  count[0] -= static_cast<uint32_t>(least);
+  count[1] -= static_cast<uint32_t>(least);
+  weight -= least;
+  if (weight) {
+    const int i = count[0] == 0 ? 0 : 1;
+    hash[i] = item;
+    count[i] = SaturatingAdd(0, weight);
+  }
+}
+
+// The same with one counter (Boyer–Moore's majority vote, weighted); true when `item` took it.
+bool MisraGries1(uint64_t* hash, uint32_t* count, uint64_t item, uint64_t weight) {
+  if (*count && *hash == item) {
+    *count = SaturatingAdd(*count, weight);
+    return false;
+  }
+  if (weight > *count) {
+    *hash = item;
+    *count = SaturatingAdd(0, weight - *count);
+    return true;
+  }
+  *count -= static_cast<uint32_t>(weight);
+  return false;
+}
+
+std::string DecidedKey(size_t slot) {
+  return {static_cast<char>(TrafficCounter::kDecidedTag), static_cast<char>(slot)};
+}
+
+// 8 bytes a step: a path is hashed on every request.
+uint64_t TextHash(std::string_view text) {
+  uint64_t h = text.size() * 0x9e3779b97f4a7c15ULL;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    h = MixWords(h, word);
+  }
+  uint64_t tail = 0;  // byte by byte: a call to memcpy for under 8 bytes costs more
+  for (size_t shift = 0; i < text.size(); ++i, shift += 8) {
+    tail |= uint64_t{static_cast<uint8_t>(text[i])} << shift;
+  }
+  return MixWords(h, tail);
+}
+
+}  // namespace
+
 void TrafficCounter::Count(const IpAddress& addr, const Sample& sample, int64_t now_ms) {
+  if (sample.decision >= 0 && sample.decision < NodeStats::kDecisions) {
+    decided_[sample.decision]++;
+    if (sample.cause >= 1 && sample.cause <= NodeStats::kBlockCauses) {
+      decided_[NodeStats::kDecisions + sample.cause - 1]++;
+    }
+    decided_ms_ = std::max<int64_t>(now_ms, 1);
+  }
   uint64_t hi, lo;
   std::memcpy(&hi, addr.bytes().data(), 8);
   std::memcpy(&lo, addr.bytes().data() + 8, 8);
@@ -27,6 +106,10 @@ void TrafficCounter::Count(const IpAddress& addr, const Sample& sample, int64_t 
     p.country[0] = p.country[1] = 0;
     p.status_3xx = p.status_4xx = p.status_5xx = 0;
     p.upstream_ms = p.bytes = 0;
+    p.strikes = 0;
+    p.paths = DistinctPaths();
+    p.top = TopPaths{};
+    p.ua_count = 0;
   }
   p.requests++;
   if (sample.refused) p.refused++;
@@ -50,7 +133,14 @@ void TrafficCounter::Count(const IpAddress& addr, const Sample& sample, int64_t 
   p.upstream_ms += sample.upstream_ms;
   p.bytes += sample.bytes;
   p.last_ms = now_ms;
-  if (!sample.path.empty()) CountPath(sample, now_ms);
+  if (sample.strikes > p.strikes) p.strikes = sample.strikes;
+  if (!sample.user_agent.empty()) CountUserAgent(p, sample.user_agent);
+  if (!sample.path.empty()) {
+    // The path's hash, computed once for its own counts, also marks the address's sketches.
+    const uint64_t hash = CountPath(sample, now_ms);
+    p.paths.Add(hash);
+    MisraGries2(p.top.hash, p.top.count, hash, 1);
+  }
 }
 
 void TrafficCounter::Fold() {
@@ -67,6 +157,41 @@ void TrafficCounter::Fold() {
     if (!lock) lock.emplace(*map_, pid_);
     FoldPathLocked(p);
   }
+  if (decided_ms_) {
+    if (!lock) lock.emplace(*map_, pid_);
+    for (size_t slot_index = 0; slot_index * kDecidedPerSlot < kDecided; ++slot_index) {
+      bool fresh = false;
+      ShmMap::Slot* slot = map_->FindOrInsert(DecidedKey(slot_index), decided_ms_, &fresh);
+      if (!slot) continue;  // (lost: statistics)
+      auto* counts = reinterpret_cast<uint32_t*>(slot->value);
+      for (size_t i = 0; i < kDecidedPerSlot; ++i) {
+        const size_t d = slot_index * kDecidedPerSlot + i;
+        if (d < kDecided) counts[i] = SaturatingAdd(counts[i], decided_[d]);
+      }
+    }
+    std::fill(std::begin(decided_), std::end(decided_), 0);
+    decided_ms_ = 0;
+  }
+}
+
+std::string TrafficCounter::TakeDecided() {
+  std::string out;
+  for (size_t slot_index = 0; slot_index * kDecidedPerSlot < kDecided; ++slot_index) {
+    ShmMap::Slot* slot = map_->Find(DecidedKey(slot_index));
+    if (!slot) continue;
+    auto* counts = reinterpret_cast<uint32_t*>(slot->value);
+    for (size_t i = 0; i < kDecidedPerSlot; ++i) {
+      const size_t d = slot_index * kDecidedPerSlot + i;
+      if (d >= kDecided || !counts[i]) continue;
+      if (!out.empty()) out += ' ';
+      out += d < NodeStats::kDecisions
+                 ? NodeStats::DecisionName(static_cast<int>(d))
+                 : NodeStats::BlockCauseName(static_cast<int>(d - NodeStats::kDecisions));
+      out += "=" + std::to_string(counts[i]);
+      counts[i] = 0;
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -75,22 +200,6 @@ std::string DetailKey(const IpAddress::Bytes& addr) {
   std::string key(reinterpret_cast<const char*>(addr.data()), addr.size());
   key.push_back(static_cast<char>(TrafficCounter::kDetailTag));
   return key;
-}
-
-// 8 bytes a step: a path is hashed on every request.
-uint64_t PathHash(std::string_view path) {
-  uint64_t h = path.size() * 0x9e3779b97f4a7c15ULL;
-  size_t i = 0;
-  for (; i + 8 <= path.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, path.data() + i, 8);
-    h = MixWords(h, word);
-  }
-  uint64_t tail = 0;  // byte by byte: a call to memcpy for under 8 bytes costs more
-  for (size_t shift = 0; i < path.size(); ++i, shift += 8) {
-    tail |= uint64_t{static_cast<uint8_t>(path[i])} << shift;
-  }
-  return MixWords(h, tail);
 }
 
 std::string PathKey(uint64_t hash) {
@@ -106,12 +215,53 @@ std::string PathTextKey(uint64_t hash, size_t chunk) {
   return key;
 }
 
-uint32_t SaturatingAdd(uint32_t a, uint64_t b) {
-  uint64_t sum = a + b;
-  return sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum);
+std::string TaggedKey(const IpAddress::Bytes& addr, uint8_t tag) {
+  std::string key(reinterpret_cast<const char*>(addr.data()), addr.size());
+  key.push_back(static_cast<char>(tag));
+  return key;
+}
+
+std::string UserAgentKey(uint64_t hash, size_t chunk) {
+  std::string key(2 + sizeof hash, static_cast<char>(TrafficCounter::kUserAgentTag));
+  std::memcpy(key.data() + 1, &hash, sizeof hash);
+  key.back() = static_cast<char>(chunk);
+  return key;
 }
 
 }  // namespace
+
+void TrafficCounter::CountUserAgent(Pending& p, std::string_view user_agent) {
+  const size_t len = std::min(user_agent.size(), kMaxUserAgent);
+  if (p.ua_count && p.ua_len == len && std::memcmp(p.ua_text, user_agent.data(), len) == 0) {
+    p.ua_count++;  // the same as before: compared, not hashed
+    return;
+  }
+  if (p.ua_count) {
+    p.ua_count--;
+    return;
+  }
+  // A new candidate: hashed once, with the lowest bit telling whether it was cut short.
+  std::string_view kept = user_agent.substr(0, len);
+  p.ua_hash = (TextHash(kept) & ~uint64_t{1}) | (user_agent.size() > kMaxUserAgent ? 1 : 0);
+  p.ua_count = 1;
+  p.ua_len = static_cast<uint8_t>(len);
+  std::memcpy(p.ua_text, kept.data(), len);
+}
+
+void TrafficCounter::StoreUserAgentLocked(const Pending& p) {
+  // Its text once while it stays in the zone, shared by every address that sends it; each
+  // fold that needs it keeps it as recent as the counts, so the LRU does not take it first.
+  for (size_t chunk = 0; chunk < kUserAgentChunks && chunk * ShmMap::kValueBytes <= p.ua_len;
+       ++chunk) {
+    bool fresh = false;
+    ShmMap::Slot* slot = map_->FindOrInsert(UserAgentKey(p.ua_hash, chunk), p.last_ms, &fresh);
+    if (!slot) return;
+    if (!fresh) continue;
+    const size_t from = chunk * ShmMap::kValueBytes;
+    const size_t n = std::min(ShmMap::kValueBytes, p.ua_len - from);
+    std::memcpy(slot->value, p.ua_text + from, n);  // (a fresh slot's value is zero: NUL-padded)
+  }
+}
 
 void TrafficCounter::FoldLocked(Pending& p) {
   std::string_view key(reinterpret_cast<const char*>(p.addr.data()), p.addr.size());
@@ -125,7 +275,14 @@ void TrafficCounter::FoldLocked(Pending& p) {
       c.country[0] = p.country[0];
       c.country[1] = p.country[1];
     }
+    if (p.strikes > c.strikes)
+      c.strikes = static_cast<uint16_t>(std::min<uint32_t>(p.strikes, UINT16_MAX));
+    if (p.ua_count) MisraGries1(&c.ua_hash, &c.ua_count, p.ua_hash, p.ua_count);
+    // This worker's user agent is the address's: its text is needed (and kept recent).
+    const bool user_agent_text = p.ua_count && c.ua_count && c.ua_hash == p.ua_hash;
     map_->Enqueue(slot);
+    // (Each slot is done with before the next lookup: an insertion may move slots.)
+    if (user_agent_text) StoreUserAgentLocked(p);
   }
   if (p.status_3xx || p.status_4xx || p.status_5xx || p.upstream_ms || p.bytes) {
     // Not queued: the flush reads it with its address's counts.
@@ -139,11 +296,33 @@ void TrafficCounter::FoldLocked(Pending& p) {
       detail.bytes += p.bytes;
     }
   }
+  FoldPathsLocked(p);
   p.requests = 0;
 }
 
-void TrafficCounter::CountPath(const Sample& sample, int64_t now_ms) {
-  uint64_t hash = PathHash(sample.path);
+void TrafficCounter::FoldPathsLocked(Pending& p) {
+  bool fresh = false;
+  if (!p.paths.empty()) {
+    if (ShmMap::Slot* slot =
+            map_->FindOrInsert(TaggedKey(p.addr, kProfileTag), p.last_ms, &fresh)) {
+      Profile& profile = ShmMap::Value<Profile>(slot);
+      profile.path_bits[0] |= p.paths.word(0);
+      profile.path_bits[1] |= p.paths.word(1);
+    }
+  }
+  if (p.top.count[0] || p.top.count[1]) {
+    if (ShmMap::Slot* slot =
+            map_->FindOrInsert(TaggedKey(p.addr, kTopPathsTag), p.last_ms, &fresh)) {
+      TopPaths& top = ShmMap::Value<TopPaths>(slot);
+      for (int i = 0; i < 2; ++i) {
+        if (p.top.count[i]) MisraGries2(top.hash, top.count, p.top.hash[i], p.top.count[i]);
+      }
+    }
+  }
+}
+
+uint64_t TrafficCounter::CountPath(const Sample& sample, int64_t now_ms) {
+  uint64_t hash = TextHash(sample.path);
   PendingPath& p = pending_paths_[hash & (kPendingPaths - 1)];
   if (p.requests && p.hash != hash) {
     ShmMap::Lock lock(*map_, pid_);
@@ -161,32 +340,32 @@ void TrafficCounter::CountPath(const Sample& sample, int64_t now_ms) {
   if (sample.status / 100 == 5) p.status_5xx++;
   p.upstream_ms += sample.upstream_ms;
   p.last_ms = now_ms;
+  return hash;
 }
 
 void TrafficCounter::FoldPathLocked(PendingPath& p) {
   bool fresh = false;
   ShmMap::Slot* slot = map_->FindOrInsert(PathKey(p.hash), p.last_ms, &fresh);
-  if (slot) {
-    PathCounts& c = ShmMap::Value<PathCounts>(slot);
-    c.requests = SaturatingAdd(c.requests, p.requests);
-    c.status_5xx = SaturatingAdd(c.status_5xx, p.status_5xx);
-    c.upstream_ms = SaturatingAdd(c.upstream_ms, p.upstream_ms);
-    if (fresh || c.text_len == 0) {
-      // The text once per path while it stays in the zone, not per fold.
-      for (size_t chunk = 0; chunk * ShmMap::kValueBytes < p.text_len; ++chunk) {
-        bool chunk_fresh = false;
-        ShmMap::Slot* text =
-            map_->FindOrInsert(PathTextKey(p.hash, chunk), p.last_ms, &chunk_fresh);
-        if (!text) break;
-        size_t n = std::min(ShmMap::kValueBytes, p.text_len - chunk * ShmMap::kValueBytes);
-        std::memcpy(text->value, p.text + chunk * ShmMap::kValueBytes, n);
-      }
-      c.text_len = p.text_len;
-      c.truncated = p.truncated;
-    }
-    map_->Enqueue(slot);
-  }
+  const uint32_t requests = p.requests;
   p.requests = 0;
+  if (!slot) return;
+  PathCounts& c = ShmMap::Value<PathCounts>(slot);
+  c.requests = SaturatingAdd(c.requests, requests);
+  c.status_5xx = SaturatingAdd(c.status_5xx, p.status_5xx);
+  c.upstream_ms = SaturatingAdd(c.upstream_ms, p.upstream_ms);
+  c.text_len = p.text_len;
+  c.truncated = p.truncated;
+  map_->Enqueue(slot);
+  // Its text beside it, written once while it stays in the zone and kept as recent as its
+  // counts (after them: an insertion may move slots).
+  for (size_t chunk = 0; chunk * ShmMap::kValueBytes < p.text_len; ++chunk) {
+    bool chunk_fresh = false;
+    ShmMap::Slot* text = map_->FindOrInsert(PathTextKey(p.hash, chunk), p.last_ms, &chunk_fresh);
+    if (!text) break;
+    if (!chunk_fresh) continue;
+    size_t n = std::min(ShmMap::kValueBytes, p.text_len - chunk * ShmMap::kValueBytes);
+    std::memcpy(text->value, p.text + chunk * ShmMap::kValueBytes, n);
+  }
 }
 
 std::string TrafficCounter::PathText(uint64_t hash, const PathCounts& counts) {
@@ -201,22 +380,66 @@ std::string TrafficCounter::PathText(uint64_t hash, const PathCounts& counts) {
   return text;
 }
 
-void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema,
-                           const std::string& decided) {
+std::string TrafficCounter::UserAgentText(uint64_t hash) {
+  std::string text;
+  for (size_t chunk = 0; chunk < kUserAgentChunks; ++chunk) {
+    ShmMap::Slot* slot = map_->Find(UserAgentKey(hash, chunk));
+    if (!slot) return "";  // evicted since (the text ends in a NUL before a missing chunk)
+    const char* value = reinterpret_cast<const char*>(slot->value);
+    const size_t n = strnlen(value, ShmMap::kValueBytes);
+    text.append(value, n);
+    if (n < ShmMap::kValueBytes) break;
+  }
+  if (hash & 1) text += "...";
+  return text;
+}
+
+TrafficCounter::AddressProfile TrafficCounter::TakeProfile(const IpAddress::Bytes& addr) {
+  AddressProfile out;
+  std::string_view key(reinterpret_cast<const char*>(addr.data()), addr.size());
+  uint64_t ua_hash = 0;
+  if (ShmMap::Slot* slot = map_->Find(key)) {
+    Counts& c = ShmMap::Value<Counts>(slot);
+    out.strikes = c.strikes;
+    out.user_agent_count = c.ua_count;
+    ua_hash = c.ua_hash;
+    c.strikes = 0;
+    c.ua_count = 0;
+  }
+  if (out.user_agent_count) out.user_agent = UserAgentText(ua_hash);
+  if (out.user_agent.empty()) out.user_agent_count = 0;
+  if (ShmMap::Slot* slot = map_->Find(TaggedKey(addr, kProfileTag))) {
+    Profile& profile = ShmMap::Value<Profile>(slot);
+    out.paths.set_word(0, profile.path_bits[0]);
+    out.paths.set_word(1, profile.path_bits[1]);
+    profile = Profile{};
+  }
+  if (ShmMap::Slot* slot = map_->Find(TaggedKey(addr, kTopPathsTag))) {
+    TopPaths top = ShmMap::Value<TopPaths>(slot);
+    ShmMap::Value<TopPaths>(slot) = TopPaths{};
+    const int best = top.count[1] > top.count[0] ? 1 : 0;
+    if (top.count[best]) {
+      if (ShmMap::Slot* path = map_->Find(PathKey(top.hash[best]))) {
+        out.top_path = PathText(top.hash[best], ShmMap::Value<PathCounts>(path));
+        if (!out.top_path.empty()) out.top_path_count = top.count[best];
+      }
+    }
+  }
+  return out;
+}
+
+void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema) {
   if (in_flight_ || !redis || !redis->connected()) return;
   Fold();
   std::vector<std::string> keys;
-  std::vector<std::string> args = {"EVAL",
-                                   RedisSchema::kTrafficScript,
-                                   "0",
-                                   schema.prefix(),
-                                   std::to_string(kRetentionMs),
-                                   decided,
-                                   "0"};
+  std::vector<std::string> args = {
+      "EVAL", RedisSchema::kTrafficScript, "0", schema.prefix(), std::to_string(kRetentionMs), "",
+      "0"};
   std::vector<std::string> paths;  // groups of four, after the addresses'
   size_t addresses = 0;
   {
     ShmMap::Lock lock(*map_, pid_);
+    args[5] = TakeDecided();
     // (Counts and PathCounts both begin with the requests.)
     map_->Drain(&keys, kBatch,
                 [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
@@ -260,10 +483,17 @@ void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema,
       args.push_back(std::to_string(detail.bytes));
       args.push_back(std::to_string(detail.upstream_ms));
       c.requests = c.refused = 0;
+      AddressProfile profile = TakeProfile(bytes);
+      args.push_back(profile.paths.ToHex());
+      args.push_back(std::move(profile.top_path));
+      args.push_back(std::to_string(profile.top_path_count));
+      args.push_back(std::move(profile.user_agent));
+      args.push_back(std::to_string(profile.user_agent_count));
+      args.push_back(std::to_string(profile.strikes));
       ++addresses;
     }
   }
-  if (addresses == 0 && paths.empty() && decided.empty()) return;
+  if (addresses == 0 && paths.empty() && args[5].empty()) return;
   args[6] = std::to_string(addresses);
   args.insert(args.end(), std::make_move_iterator(paths.begin()),
               std::make_move_iterator(paths.end()));

@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "core/challenge.h"
 #include "core/geo_db.h"
 #include "core/policy.h"
+#include "core/redis_config.h"
 #include "core/worker.h"
 
 struct warden_geo_s {
@@ -24,6 +26,10 @@ struct warden_policy_s {
 
 struct warden_challenge_s {
   warden::Challenge challenge;
+};
+
+struct warden_redis_s {
+  warden::RedisConfig config;
 };
 
 struct warden_worker_s {
@@ -53,6 +59,48 @@ bool ToAddress(const sockaddr* sa, warden::IpAddress* out) {
 }  // namespace
 
 extern "C" {
+
+warden_redis_t* warden_redis_parse(const char* address, size_t len, char* err, size_t errlen) {
+  try {
+    std::string error;
+    std::optional<warden::RedisConfig> config =
+        warden::RedisConfig::Parse(std::string_view(address, len), &error);
+    if (!config) {
+      SetError(err, errlen, error);
+      return nullptr;
+    }
+    return new warden_redis_t{std::move(*config)};
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+    return nullptr;
+  }
+}
+
+int warden_redis_option(warden_redis_t* r, const char* arg, size_t len, char* err, size_t errlen) {
+  try {
+    std::string error;
+    if (r->config.Option(std::string_view(arg, len), &error)) return 0;
+    SetError(err, errlen, error);
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+  }
+  return -1;
+}
+
+int warden_redis_finish(warden_redis_t* r, char* err, size_t errlen) {
+  try {
+    std::string error;
+    if (r->config.Finish(&error)) return 0;
+    SetError(err, errlen, error);
+  } catch (...) {
+    SetError(err, errlen, "out of memory");
+  }
+  return -1;
+}
+
+int warden_redis_timeout_ms(const warden_redis_t* r) { return r->config.timeout_ms(); }
+
+void warden_redis_free(warden_redis_t* r) { delete r; }
 
 int warden_cidr_check(const char* text, size_t len, char* err, size_t errlen) {
   try {
@@ -138,6 +186,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
                             warden_verdict_t* out) {
   static_assert(sizeof out->reason == sizeof warden::Verdict{}.reason, "reason buffer");
   out->decision = WARDEN_PASS;
+  out->cause = WARDEN_CAUSE_NONE;
   out->reason_len = 0;
   out->reason[0] = '\0';
   try {
@@ -149,6 +198,7 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     warden::Verdict v;
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
+    out->cause = static_cast<int>(v.cause);
     out->reason_len = v.reason_len;
     std::memcpy(out->reason, v.reason, v.reason_len + 1);  // the text and its NUL
   } catch (...) {
@@ -386,12 +436,15 @@ int warden_worker_add_autoban(warden_worker_t* w, int limit_zone, void* region, 
   }
 }
 
-int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr* sa,
-                         int64_t now_ms) {
+int warden_worker_strike(warden_worker_t* w, int autoban, const struct sockaddr* sa, int64_t now_ms,
+                         unsigned* strikes) {
   try {
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return 0;
-    return w->impl->Strike(autoban, addr, now_ms) ? 1 : 0;
+    uint32_t count = 0;
+    const bool banned = w->impl->Strike(autoban, addr, now_ms, &count);
+    if (strikes) *strikes = count;
+    return banned ? 1 : 0;
   } catch (...) {
     return 0;
   }
@@ -454,20 +507,9 @@ int warden_worker_behaviour_event(warden_worker_t* w, int rule, const struct soc
   }
 }
 
-void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_conf_t* redis) {
+void warden_worker_connect_redis(warden_worker_t* w, const warden_redis_t* redis) {
   try {
-    warden::RedisEndpoint ep;
-    if (redis->unix_path) {
-      ep.unix_path = redis->unix_path;
-    } else {
-      ep.host = redis->host;
-      ep.port = redis->port;
-    }
-    if (redis->password) ep.password = redis->password;
-    ep.db = redis->db;
-    if (redis->prefix) ep.prefix = redis->prefix;
-    ep.timeout_ms = redis->timeout_ms;
-    w->impl->ConnectRedis(ep);
+    w->impl->ConnectRedis(redis->config.endpoint());
   } catch (...) {
   }
 }
@@ -482,7 +524,9 @@ int warden_worker_attach_stats(warden_worker_t* w, void* region, size_t bytes, i
   }
 }
 
-void warden_worker_count(warden_worker_t* w, int decision) { w->impl->CountDecision(decision); }
+void warden_worker_count(warden_worker_t* w, int decision, int cause) {
+  w->impl->CountDecision(decision, decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE);
+}
 
 int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes) {
   try {
@@ -508,6 +552,12 @@ void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa,
     s.bytes = sample->bytes;
     s.upstream_ms = sample->upstream_ms;
     if (sample->path) s.path = std::string_view(sample->path, sample->path_len);
+    if (sample->user_agent) {
+      s.user_agent = std::string_view(sample->user_agent, sample->user_agent_len);
+    }
+    s.strikes = sample->strikes;
+    s.decision = sample->decision;
+    s.cause = sample->decision == WARDEN_BLOCK ? sample->cause : WARDEN_CAUSE_NONE;
     w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }

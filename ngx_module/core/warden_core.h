@@ -27,24 +27,35 @@ enum { WARDEN_CHALLENGE = 7 };
 
 enum { WARDEN_LOG_ERR = 0, WARDEN_LOG_WARN = 1, WARDEN_LOG_INFO = 2, WARDEN_LOG_DEBUG = 3 };
 
+/* what refused a request (a block, or a dry run's would-be block) */
+enum {
+  WARDEN_CAUSE_NONE = 0,
+  WARDEN_CAUSE_BLACKLIST = 1,
+  WARDEN_CAUSE_COUNTRY = 2,
+  WARDEN_CAUSE_AUTOBAN = 3
+};
+
 typedef struct {
   int decision;
+  int cause; /* WARDEN_CAUSE_* */
   size_t reason_len;
   char reason[96];
 } warden_verdict_t;
 
-typedef struct {
-  const char *host; /* IP literal, or NULL with unix_path */
-  int port;
-  const char *unix_path;
-  const char *password; /* NULL or "" for none */
-  int db;
-  const char *prefix;
-  int timeout_ms;
-} warden_redis_conf_t;
+/* warden_redis, read at configuration time */
+typedef struct warden_redis_s warden_redis_t;
 
 typedef void (*warden_log_pt)(void *ctx, int level, const char *msg, size_t len);
 typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
+
+/* warden_redis: the address (host:port, unix:/path, redis://..., sentinel://...), then each
+   key=value argument, then finish (checks them together and resolves host names: the master
+   may block, a worker never does). NULL / -1 with err set; no message shows a password. */
+warden_redis_t *warden_redis_parse(const char *address, size_t len, char *err, size_t errlen);
+int warden_redis_option(warden_redis_t *r, const char *arg, size_t len, char *err, size_t errlen);
+int warden_redis_finish(warden_redis_t *r, char *err, size_t errlen);
+int warden_redis_timeout_ms(const warden_redis_t *r);
+void warden_redis_free(warden_redis_t *r);
 
 /* address parsing, for directive validation: 0 on success, else err is set */
 int warden_cidr_check(const char *text, size_t len, char *err, size_t errlen);
@@ -87,9 +98,10 @@ int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *reg
 int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, size_t bytes,
                               unsigned strikes, int64_t findtime_ms, int64_t bantime_ms,
                               double factor, int64_t maxtime_ms, int ipv6_prefix);
-/* a request refused by that zone's limit: returns 1 when the client got banned */
+/* a request refused by that zone's limit: returns 1 when the client got banned; *strikes
+   (may be NULL) gets its strike count (the rule's strikes= when it got banned) */
 int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
-                         int64_t now_ms);
+                         int64_t now_ms, unsigned *strikes);
 /* warden_behaviour */
 enum { WARDEN_BEHAVIOUR_BAN = 0, WARDEN_BEHAVIOUR_CHALLENGE = 1, WARDEN_BEHAVIOUR_LOG = 2 };
 enum {
@@ -123,10 +135,11 @@ int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct soc
                                   const char *path, size_t len, int status, int64_t now_ms,
                                   char *reason, size_t reason_size);
 
-void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_conf_t *redis);
+void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
-void warden_worker_count(warden_worker_t *w, int decision);
+/* a decided request; cause (WARDEN_CAUSE_*) tells a block's reason apart */
+void warden_worker_count(warden_worker_t *w, int decision, int cause);
 int warden_worker_attach_traffic(warden_worker_t *w, void *region, size_t bytes);
 /* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
 int warden_worker_counts_traffic(const warden_worker_t *w);
@@ -139,6 +152,11 @@ typedef struct {
   uint64_t upstream_ms; /* spent waiting on upstreams */
   const char *path;     /* as the client asked for it, without its query */
   size_t path_len;
+  const char *user_agent; /* NULL: none */
+  size_t user_agent_len;
+  unsigned strikes; /* the warden_autoban strike count its refusal reached (0: none) */
+  int decision;     /* WARDEN_* or the glue's own (limits) */
+  int cause;        /* WARDEN_CAUSE_* */
 } warden_traffic_sample_t;
 void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa,
                                  const warden_traffic_sample_t *sample, int64_t now_ms);

@@ -77,9 +77,9 @@ int Worker::AddAutoban(int limit_zone, AutobanRule rule, void* region, size_t by
   return static_cast<int>(autobans_.size() - 1);
 }
 
-bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms) {
+bool Worker::Strike(int autoban, const IpAddress& addr, int64_t now_ms, uint32_t* strikes) {
   Autoban& rule = *autobans_.at(static_cast<size_t>(autoban))->autoban;
-  if (!rule.Strike(addr, now_ms)) return false;
+  if (!rule.Strike(addr, now_ms, strikes)) return false;
   // Out to the fleet now, not at the next tick: Send only queues, nothing waits.
   if (autoban_redis_) rule.Flush(autoban_redis_.get(), *schema_);
   return true;
@@ -111,6 +111,7 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
   if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
   if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(now_ms)) {
     out->unanswered = true;
+    stats_.CountExactLocal(worker_);
     if (fail_closed) {
       out->rejected = true;
       out->retry_after_ms = 1000;
@@ -182,6 +183,7 @@ void Worker::FlushExact() {
 void Worker::FailExact(std::vector<ExactRequest>& batch) {
   breaker_.OnFailure(clock_());
   for (auto& req : batch) {
+    stats_.CountExactLocal(worker_);
     LeakyBucketVerdict v;
     v.unanswered = true;
     if (req.fail_closed) {
@@ -338,7 +340,28 @@ Worker::CacheResult Worker::ReadCacheReply(const std::string& key, const redisRe
   return CacheResult::kMalformed;
 }
 
-void Worker::ConnectRedis(const RedisEndpoint& endpoint) {
+void Worker::NotePrimary(const std::string& from, const std::string& to) {
+  // One line per failover and node: the worker that records the move in the stats zone.
+  std::string previous;
+  bool moved = stats_.attached() ? stats_.NotePrimary(to, pid_, &previous)
+                                 : (previous = from, !from.empty());
+  if (moved) {
+    log_(LogLevel::kWarn, "redis primary moved from " + previous + " to " + to +
+                              " (sentinel master \"" + locator_->master_name() + "\")");
+  }
+}
+
+void Worker::ConnectRedis(const RedisEndpoint& given) {
+  RedisEndpoint endpoint = given;
+  if (!endpoint.sentinels.empty()) {
+    locator_ = std::make_unique<SentinelLocator>(
+        SentinelLocator::Settings{endpoint.sentinels, endpoint.master_name, endpoint.user,
+                                  endpoint.password, endpoint.timeout_ms},
+        clock_, attach_, log_);
+    locator_->set_on_confirmed(
+        [this](const std::string& from, const std::string& to) { NotePrimary(from, to); });
+    endpoint.locator = locator_.get();
+  }
   schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
   endpoint_ = endpoint;
   if (cache_enabled_ ||
@@ -386,6 +409,7 @@ void Worker::CountLimit(int zone, const LeakyBucketVerdict& verdict, bool dry_ru
 }
 
 void Worker::Tick() {
+  if (locator_) locator_->Tick();
   if (blacklist_sync_) blacklist_sync_->Tick();
   if (traffic_) traffic_->Fold();
   if (stats_.attached()) {
@@ -400,6 +424,7 @@ void Worker::Tick() {
     if (commands_) errors += commands_->errors();
     if (exact_redis_) errors += exact_redis_->errors();
     if (autoban_redis_) errors += autoban_redis_->errors();
+    if (locator_) errors += locator_->errors();
     for (auto& b : autobans_) bans += b->autoban->bans();
     for (auto& z : zones_) pushes += z->sync ? z->sync->pushes() : 0;
     NodeStats::Row* row = stats_.row(worker_);
@@ -435,37 +460,8 @@ void Worker::Tick() {
   }
   if (traffic_ && now >= next_traffic_flush_ms_) {
     next_traffic_flush_ms_ = now + kTrafficFlushMs;
-    // (The decisions since the last flush are taken only when they can be sent.)
-    traffic_->Flush(commands_.get(), *schema_,
-                    commands_->connected() ? DecisionsSinceLastFlush() : std::string());
+    traffic_->Flush(commands_.get(), *schema_);
   }
-}
-
-namespace {
-// By the glue's decision index (warden_core.h's WARDEN_* and the glue's own three).
-const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_run",
-                                      "limit", "delay", "limit_dry_run", "challenge"};
-static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
-}  // namespace
-
-std::string Worker::DecisionsSinceLastFlush() {
-  if (!stats_.attached()) return "";
-  NodeStats::Totals t = stats_.Sum();
-  std::string out;
-  if (decisions_flushed_) {
-    for (int d = 0; d < NodeStats::kDecisions; ++d) {
-      uint64_t before = (*decisions_flushed_)[d];
-      uint64_t delta = t.decisions[d] >= before ? t.decisions[d] - before : t.decisions[d];
-      if (!delta) continue;
-      if (!out.empty()) out += ' ';
-      out += std::string(kDecisionNames[d]) + "=" + std::to_string(delta);
-    }
-  }
-  // A new leader only takes note: the totals outlive reloads and leaders, and what came
-  // before it is the previous leader's to send.
-  decisions_flushed_.emplace();
-  std::copy(std::begin(t.decisions), std::end(t.decisions), decisions_flushed_->begin());
-  return out;
 }
 
 void Worker::SendHeartbeat(int64_t now_ms) {
@@ -547,7 +543,7 @@ NodeReport Worker::Report(int64_t now_ms) const {
   connection(exact_redis_.get());
   connection(autoban_redis_.get());
   for (int d = 0; d < NodeStats::kDecisions; ++d) {
-    r.decisions.emplace_back(kDecisionNames[d], t.decisions[d]);
+    r.decisions.emplace_back(NodeStats::DecisionName(d), t.decisions[d]);
   }
   return r;
 }
@@ -560,7 +556,12 @@ std::string Worker::Metrics(int64_t now_ms) {
   };
   head("warden_requests_total", "counter", "Requests Warden decided on, by decision.");
   for (int d = 0; d < NodeStats::kDecisions; ++d) {
-    out << "warden_requests_total{decision=\"" << kDecisionNames[d] << "\"} " << t.decisions[d]
+    out << "warden_requests_total{decision=\"" << NodeStats::DecisionName(d) << "\"} "
+        << t.decisions[d] << '\n';
+  }
+  head("warden_blocked_total", "counter", "Requests blocked, by cause.");
+  for (int c = 0; c < NodeStats::kBlockCauses; ++c) {
+    out << "warden_blocked_total{cause=\"" << NodeStats::BlockCauseName(c) << "\"} " << t.blocks[c]
         << '\n';
   }
   if (blacklist_.attached()) {
@@ -595,6 +596,16 @@ std::string Worker::Metrics(int64_t now_ms) {
   head("warden_redis_errors_total", "counter",
        "Failed Redis connections and commands of the current worker processes.");
   out << "warden_redis_errors_total " << t.redis_errors << '\n';
+  if (endpoint_ && !endpoint_->sentinels.empty()) {
+    head("warden_redis_failovers_total", "counter",
+         "Times this node saw the Redis primary move to another server (Sentinel).");
+    out << "warden_redis_failovers_total " << t.redis_failovers << '\n';
+    if (!t.redis_primary.empty()) {
+      head("warden_redis_primary_info", "gauge",
+           "The Redis primary this node's connections last confirmed (ROLE master).");
+      out << "warden_redis_primary_info{address=\"" << t.redis_primary << "\"} 1\n";
+    }
+  }
   head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");
   out << "warden_autobans_total " << t.autobans << '\n';
   if (!behaviours_.empty()) {
@@ -659,6 +670,12 @@ std::string Worker::Metrics(int64_t now_ms) {
             << NodeReport::LimitOutcomeName(o) << "\"} " << z->map.counter(o) << '\n';
       }
     }
+    if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
+      head("warden_limit_exact_local_total", "counter",
+           "Requests of sync=exact zones this node decided alone (by its local limit, or "
+           "refused with warden_limit_fail closed) because Redis could not answer.");
+      out << "warden_limit_exact_local_total " << t.exact_local << '\n';
+    }
     head("warden_limit_sync_pushes_total", "counter",
          "Counts pushed to Redis by the current leader worker.");
     out << "warden_limit_sync_pushes_total " << t.limit_pushes << '\n';
@@ -672,6 +689,7 @@ void Worker::Shutdown() {
   if (exact_redis_) exact_redis_->Close();
   if (autoban_redis_) autoban_redis_->Close();
   if (blacklist_sync_) blacklist_sync_->Shutdown();
+  if (locator_) locator_->Close();
 }
 
 }  // namespace warden

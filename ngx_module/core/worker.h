@@ -21,6 +21,7 @@
 #include "core/node_report.h"
 #include "core/node_stats.h"
 #include "core/rate_limiter.h"
+#include "core/sentinel_locator.h"
 #include "core/shm_map.h"
 #include "core/traffic_counter.h"
 
@@ -45,7 +46,11 @@ class Worker {
   bool counts_traffic() const { return traffic_ != nullptr; }
   // The node's counters; `worker` is nginx's worker number.
   bool AttachStats(void* region, size_t bytes, int worker);
-  void CountDecision(int decision) { stats_.CountDecision(worker_, decision); }
+  // `cause` (WARDEN_CAUSE_*) tells a block's reason apart: blacklist, country or autoban.
+  void CountDecision(int decision, int cause = 0) {
+    stats_.CountDecision(worker_, decision);
+    if (cause) stats_.CountBlock(worker_, cause);
+  }
   // Prometheus text exposition of the node's state.
   std::string Metrics(int64_t now_ms);
   // Returns the zone's index, or -1 when the region is too small.
@@ -96,7 +101,8 @@ class Worker {
   int64_t redis_timeout_ms() const { return endpoint_ ? endpoint_->timeout_ms : 0; }
 
   // A request from `addr` refused by a limit with an autoban rule; true when it got banned.
-  bool Strike(int autoban, const IpAddress& addr, int64_t now_ms);
+  // `strikes` (may be null) gets the address's strike count (Autoban::Strike).
+  bool Strike(int autoban, const IpAddress& addr, int64_t now_ms, uint32_t* strikes = nullptr);
 
   // A warden_behaviour rule on its shared region; returns its index, -1 when the region is
   // too small.
@@ -124,6 +130,7 @@ class Worker {
  private:
   void OpenRequestRedis();
   void SendHeartbeat(int64_t now_ms);
+  void NotePrimary(const std::string& from, const std::string& to);
   CacheResult ReadCacheReply(const std::string& key, const redisReply* reply, CacheValue* value);
   void NoteMalformed(std::string_view key, CacheValue::Problem problem);
 
@@ -140,14 +147,14 @@ class Worker {
   Clock clock_;
   AsyncRedis::AttachFn attach_;
   LogFn log_;
+  // sentinel://: finds the primary for every connection below (declared first: it outlives
+  // them).
+  std::unique_ptr<SentinelLocator> locator_;
   BlacklistTable blacklist_;
   NodeStats stats_;
   ShmMap traffic_map_;
   std::unique_ptr<TrafficCounter> traffic_;
   int64_t next_traffic_flush_ms_ = 0;
-  // The node's decision totals at the last traffic flush (none yet: the next one takes note).
-  std::optional<std::array<uint64_t, NodeStats::kDecisions>> decisions_flushed_;
-  std::string DecisionsSinceLastFlush();
   int64_t next_hot_push_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;

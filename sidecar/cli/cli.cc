@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/errors.h"
+#include "cli/allow_command.h"
 #include "cli/ban_command.h"
 #include "cli/behaviour_command.h"
 #include "cli/cache_command.h"
@@ -43,10 +44,10 @@ std::unique_ptr<Command> Make(CLI::App& app, CommandContext& ctx) {
 
 // Every command, in the order `warden --help` lists them: adding one is one line here.
 constexpr CommandFactory kCommands[] = {
-    Make<BanCommand>,    Make<UnbanCommand>,  Make<ListCommand>,      Make<ExportCommand>,
-    Make<TopCommand>,    Make<StatusCommand>, Make<BehaviourCommand>, Make<ConfigCommand>,
-    Make<DaemonCommand>, Make<JobCommand>,    Make<MembersCommand>,   Make<CacheCommand>,
-    Make<DedupeCommand>, Make<SyncCommand>,
+    Make<BanCommand>,    Make<UnbanCommand>,  Make<AllowCommand>,  Make<ListCommand>,
+    Make<ExportCommand>, Make<TopCommand>,    Make<StatusCommand>, Make<BehaviourCommand>,
+    Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,    Make<MembersCommand>,
+    Make<CacheCommand>,  Make<DedupeCommand>, Make<SyncCommand>,
 };
 
 }  // namespace

@@ -10,7 +10,7 @@ ListCommand::ListCommand(CLI::App& parent, CommandContext& context) : ctx_(conte
   app_ = parent.add_subcommand("list", "Show the blacklist (expired entries left out)");
   app_->add_flag("--json", json_, "Print a JSON array instead of a table");
   app_->add_option("--source", source_, "Only entries from this source")
-      ->check(CLI::IsMember({"manual", "autoban", "feed", "challenge"}));
+      ->check(CLI::IsMember({"manual", "autoban", "feed", "challenge", "allow"}));
   app_->add_option("--limit", limit_, "Show at most N entries (0: all)")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N");

@@ -10,6 +10,17 @@ namespace warden {
 
 namespace {
 
+// A long path or user agent, cut for a terminal's table (--json has them whole).
+std::string Cut(const std::string& text, size_t max) {
+  if (text.empty()) return "-";
+  return text.size() <= max ? text : text.substr(0, max - 3) + "...";
+}
+
+std::string DistinctPathsText(const TrafficReport::Row& r) {
+  if (r.distinct_paths < 0) return "-";
+  return std::to_string(r.distinct_paths) + (r.distinct_paths_saturated ? "+" : "");
+}
+
 void PrintTable(const std::vector<TrafficReport::Row>& rows, TrafficReport::By by,
                 std::ostream& out) {
   using By = TrafficReport::By;
@@ -41,14 +52,22 @@ void PrintTable(const std::vector<TrafficReport::Row>& rows, TrafficReport::By b
   name(by == By::kCountry ? "COUNTRY" : "ADDRESS");
   out << std::setw(10) << "REQUESTS" << std::setw(10) << "REFUSED" << std::setw(8) << "4XX"
       << std::setw(8) << "5XX" << std::setw(12) << "UPSTREAM_MS"
-      << "  " << (by == By::kCountry ? "ADDRESSES" : "COUNTRY") << '\n';
+      << "  " << (by == By::kCountry ? "ADDRESSES" : "COUNTRY");
+  if (by == By::kAddress)
+    out << std::setw(7) << "PATHS" << std::setw(9) << "STRIKES"
+        << "  " << std::left << std::setw(32) << "TOP_PATH" << std::right << "USER_AGENT";
+  out << '\n';
   for (auto& r : rows) {
     name(r.name);
     out << std::setw(10) << r.requests << std::setw(10) << r.refused << std::setw(8) << r.status[2]
-        << std::setw(8) << r.status[3] << std::setw(12) << r.upstream_ms << "  "
-        << (by == By::kCountry ? std::to_string(r.addresses)
-                               : (r.country.empty() ? "-" : r.country))
-        << '\n';
+        << std::setw(8) << r.status[3] << std::setw(12) << r.upstream_ms << "  ";
+    if (by == By::kCountry) {
+      out << r.addresses << '\n';
+      continue;
+    }
+    out << std::left << std::setw(7) << (r.country.empty() ? "-" : r.country) << std::right
+        << std::setw(7) << DistinctPathsText(r) << std::setw(9) << r.strikes << "  " << std::left
+        << std::setw(32) << Cut(r.top_path, 30) << std::right << Cut(r.user_agent, 40) << '\n';
   }
 }
 

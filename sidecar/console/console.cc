@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "base/duration.h"
 #include "base/errors.h"
@@ -94,33 +94,37 @@ nlohmann::json ParseBody(const std::string& body) {
   return j;
 }
 
-// The top talkers, each with the ban that covers it (exact entries, and up to
-// kNetworksMatched networks).
+// The top talkers, each with the entry that covers it (exact entries, and up to
+// kNetworksMatched networks, the most specific first as nodes decide): "banned" (or
+// "allowed", the fleet's allow list) with that entry, or "pass".
 nlohmann::json MarkBanned(nlohmann::json rows, const std::vector<BlacklistEntry>& bans) {
-  std::unordered_set<std::string> singles;
+  std::unordered_map<std::string, const BlacklistEntry*> singles;
   std::vector<const BlacklistEntry*> networks;
   for (const BlacklistEntry& e : bans) {
     if (e.cidr.IsSingleAddress()) {
-      singles.insert(e.cidr.ToString());
+      singles.emplace(e.cidr.ToString(), &e);
     } else if (networks.size() < kNetworksMatched) {
       networks.push_back(&e);
     }
   }
+  std::stable_sort(networks.begin(), networks.end(), [](const auto* a, const auto* b) {
+    return a->cidr.prefix_len() > b->cidr.prefix_len();
+  });
   for (nlohmann::json& row : rows) {
     const std::string address = row.value("address", "");
-    nlohmann::json ban = nullptr;
-    if (singles.count(address)) {
-      ban = address;
+    const BlacklistEntry* match = nullptr;
+    if (auto it = singles.find(address); it != singles.end()) {
+      match = it->second;
     } else if (auto ip = IpAddress::Parse(address)) {
       for (const BlacklistEntry* e : networks) {
         if (e->cidr.Contains(*ip)) {
-          ban = e->cidr.ToString();
+          match = e;
           break;
         }
       }
     }
-    row["state"] = ban.is_null() ? "pass" : "banned";
-    row["ban"] = ban;
+    row["state"] = !match ? "pass" : match->source == EntrySource::kAllow ? "allowed" : "banned";
+    row["ban"] = match ? nlohmann::json(match->cidr.ToString()) : nlohmann::json(nullptr);
   }
   return rows;
 }
@@ -220,6 +224,9 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
   }
 
   std::vector<BlacklistEntry> bans = store.ReadLive(now_ms, [](const std::string&) {});
+  const auto allowed = std::count_if(bans.begin(), bans.end(), [](const BlacklistEntry& e) {
+    return e.source == EntrySource::kAllow;
+  });
   nlohmann::json ban_rows = nlohmann::json::array();
   for (size_t i = 0; i < bans.size() && i < kBanRows; ++i) {
     ban_rows.push_back(nlohmann::json(EntryFormatter::ToJson(bans[i], now_ms)));
@@ -264,7 +271,11 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
        {{"by", "path"},
         {"window", FormatDuration(kSnapshotTopMinutes * 60000)},
         {"rows", TrafficReport::ToJson(paths, TrafficReport::By::kPath)}}},
-      {"bans", {{"total", bans.size()}, {"rows", std::move(ban_rows)}}},
+      // total: bans in force; allowed: the allow list's entries (both among the rows)
+      {"bans",
+       {{"total", static_cast<int64_t>(bans.size()) - allowed},
+        {"allowed", allowed},
+        {"rows", std::move(ban_rows)}}},
       {"blacklist", {{"seq", bl_seq}, {"entries", store.Count()}}},
       {"limits", NginxNodes::Limits(nginx_nodes)},
       {"nodes", AllNodes(nodes.Read(now_ms), std::move(nginx_nodes))},
@@ -329,9 +340,10 @@ ControlServer::Reply Console::Page(const ControlServer::ConsoleRequest& request)
 ControlServer::Reply Console::Api(const ControlServer::ConsoleRequest& request) {
   const std::string name = request.path.substr(std::string("/api/v1/").size());
   const bool get = request.method == "GET";
-  if (name == "ban" || name == "unban") {
+  if (name == "ban" || name == "unban" || name == "allow") {
     if (get) return JsonError(405, "POST a JSON object to /api/v1/" + name);
-    return name == "ban" ? Ban(request) : Unban(request);
+    if (name == "allow") return Ban(request, EntrySource::kAllow);
+    return name == "ban" ? Ban(request, EntrySource::kManual) : Unban(request);
   }
   if (!get) return JsonError(405, "/api/v1/" + name + " is read with GET");
   if (name == "overview") {
@@ -363,7 +375,7 @@ ControlServer::Reply Console::Api(const ControlServer::ConsoleRequest& request) 
   }
   return JsonError(404, "no console endpoint /api/v1/" + name +
                             " (overview, top, bans, series, jobs, nodes, session, events, ban, "
-                            "unban)");
+                            "unban, allow)");
 }
 
 ControlServer::Reply Console::Top(const ControlServer::ConsoleRequest& request) {
@@ -438,9 +450,12 @@ ControlServer::Reply Console::Series(const ControlServer::ConsoleRequest& reques
   });
 }
 
-ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request) {
+ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request,
+                                  EntrySource source) {
+  const bool allow = source == EntrySource::kAllow;
   const nlohmann::json body = ParseBody(request.body);
   BanRequest ban;
+  ban.source = source;
   ban.cidrs = EntryInput::FromArgs({body.value("entry", "")}, /*reject_broad=*/true);
   std::string error;
   auto ttl_ms = ParseTtlMs(body.value("ttl", "1h"), &error);
@@ -456,7 +471,7 @@ ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request) 
   return WithRedis([&](RedisConnection& conn) {
     BlacklistStore store(conn, RedisSchema(options_.prefix));
     BanRequest::Result result = ban.Apply(store);
-    logger_.Info("console: banned",
+    logger_.Info(allow ? "console: allowed" : "console: banned",
                  {{"entry", result.names[0]},
                   {"ttl", ban.ttl_ms == 0 ? "never" : FormatDuration(ban.ttl_ms)},
                   {"reason", ban.reason},
@@ -465,7 +480,7 @@ ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request) 
                   {"with_token", request.authenticated},
                   {"replaced", static_cast<bool>(result.replaced[0])}});
     return Json(200,
-                {{"banned", result.names[0]},
+                {{allow ? "allowed" : "banned", result.names[0]},
                  {"expires_at", ban.ttl_ms == 0
                                     ? nlohmann::json(nullptr)
                                     : nlohmann::json(FormatIsoUtcMs(result.now_ms + ban.ttl_ms))},

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/logger.h"
+#include "common/blacklist_entry.h"
 #include "console/traffic_history.h"
 #include "net/control_server.h"
 #include "storage/redis/redis_connection.h"
@@ -60,7 +61,8 @@ class Console {
   Reply Top(const ControlServer::ConsoleRequest& request);
   Reply Bans(const ControlServer::ConsoleRequest& request);
   Reply Series(const ControlServer::ConsoleRequest& request);
-  Reply Ban(const ControlServer::ConsoleRequest& request);
+  // POST /api/v1/ban (source manual) and /api/v1/allow (the fleet's allow list).
+  Reply Ban(const ControlServer::ConsoleRequest& request, EntrySource source);
   Reply Unban(const ControlServer::ConsoleRequest& request);
   // Runs `task` with the connection (connecting first); a Redis failure drops the connection
   // and answers 503.

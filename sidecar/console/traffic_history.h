@@ -26,17 +26,18 @@ class TrafficHistory {
   TrafficReport::Minute At(int64_t second) const;
   TrafficReport::Minute Latest() const { return At(latest_second_); }
 
-  // One shape for every series the console draws, so more decisions slot in later:
-  // {"step_ms", "start_ms", "decisions": ["pass", "refused"], "pass": [...], "refused": [...]}
-  // where pass = requests - refused.
+  // One shape for every series the console draws: {"step_ms", "start_ms", "decisions":
+  // [names], "lines": ["4xx", "5xx"], one array per name, "requests": [...], "refused": [...]}.
+  // The decisions stack up to the requests: TrafficReport::kSeriesNames' decisions, then
+  // "other": refusals whose cause no node sent (points from before the breakdown, where
+  // "pass" is requests - refused).
   static nlohmann::json SeriesJson(int64_t step_ms, int64_t start_ms,
                                    const std::vector<TrafficReport::Minute>& points);
 
  private:
   struct Slot {
     int64_t second = -1;
-    int64_t requests = 0;
-    int64_t refused = 0;
+    TrafficReport::Minute point;
   };
   std::map<int64_t, TrafficReport::Minute> last_;  // by minute, the previous sample's totals
   bool primed_ = false;

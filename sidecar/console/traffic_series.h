@@ -12,8 +12,10 @@
 namespace warden {
 
 // The console's time series, kept in Redis so that every sidecar shows the same fleet view:
-// requests and refusals per second for 15 minutes (`ts:s`) and per minute for 24 hours
-// (`ts:m`), sorted sets of "<step>:<requests>:<refused>" scored by the step. One sidecar at a
+// requests, refusals, decisions and 4xx/5xx per second for 15 minutes (`ts:s`) and per minute
+// for 24 hours (`ts:m`), sorted sets of "<step>:<requests>:<refused>:<the kSeries values>"
+// scored by the step (points written before the breakdown have the first three only, and
+// are read as such). One sidecar at a
 // time writes them, the holder of a short lease (`ts:writer`); when it stops, another takes over
 // within kLeaseMs. Points use Redis's clock (Unix seconds, Unix minutes).
 class TrafficSeries {

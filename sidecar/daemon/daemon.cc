@@ -352,13 +352,19 @@ ControlServer::Reply Daemon::JobsReply() {
                         {"running_here", status.running},
                         {"next_fire", nullptr},
                         {"last", nullptr},
-                        {"failures", nullptr}};
+                        {"failures", nullptr},
+                        {"progress", nullptr}};
     if (status.next_fire_ms) j["next_fire"] = FormatIsoUtcMs(*status.next_fire_ms);
     try {
       if (auto last = coordinator_.LastResult(job.name)) {
         j["last"] = nlohmann::json::parse(*last, nullptr, false);
       }
       j["failures"] = coordinator_.Failures(job.name);
+      // A run going on anywhere in the fleet: rows done of total, rate, ETA, where.
+      if (auto progress = coordinator_.Progress(job.name)) {
+        nlohmann::json p = nlohmann::json::parse(*progress, nullptr, false);
+        if (p.is_object()) j["progress"] = std::move(p);
+      }
     } catch (const Error&) {
       // Redis down: no last result.
     }

@@ -54,6 +54,30 @@ int64_t RowsReported(const std::string& output, const RowsOfLine& rows_of) {
   return rows;
 }
 
+// A batch's progress from a line of its `--json` output, as the console shows it: {done,
+// total, rows_per_s, eta_s}; null for a line that says none. `members migrate` says it in its
+// "start" (to_move) and "chunk" events (moved of total, rate, ETA).
+nlohmann::json ProgressOfLine(std::string_view line) {
+  if (line.empty() || line.front() != '{') return nullptr;
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object()) return nullptr;
+  try {
+    const std::string event = j.value("event", "");
+    if (event == "start" && j.contains("to_move")) {
+      return {{"done", 0}, {"total", j.at("to_move").get<int64_t>()}};
+    }
+    if (event == "chunk" && j.contains("moved") && j.contains("total")) {
+      return {{"done", j.at("moved").get<int64_t>()},
+              {"total", j.at("total").get<int64_t>()},
+              {"rows_per_s", j.value("rows_per_s", 0.0)},
+              {"eta_s", j.value("eta_s", 0.0)}};
+    }
+  } catch (const nlohmann::json::exception&) {
+    // A field of another type than expected: no progress from this line.
+  }
+  return nullptr;
+}
+
 // A type whose run is `warden ARGS...` with the daemon's config: `add_args` reads the type's
 // keys and appends the command line; `keys` lists them for the unknown-key message;
 // `rows_of` reads a line of its output for the rows the run counts in the history.
@@ -71,7 +95,13 @@ JobType BatchJobType(std::string name, std::string keys,
     return keys + ", " + ParseRunRetries(r, spec);
   };
   type.run = [rows_of](const RunRequest& request, int64_t history_id, const JobServices& services) {
-    RunOutcome outcome = RunCommandAttempt(request, history_id, services);
+    RunOutcome outcome =
+        RunCommandAttempt(request, history_id, services, [&request](std::string_view line) {
+          if (!request.progress) return;
+          if (nlohmann::json progress = ProgressOfLine(line); !progress.is_null()) {
+            request.progress->Set(std::move(progress));
+          }
+        });
     outcome.rows = RowsReported(outcome.output, rows_of);
     return outcome;
   };

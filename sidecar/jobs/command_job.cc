@@ -58,7 +58,7 @@ void KeepTail(std::string& output, int64_t limit) {
 
 RunOutcome RunCommand(const RunRequest& request,
                       const std::map<std::string, std::string>& extra_env,
-                      const std::vector<std::string>& extra_args) {
+                      const std::vector<std::string>& extra_args, const OutputLineSink& on_line) {
   const JobSpec& job = *request.job;
   const CommandSettings& settings = job.Params<CommandSettings>();
   RunOutcome outcome;
@@ -144,6 +144,8 @@ RunOutcome RunCommand(const RunRequest& request,
   if (devnull >= 0) close(devnull);
 
   std::string output;
+  std::string partial;  // a line of output not ended yet (for on_line), at most kMaxLine
+  constexpr size_t kMaxLine = 64 * 1024;
   int status = 0;
   bool exited = false;
   bool cancelled = false;
@@ -181,6 +183,15 @@ RunOutcome RunCommand(const RunRequest& request,
         if (n > 0) {
           output.append(buffer, static_cast<size_t>(n));
           KeepTail(output, settings.output_limit);
+          if (on_line) {
+            partial.append(buffer, static_cast<size_t>(n));
+            size_t start = 0;
+            for (size_t nl; (nl = partial.find('\n', start)) != std::string::npos; start = nl + 1) {
+              on_line(std::string_view(partial).substr(start, nl - start));
+            }
+            partial.erase(0, start);
+            if (partial.size() > kMaxLine) partial.clear();  // not a line anyone reads
+          }
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
           open_pipe = false;
         }
@@ -218,12 +229,14 @@ RunOutcome RunCommand(const RunRequest& request,
 }
 
 RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id,
-                             const JobServices& services) {
+                             const JobServices& services, const OutputLineSink& on_line) {
   std::map<std::string, std::string> env = {{"WARDEN_RUN_ID", std::to_string(history_id)}};
-  if (!request.job->Params<CommandSettings>().inherit_env) return RunCommand(request, env);
+  if (!request.job->Params<CommandSettings>().inherit_env) {
+    return RunCommand(request, env, {}, on_line);
+  }
   // warden itself: the servers this process was given by flag.
   env.insert(services.child_env.begin(), services.child_env.end());
-  return RunCommand(request, env, services.child_flags);
+  return RunCommand(request, env, services.child_flags, on_line);
 }
 
 JobType CommandJobType() {
@@ -248,7 +261,9 @@ JobType CommandJobType() {
     spec->params = std::move(settings);
     return "command, env, cwd, output_limit, " + ParseRunRetries(r, spec);
   };
-  type.run = RunCommandAttempt;
+  type.run = [](const RunRequest& request, int64_t history_id, const JobServices& services) {
+    return RunCommandAttempt(request, history_id, services);
+  };
   return type;
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scheduler/job_run.h"
@@ -28,16 +30,19 @@ struct CommandSettings : JobParams {
 // (Unix ms), WARDEN_FENCE, WARDEN_TRIGGER and `extra_env`. Cancelling (a timeout, a replace, a
 // shutdown) sends SIGTERM to the group, then SIGKILL 5 s later. Exit status 0 is ok; anything
 // else fails the run.
-// `extra_args` go right after the program (argv[0]).
+// `extra_args` go right after the program (argv[0]). `on_line` (if set) gets each line of
+// output as it comes, without its newline (a batch's progress).
+using OutputLineSink = std::function<void(std::string_view line)>;
 RunOutcome RunCommand(const RunRequest& request,
                       const std::map<std::string, std::string>& extra_env,
-                      const std::vector<std::string>& extra_args = {});
+                      const std::vector<std::string>& extra_args = {},
+                      const OutputLineSink& on_line = {});
 
 // type = "command": command (a string for /bin/sh -c, or an argv array), env, cwd,
 // output_limit, retries.
 JobType CommandJobType();
 // One attempt of a job whose settings are CommandSettings, with WARDEN_RUN_ID set.
 RunOutcome RunCommandAttempt(const RunRequest& request, int64_t history_id,
-                             const JobServices& services);
+                             const JobServices& services, const OutputLineSink& on_line = {});
 
 }  // namespace warden

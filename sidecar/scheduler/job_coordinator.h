@@ -69,6 +69,12 @@ class JobCoordinator {
   virtual Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) = 0;
   // The last result recorded by Finish, if any.
   virtual std::optional<std::string> LastResult(const std::string& job) = 0;
+  // A run's progress (a JSON object), for every sidecar to show while it runs; gone when it
+  // ends (Finish) or when it is not renewed within `ttl_ms`. A coordinator without a fleet
+  // keeps none.
+  virtual void PublishProgress(const JobSpec& job, const std::string& progress, int64_t ttl_ms) {
+    (void)job, (void)progress, (void)ttl_ms;
+  }
 };
 
 }  // namespace warden

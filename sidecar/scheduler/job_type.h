@@ -37,9 +37,9 @@ struct JobType {
 
 // Jobs that another part of warden.toml declares (a [[cache]] entry's refresh is a cache_warm
 // job). Throws UsageError.
-using JobSource = std::function<std::vector<JobSpec>(
-    const toml::table& root, const std::string& path, const DaemonSettings& daemon,
-    const AlertSettings& alerts)>;
+using JobSource =
+    std::function<std::vector<JobSpec>(const toml::table& root, const std::string& path,
+                                       const DaemonSettings& daemon, const AlertSettings& alerts)>;
 
 class JobTypeRegistry {
  public:

@@ -255,7 +255,23 @@ JobCoordinator::Streak RedisCoordinator::Finish(const JobSpec& job, RunResult re
   streak.failures = view[1].integer();
   if (view[0].str() == "alert") streak.action = Streak::Action::kAlert;
   if (view[0].str() == "recover") streak.action = Streak::Action::kRecover;
+  Command({"DEL", Key(n, "progress")}).view().ThrowIfError();  // the run's progress ends with it
   return streak;
+}
+
+void RedisCoordinator::PublishProgress(const JobSpec& job, const std::string& progress,
+                                       int64_t ttl_ms) {
+  Command({"SET", Key(job.name, "progress"), progress, "PX", std::to_string(ttl_ms)})
+      .view()
+      .ThrowIfError();
+}
+
+std::optional<std::string> RedisCoordinator::Progress(const std::string& job) {
+  RedisReply reply = Command({"GET", Key(job, "progress")});
+  ReplyView view = reply.view();
+  view.ThrowIfError();
+  if (!view.is_string()) return std::nullopt;
+  return std::string(view.str());
 }
 
 void RedisCoordinator::Preload() {

@@ -41,6 +41,9 @@ class RedisCoordinator : public JobCoordinator {
   std::optional<int64_t> LastClaimed(const JobSpec& job) override;
   Streak Finish(const JobSpec& job, RunResult result, const std::string& summary) override;
   std::optional<std::string> LastResult(const std::string& job) override;
+  void PublishProgress(const JobSpec& job, const std::string& progress, int64_t ttl_ms) override;
+  // The progress of a run going on somewhere in the fleet (JSON), if one published any.
+  std::optional<std::string> Progress(const std::string& job);
   // The job's consecutive failures across the fleet so far (0 after a success).
   int64_t Failures(const std::string& job);
 

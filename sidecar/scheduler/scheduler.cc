@@ -280,6 +280,7 @@ void Scheduler::StartRun(std::shared_ptr<const JobSpec> job, int64_t fire_ms, in
   run.request.fence = fence;
   run.request.lease_id = lease_id;
   run.request.cancel = std::make_shared<CancelToken>();
+  run.request.progress = std::make_shared<RunProgress>();
   const int64_t started = std::max(now, clock_());
   run.started_ms = started;
   run.next_renew_ms = started + HeartbeatMs(*run.request.job);
@@ -304,6 +305,23 @@ void Scheduler::FlushStarts() {
   for (const RunRequest& request : starts) executor_.Start(request);
 }
 
+// At most once a second, what the run last said of its progress, with the run's start, the
+// time (Unix ms) and this sidecar's name beside it.
+void Scheduler::PublishProgress(ActiveRun& run, int64_t now) {
+  if (!run.request.progress || now < run.next_progress_ms) return;
+  auto progress = run.request.progress->TakeNew(&run.progress_seen);
+  if (!progress || !progress->is_object()) return;
+  run.next_progress_ms = now + kProgressEveryMs;
+  (*progress)["node"] = options_.node;
+  (*progress)["started"] = run.started_ms;
+  (*progress)["at"] = now;
+  try {
+    coordinator_.PublishProgress(*run.request.job, progress->dump(), kProgressTtlMs);
+  } catch (const Error&) {
+    // Redis down: the console shows no progress meanwhile; the run goes on.
+  }
+}
+
 void Scheduler::Watch(ActiveRun& run, int64_t now) {
   const JobSpec& spec = *run.request.job;
   if (spec.timeout_ms > 0 && !run.timed_out && now >= run.started_ms + spec.timeout_ms) {
@@ -326,6 +344,7 @@ void Scheduler::Watch(ActiveRun& run, int64_t now) {
       alerts_->Send(spec, event);
     }
   }
+  PublishProgress(run, now);
   if (now < run.next_renew_ms) return;
   run.next_renew_ms = now + HeartbeatMs(spec);
   JobCoordinator::Renewal renewal;

@@ -98,6 +98,8 @@ class Scheduler {
     int64_t next_renew_ms = 0;
     bool deadline_alerted = false;
     bool timed_out = false;
+    uint64_t progress_seen = 0;  // the RunProgress version published last
+    int64_t next_progress_ms = 0;
   };
 
   void InitJob(JobState& state, int64_t now);
@@ -108,6 +110,9 @@ class Scheduler {
   void Finished(uint64_t local_id, RunOutcome outcome, int64_t now);
   void FlushStarts();
   void Watch(ActiveRun& run, int64_t now);
+  void PublishProgress(ActiveRun& run, int64_t now);
+  static constexpr int64_t kProgressEveryMs = 1000;
+  static constexpr int64_t kProgressTtlMs = 10000;
   std::string NewLeaseId();
   void CoordinatorError(const std::string& what, const std::exception& e);
   int64_t HeartbeatMs(const JobSpec& job) const;

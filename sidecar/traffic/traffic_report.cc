@@ -6,23 +6,94 @@
 
 #include "base/duration.h"
 #include "base/errors.h"
+#include "common/distinct_paths.h"
 #include "storage/redis/redis_script.h"
 
 namespace warden {
 
 namespace {
 
-// The sum of each sorted set's scores, in KEYS order (read only).
+// The fields of top:sum a minute's decisions and status classes come from.
+constexpr const char* kSumFields[] = {"d:block",         "d:country",   "d:autoban",
+                                      "d:limit",         "d:challenge", "d:dry_run",
+                                      "d:limit_dry_run", "s4xx",        "s5xx"};
+constexpr size_t kSumFieldCount = sizeof kSumFields / sizeof kSumFields[0];
+
+// KEYS in threes per minute: top:req, top:ref, top:sum. ARGV: the fields of top:sum to read.
+// Per minute, read only: the sum of each sorted set's scores, then each field (-1 if none).
 constexpr const char* kSumScript = R"lua(
 local out = {}
-for i, key in ipairs(KEYS) do
-  local s = 0
-  local v = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  for j = 2, #v, 2 do s = s + tonumber(v[j]) end
-  out[i] = s
+for i = 1, #KEYS - 2, 3 do
+  for k = 0, 1 do
+    local s = 0
+    local v = redis.call('ZRANGE', KEYS[i + k], 0, -1, 'WITHSCORES')
+    for j = 2, #v, 2 do s = s + tonumber(v[j]) end
+    out[#out + 1] = s
+  end
+  local fields = redis.call('HMGET', KEYS[i + 2], unpack(ARGV))
+  for j = 1, #ARGV do out[#out + 1] = tonumber(fields[j]) or -1 end
 end
 return out
 )lua";
+
+// Per address (ARGV) over the minutes (KEYS in fours: top:dpath, top:tpath, top:tua,
+// top:strikes of each minute), read only: {its distinct-path sketches OR-ed ("" if none), its
+// top path and its user agent (the one counted most over the minutes where it was the top;
+// "" if none), its highest strike count}. Values that are not ours are skipped.
+constexpr const char* kProfileScript = R"lua(
+local function merge_bits(a, b)
+  if not a then return b end
+  local out = {}
+  for j = 1, #b, 8 do
+    local x = bit.bor(tonumber(string.sub(a, j, j + 7), 16), tonumber(string.sub(b, j, j + 7), 16))
+    out[#out + 1] = bit.tohex(x, 8)
+  end
+  return table.concat(out)
+end
+local function best(counts)
+  local text, most = '', 0
+  for t, n in pairs(counts) do
+    if n > most or (n == most and t < text) then text, most = t, n end
+  end
+  return text
+end
+local out = {}
+for a, addr in ipairs(ARGV) do
+  local bits, paths, agents, strikes = nil, {}, {}, 0
+  for k = 1, #KEYS - 3, 4 do
+    local b = redis.call('HGET', KEYS[k], addr)
+    if b and #b == 32 and string.match(b, '^%x+$') then bits = merge_bits(bits, b) end
+    for j, counts in ipairs({paths, agents}) do
+      local v = redis.call('HGET', KEYS[k + j], addr)
+      local n, text = string.match(v or '', '^(%d+)\t(.+)$')
+      if n then counts[text] = (counts[text] or 0) + tonumber(n) end
+    end
+    local s = tonumber(redis.call('ZSCORE', KEYS[k + 3], addr)) or 0
+    if s > strikes then strikes = s end
+  end
+  out[a] = {bits or '', best(paths), best(agents), math.floor(strikes)}
+end
+return out
+)lua";
+
+// kSeries from the nodes' totals. What passed is what no other decision took (so the stack
+// adds up to the requests even when a node's leader changed and its first decisions went
+// uncounted): requests - refused (block, limit) - challenged - dry runs.
+std::array<int64_t, TrafficReport::kSeries> DecisionSeries(int64_t requests, int64_t refused,
+                                                           int64_t block, int64_t country,
+                                                           int64_t autoban, int64_t limit,
+                                                           int64_t challenge, int64_t dry_run,
+                                                           int64_t s4xx, int64_t s5xx) {
+  return {std::max<int64_t>(0, requests - refused - challenge - dry_run),
+          std::max<int64_t>(0, block - country - autoban),
+          country,
+          autoban,
+          limit,
+          challenge,
+          dry_run,
+          s4xx,
+          s5xx};
+}
 
 std::map<std::string, double> Scores(RedisConnection& conn, const std::string& key) {
   std::map<std::string, double> scores;
@@ -38,7 +109,10 @@ std::map<std::string, double> Scores(RedisConnection& conn, const std::string& k
 }  // namespace
 
 TrafficReport::TrafficReport(RedisConnection& conn, std::string prefix)
-    : conn_(conn), prefix_(std::move(prefix)), sum_script_(kSumScript) {}
+    : conn_(conn),
+      prefix_(std::move(prefix)),
+      sum_script_(kSumScript),
+      profile_script_(kProfileScript) {}
 
 int64_t TrafficReport::WindowMinutes(const std::string& window, const std::string& what) {
   std::string error;
@@ -164,7 +238,34 @@ std::vector<TrafficReport::Row> TrafficReport::Top(int64_t minutes, By by, size_
     return a.requests != b.requests ? a.requests > b.requests : a.name < b.name;
   });
   if (rows.size() > limit) rows.resize(limit);
+  if (by == By::kAddress) AddProfiles(rows, first, now_minute);
   return rows;
+}
+
+void TrafficReport::AddProfiles(std::vector<Row>& rows, int64_t first, int64_t last) {
+  if (rows.empty()) return;
+  std::vector<std::string> keys, addresses;
+  for (int64_t m = first; m <= last; ++m) {
+    for (const char* family : {"dpath", "tpath", "tua", "strikes"}) keys.push_back(Key(family, m));
+  }
+  for (const Row& r : rows) addresses.push_back(r.name);
+  RedisReply reply = profile_script_.Run(conn_, keys, addresses);
+  ReplyView v = reply.view();
+  v.ThrowIfError();
+  if (!v.is_array() || v.size() != rows.size()) {
+    throw RedisReplyError("the traffic profile script answered " + v.TypeName());
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ReplyView p = v[i];
+    if (!p.is_array() || p.size() != 4) continue;
+    if (auto paths = DistinctPaths::FromHex(p[0].str())) {
+      rows[i].distinct_paths = paths->Estimate();
+      rows[i].distinct_paths_saturated = paths->saturated();
+    }
+    rows[i].top_path = std::string(p[1].str());
+    rows[i].user_agent = std::string(p[2].str());
+    rows[i].strikes = p[3].integer();
+  }
 }
 
 std::vector<TrafficReport::Minute> TrafficReport::Minutes(int64_t first, int64_t last) {
@@ -174,15 +275,29 @@ std::vector<TrafficReport::Minute> TrafficReport::Minutes(int64_t first, int64_t
   for (int64_t m = first; m <= last; ++m) {
     keys.push_back(Key("req", m));
     keys.push_back(Key("ref", m));
+    keys.push_back(Key("sum", m));
   }
-  RedisReply reply = sum_script_.Run(conn_, keys, {});
+  const std::vector<std::string> fields(std::begin(kSumFields), std::end(kSumFields));
+  RedisReply reply = sum_script_.Run(conn_, keys, fields);
   ReplyView v = reply.view();
   v.ThrowIfError();
-  if (!v.is_array() || v.size() != keys.size()) {
+  const size_t per_minute = 2 + kSumFieldCount;
+  if (!v.is_array() || v.size() != static_cast<size_t>(last - first + 1) * per_minute) {
     throw RedisReplyError("the traffic sum script answered " + v.TypeName());
   }
-  for (int64_t m = first, i = 0; m <= last; ++m, i += 2) {
-    out.push_back(Minute{m, v[i].integer(), v[i + 1].integer()});
+  for (int64_t m = first; m <= last; ++m) {
+    const size_t at = static_cast<size_t>(m - first) * per_minute;
+    int64_t f[kSumFieldCount];
+    bool detailed = false;
+    for (size_t k = 0; k < kSumFieldCount; ++k) {
+      f[k] = v[at + 2 + k].integer();
+      if (f[k] >= 0) detailed = true;  // top:sum: a node that sends the breakdown
+      if (f[k] < 0) f[k] = 0;
+    }
+    Minute minute{m, v[at].integer(), v[at + 1].integer(), detailed};
+    minute.series = DecisionSeries(minute.requests, minute.refused, f[0], f[1], f[2], f[3], f[4],
+                                   f[5] + f[6], f[7], f[8]);
+    out.push_back(minute);
   }
   return out;
 }
@@ -211,6 +326,12 @@ nlohmann::json TrafficReport::ToJson(const std::vector<Row>& rows, By by) {
       case By::kAddress:
         j["address"] = r.name;
         j["country"] = r.country.empty() ? nlohmann::json() : nlohmann::json(r.country);
+        j["distinct_paths"] =
+            r.distinct_paths < 0 ? nlohmann::json() : nlohmann::json(r.distinct_paths);
+        j["distinct_paths_saturated"] = r.distinct_paths_saturated;
+        j["top_path"] = r.top_path.empty() ? nlohmann::json() : nlohmann::json(r.top_path);
+        j["user_agent"] = r.user_agent.empty() ? nlohmann::json() : nlohmann::json(r.user_agent);
+        j["strikes"] = r.strikes;
         break;
     }
     j["requests"] = r.requests;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/redis_schema.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
@@ -114,6 +115,42 @@ TEST_F(AutobanIntegrationTest, AllowedAddressesAreNeverBanned) {
                            "  warden_allow 127.0.0.1;\n"));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(nginx.Get("/").status, 200);
   EXPECT_EQ(redis_->Command({"HLEN", "warden:bl:entries"}).integer, 0);
+}
+
+// `warden allow` (the console's Allow) reaches every node through the blacklist's stream: the
+// address passes its network's ban, is never limited, and an automatic ban is not written over
+// it; taken off, the network's ban holds for it again.
+TEST_F(AutobanIntegrationTest, TheFleetsAllowListIsNeverBlockedLimitedOrBanned) {
+  NginxServer nginx(Config("warden_autoban zone=api strikes=1 findtime=1m bantime=1h;",
+                           "  set_real_ip_from 127.0.0.1;\n  real_ip_header X-Forwarded-For;\n"));
+  auto from = [&](const std::string& addr) {
+    return nginx.Get("/", {{"X-Forwarded-For", addr}}).status;
+  };
+  auto warden = [&](std::vector<std::string> args) {
+    auto r = RunWarden({.args = std::move(args), .redis = redis_->url()});
+    EXPECT_EQ(r.exit_code, 0) << Show(r);
+  };
+  warden({"allow", "192.0.2.7", "--reason", "office"});
+  warden({"ban", "192.0.2.0/24"});
+  // Changes apply in order: once the /24 is refused, the allow entry is loaded too.
+  ASSERT_TRUE(PollUntil([&] { return from("192.0.2.8") == 403; }, 2s)) << nginx.ErrorLog();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(from("192.0.2.7"), 200) << i;  // rate=1r/m, strikes=1
+
+  // An automatic ban from any node does not overwrite the allow entry (nor count it).
+  RedisSchema schema;
+  auto reply =
+      redis_->Command({"EVAL", RedisSchema::kAutobanScript, "6", schema.BlacklistEntries(),
+                       schema.BlacklistExpiry(), schema.BlacklistSeq(), schema.BlacklistLog(),
+                       schema.BlacklistEpoch(), "warden:ab:n:api:192.0.2.7", "1000", "e",
+                       "192.0.2.7", "60000", "1", "60000", "ban #", "", "web9", "autoban"});
+  ASSERT_EQ(reply.elements.size(), 2u);
+  EXPECT_EQ(reply.elements[0].integer, 0);
+  EXPECT_EQ(redis_->Command({"HGET", schema.BlacklistEntries(), "192.0.2.7"}).str.substr(0, 3),
+            "v2\t");
+  EXPECT_EQ(redis_->Command({"EXISTS", "warden:ab:n:api:192.0.2.7"}).integer, 0);
+
+  warden({"allow", "--remove", "192.0.2.7"});
+  EXPECT_TRUE(PollUntil([&] { return from("192.0.2.7") == 403; }, 2s)) << nginx.ErrorLog();
 }
 
 TEST_F(AutobanIntegrationTest, BadDirectives) {

@@ -355,6 +355,30 @@ TEST_F(BlacklistIntegrationTest, UnixSocketPasswordDbAndPrefix) {
   EXPECT_EQ(secured.Command({"SELECT", "2"}).str, "OK");
 }
 
+TEST_F(BlacklistIntegrationTest, AclUserInTheAddressOrAsOptions) {
+  RedisServer acl;
+  ASSERT_FALSE(
+      acl.Command({"ACL", "SETUSER", "edge", "on", ">s3cret", "~*", "&*", "+@all"}).is_error());
+  ASSERT_FALSE(acl.Command({"ACL", "SETUSER", "default", "off"}).is_error());
+  const std::string address = "127.0.0.1:" + std::to_string(acl.port());
+  NginxServer by_options(
+      Server("", "", "warden_redis " + address + " user=edge password=s3cret timeout=500ms;"));
+  NginxServer by_url(Server("", "", "warden_redis redis://edge:s3cret@" + address + "/0;"));
+  auto r = Warden({"ban", "127.0.0.1"}, "redis://edge:s3cret@" + address + "/0", {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(StatusBecomes(by_options, 403, "127.0.0.1", 2000ms)) << by_options.ErrorLog();
+  EXPECT_TRUE(StatusBecomes(by_url, 403, "127.0.0.1", 2000ms)) << by_url.ErrorLog();
+
+  // A wrong password for the user: logged (with the user, never the password), served.
+  NginxServer wrong(Server("", "", "warden_redis " + address + " user=edge password=wr0ng;"));
+  EXPECT_TRUE(PollUntil(
+      [&] { return wrong.ErrorLog().find("AUTH as user edge failed") != std::string::npos; },
+      2000ms))
+      << wrong.ErrorLog();
+  EXPECT_EQ(wrong.ErrorLog().find("wr0ng"), std::string::npos);
+  EXPECT_EQ(wrong.Get("/").status, 200);
+}
+
 TEST_F(BlacklistIntegrationTest, WrongPasswordIsLoggedNotFatal) {
   RedisServer::Options options;
   options.password = "right";
@@ -383,10 +407,19 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
       {"warden_dry_run maybe;", "invalid value \"maybe\""},
       {"warden_redis 127.0.0.1:6379 bogus=1;", "invalid parameter \"bogus\""},
       {"warden_redis 127.0.0.1:6379 pasword=topsecret;", "invalid parameter \"pasword\""},
-      {"warden_redis 127.0.0.1:6379 db=x;", "invalid redis database"},
-      {"warden_redis 127.0.0.1:6379 timeout=soon;", "invalid redis timeout"},
+      {"warden_redis 127.0.0.1:6379 db=x;", "db must be a database number"},
+      {"warden_redis 127.0.0.1:6379 timeout=soon;", "timeout must be from 1ms to 60s"},
       {"warden_redis 127.0.0.1:6379;\nwarden_redis 127.0.0.1:6380;", "is duplicate"},
-      {"warden_redis unix:;", "missing socket path"},
+      {"warden_redis unix:;", "a unix socket needs an absolute path"},
+      {"warden_redis 127.0.0.1:6379 user=bob;", "an ACL user needs a password"},
+      {"warden_redis 127.0.0.1:6379,127.0.0.1:6380;", "for several use sentinel://"},
+      {"warden_redis sentinel://:topsecret@127.0.0.1:26379;", "needs the monitored master's name"},
+      {"warden_redis sentinel://:topsecret@no-such-host.invalid:26379/mymaster;",
+       "cannot resolve redis host \"no-such-host.invalid\""},
+      {"warden_redis sentinel://127.0.0.1:26379/m password=topsecret tls=on;",
+       "not talk to Redis over TLS yet"},
+      {"warden_redis cluster://127.0.0.1:7000;", "not talk to Redis Cluster yet"},
+      {"warden_redis ftp://u:topsecret@127.0.0.1;", "expected host[:port]"},
       {"warden_geoip /nonexistent/country.mmdb;", "cannot open \"/nonexistent/country.mmdb\""},
       {"warden_geoip @MMDB@ lookup=;", "invalid parameter \"lookup=\""},
       {"warden_blacklist_zone 1k;", "too small"},
@@ -402,11 +435,20 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
   }
   NginxServer::Options good;
   good.http =
-      "warden_redis 127.0.0.1:6379 timeout=1s;\nwarden_geoip @MMDB@ lookup=country_code;\n"
+      "warden_redis 127.0.0.1:6379 timeout=1s user=warden password=topsecret;\n"
+      "warden_geoip @MMDB@ lookup=country_code;\n"
       "warden_allow 10.0.0.0/8 2001:db8::/32;\nwarden_block_country cn RU;\n" +
       server;
   auto ok = NginxServer::Test(good);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // Sentinels by address or by name (resolved now, once), with the data nodes' credentials.
+  good.http =
+      "warden_redis sentinel://warden:topsecret@127.0.0.1:26379,localhost:26380/mymaster?db=2 "
+      "timeout=300ms prefix=w:;\n" +
+      server;
+  ok = NginxServer::Test(good);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("topsecret"), std::string::npos) << ok.err;
 }
 
 }  // namespace

@@ -539,7 +539,7 @@ TEST_F(LimitIntegrationTest, BadDirectivesFailConfigTest) {
       {"warden_redis 127.0.0.1:6379;\n"
        "warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s sync=2h;",
        "", "an interval from 10ms to 60s"},
-      {"warden_redis 127.0.0.1:6379 timeout=1h;", "", "expected 1ms to 60s"},
+      {"warden_redis 127.0.0.1:6379 timeout=1h;", "", "timeout must be from 1ms to 60s"},
       {"warden_redis 127.0.0.1:6379;\n"
        "warden_limit_zone $binary_remote_addr zone=a:1m rate=1r/s;\n"
        "warden_autoban zone=a bantime=400d;",

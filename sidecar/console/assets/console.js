@@ -198,19 +198,33 @@ async function post(action, body) {
     message(action + ' ' + body.entry + ': ' + e.message, true);
     return;
   }
-  message(action === 'ban'
-    ? 'banned ' + reply.banned + (reply.expires_at ? ' until ' + reply.expires_at : ' permanently')
-    : 'unbanned ' + reply.unbanned);
+  const until = reply.expires_at ? ' until ' + reply.expires_at : ' permanently';
+  message(action === 'ban' ? 'banned ' + reply.banned + until
+    : action === 'allow' ? 'allowed ' + reply.allowed + until + ' (never blocked, limited or auto-banned)'
+      : 'removed ' + reply.unbanned);
   refreshSoon();
 }
 const ban = (entry) => post('ban', { entry, ttl: $('ttl').value, reason: $('reason').value });
 const unban = (entry) => post('unban', { entry });
+const allow = (entry) => post('allow', { entry, ttl: $('ttl').value, reason: $('reason').value });
 $('ban-submit').onclick = () => { if ($('ban-entry').value.trim()) ban($('ban-entry').value.trim()); };
 
-// ---- the chart: stacked areas, each decision with its own fill pattern and label
+// ---- the chart: requests stacked by decision, 4xx and 5xx as lines; each series has a text
+// label and its own pattern (or dash), so it reads without colour
 const SERIES = [
   { key: 'pass', label: 'passed', color: 'var(--pass)', pattern: 'solid' },
-  { key: 'refused', label: 'refused (blocked or limited)', color: 'var(--refused)', pattern: 'hatch' },
+  { key: 'blacklist', label: 'blocked: blacklist', color: 'var(--refused)', pattern: 'diagonal' },
+  { key: 'country', label: 'blocked: country', color: 'var(--country)', pattern: 'cross' },
+  { key: 'autoban', label: 'blocked: autoban', color: 'var(--autoban)', pattern: 'vertical' },
+  { key: 'limited', label: 'limited', color: 'var(--limited)', pattern: 'horizontal' },
+  { key: 'challenge', label: 'challenged', color: 'var(--challenge)', pattern: 'dots' },
+  { key: 'dry_run', label: 'dry run (would be refused)', color: 'var(--dryrun)', pattern: 'backslash' },
+  { key: 'other', label: 'refused, cause not recorded', color: 'var(--muted)', pattern: 'checker',
+    optional: true },
+];
+const LINES = [
+  { key: '4xx', label: '4xx responses', color: 'var(--warn)', dash: '6 3' },
+  { key: '5xx', label: '5xx responses', color: 'var(--bad)', dash: '2 2', width: 2.5 },
 ];
 const svgNs = 'http://www.w3.org/2000/svg';
 function el(name, attrs, parent) {
@@ -219,42 +233,95 @@ function el(name, attrs, parent) {
   if (parent) parent.appendChild(e);
   return e;
 }
-const fillOf = (s) => (s.pattern === 'hatch' ? 'url(#hatch)' : s.color);
-function renderLegend(last) {
+// One hidden <svg> of fill patterns, shared by the chart and the legend's swatches.
+function ensurePatterns() {
+  if ($('series-patterns')) return;
+  const svg = el('svg', { id: 'series-patterns', width: 0, height: 0, 'aria-hidden': 'true',
+    style: 'position:absolute' }, document.body);
+  const defs = el('defs', {}, svg);
+  const marks = {
+    diagonal: (p, c) => el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: c, 'stroke-width': 3 }, p),
+    backslash: (p, c) => el('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: c, 'stroke-width': 1.5 }, p),
+    vertical: (p, c) => el('line', { x1: 3, y1: 0, x2: 3, y2: 6, stroke: c, 'stroke-width': 2 }, p),
+    horizontal: (p, c) => el('line', { x1: 0, y1: 3, x2: 6, y2: 3, stroke: c, 'stroke-width': 2 }, p),
+    cross: (p, c) => { marks.vertical(p, c); marks.horizontal(p, c); },
+    dots: (p, c) => el('circle', { cx: 3, cy: 3, r: 1.6, fill: c }, p),
+    checker: (p, c) => { el('rect', { width: 3, height: 3, fill: c }, p); el('rect', { x: 3, y: 3, width: 3, height: 3, fill: c }, p); },
+  };
+  const rotate = { diagonal: 'rotate(45)', backslash: 'rotate(-45)' };
+  for (const s of SERIES) {
+    if (s.pattern === 'solid') continue;
+    const attrs = { id: 'pattern-' + s.key, width: 6, height: 6, patternUnits: 'userSpaceOnUse' };
+    if (rotate[s.pattern]) attrs.patternTransform = rotate[s.pattern];
+    const p = el('pattern', attrs, defs);
+    el('rect', { width: 6, height: 6, fill: s.color, 'fill-opacity': 0.25 }, p);
+    marks[s.pattern](p, s.color);
+  }
+}
+const fillOf = (s) => (s.pattern === 'solid' ? s.color : 'url(#pattern-' + s.key + ')');
+// The series a chart draws: "other" only when some step has it.
+function shownSeries(series) {
+  return SERIES.filter((s) => series && series[s.key] && (!s.optional || series[s.key].some((v) => v > 0)));
+}
+function renderLegend(series, last) {
   const ul = $('legend');
   ul.textContent = '';
-  for (const s of SERIES) {
+  const values = (s) => (last === null ? '' : ': ' + fmtInt(series[s.key] ? series[s.key][last] : 0) + ' in the last step');
+  for (const s of series ? shownSeries(series) : SERIES.filter((x) => !x.optional)) {
     const li = document.createElement('li');
     const sw = el('svg', { width: 14, height: 14, 'aria-hidden': 'true' });
     el('rect', { width: 14, height: 14, fill: fillOf(s), stroke: s.color }, sw);
     li.appendChild(sw);
-    li.append(s.label + (last ? ': ' + fmtInt(last[s.key]) + ' in the last step' : ''));
+    li.append(s.label + (series ? values(s) : ''));
     li.dataset.series = s.key;
+    ul.appendChild(li);
+  }
+  for (const s of LINES) {
+    const li = document.createElement('li');
+    const sw = el('svg', { width: 22, height: 14, 'aria-hidden': 'true' });
+    el('line', { x1: 0, y1: 7, x2: 22, y2: 7, stroke: s.color, 'stroke-width': s.width || 1.5,
+      'stroke-dasharray': s.dash }, sw);
+    li.appendChild(sw);
+    li.append(s.label + (series ? values(s) : ''));
+    li.dataset.series = s.key;
+    li.className = 'line';
     ul.appendChild(li);
   }
 }
 function renderChart(series) {
+  ensurePatterns();
   const box = $('chart');
   box.textContent = '';
   // As wide as the panel, in its pixels: the labels keep their shape in a narrow window.
   const W = Math.max(280, Math.round(box.clientWidth) || 1000), H = 220, L = 48, B = 20, T = 8;
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}` }, box);
-  const n = series ? series.pass.length : 0;
-  if (!n) { renderLegend(null); return; }
-  const totals = series.pass.map((p, i) => SERIES.reduce((a, s) => a + (series[s.key][i] || 0), 0));
+  const n = series && series.pass ? series.pass.length : 0;
+  if (!n) { renderLegend(null, null); return; }
+  const stacked = shownSeries(series);
+  const totals = series.pass.map((p, i) => stacked.reduce((a, s) => a + (series[s.key][i] || 0), 0));
   const max = Math.max(1, ...totals);
   const round = (v) => Math.round(v * 10) / 10;
   const x = (i) => round(L + (W - L - 4) * (n === 1 ? 1 : i / (n - 1)));
-  const y = (v) => round(H - B - (H - B - T) * (v / max));
+  const y = (v) => round(H - B - (H - B - T) * (Math.min(v, max) / max));
   let base = new Array(n).fill(0);
-  for (const s of SERIES) {
+  for (const s of stacked) {
     const top = base.map((b, i) => b + (series[s.key][i] || 0));
     let d = `M${x(0)},${y(top[0])}`;
     for (let i = 1; i < n; i++) d += `L${x(i)},${y(top[i])}`;
     for (let i = n - 1; i >= 0; i--) d += `L${x(i)},${y(base[i])}`;
-    const path = el('path', { d: d + 'Z', fill: fillOf(s) }, svg);
+    const path = el('path', { d: d + 'Z', fill: fillOf(s), stroke: s.color, 'stroke-width': 0.5,
+      'data-series': s.key }, svg);
     el('title', {}, path).textContent = s.label;
     base = top;
+  }
+  for (const s of LINES) {
+    const v = series[s.key];
+    if (!v) continue;
+    let d = `M${x(0)},${y(v[0] || 0)}`;
+    for (let i = 1; i < n; i++) d += `L${x(i)},${y(v[i] || 0)}`;
+    const path = el('path', { d, fill: 'none', stroke: s.color, 'stroke-width': s.width || 1.5,
+      'stroke-dasharray': s.dash, 'data-series': s.key }, svg);
+    el('title', {}, path).textContent = s.label;
   }
   el('line', { x1: L, y1: H - B, x2: W, y2: H - B, stroke: 'var(--line)' }, svg);
   const unit = series.step_ms === 1000 ? '/s' : '/min';
@@ -262,7 +329,7 @@ function renderChart(series) {
   el('text', { x: 2, y: H - B }, svg).textContent = '0';
   el('text', { x: L, y: H - 4 }, svg).textContent = fmtTime(series.start_ms);
   el('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }, svg).textContent = fmtTime(series.start_ms + (n - 1) * series.step_ms);
-  renderLegend({ pass: series.pass[n - 1], refused: series.refused[n - 1] });
+  renderLegend(series, n - 1);
   $('traffic-scope').textContent = `(${state.range}, one point per ${series.step_ms === 1000 ? 'second' : 'minute'})`;
 }
 function chartSeries() {
@@ -270,8 +337,11 @@ function chartSeries() {
   if (rangeSeconds(state.range) > 900) return state.series;
   if (!snap || !snap.series) return null;
   const s = snap.series, keepN = rangeSeconds(state.range), from = Math.max(0, s.pass.length - keepN);
-  const out = { step_ms: s.step_ms, start_ms: s.start_ms + from * s.step_ms, decisions: s.decisions };
-  for (const k of s.decisions) out[k] = s[k].slice(from);
+  const out = { step_ms: s.step_ms, start_ms: s.start_ms + from * s.step_ms, decisions: s.decisions,
+    lines: s.lines || [] };
+  for (const k of [...s.decisions, ...(s.lines || []), 'requests', 'refused']) {
+    if (s[k]) out[k] = s[k].slice(from);
+  }
   return out;
 }
 
@@ -288,23 +358,44 @@ const topColumns = [
   { key: '4xx', label: '4xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['4xx'] : null) },
   { key: '5xx', label: '5xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['5xx'] : null) },
   { key: 'upstream_ms', label: 'upstream ms', num: true, fmt: (r) => fmtInt(r.upstream_ms) },
+  ...profileColumns(),
   { key: 'state', label: 'state', filter: true },
   { key: 'action', label: '', cell: (td, r) => {
-    const b = document.createElement('button');
+    const button = (text, action, title, onclick, className) => {
+      const b = document.createElement('button');
+      b.textContent = text;
+      b.title = title;
+      b.dataset.action = action;
+      if (className) b.className = className;
+      b.onclick = onclick;
+      td.appendChild(b);
+    };
     if (r.state === 'banned') {
-      b.textContent = 'Unban';
-      b.title = 'take ' + r.ban + ' off the blacklist';
-      b.onclick = () => unban(r.ban);
+      button('Unban', 'unban', 'take ' + r.ban + ' off the blacklist', () => unban(r.ban));
+    } else if (r.state === 'allowed') {
+      button('Remove allow', 'unallow', 'take ' + r.ban + ' off the allow list', () => unban(r.ban));
     } else {
-      b.textContent = 'Ban';
-      b.className = 'danger';
-      b.title = 'ban ' + r.address + ' for ' + $('ttl').value;
-      b.onclick = () => ban(r.address);
+      button('Ban', 'ban', 'ban ' + r.address + ' for ' + $('ttl').value, () => ban(r.address), 'danger');
     }
-    b.dataset.action = b.textContent.toLowerCase();
-    td.appendChild(b);
+    if (r.state !== 'allowed') {
+      button('Allow', 'allow', 'never block, limit or auto-ban ' + r.address + ' (for ' + $('ttl').value + ')',
+        () => allow(r.address));
+    }
   } },
 ];
+// What the nodes tell of an address beyond its counts: its distinct paths, its most requested
+// path, its user agent (click to filter by them) and its autoban strikes.
+function profileColumns() {
+  const cut = (text, max) => (text === null || text === undefined ? '-'
+    : text.length > max ? text.substring(0, max - 1) + '…' : text);
+  return [
+    { key: 'distinct_paths', label: 'paths', num: true, fmt: (r) => (r.distinct_paths === null
+      || r.distinct_paths === undefined ? '-' : fmtInt(r.distinct_paths) + (r.distinct_paths_saturated ? '+' : '')) },
+    { key: 'top_path', label: 'top path', filter: true, fmt: (r) => cut(r.top_path, 40) },
+    { key: 'user_agent', label: 'user agent', filter: true, fmt: (r) => cut(r.user_agent, 48) },
+    { key: 'strikes', label: 'strikes', num: true, fmt: (r) => fmtInt(r.strikes) },
+  ];
+}
 const countryColumns = [
   { key: 'country', label: 'country', filter: true },
   { key: 'addresses', label: 'addresses', num: true, fmt: (r) => fmtInt(r.addresses) },
@@ -332,7 +423,7 @@ const banColumns = [
   { key: 'nodes_reached', label: 'reached', num: true, fmt: fmtReach },
   { key: 'action', label: '', cell: (td, r) => {
     const b = document.createElement('button');
-    b.textContent = 'Unban';
+    b.textContent = r.source === 'allow' ? 'Remove' : 'Unban';
     b.dataset.action = 'unban';
     b.onclick = () => unban(r.entry);
     td.appendChild(b);
@@ -345,6 +436,20 @@ const jobColumns = [
   { key: 'next', label: 'next run', fmt: (r) => (r.next_fire
     ? 'in ' + fmtDuration((Date.parse(r.next_fire) - serverNow()) / 1000) : '-') },
   { key: 'running_here', label: 'running', fmt: (r) => (r.running_here ? 'yes' : 'no') },
+  // A batch going on anywhere in the fleet: rows done of total, and when it will be done.
+  { key: 'progress', label: 'progress', cell: (td, r) => {
+    const p = r.progress;
+    if (!p || !p.total) { td.textContent = p ? 'starting on ' + p.node : '-'; return; }
+    const share = Math.min(100, Math.floor(100 * p.done / p.total));
+    const bar = document.createElement('progress');
+    bar.max = p.total;
+    bar.value = p.done;
+    bar.setAttribute('aria-label', r.name + ' progress');
+    td.append(bar, ' ' + share + '% (' + fmtInt(p.done) + ' of ' + fmtInt(p.total) + ')'
+      + (p.eta_s ? ', ETA ' + fmtDuration(p.eta_s) : '') + (p.node ? ' on ' + p.node : ''));
+    td.dataset.done = String(p.done);
+    td.dataset.total = String(p.total);
+  } },
   { key: 'result', label: 'last result', fmt: (r) => (r.last ? r.last.result : '-') },
   { key: 'finished', label: 'last finished', fmt: (r) => (r.last && r.last.finished
     ? fmtDuration((serverNow() - r.last.finished) / 1000) + ' ago' : '-') },
@@ -423,7 +528,7 @@ function render() {
     $('kpi-requests').textContent = fmtInt(snap.totals.requests);
     $('kpi-refused').textContent = fmtInt(snap.totals.refused);
     const s = snap.series;
-    const last = s && s.pass.length ? s.pass[s.pass.length - 1] + s.refused[s.refused.length - 1] : null;
+    const last = s && s.requests && s.requests.length ? s.requests[s.requests.length - 1] : null;
     $('kpi-rps').textContent = fmtInt(last);
   }
   if (snap.bans) $('kpi-bans').textContent = fmtInt(snap.bans.total);
@@ -445,8 +550,10 @@ function render() {
     renderTable('paths', pathColumns, paths.rows);
   }
   if (snap.bans) {
-    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + (snap.bans.total > snap.bans.rows.length
-      ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
+    const entries = snap.bans.total + (snap.bans.allowed || 0);
+    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + ' bans'
+      + (snap.bans.allowed ? ', ' + fmtInt(snap.bans.allowed) + ' allowed' : '')
+      + (entries > snap.bans.rows.length ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
     renderTable('bans', banColumns, snap.bans.rows);
   }
   renderTable('jobs', jobColumns, snap.jobs || []);

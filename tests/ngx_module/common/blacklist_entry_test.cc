@@ -24,6 +24,26 @@ TEST(BlacklistEntryTest, RoundTrips) {
   EXPECT_EQ(back->reason, e.reason);
 }
 
+// An allow entry is written v2, so that a node older than the allow list skips it as
+// malformed instead of reading it as a ban; v2 holds allow entries only.
+TEST(BlacklistEntryTest, AnAllowEntryIsWrittenV2) {
+  BlacklistEntry e;
+  e.cidr = *Cidr::Parse("192.0.2.7");
+  e.source = EntrySource::kAllow;
+  e.added_by = "console:ann@127.0.0.1";
+  const std::string value = e.EncodeValue();
+  EXPECT_EQ(value.substr(0, 3), "v2\t");
+  std::string err;
+  auto back = BlacklistEntry::Decode("192.0.2.7", value, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->source, EntrySource::kAllow);
+  EXPECT_STREQ(EntrySourceName(EntrySource::kAllow), "allow");
+  EXPECT_EQ(EntrySourceFromName("allow"), EntrySource::kAllow);
+  EXPECT_FALSE(BlacklistEntry::Decode("192.0.2.7", "v1\t0\t0\tallow\tx\ty", &err));
+  e.source = EntrySource::kManual;
+  EXPECT_EQ(e.EncodeValue().substr(0, 3), "v1\t");
+}
+
 TEST(BlacklistEntryTest, ReasonMayHoldTabsAfterEncoding) {
   BlacklistEntry e;
   e.cidr = *Cidr::Parse("192.0.2.1");

@@ -45,6 +45,26 @@ TEST_F(AutobanTest, BansAtTheNthStrikeWithinFindtime) {
   EXPECT_FALSE(ab.Strike(ip_, 4000));
 }
 
+// The strike count each refusal reached, for the console's top talkers.
+TEST_F(AutobanTest, StrikeTellsTheCountItReached) {
+  auto ab = Make(3, 60000, 600000);
+  uint32_t strikes = 99;
+  EXPECT_FALSE(ab.Strike(ip_, 1000, &strikes));
+  EXPECT_EQ(strikes, 1u);
+  EXPECT_FALSE(ab.Strike(ip_, 2000, &strikes));
+  EXPECT_EQ(strikes, 2u);
+  EXPECT_TRUE(ab.Strike(ip_, 3000, &strikes));
+  EXPECT_EQ(strikes, 3u);  // the ban
+  EXPECT_FALSE(ab.Strike(ip_, 4000, &strikes));
+  EXPECT_EQ(strikes, 0u);  // banned already: counts nothing
+  // Half a window later, the previous window's strikes count for half: 1 + 0.5 rounds down.
+  auto slow = Make(10, 60000, 600000);
+  IpAddress other = *IpAddress::Parse("192.0.2.8");
+  EXPECT_FALSE(slow.Strike(other, 0, &strikes));
+  EXPECT_FALSE(slow.Strike(other, 90000, &strikes));
+  EXPECT_EQ(strikes, 1u);
+}
+
 TEST_F(AutobanTest, BansAgainAfterAnUnban) {
   auto ab = Make(3, 60000, 600000);
   EXPECT_FALSE(ab.Strike(ip_, 1000));

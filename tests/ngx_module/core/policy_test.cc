@@ -48,6 +48,22 @@ TEST_F(PolicyTest, BlocksBlacklistedWithReason) {
   EXPECT_EQ(Reason(v), "blacklist 192.0.2.0/24 (feed)");
 }
 
+// The console's chart tells blocks apart by their cause.
+TEST_F(PolicyTest, EachBlockNamesItsCause) {
+  Ban("192.0.2.1");
+  Ban("192.0.2.2", EntrySource::kAutoban);
+  Ban("192.0.2.3", EntrySource::kFeed);
+  Policy p;
+  ASSERT_TRUE(p.BlockCountry("CN"));
+  EXPECT_EQ(Judge(p, "192.0.2.1").cause, Cause::kBlacklist);
+  EXPECT_EQ(Judge(p, "192.0.2.2").cause, Cause::kAutoban);
+  EXPECT_EQ(Judge(p, "192.0.2.3").cause, Cause::kBlacklist);
+  EXPECT_EQ(Judge(p, "192.0.2.4", "CN").cause, Cause::kCountry);
+  EXPECT_EQ(Judge(p, "192.0.2.4", "DE").cause, Cause::kNone);
+  // a listed address from a blocked country: the blacklist decides first
+  EXPECT_EQ(Judge(p, "192.0.2.2", "CN").cause, Cause::kAutoban);
+}
+
 TEST_F(PolicyTest, AChallengeEntryChallengesInsteadOfBlocking) {
   Ban("192.0.2.9", EntrySource::kChallenge);
   Policy p;
@@ -61,6 +77,26 @@ TEST_F(PolicyTest, AChallengeEntryChallengesInsteadOfBlocking) {
   Policy allowing;
   allowing.Allow(C("192.0.2.0/24"));
   EXPECT_EQ(Judge(allowing, "192.0.2.9").decision, Decision::kAllow);
+}
+
+// The fleet's allow list (`warden allow`) rides on the blacklist: the most specific entry that
+// covers an address decides, as nginx's own allow/deny would in that order.
+TEST_F(PolicyTest, TheFleetsAllowListIsTheMostSpecificEntryThatWins) {
+  Ban("192.0.2.0/24");
+  Ban("192.0.2.7", EntrySource::kAllow);
+  Ban("198.51.100.0/24", EntrySource::kAllow);
+  Ban("198.51.100.9");
+  Policy p;
+  p.BlockCountry("DE");
+  auto v = Judge(p, "192.0.2.7", "DE");
+  EXPECT_EQ(v.decision, Decision::kAllow);  // over its network's ban and its country
+  EXPECT_EQ(Reason(v), "allowlist 192.0.2.7 (fleet)");
+  EXPECT_EQ(Judge(p, "192.0.2.8").decision, Decision::kBlock);
+  EXPECT_EQ(Judge(p, "198.51.100.8", "DE").decision, Decision::kAllow);
+  EXPECT_EQ(Judge(p, "198.51.100.9").decision, Decision::kBlock);  // a ban inside it: narrower
+  Policy dry;  // a dry run does not turn an allow into a "would block"
+  dry.set_dry_run(true);
+  EXPECT_EQ(Judge(dry, "192.0.2.7").decision, Decision::kAllow);
 }
 
 TEST_F(PolicyTest, AllowListBeatsBlacklistAndCountry) {

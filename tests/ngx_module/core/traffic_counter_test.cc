@@ -153,6 +153,124 @@ TEST_F(TrafficCounterTest, PathsReachSharedMemoryWithTheirText) {
   EXPECT_EQ(longest.truncated, 1);
 }
 
+TrafficCounter::Sample Visit(std::string_view path, std::string_view user_agent,
+                             uint32_t strikes = 0) {
+  TrafficCounter::Sample s = Sample(strikes > 0, nullptr, strikes ? 429 : 200);
+  s.path = path;
+  s.user_agent = user_agent;
+  s.strikes = strikes;
+  return s;
+}
+
+// Per address: its distinct paths, its top path, its user agent and its highest strike count,
+// as a flush takes them (and clears them for the next one).
+TEST_F(TrafficCounterTest, ProfileOfAnAddress) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("192.0.2.10");
+  IpAddress b = *IpAddress::Parse("192.0.2.11");
+  int64_t now = 1000;
+  for (const char* path : {"/a", "/b", "/a", "/c", "/a", "/a"}) {
+    counter.Count(a, Visit(path, "curl/8.5"), now++);
+  }
+  counter.Count(a, Visit("/a", "bot/1", 2), now++);
+  counter.Count(a, Visit("/a", "curl/8.5", 3), now++);
+  counter.Count(a, Visit("/b", "curl/8.5", 1), now++);
+  counter.Count(b, Visit("/login", ""), now++);
+  counter.Fold();
+  ShmMap::Lock lock(map_, getpid());
+  TrafficCounter::AddressProfile p = counter.TakeProfile(a.bytes());
+  EXPECT_EQ(p.paths.Estimate(), 3);
+  EXPECT_EQ(p.top_path, "/a");
+  EXPECT_EQ(p.user_agent, "curl/8.5");
+  EXPECT_EQ(p.strikes, 3u);
+  TrafficCounter::AddressProfile q = counter.TakeProfile(b.bytes());
+  EXPECT_EQ(q.paths.Estimate(), 1);
+  EXPECT_EQ(q.top_path, "/login");
+  EXPECT_EQ(q.user_agent, "");  // none sent
+  EXPECT_EQ(q.strikes, 0u);
+  // Taken: the next flush starts afresh.
+  TrafficCounter::AddressProfile again = counter.TakeProfile(a.bytes());
+  EXPECT_TRUE(again.paths.empty());
+  EXPECT_EQ(again.top_path, "");
+  EXPECT_EQ(again.user_agent, "");
+  EXPECT_EQ(again.strikes, 0u);
+}
+
+// Two workers' summaries merge in the zone: the union of their paths, the path and the user
+// agent that lead overall (not in each worker), the highest strikes.
+TEST_F(TrafficCounterTest, ProfilesOfTwoWorkersMerge) {
+  TrafficCounter one(&map_, getpid()), two(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("2001:db8::a");
+  one.Count(a, Visit("/x", "A"), 1);
+  one.Count(a, Visit("/y", "A"), 2);
+  one.Count(a, Visit("/y", "B", 4), 3);
+  two.Count(a, Visit("/z", "B"), 4);
+  two.Count(a, Visit("/y", "A"), 5);
+  two.Count(a, Visit("/y", "A", 1), 6);
+  one.Fold();
+  two.Fold();
+  ShmMap::Lock lock(map_, getpid());
+  TrafficCounter::AddressProfile p = one.TakeProfile(a.bytes());
+  EXPECT_EQ(p.paths.Estimate(), 3);
+  EXPECT_EQ(p.top_path, "/y");
+  EXPECT_EQ(p.user_agent, "A");
+  EXPECT_EQ(p.strikes, 4u);
+}
+
+// A user agent counts by its first 120 bytes, and a longer one shows it was cut.
+TEST_F(TrafficCounterTest, LongUserAgentIsCut) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("192.0.2.12");
+  std::string long_agent(300, 'M');
+  counter.Count(a, Visit("/", long_agent), 1);
+  counter.Count(a, Visit("/", long_agent.substr(0, 200)), 2);  // the same first 120 bytes
+  std::string exact(TrafficCounter::kMaxUserAgent, 'E');
+  IpAddress b = *IpAddress::Parse("192.0.2.13");
+  counter.Count(b, Visit("/", exact), 3);
+  counter.Fold();
+  ShmMap::Lock lock(map_, getpid());
+  TrafficCounter::AddressProfile p = counter.TakeProfile(a.bytes());
+  EXPECT_EQ(p.user_agent, std::string(TrafficCounter::kMaxUserAgent, 'M') + "...");
+  EXPECT_EQ(p.user_agent_count, 2u);
+  EXPECT_EQ(counter.TakeProfile(b.bytes()).user_agent, exact);
+}
+
+// Whatever clients send, the zone stays its size and the worker's own table too: many
+// distinct paths and user agents (long ones) only evict older slots, and an address that
+// asks for one path and sends one user agent most of the time still has them reported.
+TEST_F(TrafficCounterTest, MemoryStaysBoundedUnderManyPathsAndUserAgents) {
+  const size_t slots = map_.ReadStats().slots;
+  const size_t region = region_.size();
+  TrafficCounter counter(&map_, getpid());
+  IpAddress scanner = *IpAddress::Parse("198.51.100.1");
+  const std::string tail(2000, 'z');
+  int64_t now = 1;
+  for (int i = 0; i < 50000; ++i) {
+    const std::string unique = "/scan/" + std::to_string(i) + tail;
+    const std::string agent = "agent " + std::to_string(i) + tail;
+    if (i % 3 == 0) {
+      counter.Count(scanner, Visit("/wp-login.php", "masscan/1.3"), now++);
+    }
+    counter.Count(scanner, Visit(unique, agent), now++);
+    counter.Count(scanner, Visit("/wp-login.php", "masscan/1.3"), now++);
+    counter.Count(
+        *IpAddress::Parse("10.1." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250)),
+        Visit(unique, agent), now++);
+    if (i % 100 == 0) counter.Fold();
+  }
+  counter.Fold();
+  ShmMap::Stats stats = map_.ReadStats();
+  EXPECT_EQ(stats.slots, slots);
+  EXPECT_LE(stats.entries, slots);
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_EQ(region_.size(), region);
+  ShmMap::Lock lock(map_, getpid());
+  TrafficCounter::AddressProfile p = counter.TakeProfile(scanner.bytes());
+  EXPECT_GT(p.paths.Estimate(), 100);  // (at least the last fold's hundred)
+  EXPECT_EQ(p.top_path, "/wp-login.php");
+  EXPECT_EQ(p.user_agent, "masscan/1.3");
+}
+
 TEST_F(TrafficCounterTest, FoldWithNothingCountedLeavesTheZoneAlone) {
   TrafficCounter counter(&map_, getpid());
   counter.Fold();

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/warden_core.h"
+
 namespace warden {
 namespace {
 
@@ -142,9 +144,16 @@ TEST_F(WorkerTest, MetricsCountDecisionsPerNode) {
   worker_.CountDecision(0);
   worker_.CountDecision(0);
   worker_.CountDecision(1);
+  worker_.CountDecision(WARDEN_BLOCK, WARDEN_CAUSE_COUNTRY);
+  worker_.CountDecision(WARDEN_BLOCK, WARDEN_CAUSE_AUTOBAN);
+  worker_.CountDecision(WARDEN_BLOCK, WARDEN_CAUSE_AUTOBAN);
   std::string text = worker_.Metrics(now_);
   EXPECT_NE(text.find("# TYPE warden_requests_total counter"), std::string::npos) << text;
   EXPECT_NE(text.find("warden_requests_total{decision=\"pass\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("warden_requests_total{decision=\"block\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("warden_blocked_total{cause=\"blacklist\"} 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("warden_blocked_total{cause=\"country\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("warden_blocked_total{cause=\"autoban\"} 2"), std::string::npos) << text;
 
   // A second worker of the same node adds to the same totals.
   Worker other(

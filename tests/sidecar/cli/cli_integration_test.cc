@@ -229,6 +229,50 @@ TEST_F(CliTest, ExportNginxFormat) {
   EXPECT_EQ(json::parse(r.out).size(), 3u);
 }
 
+// The fleet's allow list lives with the blacklist (source "allow", a v2 value): listed,
+// exported as nginx's allow rules in the order nginx needs, left out of plain lists, not
+// banned over by a feed, taken off by --remove only when it is an allow entry.
+TEST_F(CliTest, AllowListedExportedAndNotBannedOverByAFeed) {
+  ASSERT_EQ(Warden({"ban", "192.0.2.0/24"}).exit_code, 0);
+  RunResult r = Warden({"allow", "192.0.2.7", "198.51.100.0/24", "--reason", "office"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(r.out,
+            "allowed 192.0.2.7 permanently: office\nallowed 198.51.100.0/24 permanently: office\n");
+  json allowed = ListJson(*this, {"--source", "allow"});
+  ASSERT_EQ(allowed.size(), 2u) << allowed.dump();
+  EXPECT_EQ(allowed[0]["source"], "allow");
+  EXPECT_EQ(allowed[0]["reason"], "office");
+
+  r = Warden({"export"});
+  EXPECT_EQ(r.out.substr(r.out.find('\n') + 1),
+            "allow 192.0.2.7;\ndeny 192.0.2.0/24;\nallow 198.51.100.0/24;\n");
+  r = Warden({"export", "--format", "plain"});
+  EXPECT_EQ(r.out, "192.0.2.0/24\n");
+
+  // A feed's list does not ban over it; a person may.
+  r = Warden({"ban", "--file", "-"}, "192.0.2.7\n203.0.113.9\n");
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(ListJson(*this, {"--source", "allow"}).size(), 2u);
+  EXPECT_EQ(ListJson(*this, {"--source", "feed"}).size(), 1u);
+  r = Warden({"ban", "198.51.100.0/24"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(ListJson(*this, {"--source", "allow"}).size(), 1u);
+  // Allowing a banned address says it replaced the ban.
+  r = Warden({"allow", "203.0.113.9", "--ttl", "1h"});
+  EXPECT_EQ(r.out, "allowed 203.0.113.9 for 1h (replaced its ban)\n") << Show(r);
+
+  r = Warden({"allow", "--remove", "192.0.2.7", "192.0.2.0/24"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(r.out, "removed 192.0.2.7 from the allow list\n192.0.2.0/24: not on the allow list\n");
+  EXPECT_EQ(ListJson(*this, {"--source", "manual"}).size(), 2u);  // the /24 stays banned
+
+  r = Warden({"allow"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  r = Warden({"allow", "--remove", "192.0.2.7", "--ttl", "1h"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("allow --remove takes entries only"), std::string::npos) << Show(r);
+}
+
 TEST_F(CliTest, ExportToAnUnwritablePlaceFails) {
   RunResult r = Warden({"export", "--output", "/nonexistent-dir/deny.conf"});
   EXPECT_EQ(r.exit_code, 1);

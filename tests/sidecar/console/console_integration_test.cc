@@ -219,14 +219,35 @@ Stream ReadEvents(int port, size_t events, std::chrono::milliseconds budget) {
   return out;
 }
 
+// What Client(i) says it is.
+std::string Agent(int i) { return "client-" + std::to_string(i) + "/1.0"; }
+
 // Client(i) sends requests[i] requests to nginx, each answered 200.
 void Traffic(const NginxServer& nginx, const std::vector<int>& requests) {
   for (size_t i = 0; i < requests.size(); ++i) {
+    const int client = static_cast<int>(i);
     for (int n = 0; n < requests[i]; ++n) {
-      ASSERT_EQ(HttpGet("127.0.0.1", nginx.port(), "/", {}, 3s, Client(static_cast<int>(i))).status,
+      ASSERT_EQ(HttpGet("127.0.0.1", nginx.port(), "/", {{"User-Agent", Agent(client)}}, 3s,
+                        Client(client))
+                    .status,
                 200);
     }
   }
+}
+
+// The sum of a series' values ("pass", "blacklist", ...).
+long long SumOf(const nlohmann::json& series, const std::string& name) {
+  long long sum = 0;
+  if (!series.contains(name)) return -1;
+  for (const auto& v : series[name]) sum += v.get<long long>();
+  return sum;
+}
+
+const nlohmann::json* RowOf(const nlohmann::json& rows, const std::string& address) {
+  for (const auto& row : rows) {
+    if (row.value("address", "") == address) return &row;
+  }
+  return nullptr;
 }
 
 long long RequestsOf(const nlohmann::json& rows, const std::string& address) {
@@ -327,6 +348,99 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   EXPECT_NE(unknown.body.find("\"error\""), std::string::npos);
 }
 
+// The chart's series per decision, and each talker's user agent, paths and strikes: one client
+// passes, one is on the blacklist, one is rate limited (with autoban strikes).
+TEST(ConsoleIntegrationTest, SeriesByDecisionAndTalkersProfiles) {
+  RedisServer redis;
+  NginxServer::Options o;
+  o.http = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n" +
+           "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m;\n"
+           "warden_autoban zone=api strikes=50 findtime=1m bantime=1h;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n  warden on;\n  root @DIR@/html;\n"
+           "  location / { try_files /index.html =404; }\n"
+           "  location /api { warden_limit zone=api burst=1 nodelay; "
+           "try_files /index.html =404; }\n}\n";
+  NginxServer nginx(o);
+  Daemon daemon(redis);
+  ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
+  std::map<int, int> statuses;
+  auto get = [&](int client, const std::string& path) {
+    const int status = HttpGet("127.0.0.1", nginx.port(), path, {{"User-Agent", Agent(client)}}, 3s,
+                               Client(client))
+                           .status;
+    statuses[status]++;
+    return status;
+  };
+  // Client 0 passes: 6 requests over 3 paths, /two the most.
+  for (const char* path : {"/one", "/two", "/two", "/three", "/two", "/one"}) get(0, path);
+  // Client 1 is banned (from the console), then refused 4 times.
+  ASSERT_EQ(daemon
+                .Post("/api/v1/ban", {{"entry", Client(1)}, {"reason", "test"}},
+                      {{"X-Warden-CSRF", daemon.Csrf()}})
+                .status,
+            200);
+  ASSERT_TRUE(PollUntil([&] { return get(1, "/") == 403; }, 10s, 50ms));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(get(1, "/"), 403);
+  // Client 2: 1r/m with burst=1, so 2 pass and 3 are limited (3 strikes).
+  for (int i = 0; i < 5; ++i) get(2, "/api");
+  const int passed = statuses[200], blocked = statuses[403], limited = statuses[429];
+  ASSERT_EQ(blocked, 4);
+  ASSERT_EQ(limited, 3);  // (and passed: 8, and what client 1 sent before its ban landed)
+  const int total = passed + blocked + limited;
+
+  nlohmann::json series;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        series = daemon.Json("/api/v1/series?step=1s&range=15m");
+        return series.is_object() && SumOf(series, "requests") == total &&
+               SumOf(series, "blacklist") == blocked && SumOf(series, "limited") == limited;
+      },
+      15s, 200ms))
+      << series.dump() << "\n"
+      << statuses[200] << " " << blocked << " " << limited;
+  EXPECT_EQ(SumOf(series, "pass"), passed);
+  EXPECT_EQ(SumOf(series, "country"), 0);
+  EXPECT_EQ(SumOf(series, "autoban"), 0);
+  EXPECT_EQ(SumOf(series, "other"), 0);
+  EXPECT_EQ(SumOf(series, "4xx"), blocked + limited);
+  EXPECT_EQ(SumOf(series, "5xx"), 0);
+  EXPECT_EQ(series["decisions"], nlohmann::json({"pass", "blacklist", "country", "autoban",
+                                                 "limited", "challenge", "dry_run", "other"}));
+  // The minute series (and the snapshot's) carry them too.
+  nlohmann::json minutes = daemon.Json("/api/v1/series?step=1m&range=5m");
+  EXPECT_EQ(SumOf(minutes, "blacklist"), blocked) << minutes.dump();
+  EXPECT_EQ(SumOf(minutes, "limited"), limited) << minutes.dump();
+  nlohmann::json overview;
+  ASSERT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& o) { return SumOf(o["series"], "limited") == limited; }, &overview))
+      << overview.dump();
+  EXPECT_EQ(SumOf(overview["series"], "blacklist"), blocked);
+
+  // The top talkers: user agent, distinct paths, top path, strikes.
+  nlohmann::json top;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        top = daemon.Json("/api/v1/top?by=address&window=5m");
+        const nlohmann::json* row = top.is_object() ? RowOf(top["rows"], Client(0)) : nullptr;
+        return row && (*row)["requests"] == 6 && RowOf(top["rows"], Client(2));
+      },
+      10s, 100ms))
+      << top.dump();
+  const nlohmann::json& c0 = *RowOf(top["rows"], Client(0));
+  EXPECT_EQ(c0["user_agent"], Agent(0));
+  EXPECT_EQ(c0["distinct_paths"], 3);
+  EXPECT_EQ(c0["top_path"], "/two");
+  EXPECT_EQ(c0["strikes"], 0);
+  const nlohmann::json& c1 = *RowOf(top["rows"], Client(1));
+  EXPECT_EQ(c1["user_agent"], Agent(1));
+  EXPECT_EQ(c1["refused"], blocked);
+  const nlohmann::json& c2 = *RowOf(top["rows"], Client(2));
+  EXPECT_EQ(c2["user_agent"], Agent(2));
+  EXPECT_EQ(c2["top_path"], "/api");
+  EXPECT_EQ(c2["strikes"], 3);
+  EXPECT_EQ(c2["distinct_paths"], 1);
+}
+
 TEST(ConsoleIntegrationTest, EventStreamDeliversEverySecondAndIsBounded) {
   RedisServer redis;
   Daemon daemon(redis);
@@ -422,6 +536,44 @@ TEST(ConsoleIntegrationTest, BanFromTheApiReachesNginxAndIsAudited) {
                   "{not json");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(redis.Command({"HLEN", "warden:bl:entries"}).integer, 0);
+}
+
+// The row's Allow: the address passes its network's ban on every node; the top talkers say
+// "allowed"; the write is audited and needs the CSRF token like a ban.
+TEST(ConsoleIntegrationTest, AllowFromTheApiLetsAnAddressThroughItsNetworksBan) {
+  RedisServer redis;
+  NginxServer nginx(NginxFor(redis));
+  Daemon daemon(redis);
+  ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
+  const std::string csrf = daemon.Csrf();
+  const nlohmann::json allow = {{"entry", Client(3)}, {"reason", "partner"}, {"by", "tester"}};
+  EXPECT_EQ(daemon.Post("/api/v1/allow", allow).status, 403);  // no CSRF token
+  ASSERT_EQ(
+      daemon.Post("/api/v1/ban", {{"entry", "127.0.0.0/24"}}, {{"X-Warden-CSRF", csrf}}).status,
+      200);
+  HttpReply r = daemon.Post("/api/v1/allow", allow, {{"X-Warden-CSRF", csrf}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["allowed"], Client(3));
+  auto status = [&](int i) {
+    return HttpGet("127.0.0.1", nginx.port(), "/", {}, 3s, Client(i)).status;
+  };
+  ASSERT_TRUE(PollUntil([&] { return status(4) == 403; }, 5s, 20ms));
+  EXPECT_EQ(status(3), 200);
+  EXPECT_NE(daemon.process().Stderr().find("console: allowed"), std::string::npos);
+
+  nlohmann::json row;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        nlohmann::json snap = daemon.Json("/api/v1/overview");
+        for (const auto& candidate : snap["top"]["rows"]) {
+          if (candidate["address"] == Client(3)) row = candidate;
+        }
+        return row.is_object() && snap["bans"]["total"] == 1 && snap["bans"]["allowed"] == 1;
+      },
+      10s, 100ms))
+      << daemon.Json("/api/v1/overview").dump();
+  EXPECT_EQ(row["state"], "allowed");
+  EXPECT_EQ(row["ban"], Client(3));
 }
 
 TEST(ConsoleIntegrationTest, WritesWithoutTheCsrfTokenOrFromAnotherOriginAreRefused) {
@@ -739,6 +891,30 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
       html,
       std::regex(R"(id="paths-table".*?>/</button>.*?<td data-col="requests" class="num">30<)")))
       << "see " << dom_file;
+  // Each talker's user agent (a filter button), distinct paths and top path.
+  for (int i = 0; i < 4; ++i) {
+    const std::regex row(Client(i) +
+                         R"(</button>.*?<td data-col="distinct_paths" class="num">1<)"
+                         R"(.*?<td data-col="top_path"><button class="val"[^>]*>/</button>)"
+                         R"(.*?<td data-col="user_agent"><button class="val"[^>]*>)" +
+                         Agent(i) + "<");
+    EXPECT_TRUE(std::regex_search(html, row)) << Client(i) << "\nsee " << dom_file;
+  }
+  // The chart's legend: each decision and 4xx/5xx by name, with its last step's value.
+  for (const char* label : {"passed", "blocked: blacklist", "blocked: country", "blocked: autoban",
+                            "limited", "challenged", "dry run", "4xx responses", "5xx responses"}) {
+    EXPECT_TRUE(
+        std::regex_search(html, std::regex(std::string(R"(<li[^>]*data-series="[^"]+"[^>]*>.*?)") +
+                                           label + R"([^<]*: \d+ in the last step</li>)")))
+        << label << "\nsee " << dom_file;
+  }
+  // ... and the chart draws each stacked series and line with its own fill or dash.
+  for (const char* series : {"pass", "blacklist", "limited", "4xx", "5xx"}) {
+    EXPECT_NE(html.find(std::string("data-series=\"") + series + "\""), std::string::npos)
+        << series << "\nsee " << dom_file;
+  }
+  EXPECT_NE(html.find("url(#pattern-blacklist)"), std::string::npos) << "see " << dom_file;
+  EXPECT_NE(html.find(R"(<pattern id="pattern-limited")"), std::string::npos) << "see " << dom_file;
   EXPECT_NE(html.find("198.51.100.0/24"), std::string::npos);
   EXPECT_NE(html.find("scanner"), std::string::npos);
   EXPECT_NE(html.find("console-test"), std::string::npos);

@@ -43,13 +43,56 @@ TEST(TrafficHistoryTest, ForgetsSecondsOlderThanItKeepsAndNeverGoesNegative) {
   EXPECT_EQ(h.At(1001).requests, 0);
 }
 
+// A minute with the nodes' decisions: pass, blacklist, country, autoban, limited, challenge,
+// dry_run, then 4xx and 5xx.
+TrafficReport::Minute Detailed(int64_t step, int64_t requests, int64_t refused,
+                               std::array<int64_t, TrafficReport::kSeries> series) {
+  TrafficReport::Minute m{step, requests, refused, true};
+  m.series = series;
+  return m;
+}
+
+TEST(TrafficHistoryTest, EveryDecisionGrowsPerSecond) {
+  TrafficHistory h;
+  h.Add(60'000, {Detailed(1, 10, 2, {8, 1, 0, 0, 1, 0, 0, 2, 0})});
+  h.Add(61'000, {Detailed(1, 25, 9, {16, 3, 1, 1, 4, 0, 0, 9, 1})});
+  TrafficReport::Minute s = h.At(61);
+  EXPECT_TRUE(s.detailed);
+  EXPECT_EQ(s.requests, 15);
+  EXPECT_EQ(s.refused, 7);
+  EXPECT_EQ(s.series, (std::array<int64_t, TrafficReport::kSeries>{8, 2, 1, 1, 3, 0, 0, 7, 1}));
+}
+
 TEST(TrafficHistoryTest, SeriesJsonNamesEachDecision) {
-  auto s = TrafficHistory::SeriesJson(1000, 5000, {{5, 4, 1}, {6, 0, 0}});
+  auto s = TrafficHistory::SeriesJson(1000, 5000,
+                                      {Detailed(5, 12, 6, {5, 2, 1, 1, 2, 1, 0, 6, 1}), {6, 0, 0}});
   EXPECT_EQ(s["step_ms"], 1000);
   EXPECT_EQ(s["start_ms"], 5000);
-  EXPECT_EQ(s["decisions"], nlohmann::json({"pass", "refused"}));
-  EXPECT_EQ(s["pass"], nlohmann::json({3, 0}));
-  EXPECT_EQ(s["refused"], nlohmann::json({1, 0}));
+  EXPECT_EQ(s["decisions"], nlohmann::json({"pass", "blacklist", "country", "autoban", "limited",
+                                            "challenge", "dry_run", "other"}));
+  EXPECT_EQ(s["lines"], nlohmann::json({"4xx", "5xx"}));
+  EXPECT_EQ(s["pass"], nlohmann::json({5, 0}));
+  EXPECT_EQ(s["blacklist"], nlohmann::json({2, 0}));
+  EXPECT_EQ(s["country"], nlohmann::json({1, 0}));
+  EXPECT_EQ(s["autoban"], nlohmann::json({1, 0}));
+  EXPECT_EQ(s["limited"], nlohmann::json({2, 0}));
+  EXPECT_EQ(s["challenge"], nlohmann::json({1, 0}));
+  EXPECT_EQ(s["dry_run"], nlohmann::json({0, 0}));
+  EXPECT_EQ(s["other"], nlohmann::json({0, 0}));
+  EXPECT_EQ(s["4xx"], nlohmann::json({6, 0}));
+  EXPECT_EQ(s["5xx"], nlohmann::json({1, 0}));
+  EXPECT_EQ(s["requests"], nlohmann::json({12, 0}));
+  EXPECT_EQ(s["refused"], nlohmann::json({6, 0}));
+}
+
+// Points from before the breakdown (or nodes that do not send it): what passed is the
+// requests not refused, and the refusals are "other".
+TEST(TrafficHistoryTest, SeriesJsonReadsPointsWithoutDecisions) {
+  auto s = TrafficHistory::SeriesJson(60000, 0, {{0, 4, 1}});
+  EXPECT_EQ(s["pass"], nlohmann::json({3}));
+  EXPECT_EQ(s["other"], nlohmann::json({1}));
+  EXPECT_EQ(s["blacklist"], nlohmann::json({0}));
+  EXPECT_EQ(s["refused"], nlohmann::json({1}));
 }
 
 }  // namespace

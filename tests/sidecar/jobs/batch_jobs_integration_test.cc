@@ -6,9 +6,12 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "net/http_client.h"
+#include "support/free_port.h"
 #include "support/mariadb_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
@@ -95,11 +98,74 @@ keep = "highest-id"
 
   // The history counts what each run reported: members moved, duplicates deleted, rows of
   // a recomputed cache entry.
-  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'archive-members'"),
-            500);
-  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'contacts-dedupe'"),
-            90);
+  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'archive-members'"), 500);
+  EXPECT_EQ(Count("SELECT SUM(rows_done) FROM warden_job_runs WHERE job = 'contacts-dedupe'"), 90);
   EXPECT_EQ(Count("SELECT MAX(rows_done) FROM warden_job_runs WHERE job = 'cache:stats'"), 1);
+}
+
+// While a members_migrate run goes on, the daemon's GET /jobs (what the console's jobs panel
+// shows) has its progress: rows done of the total to move, rate, ETA, which sidecar. It comes
+// from Redis, so every sidecar of the fleet shows it, and it is gone once the run ends.
+TEST_F(BatchJobsTest, AMigrationsProgressShowsWhileItRunsAndGoesWhenItEnds) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  db_->Query(
+      "CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
+      "last_login_time INT NOT NULL, KEY (last_login_time))");
+  db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq), IF(seq % 2 = 0, " +
+             std::to_string(now - 400 * 86400) + ", " + std::to_string(now) +
+             ") FROM seq_1_to_1000");
+  const int port = FreePort();
+  // 50 chunks with a rest of 100 ms after each: about 5 s, long enough to be seen going on.
+  const std::string config = tmp_.Write(
+      "warden.toml", "[redis]\nurl = \"" + redis_->url() + "\"\n[mysql]\nurl = \"" + db_->url() +
+                         "\"\n[daemon]\nnode = \"side-a\"\nlisten = \"127.0.0.1:" +
+                         std::to_string(port) + "\"\n" + R"(
+[[job]]
+name = "archive-members"
+type = "members_migrate"
+schedule = "@every 1h"
+args = ["--chunk", "10", "--chunk-time", "0", "--throttle", "sleep=100ms"]
+)");
+  Process daemon = Process::Start(Options(config, {"daemon"}));
+  HttpClient http;
+  auto jobs = [&]() -> nlohmann::json {
+    try {
+      HttpResponse r = http.Send({.url = "http://127.0.0.1:" + std::to_string(port) + "/jobs"});
+      nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+      return r.status == 200 && j.is_array() && j.size() == 1 ? j[0] : nlohmann::json();
+    } catch (const std::exception&) {
+      return nullptr;  // not listening yet
+    }
+  };
+  ASSERT_TRUE(PollUntil([&] { return jobs().is_object(); }, 10s)) << daemon.Stderr();
+  const nlohmann::json token = jobs();
+  ASSERT_TRUE(token["progress"].is_null()) << token.dump();  // nothing runs yet
+  RunResult run = test::Run(Options(config, {"job", "run", "archive-members"}));
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+
+  nlohmann::json progress;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        progress = jobs()["progress"];
+        return progress.is_object() && progress.value("done", 0) > 0;
+      },
+      20s))
+      << daemon.Stderr();
+  EXPECT_EQ(progress["total"], 500) << progress.dump();
+  EXPECT_LT(progress["done"].get<int64_t>(), 500) << progress.dump();
+  EXPECT_TRUE(progress["eta_s"].is_number()) << progress.dump();
+  EXPECT_GT(progress["rows_per_s"].get<double>(), 0) << progress.dump();
+  EXPECT_EQ(progress["node"], "side-a");
+  EXPECT_EQ(redis_->Command({"EXISTS", "warden:job:archive-members:progress"}).integer, 1);
+
+  EXPECT_TRUE(PollUntil([&] { return Count("SELECT COUNT(*) FROM member") == 500; }, 30s))
+      << daemon.Stderr();
+  EXPECT_TRUE(PollUntil([&] { return jobs()["progress"].is_null(); }, 10s)) << jobs().dump();
+  EXPECT_EQ(jobs()["last"]["result"], "ok") << jobs().dump();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(30s), 0) << daemon.Stderr();
 }
 
 TEST_F(BatchJobsTest, TheDaemonsOwnFlagsReachItsBatchJobs) {

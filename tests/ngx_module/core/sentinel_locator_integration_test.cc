@@ -1,0 +1,196 @@
+// AsyncRedis through a SentinelLocator against real redis-servers and a real Sentinel, the
+// event loop pumped by hand over every context the two attach (the module attaches them to
+// nginx's loop instead): the primary is found past a dead Sentinel, and a primary demoted with
+// REPLICAOF behind the connection's back, answering READONLY, is left for the new one.
+#include <gtest/gtest.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "core/async_redis.h"
+#include "core/sentinel_locator.h"
+#include "support/free_port.h"
+#include "support/redis_server.h"
+
+namespace warden {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The contexts alive on the hand-pumped loop: hiredis's cleanup hook removes a freed one.
+std::set<redisAsyncContext*>* live_contexts = nullptr;
+
+void ForgetContext(void* privdata) {
+  if (live_contexts) live_contexts->erase(static_cast<redisAsyncContext*>(privdata));
+}
+
+class SentinelLocatorTest : public ::testing::Test {
+ protected:
+  SentinelLocatorTest() { live_contexts = &contexts_; }
+  ~SentinelLocatorTest() override {
+    redis_.reset();
+    locator_.reset();
+    live_contexts = nullptr;
+  }
+
+  AsyncRedis::AttachFn Attach() {
+    return [this](redisAsyncContext* ac) {
+      contexts_.insert(ac);
+      ac->ev.data = ac;
+      ac->ev.cleanup = ForgetContext;
+      return true;
+    };
+  }
+
+  void Start(const std::vector<RedisNodeAddress>& sentinels, const std::string& password = "") {
+    LogFn log = [this](LogLevel, const std::string& line) { log_.push_back(line); };
+    locator_ = std::make_unique<SentinelLocator>(
+        SentinelLocator::Settings{sentinels, "mymaster", "", password, 500}, SystemNowMs, Attach(),
+        log);
+    RedisEndpoint endpoint;
+    endpoint.password = password;
+    endpoint.sentinels = sentinels;
+    endpoint.master_name = "mymaster";
+    endpoint.timeout_ms = 500;
+    endpoint.locator = locator_.get();
+    redis_ = std::make_unique<AsyncRedis>(endpoint, "test", SystemNowMs, Attach(), log);
+  }
+
+  // One turn of an event loop over every live context.
+  void Pump() {
+    std::vector<redisAsyncContext*> now(contexts_.begin(), contexts_.end());
+    std::vector<pollfd> fds;
+    for (redisAsyncContext* ac : now) fds.push_back(pollfd{ac->c.fd, POLLIN | POLLOUT, 0});
+    if (fds.empty() || poll(fds.data(), fds.size(), 10) <= 0) return;
+    for (size_t i = 0; i < now.size(); ++i) {
+      if (contexts_.count(now[i]) && (fds[i].revents & POLLOUT)) redisAsyncHandleWrite(now[i]);
+      if (contexts_.count(now[i]) && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        redisAsyncHandleRead(now[i]);
+      }
+    }
+  }
+  template <class Done>
+  bool PumpUntil(Done done, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      redis_->Tick();
+      locator_->Tick();
+      Pump();
+    }
+    return done();
+  }
+  // SET key value through the connection: its reply's text ("OK", "READONLY ...") or "".
+  std::string Set(const std::string& key) {
+    std::string answer;
+    bool done = false;
+    if (!PumpUntil([&] { return redis_->connected(); })) return "not connected";
+    redis_->Send({"SET", key, "1"}, 500, [&](redisReply* r) {
+      done = true;
+      if (r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR)) {
+        answer.assign(r->str, r->len);
+      }
+    });
+    PumpUntil([&] { return done; });
+    return answer;
+  }
+
+  std::set<redisAsyncContext*> contexts_;
+  std::vector<std::string> log_;
+  std::unique_ptr<SentinelLocator> locator_;
+  std::unique_ptr<AsyncRedis> redis_;
+};
+
+test::RedisServer::Options Watching(int port) {
+  // One Sentinel that never fails over by itself: the tests move the primary by hand.
+  test::RedisServer::Options options;
+  options.sentinel = test::RedisServer::Sentinel{.master_port = port,
+                                                 .master_name = "mymaster",
+                                                 .quorum = 1,
+                                                 .down_after_ms = 600000,
+                                                 .failover_timeout_ms = 600000,
+                                                 .auth_pass = ""};
+  return options;
+}
+
+TEST_F(SentinelLocatorTest, FindsThePrimaryPastADeadSentinelAndChecksItsRole) {
+  test::RedisServer primary;
+  test::RedisServer sentinel(Watching(primary.port()));
+  Start({{"127.0.0.1", test::FreePort()}, {"127.0.0.1", sentinel.port()}});
+  EXPECT_EQ(Set("k1"), "OK");
+  EXPECT_EQ(primary.Command({"GET", "k1"}).str, "1");
+  ASSERT_TRUE(locator_->primary());
+  EXPECT_EQ(locator_->primary()->port, primary.port());
+}
+
+TEST_F(SentinelLocatorTest, ASentinelWithoutThePrimarysPasswordIsAskedAnyway) {
+  test::RedisServer::Options secured;
+  secured.password = "s3cret";
+  test::RedisServer primary(secured);
+  test::RedisServer::Options watching = Watching(primary.port());
+  watching.sentinel->auth_pass = "s3cret";
+  test::RedisServer sentinel(watching);
+  Start({{"127.0.0.1", sentinel.port()}}, "s3cret");
+  EXPECT_EQ(Set("k1"), "OK");
+  EXPECT_EQ(primary.Command({"GET", "k1"}).str, "1");
+}
+
+TEST_F(SentinelLocatorTest, ADemotedPrimaryAnsweringReadonlyIsLeftForTheNewOne) {
+  test::RedisServer first;
+  test::RedisServer::Options replica;
+  replica.replica_of = first.port();
+  test::RedisServer second(replica);
+  test::RedisServer sentinel(Watching(first.port()));
+  Start({{"127.0.0.1", sentinel.port()}});
+  ASSERT_EQ(Set("before"), "OK");
+
+  // `second` becomes the primary and `first` its replica, and the Sentinel is told; nothing
+  // closes the connection to `first`, and no +switch-master is published.
+  ASSERT_FALSE(second.Command({"REPLICAOF", "NO", "ONE"}).is_error());
+  ASSERT_FALSE(first.Command({"REPLICAOF", "127.0.0.1", std::to_string(second.port())}).is_error());
+  ASSERT_FALSE(sentinel.Command({"SENTINEL", "REMOVE", "mymaster"}).is_error());
+  ASSERT_FALSE(sentinel
+                   .Command({"SENTINEL", "MONITOR", "mymaster", "127.0.0.1",
+                             std::to_string(second.port()), "1"})
+                   .is_error());
+
+  EXPECT_EQ(Set("during").substr(0, 8), "READONLY");
+  // The connection left `first`, asked the Sentinel again and writes to `second`.
+  EXPECT_TRUE(PumpUntil([&] { return Set("after") == "OK"; }));
+  EXPECT_EQ(second.Command({"GET", "after"}).str, "1");
+  ASSERT_TRUE(locator_->primary());
+  EXPECT_EQ(locator_->primary()->port, second.port());
+  bool logged = false;
+  for (const std::string& line : log_)
+    logged |= line.find("answered READONLY") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
+TEST_F(SentinelLocatorTest, FollowsSwitchMasterFromTheSubscription) {
+  test::RedisServer old_primary;
+  test::RedisServer new_primary;
+  // Stands in for a Sentinel that answers no query (a plain server has no SENTINEL command)
+  // but delivers what is published on +switch-master, as a Sentinel does in a failover.
+  test::RedisServer announcer;
+  Start({{"127.0.0.1", announcer.port()}});
+  EXPECT_FALSE(PumpUntil([&] { return redis_->connected(); }, 300ms));
+  ASSERT_TRUE(PumpUntil([&] {
+    return announcer.Command({"PUBSUB", "NUMSUB", "+switch-master"}).elements.at(1).integer == 1;
+  }));
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "othermaster 127.0.0.1 1 127.0.0.1 " + std::to_string(old_primary.port())});
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "mymaster 127.0.0.1 " + std::to_string(old_primary.port()) + " 127.0.0.1 " +
+                         std::to_string(new_primary.port())});
+  EXPECT_EQ(Set("k"), "OK");
+  EXPECT_EQ(new_primary.Command({"GET", "k"}).str, "1");
+  EXPECT_TRUE(old_primary.Command({"GET", "k"}).is_nil());
+}
+
+}  // namespace
+}  // namespace warden
