@@ -116,6 +116,8 @@ typedef struct {
 
 
 typedef struct {
+    ngx_str_t                    node;         /* warden_node; NUL-terminated */
+
     ngx_flag_t                   redis_set;
     warden_redis_t              *redis;
 

@@ -95,6 +95,7 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
             /* back from the wait: Redis's verdict, or the fail mode's */
             if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_TIMEOUT) {
                 ngx_memzero(&ctx->exact, sizeof(warden_limit_verdict_t));
+                ctx->exact.unanswered = 1;
                 if (wlcf->limit_fail) {
                     ctx->exact.rejected = 1;
                     ctx->exact.retry_after_ms = 1000;
@@ -104,6 +105,11 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
             v = ctx->exact;
             ctx->exact_state = NGX_HTTP_WARDEN_EXACT_NONE;
         }
+
+        /* each zone counts its own verdict, once per request */
+        warden_worker_count_limit(ngx_http_warden_worker, (int) zone->index,
+                                  &v, (int) wlcf->limit_dry_run,
+                                  (int) wlcf->limit_fail);
 
         if (v.rejected) {
             ctx->hit = (ngx_int_t) i;

@@ -26,6 +26,8 @@
 
 static char *ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_warden_node(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void ngx_http_warden_redis_cleanup(void *data);
 static char *ngx_http_warden_geoip(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -70,6 +72,13 @@ static ngx_command_t  ngx_http_warden_commands[] = {
     { ngx_string("warden_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_warden_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("warden_node"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_warden_node,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -254,6 +263,53 @@ ngx_module_t  ngx_http_warden_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/*
+ * warden_node NAME: how the fleet knows this node (its heartbeat in Redis,
+ * the console, its bans' reasons); the host name by default.
+ */
+
+static char *
+ngx_http_warden_node(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_warden_main_conf_t *wmcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (wmcf->node.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid node name \"%V\": 1 to 64 characters",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid node name \"%V\": letters, digits "
+                               "and . _ - only", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the parser ends each argument with a NUL: the core reads it as it is */
+    wmcf->node = value[1];
+
+    return NGX_CONF_OK;
+}
 
 
 static char *

@@ -44,6 +44,7 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     ngx_http_warden_limit_zone_t **zones;
     ngx_http_warden_behaviour_t  **rules;
     warden_behaviour_conf_t        bconf;
+    ngx_core_conf_t               *ccf;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_warden_module);
 
@@ -58,6 +59,12 @@ ngx_http_warden_init_process(ngx_cycle_t *cycle)
     if (ngx_http_warden_worker == NULL) {
         return NGX_ERROR;
     }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    warden_worker_set_node(ngx_http_warden_worker,
+                           (const char *) wmcf->node.data, NGINX_VERSION,
+                           (int) ccf->worker_processes);
 
     shctx = wmcf->stats_zone->data;
 

@@ -221,4 +221,13 @@ end
 return {epoch, seq, last, present}
 )lua";
 
+const char* const RedisSchema::kNodeHeartbeatScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+return now
+)lua";
+
 }  // namespace warden

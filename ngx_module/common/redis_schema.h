@@ -24,6 +24,10 @@ class RedisSchema {
   // A sidecar's heartbeat (JSON, expires), and every sidecar by its last heartbeat (the console).
   std::string SidecarNode(const std::string& node) const { return prefix_ + "sc:node:" + node; }
   std::string SidecarNodes() const { return prefix_ + "sc:nodes"; }
+  // An nginx node's heartbeat (JSON written by its leader worker, expires), and every nginx
+  // node by its last heartbeat (the console's nodes, limits and ban propagation).
+  std::string NginxNode(const std::string& node) const { return prefix_ + "ng:node:" + node; }
+  std::string NginxNodes() const { return prefix_ + "ng:nodes"; }
   // The fleet's traffic per second (15 min) and per minute (24 h), and the sidecar that writes
   // them (the console's time series).
   std::string TrafficSeconds() const { return prefix_ + "ts:s"; }
@@ -92,6 +96,12 @@ class RedisSchema {
   // the time since the last push, over which the requests arrived (a key's first request is free);
   // returns the levels (x 1000). A bucket is the string "<level>:<unix ms>", expiring once drained.
   static const char* const kLimitSyncScript;
+
+  // An nginx node's heartbeat. KEYS: the node's key ("ng:node:<node>"), the set of nodes
+  // ("ng:nodes"). ARGV: the report (JSON), its time to live (ms), how long a silent node stays
+  // in the set (ms), the node's name. Stores the report, scores the node by Redis's clock and
+  // drops nodes silent for longer than that. Returns Redis's time (Unix ms).
+  static const char* const kNodeHeartbeatScript;
 
   // KEYS: epoch, seq, log. ARGV: a stream id the caller last applied (or ""), an epoch to set
   // if none exists yet (so the first reader and the first writer agree on one).

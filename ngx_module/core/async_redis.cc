@@ -83,6 +83,8 @@ void AsyncRedis::Tick() {
 
 void AsyncRedis::NoteOutage(const std::string& what) {
   ++errors_;
+  last_error_ = what;
+  last_error_ms_ = clock_();
   if (outage_logged_) return;
   log_(LogLevel::kError, what + " (" + purpose_ + "; nothing waits on it, retrying)");
   outage_logged_ = true;

@@ -72,10 +72,15 @@ class AsyncRedis {
   // Runs after each (re)connection, before any other command may be sent.
   void set_on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
   const RedisEndpoint& endpoint() const { return endpoint_; }
+  const std::string& purpose() const { return purpose_; }
   void Log(LogLevel level, const std::string& msg) const { log_(level, msg); }
   // Marks Redis as answering again after an outage (logged once).
   void MarkHealthy();
   uint64_t errors() const { return errors_; }
+  // The last failure (connection or command; never a password) and when (0: none yet), for the
+  // node's heartbeat.
+  const std::string& last_error() const { return last_error_; }
+  int64_t last_error_ms() const { return last_error_ms_; }
 
  private:
   struct Pending;
@@ -113,6 +118,8 @@ class AsyncRedis {
   bool outage_logged_ = false;
   int64_t next_attempt_ms_ = 0;
   uint64_t errors_ = 0;
+  std::string last_error_;
+  int64_t last_error_ms_ = 0;
   Backoff backoff_;
 };
 

@@ -273,6 +273,12 @@ void BlacklistSync::OnRead(redisReply* r) {
       ++expected;
     }
   }
+  // Live in the table now (each batch committed as it closed): when this node had each ban.
+  const int64_t applied_ms = clock_();
+  for (size_t k = 0; k < i && k < changes->size(); ++k) {
+    const StreamChange& c = (*changes)[k];
+    if (c.op == "add" && c.seq < expected) applied_.Add(c.seq, applied_ms);
+  }
   if (gap) {
     SendHello(true);
   } else {

@@ -8,6 +8,7 @@
 #include "common/redis_schema.h"
 #include "core/async_redis.h"
 #include "core/blacklist_table.h"
+#include "core/node_report.h"
 
 namespace warden {
 
@@ -35,6 +36,10 @@ class BlacklistSync {
   uint64_t redis_errors() const { return redis_.errors(); }
   // When Redis last answered the sync (0: never): the sync lag the metrics show.
   int64_t last_contact_ms() const { return last_contact_ms_; }
+  // The last additions this worker applied from the change stream, with when (its heartbeat's
+  // ban propagation times); a new leader starts with none.
+  const AppliedRing& applied() const { return applied_; }
+  const AsyncRedis& redis() const { return redis_; }
 
   static constexpr int64_t kLeaseMs = 3000;
   static constexpr int kBlockMs = 1000;
@@ -89,6 +94,7 @@ class BlacklistSync {
   uint64_t load_prev_entries_ = 0;  // the list before the load, when there was one
   bool held_ = false;
   int64_t next_accept_check_ms_ = 0;
+  AppliedRing applied_;
 };
 
 }  // namespace warden

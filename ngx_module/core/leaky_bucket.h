@@ -24,6 +24,7 @@ struct LeakyBucketVerdict {
   int64_t excess = 0;          // the bucket's level after (or, rejected, at) this request
   int64_t delay_ms = 0;        // how long to hold an accepted request
   int64_t retry_after_ms = 0;  // rejected: when a request would be accepted again
+  bool unanswered = false;     // sync=exact: decided by the fail mode, Redis did not answer
 };
 
 class LeakyBucket {

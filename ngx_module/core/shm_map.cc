@@ -10,7 +10,7 @@ namespace warden {
 
 namespace {
 
-constexpr uint64_t kMagic = 0x57415244454e4d32ULL;  // "WARDENM2"
+constexpr uint64_t kMagic = 0x57415244454e4d33ULL;  // "WARDENM3"
 constexpr double kMaxLoad = 0.85;
 constexpr size_t kEvictionSample = 16;
 
@@ -38,6 +38,7 @@ bool ShmMap::Attach(void* region, size_t bytes) {
   queue_ = static_cast<uint8_t*>(region) + HeaderBytes();
   slots_ = reinterpret_cast<Slot*>(queue_ + queue_capacity_ * (1 + kKeyInline));
   count_ = slots;
+  bytes_ = bytes;
   if (header->magic == kMagic && header->slot_count == slots &&
       header->queue_capacity == queue_capacity_) {
     header_ = header;

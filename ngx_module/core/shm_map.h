@@ -76,6 +76,14 @@ class ShmMap {
   void Drain(std::vector<std::string>* out, size_t max, Pred wanted);
   Stats ReadStats() const;
 
+  // A few counters of the owner's (a limit zone's outcomes), beside the map, shared by every
+  // worker and kept across reloads with the map. No lock: a relaxed atomic add.
+  static constexpr size_t kCounters = 8;
+  void Count(size_t which);
+  uint64_t counter(size_t which) const;
+  // The region's size in bytes, as attached.
+  size_t bytes() const { return bytes_; }
+
   template <typename T>
   static T& Value(Slot* slot) {
     static_assert(sizeof(T) <= kValueBytes && std::is_trivially_copyable_v<T>, "value");
@@ -111,6 +119,7 @@ class ShmMap {
   size_t count_ = 0;
   size_t queue_capacity_ = 0;
   uint64_t seed_ = 0;
+  size_t bytes_ = 0;
 };
 
 struct ShmMap::Header {
@@ -126,7 +135,16 @@ struct ShmMap::Header {
   uint64_t queue_head;  // next to drain
   uint64_t queue_len;
   uint64_t queue_overflow;
+  std::atomic<uint64_t> counters[kCounters];
 };
+
+inline void ShmMap::Count(size_t which) {
+  if (which < kCounters) header_->counters[which].fetch_add(1, std::memory_order_relaxed);
+}
+
+inline uint64_t ShmMap::counter(size_t which) const {
+  return which < kCounters ? header_->counters[which].load(std::memory_order_relaxed) : 0;
+}
 
 template <typename Pred>
 void ShmMap::Drain(std::vector<std::string>* out, size_t max, Pred wanted) {

@@ -333,6 +333,27 @@ int warden_worker_attach_blacklist(warden_worker_t* w, void* region, size_t byte
   }
 }
 
+void warden_worker_set_node(warden_worker_t* w, const char* name, const char* version,
+                            int workers) {
+  try {
+    w->impl->SetNode(name ? name : "", version ? version : "", workers);
+  } catch (...) {
+    // (Out of memory.) The host name stays.
+  }
+}
+
+void warden_worker_count_limit(warden_worker_t* w, int zone, const warden_limit_verdict_t* v,
+                               int dry_run, int fail_closed) {
+  warden::LeakyBucketVerdict verdict;
+  verdict.rejected = v->rejected != 0;
+  verdict.delay_ms = v->delay_ms;
+  verdict.unanswered = v->unanswered != 0;
+  try {
+    w->impl->CountLimit(zone, verdict, dry_run != 0, fail_closed != 0);
+  } catch (...) {
+  }
+}
+
 int warden_worker_add_limit_zone(warden_worker_t* w, const char* name, void* region, size_t bytes,
                                  int64_t rate, int64_t sync_ms) {
   try {
@@ -349,6 +370,7 @@ void ToC(const warden::LeakyBucketVerdict& v, warden_limit_verdict_t* out) {
   out->excess = v.excess;
   out->delay_ms = v.delay_ms;
   out->retry_after_ms = v.retry_after_ms;
+  out->unanswered = v.unanswered ? 1 : 0;
 }
 
 warden::LeakyBucketParams Params(int64_t rate, int64_t burst, int64_t delay) {

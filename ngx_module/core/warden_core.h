@@ -85,6 +85,10 @@ size_t warden_stats_format(void *region, size_t bytes);
 /* per worker: views of the shared zones and the Redis side */
 warden_worker_t *warden_worker_create(int pid, warden_log_pt log, warden_attach_pt attach,
                                       void *ctx);
+/* how the fleet knows this node (NULL or "": the host name), for its heartbeat in Redis and
+   its bans; before the zones and rules are added */
+void warden_worker_set_node(warden_worker_t *w, const char *name, const char *version,
+                            int workers);
 int warden_worker_attach_blacklist(warden_worker_t *w, void *region, size_t bytes);
 /* returns the zone's index (in the order added), -1 on failure */
 int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *region, size_t bytes,
@@ -197,7 +201,13 @@ typedef struct {
   int64_t excess; /* requests x 1000 */
   int64_t delay_ms;
   int64_t retry_after_ms;
+  int unanswered; /* sync=exact: decided by the fail mode, Redis did not answer */
 } warden_limit_verdict_t;
+
+/* one zone's verdict for a request, counted once per request and zone (the node's heartbeat,
+   warden_limit_requests_total); dry_run: warden_limit_dry_run applies */
+void warden_worker_count_limit(warden_worker_t *w, int zone, const warden_limit_verdict_t *v,
+                               int dry_run, int fail_closed);
 
 /* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay */
 void warden_worker_limit(warden_worker_t *w, int zone, const unsigned char *key, size_t len,

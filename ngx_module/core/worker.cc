@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
@@ -11,15 +12,26 @@
 namespace warden {
 
 Worker::Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
-    : pid_(pid), clock_(std::move(clock)), attach_(std::move(attach)), log_(std::move(log)) {
+    : pid_(pid),
+      clock_(std::move(clock)),
+      attach_(std::move(attach)),
+      log_(std::move(log)),
+      started_ms_(clock_()) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   node_name_ = host;
 }
 
+void Worker::SetNode(std::string name, std::string nginx_version, int workers) {
+  if (!name.empty()) node_name_ = std::move(name);
+  nginx_version_ = std::move(nginx_version);
+  workers_ = workers;
+}
+
 Worker::~Worker() { Shutdown(); }
 
 bool Worker::AttachBlacklist(void* region, size_t bytes) {
+  blacklist_bytes_ = bytes;
   return blacklist_.Attach(region, bytes);
 }
 
@@ -78,6 +90,7 @@ int Worker::AddBehaviour(BehaviourRule rule, void* region, size_t bytes) {
                                        pid_, log_);
   if (!b->attached()) return -1;
   behaviours_.push_back(std::move(b));
+  behaviour_bytes_.push_back(bytes);
   return static_cast<int>(behaviours_.size() - 1);
 }
 
@@ -97,6 +110,7 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
   *out = z.limiter->Take(key, params, now_ms, pid_, false);
   if (out->rejected) return false;  // over the limit by Redis's last word: Redis is not asked
   if (!exact_redis_ || !exact_redis_->connected() || !breaker_.Allow(now_ms)) {
+    out->unanswered = true;
     stats_.CountExactLocal(worker_);
     if (fail_closed) {
       out->rejected = true;
@@ -171,6 +185,7 @@ void Worker::FailExact(std::vector<ExactRequest>& batch) {
   for (auto& req : batch) {
     stats_.CountExactLocal(worker_);
     LeakyBucketVerdict v;
+    v.unanswered = true;
     if (req.fail_closed) {
       v.rejected = true;
       v.retry_after_ms = 1000;
@@ -362,9 +377,11 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
   }
   bool any_sync =
       std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms > 0; });
-  if (!any_sync && !traffic_) return;
-  commands_ = std::make_unique<AsyncRedis>(endpoint, "limit sync and traffic counts", clock_,
-                                           attach_, log_);
+  // The leader's pushes: limit counts, traffic counts and the node's heartbeat (which needs a
+  // leader, hence the blacklist zone every configuration with Redis has).
+  if (!any_sync && !traffic_ && !blacklist_sync_) return;
+  commands_ = std::make_unique<AsyncRedis>(
+      endpoint, "limit sync, traffic counts and node heartbeat", clock_, attach_, log_);
   RedisSchema schema(endpoint.prefix);
   for (auto& z : zones_) {
     if (z->sync_ms <= 0) continue;
@@ -377,6 +394,18 @@ LeakyBucketVerdict Worker::Limit(int zone, std::string_view key, const LeakyBuck
                                  int64_t now_ms) {
   Zone& z = *zones_.at(static_cast<size_t>(zone));
   return z.limiter->Take(key, params, now_ms, pid_, z.sync_ms > 0);
+}
+
+void Worker::CountLimit(int zone, const LeakyBucketVerdict& verdict, bool dry_run,
+                        bool fail_closed) {
+  if (zone < 0 || static_cast<size_t>(zone) >= zones_.size()) return;
+  ShmMap& map = zones_[static_cast<size_t>(zone)]->map;
+  const bool held = verdict.rejected || verdict.delay_ms > 0;
+  map.Count(dry_run && held    ? NodeReport::kDryRun
+            : verdict.rejected ? NodeReport::kRejected
+            : held             ? NodeReport::kDelayed
+                               : NodeReport::kPassed);
+  if (verdict.unanswered) map.Count(fail_closed ? NodeReport::kFailClosed : NodeReport::kFailOpen);
 }
 
 void Worker::Tick() {
@@ -426,10 +455,97 @@ void Worker::Tick() {
     if (z->sync) z->sync->Tick();
   }
   int64_t now = clock_();
+  if (now >= next_heartbeat_ms_ && !heartbeat_in_flight_ && commands_->connected()) {
+    SendHeartbeat(now);
+  }
   if (traffic_ && now >= next_traffic_flush_ms_) {
     next_traffic_flush_ms_ = now + kTrafficFlushMs;
     traffic_->Flush(commands_.get(), *schema_);
   }
+}
+
+void Worker::SendHeartbeat(int64_t now_ms) {
+  next_heartbeat_ms_ = now_ms + kHeartbeatMs;
+  std::string report = Report(now_ms).ToJson();
+  heartbeat_in_flight_ = true;
+  bool sent =
+      commands_->Send({"EVAL", RedisSchema::kNodeHeartbeatScript, "2",
+                       schema_->NginxNode(node_name_), schema_->NginxNodes(), std::move(report),
+                       std::to_string(kHeartbeatTtlMs), std::to_string(kForgetNodeMs), node_name_},
+                      commands_->endpoint().timeout_ms, [this, now_ms](redisReply* r) {
+                        heartbeat_in_flight_ = false;
+                        if (!r || r->type != REDIS_REPLY_INTEGER)
+                          return;  // the connection reports failures
+                        commands_->MarkHealthy();
+                        // Redis's clock against this node's, at the middle of the round trip.
+                        clock_offset_ms_ = r->integer - (now_ms + clock_()) / 2;
+                      });
+  if (!sent) heartbeat_in_flight_ = false;
+}
+
+NodeReport Worker::Report(int64_t now_ms) const {
+  NodeReport r;
+  r.node = node_name_;
+  r.pid = pid_;
+  r.nginx_version = nginx_version_;
+  r.workers = workers_;
+  r.started_ms = started_ms_;
+  r.now_ms = now_ms;
+  r.clock_offset_ms = clock_offset_ms_;
+  NodeStats::Totals t = stats_.Sum();
+  if (blacklist_.attached()) {
+    auto bl = blacklist_.ReadStats();
+    auto sync = blacklist_.ReadSyncState();
+    r.blacklist.present = true;
+    r.blacklist.seq = sync.seq;
+    r.blacklist.entries = bl.entries;
+    r.blacklist.capacity = bl.slots * 4 / 5;
+    r.blacklist.dropped = bl.rejected_full;
+    r.blacklist.epoch = std::string(sync.epoch, strnlen(sync.epoch, sizeof sync.epoch));
+    r.blacklist.loaded = sync.loaded;
+    r.blacklist.reload_held = sync.reload_held;
+    r.blacklist.loaded_at_ms = sync.loaded_at_ms;
+    int64_t contact = std::max(t.last_redis_contact_ms, sync.loaded ? sync.loaded_at_ms : 0);
+    if (blacklist_sync_) contact = std::max(contact, blacklist_sync_->last_contact_ms());
+    r.blacklist.last_contact_ms = contact;
+    r.shm.push_back({"warden_blacklist", bl.entries, bl.slots * 4 / 5, blacklist_bytes_});
+  }
+  if (blacklist_sync_) r.applied = blacklist_sync_->applied().Read();
+  auto map_zone = [&](std::string name, const ShmMap& map) {
+    ShmMap::Stats st = map.ReadStats();
+    r.shm.push_back({std::move(name), st.entries, st.slots * 85 / 100, map.bytes()});
+  };
+  if (traffic_) map_zone("warden_top", traffic_map_);
+  for (const auto& z : zones_) {
+    map_zone(z->name, z->map);
+    NodeReport::Limit limit;
+    limit.zone = z->name;
+    limit.mode = z->sync_ms < 0   ? "exact"
+                 : z->sync_ms > 0 ? "sync=" + std::to_string(z->sync_ms) + "ms"
+                                  : "local";
+    limit.keys = z->map.ReadStats().entries;
+    for (size_t o = 0; o < NodeReport::kLimitOutcomes; ++o) limit.counts[o] = z->map.counter(o);
+    r.limits.push_back(std::move(limit));
+  }
+  for (const auto& b : autobans_) map_zone("warden_autoban:" + b->autoban->rule().zone, b->strikes);
+  for (size_t i = 0; i < behaviours_.size(); ++i) {
+    ShmMap::Stats st = behaviours_[i]->stats();
+    r.shm.push_back({"warden_behaviour:" + behaviours_[i]->rule().name, st.entries,
+                     st.slots * 85 / 100, behaviour_bytes_[i]});
+  }
+  auto connection = [&](const AsyncRedis* c) {
+    if (!c) return;
+    r.redis.push_back(
+        {c->purpose(), c->connected(), c->errors(), c->last_error(), c->last_error_ms()});
+  };
+  if (blacklist_sync_) connection(&blacklist_sync_->redis());
+  connection(commands_.get());
+  connection(exact_redis_.get());
+  connection(autoban_redis_.get());
+  for (int d = 0; d < NodeStats::kDecisions; ++d) {
+    r.decisions.emplace_back(NodeStats::DecisionName(d), t.decisions[d]);
+  }
+  return r;
 }
 
 std::string Worker::Metrics(int64_t now_ms) {
@@ -543,6 +659,16 @@ std::string Worker::Metrics(int64_t now_ms) {
     for (auto& z : zones_) {
       out << "warden_limit_evictions_total{zone=\"" << z->name << "\"} "
           << z->map.ReadStats().evictions << '\n';
+    }
+    head("warden_limit_requests_total", "counter",
+         "Requests each warden_limit_zone judged, by outcome (dry_run: would have been "
+         "rejected or delayed; fail_open/fail_closed: sync=exact decided without Redis, "
+         "counted in the others too).");
+    for (auto& z : zones_) {
+      for (size_t o = 0; o < NodeReport::kLimitOutcomes; ++o) {
+        out << "warden_limit_requests_total{zone=\"" << z->name << "\",result=\""
+            << NodeReport::LimitOutcomeName(o) << "\"} " << z->map.counter(o) << '\n';
+      }
     }
     if (std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
       head("warden_limit_exact_local_total", "counter",

@@ -18,6 +18,7 @@
 #include "core/blacklist_table.h"
 #include "core/leaky_bucket.h"
 #include "core/limit_sync.h"
+#include "core/node_report.h"
 #include "core/node_stats.h"
 #include "core/rate_limiter.h"
 #include "core/sentinel_locator.h"
@@ -34,6 +35,10 @@ class Worker {
   Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
   ~Worker();
 
+  // How this node is known to the fleet (warden_node; default the host name), what it runs,
+  // for its heartbeat and its bans' reasons. Before AddAutoban and AddBehaviour.
+  void SetNode(std::string name, std::string nginx_version, int workers);
+  const std::string& node_name() const { return node_name_; }
   bool AttachBlacklist(void* region, size_t bytes);
   // Per-address traffic counts for `warden top`.
   bool AttachTraffic(void* region, size_t bytes);
@@ -59,6 +64,10 @@ class Worker {
   const BlacklistTable* blacklist() const { return blacklist_.attached() ? &blacklist_ : nullptr; }
   LeakyBucketVerdict Limit(int zone, std::string_view key, const LeakyBucketParams& params,
                            int64_t now_ms);
+  // A request's verdict from one zone, counted in the zone (once per request and zone):
+  // passed, delayed, rejected, or dry run (would have been rejected or delayed); decided without
+  // Redis under sync=exact also counts as fail-open (or fail-closed).
+  void CountLimit(int zone, const LeakyBucketVerdict& verdict, bool dry_run, bool fail_closed);
 
   // sync=exact: a request Redis decides. Returns true when the request must wait for `done`
   // (called exactly once, `failed` when Redis did not answer); false when it was decided here
@@ -107,12 +116,20 @@ class Worker {
   void Shutdown();
   int64_t tick_ms() const { return tick_ms_; }
 
+  // This node's heartbeat as the leader sends it (NodeReport, docs/redis-keys.md).
+  NodeReport Report(int64_t now_ms) const;
+  // How often the leader writes it to Redis, and how long it lives there.
+  static constexpr int64_t kHeartbeatMs = 1000;
+  static constexpr int64_t kHeartbeatTtlMs = 15000;
+  static constexpr int64_t kForgetNodeMs = 24 * 3600 * 1000;
+
   static constexpr int64_t kTrafficFlushMs = 2000;
   // How often each worker pushes its fullest behaviour buckets (warden behaviour status).
   static constexpr int64_t kHotPushMs = 1000;
 
  private:
   void OpenRequestRedis();
+  void SendHeartbeat(int64_t now_ms);
   void NotePrimary(const std::string& from, const std::string& to);
   CacheResult ReadCacheReply(const std::string& key, const redisReply* reply, CacheValue* value);
   void NoteMalformed(std::string_view key, CacheValue::Problem problem);
@@ -190,6 +207,14 @@ class Worker {
   std::unique_ptr<AsyncRedis> autoban_redis_;
   std::unique_ptr<RedisSchema> schema_;
   std::string node_name_;
+  std::string nginx_version_;
+  int workers_ = 0;
+  const int64_t started_ms_;
+  std::vector<size_t> behaviour_bytes_;
+  size_t blacklist_bytes_ = 0;
+  int64_t next_heartbeat_ms_ = 0;
+  bool heartbeat_in_flight_ = false;
+  int64_t clock_offset_ms_ = 0;
   int64_t tick_ms_ = 100;
 };
 

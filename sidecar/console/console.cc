@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/redis_schema.h"
 #include "console/console_assets.h"
+#include "console/nginx_nodes.h"
 #include "console/node_registry.h"
 #include "console/traffic_series.h"
 #include "traffic/traffic_report.h"
@@ -128,6 +129,12 @@ nlohmann::json MarkBanned(nlohmann::json rows, const std::vector<BlacklistEntry>
   return rows;
 }
 
+// The nodes panel's rows: the sidecars, then the nginx nodes (each with its "role").
+nlohmann::json AllNodes(nlohmann::json sidecars, nlohmann::json nginx_nodes) {
+  for (nlohmann::json& n : nginx_nodes) sidecars.push_back(std::move(n));
+  return sidecars;
+}
+
 }  // namespace
 
 Console::Console(Options options, Logger& logger, JobsSource jobs)
@@ -226,6 +233,10 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
   }
   RedisReply seq = conn.Command({"GET", schema.BlacklistSeq()});
   seq.view().ThrowIfError();
+  const int64_t bl_seq = seq.view().is_string() ? std::stoll(std::string(seq.view().str())) : 0;
+  // The nginx nodes' heartbeats: the nodes panel, the rate-limit zones, each ban's reach.
+  nlohmann::json nginx_nodes = NginxNodes::Read(conn, schema, now_ms, bl_seq);
+  NginxNodes::MarkReach(ban_rows, nginx_nodes, NginxNodes::ReadRecentBans(conn, schema));
 
   NodeRegistry nodes(conn, schema);
   nodes.Beat(options_.node, now_ms,
@@ -265,11 +276,9 @@ nlohmann::json Console::Snapshot(RedisConnection& conn) {
        {{"total", static_cast<int64_t>(bans.size()) - allowed},
         {"allowed", allowed},
         {"rows", std::move(ban_rows)}}},
-      {"blacklist",
-       {{"seq", seq.view().is_string() ? std::stoll(std::string(seq.view().str())) : 0},
-        {"entries", store.Count()}}},
-      {"nodes", nodes.Read(now_ms)},
-      {"limits", nullptr},  // per-zone figures live in each node's /warden/metrics only
+      {"blacklist", {{"seq", bl_seq}, {"entries", store.Count()}}},
+      {"limits", NginxNodes::Limits(nginx_nodes)},
+      {"nodes", AllNodes(nodes.Read(now_ms), std::move(nginx_nodes))},
   };
 }
 
@@ -348,8 +357,14 @@ ControlServer::Reply Console::Api(const ControlServer::ConsoleRequest& request) 
   if (name == "jobs") return Json(200, jobs_ ? jobs_() : nlohmann::json::array());
   if (name == "nodes") {
     return WithRedis([&](RedisConnection& conn) {
-      BlacklistStore store(conn, RedisSchema(options_.prefix));
-      return Json(200, NodeRegistry(conn, RedisSchema(options_.prefix)).Read(store.ServerNowMs()));
+      RedisSchema schema(options_.prefix);
+      BlacklistStore store(conn, schema);
+      const int64_t now_ms = store.ServerNowMs();
+      RedisReply seq = conn.Command({"GET", schema.BlacklistSeq()});
+      seq.view().ThrowIfError();
+      const int64_t bl_seq = seq.view().is_string() ? std::stoll(std::string(seq.view().str())) : 0;
+      return Json(200, AllNodes(NodeRegistry(conn, schema).Read(now_ms),
+                                NginxNodes::Read(conn, schema, now_ms, bl_seq)));
     });
   }
   if (name == "session") {

@@ -11,7 +11,7 @@ namespace warden {
 
 // The sidecars of the fleet, by their heartbeats in Redis (`sc:node:NAME`, a JSON object that
 // expires after kTtlMs; `sc:nodes`, each name scored by its last heartbeat, forgotten after a
-// day). nginx nodes do not beat here yet (docs/console.md).
+// day). nginx nodes beat under their own keys (console/nginx_nodes.h).
 class NodeRegistry {
  public:
   static constexpr int64_t kTtlMs = 15000;

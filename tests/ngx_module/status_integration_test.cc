@@ -82,6 +82,11 @@ TEST(StatusIntegrationTest, MetricsParseAndCount) {
   EXPECT_EQ(m["warden_blacklist_entries"], 1);
   EXPECT_GT(m["warden_blacklist_capacity"], 1000);
   EXPECT_EQ(m["warden_limit_keys{zone=\"api\"}"], 1);
+  // The zone's own outcomes: the blocked request never reached it.
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"api\",result=\"passed\"}"], 1);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"api\",result=\"rejected\"}"], 2);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"api\",result=\"delayed\"}"], 0);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"api\",result=\"fail_open\"}"], 0);
   EXPECT_GE(m["warden_blacklist_sync_lag_seconds"], 0);
   EXPECT_LT(m["warden_blacklist_sync_lag_seconds"], 3);
   EXPECT_EQ(m["warden_redis_errors_total"], 0);
@@ -97,6 +102,55 @@ TEST(StatusIntegrationTest, MetricsParseAndCount) {
       },
       3000ms));
   EXPECT_EQ(m["warden_requests_total{decision=\"limit\"}"], 2);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"api\",result=\"rejected\"}"], 2);
+}
+
+// sync=exact without Redis: each request is decided by the fail mode, and counted so.
+TEST(StatusIntegrationTest, ExactZonesCountWhatTheyDecidedWithoutRedis) {
+  RedisServer redis;
+  NginxServer::Options o;
+  o.http = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n" +
+           "warden_limit_zone $binary_remote_addr zone=pay:1m rate=1r/m sync=exact;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n"
+           "  location / { warden_limit zone=pay burst=10 nodelay; root @DIR@/html; }\n"
+           "  location = /closed { warden_limit zone=pay burst=10 nodelay; "
+           "warden_limit_fail closed; root @DIR@/html; }\n"
+           "  location = /warden/metrics { warden_status; }\n}\n";
+  NginxServer nginx(o);
+  redis.Kill();
+  EXPECT_EQ(nginx.Get("/").status, 200);
+  EXPECT_EQ(nginx.Get("/").status, 200);
+  EXPECT_EQ(nginx.Get("/closed").status, 429);
+  std::string error;
+  std::map<std::string, double> m = ParsePrometheus(nginx.Get("/warden/metrics").body, &error);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"pay\",result=\"passed\"}"], 2);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"pay\",result=\"fail_open\"}"], 2);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"pay\",result=\"rejected\"}"], 1);
+  EXPECT_EQ(m["warden_limit_requests_total{zone=\"pay\",result=\"fail_closed\"}"], 1);
+}
+
+TEST(StatusIntegrationTest, WardenNodeNamesAreChecked) {
+  struct Case {
+    const char* line;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"warden_node \"web 1\";", "invalid node name \"web 1\": letters, digits and . _ - only"},
+      {"warden_node web1;\nwarden_node web2;", "\"warden_node\" directive is duplicate"},
+      {"warden_node \"\";", "invalid node name \"\": 1 to 64 characters"},
+  };
+  for (const Case& c : cases) {
+    NginxServer::Options o;
+    o.http = std::string(c.line) + "\nserver { listen 127.0.0.1:@PORT@; }\n";
+    RunResult r = NginxServer::Test(o);
+    EXPECT_NE(r.exit_code, 0) << c.line;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.line << "\n" << r.err;
+    EXPECT_NE(r.err.find("nginx.conf:"), std::string::npos) << r.err;  // with its line
+  }
+  NginxServer::Options ok;
+  ok.http = "warden_node edge-1.example_a;\nserver { listen 127.0.0.1:@PORT@; }\n";
+  EXPECT_EQ(NginxServer::Test(ok).exit_code, 0) << NginxServer::Test(ok).err;
 }
 
 }  // namespace

@@ -420,6 +420,7 @@ const banColumns = [
     td.textContent = r.expires_at ? fmtDuration((Date.parse(r.expires_at) - serverNow()) / 1000) : 'never';
   } },
   { key: 'added_by', label: 'by', filter: true },
+  { key: 'nodes_reached', label: 'reached', num: true, fmt: fmtReach },
   { key: 'action', label: '', cell: (td, r) => {
     const b = document.createElement('button');
     b.textContent = r.source === 'allow' ? 'Remove' : 'Unban';
@@ -458,14 +459,61 @@ const jobColumns = [
     fmt: (r) => (r.failures === null || r.failures === undefined ? '-' : fmtInt(r.failures)) },
   { key: 'error', label: 'error', fmt: (r) => (r.last && r.last.error ? r.last.error : '') },
 ];
+// ---- nodes (sidecars and nginx nodes), rate-limit zones, each ban's reach
+const fmtMs = (ms) => (ms === null || ms === undefined ? '-' : fmtInt(ms) + ' ms');
 const nodeColumns = [
   { key: 'node', label: 'node', filter: true },
   { key: 'role', label: 'role', filter: true },
   { key: 'state', label: 'state', cell: (td, r) => { td.textContent = r.state; td.className = 'state-' + r.state; } },
   { key: 'age', label: 'last heartbeat', num: true, fmt: (r) => fmtDuration(r.age_ms / 1000) + ' ago' },
-  { key: 'listen', label: 'listen' },
+  { key: 'blacklist_seq', label: 'blacklist version', num: true, cell: (td, r) => {
+    if (r.blacklist_seq === undefined) { td.textContent = '-'; return; }
+    td.textContent = fmtInt(r.blacklist_seq) + (r.behind ? ' (behind by ' + fmtInt(r.behind) + ')' : ' (current)');
+    if (r.behind) td.className = 'num state-stale';
+  } },
+  { key: 'sync_lag_ms', label: 'sync lag', num: true,
+    fmt: (r) => (r.sync_lag_ms === undefined ? '-' : r.sync_lag_ms < 0 ? 'never synced' : fmtMs(r.sync_lag_ms)) },
+  { key: 'shm_use_pct', label: 'shared memory', num: true,
+    fmt: (r) => (r.shm_use_pct === undefined ? '-' : r.shm_use_pct + '% (' + r.shm_fullest + ')') },
+  { key: 'redis_state', label: 'redis', cell: (td, r) => {
+    td.textContent = r.redis_state || '-';
+    if (r.redis_state && r.redis_state !== 'ok') td.className = 'state-down';
+  } },
+  { key: 'where', label: 'listen / version',
+    fmt: (r) => (r.role === 'nginx' ? 'nginx ' + (r.nginx_version || '?') + ', ' + fmtInt(r.workers) + ' workers' : r.listen || '-') },
   { key: 'started_at', label: 'started' },
 ];
+const limitColumns = [
+  { key: 'zone', label: 'zone', filter: true },
+  { key: 'node', label: 'node', filter: true },
+  { key: 'mode', label: 'mode', filter: true },
+  { key: 'passed', label: 'passed', num: true, fmt: (r) => fmtInt(r.passed) },
+  { key: 'delayed', label: 'delayed', num: true, fmt: (r) => fmtInt(r.delayed) },
+  { key: 'rejected', label: 'rejected', num: true, fmt: (r) => fmtInt(r.rejected) },
+  { key: 'dry_run', label: 'dry run', num: true, fmt: (r) => fmtInt(r.dry_run) },
+  { key: 'fail_open', label: 'fail-open', num: true, fmt: (r) => fmtInt(r.fail_open) },
+  { key: 'fail_closed', label: 'fail-closed', num: true, fmt: (r) => fmtInt(r.fail_closed) },
+  { key: 'keys', label: 'keys', num: true, fmt: (r) => fmtInt(r.keys) },
+];
+// "2/2 nodes, slowest 12 ms": how many nginx nodes have a ban, and how fast it got there.
+function fmtReach(r) {
+  if (r.nodes_of === undefined) return '-';
+  let text = r.nodes_reached + '/' + r.nodes_of + ' nodes';
+  if (r.slowest_ms !== null && r.slowest_ms !== undefined) {
+    text += r.nodes_timed > 1 ? ', median ' + fmtMs(r.median_ms) + ', slowest ' + fmtMs(r.slowest_ms)
+      : ', in ' + fmtMs(r.slowest_ms);
+  }
+  return text;
+}
+function renderFleet(snap) {
+  if (snap.nodes) renderTable('nodes', nodeColumns, snap.nodes);
+  if (snap.limits) {
+    const plural = (n, one) => fmtInt(n) + ' ' + one + (n === 1 ? '' : 's');
+    const sums = snap.limits.zones.map((z) => Object.assign({}, z, { node: 'all ' + plural(z.nodes, 'node') }));
+    $('limits-total').textContent = '(' + plural(snap.limits.zones.length, 'zone') + '; totals since each node started)';
+    renderTable('limits', limitColumns, sums.concat(snap.limits.by_node));
+  }
+}
 
 function render() {
   renderFilters();
@@ -509,7 +557,7 @@ function render() {
     renderTable('bans', banColumns, snap.bans.rows);
   }
   renderTable('jobs', jobColumns, snap.jobs || []);
-  if (snap.nodes) renderTable('nodes', nodeColumns, snap.nodes);
+  renderFleet(snap);
 }
 
 // ---- data

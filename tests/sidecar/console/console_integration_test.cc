@@ -43,6 +43,43 @@ NginxServer::Options NginxFor(const RedisServer& redis) {
 
 std::string Client(int i) { return "127.0.0." + std::to_string(10 + i); }
 
+// An nginx node named `node` with two rate-limit zones: "wide" (sync=100ms, never refuses
+// here) and "api" (this node only: 1 request a minute with a burst of 2, so a client's first
+// 3 requests pass and the rest are rejected).
+NginxServer::Options NginxNode(const RedisServer& redis, const std::string& node) {
+  NginxServer::Options o;
+  o.http = "warden_node " + node + ";\n" +
+           "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n" +
+           "warden_limit_zone $binary_remote_addr zone=wide:1m rate=1000r/s sync=100ms;\n"
+           "warden_limit_zone $binary_remote_addr zone=api:1m rate=1r/m sync=off;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n  warden on;\n"
+           "  location / {\n    root @DIR@/html;\n"
+           "    warden_limit zone=wide burst=100 nodelay;\n"
+           "    warden_limit zone=api burst=2 nodelay;\n  }\n}\n";
+  return o;
+}
+
+// The row of `node` in a snapshot's or /api/v1/nodes' list (null when absent).
+nlohmann::json NodeRow(const nlohmann::json& nodes, const std::string& node) {
+  if (!nodes.is_array()) return nullptr;
+  for (const auto& n : nodes) {
+    if (n.value("node", "") == node) return n;
+  }
+  return nullptr;
+}
+
+// The row of `zone` (and `node`, or the sum over the nodes when empty) in a snapshot's limits.
+nlohmann::json LimitRow(const nlohmann::json& limits, const std::string& zone,
+                        const std::string& node = "") {
+  if (!limits.is_object()) return nullptr;
+  for (const auto& row : node.empty() ? limits["zones"] : limits["by_node"]) {
+    if (row.value("zone", "") == zone && (node.empty() || row.value("node", "") == node)) {
+      return row;
+    }
+  }
+  return nullptr;
+}
+
 // A running `warden daemon` with its console on 127.0.0.1 (or `listen`), for one test.
 class Daemon {
  public:
@@ -264,7 +301,9 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   nlohmann::json other;
   ASSERT_TRUE(second.OverviewUntil(
       [&](const nlohmann::json& o) {
-        return o["totals"]["requests"] == 36 && o["nodes"].size() == 2;
+        int sidecars = 0;
+        for (const auto& n : o["nodes"]) sidecars += n.value("role", "") == "sidecar" ? 1 : 0;
+        return o["totals"]["requests"] == 36 && sidecars == 2;
       },
       &other))
       << other.dump();
@@ -290,10 +329,15 @@ TEST(ConsoleIntegrationTest, TrafficFromEightAddressesShowsWithItsCounts) {
   ASSERT_EQ(minutes["pass"].size(), 5u) << minutes.dump();
   EXPECT_EQ(minutes["pass"][1], 5) << minutes.dump();
 
-  // This sidecar beats in Redis and shows as a node.
+  // This sidecar beats in Redis and shows as a node, and so does the nginx node (named after
+  // the host: no warden_node), after the sidecars.
   ASSERT_FALSE(overview["nodes"].empty());
   EXPECT_EQ(overview["nodes"][0]["node"], "console-test");
   EXPECT_EQ(overview["nodes"][0]["state"], "up");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  EXPECT_EQ(NodeRow(other["nodes"], host)["role"], "nginx") << other["nodes"].dump();
+  EXPECT_EQ(other["nodes"].back()["role"], "nginx");
 
   // Bad input is a clear JSON error.
   HttpReply bad = daemon.Get("/api/v1/top?window=1d");
@@ -660,6 +704,122 @@ TEST(ConsoleIntegrationTest, ARedisOutageShowsInTheSnapshotAndTheApiSaysSo) {
   EXPECT_NE(log.find("console: redis is back"), std::string::npos) << log;
 }
 
+TEST(ConsoleIntegrationTest, NginxNodesReportTheirZonesAndHowFastABanReachedThem) {
+  RedisServer redis;
+  NginxServer edge_a(NginxNode(redis, "edge-a"));
+  NginxServer edge_b(NginxNode(redis, "edge-b"));
+  Daemon daemon(redis);
+  ASSERT_TRUE(daemon.Ready()) << daemon.process().Stderr();
+
+  // Both nodes beat, each has loaded the blacklist (empty yet), and Redis answers them.
+  nlohmann::json nodes;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        nodes = daemon.Json("/api/v1/nodes");
+        for (const char* name : {"edge-a", "edge-b"}) {
+          nlohmann::json n = NodeRow(nodes, name);
+          if (!n.is_object() || n["state"] != "up" || !n["blacklist"].is_object() ||
+              n["blacklist"]["loaded"] != true) {
+            return false;
+          }
+        }
+        return true;
+      },
+      15s, 100ms))
+      << nodes.dump();
+  for (const char* name : {"edge-a", "edge-b"}) {
+    nlohmann::json n = NodeRow(nodes, name);
+    EXPECT_EQ(n["role"], "nginx") << name;
+    EXPECT_EQ(n["redis_state"], "ok") << n.dump();
+    EXPECT_EQ(n["workers"], 2) << n.dump();
+    EXPECT_FALSE(n["nginx_version"].get<std::string>().empty());
+    EXPECT_TRUE(n["shm_use_pct"].is_number()) << n.dump();
+  }
+  EXPECT_EQ(NodeRow(nodes, "console-test")["role"], "sidecar");  // the sidecar is listed too
+  EXPECT_EQ(redis.Command({"ZCARD", "warden:ng:nodes"}).integer, 2);
+
+  // Traffic: 5 requests to edge-a from one client (3 pass, 2 are rejected by "api"), 4 to
+  // edge-b from another (3 pass, 1 rejected).
+  auto send = [](const NginxServer& nginx, int client, int requests, int* passed, int* rejected) {
+    for (int i = 0; i < requests; ++i) {
+      int status = HttpGet("127.0.0.1", nginx.port(), "/", {}, 3s, Client(client)).status;
+      (status == 200 ? *passed : *rejected) += 1;
+    }
+  };
+  int passed_a = 0, rejected_a = 0, passed_b = 0, rejected_b = 0;
+  send(edge_a, 0, 5, &passed_a, &rejected_a);
+  send(edge_b, 1, 4, &passed_b, &rejected_b);
+  ASSERT_EQ(passed_a, 3);
+  ASSERT_EQ(rejected_a, 2);
+  ASSERT_EQ(passed_b, 3);
+  ASSERT_EQ(rejected_b, 1);
+
+  // A ban through the console: its sequence number is bl:seq.
+  ASSERT_EQ(daemon
+                .Post("/api/v1/ban", {{"entry", "198.51.100.7"}, {"reason", "propagation"}},
+                      {{"X-Warden-CSRF", daemon.Csrf()}})
+                .status,
+            200);
+  const long long bl_seq = std::stoll(redis.Command({"GET", "warden:bl:seq"}).str);
+  ASSERT_GE(bl_seq, 1);
+
+  nlohmann::json o;
+  ASSERT_TRUE(daemon.OverviewUntil(
+      [&](const nlohmann::json& s) {
+        nlohmann::json a = NodeRow(s["nodes"], "edge-a"), b = NodeRow(s["nodes"], "edge-b");
+        nlohmann::json api = LimitRow(s["limits"], "api");
+        return a.is_object() && b.is_object() && a["blacklist_seq"] == bl_seq &&
+               b["blacklist_seq"] == bl_seq && api.is_object() && api["passed"] == 6 &&
+               api["rejected"] == 3 && !s["bans"]["rows"].empty() &&
+               s["bans"]["rows"][0]["nodes_reached"] == 2;
+      },
+      &o))
+      << o.dump();
+  for (const char* name : {"edge-a", "edge-b"}) {
+    nlohmann::json n = NodeRow(o["nodes"], name);
+    EXPECT_EQ(n["state"], "up");
+    EXPECT_EQ(n["behind"], 0) << n.dump();
+    EXPECT_GE(n["sync_lag_ms"].get<long long>(), 0) << n.dump();
+  }
+  // The zones: summed over the two nodes, and per node, exactly as sent.
+  nlohmann::json api = LimitRow(o["limits"], "api");
+  EXPECT_EQ(api["nodes"], 2);
+  EXPECT_EQ(api["mode"], "local");
+  EXPECT_EQ(api["delayed"], 0);
+  EXPECT_EQ(api["dry_run"], 0);
+  EXPECT_EQ(api["fail_open"], 0);
+  EXPECT_EQ(LimitRow(o["limits"], "api", "edge-a")["passed"], 3);
+  EXPECT_EQ(LimitRow(o["limits"], "api", "edge-a")["rejected"], 2);
+  EXPECT_EQ(LimitRow(o["limits"], "api", "edge-b")["passed"], 3);
+  EXPECT_EQ(LimitRow(o["limits"], "api", "edge-b")["rejected"], 1);
+  nlohmann::json wide = LimitRow(o["limits"], "wide");
+  EXPECT_EQ(wide["mode"], "sync=100ms");
+  EXPECT_EQ(wide["passed"], 9);
+  EXPECT_EQ(wide["rejected"], 0);
+
+  // The ban reached 2 of 2 nodes, each timed from the change stream.
+  const nlohmann::json& ban = o["bans"]["rows"][0];
+  EXPECT_EQ(ban["entry"], "198.51.100.7");
+  EXPECT_EQ(ban["seq"], bl_seq);
+  EXPECT_EQ(ban["nodes_of"], 2);
+  EXPECT_EQ(ban["nodes_timed"], 2) << ban.dump();
+  EXPECT_TRUE(ban["slowest_ms"].is_number()) << ban.dump();
+  EXPECT_TRUE(ban["median_ms"].is_number()) << ban.dump();
+  EXPECT_GE(ban["slowest_ms"].get<long long>(), ban["median_ms"].get<long long>());
+
+  // A node that stops is stale, then down, and its report goes (no zones of it are summed).
+  edge_b.Quit();
+  ASSERT_TRUE(PollUntil(  // its report lives 15 s after its last beat
+      [&] {
+        o = daemon.Json("/api/v1/overview");
+        return o.is_object() && NodeRow(o["nodes"], "edge-b")["state"] == "down";
+      },
+      30s, 200ms))
+      << o.dump();
+  EXPECT_EQ(LimitRow(o["limits"], "api")["nodes"], 1);
+  EXPECT_EQ(o["bans"]["rows"][0]["nodes_of"], 1);
+}
+
 // Where a test leaves files for a person to look at.
 std::string OutputDir() {
   const char* env = std::getenv("WARDEN_TEST_OUTPUT");
@@ -671,7 +831,14 @@ std::string OutputDir() {
 
 TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
   RedisServer redis;
-  NginxServer nginx(NginxFor(redis));
+  // A named node with a rate-limit zone that lets the test's traffic through.
+  NginxServer::Options options = NginxFor(redis);
+  options.http =
+      "warden_node edge-ui;\n"
+      "warden_limit_zone $binary_remote_addr zone=api:1m rate=100r/s sync=off;\n"
+      "warden_limit zone=api burst=100 nodelay;\n" +
+      options.http;
+  NginxServer nginx(options);
   // A job that fails every time, for the jobs panel.
   Daemon daemon(redis,
                 "\n[[job]]\nname = \"always-fails\"\ntype = \"command\"\n"
@@ -689,7 +856,9 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
         return o["top"]["rows"].size() == 4 && o["bans"]["total"] == 1 &&
                RequestsOf(o["top"]["rows"], Client(0)) == 3 && o["jobs"].size() == 1 &&
                o["paths"]["rows"].size() == 1 && o["paths"]["rows"][0]["requests"] == 30 &&
-               o["jobs"][0]["failures"].is_number() && o["jobs"][0]["failures"] >= 2;
+               o["jobs"][0]["failures"].is_number() && o["jobs"][0]["failures"] >= 2 &&
+               LimitRow(o["limits"], "api")["passed"] == 30 &&
+               o["bans"]["rows"][0]["nodes_reached"] == 1;
       },
       &overview))
       << overview.dump();
@@ -758,6 +927,27 @@ TEST(ConsoleIntegrationTest, PageInHeadlessChromiumShowsWhatTheApiHas) {
       << "see " << dom_file;
   EXPECT_GE(std::stoi(failures[1]), overview["jobs"][0]["failures"].get<int>());
   EXPECT_NE(html.find(R"(<td data-col="result">failed<)"), std::string::npos) << "see " << dom_file;
+  // The nodes panel: the nginx node with its role and its blacklist as current as Redis's.
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex(R"(id="nodes-table".*?>edge-ui</button>.*?>nginx</button>.*?)"
+                       R"(<td data-col="blacklist_seq" class="num">)" +
+                       std::to_string(overview["blacklist"]["seq"].get<long long>()) +
+                       R"( \(current\)<)")))
+      << "see " << dom_file;
+  // The rate-limit zones: the sum over the nodes and the node's own row, 30 passed.
+  EXPECT_TRUE(
+      std::regex_search(html, std::regex(R"(id="limits-table".*?>api</button>.*?>all 1 node</button>.*?)"
+                                         R"(<td data-col="passed" class="num">30<)")))
+      << "see " << dom_file;
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex(R"(id="limits-table".*?>edge-ui</button>.*?>local</button>.*?)"
+                       R"(<td data-col="passed" class="num">30<.*?)"
+                       R"(<td data-col="rejected" class="num">0<)")))
+      << "see " << dom_file;
+  // The ban reached the one node.
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex(R"(id="bans-table".*?<td data-col="nodes_reached" class="num">1/1 nodes)")))
+      << "see " << dom_file;
 
   const std::string png = OutputDir() + "/console.png";
   std::filesystem::remove(png);
