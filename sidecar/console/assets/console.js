@@ -551,7 +551,7 @@ function render() {
   }
   if (snap.bans) {
     const entries = snap.bans.total + (snap.bans.allowed || 0);
-    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + ' bans'
+    $('bans-total').textContent = '(' + fmtInt(snap.bans.total) + (snap.bans.total === 1 ? ' ban' : ' bans')
       + (snap.bans.allowed ? ', ' + fmtInt(snap.bans.allowed) + ' allowed' : '')
       + (entries > snap.bans.rows.length ? ', the first ' + snap.bans.rows.length + ' shown' : '') + ')';
     renderTable('bans', banColumns, snap.bans.rows);
