@@ -346,6 +346,11 @@ function chartSeries() {
 }
 
 // ---- panels
+function statusShare(r, cls) {
+  const n = r.status ? r.status[cls] : null;
+  if (n === null || n === undefined) return '-';
+  return fmtInt(n) + (n && r.requests ? ' (' + Math.round(100 * n / r.requests) + '%)' : '');
+}
 const topColumns = [
   { key: 'address', label: 'address', filter: true },
   { key: 'country', label: 'country', filter: true },
@@ -355,8 +360,9 @@ const topColumns = [
   { key: 'refused', label: 'refused', num: true, fmt: (r) => fmtInt(r.refused) },
   { key: 'share', label: 'refused %', num: true,
     fmt: (r) => (r.requests ? (100 * r.refused / r.requests).toFixed(0) + '%' : '-') },
-  { key: '4xx', label: '4xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['4xx'] : null) },
-  { key: '5xx', label: '5xx', num: true, fmt: (r) => fmtInt(r.status ? r.status['5xx'] : null) },
+  // Each with its share of the address's requests: a bot's 404s, a backend's 5xx.
+  { key: '4xx', label: '4xx', num: true, fmt: (r) => statusShare(r, '4xx') },
+  { key: '5xx', label: '5xx', num: true, fmt: (r) => statusShare(r, '5xx') },
   { key: 'upstream_ms', label: 'upstream ms', num: true, fmt: (r) => fmtInt(r.upstream_ms) },
   ...profileColumns(),
   { key: 'state', label: 'state', filter: true },
