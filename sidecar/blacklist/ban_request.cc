@@ -1,6 +1,20 @@
 #include "blacklist/ban_request.h"
 
+#include "base/duration.h"
+#include "base/errors.h"
+
 namespace warden {
+
+void BanRequest::SetTtlAndReason(std::string_view ttl, std::string reason_text) {
+  std::string error;
+  auto parsed = ParseTtlMs(ttl, &error);
+  if (!parsed) throw UsageError(error);
+  if (reason_text.size() > kMaxReason) {
+    throw UsageError("the reason is longer than " + std::to_string(kMaxReason) + " characters");
+  }
+  ttl_ms = *parsed;
+  reason = std::move(reason_text);
+}
 
 BanRequest::Result BanRequest::Apply(BlacklistStore& store) const {
   Result result;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "blacklist/blacklist_store.h"
@@ -29,6 +30,10 @@ struct BanRequest {
 
   // Writes the bans through `store` (one apply script run). Throws RedisError.
   Result Apply(BlacklistStore& store) const;
+
+  // Sets ttl_ms from "1h", "never", ... and reason, or throws UsageError saying what is wrong
+  // (the CLI's --ttl/--reason and the console's body alike).
+  void SetTtlAndReason(std::string_view ttl, std::string reason_text);
 };
 
 }  // namespace warden

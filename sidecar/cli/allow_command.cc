@@ -39,19 +39,11 @@ int AllowCommand::Run() {
   if (remove_ && (!ttl_.empty() || !reason_.empty())) {
     throw UsageError("allow --remove takes entries only, not --ttl or --reason");
   }
-  std::string error;
-  auto ttl_ms = ParseTtlMs(ttl_, &error);
-  if (!ttl_ms) throw UsageError(error);
-  if (reason_.size() > BanRequest::kMaxReason) {
-    throw UsageError("the reason is longer than " + std::to_string(BanRequest::kMaxReason) +
-                     " characters");
-  }
   BanRequest request;
+  request.SetTtlAndReason(ttl_, reason_);
   request.cidrs = EntryInput::FromArgs(entries_, !force_ && !remove_);
-  request.ttl_ms = *ttl_ms;
   request.source = EntrySource::kAllow;
   request.added_by = ctx_.env().Actor();
-  request.reason = reason_;
 
   RedisConnection conn = ctx_.Connect();
   BlacklistStore store(conn, RedisSchema(ctx_.settings().prefix()));

@@ -65,14 +65,9 @@ int BanCommand::Run() {
   if (!entries_.empty() && !file_.empty()) {
     throw UsageError("ban: give entries or --file LIST, not both");
   }
-  std::string error;
-  auto ttl_ms = ParseTtlMs(ttl_, &error);
-  if (!ttl_ms) throw UsageError(error);
-  if (reason_.size() > BanRequest::kMaxReason) {
-    throw UsageError("the reason is longer than " + std::to_string(BanRequest::kMaxReason) +
-                     " characters");
-  }
-  return file_.empty() ? RunArgs(*ttl_ms) : RunFile(*ttl_ms);
+  BanRequest checked;  // the same checks as every ban given by hand
+  checked.SetTtlAndReason(ttl_, reason_);
+  return file_.empty() ? RunArgs(checked.ttl_ms) : RunFile(checked.ttl_ms);
 }
 
 int BanCommand::RunArgs(int64_t ttl_ms) {

@@ -457,15 +457,7 @@ ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request,
   BanRequest ban;
   ban.source = source;
   ban.cidrs = EntryInput::FromArgs({body.value("entry", "")}, /*reject_broad=*/true);
-  std::string error;
-  auto ttl_ms = ParseTtlMs(body.value("ttl", "1h"), &error);
-  if (!ttl_ms) throw UsageError(error);
-  ban.ttl_ms = *ttl_ms;
-  ban.reason = body.value("reason", "");
-  if (ban.reason.size() > BanRequest::kMaxReason) {
-    throw UsageError("the reason is longer than " + std::to_string(BanRequest::kMaxReason) +
-                     " characters");
-  }
+  ban.SetTtlAndReason(body.value("ttl", "1h"), body.value("reason", ""));
   const std::string actor = Actor(body);
   ban.added_by = "console:" + actor + "@" + request.peer;
   return WithRedis([&](RedisConnection& conn) {

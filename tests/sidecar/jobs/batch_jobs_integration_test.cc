@@ -35,19 +35,23 @@ class BatchJobsTest : public MariaDbAndRedisSuite {
     return WardenProcessOptions({.args = args, .config = config});
   }
   int64_t Count(const std::string& sql) { return std::stoll(*db_->Query(sql)[0][0]); }
+  // 1,000 members, the even ids inactive for 400 days: 500 to move.
+  void SeedMembers() {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    db_->Query(
+        "CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
+        "last_login_time INT NOT NULL, KEY (last_login_time))");
+    db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq), IF(seq % 2 = 0, " +
+               std::to_string(now - 400 * 86400) + ", " + std::to_string(now) +
+               ") FROM seq_1_to_1000");
+  }
   TempDir tmp_{"warden-batch-jobs"};
 };
 
 TEST_F(BatchJobsTest, TheDaemonRunsEachType) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  db_->Query(
-      "CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
-      "last_login_time INT NOT NULL, KEY (last_login_time))");
-  db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq), IF(seq % 2 = 0, " +
-             std::to_string(now - 400 * 86400) + ", " + std::to_string(now) +
-             ") FROM seq_1_to_1000");
+  SeedMembers();
   db_->Query("CREATE TABLE contacts (id INT PRIMARY KEY, email VARCHAR(100), KEY (email))");
   db_->Query("INSERT INTO contacts SELECT seq, CONCAT('c', seq % 10) FROM seq_1_to_100");
   const std::string config = Config(R"(
@@ -107,15 +111,7 @@ keep = "highest-id"
 // shows) has its progress: rows done of the total to move, rate, ETA, which sidecar. It comes
 // from Redis, so every sidecar of the fleet shows it, and it is gone once the run ends.
 TEST_F(BatchJobsTest, AMigrationsProgressShowsWhileItRunsAndGoesWhenItEnds) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  db_->Query(
-      "CREATE TABLE member (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, "
-      "last_login_time INT NOT NULL, KEY (last_login_time))");
-  db_->Query("INSERT INTO member SELECT seq, CONCAT('m', seq), IF(seq % 2 = 0, " +
-             std::to_string(now - 400 * 86400) + ", " + std::to_string(now) +
-             ") FROM seq_1_to_1000");
+  SeedMembers();
   const int port = FreePort();
   // 50 chunks with a rest of 100 ms after each: about 5 s, long enough to be seen going on.
   const std::string config = tmp_.Write(
