@@ -21,8 +21,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +35,7 @@
 #include "support/poll_until.h"
 #include "support/redis_server.h"
 #include "support/sentinel_topology.h"
+#include "support/temp_dir.h"
 #include "support/warden_cli.h"
 
 using namespace warden::test;
@@ -77,6 +80,45 @@ int StatusFor(const NginxServer& node, const std::string& address) {
   return HttpGet("127.0.0.1", node.port(), "/", {{"X-Forwarded-For", address}}, 5s).status;
 }
 
+// Milliseconds since local midnight, as Redis stamps its log lines ("... 13:05:48.123 # ...").
+long long TimeOfDayMs(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return ((tm.tm_hour * 60LL + tm.tm_min) * 60 + tm.tm_sec) * 1000 + ms % 1000;
+}
+
+// When each Sentinel event first appears in the Sentinels' logs, in ms after `killed_tod`
+// (-1: not seen): where the time before the ban is accepted goes.
+std::vector<long long> SentinelEvents(SentinelTopology& topo, long long killed_tod,
+                                      const std::vector<std::string>& events) {
+  std::vector<long long> first(events.size(), -1);
+  for (int s = 0; s < 3; ++s) {
+    std::istringstream log(ReadFile(topo.sentinel(s).log_path()));
+    std::string line;
+    while (std::getline(log, line)) {
+      // "PID:X 07 Dec 2026 13:05:48.123 # +switch-master ..."
+      size_t hash = line.find(" # ");
+      if (hash == std::string::npos || hash < 12) continue;
+      int h = 0, m = 0, sec = 0, ms = 0;
+      if (std::sscanf(line.c_str() + hash - 12, "%d:%d:%d.%d", &h, &m, &sec, &ms) != 4) continue;
+      long long at = ((h * 60LL + m) * 60 + sec) * 1000 + ms - killed_tod;
+      if (at < 0) continue;
+      for (size_t e = 0; e < events.size(); ++e) {
+        if (line.compare(hash + 3, events[e].size(), events[e]) == 0 &&
+            (first[e] < 0 || at < first[e])) {
+          first[e] = at;
+        }
+      }
+    }
+  }
+  return first;
+}
+
+const std::vector<std::string> kSentinelEvents = {"+sdown master", "+odown", "+promoted-slave",
+                                                  "+switch-master"};
+
 struct FailoverRun {
   bool ok = false;
   std::string why;         // when not ok
@@ -85,7 +127,8 @@ struct FailoverRun {
   int ban_attempts = 0;
   double slowest_ms = 0;  // the slowest probe request during the failover
   int probes = 0;
-  int probe_failures = 0;  // probes that got no 200
+  int probe_failures = 0;                  // probes that got no 200
+  std::vector<long long> sentinel_events;  // kSentinelEvents, ms after the kill
 };
 
 FailoverRun OneFailover(int run, int* down_after_ms) {
@@ -130,6 +173,7 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
   }
 
   const std::string address = "192.0.2." + std::to_string(run % 200 + 1);
+  const long long killed_tod = TimeOfDayMs(std::chrono::system_clock::now());
   const auto killed = Clock::now();
   topo.KillPrimary();
   bool banned = false;
@@ -163,6 +207,7 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
     result.probes += probes[i];
     result.probe_failures += failures[i];
   }
+  result.sentinel_events = SentinelEvents(topo, killed_tod, kSentinelEvents);
   if (!banned) {
     result.why = "`warden ban` was not accepted within 30 s of the kill";
   } else if (!enforced) {
@@ -350,7 +395,7 @@ int main(int argc, char** argv) {
         "(a primary, a replica, 3 Sentinels, 2 nodes x 2 workers; fresh topology per run); "
         "%d runs; load average %.2f ==\n",
         runs, LoadAverage());
-    std::vector<double> enforced, bans;
+    std::vector<double> enforced, bans, switch_master;
     double slowest = 0;
     int probes = 0, probe_failures = 0, down_after_ms = 0, failed_runs = 0;
     for (int r = 1; r <= runs; ++r) {
@@ -374,12 +419,22 @@ int main(int argc, char** argv) {
           "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
           "slowest request %.1f ms of %d\n",
           r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
+      std::printf("       Sentinels' log, ms after the kill:");
+      for (size_t e = 0; e < kSentinelEvents.size(); ++e) {
+        std::printf(" %s %lld", kSentinelEvents[e].c_str(), f.sentinel_events[e]);
+        if (kSentinelEvents[e] == "+switch-master" && f.sentinel_events[e] >= 0) {
+          switch_master.push_back(static_cast<double>(f.sentinel_events[e]));
+        }
+      }
+      std::printf("\n");
       std::fflush(stdout);
     }
     if (!enforced.empty()) {
       const double target = down_after_ms + 1000.0;
       const double p99 = Percentile(enforced, 0.99);
       std::printf("Sentinel down-after-milliseconds: %d\n", down_after_ms);
+      std::printf("Sentinels' +switch-master after the kill: median %.0f ms\n",
+                  Median(switch_master));
       std::printf("ban accepted after the kill: median %.0f ms, p99 %.0f ms\n", Median(bans),
                   Percentile(bans, 0.99));
       std::printf(
