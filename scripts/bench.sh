@@ -3,7 +3,8 @@
 # same run. Only loopback traffic, bounded in time. Extra arguments go to the blacklist bench
 # (e.g. --entries 100000 --seconds 3). The scheduler bench takes about 70 s.
 # WARDEN_BENCH_MEMBERS sets the members bench's size (default 1,000,000 members; it runs
-# for several minutes at that size: run it on a quiet machine).
+# for several minutes at that size: run it on a quiet machine). The failover bench takes about
+# two minutes (eight Sentinel failovers, then Redis's cost per node).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${WARDEN_BUILD_DIR:-$here/build}
@@ -17,3 +18,4 @@ echo
 "$build/tests/bench/challenge_bench"
 "$build/tests/bench/scheduler_bench"
 "$build/tests/bench/members_bench"
+"$build/tests/bench/failover_bench"

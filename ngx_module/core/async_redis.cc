@@ -68,12 +68,14 @@ void AsyncRedis::Tick() {
     Drop("redis " + Where() + " " + why);
     return;
   }
-  if (locator && ac_ && target_ && locator->generation() != target_generation_) {
+  if (locator && target_ && locator->generation() != target_generation_) {
     std::optional<RedisNodeAddress> primary = locator->primary();
     target_generation_ = locator->generation();
     if (primary && *primary != *target_) {
-      // The Sentinels announced another primary: go there now, not at the next error.
-      Drop("");
+      // The Sentinels announced another primary: go there now, not at the next error, nor
+      // at the end of a backoff step earned by failing on the old one (a dropped connection
+      // waits here through a failover, its steps grown to seconds).
+      if (ac_) Drop("");
       backoff_.Reset();
       next_attempt_ms_ = now;
     }

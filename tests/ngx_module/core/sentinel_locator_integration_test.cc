@@ -48,18 +48,18 @@ class SentinelLocatorTest : public ::testing::Test {
     };
   }
 
-  void Start(const std::vector<RedisNodeAddress>& sentinels, const std::string& password = "") {
+  void Start(const std::vector<RedisNodeAddress>& sentinels, const std::string& password = "",
+             Clock clock = SystemNowMs) {
     LogFn log = [this](LogLevel, const std::string& line) { log_.push_back(line); };
     locator_ = std::make_unique<SentinelLocator>(
-        SentinelLocator::Settings{sentinels, "mymaster", "", password, 500}, SystemNowMs, Attach(),
-        log);
+        SentinelLocator::Settings{sentinels, "mymaster", "", password, 500}, clock, Attach(), log);
     RedisEndpoint endpoint;
     endpoint.password = password;
     endpoint.sentinels = sentinels;
     endpoint.master_name = "mymaster";
     endpoint.timeout_ms = 500;
     endpoint.locator = locator_.get();
-    redis_ = std::make_unique<AsyncRedis>(endpoint, "test", SystemNowMs, Attach(), log);
+    redis_ = std::make_unique<AsyncRedis>(endpoint, "test", clock, Attach(), log);
   }
 
   // One turn of an event loop over every live context.
@@ -190,6 +190,38 @@ TEST_F(SentinelLocatorTest, FollowsSwitchMasterFromTheSubscription) {
   EXPECT_EQ(Set("k"), "OK");
   EXPECT_EQ(new_primary.Command({"GET", "k"}).str, "1");
   EXPECT_TRUE(old_primary.Command({"GET", "k"}).is_nil());
+}
+
+// A failover's usual order: the primary dies, the connection drops and waits out a backoff
+// step, then the Sentinels announce the promotion. The announcement moves the waiting
+// connection at once, not when its backoff ends (which may be seconds after a few failed
+// attempts on the dead primary). The clock stands still, so no backoff step ever ends here.
+TEST_F(SentinelLocatorTest, SwitchMasterMovesAConnectionWaitingOutItsBackoff) {
+  test::RedisServer old_primary;
+  test::RedisServer new_primary;
+  test::RedisServer announcer;  // delivers +switch-master, answers no query (as above)
+  int64_t now_ms = 1000000;
+  Start({{"127.0.0.1", announcer.port()}}, "", [&now_ms] { return now_ms; });
+  ASSERT_TRUE(PumpUntil([&] {
+    return announcer.Command({"PUBSUB", "NUMSUB", "+switch-master"}).elements.at(1).integer == 1;
+  }));
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "mymaster 127.0.0.1 1 127.0.0.1 " + std::to_string(old_primary.port())});
+  ASSERT_EQ(Set("before"), "OK");
+  ASSERT_EQ(old_primary.Command({"GET", "before"}).str, "1");
+
+  old_primary.Kill();
+  ASSERT_TRUE(PumpUntil([&] { return !redis_->connected(); }));
+  PumpUntil([] { return false; }, 200ms);  // it stays down: its next attempt is not due
+  ASSERT_FALSE(redis_->connected());
+
+  announcer.Command({"PUBLISH", "+switch-master",
+                     "mymaster 127.0.0.1 " + std::to_string(old_primary.port()) + " 127.0.0.1 " +
+                         std::to_string(new_primary.port())});
+  EXPECT_TRUE(PumpUntil([&] { return redis_->connected(); }, 5s))
+      << "still waiting for the backoff meant for the old primary";
+  EXPECT_EQ(Set("after"), "OK");
+  EXPECT_EQ(new_primary.Command({"GET", "after"}).str, "1");
 }
 
 }  // namespace
