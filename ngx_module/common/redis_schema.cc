@@ -77,7 +77,25 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*',
 return {n, ban}
 )lua";
 
-const char* const RedisSchema::kTrafficScript = R"lua(
+// The module's traffic script and the sidecar's reports merge distinct-path sketches alike.
+// (Plain literals: a raw string cannot span lines in a macro.)
+#define WARDEN_MERGE_SKETCHES_LUA                                                               \
+  "\n"                                                                                          \
+  "-- two sketches of distinct paths (32 hex digits each) OR-ed; b alone if a is not one\n"     \
+  "local function merge_bits(a, b)\n"                                                           \
+  "  if not a or #a ~= #b or not string.match(a, '^%x+$') then return b end\n"                  \
+  "  local out = {}\n"                                                                          \
+  "  for j = 1, #b, 8 do\n"                                                                     \
+  "    local x = bit.bor(tonumber(string.sub(a, j, j + 7), 16), tonumber(string.sub(b, j, j + " \
+  "7), 16))\n"                                                                                  \
+  "    out[#out + 1] = bit.tohex(x, 8)\n"                                                       \
+  "  end\n"                                                                                     \
+  "  return table.concat(out)\n"                                                                \
+  "end\n"
+
+const char* const RedisSchema::kMergeSketchesLua = WARDEN_MERGE_SKETCHES_LUA;
+
+const char* const RedisSchema::kTrafficScript = WARDEN_MERGE_SKETCHES_LUA R"lua(
 local t = redis.call('TIME')
 local minute = math.floor(tonumber(t[1]) / 60)
 local function key(family) return ARGV[1] .. 'top:' .. family .. ':' .. minute end
@@ -91,16 +109,6 @@ local sum, cty = key('sum'), key('cty')
 local totals = {}
 local function add(field, n)
   if n ~= 0 then totals[field] = (totals[field] or 0) + n end
-end
--- two sketches of distinct paths (32 hex digits each) OR-ed; b alone if a is not one
-local function merge_bits(a, b)
-  if not a or #a ~= #b or not string.match(a, '^%x+$') then return b end
-  local out = {}
-  for j = 1, #b, 8 do
-    local x = bit.bor(tonumber(string.sub(a, j, j + 7), 16), tonumber(string.sub(b, j, j + 7), 16))
-    out[#out + 1] = bit.tohex(x, 8)
-  end
-  return table.concat(out)
 end
 -- counts `n` more of `text` for `addr` in counts (sorted set "<addr>\t<text>") and keeps in
 -- best (hash addr -> "<count>\t<text>") the text counted most this minute

@@ -81,6 +81,10 @@ class RedisSchema {
   // and "top:tua:<minute>", and the highest strikes in the sorted set "top:strikes:<minute>".
   // Everything expires after the retention. Returns the minute.
   static const char* const kTrafficScript;
+  // Lua: merge_bits(a, b), two distinct-path sketches (common/distinct_paths.h, 32 hex digits)
+  // OR-ed, b alone when a is not one; the traffic script starts with it, and a script that reads
+  // the sketches back prepends it.
+  static const char* const kMergeSketchesLua;
 
   // Requests under sync=exact: limit_req's decisions taken in Redis, atomically, by Redis's
   // clock, in order (one call carries the requests of one event-loop turn). KEYS: the buckets,

@@ -7,6 +7,7 @@
 #include "base/duration.h"
 #include "base/errors.h"
 #include "common/distinct_paths.h"
+#include "common/redis_schema.h"
 #include "storage/redis/redis_script.h"
 
 namespace warden {
@@ -40,16 +41,8 @@ return out
 // top:strikes of each minute), read only: {its distinct-path sketches OR-ed ("" if none), its
 // top path and its user agent (the one counted most over the minutes where it was the top;
 // "" if none), its highest strike count}. Values that are not ours are skipped.
+// (after RedisSchema::kMergeSketchesLua)
 constexpr const char* kProfileScript = R"lua(
-local function merge_bits(a, b)
-  if not a then return b end
-  local out = {}
-  for j = 1, #b, 8 do
-    local x = bit.bor(tonumber(string.sub(a, j, j + 7), 16), tonumber(string.sub(b, j, j + 7), 16))
-    out[#out + 1] = bit.tohex(x, 8)
-  end
-  return table.concat(out)
-end
 local function best(counts)
   local text, most = '', 0
   for t, n in pairs(counts) do
@@ -112,7 +105,7 @@ TrafficReport::TrafficReport(RedisConnection& conn, std::string prefix)
     : conn_(conn),
       prefix_(std::move(prefix)),
       sum_script_(kSumScript),
-      profile_script_(kProfileScript) {}
+      profile_script_(std::string(RedisSchema::kMergeSketchesLua) + kProfileScript) {}
 
 int64_t TrafficReport::WindowMinutes(const std::string& window, const std::string& what) {
   std::string error;
