@@ -33,9 +33,9 @@ BanRequest::Result BanRequest::Apply(BlacklistStore& store) const {
     changes.push_back(
         {BlacklistChange::Op::kAdd, result.names.back(), entry.expires_ms, entry.EncodeValue()});
   }
-  auto before = store.Get(result.names);
+  result.previous = store.Get(result.names);
   store.Apply(changes);
-  for (const auto& value : before) result.replaced.push_back(value.has_value());
+  for (const auto& value : result.previous) result.replaced.push_back(value.has_value());
   return result;
 }
 

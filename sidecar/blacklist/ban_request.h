@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,8 @@ struct BanRequest {
   struct Result {
     int64_t now_ms = 0;              // Redis's clock when the bans were written
     std::vector<std::string> names;  // canonical text, in the order of `cidrs`
-    std::vector<bool> replaced;      // whether each replaced a ban that was there
+    std::vector<bool> replaced;      // whether each replaced an entry that was there
+    std::vector<std::optional<std::string>> previous;  // and that entry's value
   };
 
   // Writes the bans through `store` (one apply script run). Throws RedisError.

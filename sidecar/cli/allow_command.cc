@@ -62,17 +62,12 @@ int AllowCommand::Run() {
     }
     return kExitOk;
   }
-  const auto before = store.Get([&] {
-    std::vector<std::string> names;
-    for (const Cidr& cidr : request.cidrs) names.push_back(cidr.ToString());
-    return names;
-  }());
   BanRequest::Result result = request.Apply(store);
   for (size_t i = 0; i < result.names.size(); ++i) {
     std::string text = "allowed " + result.names[i];
     text += request.ttl_ms == 0 ? " permanently" : " for " + FormatDuration(request.ttl_ms);
     if (!reason_.empty()) text += ": " + reason_;
-    if (before[i] && !IsAllowValue(before[i])) text += " (replaced its ban)";
+    if (result.previous[i] && !IsAllowValue(result.previous[i])) text += " (replaced its ban)";
     ctx_.out() << text << '\n';
   }
   return kExitOk;
