@@ -16,6 +16,8 @@
 
 
 static void ngx_http_warden_ctx_cleanup(void *data);
+static void ngx_http_warden_traffic_sample(ngx_http_request_t *r,
+    ngx_http_warden_ctx_t *ctx, warden_traffic_sample_t *sample);
 
 
 ngx_int_t
@@ -171,15 +173,61 @@ ngx_http_warden_handler(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_warden_log_handler(ngx_http_request_t *r)
+/* what warden_top_zone counts of a request, as its access log line would show it */
+static void
+ngx_http_warden_traffic_sample(ngx_http_request_t *r, ngx_http_warden_ctx_t *ctx,
+    warden_traffic_sample_t *sample)
 {
     u_char                     *q;
     ngx_uint_t                  i;
-    warden_traffic_sample_t     sample;
-    ngx_http_warden_ctx_t      *ctx;
-    ngx_http_warden_loc_conf_t *wlcf;
     ngx_http_upstream_state_t  *state;
+
+    sample->refused = ctx->verdict.decision == WARDEN_BLOCK
+                      || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT;
+    sample->country = ngx_http_warden_country(r, ctx);
+    sample->status = r->err_status ? r->err_status : r->headers_out.status;
+    /* as $bytes_sent */
+    sample->bytes = r->connection->sent > 0 ? r->connection->sent : 0;
+    sample->upstream_ms = 0;
+    sample->strikes = ctx->strikes;
+
+    if (r->headers_in.user_agent) {
+        sample->user_agent = (const char *) r->headers_in.user_agent->value.data;
+        sample->user_agent_len = r->headers_in.user_agent->value.len;
+
+    } else {
+        sample->user_agent = NULL;
+        sample->user_agent_len = 0;
+    }
+
+    /* the path the client asked for, whatever redirects followed */
+    sample->path = (const char *) r->unparsed_uri.data;
+    sample->path_len = r->unparsed_uri.len;
+    q = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+    if (q) {
+        sample->path_len = q - r->unparsed_uri.data;
+    }
+
+    if (r->upstream_states) {
+        /* as $upstream_response_time: every upstream tried */
+        state = r->upstream_states->elts;
+        for (i = 0; i < r->upstream_states->nelts; i++) {
+            if (state[i].status && state[i].response_time != (ngx_msec_t) -1) {
+                sample->upstream_ms += state[i].response_time;
+            }
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_warden_log_handler(ngx_http_request_t *r)
+{
+    warden_traffic_sample_t       sample;
+    ngx_http_warden_ctx_t        *ctx;
+    ngx_http_warden_loc_conf_t   *wlcf;
+    ngx_http_warden_main_conf_t  *wmcf;
 
     if (ngx_http_warden_worker == NULL) {
         return NGX_OK;
@@ -193,54 +241,17 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
     ctx = ngx_http_warden_get_ctx(r, 0);
 
     if (ctx && ctx->evaluated) {
-        warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision,
-                            ctx->verdict.cause);
+        wmcf = ngx_http_get_module_main_conf(r, ngx_http_warden_module);
 
-        if (warden_worker_counts_traffic(ngx_http_warden_worker)) {
-            sample.refused = ctx->verdict.decision == WARDEN_BLOCK
-                             || ctx->verdict.decision == NGX_HTTP_WARDEN_LIMIT;
-            sample.country = ngx_http_warden_country(r, ctx);
-            sample.status = r->err_status ? r->err_status
-                                          : r->headers_out.status;
-            /* as $bytes_sent */
-            sample.bytes = r->connection->sent > 0 ? r->connection->sent : 0;
-            sample.upstream_ms = 0;
-            sample.strikes = ctx->strikes;
-            sample.decision = ctx->verdict.decision;
-            sample.cause = ctx->verdict.cause;
+        if (wmcf->traffic_zone == NULL) {
+            warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision,
+                                ctx->verdict.cause, NULL, NULL, 0);
 
-            if (r->headers_in.user_agent) {
-                sample.user_agent =
-                    (const char *) r->headers_in.user_agent->value.data;
-                sample.user_agent_len = r->headers_in.user_agent->value.len;
-
-            } else {
-                sample.user_agent = NULL;
-                sample.user_agent_len = 0;
-            }
-
-            /* the path the client asked for, whatever redirects followed */
-            sample.path = (const char *) r->unparsed_uri.data;
-            sample.path_len = r->unparsed_uri.len;
-            q = ngx_strlchr(r->unparsed_uri.data,
-                            r->unparsed_uri.data + r->unparsed_uri.len, '?');
-            if (q) {
-                sample.path_len = q - r->unparsed_uri.data;
-            }
-
-            if (r->upstream_states) {
-                /* as $upstream_response_time: every upstream tried */
-                state = r->upstream_states->elts;
-                for (i = 0; i < r->upstream_states->nelts; i++) {
-                    if (state[i].status && state[i].response_time != (ngx_msec_t) -1) {
-                        sample.upstream_ms += state[i].response_time;
-                    }
-                }
-            }
-
-            warden_worker_count_traffic(ngx_http_warden_worker,
-                                        r->connection->sockaddr, &sample,
-                                        ngx_http_warden_now_ms());
+        } else {
+            ngx_http_warden_traffic_sample(r, ctx, &sample);
+            warden_worker_count(ngx_http_warden_worker, ctx->verdict.decision,
+                                ctx->verdict.cause, r->connection->sockaddr,
+                                &sample, ngx_http_warden_now_ms());
         }
     }
 

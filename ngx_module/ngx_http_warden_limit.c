@@ -74,9 +74,11 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
         }
 
         if (zone->sync != NGX_HTTP_WARDEN_SYNC_EXACT) {
+            /* (counts the verdict in the zone too) */
             warden_worker_limit(ngx_http_warden_worker, (int) zone->index,
-                              key.data, key.len, zone->rate,
-                              limit->burst, limit->delay, now, &v);
+                                key.data, key.len, zone->rate,
+                                limit->burst, limit->delay, now,
+                                (int) wlcf->limit_dry_run, &v);
 
         } else if (ctx->exact_state == NGX_HTTP_WARDEN_EXACT_NONE) {
             rc = ngx_http_warden_exact_wait(r, ctx, limit, &key, now,
@@ -106,10 +108,12 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
             ctx->exact_state = NGX_HTTP_WARDEN_EXACT_NONE;
         }
 
-        /* each zone counts its own verdict, once per request */
-        warden_worker_count_limit(ngx_http_warden_worker, (int) zone->index,
-                                  &v, (int) wlcf->limit_dry_run,
-                                  (int) wlcf->limit_fail);
+        if (zone->sync == NGX_HTTP_WARDEN_SYNC_EXACT) {
+            /* each zone counts its own verdict, once per request */
+            warden_worker_count_limit(ngx_http_warden_worker, (int) zone->index,
+                                      &v, (int) wlcf->limit_dry_run,
+                                      (int) wlcf->limit_fail);
+        }
 
         if (v.rejected) {
             ctx->hit = (ngx_int_t) i;

@@ -27,16 +27,6 @@ std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   return std::nullopt;
 }
 
-IpAddress IpAddress::FromV4(uint32_t host_order) {
-  Bytes b{};
-  std::memcpy(b.data(), kV4MappedPrefix, sizeof kV4MappedPrefix);
-  b[12] = static_cast<uint8_t>(host_order >> 24);
-  b[13] = static_cast<uint8_t>(host_order >> 16);
-  b[14] = static_cast<uint8_t>(host_order >> 8);
-  b[15] = static_cast<uint8_t>(host_order);
-  return IpAddress(b);
-}
-
 bool IpAddress::IsV4() const {
   return std::memcmp(bytes_.data(), kV4MappedPrefix, sizeof kV4MappedPrefix) == 0;
 }

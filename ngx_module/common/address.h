@@ -18,7 +18,16 @@ class IpAddress {
   explicit IpAddress(const Bytes& bytes) : bytes_(bytes) {}
 
   static std::optional<IpAddress> Parse(std::string_view text);
-  static IpAddress FromV4(uint32_t host_order);
+  // Inline: the request path converts every client's address.
+  static IpAddress FromV4(uint32_t host_order) {
+    Bytes b{};  // ::ffff:a.b.c.d
+    b[10] = b[11] = 0xff;
+    b[12] = static_cast<uint8_t>(host_order >> 24);
+    b[13] = static_cast<uint8_t>(host_order >> 16);
+    b[14] = static_cast<uint8_t>(host_order >> 8);
+    b[15] = static_cast<uint8_t>(host_order);
+    return IpAddress(b);
+  }
   static IpAddress FromV6(const uint8_t bytes[16]) {
     Bytes b;
     for (int i = 0; i < 16; ++i) b[i] = bytes[i];

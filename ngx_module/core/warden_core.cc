@@ -524,10 +524,6 @@ int warden_worker_attach_stats(warden_worker_t* w, void* region, size_t bytes, i
   }
 }
 
-void warden_worker_count(warden_worker_t* w, int decision, int cause) {
-  w->impl->CountDecision(decision, decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE);
-}
-
 int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes) {
   try {
     return w->impl->AttachTraffic(region, bytes) ? 0 : -1;
@@ -536,28 +532,29 @@ int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes)
   }
 }
 
-int warden_worker_counts_traffic(const warden_worker_t* w) {
-  return w->impl->counts_traffic() ? 1 : 0;
-}
-
-void warden_worker_count_traffic(warden_worker_t* w, const struct sockaddr* sa,
-                                 const warden_traffic_sample_t* sample, int64_t now_ms) {
+void warden_worker_count(warden_worker_t* w, int decision, int cause, const struct sockaddr* sa,
+                         const warden_traffic_sample_t* sample, int64_t now_ms) {
+  const int block_cause = decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE;
+  w->impl->CountDecision(decision, block_cause);
+  if (!sample) return;
   try {
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return;
-    warden::TrafficCounter::Sample s;
-    s.refused = sample->refused != 0;
-    s.country = sample->country;
-    s.status = sample->status;
-    s.bytes = sample->bytes;
-    s.upstream_ms = sample->upstream_ms;
-    if (sample->path) s.path = std::string_view(sample->path, sample->path_len);
-    if (sample->user_agent) {
-      s.user_agent = std::string_view(sample->user_agent, sample->user_agent_len);
-    }
-    s.strikes = sample->strikes;
-    s.decision = sample->decision;
-    s.cause = sample->decision == WARDEN_BLOCK ? sample->cause : WARDEN_CAUSE_NONE;
+    // Every field at once: no default first, then the value (the log phase of every request).
+    const warden::TrafficCounter::Sample s{
+        .refused = sample->refused != 0,
+        .country = sample->country,
+        .status = sample->status,
+        .bytes = sample->bytes,
+        .upstream_ms = sample->upstream_ms,
+        .path =
+            sample->path ? std::string_view(sample->path, sample->path_len) : std::string_view(),
+        .user_agent = sample->user_agent
+                          ? std::string_view(sample->user_agent, sample->user_agent_len)
+                          : std::string_view(),
+        .strikes = sample->strikes,
+        .decision = decision,
+        .cause = block_cause};
     w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }
@@ -648,7 +645,7 @@ int64_t warden_worker_redis_timeout_ms(const warden_worker_t* w) {
 }
 
 void warden_worker_limit(warden_worker_t* w, int zone, const unsigned char* key, size_t len,
-                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms, int dry_run,
                          warden_limit_verdict_t* out) {
   *out = warden_limit_verdict_t{};
   try {
@@ -662,6 +659,7 @@ void warden_worker_limit(warden_worker_t* w, int zone, const unsigned char* key,
     out->excess = v.excess;
     out->delay_ms = v.delay_ms;
     out->retry_after_ms = v.retry_after_ms;
+    w->impl->CountLimit(zone, v, dry_run != 0, false);
   } catch (...) {
     // Fail open: a request is never refused because Warden itself failed.
   }

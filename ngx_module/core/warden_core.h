@@ -87,8 +87,7 @@ warden_worker_t *warden_worker_create(int pid, warden_log_pt log, warden_attach_
                                       void *ctx);
 /* how the fleet knows this node (NULL or "": the host name), for its heartbeat in Redis and
    its bans; before the zones and rules are added */
-void warden_worker_set_node(warden_worker_t *w, const char *name, const char *version,
-                            int workers);
+void warden_worker_set_node(warden_worker_t *w, const char *name, const char *version, int workers);
 int warden_worker_attach_blacklist(warden_worker_t *w, void *region, size_t bytes);
 /* returns the zone's index (in the order added), -1 on failure */
 int warden_worker_add_limit_zone(warden_worker_t *w, const char *name, void *region, size_t bytes,
@@ -100,8 +99,8 @@ int warden_worker_add_autoban(warden_worker_t *w, int limit_zone, void *region, 
                               double factor, int64_t maxtime_ms, int ipv6_prefix);
 /* a request refused by that zone's limit: returns 1 when the client got banned; *strikes
    (may be NULL) gets its strike count (the rule's strikes= when it got banned) */
-int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa,
-                         int64_t now_ms, unsigned *strikes);
+int warden_worker_strike(warden_worker_t *w, int autoban, const struct sockaddr *sa, int64_t now_ms,
+                         unsigned *strikes);
 /* warden_behaviour */
 enum { WARDEN_BEHAVIOUR_BAN = 0, WARDEN_BEHAVIOUR_CHALLENGE = 1, WARDEN_BEHAVIOUR_LOG = 2 };
 enum {
@@ -138,11 +137,7 @@ int warden_worker_behaviour_event(warden_worker_t *w, int rule, const struct soc
 void warden_worker_connect_redis(warden_worker_t *w, const warden_redis_t *redis);
 int warden_worker_attach_stats(warden_worker_t *w, void *region, size_t bytes, int worker);
 size_t warden_stats_region_size(void);
-/* a decided request; cause (WARDEN_CAUSE_*) tells a block's reason apart */
-void warden_worker_count(warden_worker_t *w, int decision, int cause);
 int warden_worker_attach_traffic(warden_worker_t *w, void *region, size_t bytes);
-/* 1 when warden_top_zone counts traffic (else counting would cost for nothing) */
-int warden_worker_counts_traffic(const warden_worker_t *w);
 /* what the log phase knows of one request, for warden_top_zone */
 typedef struct {
   int refused; /* blocked or limited by Warden */
@@ -155,11 +150,12 @@ typedef struct {
   const char *user_agent; /* NULL: none */
   size_t user_agent_len;
   unsigned strikes; /* the warden_autoban strike count its refusal reached (0: none) */
-  int decision;     /* WARDEN_* or the glue's own (limits) */
-  int cause;        /* WARDEN_CAUSE_* */
 } warden_traffic_sample_t;
-void warden_worker_count_traffic(warden_worker_t *w, const struct sockaddr *sa,
-                                 const warden_traffic_sample_t *sample, int64_t now_ms);
+/* A decided request, once, in the log phase: the node's decision counts (cause, WARDEN_CAUSE_*,
+   tells a block's reason apart) and, with warden_top_zone attached, its traffic sample (NULL
+   without: the glue fills none). One call: this runs on every request. */
+void warden_worker_count(warden_worker_t *w, int decision, int cause, const struct sockaddr *sa,
+                         const warden_traffic_sample_t *sample, int64_t now_ms);
 /* Prometheus text; valid until the next call */
 const char *warden_worker_metrics(warden_worker_t *w, int64_t now_ms, size_t *len);
 void warden_worker_tick(warden_worker_t *w);
@@ -204,14 +200,15 @@ typedef struct {
   int unanswered; /* sync=exact: decided by the fail mode, Redis did not answer */
 } warden_limit_verdict_t;
 
-/* one zone's verdict for a request, counted once per request and zone (the node's heartbeat,
-   warden_limit_requests_total); dry_run: warden_limit_dry_run applies */
+/* sync=exact: one zone's verdict for a request, counted once per request and zone (the node's
+   heartbeat, warden_limit_requests_total); dry_run: warden_limit_dry_run applies */
 void warden_worker_count_limit(warden_worker_t *w, int zone, const warden_limit_verdict_t *v,
                                int dry_run, int fail_closed);
 
-/* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay */
+/* rate, burst, delay as limit_req: x 1000; delay < 0: nodelay. Counts the verdict in the zone
+   as warden_worker_count_limit does (one call per request and zone on the request path). */
 void warden_worker_limit(warden_worker_t *w, int zone, const unsigned char *key, size_t len,
-                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms,
+                         int64_t rate, int64_t burst, int64_t delay, int64_t now_ms, int dry_run,
                          warden_limit_verdict_t *out);
 
 /* sync=exact: returns 1 when the request must wait for done (called once, also

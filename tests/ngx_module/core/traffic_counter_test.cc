@@ -153,6 +153,40 @@ TEST_F(TrafficCounterTest, PathsReachSharedMemoryWithTheirText) {
   EXPECT_EQ(longest.truncated, 1);
 }
 
+// A path is hashed by whole words and overlapping loads for its last bytes: paths of every
+// length up to three words that differ in any single byte are still counted apart.
+TEST_F(TrafficCounterTest, PathsThatDifferInOneByteAreCountedApart) {
+  TrafficCounter counter(&map_, getpid());
+  IpAddress a = *IpAddress::Parse("192.0.2.1");
+  std::vector<std::string> paths;
+  for (size_t len = 1; len <= 24; ++len) {
+    const std::string base(len, 'a');
+    paths.push_back(base);
+    for (size_t i = 0; i < len; ++i) {
+      std::string variant = base;
+      variant[i] = 'b';
+      paths.push_back(variant);
+    }
+  }
+  int64_t now = 1000;
+  for (const auto& path : paths) {
+    TrafficCounter::Sample s = Sample(false);
+    s.path = path;
+    counter.Count(a, s, now++);
+  }
+  counter.Fold();
+  ShmMap::Lock lock(map_, getpid());
+  std::vector<std::string> keys;
+  map_.Drain(&keys, 4096, [](ShmMap::Slot*) { return true; });
+  size_t counted = 0;
+  for (auto& key : keys) {
+    if (key.size() != 9 || key[0] != static_cast<char>(TrafficCounter::kPathTag)) continue;
+    EXPECT_EQ(ShmMap::Value<TrafficCounter::PathCounts>(map_.Find(key)).requests, 1u);
+    ++counted;
+  }
+  EXPECT_EQ(counted, paths.size());
+}
+
 TrafficCounter::Sample Visit(std::string_view path, std::string_view user_agent,
                              uint32_t strikes = 0) {
   TrafficCounter::Sample s = Sample(strikes > 0, nullptr, strikes ? 429 : 200);
