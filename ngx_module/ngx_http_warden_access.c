@@ -293,14 +293,18 @@ ngx_http_warden_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_warden_ctx_t));
+    /* the cleanup and the context in one allocation (every request makes one) */
+    cln = ngx_pcalloc(r->pool,
+                      sizeof(ngx_pool_cleanup_t) + sizeof(ngx_http_warden_ctx_t));
     if (cln == NULL) {
         return NULL;
     }
 
-    ctx = cln->data;
-    ngx_memzero(ctx, sizeof(ngx_http_warden_ctx_t));
+    ctx = (ngx_http_warden_ctx_t *) (cln + 1);
     cln->handler = ngx_http_warden_ctx_cleanup;
+    cln->data = ctx;
+    cln->next = r->pool->cleanup;
+    r->pool->cleanup = cln;
 
     ngx_http_set_ctx(r, ctx, ngx_http_warden_module);
 

@@ -199,8 +199,10 @@ void warden_policy_evaluate(const warden_policy_t* policy, const warden_worker_t
     policy->policy.Evaluate(addr, country, table, now_ms, &v);
     out->decision = static_cast<int>(v.decision);
     out->cause = static_cast<int>(v.cause);
-    out->reason_len = v.reason_len;
-    std::memcpy(out->reason, v.reason, v.reason_len + 1);  // the text and its NUL
+    if (v.reason_len) {  // (a pass has none: no call to memcpy on the common path)
+      out->reason_len = v.reason_len;
+      std::memcpy(out->reason, v.reason, v.reason_len + 1);  // the text and its NUL
+    }
   } catch (...) {
     // Fail open: a request is never refused because Warden itself failed.
   }
