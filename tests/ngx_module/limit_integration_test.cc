@@ -16,6 +16,7 @@
 #include "core/leaky_bucket.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
+#include "support/redis_monitor.h"
 #include "support/redis_server.h"
 #include "support/server_suite.h"
 
@@ -50,17 +51,6 @@ class LimitIntegrationTest : public test::RedisSuite {
     return Config(RedisLine() + "warden_limit_zone $binary_remote_addr zone=api:1m rate=" + rate +
                       " sync=" + sync + ";\n",
                   "  location / { warden_limit zone=api" + limit_args + "; }\n");
-  }
-
-  // Script calls Redis ran, by text (EVAL) or by digest (EVALSHA).
-  static long long EvalCalls() {
-    auto info = redis_->Command({"INFO", "commandstats"});
-    long long calls = 0;
-    for (std::string name : {"cmdstat_eval:calls=", "cmdstat_evalsha:calls="}) {
-      auto pos = info.str.find(name);
-      if (pos != std::string::npos) calls += std::stoll(info.str.substr(pos + name.size()));
-    }
-    return calls;
   }
 };
 
@@ -250,7 +240,7 @@ TEST_F(LimitIntegrationTest, ExactScriptCountDecidesLikeRequestsOneByOne) {
 TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
   NginxServer nginx(ApiZone("1r/m", "exact", " burst=5 nodelay"));
   std::this_thread::sleep_for(300ms);  // the workers connect
-  long long before = EvalCalls();
+  RedisMonitor monitor(*redis_);
   std::atomic<int> accepted{0}, refused{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < 24; ++i) {
@@ -263,7 +253,7 @@ TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(accepted.load(), 6);
   EXPECT_EQ(refused.load(), 18);
-  EXPECT_GE(EvalCalls() - before, 1) << "Redis decided";
+  EXPECT_GE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 1u) << "Redis decided";
   // The bucket holds the burst (5 requests x 1000), less what leaked at 1r/m meanwhile.
   long long level = std::stoll(redis_->Command({"GET", "warden:rl:api:7f000001"}).str);
   EXPECT_GE(level, 4900);
@@ -274,9 +264,10 @@ TEST_F(LimitIntegrationTest, ExactModeAttackerIsRefusedLocally) {
   NginxServer nginx(ApiZone("1r/m", "exact"));
   std::this_thread::sleep_for(300ms);  // the workers connect
   ASSERT_TRUE(PollUntil([&] { return nginx.Get("/").status == 429; }, 2s));
-  long long before = EvalCalls();
+  RedisMonitor monitor(*redis_);  // the zone's bucket keys only: not the nodes' heartbeats
   for (int i = 0; i < 300; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
-  EXPECT_LE(EvalCalls() - before, 3) << "an attacker over the limit must cost Redis nothing";
+  EXPECT_LE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 3u)
+      << "an attacker over the limit must cost Redis nothing";
 }
 
 TEST_F(LimitIntegrationTest, ExactModeFailsOpenToThisNodeWhenRedisIsDown) {
@@ -412,11 +403,16 @@ TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
 TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
   NginxServer nginx(ApiZone("1r/m", "100ms"));
   ASSERT_EQ(nginx.Get("/").status, 200);
-  ASSERT_TRUE(PollUntil([&] { return EvalCalls() > 0; }, 2s));  // the one accepted request
-  long long before = EvalCalls();
+  ASSERT_TRUE(PollUntil(  // the one accepted request reached Redis
+      [&] {
+        return redis_->Command({"EXISTS", "warden:rl:api:7f000001"}).integer == 1;
+      },
+      2s));
+  RedisMonitor monitor(*redis_);  // the zone's bucket keys only: not the nodes' heartbeats
   for (int i = 0; i < 300; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
   std::this_thread::sleep_for(300ms);  // several sync intervals pass
-  EXPECT_LE(EvalCalls() - before, 3) << "rejected requests must not reach Redis";
+  EXPECT_LE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 3u)
+      << "rejected requests must not reach Redis";
 }
 
 TEST_F(LimitIntegrationTest, RedisKilledUnderLoadKeepsLimitingLocally) {

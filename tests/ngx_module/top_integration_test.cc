@@ -1,23 +1,18 @@
 // `warden top`: per-address counts summed in nginx's shared memory, flushed to Redis in
 // batches, read back by the CLI across the fleet.
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
-#include <atomic>
-#include <cerrno>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/http_client.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
+#include "support/redis_monitor.h"
 #include "support/redis_server.h"
 #include "support/warden_cli.h"
 
@@ -25,64 +20,6 @@ namespace warden::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// What Redis receives while it lives, through MONITOR on a connection of its own: each
-// command as a line ("EVAL" "<script>" "0" ...). Counting commands by INFO commandstats cannot
-// tell the traffic script from the nodes' heartbeats and the CLI's reads.
-class RedisMonitor {
- public:
-  explicit RedisMonitor(const RedisServer& redis) {
-    timeval tv{1, 0};
-    c_ = redisConnectWithTimeout("127.0.0.1", redis.port(), tv);
-    if (!c_ || c_->err) throw std::runtime_error("monitor: cannot connect");
-    auto* ok = static_cast<redisReply*>(redisCommand(c_, "MONITOR"));
-    if (!ok) throw std::runtime_error("monitor: MONITOR failed");
-    freeReplyObject(ok);
-    timeval poll{0, 100 * 1000};
-    redisSetTimeout(c_, poll);
-    reader_ = std::thread([this] {
-      while (!stop_) {
-        void* reply = nullptr;
-        if (redisGetReply(c_, &reply) != REDIS_OK) {
-          if (c_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c_->err = 0;  // a quiet 100 ms: look at stop_ again
-            continue;
-          }
-          return;
-        }
-        auto* r = static_cast<redisReply*>(reply);
-        if (r->type == REDIS_REPLY_STATUS) {
-          std::lock_guard lock(mu_);
-          lines_.emplace_back(r->str, r->len);
-        }
-        freeReplyObject(r);
-      }
-    });
-  }
-  ~RedisMonitor() {
-    stop_ = true;
-    reader_.join();
-    redisFree(c_);
-  }
-  // The lines so far with every one of `parts` in them.
-  size_t Count(const std::vector<std::string>& parts) {
-    std::lock_guard lock(mu_);
-    size_t n = 0;
-    for (const auto& line : lines_) {
-      bool all = true;
-      for (const auto& part : parts) all = all && line.find(part) != std::string::npos;
-      n += all;
-    }
-    return n;
-  }
-
- private:
-  redisContext* c_ = nullptr;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-  std::thread reader_;
-};
 
 TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
   RedisServer redis;
