@@ -86,6 +86,36 @@ TEST_F(ShmMapTest, DigestsAreTheSameInEveryZone) {
   EXPECT_NE(ShmMap::StoredKey(key), ShmMap::StoredKey(other_key));
 }
 
+// A long key's digest names its bucket in Redis, so it must not change from one version to
+// the next (a fleet upgraded node by node would split every long key's count in two). These
+// were computed by 0.2's first hash, whose last bytes were copied into a zeroed word: every tail
+// length from 0 to 7 bytes, twice.
+TEST(ShmMapDigestTest, LongKeysKeepTheirDigestsAcrossVersions) {
+  const std::vector<std::pair<size_t, std::string>> expected = {
+      {23, "c65f6d99c88a7d75476d137f6dd83b21"}, {24, "fa682e58d8b5b46e18b56a8e890babda"},
+      {25, "909101f2c61660f95d8daf2a3bfae30c"}, {26, "e2754e7a2dbb90db9d618af52cfee650"},
+      {27, "9a78c5abd799b9f8fb19de37a070b221"}, {28, "4c21b39e0b8ca9922277ca5786ce7e1a"},
+      {29, "04ee3d92164095484941528f545a734e"}, {30, "68ccaccce6638a00f2de1b5a64aeb8ac"},
+      {31, "ecdf9770e73df9b5d946509541924698"}, {32, "06a9835e0e3be00d5b77941659161eb4"},
+      {33, "98ae89a67e29bc6fb7637122a9d353c9"}, {34, "4143d11883b68912106e922ffe8c1828"},
+      {35, "b3b828e00070225b3720a5257e63994e"}, {36, "cd443c8f77f1fe43f68e2e05ac5068e2"},
+      {37, "4677db8c700d71129c4999e4b41cde86"}, {38, "bcf39af3c20b10e6f459a713d2a2fa08"},
+      {39, "2c2e61e4307b0874b5beea5e6ff4c1eb"}, {40, "da370edd9e047dda0c39099b04a2df5c"},
+  };
+  for (const auto& [len, digest] : expected) {
+    std::string key;
+    for (size_t i = 0; i < len; ++i) key.push_back(static_cast<char>('a' + (i * 7) % 26));
+    std::string stored = ShmMap::StoredKey(key);
+    std::string hex;
+    for (unsigned char c : stored) {
+      static const char kHex[] = "0123456789abcdef";
+      hex += kHex[c >> 4];
+      hex += kHex[c & 15];
+    }
+    EXPECT_EQ(hex, digest) << len;
+  }
+}
+
 TEST_F(ShmMapTest, BinaryKeys) {
   Make(128);
   std::string k1("\x00\x01\x00", 3), k2("\x00\x01\x01", 3);
