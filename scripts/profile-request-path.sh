@@ -165,11 +165,21 @@ $format_plain
 access_log @DIR@/access.log plain_json;
 $(site "" "warden_limit zone=api burst=1000 nodelay;")"
 interval=$(($(per_request interval TOTAL) - $(per_request interval ngx_http_warden_tick)))
+profile exact "warden_redis @REDIS@; warden_top_zone off;
+warden_limit_zone \$binary_remote_addr zone=api:10m rate=1000000r/s sync=exact;
+$format_plain
+access_log @DIR@/access.log plain_json;
+$(site "" "warden_limit zone=api burst=1000 nodelay;")"
+exact=$(($(per_request exact TOTAL) - $(per_request exact ngx_http_warden_tick)))
 printf '%-52s %9s %9s\n' "nginx limit_req" "$limit_req" \
   "$(awk -v a="$limit_req" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
 printf '%-52s %9s %9s\n' "warden_limit sync=1s (vs limit_req: $(awk -v a="$interval" \
   -v b="$limit_req" 'BEGIN { printf "%.3f", a / b }'))" "$interval" \
   "$(awk -v a="$interval" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
+# One request at a time: each waits for its own script call (wrk's concurrent requests share
+# one per loop turn; limit_bench measures that).
+printf '%-52s %9s %9s\n' "warden_limit sync=exact, one request at a time" "$exact" \
+  "$(awk -v a="$exact" -v b="$stock" 'BEGIN { printf "%.3f", a / b }')"
 
 
 row() { # row LABEL NAME
