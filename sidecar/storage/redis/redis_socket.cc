@@ -1,6 +1,5 @@
 #include "storage/redis/redis_socket.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
