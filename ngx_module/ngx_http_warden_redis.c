@@ -3,9 +3,11 @@
  * Warden: hiredis's async API on nginx's event loop.
  *
  * The socket of a redisAsyncContext gets an nginx connection whose read and write
- * events drive redisAsyncHandleRead/Write; hiredis turns its interest on and off
- * through the ev callbacks. Events are level-triggered: hiredis reads at most 16k
- * per call, and an edge-triggered event would not fire again for the rest.
+ * events drive the core's warden_redis_read/write: hiredis's own
+ * redisAsyncHandleRead/Write, or for a TLS connection the core's TLS under
+ * hiredis. Interest is turned on and off through the ev callbacks. Events are
+ * level-triggered: hiredis (and the TLS loop) reads a bounded amount per call, and
+ * an edge-triggered event would not fire again for the rest.
  */
 
 
@@ -14,6 +16,7 @@
 #include <ngx_event.h>
 
 #include "ngx_http_warden_redis.h"
+#include "core/warden_core.h"
 
 
 static void ngx_http_warden_redis_read(ngx_event_t *rev);
@@ -60,7 +63,7 @@ ngx_http_warden_redis_read(ngx_event_t *rev)
     c = rev->data;
 
     /* the context, and with it c, may be gone when this returns */
-    redisAsyncHandleRead(c->data);
+    warden_redis_read(c->data);
 }
 
 
@@ -71,7 +74,7 @@ ngx_http_warden_redis_write(ngx_event_t *wev)
 
     c = wev->data;
 
-    redisAsyncHandleWrite(c->data);
+    warden_redis_write(c->data);
 }
 
 

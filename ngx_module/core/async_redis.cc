@@ -61,6 +61,16 @@ void AsyncRedis::Tick() {
   int64_t now = clock_();
   SentinelLocator* locator = endpoint_.locator;
   if (locator) locator->Want();
+  if (ac_ && handshake_deadline_ms_ != 0 && now > handshake_deadline_ms_) {
+    // A server that takes the connection and never answers the TLS hello (a plain port does
+    // so: it waits for the end of a command line that never comes).
+    ++errors_;
+    std::string why = "did not complete the TLS handshake within " +
+                      std::to_string(endpoint_.timeout_ms) + " ms (is it a TLS port?)";
+    SuspectTarget(why);
+    Drop("redis " + Where() + " " + why);
+    return;
+  }
   if (ac_ && !deadlines_.empty() && now > deadlines_.front()) {
     ++errors_;
     std::string why = "did not answer within " + std::to_string(endpoint_.timeout_ms) + " ms";
@@ -135,6 +145,20 @@ void AsyncRedis::Connect() {
     ScheduleRetry();
     return;
   }
+  if (endpoint_.tls.enabled()) {
+    // A primary named by the Sentinels is checked by its address, or tls_server_name.
+    const std::string& name =
+        endpoint_.tls.NameFor(target_ || endpoint_.host_name.empty() ? host : endpoint_.host_name);
+    std::string why;
+    if (!AsyncTls::Start(ac, endpoint_.tls.context.get(), name, &why)) {
+      NoteOutage("cannot connect to redis " + Where() + ": TLS: " + why);
+      redisAsyncFree(ac);
+      ScheduleRetry();
+      return;
+    }
+    // Commands have deadlines of their own; this bounds a handshake with none waiting.
+    handshake_deadline_ms_ = clock_() + endpoint_.timeout_ms;
+  }
   ac_ = ac;
   ready_ = false;
   auto check = [this](std::string what) {
@@ -204,6 +228,7 @@ void AsyncRedis::Drop(const std::string& why) {
   redisAsyncContext* ac = ac_;
   ac_ = nullptr;  // Send() refuses from here on, also from callbacks run by the free below
   ready_ = false;
+  handshake_deadline_ms_ = 0;
   if (!why.empty()) NoteOutage(why);
   if (ac) redisAsyncFree(ac);  // runs every pending callback with a null reply
   ScheduleRetry();
@@ -290,12 +315,14 @@ void AsyncRedis::ReplyCallback(redisAsyncContext* ac, void* reply, void* privdat
 
 void AsyncRedis::ConnectCallback(const redisAsyncContext* ac, int status) noexcept {
   auto* self = static_cast<AsyncRedis*>(ac->data);
-  if (status == REDIS_OK || self->ac_ != ac) return;
+  if (self->ac_ != ac) return;
+  self->handshake_deadline_ms_ = 0;
+  if (status == REDIS_OK) return;
   // hiredis frees the context itself after a failed connect.
   self->ac_ = nullptr;
   self->ready_ = false;
   try {
-    self->NoteOutage("cannot connect to redis " + self->Where() + ": " + ac->errstr);
+    self->NoteOutage("cannot connect to redis " + self->Where() + ": " + AsyncTls::ErrorOf(ac));
     self->SuspectTarget("refused the connection");
     self->ScheduleRetry();
   } catch (...) {
@@ -308,9 +335,12 @@ void AsyncRedis::DisconnectCallback(const redisAsyncContext* ac, int status) noe
   if (self->ac_ != ac) return;
   self->ac_ = nullptr;
   self->ready_ = false;
+  self->handshake_deadline_ms_ = 0;
   try {
-    self->NoteOutage("lost the redis connection to " + self->Where() +
-                     (status == REDIS_OK ? "" : std::string(": ") + ac->errstr));
+    // ac->err without REDIS_ERR: a TLS connection that broke (core/async_tls.h).
+    self->NoteOutage(
+        "lost the redis connection to " + self->Where() +
+        (status == REDIS_OK && ac->err == 0 ? "" : std::string(": ") + AsyncTls::ErrorOf(ac)));
     self->SuspectTarget("closed the connection");
     self->ScheduleRetry();
   } catch (...) {

@@ -10,6 +10,7 @@
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/redis_node_address.h"
+#include "core/async_tls.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -24,6 +25,7 @@ using LogFn = std::function<void(LogLevel, const std::string&)>;
 struct RedisEndpoint {
   std::string host = "127.0.0.1";  // an IP literal: names are resolved at configuration time
   int port = 6379;
+  std::string host_name;  // the host as configured (a name, or host again): what TLS checks
   std::string unix_path;  // used instead of host:port when set
   std::string user;       // an ACL user (AUTH user password); empty: AUTH password
   std::string password;
@@ -33,7 +35,10 @@ struct RedisEndpoint {
   // sentinel://: the Sentinels (IP literals) and the master they monitor; host and port are
   // then unused: the locator names the primary.
   std::vector<RedisNodeAddress> sentinels;
+  std::vector<std::string> sentinel_names;  // each as configured, in the same order (for TLS)
   std::string master_name;
+  // TLS on every connection (data nodes and Sentinels) when its context is set.
+  RedisTlsSettings tls;
   // With sentinels: the worker's locator (it owns it; it outlives the connections).
   SentinelLocator* locator = nullptr;
 
@@ -46,7 +51,9 @@ struct RedisEndpoint {
 // once, and once more when Redis is back. A reply READONLY, LOADING or MASTERDOWN (a demoted
 // or restarting primary) drops the connection too. With Sentinel, the primary comes from the
 // endpoint's locator: the connection is usable once ROLE says master, reports the primary
-// suspect when it fails, and moves to a new primary as soon as the locator names one.
+// suspect when it fails, and moves to a new primary as soon as the locator names one. With
+// the endpoint's TLS, the connection runs TLS under hiredis (core/async_tls.h): the glue drives
+// every connection through AsyncTls::HandleRead/HandleWrite.
 class AsyncRedis {
  public:
   // Called with the reply, or with nullptr when the command failed (connection lost,
@@ -114,7 +121,8 @@ class AsyncRedis {
   // With Sentinel: the primary connected to, and the locator's generation then.
   std::optional<RedisNodeAddress> target_;
   uint64_t target_generation_ = 0;
-  std::deque<int64_t> deadlines_;  // of the outstanding commands, in order
+  std::deque<int64_t> deadlines_;      // of the outstanding commands, in order
+  int64_t handshake_deadline_ms_ = 0;  // a TLS handshake under way must end by then
   bool outage_logged_ = false;
   int64_t next_attempt_ms_ = 0;
   uint64_t errors_ = 0;

@@ -7,11 +7,15 @@
 
 #include <memory>
 
+#include "common/redis_tls.h"
+
 namespace warden {
 
 namespace {
 
-constexpr std::string_view kKnown = "db=, user=, password=, prefix=, timeout=";
+constexpr std::string_view kKnown =
+    "db=, user=, password=, prefix=, timeout=, tls=, tls_ca=, tls_cert=, tls_key=, "
+    "tls_server_name=";
 
 // The first address of `host`, as text: the name is looked up once, here.
 bool Resolve(const std::string& host, std::string* address, std::string* error) {
@@ -63,7 +67,7 @@ bool RedisConfig::Option(std::string_view argument, std::string* error) {
     prefix_ = std::string(value);
     return true;
   }
-  // The module names a deployment's options by hand; TLS options are refused by Finish.
+  // The module names a deployment's options by hand.
   static constexpr std::string_view kOptions[] = {"db",       "user",    "password",
                                                   "timeout",  "tls",     "tls_ca",
                                                   "tls_cert", "tls_key", "tls_server_name"};
@@ -93,13 +97,18 @@ bool RedisConfig::Finish(std::string* error) {
         "sentinel:// (docs/topology.md)";
     return false;
   }
-  if (deployment_.tls.enabled) {
-    *error =
-        "the nginx module does not talk to Redis over TLS yet (the sidecar does); "
-        "see docs/topology.md";
-    return false;
-  }
   RedisEndpoint ep;
+  if (deployment_.tls.enabled) {
+    // The files are read now, by the master (a key only root may read included); the workers
+    // inherit the context.
+    SslCtxPtr context = RedisTls::NewContext(deployment_.tls, &why);
+    if (!context) {
+      *error = "invalid redis tls parameters: " + why;
+      return false;
+    }
+    ep.tls.context = std::shared_ptr<SSL_CTX>(context.release(), SSL_CTX_free);
+    ep.tls.server_name = deployment_.tls.server_name;
+  }
   ep.user = deployment_.user;
   ep.password = deployment_.password;
   ep.db = deployment_.db;
@@ -113,11 +122,13 @@ bool RedisConfig::Finish(std::string* error) {
       RedisNodeAddress resolved{"", s.port};
       if (!Resolve(s.host, &resolved.host, error)) return false;
       ep.sentinels.push_back(std::move(resolved));
+      ep.sentinel_names.push_back(s.host);
     }
   } else {
     const RedisNodeAddress& server = deployment_.servers.front();
     if (!Resolve(server.host, &ep.host, error)) return false;
     ep.port = server.port;
+    ep.host_name = server.host;
   }
   endpoint_ = std::move(ep);
   return true;

@@ -18,8 +18,8 @@ class RedisConfig {
  public:
   static std::optional<RedisConfig> Parse(std::string_view address, std::string* error);
   bool Option(std::string_view argument, std::string* error);
-  // Checks the options together, refuses what the module cannot do yet (Cluster, TLS) and
-  // resolves the host names.
+  // Checks the options together, refuses what the module cannot do yet (Cluster), reads the
+  // TLS files into a context (the workers inherit it) and resolves the host names.
   bool Finish(std::string* error);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }

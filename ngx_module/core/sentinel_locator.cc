@@ -116,7 +116,8 @@ void SentinelLocator::Tick() {
   if (!sub_ac_ && now >= next_subscribe_ms_) Subscribe();
 }
 
-redisAsyncContext* SentinelLocator::Open(const RedisNodeAddress& address) {
+redisAsyncContext* SentinelLocator::Open(size_t sentinel) {
+  const RedisNodeAddress& address = settings_.sentinels[sentinel];
   redisAsyncContext* ac = redisAsyncConnect(address.host.c_str(), address.port);
   if (!ac) return nullptr;
   if (ac->err) {
@@ -129,6 +130,17 @@ redisAsyncContext* SentinelLocator::Open(const RedisNodeAddress& address) {
   if (!attach_(ac)) {
     redisAsyncFree(ac);
     return nullptr;
+  }
+  if (settings_.tls.enabled()) {
+    const std::string& configured =
+        sentinel < settings_.names.size() ? settings_.names[sentinel] : address.host;
+    std::string why;
+    if (!AsyncTls::Start(ac, settings_.tls.context.get(), settings_.tls.NameFor(configured),
+                         &why)) {
+      log_(LogLevel::kError, "sentinel " + address.ToString() + ": TLS: " + why);
+      redisAsyncFree(ac);
+      return nullptr;
+    }
   }
   return ac;
 }
@@ -170,8 +182,7 @@ void SentinelLocator::AskSentinel() {
   query_current_ = query_next_;
   query_next_ = (query_next_ + 1) % n;
   ++query_asked_;
-  const RedisNodeAddress& sentinel = settings_.sentinels[query_current_];
-  redisAsyncContext* ac = Open(sentinel);
+  redisAsyncContext* ac = Open(query_current_);
   if (!ac) {
     QueryFailed("cannot connect");
     return;
@@ -244,7 +255,7 @@ void SentinelLocator::SetPrimary(const RedisNodeAddress& address, const std::str
 void SentinelLocator::Subscribe() {
   sub_current_ = sub_next_;
   sub_next_ = (sub_next_ + 1) % settings_.sentinels.size();
-  redisAsyncContext* ac = Open(settings_.sentinels[sub_current_]);
+  redisAsyncContext* ac = Open(sub_current_);
   if (!ac) {
     ++errors_;
     next_subscribe_ms_ = clock_() + sub_backoff_.Next();
@@ -333,12 +344,14 @@ void SentinelLocator::ConnectCallback(const redisAsyncContext* ac, int status) n
   if (status == REDIS_OK) return;
   auto* self = static_cast<SentinelLocator*>(ac->data);
   // hiredis frees the context itself after a failed connect.
-  self->ContextGone(ac, "refused the connection", nullptr);
+  self->ContextGone(ac, "could not be connected to", AsyncTls::ErrorOf(ac));
 }
 
 void SentinelLocator::DisconnectCallback(const redisAsyncContext* ac, int status) noexcept {
   auto* self = static_cast<SentinelLocator*>(ac->data);
-  self->ContextGone(ac, "closed the connection", status == REDIS_OK ? nullptr : ac->errstr);
+  // ac->err without REDIS_ERR: a TLS connection that broke (core/async_tls.h).
+  self->ContextGone(ac, "closed the connection",
+                    status == REDIS_OK && ac->err == 0 ? nullptr : AsyncTls::ErrorOf(ac));
 }
 
 void SentinelLocator::ContextGone(const redisAsyncContext* ac, const char* why,

@@ -33,6 +33,10 @@ class SentinelLocator {
     std::string user;
     std::string password;
     int timeout_ms = 1000;
+    // TLS to the Sentinels as to the data nodes, each checked by its name as configured
+    // (`names`, in the order of `sentinels`; empty: by address) or tls_server_name.
+    RedisTlsSettings tls;
+    std::vector<std::string> names;
   };
   // A primary confirmed by a connection: `from` is the one confirmed before (empty at first).
   using ChangeFn = std::function<void(const std::string& from, const std::string& to)>;
@@ -77,7 +81,7 @@ class SentinelLocator {
   void OnMessage(redisReply* reply);
   void DropSubscription();
   void SetPrimary(const RedisNodeAddress& address, const std::string& how);
-  redisAsyncContext* Open(const RedisNodeAddress& address);
+  redisAsyncContext* Open(size_t sentinel);
   void SendAuth(redisAsyncContext* ac);
   static void QueryCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void SubscriptionCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;

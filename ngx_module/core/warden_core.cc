@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/async_tls.h"
 #include "core/challenge.h"
 #include "core/geo_db.h"
 #include "core/policy.h"
@@ -101,6 +102,10 @@ int warden_redis_finish(warden_redis_t* r, char* err, size_t errlen) {
 int warden_redis_timeout_ms(const warden_redis_t* r) { return r->config.timeout_ms(); }
 
 void warden_redis_free(warden_redis_t* r) { delete r; }
+
+void warden_redis_read(redisAsyncContext* ac) { warden::AsyncTls::HandleRead(ac); }
+
+void warden_redis_write(redisAsyncContext* ac) { warden::AsyncTls::HandleWrite(ac); }
 
 int warden_cidr_check(const char* text, size_t len, char* err, size_t errlen) {
   try {

@@ -48,6 +48,12 @@ typedef struct warden_redis_s warden_redis_t;
 typedef void (*warden_log_pt)(void *ctx, int level, const char *msg, size_t len);
 typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
 
+/* the socket of a Redis connection the core attached is readable / writable: the glue calls
+   these instead of redisAsyncHandleRead/Write (a TLS connection's I/O runs in the core);
+   ac may have been freed when they return */
+void warden_redis_read(struct redisAsyncContext *ac);
+void warden_redis_write(struct redisAsyncContext *ac);
+
 /* warden_redis: the address (host:port, unix:/path, redis://..., sentinel://...), then each
    key=value argument, then finish (checks them together and resolves host names: the master
    may block, a worker never does). NULL / -1 with err set; no message shows a password. */

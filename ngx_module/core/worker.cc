@@ -356,7 +356,8 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
   if (!endpoint.sentinels.empty()) {
     locator_ = std::make_unique<SentinelLocator>(
         SentinelLocator::Settings{endpoint.sentinels, endpoint.master_name, endpoint.user,
-                                  endpoint.password, endpoint.timeout_ms},
+                                  endpoint.password, endpoint.timeout_ms, endpoint.tls,
+                                  endpoint.sentinel_names},
         clock_, attach_, log_);
     locator_->set_on_confirmed(
         [this](const std::string& from, const std::string& to) { NotePrimary(from, to); });

@@ -416,8 +416,9 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
       {"warden_redis sentinel://:topsecret@127.0.0.1:26379;", "needs the monitored master's name"},
       {"warden_redis sentinel://:topsecret@no-such-host.invalid:26379/mymaster;",
        "cannot resolve redis host \"no-such-host.invalid\""},
-      {"warden_redis sentinel://127.0.0.1:26379/m password=topsecret tls=on;",
-       "not talk to Redis over TLS yet"},
+      {"warden_redis sentinel://127.0.0.1:26379/m password=topsecret tls=on "
+       "tls_ca=/nonexistent/ca.crt;",
+       "cannot read the CA file (tls_ca) /nonexistent/ca.crt"},
       {"warden_redis cluster://127.0.0.1:7000;", "not talk to Redis Cluster yet"},
       {"warden_redis ftp://u:topsecret@127.0.0.1;", "expected host[:port]"},
       {"warden_geoip /nonexistent/country.mmdb;", "cannot open \"/nonexistent/country.mmdb\""},

@@ -79,11 +79,21 @@ std::vector<std::string> RedisServer::Argv() const {
     const std::string conf = dir_.File("sentinel.conf");
     if (!std::ifstream(conf).good()) {
       const std::string name = s.master_name;
+      // With TLS: TLS only on port(), to clients and to the monitored servers; the unix socket
+      // stays plain for Command/Ping.
+      std::string listen = "port " + std::to_string(port_) + "\n";
+      if (options_.tls) {
+        const Tls& tls = *options_.tls;
+        listen = "port 0\ntls-port " + std::to_string(port_) + "\ntls-cert-file " + tls.cert_file +
+                 "\ntls-key-file " + tls.key_file + "\ntls-ca-cert-file " + tls.ca_file +
+                 "\ntls-auth-clients " + (tls.auth_clients ? "yes" : "no") +
+                 "\ntls-replication yes\nunixsocket " + socket_path_ + "\nunixsocketperm 700\n";
+      }
       WriteFile(
           conf,
-          "port " + std::to_string(port_) + "\nbind " + host_ + "\ndir " + dir_.path() +
-              "\nlogfile " + log_path() + "\ndaemonize no\n" + "sentinel monitor " + name + " " +
-              host_ + " " + std::to_string(s.master_port) + " " + std::to_string(s.quorum) +
+          listen + "bind " + host_ + "\ndir " + dir_.path() + "\nlogfile " + log_path() +
+              "\ndaemonize no\n" + "sentinel monitor " + name + " " + host_ + " " +
+              std::to_string(s.master_port) + " " + std::to_string(s.quorum) +
               "\nsentinel down-after-milliseconds " + name + " " + std::to_string(s.down_after_ms) +
               "\nsentinel failover-timeout " + name + " " + std::to_string(s.failover_timeout_ms) +
               "\nsentinel parallel-syncs " + name + " 1\n" +

@@ -37,7 +37,8 @@ struct RedisValue {
 //   RedisServer replica({.replica_of = primary.port()});          // --replicaof 127.0.0.1 PORT
 //   RedisServer sentinel({.sentinel = RedisServer::Sentinel{.master_port = primary.port()}});
 //   RedisServer tls({.tls = RedisServer::Tls{ca, cert, key}});   // --tls-port, --port 0
-// A TLS server answers Command/Ping on its unix socket (plain), so tests can set it up.
+// A TLS server answers Command/Ping on its unix socket (plain), so tests can set it up. A
+// Sentinel with .tls listens with TLS only too and monitors its master over TLS.
 //
 // The binary is $WARDEN_REDIS_SERVER if set, else redis-server from PATH.
 class RedisServer {

@@ -1,12 +1,10 @@
 #include "storage/redis/redis_socket.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +16,7 @@
 
 #include "base/duration.h"
 #include "base/errors.h"
+#include "common/redis_tls.h"
 
 namespace warden {
 
@@ -77,26 +76,6 @@ int NewSocket(int family) {
 std::string ErrnoText(int err) {
   if (err == ETIMEDOUT) return "timed out";
   return std::strerror(err);
-}
-
-// The first error in OpenSSL's queue, as text ("" if none); clears the queue.
-std::string SslErrorText() {
-  unsigned long code = ERR_get_error();
-  std::string text;
-  if (code != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    text = buf;
-  }
-  ERR_clear_error();
-  return text;
-}
-
-bool IsIpAddress(const std::string& host) {
-  in6_addr v6;
-  in_addr v4;
-  return ::inet_pton(AF_INET, host.c_str(), &v4) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), &v6) == 1;
 }
 
 }  // namespace
@@ -162,48 +141,11 @@ RedisSocket RedisSocket::ConnectUnix(const std::string& path, int64_t timeout_ms
 void RedisSocket::StartTls(const RedisNodeAddress& address, const RedisDeployment::Tls& tls,
                            int64_t deadline_ms) {
   const std::string where = "TLS with Redis at " + endpoint_ + " failed: ";
-  ctx_.reset(SSL_CTX_new(TLS_client_method()));
-  if (!ctx_) throw RedisConnectError(where + "cannot create a TLS context: " + SslErrorText());
-  SSL_CTX_set_min_proto_version(ctx_.get(), TLS1_2_VERSION);
-  SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
-  if (!tls.ca_file.empty()) {
-    if (SSL_CTX_load_verify_locations(ctx_.get(), tls.ca_file.c_str(), nullptr) != 1) {
-      throw RedisConnectError(where + "cannot read the CA file " + tls.ca_file + ": " +
-                              SslErrorText());
-    }
-  } else if (SSL_CTX_set_default_verify_paths(ctx_.get()) != 1) {
-    throw RedisConnectError(where + "cannot load the system's trust store: " + SslErrorText());
-  }
-  if (!tls.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(ctx_.get(), tls.cert_file.c_str()) != 1) {
-      throw RedisConnectError(where + "cannot read the client certificate " + tls.cert_file + ": " +
-                              SslErrorText());
-    }
-    if (SSL_CTX_use_PrivateKey_file(ctx_.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx_.get()) != 1) {
-      throw RedisConnectError(where + "cannot use the client key " + tls.key_file + ": " +
-                              SslErrorText());
-    }
-  }
-
-  ssl_.reset(SSL_new(ctx_.get()));
-  if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1) {
-    throw RedisConnectError(where + "cannot set up TLS: " + SslErrorText());
-  }
-  // The name checked against the certificate: tls_server_name, else the host connected to (an
-  // IP address is checked against the certificate's IP entries).
-  const std::string& name = tls.server_name.empty() ? address.host : tls.server_name;
-  if (IsIpAddress(name)) {
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), name.c_str()) != 1) {
-      throw RedisConnectError(where + "bad IP address to check: " + name);
-    }
-  } else {
-    SSL_set_tlsext_host_name(ssl_.get(), name.c_str());
-    if (SSL_set1_host(ssl_.get(), name.c_str()) != 1) {
-      throw RedisConnectError(where + "bad server name to check: " + name);
-    }
-  }
-
+  std::string why;
+  ctx_ = RedisTls::NewContext(tls, &why);
+  if (!ctx_) throw RedisConnectError(where + why);
+  ssl_ = RedisTls::NewSession(ctx_.get(), fd_, RedisTls::NameToCheck(tls, address.host), &why);
+  if (!ssl_) throw RedisConnectError(where + why);
   while (true) {
     ERR_clear_error();
     int rc = SSL_connect(ssl_.get());
@@ -215,19 +157,7 @@ void RedisSocket::StartTls(const RedisNodeAddress& address, const RedisDeploymen
       }
       continue;
     }
-    long verify = SSL_get_verify_result(ssl_.get());
-    if (verify != X509_V_OK) {
-      std::string hint =
-          verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH
-              ? " (check tls_server_name)"
-              : " (check tls_ca)";
-      throw RedisConnectError(where + "the server's certificate was not accepted: " +
-                              X509_verify_cert_error_string(verify) + hint);
-    }
-    std::string text = SslErrorText();
-    if (text.empty()) text = err == SSL_ERROR_SYSCALL ? "the server closed the connection" : "";
-    throw RedisConnectError(where + "handshake failed: " + text +
-                            " (is it a TLS port? does it want a client certificate?)");
+    throw RedisConnectError(where + RedisTls::HandshakeFailure(ssl_.get(), err));
   }
 }
 
@@ -278,7 +208,7 @@ void RedisSocket::WriteAll(std::string_view data, int64_t timeout_ms, const std:
       if (err == SSL_ERROR_WANT_READ) {
         want_write = false;
       } else if (err != SSL_ERROR_WANT_WRITE) {
-        std::string text = SslErrorText();
+        std::string text = RedisTls::ErrorText();
         ThrowIo(text.empty() ? ErrnoText(errno) : text);
       }
     } else {
@@ -312,7 +242,7 @@ size_t RedisSocket::ReadSome(char* buffer, size_t size, int64_t timeout_ms,
       if (err == SSL_ERROR_WANT_WRITE) {
         want_write = true;
       } else if (err != SSL_ERROR_WANT_READ) {
-        std::string text = SslErrorText();
+        std::string text = RedisTls::ErrorText();
         ThrowIo(text.empty() ? (errno != 0 ? ErrnoText(errno) : "the server closed the connection")
                              : text);
       }

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/c_ptr.h"
 #include "common/redis_deployment.h"
 #include "common/redis_node_address.h"
+#include "common/redis_tls.h"
 
 namespace warden {
 
@@ -42,9 +42,6 @@ class RedisSocket {
   bool tls() const { return ssl_ != nullptr; }
 
  private:
-  using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;
-  using SslPtr = CPtr<SSL, SSL_free>;
-
   RedisSocket(int fd, std::string endpoint) : fd_(fd), endpoint_(std::move(endpoint)) {}
 
   void StartTls(const RedisNodeAddress& address, const RedisDeployment::Tls& tls,

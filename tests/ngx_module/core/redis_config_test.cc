@@ -67,6 +67,30 @@ TEST(RedisConfigTest, Sentinels) {
   EXPECT_EQ(ep->Describe(), "sentinel mymaster via 10.0.0.5:26379,10.0.0.6:26380,[::1]:26379");
 }
 
+TEST(RedisConfigTest, TlsBuildsTheContextWhenTheConfigurationIsRead) {
+  std::string error;
+  // No tls_ca: the system's trust store.
+  auto ep = Read("rediss://:s3cret@10.0.0.5:6380", {}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_TRUE(ep->tls.enabled());
+  EXPECT_EQ(ep->host_name, "10.0.0.5");
+  EXPECT_EQ(ep->tls.NameFor(ep->host_name), "10.0.0.5");
+
+  ep = Read("10.0.0.5:6380", {"tls=on", "tls_server_name=redis.internal"}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_TRUE(ep->tls.enabled());
+  EXPECT_EQ(ep->tls.NameFor(ep->host_name), "redis.internal");
+
+  ep = Read("sentinel://10.0.0.5,10.0.0.6/mymaster?tls=on", {}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_TRUE(ep->tls.enabled());
+  EXPECT_EQ(ep->sentinel_names, (std::vector<std::string>{"10.0.0.5", "10.0.0.6"}));
+
+  ep = Read("10.0.0.5:6380", {}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_FALSE(ep->tls.enabled());
+}
+
 TEST(RedisConfigTest, RefusalsSayWhyAndShowNoSecret) {
   struct Case {
     std::string address;
@@ -80,8 +104,16 @@ TEST(RedisConfigTest, RefusalsSayWhyAndShowNoSecret) {
       {"10.0.0.5", {"user=edge"}, "an ACL user needs a password"},
       {"sentinel://:s3cret@10.0.0.5", {}, "needs the monitored master's name"},
       {"cluster://:s3cret@10.0.0.5:7000", {}, "does not talk to Redis Cluster yet"},
-      {"rediss://:s3cret@10.0.0.5", {}, "does not talk to Redis over TLS yet"},
-      {"10.0.0.5", {"password=s3cret", "tls=on"}, "does not talk to Redis over TLS yet"},
+      {"rediss://:s3cret@10.0.0.5?tls_ca=/nonexistent/ca.crt",
+       {},
+       "cannot read the CA file (tls_ca) /nonexistent/ca.crt"},
+      {"10.0.0.5", {"password=s3cret", "tls=on", "tls_ca=/nonexistent/ca.crt"}, "No such file"},
+      {"10.0.0.5", {"password=s3cret", "tls_ca=/etc/ssl/certs"}, "need tls=on"},
+      {"10.0.0.5", {"password=s3cret", "tls=on", "tls_cert=/c.pem"}, "tls_cert and tls_key go"},
+      {"10.0.0.5",
+       {"password=s3cret", "tls=on", "tls_cert=/nonexistent/c.pem", "tls_key=/nonexistent/k.pem"},
+       "cannot read the client certificate (tls_cert) /nonexistent/c.pem"},
+      {"unix:/run/redis.sock", {"password=s3cret", "tls=on"}, "over a unix socket"},
       {"memcached://:s3cret@10.0.0.5", {}, "expected host[:port]"},
   };
   for (const Case& c : cases) {
