@@ -708,7 +708,11 @@ JobType HttpSyncJobType() {
   };
   type.run = [](const RunRequest& request, int64_t, const JobServices& services) {
     if (services.pool == nullptr) return NeedsMariaDb("http_sync");
-    HttpSyncJob::Deps deps{services.pool, services.breakers, services.metrics, services.logger};
+    HttpSyncJob::Deps deps;
+    deps.pool = services.pool;
+    deps.breakers = services.breakers;
+    deps.metrics = services.metrics;
+    deps.logger = services.logger;
     if (services.redis_url != nullptr) {
       deps.reseed_fence = [&services, job = request.job->name](int64_t at_least) {
         RedisConnection conn =

@@ -178,7 +178,10 @@ std::vector<TrafficReport::Row> TrafficReport::Top(int64_t minutes, By by, size_
   std::vector<Row> rows;
   if (by == By::kStatus) {
     // The fleet's totals of each minute (top:sum).
-    for (int i = 0; i < 4; ++i) rows.push_back(Row{kStatusNames[i]});
+    for (int i = 0; i < 4; ++i) {
+      rows.emplace_back();
+      rows.back().name = kStatusNames[i];
+    }
     for (int64_t m = first; m <= now_minute; ++m) {
       RedisReply sums = conn_.Command({"HMGET", Key("sum", m), kStatusFamilies[0],
                                        kStatusFamilies[1], kStatusFamilies[2], kStatusFamilies[3]});
@@ -191,7 +194,9 @@ std::vector<TrafficReport::Row> TrafficReport::Top(int64_t minutes, By by, size_
   } else if (by == By::kPath) {
     auto requests = summed("path"), errors = summed("p5xx"), upstream = summed("pup");
     for (auto& [path, n] : requests) {
-      Row r{path, static_cast<int64_t>(n)};
+      Row r;
+      r.name = path;
+      r.requests = static_cast<int64_t>(n);
       r.status[3] = of(errors, path);
       r.upstream_ms = of(upstream, path);
       rows.push_back(std::move(r));

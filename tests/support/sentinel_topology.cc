@@ -31,14 +31,18 @@ bool InSync(const RedisServer& replica) {
 SentinelTopology::SentinelTopology(const std::string& password) : password_(password) {
   std::vector<std::string> auth;
   if (!password.empty()) auth = {"--masterauth", password};
-  primary_ =
-      std::make_unique<RedisServer>(RedisServer::Options{.password = password, .extra_args = auth});
-  replica_ = std::make_unique<RedisServer>(RedisServer::Options{
-      .password = password, .replica_of = primary_->port(), .extra_args = auth});
+  RedisServer::Options primary;
+  primary.password = password;
+  primary.extra_args = auth;
+  primary_ = std::make_unique<RedisServer>(primary);
+  RedisServer::Options replica = primary;
+  replica.replica_of = primary_->port();
+  replica_ = std::make_unique<RedisServer>(replica);
   for (int i = 0; i < 3; ++i) {
-    sentinels_.push_back(std::make_unique<RedisServer>(
-        RedisServer::Options{.sentinel = RedisServer::Sentinel{.master_port = primary_->port(),
-                                                               .auth_pass = password}}));
+    RedisServer::Options sentinel;
+    sentinel.sentinel =
+        RedisServer::Sentinel{.master_port = primary_->port(), .auth_pass = password};
+    sentinels_.push_back(std::make_unique<RedisServer>(sentinel));
   }
   if (!PollUntil([this] { return InSync(*replica_); }, std::chrono::seconds(20),
                  std::chrono::milliseconds(50))) {
