@@ -48,6 +48,9 @@ struct BlacklistBenchSettings {
   int connections = 32;
   int bans = 100;
   std::string zone = "64m";
+  // --only a,b,c,behaviour,top: just these (with stock and their baselines), more rounds in the
+  // same time for one ratio; the ban latency and memory parts are skipped.
+  std::vector<std::string> only;
 };
 
 // A blacklist shaped like a real one: mostly single IPv4 addresses (scanners, feeds), some
@@ -222,8 +225,18 @@ int main(int argc, char** argv) {
       s.bans = std::stoi(v);
     else if (k == "--zone")
       s.zone = v;
-    else {
+    else if (k == "--only") {
+      std::stringstream list(v);
+      for (std::string name; std::getline(list, name, ',');) s.only.push_back(name);
+    } else {
       std::fprintf(stderr, "blacklist_bench: unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  for (const auto& name : s.only) {
+    if (name != "a" && name != "b" && name != "c" && name != "behaviour" && name != "top") {
+      std::fprintf(stderr, "blacklist_bench: --only: no configuration %s (a,b,c,behaviour,top)\n",
+                   name.c_str());
       return 2;
     }
   }
@@ -245,6 +258,7 @@ int main(int argc, char** argv) {
               in_redis / import_s);
 
   struct Target {
+    const char* key;  // as --only names it
     const char* name;
     Variant variant;
     double target;  // of the baseline's requests per worker CPU-second; 0: none
@@ -253,14 +267,42 @@ int main(int argc, char** argv) {
     std::vector<double> rps, p99, cpu_ratios;
   };
   std::vector<Target> targets;
-  targets.push_back({"stock nginx, JSON log", Variant::kStock, 0, 0, nullptr, {}, {}, {}});
-  targets.push_back({"(a) warden on", Variant::kOn, 0.98, 0, nullptr, {}, {}, {}});
-  targets.push_back({"(b) + warden_json, country", Variant::kJson, 0.96, 0, nullptr, {}, {}, {}});
+  targets.push_back({"stock", "stock nginx, JSON log", Variant::kStock, 0, 0, nullptr, {}, {}, {}});
+  targets.push_back({"a", "(a) warden on", Variant::kOn, 0.98, 0, nullptr, {}, {}, {}});
   targets.push_back(
-      {"(c) (b) + top + interval limit", Variant::kTopLimit, 0.95, 0, nullptr, {}, {}, {}});
+      {"b", "(b) + warden_json, country", Variant::kJson, 0.96, 0, nullptr, {}, {}, {}});
   targets.push_back(
-      {"(b) + 2 behaviour rules, vs (b)", Variant::kBehaviour, 0.98, 2, nullptr, {}, {}, {}});
-  targets.push_back({"(b) + top counting, vs (b)", Variant::kTop, 0.98, 2, nullptr, {}, {}, {}});
+      {"c", "(c) (b) + top + interval limit", Variant::kTopLimit, 0.95, 0, nullptr, {}, {}, {}});
+  targets.push_back({"behaviour",
+                     "(b) + 2 behaviour rules, vs (b)",
+                     Variant::kBehaviour,
+                     0.98,
+                     2,
+                     nullptr,
+                     {},
+                     {},
+                     {}});
+  targets.push_back(
+      {"top", "(b) + top counting, vs (b)", Variant::kTop, 0.98, 2, nullptr, {}, {}, {}});
+  if (!s.only.empty()) {
+    // Keep what was asked for, stock, and each one's baseline (indices renumbered).
+    std::vector<bool> keep(targets.size(), false);
+    keep[0] = true;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (std::find(s.only.begin(), s.only.end(), targets[i].key) == s.only.end()) continue;
+      keep[i] = true;
+      keep[static_cast<size_t>(targets[i].baseline)] = true;
+    }
+    std::vector<int> index(targets.size(), -1);
+    std::vector<Target> kept;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (!keep[i]) continue;
+      index[i] = static_cast<int>(kept.size());
+      kept.push_back(std::move(targets[i]));
+    }
+    for (auto& t : kept) t.baseline = index[static_cast<size_t>(t.baseline)];
+    targets = std::move(kept);
+  }
   for (auto& t : targets) {
     NginxServer::Options o;
     o.load_module = t.variant != Variant::kStock;
@@ -349,6 +391,7 @@ int main(int argc, char** argv) {
     std::printf("cycles per request: not measured, %s; `make profile` counts instructions\n",
                 no_perf.c_str());
   }
+  if (!s.only.empty()) return 0;
   const NginxServer& guarded = *targets[1].nginx;
 
   std::printf("\n== ban-to-enforcement latency: %d bans, 2 nginx instances, one redis ==\n",
