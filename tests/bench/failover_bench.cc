@@ -10,6 +10,9 @@
 //    is compared with the module's timeout=. A fresh topology per run: a Sentinel does not
 //    fail the same master over again within 2x failover-timeout, and a returning old primary
 //    takes ~20 s to be turned into a replica, so building anew is the faster way to repeat.
+//    Each run also prints the failover's timeline from the Sentinels' and the replica's logs
+//    (+sdown ... +elected-leader, +failover-state-wait-promotion, the replica's REPLICAOF NO
+//    ONE, +promoted-slave, +switch-master).
 //
 // 2. What one Redis spends on one node (the scaling model in docs/topology.md): Redis's own
 //    CPU time (INFO cpu, user + sys) and commands, with one nginx node idle, serving
@@ -89,35 +92,51 @@ long long TimeOfDayMs(std::chrono::system_clock::time_point t) {
   return ((tm.tm_hour * 60LL + tm.tm_min) * 60 + tm.tm_sec) * 1000 + ms % 1000;
 }
 
-// When each Sentinel event first appears in the Sentinels' logs, in ms after `killed_tod`
-// (-1: not seen): where the time before the ban is accepted goes.
-std::vector<long long> SentinelEvents(SentinelTopology& topo, long long killed_tod,
-                                      const std::vector<std::string>& events) {
-  std::vector<long long> first(events.size(), -1);
-  for (int s = 0; s < 3; ++s) {
-    std::istringstream log(ReadFile(topo.sentinel(s).log_path()));
+// The events of a failover, in the order Sentinel goes through them, and which log holds them:
+// the Sentinels' (the leader alone logs its own steps, from +elected-leader on) or the promoted
+// replica's ("MASTER MODE enabled": the moment it obeys REPLICAOF NO ONE).
+struct TimelineEvent {
+  const char* text;  // how the log line's message starts
+  bool replica_log;
+};
+const std::vector<TimelineEvent> kTimeline = {
+    {"+sdown master", false},      {"+odown", false},
+    {"+try-failover", false},      {"+elected-leader", false},
+    {"+selected-slave", false},    {"+failover-state-wait-promotion", false},
+    {"MASTER MODE enabled", true}, {"+promoted-slave", false},
+    {"+switch-master", false},
+};
+
+// When each timeline event first appears in the logs, in ms after `killed_tod` (-1: not seen):
+// where the time before the ban is accepted goes. Redis stamps a line with its level: '#'
+// warning, '*' notice (Sentinel logs +failover-state-* at notice, the default level).
+std::vector<long long> TimelineOf(SentinelTopology& topo, long long killed_tod) {
+  std::vector<long long> first(kTimeline.size(), -1);
+  auto scan = [&](const std::string& path, bool replica_log) {
+    std::istringstream log(ReadFile(path));
     std::string line;
     while (std::getline(log, line)) {
       // "PID:X 07 Dec 2026 13:05:48.123 # +switch-master ..."
-      size_t hash = line.find(" # ");
-      if (hash == std::string::npos || hash < 12) continue;
+      size_t mark = line.find(" # ");
+      if (mark == std::string::npos) mark = line.find(" * ");
+      if (mark == std::string::npos || mark < 12) continue;
       int h = 0, m = 0, sec = 0, ms = 0;
-      if (std::sscanf(line.c_str() + hash - 12, "%d:%d:%d.%d", &h, &m, &sec, &ms) != 4) continue;
+      if (std::sscanf(line.c_str() + mark - 12, "%d:%d:%d.%d", &h, &m, &sec, &ms) != 4) continue;
       long long at = ((h * 60LL + m) * 60 + sec) * 1000 + ms - killed_tod;
       if (at < 0) continue;
-      for (size_t e = 0; e < events.size(); ++e) {
-        if (line.compare(hash + 3, events[e].size(), events[e]) == 0 &&
-            (first[e] < 0 || at < first[e])) {
+      for (size_t e = 0; e < kTimeline.size(); ++e) {
+        const std::string text = kTimeline[e].text;
+        if (kTimeline[e].replica_log == replica_log &&
+            line.compare(mark + 3, text.size(), text) == 0 && (first[e] < 0 || at < first[e])) {
           first[e] = at;
         }
       }
     }
-  }
+  };
+  for (int s = 0; s < 3; ++s) scan(topo.sentinel(s).log_path(), false);
+  scan(topo.replica().log_path(), true);
   return first;
 }
-
-const std::vector<std::string> kSentinelEvents = {"+sdown master", "+odown", "+promoted-slave",
-                                                  "+switch-master"};
 
 struct FailoverRun {
   bool ok = false;
@@ -127,8 +146,8 @@ struct FailoverRun {
   int ban_attempts = 0;
   double slowest_ms = 0;  // the slowest probe request during the failover
   int probes = 0;
-  int probe_failures = 0;                  // probes that got no 200
-  std::vector<long long> sentinel_events;  // kSentinelEvents, ms after the kill
+  int probe_failures = 0;           // probes that got no 200
+  std::vector<long long> timeline;  // kTimeline, ms after the kill
 };
 
 FailoverRun OneFailover(int run, int* down_after_ms) {
@@ -207,7 +226,7 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
     result.probes += probes[i];
     result.probe_failures += failures[i];
   }
-  result.sentinel_events = SentinelEvents(topo, killed_tod, kSentinelEvents);
+  result.timeline = TimelineOf(topo, killed_tod);
   if (!banned) {
     result.why = "`warden ban` was not accepted within 30 s of the kill";
   } else if (!enforced) {
@@ -395,7 +414,8 @@ int main(int argc, char** argv) {
         "(a primary, a replica, 3 Sentinels, 2 nodes x 2 workers; fresh topology per run); "
         "%d runs; load average %.2f ==\n",
         runs, LoadAverage());
-    std::vector<double> enforced, bans, switch_master;
+    std::vector<double> enforced, bans;
+    std::vector<std::vector<double>> timeline(kTimeline.size());
     double slowest = 0;
     int probes = 0, probe_failures = 0, down_after_ms = 0, failed_runs = 0;
     for (int r = 1; r <= runs; ++r) {
@@ -419,12 +439,10 @@ int main(int argc, char** argv) {
           "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
           "slowest request %.1f ms of %d\n",
           r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
-      std::printf("       Sentinels' log, ms after the kill:");
-      for (size_t e = 0; e < kSentinelEvents.size(); ++e) {
-        std::printf(" %s %lld", kSentinelEvents[e].c_str(), f.sentinel_events[e]);
-        if (kSentinelEvents[e] == "+switch-master" && f.sentinel_events[e] >= 0) {
-          switch_master.push_back(static_cast<double>(f.sentinel_events[e]));
-        }
+      std::printf("       logs, ms after the kill:");
+      for (size_t e = 0; e < kTimeline.size(); ++e) {
+        std::printf(" %s %lld", kTimeline[e].text, f.timeline[e]);
+        if (f.timeline[e] >= 0) timeline[e].push_back(static_cast<double>(f.timeline[e]));
       }
       std::printf("\n");
       std::fflush(stdout);
@@ -433,8 +451,16 @@ int main(int argc, char** argv) {
       const double target = down_after_ms + 1000.0;
       const double p99 = Percentile(enforced, 0.99);
       std::printf("Sentinel down-after-milliseconds: %d\n", down_after_ms);
-      std::printf("Sentinels' +switch-master after the kill: median %.0f ms\n",
-                  Median(switch_master));
+      std::printf(
+          "the logs' timeline after the kill (median / slowest of the runs that saw it):\n");
+      for (size_t e = 0; e < kTimeline.size(); ++e) {
+        if (timeline[e].empty()) {
+          std::printf("  %-32s not seen\n", kTimeline[e].text);
+        } else {
+          std::printf("  %-32s %5.0f / %5.0f ms (%zu runs)\n", kTimeline[e].text,
+                      Median(timeline[e]), Percentile(timeline[e], 1.0), timeline[e].size());
+        }
+      }
       std::printf("ban accepted after the kill: median %.0f ms, p99 %.0f ms\n", Median(bans),
                   Percentile(bans, 0.99));
       std::printf(
