@@ -269,6 +269,8 @@ ngx_http_warden_attach(void *ctx, struct redisAsyncContext *ac)
 static void
 ngx_http_warden_tick(ngx_event_t *ev)
 {
+    ngx_int_t  next;
+
     if (ngx_http_warden_worker == NULL) {
         return;
     }
@@ -281,7 +283,14 @@ ngx_http_warden_tick(ngx_event_t *ev)
 
     warden_worker_tick(ngx_http_warden_worker);
 
-    ngx_add_timer(ev, ngx_http_warden_tick_ms);
+    /* sooner while the worker follows a Redis failover (docs/topology.md) */
+    next = (ngx_int_t) warden_worker_next_tick_ms(ngx_http_warden_worker);
+
+    if (next <= 0 || (ngx_msec_t) next > ngx_http_warden_tick_ms) {
+        next = (ngx_int_t) ngx_http_warden_tick_ms;
+    }
+
+    ngx_add_timer(ev, (ngx_msec_t) next);
 }
 
 

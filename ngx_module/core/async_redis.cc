@@ -8,6 +8,8 @@
 #include <exception>
 
 #include "common/redis_redirect.h"
+#include "common/url.h"
+#include "core/promotion_watch.h"
 #include "core/sentinel_locator.h"
 
 namespace warden {
@@ -201,7 +203,26 @@ void AsyncRedis::OnRole(redisReply* r) {
     role.assign(r->element[0]->str, r->element[0]->len);
   }
   if (role == "master") {
-    endpoint_.locator->Confirm(*target_);
+    // ROLE of a master: "master", its offset, and its replicas as [ip, port, offset].
+    std::vector<RedisNodeAddress> replicas;
+    if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY) {
+      const redisReply* list = r->element[2];
+      for (size_t i = 0; i < list->elements && i < PromotionWatch::kMaxCandidates; ++i) {
+        const redisReply* e = list->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[1]->type != REDIS_REPLY_STRING) {
+          continue;
+        }
+        int port = 0;
+        std::string host(e->element[0]->str, e->element[0]->len);
+        std::string_view port_text(e->element[1]->str, e->element[1]->len);
+        if (!host.empty() && Url::ParseNumber(port_text, 1, 65535, &port)) {
+          replicas.push_back(RedisNodeAddress{host, port});
+        }
+      }
+    }
+    endpoint_.locator->Confirm(*target_, replicas);
     Ready();
     return;
   }

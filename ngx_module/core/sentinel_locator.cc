@@ -53,7 +53,8 @@ SentinelLocator::SentinelLocator(Settings settings, Clock clock, AsyncRedis::Att
       attach_(std::move(attach)),
       log_(std::move(log)),
       query_backoff_(kMinBackoffMs, kMaxBackoffMs, Backoff::Jitter::kEqual, Seed()),
-      sub_backoff_(kMinBackoffMs, kMaxBackoffMs, Backoff::Jitter::kEqual, Seed() + 1) {
+      sub_backoff_(kMinBackoffMs, kMaxBackoffMs, Backoff::Jitter::kEqual, Seed() + 1),
+      watch_(clock_) {
   // Workers start together: each begins with another Sentinel, so they share the asking.
   if (!settings_.sentinels.empty()) {
     answered_last_ = static_cast<size_t>(getpid()) % settings_.sentinels.size();
@@ -66,6 +67,7 @@ SentinelLocator::~SentinelLocator() { Close(); }
 void SentinelLocator::Close() {
   EndQuery();
   DropSubscription();
+  EndWatch();
 }
 
 void SentinelLocator::Want() {
@@ -82,8 +84,14 @@ void SentinelLocator::Suspect(const RedisNodeAddress& address, const std::string
   query_needed_ = true;
 }
 
-void SentinelLocator::Confirm(const RedisNodeAddress& address) {
+void SentinelLocator::Confirm(const RedisNodeAddress& address,
+                              const std::vector<RedisNodeAddress>& replicas) {
   query_backoff_.Reset();
+  std::vector<RedisNodeAddress> usable;
+  for (const RedisNodeAddress& r : replicas) {
+    if (IsIpLiteral(r.host)) usable.push_back(r);
+  }
+  watch_.NoteReplicas(address, std::move(usable));
   if (outage_logged_) {
     log_(LogLevel::kInfo, "the sentinels named a primary for \"" + settings_.master_name +
                               "\" again: " + address.ToString());
@@ -106,8 +114,10 @@ void SentinelLocator::Tick() {
   bool wanted = now < wanted_until_ms_;
   if (!wanted) {
     DropSubscription();
+    EndWatch();
     return;
   }
+  TickWatch(now);
   if (sub_ac_ && !sub_connected_ && now > sub_deadline_ms_) {
     ++errors_;
     DropSubscription();
@@ -118,6 +128,13 @@ void SentinelLocator::Tick() {
 
 redisAsyncContext* SentinelLocator::Open(size_t sentinel) {
   const RedisNodeAddress& address = settings_.sentinels[sentinel];
+  const std::string& configured =
+      sentinel < settings_.names.size() ? settings_.names[sentinel] : address.host;
+  return OpenNode(address, settings_.tls.NameFor(configured), "sentinel");
+}
+
+redisAsyncContext* SentinelLocator::OpenNode(const RedisNodeAddress& address,
+                                             const std::string& tls_name, const char* what) {
   redisAsyncContext* ac = redisAsyncConnect(address.host.c_str(), address.port);
   if (!ac) return nullptr;
   if (ac->err) {
@@ -132,12 +149,9 @@ redisAsyncContext* SentinelLocator::Open(size_t sentinel) {
     return nullptr;
   }
   if (settings_.tls.enabled()) {
-    const std::string& configured =
-        sentinel < settings_.names.size() ? settings_.names[sentinel] : address.host;
     std::string why;
-    if (!AsyncTls::Start(ac, settings_.tls.context.get(), settings_.tls.NameFor(configured),
-                         &why)) {
-      log_(LogLevel::kError, "sentinel " + address.ToString() + ": TLS: " + why);
+    if (!AsyncTls::Start(ac, settings_.tls.context.get(), tls_name, &why)) {
+      log_(LogLevel::kError, std::string(what) + " " + address.ToString() + ": TLS: " + why);
       redisAsyncFree(ac);
       return nullptr;
     }
@@ -262,8 +276,14 @@ void SentinelLocator::Subscribe() {
     return;
   }
   SendAuth(ac);
-  if (redisAsyncCommand(ac, SubscriptionCallback, nullptr, "SUBSCRIBE +switch-master") !=
-      REDIS_OK) {
+  std::vector<const char*> argv = {"SUBSCRIBE"};
+  std::vector<size_t> lens = {9};
+  for (const char* channel : SentinelEvent::kChannels) {
+    argv.push_back(channel);
+    lens.push_back(std::string_view(channel).size());
+  }
+  if (redisAsyncCommandArgv(ac, SubscriptionCallback, nullptr, static_cast<int>(argv.size()),
+                            argv.data(), lens.data()) != REDIS_OK) {
     redisAsyncFree(ac);
     next_subscribe_ms_ = clock_() + sub_backoff_.Next();
     return;
@@ -298,23 +318,171 @@ void SentinelLocator::OnMessage(redisReply* r) {
     return;
   }
   if (kind != "message") return;
-  // "<master name> <old ip> <old port> <new ip> <new port>"
-  std::string payload = Text(r->element[2]);
-  std::vector<std::string> words;
-  size_t start = 0;
-  while (start <= payload.size() && words.size() < 6) {
-    size_t space = payload.find(' ', start);
-    if (space == std::string::npos) space = payload.size();
-    words.push_back(payload.substr(start, space - start));
-    start = space + 1;
+  std::optional<SentinelEvent> event =
+      SentinelEvent::Parse(Text(r->element[1]), Text(r->element[2]));
+  if (event && event->master_name == settings_.master_name) OnEvent(*event);
+}
+
+void SentinelLocator::OnEvent(const SentinelEvent& event) {
+  const std::string via = "sentinel " + settings_.sentinels[sub_current_].ToString();
+  switch (event.kind) {
+    case SentinelEvent::Kind::kSwitchMaster:
+      if (!IsIpLiteral(event.node.host)) return;
+      watch_.Close();
+      EndQuery();  // an answer on its way may still name the old primary
+      query_backoff_.Reset();
+      query_needed_ = false;
+      SetPrimary(event.node, "+switch-master from " + via);
+      return;
+    case SentinelEvent::Kind::kMasterDown:
+    case SentinelEvent::Kind::kWaitPromotion:
+      if (!primary_ ||
+          (event.kind == SentinelEvent::Kind::kWaitPromotion && !IsIpLiteral(event.node.host))) {
+        return;
+      }
+      if (!watch_.Open(event, *primary_)) return;  // about a primary not in use
+      watch_reason_ = via + (event.kind == SentinelEvent::Kind::kMasterDown
+                                 ? " reported " + primary_->ToString() + " down"
+                                 : " is promoting " + event.node.ToString());
+      // The primary's own list may predate a replica: ask the Sentinel too, once a window.
+      if (event.kind == SentinelEvent::Kind::kMasterDown && replicas_asked_for_ != *primary_) {
+        AskForReplicas();
+      }
+      return;
   }
-  if (words.size() != 5 || words[0] != settings_.master_name) return;
-  int port = ParsePort(words[4]);
-  if (port == 0 || !IsIpLiteral(words[3])) return;
+}
+
+void SentinelLocator::TickWatch(int64_t now) {
+  if (!watch_.open()) {
+    EndWatch();
+    return;
+  }
+  if (replicas_ac_ && now > replicas_deadline_ms_) EndReplicasQuery();
+  for (Probe& p : probes_) {
+    if (p.asking && now > p.deadline_ms) {
+      CloseProbe(p);
+      ProbeAnswered(p.address, false);
+      if (!watch_.open()) return;  // decided
+    }
+  }
+  for (const RedisNodeAddress& replica : watch_.Due()) Ask(replica);
+}
+
+SentinelLocator::Probe* SentinelLocator::FindProbe(const redisAsyncContext* ac) {
+  if (!ac) return nullptr;
+  for (Probe& p : probes_) {
+    if (p.ac == ac) return &p;
+  }
+  return nullptr;
+}
+
+void SentinelLocator::Ask(const RedisNodeAddress& replica) {
+  Probe* probe = nullptr;
+  for (Probe& p : probes_) {
+    if (p.address == replica) probe = &p;
+  }
+  if (!probe) {
+    probes_.push_back(Probe{replica});
+    probe = &probes_.back();
+  }
+  if (probe->asking) return;
+  if (!probe->ac) {
+    // A replica the Sentinels or the primary name is checked by its address (or
+    // tls_server_name), as AsyncRedis checks the primary they name.
+    probe->ac = OpenNode(replica, settings_.tls.NameFor(replica.host), "replica");
+    if (!probe->ac) {
+      ProbeAnswered(replica, false);
+      return;
+    }
+    SendAuth(probe->ac);  // the data nodes' credentials
+  }
+  if (redisAsyncCommand(probe->ac, ProbeCallback, nullptr, "ROLE") != REDIS_OK) {
+    CloseProbe(*probe);
+    return;
+  }
+  probe->asking = true;
+  probe->deadline_ms = clock_() + settings_.timeout_ms;
+}
+
+void SentinelLocator::OnProbeReply(const redisAsyncContext* ac, redisReply* r) {
+  Probe* probe = FindProbe(ac);
+  if (!probe) return;
+  probe->asking = false;
+  bool master = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                r->element[0]->type == REDIS_REPLY_STRING && Text(r->element[0]) == "master";
+  ProbeAnswered(probe->address, master);
+}
+
+void SentinelLocator::ProbeAnswered(const RedisNodeAddress& replica, bool master) {
+  std::optional<RedisNodeAddress> promoted = watch_.Answer(replica, master);
+  if (!promoted) return;
+  // The Sentinels will name it too (+switch-master, about a second from now); a query on its
+  // way would still name the old primary.
+  EndQuery();
   query_backoff_.Reset();
   query_needed_ = false;
-  SetPrimary(RedisNodeAddress{words[3], port},
-             "+switch-master from sentinel " + settings_.sentinels[sub_current_].ToString());
+  SetPrimary(*promoted, "it answers ROLE master since " + watch_reason_ +
+                            ": promoted, not yet announced by +switch-master");
+  // The probes are closed at the next tick, not from inside their own callback.
+}
+
+void SentinelLocator::CloseProbe(Probe& probe) {
+  redisAsyncContext* ac = probe.ac;
+  probe.ac = nullptr;  // its callbacks, run by the free, find no probe
+  probe.asking = false;
+  if (ac) redisAsyncFree(ac);
+}
+
+void SentinelLocator::EndWatch() {
+  watch_.Close();
+  for (Probe& p : probes_) CloseProbe(p);
+  probes_.clear();
+  EndReplicasQuery();
+  replicas_asked_for_.reset();
+}
+
+void SentinelLocator::AskForReplicas() {
+  replicas_asked_for_ = *primary_;
+  EndReplicasQuery();
+  redisAsyncContext* ac = Open(sub_current_);
+  if (!ac) return;
+  SendAuth(ac);
+  const char* argv[] = {"SENTINEL", "REPLICAS", settings_.master_name.c_str()};
+  size_t lens[] = {8, 8, settings_.master_name.size()};
+  if (redisAsyncCommandArgv(ac, ReplicasCallback, nullptr, 3, argv, lens) != REDIS_OK) {
+    redisAsyncFree(ac);
+    return;
+  }
+  replicas_ac_ = ac;
+  replicas_deadline_ms_ = clock_() + settings_.timeout_ms;
+}
+
+void SentinelLocator::EndReplicasQuery() {
+  redisAsyncContext* ac = replicas_ac_;
+  replicas_ac_ = nullptr;
+  if (ac) redisAsyncFree(ac);
+}
+
+void SentinelLocator::OnReplicasReply(redisReply* r) {
+  std::vector<RedisNodeAddress> replicas;
+  if (r->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < r->elements && i < 64; ++i) {
+      const redisReply* entry = r->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY) continue;
+      std::vector<std::pair<std::string, std::string>> fields;
+      for (size_t f = 0; f + 1 < entry->elements; f += 2) {
+        fields.emplace_back(Text(entry->element[f]), Text(entry->element[f + 1]));
+      }
+      std::optional<SentinelReplica> replica = SentinelReplica::FromFields(fields);
+      if (replica && replica->Reachable() && IsIpLiteral(replica->address.host)) {
+        replicas.push_back(replica->address);
+      }
+    }
+  }
+  // An error (a Sentinel that wants a password, or no Sentinel at all) leaves the primary's
+  // own list.
+  if (replicas_asked_for_) watch_.AddCandidates(*replicas_asked_for_, replicas);
+  EndReplicasQuery();
 }
 
 // hiredis calls these from C, inside nginx's event handlers: nothing may unwind through it.
@@ -339,6 +507,26 @@ void SentinelLocator::SubscriptionCallback(redisAsyncContext* ac, void* reply, v
 }
 
 void SentinelLocator::IgnoreCallback(redisAsyncContext*, void*, void*) noexcept {}
+
+void SentinelLocator::ProbeCallback(redisAsyncContext* ac, void* reply, void*) noexcept {
+  auto* self = static_cast<SentinelLocator*>(ac->data);
+  if (!reply) return;
+  try {
+    self->OnProbeReply(ac, static_cast<redisReply*>(reply));
+  } catch (...) {
+    ++self->errors_;
+  }
+}
+
+void SentinelLocator::ReplicasCallback(redisAsyncContext* ac, void* reply, void*) noexcept {
+  auto* self = static_cast<SentinelLocator*>(ac->data);
+  if (!reply || self->replicas_ac_ != ac) return;
+  try {
+    self->OnReplicasReply(static_cast<redisReply*>(reply));
+  } catch (...) {
+    ++self->errors_;
+  }
+}
 
 void SentinelLocator::ConnectCallback(const redisAsyncContext* ac, int status) noexcept {
   if (status == REDIS_OK) return;
@@ -365,6 +553,14 @@ void SentinelLocator::ContextGone(const redisAsyncContext* ac, const char* why,
       sub_connected_ = false;
       ++errors_;
       next_subscribe_ms_ = clock_() + sub_backoff_.Next();
+    } else if (ac == replicas_ac_) {
+      replicas_ac_ = nullptr;  // the primary's own list is still asked
+    } else if (Probe* probe = FindProbe(ac)) {
+      // Refused, or closed: Sentinel's REPLICAOF NO ONE closes the replica's clients. Asked
+      // again on a new connection when due; until then it counts as no master.
+      probe->ac = nullptr;
+      probe->asking = false;
+      ProbeAnswered(probe->address, false);
     }
   } catch (...) {
     ++errors_;

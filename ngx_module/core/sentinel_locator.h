@@ -9,7 +9,9 @@
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/redis_node_address.h"
+#include "common/sentinel_failover.h"
 #include "core/async_redis.h"
+#include "core/promotion_watch.h"
 
 struct redisAsyncContext;
 
@@ -23,6 +25,11 @@ namespace warden {
 // a timeout, ROLE says replica); a suspect primary makes it ask the Sentinels again, with
 // jittered backoff, however many connections report it: one worker asks at most once per
 // backoff step, and the workers of a node do not ask in step.
+//
+// The same subscription carries +sdown/+odown and +failover-state-wait-promotion: once a
+// Sentinel reports the primary in use down, the locator asks its replicas ROLE (PromotionWatch:
+// every 25 ms, bounded in number and time) and names the one that answers master as the
+// primary as soon as it does, about 0.8 s before +switch-master, which stays the authority.
 class SentinelLocator {
  public:
   struct Settings {
@@ -57,8 +64,9 @@ class SentinelLocator {
   // A connection to `address` met READONLY, LOADING, MASTERDOWN, EOF, a timeout or a refused
   // connect, or ROLE said it is not a master: ask the Sentinels again (with backoff).
   void Suspect(const RedisNodeAddress& address, const std::string& why);
-  // A connection to `address` found ROLE master.
-  void Confirm(const RedisNodeAddress& address);
+  // A connection to `address` found ROLE master; `replicas` are those it listed (where to
+  // look for a promotion should it go down).
+  void Confirm(const RedisNodeAddress& address, const std::vector<RedisNodeAddress>& replicas = {});
   void set_on_confirmed(ChangeFn fn) { on_confirmed_ = std::move(fn); }
 
   // Drives the queries and the subscription; call it every tick.
@@ -67,6 +75,8 @@ class SentinelLocator {
 
   const std::string& master_name() const { return settings_.master_name; }
   uint64_t errors() const { return errors_; }
+  // A Sentinel reported the primary down and the replicas are being asked: tick often.
+  bool following() const { return watch_.open(); }
 
   // How long a connection's use keeps the subscription up.
   static constexpr int64_t kWantedMs = 3000;
@@ -79,13 +89,37 @@ class SentinelLocator {
   void EndQuery();
   void Subscribe();
   void OnMessage(redisReply* reply);
+  void OnEvent(const SentinelEvent& event);
   void DropSubscription();
+  // Following a promotion before it is announced (PromotionWatch).
+  struct Probe {
+    RedisNodeAddress address;
+    redisAsyncContext* ac = nullptr;
+    bool asking = false;  // a ROLE is outstanding
+    int64_t deadline_ms = 0;
+  };
+  void TickWatch(int64_t now);
+  void Ask(const RedisNodeAddress& replica);
+  void OnProbeReply(const redisAsyncContext* ac, redisReply* reply);
+  void ProbeAnswered(const RedisNodeAddress& replica, bool master);
+  void CloseProbe(Probe& probe);
+  void EndWatch();
+  Probe* FindProbe(const redisAsyncContext* ac);
+  void AskForReplicas();
+  void OnReplicasReply(redisReply* reply);
+  void EndReplicasQuery();
   void SetPrimary(const RedisNodeAddress& address, const std::string& how);
+  // A connection to Sentinel number `sentinel`, or to another node (`what`: "replica", for
+  // messages); with TLS, checked by `tls_name`.
   redisAsyncContext* Open(size_t sentinel);
+  redisAsyncContext* OpenNode(const RedisNodeAddress& address, const std::string& tls_name,
+                              const char* what);
   void SendAuth(redisAsyncContext* ac);
   static void QueryCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void SubscriptionCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void IgnoreCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+  static void ProbeCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+  static void ReplicasCallback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void ConnectCallback(const redisAsyncContext* ac, int status) noexcept;
   static void DisconnectCallback(const redisAsyncContext* ac, int status) noexcept;
   void ContextGone(const redisAsyncContext* ac, const char* why, const char* detail) noexcept;
@@ -123,6 +157,14 @@ class SentinelLocator {
   size_t sub_current_ = 0;
   int64_t next_subscribe_ms_ = 0;
   Backoff sub_backoff_;
+
+  // Following a promotion: the replicas asked ROLE, and one SENTINEL REPLICAS per window.
+  PromotionWatch watch_;
+  std::string watch_reason_;  // "sentinel S reported A down (+odown)", for the log
+  std::vector<Probe> probes_;
+  redisAsyncContext* replicas_ac_ = nullptr;
+  int64_t replicas_deadline_ms_ = 0;
+  std::optional<RedisNodeAddress> replicas_asked_for_;  // the failed primary, this window
 };
 
 }  // namespace warden

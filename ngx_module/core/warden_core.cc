@@ -586,6 +586,14 @@ void warden_worker_tick(warden_worker_t* w) {
 
 int64_t warden_worker_tick_ms(const warden_worker_t* w) { return w->impl->tick_ms(); }
 
+int64_t warden_worker_next_tick_ms(const warden_worker_t* w) {
+  try {
+    return w->impl->next_tick_ms();
+  } catch (...) {
+    return w->impl->tick_ms();
+  }
+}
+
 void warden_worker_shutdown(warden_worker_t* w) {
   try {
     w->impl->Shutdown();

@@ -166,6 +166,8 @@ void warden_worker_count(warden_worker_t *w, int decision, int cause, const stru
 const char *warden_worker_metrics(warden_worker_t *w, int64_t now_ms, size_t *len);
 void warden_worker_tick(warden_worker_t *w);
 int64_t warden_worker_tick_ms(const warden_worker_t *w);
+/* the delay to the next tick: tick_ms, shorter while following a Sentinel failover */
+int64_t warden_worker_next_tick_ms(const warden_worker_t *w);
 void warden_worker_shutdown(warden_worker_t *w);
 void warden_worker_destroy(warden_worker_t *w);
 

@@ -409,6 +409,13 @@ void Worker::CountLimit(int zone, const LeakyBucketVerdict& verdict, bool dry_ru
   if (verdict.unanswered) map.Count(fail_closed ? NodeReport::kFailClosed : NodeReport::kFailOpen);
 }
 
+int64_t Worker::next_tick_ms() const {
+  if (locator_ && locator_->following()) {
+    return std::min<int64_t>(tick_ms_, PromotionWatch::kProbeEveryMs);
+  }
+  return tick_ms_;
+}
+
 void Worker::Tick() {
   if (locator_) locator_->Tick();
   if (blacklist_sync_) blacklist_sync_->Tick();

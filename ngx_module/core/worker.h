@@ -29,7 +29,7 @@ namespace warden {
 
 // Everything one nginx worker holds: views of the node's shared zones (the blacklist, one map
 // per rate-limit zone) and, with Redis configured, the background work that keeps them in
-// step with the fleet. The glue calls Tick() every tick_ms().
+// step with the fleet. The glue calls Tick() every next_tick_ms().
 class Worker {
  public:
   Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
@@ -115,6 +115,9 @@ class Worker {
   void Tick();
   void Shutdown();
   int64_t tick_ms() const { return tick_ms_; }
+  // When to tick next: tick_ms(), or sooner while the Sentinel locator follows a promotion
+  // (its probes of the replicas are due every PromotionWatch::kProbeEveryMs).
+  int64_t next_tick_ms() const;
 
   // This node's heartbeat as the leader sends it (NodeReport, docs/redis-keys.md).
   NodeReport Report(int64_t now_ms) const;

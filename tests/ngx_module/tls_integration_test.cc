@@ -144,12 +144,13 @@ TEST_F(TlsIntegrationTest, ASentinelAndThePrimaryItNamesOverTls) {
   EXPECT_NE(metrics.find("warden_redis_primary_info{address=\"127.0.0.1:" + Port() + "\"} 1"),
             std::string::npos)
       << metrics;
-  // The subscription is up too: a TLS client (not the plain unix socket's) subscribed.
+  // The subscription is up too: a TLS client (not the plain unix socket's) subscribed, to
+  // +switch-master and the three events of a failover under way.
   EXPECT_TRUE(PollUntil(
       [&] {
         std::string clients = sentinel.Command({"CLIENT", "LIST"}).str;
         return clients.find("addr=127.0.0.1:") != std::string::npos &&
-               clients.find(" sub=1 ") != std::string::npos;
+               clients.find(" sub=4 ") != std::string::npos;
       },
       3000ms))
       << sentinel.Command({"CLIENT", "LIST"}).str;
