@@ -47,6 +47,13 @@ class RedisConnectError : public RedisError {
   using RedisError::RedisError;
 };
 
+// The server gave no answer at all: the connection was refused or timed out (a dead host, a
+// killed Redis). A Sentinel client then looks for a replica already promoted.
+class RedisUnreachableError : public RedisConnectError {
+ public:
+  using RedisConnectError::RedisConnectError;
+};
+
 // An established connection broke or timed out; the connection is unusable afterwards.
 class RedisIoError : public RedisError {
  public:

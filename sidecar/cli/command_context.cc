@@ -13,6 +13,11 @@ const Settings& CommandContext::settings() {
 RedisConnection CommandContext::Connect() {
   const Settings& s = settings();
   RedisConnection conn = RedisConnection::Connect(s.redis(), s.timeout_ms());
+  if (!conn.promoted_from().empty()) {
+    Warn("redis primary " + conn.promoted_from() + " does not answer; using " + conn.endpoint() +
+         ", the replica a Sentinel failover promoted (it answers ROLE master; the Sentinels "
+         "have not announced it yet)");
+  }
   try {
     PrimaryRecord::Note(conn, schema());  // Sentinel: for `warden status`
   } catch (const RedisReplyError&) {

@@ -6,6 +6,7 @@
 
 #include "base/errors.h"
 #include "common/redis_redirect.h"
+#include "common/sentinel_failover.h"
 
 namespace warden {
 
@@ -89,7 +90,7 @@ RedisConnection RedisConnection::Open(const RedisDeployment& deployment,
       }
     }
   } catch (const RedisIoError& e) {
-    throw RedisConnectError(e.what());
+    throw RedisUnreachableError(e.what());  // accepted, then closed or silent
   }
   return conn;
 }
@@ -101,13 +102,14 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
     if (!failures.empty()) failures += "; ";
     failures += what;
   };
+  bool replicas_asked = false;  // once per connect: each Sentinel names the same silent primary
   for (const RedisNodeAddress& sentinel_address : deployment.servers) {
     const std::string sentinel_name = "sentinel " + sentinel_address.ToString();
     try {
       RedisNodeAddress primary;
+      RedisConnection sentinel =
+          Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
       {
-        RedisConnection sentinel =
-            Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
         RedisReply reply =
             sentinel.Command({"SENTINEL", "get-master-addr-by-name", deployment.master_name});
         ReplyView view = reply.view();
@@ -127,23 +129,85 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
         primary.host = std::string(view[0].str());
         primary.port = static_cast<int>(view[1].integer());
       }
-      RedisConnection conn = Open(deployment, &primary, timeout_ms, NodeKind::kData);
-      RedisReply role = conn.Command({"ROLE"});
-      ReplyView view = role.view();
-      view.ThrowIfError();
-      if (!view.is_array() || view.size() == 0 || view[0].str() != "master") {
-        note(sentinel_name + " named " + primary.ToString() +
-             ", which is not a primary (a failover is under way)");
-        continue;
+      try {
+        RedisConnection conn = Open(deployment, &primary, timeout_ms, NodeKind::kData);
+        RedisReply role = conn.Command({"ROLE"});
+        ReplyView view = role.view();
+        view.ThrowIfError();
+        if (!view.is_array() || view.size() == 0 || view[0].str() != "master") {
+          note(sentinel_name + " named " + primary.ToString() +
+               ", which is not a primary (a failover is under way)");
+          continue;
+        }
+        conn.found_via_ = sentinel_name;
+        return conn;
+      } catch (const RedisUnreachableError& e) {
+        note(e.what());
+      } catch (const RedisIoError& e) {
+        note(e.what());  // accepted, then closed or silent: no answer either
       }
-      conn.found_via_ = sentinel_name;
-      return conn;
+      // The primary named gave no answer: it may have died, and the Sentinels' leader may
+      // have promoted a replica already (they name it only about a second later).
+      if (replicas_asked) continue;
+      replicas_asked = true;
+      if (std::optional<RedisConnection> promoted =
+              ConnectToPromotedReplica(deployment, sentinel, primary, timeout_ms, note)) {
+        promoted->found_via_ = sentinel_name + ", promoted replica (" + primary.ToString() +
+                               " did not answer; +switch-master not yet announced)";
+        promoted->promoted_from_ = primary.ToString();
+        return std::move(*promoted);
+      }
     } catch (const RedisError& e) {
       note(e.what());
     }
   }
   throw RedisConnectError("found no primary for Sentinel master \"" + deployment.master_name +
                           "\": " + failures);
+}
+
+std::optional<RedisConnection> RedisConnection::ConnectToPromotedReplica(
+    const RedisDeployment& deployment, RedisConnection& sentinel, const RedisNodeAddress& silent,
+    int64_t timeout_ms, const std::function<void(const std::string&)>& note) {
+  constexpr size_t kMaxReplicas = 8;  // each costs a connect and a ROLE, within the timeout
+  RedisReply reply = sentinel.Command({"SENTINEL", "REPLICAS", deployment.master_name});
+  ReplyView list = reply.view();
+  if (!list.is_array()) return std::nullopt;  // an error: no list, nothing promoted to find
+  std::vector<ReplicaRole> answers;
+  std::vector<std::pair<RedisNodeAddress, RedisConnection>> masters;
+  for (size_t i = 0; i < list.size() && answers.size() < kMaxReplicas; ++i) {
+    ReplyView entry = list[i];
+    if (!entry.is_array()) continue;
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (size_t f = 0; f + 1 < entry.size(); f += 2) {
+      if (!entry[f].is_string() || !entry[f + 1].is_string()) continue;
+      fields.emplace_back(std::string(entry[f].str()), std::string(entry[f + 1].str()));
+    }
+    std::optional<SentinelReplica> replica = SentinelReplica::FromFields(fields);
+    if (!replica || !replica->Reachable() || replica->address == silent) continue;
+    try {
+      RedisConnection conn = Open(deployment, &replica->address, timeout_ms, NodeKind::kData);
+      RedisReply role = conn.Command({"ROLE"});
+      ReplyView view = role.view();
+      bool master =
+          view.is_array() && view.size() > 0 && view[0].is_string() && view[0].str() == "master";
+      answers.push_back(ReplicaRole{replica->address, master});
+      if (master) masters.emplace_back(replica->address, std::move(conn));
+    } catch (const RedisError&) {
+      answers.push_back(ReplicaRole{replica->address, false});
+    }
+  }
+  std::optional<RedisNodeAddress> promoted = PromotedReplica(answers);
+  if (!promoted) {
+    if (masters.size() > 1) {
+      note(std::to_string(masters.size()) + " replicas of " + silent.ToString() +
+           " answer ROLE master: not choosing between them");
+    }
+    return std::nullopt;
+  }
+  for (auto& [address, conn] : masters) {
+    if (address == *promoted) return std::move(conn);
+  }
+  return std::nullopt;
 }
 
 RedisReply RedisConnection::Command(std::initializer_list<std::string_view> args) {

@@ -3,7 +3,9 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +32,10 @@ class RedisConnection {
  public:
   // Connects to the deployment's primary, authenticates (AUTH [user] password), selects the
   // database. A Sentinel deployment asks each Sentinel in turn, connects to the primary it
-  // names and checks with ROLE that it is one. Cluster is refused (RedisConnectError).
+  // names and checks with ROLE that it is one. When that primary gives no answer at all
+  // (refused, timed out: it died, and a failover may be under way), the replica a failover
+  // already promoted is used if exactly one of the Sentinel's replicas answers ROLE master
+  // (promoted_from() then names the silent primary). Cluster is refused (RedisConnectError).
   static RedisConnection Connect(const RedisDeployment& deployment, int64_t timeout_ms);
 
   // Sends one command and waits for its reply.
@@ -45,8 +50,13 @@ class RedisConnection {
   const RedisDeployment& deployment() const { return deployment_; }
   // The node this connection talks to: "10.0.0.5:6379" or the socket's path.
   const std::string& endpoint() const { return socket_.endpoint(); }
-  // How the node was found: "direct" or "sentinel 10.0.0.9:26379".
+  // How the node was found: "direct", "sentinel 10.0.0.9:26379", or "sentinel
+  // 10.0.0.9:26379, promoted replica (10.0.0.5:6379 did not answer; +switch-master not yet
+  // announced)".
   const std::string& found_via() const { return found_via_; }
+  // The primary the Sentinels still named, which did not answer, when this connection went to
+  // the replica that already answers ROLE master instead; empty otherwise.
+  const std::string& promoted_from() const { return promoted_from_; }
   int64_t timeout_ms() const { return timeout_ms_; }
   // False once an I/O error, a timeout or a demotion broke the connection.
   bool healthy() const { return !broken_; }
@@ -66,6 +76,12 @@ class RedisConnection {
   static RedisConnection Open(const RedisDeployment& deployment, const RedisNodeAddress* address,
                               int64_t timeout_ms, NodeKind kind);
   static RedisConnection ConnectViaSentinels(const RedisDeployment& deployment, int64_t timeout_ms);
+  // The one replica of `sentinel`'s list (SENTINEL REPLICAS) that answers ROLE master, asked
+  // because `silent`, the primary it names, did not answer; nullopt (and why in `note`) if
+  // none or more than one does.
+  static std::optional<RedisConnection> ConnectToPromotedReplica(
+      const RedisDeployment& deployment, RedisConnection& sentinel, const RedisNodeAddress& silent,
+      int64_t timeout_ms, const std::function<void(const std::string&)>& note);
 
   void AppendArgv(const std::vector<std::string_view>& args);
 
@@ -74,6 +90,7 @@ class RedisConnection {
   RedisDeployment deployment_;
   int64_t timeout_ms_;
   std::string found_via_ = "direct";
+  std::string promoted_from_;
   std::string output_;  // encoded commands not sent yet
   bool broken_ = false;
   std::string sentinel_auth_error_;  // a Sentinel's refusal of AUTH, if it needs it after all

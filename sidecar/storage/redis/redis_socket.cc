@@ -105,7 +105,7 @@ RedisSocket RedisSocket::ConnectTcp(const RedisNodeAddress& address,
     }
     int err = ConnectFd(fd.get(), ai->ai_addr, ai->ai_addrlen, deadline);
     if (err == ETIMEDOUT) {
-      throw RedisConnectError(where + ": no answer within " + FormatDuration(timeout_ms));
+      throw RedisUnreachableError(where + ": no answer within " + FormatDuration(timeout_ms));
     }
     if (err != 0) {
       last = ErrnoText(err);
@@ -118,7 +118,7 @@ RedisSocket RedisSocket::ConnectTcp(const RedisNodeAddress& address,
     if (tls.enabled) socket.StartTls(address, tls, deadline);
     return socket;
   }
-  throw RedisConnectError(where + ": " + last);
+  throw RedisUnreachableError(where + ": " + last);
 }
 
 RedisSocket RedisSocket::ConnectUnix(const std::string& path, int64_t timeout_ms) {

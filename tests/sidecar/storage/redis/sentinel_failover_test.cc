@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "base/errors.h"
 #include "common/redis_deployment.h"
@@ -15,6 +17,7 @@
 #include "storage/redis/primary_record.h"
 #include "storage/redis/redis_connection.h"
 #include "support/poll_until.h"
+#include "support/redis_server.h"
 #include "support/sentinel_topology.h"
 #include "support/warden_cli.h"
 
@@ -187,6 +190,124 @@ TEST(SentinelFailoverTest, DemotedPrimaryIsLeftForTheNewOneWithoutRestart) {
   RedisConnection next = RedisConnection::Connect(Deployment(topo.url()), 2000);
   EXPECT_EQ(next.endpoint(), topo.replica().address());
   next.Command({"SET", "k", "v"}).view().ThrowIfError();
+}
+
+// A primary, `replicas` replicas in sync and one Sentinel that never fails over by itself
+// (down-after 10 min): the tests promote a replica by hand, as a Sentinel leader's REPLICAOF NO
+// ONE does, while the Sentinel still names the old primary (it would for ~1 s after the
+// promotion in a real failover: +switch-master waits for its next INFO of the replica).
+struct HandPromotedTopology {
+  explicit HandPromotedTopology(int replica_count) {
+    test::RedisServer::Options fast;
+    fast.extra_args = {"--repl-diskless-sync-delay", "0"};
+    primary = std::make_unique<test::RedisServer>(fast);
+    for (int i = 0; i < replica_count; ++i) {
+      test::RedisServer::Options options;
+      options.replica_of = primary->port();
+      replicas.push_back(std::make_unique<test::RedisServer>(options));
+    }
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          test::RedisValue role = primary->Command({"ROLE"});
+          return role.elements.size() == 3 &&
+                 role.elements[2].elements.size() == static_cast<size_t>(replica_count);
+        },
+        20s));
+    test::RedisServer::Options watching;
+    watching.sentinel = test::RedisServer::Sentinel{.master_port = primary->port(),
+                                                    .quorum = 1,
+                                                    .down_after_ms = 600000,
+                                                    .failover_timeout_ms = 600000};
+    sentinel = std::make_unique<test::RedisServer>(watching);
+    // Known and connected to (Sentinel would promote only such a replica).
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          test::RedisValue list = sentinel->Command({"SENTINEL", "REPLICAS", "mymaster"});
+          if (list.elements.size() != static_cast<size_t>(replica_count)) return false;
+          for (const test::RedisValue& entry : list.elements) {
+            for (size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
+              if (entry.elements[i].str == "flags" && entry.elements[i + 1].str != "slave") {
+                return false;
+              }
+            }
+          }
+          return true;
+        },
+        30s, 100ms));
+  }
+  std::string url() const { return "sentinel://" + sentinel->address() + "/mymaster"; }
+  std::string SentinelPrimary() const {
+    test::RedisValue r = sentinel->Command({"SENTINEL", "get-master-addr-by-name", "mymaster"});
+    return r.elements.size() == 2 ? r.elements[0].str + ":" + r.elements[1].str : "";
+  }
+
+  std::unique_ptr<test::RedisServer> primary;
+  std::vector<std::unique_ptr<test::RedisServer>> replicas;
+  std::unique_ptr<test::RedisServer> sentinel;
+};
+
+// The Sentinels name the old primary until +switch-master, ~1 s after the replica obeyed
+// REPLICAOF NO ONE. When the primary named does not answer, the sidecar asks the Sentinel's
+// replicas ROLE and uses the one that answers master; the CLI says so on one line.
+TEST(SentinelFailoverTest, APromotedReplicaIsUsedWhenTheNamedPrimaryDoesNotAnswer) {
+  HandPromotedTopology topo(1);
+  const std::string old_primary = topo.primary->address();
+  test::RedisServer& replica = *topo.replicas[0];
+  topo.primary->Kill();
+
+  // Not promoted yet: nothing to use, and the failure says what was tried.
+  try {
+    RedisConnection::Connect(Deployment(topo.url()), 2000);
+    ADD_FAILURE() << "connected while no node is a primary";
+  } catch (const RedisConnectError& e) {
+    EXPECT_NE(std::string(e.what()).find("found no primary"), std::string::npos) << e.what();
+  }
+
+  ASSERT_FALSE(replica.Command({"REPLICAOF", "NO", "ONE"}).is_error());
+  ASSERT_EQ(topo.SentinelPrimary(), old_primary) << "the Sentinel already switched";
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), replica.address());
+  EXPECT_EQ(conn.promoted_from(), old_primary);
+  EXPECT_NE(conn.found_via().find("promoted replica (" + old_primary + " did not answer"),
+            std::string::npos)
+      << conn.found_via();
+  conn.Command({"SET", "k", "v"}).view().ThrowIfError();
+  EXPECT_EQ(replica.Command({"GET", "k"}).str, "v");
+
+  test::RunResult ban = RunWarden({.args = {"ban", "192.0.2.7"}, .redis = topo.url()});
+  EXPECT_EQ(ban.exit_code, 0) << test::Show(ban);
+  EXPECT_NE(
+      ban.err.find("redis primary " + old_primary + " does not answer; using " + replica.address()),
+      std::string::npos)
+      << test::Show(ban);
+  EXPECT_EQ(ban.err.find('\n'), ban.err.size() - 1) << "one line: " << test::Show(ban);
+}
+
+TEST(SentinelFailoverTest, TwoReplicasAnsweringMasterAreNotChosenBetween) {
+  HandPromotedTopology topo(2);
+  topo.primary->Kill();
+  for (auto& replica : topo.replicas) {
+    ASSERT_FALSE(replica->Command({"REPLICAOF", "NO", "ONE"}).is_error());
+  }
+  try {
+    RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+    ADD_FAILURE() << "chose " << conn.endpoint() << " of two masters";
+  } catch (const RedisConnectError& e) {
+    EXPECT_NE(std::string(e.what()).find("2 replicas of " + topo.primary->address() +
+                                         " answer ROLE master: not choosing between them"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A primary that answers is the primary, whatever a replica says: the replicas are looked at
+// only when the one the Sentinels name is silent.
+TEST(SentinelFailoverTest, APrimaryThatAnswersIsKeptEvenIfAReplicaSaysMaster) {
+  HandPromotedTopology topo(1);
+  ASSERT_FALSE(topo.replicas[0]->Command({"REPLICAOF", "NO", "ONE"}).is_error());
+  RedisConnection conn = RedisConnection::Connect(Deployment(topo.url()), 2000);
+  EXPECT_EQ(conn.endpoint(), topo.primary->address());
+  EXPECT_TRUE(conn.promoted_from().empty());
 }
 
 }  // namespace
