@@ -226,6 +226,19 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
     result.probes += probes[i];
     result.probe_failures += failures[i];
   }
+  // The nodes may enforce the ban before the Sentinels announce the promotion: wait for
+  // +switch-master in their logs (bounded; after the figures are taken) to show the whole
+  // timeline.
+  PollUntil(
+      [&] {
+        for (int s = 0; s < 3; ++s) {
+          if (ReadFile(topo.sentinel(s).log_path()).find("+switch-master") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s, 50ms);
   result.timeline = TimelineOf(topo, killed_tod);
   if (!banned) {
     result.why = "`warden ban` was not accepted within 30 s of the kill";
