@@ -42,7 +42,7 @@ test-asan: deps
 	    -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON
 	cmake --build $(BUILD)-asan -j $(JOBS) --target core_tests address_fuzz entry_fuzz \
 	    cache_value_fuzz redis_reply_fuzz challenge_fuzz schedule_fuzz tzif_fuzz \
-	    distinct_paths_fuzz
+	    distinct_paths_fuzz sentinel_event_fuzz
 	cd $(BUILD)-asan && ctest -L core --output-on-failure --timeout 300 -j 2
 
 run: build
@@ -76,7 +76,8 @@ fuzz: deps
 	    -DCMAKE_CXX_COMPILER=clang++ -DWARDEN_INTEGRATION=OFF -DWARDEN_FUZZ=ON \
 	    -DWARDEN_FUZZ_SECONDS=$(FUZZ_SECONDS)
 	cmake --build $(BUILD)-asan -j $(JOBS) --target address_fuzz entry_fuzz cache_value_fuzz \
-	    redis_reply_fuzz challenge_fuzz schedule_fuzz tzif_fuzz distinct_paths_fuzz
+	    redis_reply_fuzz challenge_fuzz schedule_fuzz tzif_fuzz distinct_paths_fuzz \
+	    sentinel_event_fuzz
 	cd $(BUILD)-asan && ctest -R '^fuzz\.' --output-on-failure --timeout 0 -j 2
 
 format:
