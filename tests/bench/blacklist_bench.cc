@@ -6,6 +6,8 @@
 //      limit, two behaviour rules against (b), and warden_top_zone's counting against (b)
 //      (issue 14: at most 2%) (alternating rounds, medians); cycles per
 //      request where perf can count them;
+//      --paired serves each configuration at the same time as its baseline, both workers on
+//      one core, for ratios the host's drifting speed cannot tilt; --only picks configurations;
 //   2. ban-to-enforcement latency across two nginx instances sharing one Redis;
 //   3. shared memory per entry.
 #include <sys/wait.h>
@@ -21,6 +23,7 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_support.h"
@@ -51,6 +54,10 @@ struct BlacklistBenchSettings {
   // --only a,b,c,behaviour,top: just these (with stock and their baselines), more rounds in the
   // same time for one ratio; the ban latency and memory parts are skipped.
   std::vector<std::string> only;
+  // --paired: each configuration and its baseline served at the same time, their workers sharing
+  // CPU 0 (two wrk on CPU 1), so that the host's speed, which drifts from second to second on a
+  // shared machine, is the same for both sides of every ratio.
+  bool paired = false;
 };
 
 // A blacklist shaped like a real one: mostly single IPv4 addresses (scanners, feeds), some
@@ -211,8 +218,18 @@ long LoadedEntries(const NginxServer& nginx, long* load_ms) {
 
 int main(int argc, char** argv) {
   BlacklistBenchSettings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
+  for (int i = 1; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--paired") {
+      s.paired = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "blacklist_bench: %s needs a value\n", k.c_str());
+      return 2;
+    }
+    std::string v = argv[i + 1];
     if (k == "--entries")
       s.entries = std::stol(v);
     else if (k == "--seconds")
@@ -334,9 +351,29 @@ int main(int argc, char** argv) {
 
   std::printf(
       "\n== throughput: wrk -t1 -c%d on CPU 1, one nginx worker on CPU 0, "
-      "%d s x %d rounds, alternating; load average %.2f ==\n",
-      s.connections, s.seconds, s.rounds, warden::bench::LoadAverage());
-  for (int r = 0; r < s.rounds; ++r) {
+      "%d s x %d rounds, %s; load average %.2f ==\n",
+      s.connections, s.seconds, s.rounds,
+      s.paired ? "each configuration at the same time as its baseline" : "alternating",
+      warden::bench::LoadAverage());
+  for (int r = 0; s.paired && r < s.rounds; ++r) {
+    std::printf("round %d: ratios:", r + 1);
+    for (size_t i = 1; i < targets.size(); ++i) {
+      Target& t = targets[i];
+      Target& base = targets[static_cast<size_t>(t.baseline)];
+      WrkResult wb;
+      std::thread beside([&] { wb = Wrk(*base.nginx, s); });
+      WrkResult wi = Wrk(*t.nginx, s);
+      beside.join();
+      t.rps.push_back(wi.rps);
+      t.p99.push_back(wi.p99_ms);
+      base.rps.push_back(wb.rps);
+      base.p99.push_back(wb.p99_ms);
+      t.cpu_ratios.push_back(wb.per_cpu_second > 0 ? wi.per_cpu_second / wb.per_cpu_second : 0);
+      std::printf(" %.3f", t.cpu_ratios.back());
+    }
+    std::printf("\n");
+  }
+  for (int r = 0; !s.paired && r < s.rounds; ++r) {
     // Alternate the order, so drift in the machine's load hits all alike.
     std::vector<WrkResult> w(targets.size());
     for (size_t k = 0; k < targets.size(); ++k) {
@@ -373,6 +410,7 @@ int main(int argc, char** argv) {
   std::printf(
       "(per CPU-s: requests per second of the nginx worker's CPU time, against stock nginx, or\n"
       " against (b) for the behaviour rules and the top counting; median of the rounds' ratios)\n");
+  if (s.paired) std::printf("(paired: req/s with two configurations sharing the worker's core)\n");
   std::printf("load average after the rounds: %.2f\n", warden::bench::LoadAverage());
   std::string no_perf;
   if (warden::bench::PerfCyclesUsable(&no_perf)) {
