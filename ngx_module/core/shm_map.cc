@@ -90,18 +90,13 @@ uint64_t ShmMap::HashBytes(std::string_view bytes, uint64_t seed) {
   return Mix64(h + 0x632be59bd9b4e019ULL);
 }
 
-std::string_view ShmMap::Stored(std::string_view key, KeyBuffer* buf) {
-  if (key.size() <= kKeyInline) return key;
+std::string_view ShmMap::Digest(std::string_view key, KeyBuffer* buf) {
   // Two lanes with fixed seeds: the same digest on every node, since Redis knows keys by it.
   uint64_t a = HashBytes(key, 0x243f6a8885a308d3ULL);
   uint64_t b = HashBytes(key, 0x13198a2e03707344ULL);
   std::memcpy(buf->data, &a, 8);
   std::memcpy(buf->data + 8, &b, 8);
   return std::string_view(buf->data, 16);
-}
-
-size_t ShmMap::Home(uint64_t hash) const {
-  return static_cast<size_t>((static_cast<unsigned __int128>(hash) * count_) >> 64);
 }
 
 std::string ShmMap::StoredKey(const Slot& slot) {

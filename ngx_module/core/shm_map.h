@@ -102,13 +102,18 @@ class ShmMap {
   struct KeyBuffer {
     char data[kKeyInline];
   };
-  static std::string_view Stored(std::string_view key, KeyBuffer* buf);
+  static std::string_view Stored(std::string_view key, KeyBuffer* buf) {
+    return key.size() <= kKeyInline ? key : Digest(key, buf);  // (inline: every lookup)
+  }
+  static std::string_view Digest(std::string_view key, KeyBuffer* buf);
   // 64 bits of `bytes`, eight at a time (a byte-wise hash cost more than the rest of a lookup).
   static uint64_t HashBytes(std::string_view bytes, uint64_t seed);
   // Where a stored key lives. Seeded per zone at random, so clients that pick their own keys
   // (a header, a token) cannot aim them all at one probe chain.
   uint64_t SlotHash(std::string_view stored) const { return HashBytes(stored, seed_); }
-  size_t Home(uint64_t hash) const;
+  size_t Home(uint64_t hash) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(hash) * count_) >> 64);
+  }
   size_t Next(size_t i) const { return i + 1 == count_ ? 0 : i + 1; }
   void RemoveAt(size_t index);
   void EvictOne(int64_t now_ms);

@@ -393,7 +393,8 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
 
 LeakyBucketVerdict Worker::Limit(int zone, std::string_view key, const LeakyBucketParams& params,
                                  int64_t now_ms) {
-  Zone& z = *zones_.at(static_cast<size_t>(zone));
+  if (zone < 0 || static_cast<size_t>(zone) >= zones_.size()) return {};  // fail open
+  Zone& z = *zones_[static_cast<size_t>(zone)];
   return z.limiter->Take(key, params, now_ms, pid_, z.sync_ms > 0);
 }
 
