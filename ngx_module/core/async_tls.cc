@@ -64,17 +64,23 @@ class Session {
     Call(host_.add_write);
   }
 
-  void Readable() {
+  // The connect and the handshake go on with either event; true once the session is open.
+  bool SetUp() {
     switch (state_) {
       case State::kConnecting:
         if (Connected()) Handshake();
-        return;
+        return false;
       case State::kHandshaking:
         Handshake();
-        return;
+        return false;
       case State::kOpen:
-        break;
+        return true;
     }
+    return false;
+  }
+
+  void Readable() {
+    if (!SetUp()) return;
     if (write_wants_read_) {
       write_wants_read_ = false;
       if (!Flush()) return;
@@ -83,16 +89,7 @@ class Session {
   }
 
   void Writable() {
-    switch (state_) {
-      case State::kConnecting:
-        if (Connected()) Handshake();
-        return;
-      case State::kHandshaking:
-        Handshake();
-        return;
-      case State::kOpen:
-        break;
-    }
+    if (!SetUp()) return;
     if (read_wants_write_) {
       read_wants_write_ = false;
       if (!Receive()) return;
