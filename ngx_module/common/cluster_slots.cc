@@ -24,16 +24,17 @@ uint16_t Crc16Xmodem(std::string_view data) {
   return crc;
 }
 
-int ClusterKeySlot(std::string_view key) {
+std::optional<std::string_view> ClusterHashTag(std::string_view key) {
   size_t open = key.find('{');
-  if (open != std::string_view::npos) {
-    size_t close = key.find('}', open + 1);
-    // "{}" (nothing between) is no hash tag: the whole key is hashed.
-    if (close != std::string_view::npos && close > open + 1) {
-      key = key.substr(open + 1, close - open - 1);
-    }
-  }
-  return Crc16Xmodem(key) % ClusterSlotMap::kSlots;
+  if (open == std::string_view::npos) return std::nullopt;
+  size_t close = key.find('}', open + 1);
+  // "{}" (nothing between) is no hash tag: the whole key is hashed.
+  if (close == std::string_view::npos || close == open + 1) return std::nullopt;
+  return key.substr(open + 1, close - open - 1);
+}
+
+int ClusterKeySlot(std::string_view key) {
+  return Crc16Xmodem(ClusterHashTag(key).value_or(key)) % ClusterSlotMap::kSlots;
 }
 
 std::optional<ClusterSlotMap> ClusterSlotMap::Build(const std::vector<ClusterSlotRange>& ranges,

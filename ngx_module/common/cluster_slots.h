@@ -17,6 +17,10 @@ namespace warden {
 // CRC16-CCITT as XMODEM computes it (polynomial 0x1021, initial value 0): the one the spec names.
 uint16_t Crc16Xmodem(std::string_view data);
 
+// The hash tag of `key`: the text between its first '{' and the next '}', when there is
+// something between them; nullopt otherwise (then the whole key is hashed).
+std::optional<std::string_view> ClusterHashTag(std::string_view key);
+
 // The slot of `key`: CRC16 mod 16384 of the key, or of its hash tag, the text between the
 // first '{' and the next '}' when there is something between them, so that related keys
 // ("{user1000}.following", "{user1000}.followers") share a slot.

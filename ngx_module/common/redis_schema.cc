@@ -1,6 +1,86 @@
 #include "common/redis_schema.h"
 
+#include "common/cluster_slots.h"
+#include "common/redis_deployment.h"
+
 namespace warden {
+
+RedisSchema RedisSchema::For(const RedisDeployment& deployment, std::string prefix) {
+  return RedisSchema(std::move(prefix), deployment.kind == RedisDeployment::Kind::kCluster
+                                            ? Layout::kCluster
+                                            : Layout::kSingle);
+}
+
+bool RedisSchema::CheckPrefix(std::string_view prefix, Layout layout, std::string* why) {
+  if (layout == Layout::kCluster && prefix.find_first_of("{}") != std::string_view::npos) {
+    *why =
+        "a key prefix with '{' or '}' does not go with Redis Cluster: Warden places the hash "
+        "tags itself (docs/redis-keys.md)";
+    return false;
+  }
+  return true;
+}
+
+std::string RedisSchema::Group(std::string_view name) const {
+  return cluster() ? prefix_ + "{" + std::string(name) + "}" : prefix_ + std::string(name);
+}
+
+std::string RedisSchema::BanCounter(std::string_view history) const {
+  // next to the blacklist's keys in a cluster: the autoban script writes both
+  return cluster() ? Group("bl") + ":" + std::string(history) : prefix_ + std::string(history);
+}
+
+std::string RedisSchema::AutobanHistory(std::string_view zone, std::string_view scope) {
+  return "ab:n:" + std::string(zone) + ":" + std::string(scope);
+}
+
+std::string RedisSchema::BehaviourHistory(std::string_view rule, std::string_view scope) {
+  return "bh:n:" + std::string(rule) + ":" + std::string(scope);
+}
+
+std::string RedisSchema::LimitBucket(std::string_view zone, std::string_view key) const {
+  static const char kHex[] = "0123456789abcdef";
+  std::string name = prefix_ + "rl:" + std::string(zone) + ":";
+  name.reserve(name.size() + 2 * key.size());
+  for (unsigned char c : key) {
+    name += kHex[c >> 4];
+    name += kHex[c & 15];
+  }
+  return name;
+}
+
+std::string RedisSchema::TrafficKey(std::string_view family, int64_t minute) const {
+  const std::string m = std::to_string(minute);
+  return prefix_ + "top:" + std::string(family) + ":" + (cluster() ? "{" + m + "}" : m);
+}
+
+std::vector<std::string> RedisSchema::TrafficKeys(int64_t minute) const {
+  std::vector<std::string> keys;
+  keys.reserve(kTrafficFamilies.size());
+  for (const char* family : kTrafficFamilies) keys.push_back(TrafficKey(family, minute));
+  return keys;
+}
+
+std::string RedisSchema::JobKey(std::string_view job, std::string_view what) const {
+  const std::string name(job);
+  return prefix_ + "job:" + (cluster() ? "{" + name + "}" : name) + ":" + std::string(what);
+}
+
+std::string RedisSchema::CacheLock(std::string_view key) const {
+  if (!cluster() || ClusterHashTag(key)) return std::string(key) + ":lock";
+  return "{" + std::string(key) + "}:lock";
+}
+
+bool RedisSchema::CheckCacheKey(std::string_view key, Layout layout, std::string* why) {
+  if (layout == Layout::kCluster && !ClusterHashTag(key) &&
+      key.find('}') != std::string_view::npos) {
+    *why = "cache key \"" + std::string(key) +
+           "\" holds a '}' but no hash tag, so its lock cannot share its Redis Cluster slot; give "
+           "it a hash tag ({...})";
+    return false;
+  }
+  return true;
+}
 
 const char* const RedisSchema::kApplyChangesScript = R"lua(
 redis.call('SET', KEYS[5], ARGV[2], 'NX')
@@ -96,12 +176,14 @@ return {n, ban}
 const char* const RedisSchema::kMergeSketchesLua = WARDEN_MERGE_SKETCHES_LUA;
 
 const char* const RedisSchema::kTrafficScript = WARDEN_MERGE_SKETCHES_LUA R"lua(
-local t = redis.call('TIME')
-local minute = math.floor(tonumber(t[1]) / 60)
-local function key(family) return ARGV[1] .. 'top:' .. family .. ':' .. minute end
+local minute = ARGV[1]
+-- KEYS in RedisSchema::kTrafficFamilies's order
 local families = {'req', 'ref', 'cc', 's2xx', 's3xx', 's4xx', 's5xx', 'bytes', 'up', 'cty',
                   'sum', 'path', 'p5xx', 'pup', 'dpath', 'apath', 'tpath', 'aua', 'tua',
                   'strikes'}
+local keys = {}
+for i, family in ipairs(families) do keys[family] = KEYS[i] end
+local function key(family) return keys[family] end
 -- the group's values after the address (i + 1: requests, i + 3: country) and their families
 local counted = {[2] = 'ref', [4] = 's2xx', [5] = 's3xx', [6] = 's4xx', [7] = 's5xx',
                  [8] = 'bytes', [9] = 'up'}
@@ -154,7 +236,7 @@ for i = first_path, #ARGV - 3, 4 do
 end
 for field, n in pairs(totals) do redis.call('HINCRBY', sum, field, n) end
 for _, family in ipairs(families) do redis.call('PEXPIRE', key(family), ARGV[2]) end
-return minute
+return tonumber(minute)
 )lua";
 
 const char* const RedisSchema::kLimitExactScript = R"lua(

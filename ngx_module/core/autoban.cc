@@ -56,7 +56,7 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms, uint32_t* strikes) {
     s.banned_until_ms = now_ms + rule_.bantime_ms;
   }
   BanRequest ban = rule_.Request(scope);
-  ban.history = "ab:n:" + rule_.zone + ":" + scope.ToString();
+  ban.history = RedisSchema::AutobanHistory(rule_.zone, scope.ToString());
   ban.reason_head = "autoban: zone " + rule_.zone + ", " + std::to_string(rule_.strikes) +
                     " strikes in " + std::to_string(rule_.findtime_ms / 1000) + "s, ban #";
   queue_.Ban(std::move(ban), now_ms);

@@ -66,7 +66,7 @@ void BanQueue::Flush(AsyncRedis* redis, const RedisSchema& schema) {
                                    schema.BlacklistSeq(),
                                    schema.BlacklistLog(),
                                    schema.BlacklistEpoch(),
-                                   schema.prefix() + ban.history,
+                                   schema.BanCounter(ban.history),
                                    std::to_string(RedisSchema::kLogMaxLen),
                                    epoch,
                                    ban.scope.ToString(),

@@ -26,7 +26,7 @@ struct BanRequest {
   int64_t bantime_ms = 600000;
   double factor = 2;
   int64_t maxtime_ms = 7LL * 24 * 3600 * 1000;
-  std::string history;  // the ban counter's key, after the prefix: "ab:n:<zone>:<scope>"
+  std::string history;  // the ban counter (RedisSchema::AutobanHistory, BehaviourHistory)
   std::string reason_head;
   std::string reason_tail;
   EntrySource source = EntrySource::kAutoban;  // kChallenge: challenged, not refused

@@ -199,7 +199,7 @@ Behaviour::Result Behaviour::Event(const IpAddress& addr, std::string_view path,
 void Behaviour::Decide(const Cidr& scope, const std::string& detail, int64_t now_ms) {
   const bool challenge = rule_.decision == BehaviourDecision::kChallenge;
   BanRequest ban = rule_.Request(scope);
-  ban.history = "bh:n:" + rule_.name + ":" + scope.ToString();
+  ban.history = RedisSchema::BehaviourHistory(rule_.name, scope.ToString());
   ban.reason_head = "behaviour " + rule_.name + (challenge ? ", challenge #" : ", ban #");
   ban.reason_tail = ": " + detail;
   ban.source = challenge ? EntrySource::kChallenge : EntrySource::kAutoban;
@@ -266,7 +266,7 @@ void Behaviour::PushHot(AsyncRedis* redis, const RedisSchema& schema, const std:
                         int64_t now_ms) {
   if (!redis || !redis->connected() || (hot_.empty() && gone_.empty())) return;
   std::vector<Hot> hot = HotBuckets(now_ms, &gone_);
-  const std::string key = schema.prefix() + "bh:hot:" + rule_.name;
+  const std::string key = schema.BehaviourHot(rule_.name);
   if (!hot.empty()) {
     std::vector<std::string> args = {"ZADD", key};
     for (const Hot& h : hot) {

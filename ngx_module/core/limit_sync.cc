@@ -9,13 +9,7 @@ namespace warden {
 
 std::string LimitBucketKey(const RedisSchema& schema, const std::string& zone,
                            const std::string& stored_key) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string key = schema.prefix() + "rl:" + zone + ":";
-  for (unsigned char c : stored_key) {
-    key += kHex[c >> 4];
-    key += kHex[c & 15];
-  }
-  return key;
+  return schema.LimitBucket(zone, stored_key);
 }
 
 LimitSync::LimitSync(std::string zone, int64_t rate, int64_t interval_ms, RateLimiter* limiter,

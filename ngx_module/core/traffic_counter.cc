@@ -445,18 +445,20 @@ TrafficCounter::AddressProfile TrafficCounter::TakeProfile(const IpAddress::Byte
   return out;
 }
 
-void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema) {
+void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema, int64_t minute) {
   if (in_flight_ || !redis || !redis->connected()) return;
   Fold();
   std::vector<std::string> keys;
-  std::vector<std::string> args = {
-      "EVAL", RedisSchema::kTrafficScript, "0", schema.prefix(), std::to_string(kRetentionMs), "",
-      "0"};
+  std::vector<std::string> args = {"EVAL", RedisSchema::kTrafficScript,
+                                   std::to_string(RedisSchema::kTrafficFamilies.size())};
+  for (std::string& key : schema.TrafficKeys(minute)) args.push_back(std::move(key));
+  const size_t decided = args.size() + 2;  // ARGV[3]
+  args.insert(args.end(), {std::to_string(minute), std::to_string(kRetentionMs), "", "0"});
   std::vector<std::string> paths;  // groups of four, after the addresses'
   size_t addresses = 0;
   {
     ShmMap::Lock lock(*map_, pid_);
-    args[5] = TakeDecided();
+    args[decided] = TakeDecided();
     // (Counts and PathCounts both begin with the requests.)
     map_->Drain(&keys, kBatch,
                 [](ShmMap::Slot* s) { return ShmMap::Value<Counts>(s).requests > 0; });
@@ -510,8 +512,8 @@ void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema) {
       ++addresses;
     }
   }
-  if (addresses == 0 && paths.empty() && args[5].empty()) return;
-  args[6] = std::to_string(addresses);
+  if (addresses == 0 && paths.empty() && args[decided].empty()) return;
+  args[decided + 1] = std::to_string(addresses);
   args.insert(args.end(), std::make_move_iterator(paths.begin()),
               std::make_move_iterator(paths.end()));
   in_flight_ = true;

@@ -109,9 +109,10 @@ class TrafficCounter {
   void Count(const IpAddress& addr, const Sample& sample, int64_t now_ms);
   // Moves this worker's pending counts into shared memory (every tick, and at exit).
   void Fold();
-  // Leader only: sends the counts and decisions gathered since the last flush; one script call
-  // per batch.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema);
+  // Leader only: sends the counts and decisions gathered since the last flush, counted in
+  // `minute` (Unix seconds / 60 by Redis's clock, as the node estimates it: the keys are named
+  // before the script runs); one script call per batch.
+  void Flush(AsyncRedis* redis, const RedisSchema& schema, int64_t minute);
   // The node's decisions since the last flush ("pass=12 block=3 country=1"), cleared. Needs
   // the zone's lock held (Flush takes it).
   std::string TakeDecided();

@@ -469,7 +469,8 @@ void Worker::Tick() {
   }
   if (traffic_ && now >= next_traffic_flush_ms_) {
     next_traffic_flush_ms_ = now + kTrafficFlushMs;
-    traffic_->Flush(commands_.get(), *schema_);
+    // the minute by Redis's clock (the heartbeat measures the offset), as top:* had before
+    traffic_->Flush(commands_.get(), *schema_, (now + clock_offset_ms_) / 60000);
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/errors.h"
 #include "common/cache_value.h"
+#include "common/redis_schema.h"
 #include "storage/mysql/rows_json.h"
 #include "storage/redis/redis_script.h"
 
@@ -88,16 +89,20 @@ std::string CacheWarmer::NewToken() {
   return token;
 }
 
+std::string CacheWarmer::LockKey(const CacheSpec& spec) const {
+  return RedisSchema::For(redis_.deployment(), "").CacheLock(spec.key);
+}
+
 bool CacheWarmer::TryLock(const CacheSpec& spec, const std::string& token) {
-  RedisReply reply = redis_.Command(
-      {"SET", spec.key + ":lock", token, "NX", "PX", std::to_string(spec.lock_ttl_ms)});
+  RedisReply reply =
+      redis_.Command({"SET", LockKey(spec), token, "NX", "PX", std::to_string(spec.lock_ttl_ms)});
   reply.view().ThrowIfError();
   return !reply.view().is_nil();
 }
 
 void CacheWarmer::Unlock(const CacheSpec& spec, const std::string& token) {
   static RedisScript unlock(kUnlockScript);
-  unlock.Run(redis_, {spec.key + ":lock"}, {token}).view().ThrowIfError();
+  unlock.Run(redis_, {LockKey(spec)}, {token}).view().ThrowIfError();
 }
 
 CacheWarmer::Result CacheWarmer::Compute(const CacheSpec& spec, const std::string& token) {
@@ -138,7 +143,7 @@ CacheWarmer::Result CacheWarmer::Compute(const CacheSpec& spec, const std::strin
   result.outcome = "computed";
   static RedisScript store(CacheValue::StoreScript());
   store
-      .Run(redis_, {spec.key, spec.key + ":lock"},
+      .Run(redis_, {spec.key, LockKey(spec)},
            {token, std::to_string(spec.ttl_ms), body, result.etag, std::to_string(clock_()),
             std::to_string(result.delta_ms), std::to_string(result.rows)})
       .view()
@@ -150,6 +155,11 @@ CacheWarmer::Result CacheWarmer::Warm(const CacheSpec& spec, bool force) {
   Result result;
   result.name = spec.name;
   result.key = spec.key;
+  std::string why;
+  if (!RedisSchema::CheckCacheKey(spec.key, RedisSchema::For(redis_.deployment(), "").layout(),
+                                  &why)) {
+    throw UsageError("cache " + spec.name + ": " + why);
+  }
   const std::string token = NewToken();
   const int64_t deadline = clock_() + spec.lock_ttl_ms + 1000;
   while (true) {
@@ -185,13 +195,13 @@ CacheWarmer::Result CacheWarmer::Warm(const CacheSpec& spec, bool force) {
         result.ttl_ms = value.view().integer();
         return result;
       }
-      RedisReply lock = redis_.Command({"EXISTS", spec.key + ":lock"});
+      RedisReply lock = redis_.Command({"EXISTS", LockKey(spec)});
       lock.view().ThrowIfError();
       if (lock.view().integer() == 0) break;  // the other sidecar gave up: try ourselves
     }
     if (clock_() >= deadline) {
-      throw RedisError("cache " + spec.name + ": another sidecar holds " + spec.key +
-                       ":lock and stored nothing within lock_ttl");
+      throw RedisError("cache " + spec.name + ": another sidecar holds " + LockKey(spec) +
+                       " and stored nothing within lock_ttl");
     }
   }
 }

@@ -64,6 +64,8 @@ class CacheWarmer {
 
  private:
   Result Compute(const CacheSpec& spec, const std::string& token);
+  // The key's warm lock (RedisSchema::CacheLock: in its slot in a cluster).
+  std::string LockKey(const CacheSpec& spec) const;
   bool TryLock(const CacheSpec& spec, const std::string& token);
   void Unlock(const CacheSpec& spec, const std::string& token);
   std::string NewToken();

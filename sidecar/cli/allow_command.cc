@@ -46,7 +46,7 @@ int AllowCommand::Run() {
   request.added_by = ctx_.env().Actor();
 
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(ctx_.settings().prefix()));
+  BlacklistStore store(conn, ctx_.settings().schema());
   if (remove_) {
     std::vector<std::string> names;
     for (const Cidr& cidr : request.cidrs) names.push_back(cidr.ToString());

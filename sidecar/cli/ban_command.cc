@@ -78,7 +78,7 @@ int BanCommand::RunArgs(int64_t ttl_ms) {
   request.added_by = ctx_.env().Actor();
   request.reason = reason_;
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(ctx_.settings().prefix()));
+  BlacklistStore store(conn, ctx_.settings().schema());
   BanRequest::Result result = request.Apply(store);
   for (size_t i = 0; i < result.names.size(); ++i) {
     ctx_.out() << Describe(result.names[i], ttl_ms, reason_)
@@ -95,7 +95,7 @@ int BanCommand::RunFile(int64_t ttl_ms) {
 
   const Settings& settings = ctx_.settings();
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(settings.prefix()));
+  BlacklistStore store(conn, settings.schema());
 
   const int64_t now_ms = store.ServerNowMs();
   BlacklistEntry entry;

@@ -40,7 +40,7 @@ class CommandContext {
   // Throws UsageError for bad settings or when no MariaDB URL is configured, MysqlConnectError
   // when it cannot be reached. --timeout is the connect timeout.
   MysqlConnection ConnectMysql();
-  RedisSchema schema() { return RedisSchema(settings().prefix()); }
+  RedisSchema schema() { return settings().schema(); }
 
   // "warden: <message>" on stderr.
   void Warn(const std::string& message) { err_ << "warden: " << message << '\n'; }

@@ -22,7 +22,7 @@ int ExportCommand::Run() {
   if (json_) format_ = "json";
   const Settings& settings = ctx_.settings();
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(settings.prefix()));
+  BlacklistStore store(conn, settings.schema());
   const int64_t now_ms = store.ServerNowMs();
   std::vector<BlacklistEntry> entries =
       store.ReadLive(now_ms, [this](const std::string& warning) { ctx_.Warn(warning); });

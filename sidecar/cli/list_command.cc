@@ -19,7 +19,7 @@ ListCommand::ListCommand(CLI::App& parent, CommandContext& context) : ctx_(conte
 int ListCommand::Run() {
   const Settings& settings = ctx_.settings();
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(settings.prefix()));
+  BlacklistStore store(conn, settings.schema());
   const int64_t now_ms = store.ServerNowMs();
   std::vector<BlacklistEntry> entries =
       store.ReadLive(now_ms, [this](const std::string& warning) { ctx_.Warn(warning); });

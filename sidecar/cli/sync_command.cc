@@ -16,7 +16,7 @@ SyncCommand::SyncCommand(CLI::App& parent, CommandContext& context) : ctx_(conte
 int SyncCommand::Run() {
   if (!accept_empty_) throw UsageError("sync: say what to do: --accept-empty");
   RedisConnection conn = ctx_.Connect();
-  RedisSchema schema(ctx_.settings().prefix());
+  const RedisSchema schema = ctx_.schema();
   // The epoch the nodes loaded is the one in Redis now: accept exactly that data set.
   RedisReply reply = conn.Command({"EVAL",
                                    "local e = redis.call('GET', KEYS[1]) "

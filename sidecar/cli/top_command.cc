@@ -90,7 +90,7 @@ int TopCommand::Run() {
   const int64_t minutes = TrafficReport::WindowMinutes(window_, "--window");
   const auto by = TrafficReport::ParseBy(by_).value_or(TrafficReport::By::kAddress);
   RedisConnection conn = ctx_.Connect();
-  TrafficReport report(conn, ctx_.settings().prefix());
+  TrafficReport report(conn, ctx_.schema());
   std::vector<TrafficReport::Row> rows = report.Top(minutes, by, limit_);
   if (json_) {
     ctx_.out() << TrafficReport::ToJson(rows, by).dump(2) << '\n';

@@ -29,7 +29,7 @@ int UnbanCommand::Run() {
 
   const Settings& settings = ctx_.settings();
   RedisConnection conn = ctx_.Connect();
-  BlacklistStore store(conn, RedisSchema(settings.prefix()));
+  BlacklistStore store(conn, settings.schema());
 
   // Entries named on the command line are reported one by one.
   for (const Cidr& cidr : cidrs) {

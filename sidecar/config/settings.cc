@@ -88,6 +88,9 @@ Settings Settings::Resolve(const SettingsFlags& flags, const Environment& env,
   } else {
     settings.prefix_ = kDefaultPrefix;
   }
+  if (!RedisSchema::CheckPrefix(settings.prefix_, settings.schema().layout(), &error)) {
+    throw UsageError("prefix \"" + settings.prefix_ + "\": " + error);
+  }
 
   if (flags.timeout) {
     auto ms = ConfigFile::ParseTimeout(*flags.timeout, &error);

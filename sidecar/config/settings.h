@@ -6,6 +6,7 @@
 
 #include "base/environment.h"
 #include "common/redis_deployment.h"
+#include "common/redis_schema.h"
 #include "storage/mysql/mysql_url.h"
 
 namespace warden {
@@ -49,6 +50,8 @@ class Settings {
   // Where it came from: "--mysql", "WARDEN_MYSQL", the config path, or "" when unset.
   const std::string& mysql_origin() const { return mysql_origin_; }
   const std::string& prefix() const { return prefix_; }
+  // The key names for this deployment and prefix (hash tags with cluster://).
+  RedisSchema schema() const { return RedisSchema::For(redis_, prefix_); }
   int64_t timeout_ms() const { return timeout_ms_; }
   const std::string& config_path() const { return config_path_; }
 

@@ -204,9 +204,9 @@ void Console::Tick() {
 }
 
 nlohmann::json Console::Snapshot(RedisConnection& conn) {
-  RedisSchema schema(options_.prefix);
+  const RedisSchema schema = RedisSchema::For(conn.deployment(), options_.prefix);
   BlacklistStore store(conn, schema);
-  TrafficReport report(conn, options_.prefix);
+  TrafficReport report(conn, schema);
   const int64_t now_ms = store.ServerNowMs();
   const int64_t minute = now_ms / 60000;
   const std::vector<TrafficReport::Minute> minutes = report.Minutes(minute - 1, minute);
@@ -357,7 +357,7 @@ ControlServer::Reply Console::Api(const ControlServer::ConsoleRequest& request) 
   if (name == "jobs") return Json(200, jobs_ ? jobs_() : nlohmann::json::array());
   if (name == "nodes") {
     return WithRedis([&](RedisConnection& conn) {
-      RedisSchema schema(options_.prefix);
+      const RedisSchema schema = RedisSchema::For(conn.deployment(), options_.prefix);
       BlacklistStore store(conn, schema);
       const int64_t now_ms = store.ServerNowMs();
       RedisReply seq = conn.Command({"GET", schema.BlacklistSeq()});
@@ -384,7 +384,7 @@ ControlServer::Reply Console::Top(const ControlServer::ConsoleRequest& request) 
   const int64_t minutes = TrafficReport::WindowMinutes(window, "window");
   const size_t limit = QueryCount(request, "limit", kTopRows, 1000);
   return WithRedis([&](RedisConnection& conn) {
-    TrafficReport report(conn, options_.prefix);
+    TrafficReport report(conn, RedisSchema::For(conn.deployment(), options_.prefix));
     return Json(200, {{"by", TrafficReport::Name(by)},
                       {"window", FormatDuration(minutes * 60000)},
                       {"rows", TrafficReport::ToJson(report.Top(minutes, by, limit), by)}});
@@ -399,7 +399,7 @@ ControlServer::Reply Console::Bans(const ControlServer::ConsoleRequest& request)
   }
   const size_t limit = QueryCount(request, "limit", 500, kMaxBansListed);
   return WithRedis([&](RedisConnection& conn) {
-    BlacklistStore store(conn, RedisSchema(options_.prefix));
+    BlacklistStore store(conn, RedisSchema::For(conn.deployment(), options_.prefix));
     const int64_t now_ms = store.ServerNowMs();
     std::vector<BlacklistEntry> entries = store.ReadLive(now_ms, [](const std::string&) {});
     if (!source.empty()) {
@@ -430,7 +430,7 @@ ControlServer::Reply Console::Series(const ControlServer::ConsoleRequest& reques
                      "\": " + (seconds ? "1s steps cover 1s to 15m" : "1m steps cover 1m to 24h"));
   }
   return WithRedis([&](RedisConnection& conn) {
-    RedisSchema schema(options_.prefix);
+    const RedisSchema schema = RedisSchema::For(conn.deployment(), options_.prefix);
     const int64_t now_ms = BlacklistStore(conn, schema).ServerNowMs();
     TrafficSeries series(conn, schema);
     // Seconds up to the one before this (being written); minutes up to this one (partial).
@@ -441,7 +441,8 @@ ControlServer::Reply Console::Series(const ControlServer::ConsoleRequest& reques
       const int64_t first = last - count + 1;
       const int64_t from = std::max(first, last - TrafficReport::kMaxWindowMinutes + 1);
       for (const TrafficReport::Minute& m :
-           TrafficReport(conn, options_.prefix).Minutes(from, last)) {
+           TrafficReport(conn, RedisSchema::For(conn.deployment(), options_.prefix))
+               .Minutes(from, last)) {
         TrafficReport::Minute& point = points[static_cast<size_t>(m.minute - first)];
         if (point.requests == 0 && point.refused == 0) point = m;
       }
@@ -461,7 +462,7 @@ ControlServer::Reply Console::Ban(const ControlServer::ConsoleRequest& request,
   const std::string actor = Actor(body);
   ban.added_by = "console:" + actor + "@" + request.peer;
   return WithRedis([&](RedisConnection& conn) {
-    BlacklistStore store(conn, RedisSchema(options_.prefix));
+    BlacklistStore store(conn, RedisSchema::For(conn.deployment(), options_.prefix));
     BanRequest::Result result = ban.Apply(store);
     logger_.Info(allow ? "console: allowed" : "console: banned",
                  {{"entry", result.names[0]},
@@ -487,7 +488,7 @@ ControlServer::Reply Console::Unban(const ControlServer::ConsoleRequest& request
   const std::string actor = Actor(body);
   const std::string name = cidrs.at(0).ToString();
   return WithRedis([&](RedisConnection& conn) {
-    BlacklistStore store(conn, RedisSchema(options_.prefix));
+    BlacklistStore store(conn, RedisSchema::For(conn.deployment(), options_.prefix));
     auto result = store.Apply({{BlacklistChange::Op::kDel, name, 0, ""}});
     if (result.changed == 0) return JsonError(404, name + " is not on the blacklist");
     logger_.Info("console: unbanned", {{"entry", name},

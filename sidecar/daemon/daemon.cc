@@ -211,7 +211,8 @@ int Daemon::Run() {
 bool Daemon::Connect() {
   try {
     conn_.emplace(RedisConnection::Connect(options_.redis, options_.timeout_ms));
-    store_ = std::make_unique<BlacklistStore>(*conn_, RedisSchema(options_.prefix));
+    store_ = std::make_unique<BlacklistStore>(
+        *conn_, RedisSchema::For(conn_->deployment(), options_.prefix));
     coordinator_.Attach(&*conn_);
     coordinator_.Preload();
   } catch (const RedisError& e) {
@@ -237,7 +238,8 @@ bool Daemon::Connect() {
 
 void Daemon::NotePrimary() {
   try {
-    if (auto failover = PrimaryRecord::Note(*conn_, RedisSchema(options_.prefix))) {
+    if (auto failover =
+            PrimaryRecord::Note(*conn_, RedisSchema::For(conn_->deployment(), options_.prefix))) {
       metrics_.SetGauge("warden_redis_failovers_seen", ++failovers_seen_);
       logger_.Warn(
           "redis primary changed (failover)",

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/errors.h"
+#include "common/redis_schema.h"
 
 namespace warden {
 
@@ -118,6 +119,12 @@ RedisCoordinator::RedisCoordinator(std::string prefix)
       renew_script_(kRenewScript),
       release_script_(kReleaseScript),
       finish_script_(kFinishScript) {}
+
+std::string RedisCoordinator::Key(const std::string& job, const char* what) const {
+  const RedisSchema schema =
+      conn_ ? RedisSchema::For(conn_->deployment(), prefix_) : RedisSchema(prefix_);
+  return schema.JobKey(job, what);
+}
 
 RedisConnection& RedisCoordinator::conn() {
   if (conn_ == nullptr) throw RedisConnectError("not connected to Redis");
@@ -325,7 +332,8 @@ int64_t RedisCoordinator::ReseedFence(RedisConnection& conn, const std::string& 
       "redis.call('SET', KEYS[1], ARGV[1]) "
       "return redis.call('INCR', KEYS[1])");
   RedisReply reply =
-      reseed.Run(conn, {prefix + "job:" + job + ":fence"}, {std::to_string(at_least)});
+      reseed.Run(conn, {RedisSchema::For(conn.deployment(), prefix).JobKey(job, "fence")},
+                 {std::to_string(at_least)});
   reply.view().ThrowIfError();
   return reply.view().integer();
 }

@@ -10,7 +10,7 @@ namespace warden {
 
 // JobCoordinator on Redis: one Lua script per operation, so each is atomic, and Redis's own
 // clock (TIME) for every lease, so the sidecars' clocks never have to agree. Keys, per job
-// (docs/scheduler.md):
+// (docs/scheduler.md; "job:{<name>}:..." in a Redis Cluster, one slot per job):
 //   <prefix>job:<name>:claimed   the latest claimed fire time (ms)
 //   <prefix>job:<name>:leases    hash: lease id -> expiry (ms, Redis clock)
 //   <prefix>job:<name>:cancel    set: lease ids asked to stop (overrun = replace)
@@ -56,9 +56,9 @@ class RedisCoordinator : public JobCoordinator {
   // The message of the last Redis failure, for logs.
   const std::string& last_error() const { return last_error_; }
 
-  std::string Key(const std::string& job, const char* what) const {
-    return prefix_ + "job:" + job + ":" + what;
-  }
+  // RedisSchema::JobKey for the attached connection's deployment: "job:{<name>}:<what>" in a
+  // cluster, so that each script's keys share a slot.
+  std::string Key(const std::string& job, const char* what) const;
 
   // A fencing counter below `at_least` (the fence a job's checkpoint in MariaDB holds) was
   // lost: Redis restarted empty, was flushed, or failed over to a replica without it. Raises

@@ -1,8 +1,8 @@
 #include "traffic/traffic_report.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
-#include <random>
 
 #include "base/duration.h"
 #include "base/errors.h"
@@ -20,54 +20,46 @@ constexpr const char* kSumFields[] = {"d:block",         "d:country",   "d:autob
                                       "d:limit_dry_run", "s4xx",        "s5xx"};
 constexpr size_t kSumFieldCount = sizeof kSumFields / sizeof kSumFields[0];
 
-// KEYS in threes per minute: top:req, top:ref, top:sum. ARGV: the fields of top:sum to read.
-// Per minute, read only: the sum of each sorted set's scores, then each field (-1 if none).
+// KEYS: one minute's top:req, top:ref, top:sum (one slot in a cluster). ARGV: the fields of
+// top:sum to read. Read only: the sum of each sorted set's scores, then each field (-1 if none).
 constexpr const char* kSumScript = R"lua(
 local out = {}
-for i = 1, #KEYS - 2, 3 do
-  for k = 0, 1 do
-    local s = 0
-    local v = redis.call('ZRANGE', KEYS[i + k], 0, -1, 'WITHSCORES')
-    for j = 2, #v, 2 do s = s + tonumber(v[j]) end
-    out[#out + 1] = s
-  end
-  local fields = redis.call('HMGET', KEYS[i + 2], unpack(ARGV))
-  for j = 1, #ARGV do out[#out + 1] = tonumber(fields[j]) or -1 end
+for k = 1, 2 do
+  local s = 0
+  local v = redis.call('ZRANGE', KEYS[k], 0, -1, 'WITHSCORES')
+  for j = 2, #v, 2 do s = s + tonumber(v[j]) end
+  out[#out + 1] = s
 end
+local fields = redis.call('HMGET', KEYS[3], unpack(ARGV))
+for j = 1, #ARGV do out[#out + 1] = tonumber(fields[j]) or -1 end
 return out
 )lua";
 
-// Per address (ARGV) over the minutes (KEYS in fours: top:dpath, top:tpath, top:tua,
-// top:strikes of each minute), read only: {its distinct-path sketches OR-ed ("" if none), its
-// top path and its user agent (the one counted most over the minutes where it was the top;
-// "" if none), its highest strike count}. Values that are not ours are skipped.
-// (after RedisSchema::kMergeSketchesLua)
-constexpr const char* kProfileScript = R"lua(
-local function best(counts)
-  local text, most = '', 0
-  for t, n in pairs(counts) do
-    if n > most or (n == most and t < text) then text, most = t, n end
-  end
-  return text
-end
-local out = {}
-for a, addr in ipairs(ARGV) do
-  local bits, paths, agents, strikes = nil, {}, {}, 0
-  for k = 1, #KEYS - 3, 4 do
-    local b = redis.call('HGET', KEYS[k], addr)
-    if b and #b == 32 and string.match(b, '^%x+$') then bits = merge_bits(bits, b) end
-    for j, counts in ipairs({paths, agents}) do
-      local v = redis.call('HGET', KEYS[k + j], addr)
-      local n, text = string.match(v or '', '^(%d+)\t(.+)$')
-      if n then counts[text] = (counts[text] or 0) + tonumber(n) end
-    end
-    local s = tonumber(redis.call('ZSCORE', KEYS[k + 3], addr)) or 0
-    if s > strikes then strikes = s end
-  end
-  out[a] = {bits or '', best(paths), best(agents), math.floor(strikes)}
-end
-return out
-)lua";
+// "<count>\t<text>" (top:tpath, top:tua): the count and the text, or nullopt (not ours).
+std::optional<std::pair<int64_t, std::string>> CountedText(const ReplyView& v) {
+  if (!v.is_string()) return std::nullopt;
+  std::string_view text = v.str();
+  size_t tab = text.find('\t');
+  if (tab == 0 || tab == std::string_view::npos || tab + 1 == text.size() || tab > 18) {
+    return std::nullopt;
+  }
+  int64_t n = 0;
+  for (char c : text.substr(0, tab)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return std::make_pair(n, std::string(text.substr(tab + 1)));
+}
+
+// The text counted most (the smallest on a tie), "" if none.
+std::string Best(const std::map<std::string, int64_t>& counts) {
+  std::string text;
+  int64_t most = 0;
+  for (const auto& [t, n] : counts) {
+    if (n > most) text = t, most = n;
+  }
+  return text;
+}
 
 // kSeries from the nodes' totals. What passed is what no other decision took (so the stack
 // adds up to the requests even when a node's leader changed and its first decisions went
@@ -88,24 +80,10 @@ std::array<int64_t, TrafficReport::kSeries> DecisionSeries(int64_t requests, int
           s5xx};
 }
 
-std::map<std::string, double> Scores(RedisConnection& conn, const std::string& key) {
-  std::map<std::string, double> scores;
-  RedisReply reply = conn.Command({"ZRANGE", key, "0", "-1", "WITHSCORES"});
-  ReplyView v = reply.view();
-  v.ThrowIfError();
-  for (size_t i = 0; i + 1 < v.size(); i += 2) {
-    scores[std::string(v[i].str())] = std::stod(std::string(v[i + 1].str()));
-  }
-  return scores;
-}
-
 }  // namespace
 
-TrafficReport::TrafficReport(RedisConnection& conn, std::string prefix)
-    : conn_(conn),
-      prefix_(std::move(prefix)),
-      sum_script_(kSumScript),
-      profile_script_(std::string(RedisSchema::kMergeSketchesLua) + kProfileScript) {}
+TrafficReport::TrafficReport(RedisConnection& conn, RedisSchema schema)
+    : conn_(conn), schema_(std::move(schema)), sum_script_(kSumScript) {}
 
 int64_t TrafficReport::WindowMinutes(const std::string& window, const std::string& what) {
   std::string error;
@@ -119,7 +97,7 @@ int64_t TrafficReport::WindowMinutes(const std::string& window, const std::strin
 }
 
 std::string TrafficReport::Key(const char* family, int64_t minute) const {
-  return prefix_ + "top:" + family + ":" + std::to_string(minute);
+  return schema_.TrafficKey(family, minute);
 }
 
 int64_t TrafficReport::ServerMinute() {
@@ -158,18 +136,7 @@ const char* const kStatusNames[] = {"2xx", "3xx", "4xx", "5xx"};
 std::vector<TrafficReport::Row> TrafficReport::Top(int64_t minutes, By by, size_t limit) {
   const int64_t now_minute = ServerMinute();
   const int64_t first = now_minute - minutes + 1;
-  // Sum the minutes of a family in Redis; the scratch keys vanish on their own if we die here.
-  std::mt19937_64 rng(std::random_device{}());
-  const std::string tmp = prefix_ + "top:tmp:" + std::to_string(rng());
-  auto summed = [&](const char* family) {
-    std::vector<std::string> args = {"ZUNIONSTORE", tmp, std::to_string(minutes)};
-    for (int64_t m = first; m <= now_minute; ++m) args.push_back(Key(family, m));
-    conn_.Command(args).view().ThrowIfError();
-    conn_.Command({"EXPIRE", tmp, "30"});
-    std::map<std::string, double> scores = Scores(conn_, tmp);
-    conn_.Command({"DEL", tmp});
-    return scores;
-  };
+  auto summed = [&](const char* family) { return Summed(family, first, now_minute); };
   auto of = [](const std::map<std::string, double>& scores, const std::string& name) {
     auto it = scores.find(name);
     return it == scores.end() ? int64_t{0} : static_cast<int64_t>(it->second);
@@ -240,51 +207,115 @@ std::vector<TrafficReport::Row> TrafficReport::Top(int64_t minutes, By by, size_
   return rows;
 }
 
+std::map<std::string, double> TrafficReport::Summed(const char* family, int64_t first,
+                                                    int64_t last) {
+  for (int64_t m = first; m <= last; ++m) {
+    conn_.Append({"ZRANGE", Key(family, m), "0", "-1", "WITHSCORES"});
+  }
+  // Every reply read before any is judged: the pipeline stays in step whatever fails.
+  std::vector<RedisReply> replies;
+  for (int64_t m = first; m <= last; ++m) replies.push_back(conn_.GetReply("ZRANGE"));
+  std::map<std::string, double> scores;
+  for (const RedisReply& reply : replies) {
+    ReplyView v = reply.view();
+    v.ThrowIfError();
+    for (size_t i = 0; i + 1 < v.size(); i += 2) {
+      scores[std::string(v[i].str())] += std::stod(std::string(v[i + 1].str()));
+    }
+  }
+  return scores;
+}
+
 void TrafficReport::AddProfiles(std::vector<Row>& rows, int64_t first, int64_t last) {
   if (rows.empty()) return;
-  std::vector<std::string> keys, addresses;
+  // Per minute (one slot in a cluster), pipelined: each row's sketch, top path and user agent
+  // (HMGET), and strikes (ZSCORE); merged here over the minutes.
+  auto hmget = [&](const char* family, int64_t m) {
+    std::vector<std::string> args = {"HMGET", Key(family, m)};
+    for (const Row& r : rows) args.push_back(r.name);
+    conn_.Append(args);
+  };
   for (int64_t m = first; m <= last; ++m) {
-    for (const char* family : {"dpath", "tpath", "tua", "strikes"}) keys.push_back(Key(family, m));
+    hmget("dpath", m);
+    hmget("tpath", m);
+    hmget("tua", m);
+    for (const Row& r : rows) conn_.Append({"ZSCORE", Key("strikes", m), r.name});
   }
-  for (const Row& r : rows) addresses.push_back(r.name);
-  RedisReply reply = profile_script_.Run(conn_, keys, addresses);
-  ReplyView v = reply.view();
-  v.ThrowIfError();
-  if (!v.is_array() || v.size() != rows.size()) {
-    throw RedisReplyError("the traffic profile script answered " + v.TypeName());
+  std::vector<std::optional<DistinctPaths>> bits(rows.size());
+  std::vector<std::map<std::string, int64_t>> paths(rows.size()), agents(rows.size());
+  std::vector<int64_t> strikes(rows.size(), 0);
+  std::vector<RedisReply> replies;  // all read before any is judged: the pipeline stays in step
+  for (int64_t m = first; m <= last; ++m) {
+    for (int k = 0; k < 3; ++k) replies.push_back(conn_.GetReply("HMGET"));
+    for (size_t i = 0; i < rows.size(); ++i) replies.push_back(conn_.GetReply("ZSCORE"));
+  }
+  for (const RedisReply& reply : replies) reply.view().ThrowIfError();
+  size_t next = 0;
+  for (int64_t m = first; m <= last; ++m) {
+    const RedisReply& dpath = replies[next++];
+    const RedisReply& tpath = replies[next++];
+    const RedisReply& tua = replies[next++];
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i < dpath.view().size() && dpath.view()[i].is_string()) {
+        if (auto b = DistinctPaths::FromHex(dpath.view()[i].str())) {
+          if (!bits[i]) bits[i].emplace();
+          bits[i]->Merge(*b);
+        }
+      }
+      if (i < tpath.view().size()) {
+        if (auto c = CountedText(tpath.view()[i])) paths[i][c->second] += c->first;
+      }
+      if (i < tua.view().size()) {
+        if (auto c = CountedText(tua.view()[i])) agents[i][c->second] += c->first;
+      }
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const RedisReply& score = replies[next++];
+      if (score.view().is_string()) {
+        const double s = std::strtod(std::string(score.view().str()).c_str(), nullptr);
+        strikes[i] = std::max(strikes[i], static_cast<int64_t>(s));
+      }
+    }
   }
   for (size_t i = 0; i < rows.size(); ++i) {
-    ReplyView p = v[i];
-    if (!p.is_array() || p.size() != 4) continue;
-    if (auto paths = DistinctPaths::FromHex(p[0].str())) {
-      rows[i].distinct_paths = paths->Estimate();
-      rows[i].distinct_paths_saturated = paths->saturated();
+    if (bits[i]) {
+      rows[i].distinct_paths = bits[i]->Estimate();
+      rows[i].distinct_paths_saturated = bits[i]->saturated();
     }
-    rows[i].top_path = std::string(p[1].str());
-    rows[i].user_agent = std::string(p[2].str());
-    rows[i].strikes = p[3].integer();
+    rows[i].top_path = Best(paths[i]);
+    rows[i].user_agent = Best(agents[i]);
+    rows[i].strikes = strikes[i];
   }
 }
 
 std::vector<TrafficReport::Minute> TrafficReport::Minutes(int64_t first, int64_t last) {
   std::vector<Minute> out;
   if (last < first) return out;
-  std::vector<std::string> keys;
-  for (int64_t m = first; m <= last; ++m) {
-    keys.push_back(Key("req", m));
-    keys.push_back(Key("ref", m));
-    keys.push_back(Key("sum", m));
-  }
+  // One script call per minute (its keys share a slot in a cluster), pipelined.
   const std::vector<std::string> fields(std::begin(kSumFields), std::end(kSumFields));
-  RedisReply reply = sum_script_.Run(conn_, keys, fields);
-  ReplyView v = reply.view();
-  v.ThrowIfError();
-  const size_t per_minute = 2 + kSumFieldCount;
-  if (!v.is_array() || v.size() != static_cast<size_t>(last - first + 1) * per_minute) {
-    throw RedisReplyError("the traffic sum script answered " + v.TypeName());
-  }
+  auto argv = [&](int64_t m) {
+    return sum_script_.BuildArgv({Key("req", m), Key("ref", m), Key("sum", m)}, fields);
+  };
+  sum_script_.Load(conn_);
+  for (int64_t m = first; m <= last; ++m) conn_.Append(argv(m));
+  std::vector<RedisReply> replies;
+  for (int64_t m = first; m <= last; ++m) replies.push_back(conn_.GetReply("EVALSHA"));
   for (int64_t m = first; m <= last; ++m) {
-    const size_t at = static_cast<size_t>(m - first) * per_minute;
+    RedisReply& reply = replies[static_cast<size_t>(m - first)];
+    if (RedisScript::IsNoScript(reply)) {  // a node that lost its script cache
+      std::vector<std::string> eval = argv(m);
+      sum_script_.ToEval(eval);
+      reply = conn_.Command(eval);
+    }
+  }
+  const size_t per_minute = 2 + kSumFieldCount;
+  for (int64_t m = first; m <= last; ++m) {
+    ReplyView v = replies[static_cast<size_t>(m - first)].view();
+    v.ThrowIfError();
+    if (!v.is_array() || v.size() != per_minute) {
+      throw RedisReplyError("the traffic sum script answered " + v.TypeName());
+    }
+    const size_t at = 0;
     int64_t f[kSumFieldCount];
     bool detailed = false;
     for (size_t k = 0; k < kSumFieldCount; ++k) {

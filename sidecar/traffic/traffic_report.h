@@ -2,11 +2,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/redis_schema.h"
 #include "storage/redis/redis_connection.h"
 #include "storage/redis/redis_script.h"
 
@@ -61,7 +63,9 @@ class TrafficReport {
   // Nodes keep per-minute counts for two hours (TrafficCounter::kRetentionMs).
   static constexpr int64_t kMaxWindowMinutes = 120;
 
-  TrafficReport(RedisConnection& conn, std::string prefix);
+  // `schema`: the deployment's names (RedisSchema::For); every read stays within one minute's
+  // keys, which share a slot in a cluster.
+  TrafficReport(RedisConnection& conn, RedisSchema schema);
 
   // "5m" → 5; throws UsageError naming `what` ("--window") for a bad or too long window.
   static int64_t WindowMinutes(const std::string& window, const std::string& what);
@@ -81,13 +85,14 @@ class TrafficReport {
 
  private:
   std::string Key(const char* family, int64_t minute) const;
+  // A family's sorted sets of minutes first..last summed (ZRANGE of each, pipelined).
+  std::map<std::string, double> Summed(const char* family, int64_t first, int64_t last);
   // Reads the rows' distinct paths, top path, user agent and strikes over minutes first..last.
   void AddProfiles(std::vector<Row>& rows, int64_t first, int64_t last);
 
   RedisConnection& conn_;
-  std::string prefix_;
+  RedisSchema schema_;
   RedisScript sum_script_;
-  RedisScript profile_script_;
 };
 
 }  // namespace warden
