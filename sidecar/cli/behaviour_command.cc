@@ -35,19 +35,12 @@ BehaviourCommand::BehaviourCommand(CLI::App& parent, CommandContext& context) : 
 
 int BehaviourCommand::Run() {
   RedisConnection conn = ctx_.Connect();
-  const std::string prefix = ctx_.settings().prefix() + "bh:hot:";
+  const std::string prefix = ctx_.schema().BehaviourHot("");
   std::vector<std::string> keys;
   if (!rule_.empty()) {
     keys.push_back(prefix + rule_);
   } else {
-    std::string cursor = "0";
-    do {
-      RedisReply reply = conn.Command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
-      ReplyView view = reply.view();
-      view.ThrowIfError();
-      cursor = std::string(view[0].str());
-      for (size_t i = 0; i < view[1].size(); ++i) keys.emplace_back(view[1][i].str());
-    } while (cursor != "0");
+    keys = conn.ScanKeys(prefix + "*");  // every primary of a cluster
   }
 
   std::vector<HotRow> rows;

@@ -93,15 +93,28 @@ int StatusCommand::Run() {
                           {"found_via", conn.found_via()},
                           {"tls", deployment.tls.enabled}};
   nlohmann::json replicas = nlohmann::json::array();
-  RedisReply role = conn.Command({"ROLE"});
-  role.view().ThrowIfError();
-  long long primary_offset = role.view()[1].integer();
-  if (role.view().size() >= 3) {
-    for (size_t i = 0; i < role.view()[2].size(); ++i) {
-      ReplyView r = role.view()[2][i];
-      const long long offset = r[2].integer();
-      replicas.push_back({{"address", std::string(r[0].str()) + ":" + std::string(r[1].str())},
-                          {"behind_bytes", primary_offset - offset}});
+  nlohmann::json slots = nlohmann::json::array();
+  if (const ClusterClient* cluster = conn.cluster()) {
+    // A cluster: which primary serves which slots (CLUSTER SLOTS), with its replicas.
+    for (const ClusterSlotRange& range : cluster->ranges()) {
+      nlohmann::json names = nlohmann::json::array();
+      for (const RedisNodeAddress& r : range.replicas) names.push_back(r.ToString());
+      slots.push_back({{"slots", std::to_string(range.first) + "-" + std::to_string(range.last)},
+                       {"primary", range.primary.ToString()},
+                       {"replicas", names}});
+    }
+    redis["slots"] = slots;
+  } else {
+    RedisReply role = conn.Command({"ROLE"});
+    role.view().ThrowIfError();
+    long long primary_offset = role.view()[1].integer();
+    if (role.view().size() >= 3) {
+      for (size_t i = 0; i < role.view()[2].size(); ++i) {
+        ReplyView r = role.view()[2][i];
+        const long long offset = r[2].integer();
+        replicas.push_back({{"address", std::string(r[0].str()) + ":" + std::string(r[1].str())},
+                            {"behind_bytes", primary_offset - offset}});
+      }
     }
   }
   redis["replicas"] = replicas;
@@ -141,13 +154,25 @@ int StatusCommand::Run() {
   out << "redis:          " << deployment.Describe() << '\n';
   out << "primary:        " << conn.endpoint() << " (found "
       << (conn.found_via() == "direct" ? "direct" : "via " + conn.found_via()) << ")\n";
-  out << "replicas:       ";
-  if (replicas.empty()) out << "none connected";
-  for (size_t i = 0; i < replicas.size(); ++i) {
-    out << (i ? ", " : "") << replicas[i]["address"].get<std::string>() << " ("
-        << replicas[i]["behind_bytes"].get<long long>() << " bytes behind)";
+  for (const nlohmann::json& range : slots) {
+    out << "slots " << range["slots"].get<std::string>() << ": "
+        << range["primary"].get<std::string>();
+    if (!range["replicas"].empty()) {
+      out << " (replicas";
+      for (const nlohmann::json& r : range["replicas"]) out << ' ' << r.get<std::string>();
+      out << ')';
+    }
+    out << '\n';
   }
-  out << '\n';
+  if (!conn.cluster()) {
+    out << "replicas:       ";
+    if (replicas.empty()) out << "none connected";
+    for (size_t i = 0; i < replicas.size(); ++i) {
+      out << (i ? ", " : "") << replicas[i]["address"].get<std::string>() << " ("
+          << replicas[i]["behind_bytes"].get<long long>() << " bytes behind)";
+    }
+    out << '\n';
+  }
   out << "last failover:  ";
   if (failover.is_null()) {
     out << (deployment.kind == RedisDeployment::Kind::kSentinel ? "none seen by a sidecar"

@@ -1,102 +1,39 @@
 #include "storage/redis/redis_connection.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstdlib>
+#include <set>
 
 #include "base/errors.h"
-#include "common/redis_redirect.h"
 #include "common/sentinel_failover.h"
 
 namespace warden {
 
-namespace {
-
-std::string CommandName(std::string_view first) {
-  std::string name(first);
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return name;
-}
-
-// The error replies that mean "this node is not (or not yet) the primary you want": after a
-// failover the old primary answers READONLY, a restarted one LOADING, a replica MASTERDOWN.
-const char* Demotion(std::string_view error) {
-  switch (RedisRedirect::Classify(error).kind) {
-    case RedisRedirect::Kind::kReadOnly:
-      return "is no longer the primary (READONLY)";
-    case RedisRedirect::Kind::kLoading:
-      return "is loading its data (LOADING)";
-    case RedisRedirect::Kind::kMasterDown:
-      return "lost its primary (MASTERDOWN)";
-    default:
-      return nullptr;
-  }
-}
-
-}  // namespace
-
-RedisConnection::RedisConnection(RedisSocket socket, const RedisDeployment& deployment,
-                                 int64_t timeout_ms)
-    : socket_(std::move(socket)),
-      reader_(redisReaderCreate()),
-      deployment_(deployment),
-      timeout_ms_(timeout_ms) {
-  if (!reader_) throw RedisConnectError("out of memory creating a Redis reply reader");
-}
+RedisConnection::RedisConnection(const RedisDeployment& deployment, int64_t timeout_ms)
+    : deployment_(deployment), timeout_ms_(timeout_ms) {}
 
 RedisConnection RedisConnection::Connect(const RedisDeployment& deployment, int64_t timeout_ms) {
   switch (deployment.kind) {
-    case RedisDeployment::Kind::kSingle:
-      return Open(deployment,
-                  deployment.socket_path.empty() ? &deployment.servers.front() : nullptr,
-                  timeout_ms, NodeKind::kData);
     case RedisDeployment::Kind::kSentinel:
       return ConnectViaSentinels(deployment, timeout_ms);
-    case RedisDeployment::Kind::kCluster:
+    case RedisDeployment::Kind::kCluster: {
+      RedisConnection conn(deployment, timeout_ms);
+      conn.cluster_ = ClusterClient::Connect(deployment, timeout_ms);
+      conn.found_via_ = "cluster slots";
+      return conn;
+    }
+    case RedisDeployment::Kind::kSingle:
       break;
   }
-  throw RedisConnectError("the sidecar does not talk to Redis Cluster yet (" +
-                          deployment.Describe() +
-                          "); use a single server or sentinel:// (docs/topology.md)");
-}
-
-RedisConnection RedisConnection::Open(const RedisDeployment& deployment,
-                                      const RedisNodeAddress* address, int64_t timeout_ms,
-                                      NodeKind kind) {
-  RedisConnection conn(address ? RedisSocket::ConnectTcp(*address, deployment.tls, timeout_ms)
-                               : RedisSocket::ConnectUnix(deployment.socket_path, timeout_ms),
-                       deployment, timeout_ms);
-  const std::string where = "Redis at " + conn.endpoint();
-  try {
-    if (!deployment.password.empty()) {
-      RedisReply reply = deployment.user.empty()
-                             ? conn.Command({"AUTH", deployment.password})
-                             : conn.Command({"AUTH", deployment.user, deployment.password});
-      if (reply.view().is_error()) {
-        std::string who = deployment.user.empty() ? "the password" : "user " + deployment.user;
-        std::string refused =
-            where + " refused the credentials (" + who + "): " + std::string(reply.view().str());
-        // The Sentinels get the data nodes' credentials, which a Sentinel without a password
-        // (or without that user) refuses: go on without, and say why if it then wants them.
-        if (kind == NodeKind::kData) throw RedisConnectError(refused);
-        conn.sentinel_auth_error_ = refused;
-      }
-    }
-    if (kind == NodeKind::kData && deployment.db != 0) {
-      RedisReply reply = conn.Command({"SELECT", std::to_string(deployment.db)});
-      if (reply.view().is_error()) {
-        throw RedisConnectError(where + " refused database " + std::to_string(deployment.db) +
-                                ": " + std::string(reply.view().str()));
-      }
-    }
-  } catch (const RedisIoError& e) {
-    throw RedisUnreachableError(e.what());  // accepted, then closed or silent
-  }
+  RedisConnection conn(deployment, timeout_ms);
+  conn.node_ = std::make_unique<RedisNodeConnection>(RedisNodeConnection::Open(
+      deployment, deployment.socket_path.empty() ? &deployment.servers.front() : nullptr,
+      timeout_ms));
   return conn;
 }
 
 RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& deployment,
                                                      int64_t timeout_ms) {
+  using NodeKind = RedisNodeConnection::NodeKind;
   std::string failures;
   auto note = [&failures](const std::string& what) {
     if (!failures.empty()) failures += "; ";
@@ -107,8 +44,8 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
     const std::string sentinel_name = "sentinel " + sentinel_address.ToString();
     try {
       RedisNodeAddress primary;
-      RedisConnection sentinel =
-          Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
+      RedisNodeConnection sentinel =
+          RedisNodeConnection::Open(deployment, &sentinel_address, timeout_ms, NodeKind::kSentinel);
       {
         RedisReply reply =
             sentinel.Command({"SENTINEL", "get-master-addr-by-name", deployment.master_name});
@@ -117,8 +54,8 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
           note(sentinel_name + " does not monitor \"" + deployment.master_name + "\"");
           continue;
         }
-        if (view.is_error() && !sentinel.sentinel_auth_error_.empty()) {
-          note(sentinel.sentinel_auth_error_);
+        if (view.is_error() && !sentinel.sentinel_auth_error().empty()) {
+          note(sentinel.sentinel_auth_error());
           continue;
         }
         view.ThrowIfError();
@@ -130,8 +67,9 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
         primary.port = static_cast<int>(view[1].integer());
       }
       try {
-        RedisConnection conn = Open(deployment, &primary, timeout_ms, NodeKind::kData);
-        RedisReply role = conn.Command({"ROLE"});
+        auto node = std::make_unique<RedisNodeConnection>(
+            RedisNodeConnection::Open(deployment, &primary, timeout_ms, NodeKind::kData));
+        RedisReply role = node->Command({"ROLE"});
         ReplyView view = role.view();
         view.ThrowIfError();
         if (!view.is_array() || view.size() == 0 || view[0].str() != "master") {
@@ -139,6 +77,8 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
                ", which is not a primary (a failover is under way)");
           continue;
         }
+        RedisConnection conn(deployment, timeout_ms);
+        conn.node_ = std::move(node);
         conn.found_via_ = sentinel_name;
         return conn;
       } catch (const RedisUnreachableError& e) {
@@ -150,12 +90,14 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
       // have promoted a replica already (they name it only about a second later).
       if (replicas_asked) continue;
       replicas_asked = true;
-      if (std::optional<RedisConnection> promoted =
+      if (std::optional<RedisNodeConnection> promoted =
               ConnectToPromotedReplica(deployment, sentinel, primary, timeout_ms, note)) {
-        promoted->found_via_ = sentinel_name + ", promoted replica (" + primary.ToString() +
-                               " did not answer; +switch-master not yet announced)";
-        promoted->promoted_from_ = primary.ToString();
-        return std::move(*promoted);
+        RedisConnection conn(deployment, timeout_ms);
+        conn.node_ = std::make_unique<RedisNodeConnection>(std::move(*promoted));
+        conn.found_via_ = sentinel_name + ", promoted replica (" + primary.ToString() +
+                          " did not answer; +switch-master not yet announced)";
+        conn.promoted_from_ = primary.ToString();
+        return conn;
       }
     } catch (const RedisError& e) {
       note(e.what());
@@ -165,15 +107,16 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
                           "\": " + failures);
 }
 
-std::optional<RedisConnection> RedisConnection::ConnectToPromotedReplica(
-    const RedisDeployment& deployment, RedisConnection& sentinel, const RedisNodeAddress& silent,
-    int64_t timeout_ms, const std::function<void(const std::string&)>& note) {
+std::optional<RedisNodeConnection> RedisConnection::ConnectToPromotedReplica(
+    const RedisDeployment& deployment, RedisNodeConnection& sentinel,
+    const RedisNodeAddress& silent, int64_t timeout_ms,
+    const std::function<void(const std::string&)>& note) {
   constexpr size_t kMaxReplicas = 8;  // each costs a connect and a ROLE, within the timeout
   RedisReply reply = sentinel.Command({"SENTINEL", "REPLICAS", deployment.master_name});
   ReplyView list = reply.view();
   if (!list.is_array()) return std::nullopt;  // an error: no list, nothing promoted to find
   std::vector<ReplicaRole> answers;
-  std::vector<std::pair<RedisNodeAddress, RedisConnection>> masters;
+  std::vector<std::pair<RedisNodeAddress, RedisNodeConnection>> masters;
   for (size_t i = 0; i < list.size() && answers.size() < kMaxReplicas; ++i) {
     ReplyView entry = list[i];
     if (!entry.is_array()) continue;
@@ -185,7 +128,8 @@ std::optional<RedisConnection> RedisConnection::ConnectToPromotedReplica(
     std::optional<SentinelReplica> replica = SentinelReplica::FromFields(fields);
     if (!replica || !replica->Reachable() || replica->address == silent) continue;
     try {
-      RedisConnection conn = Open(deployment, &replica->address, timeout_ms, NodeKind::kData);
+      RedisNodeConnection conn = RedisNodeConnection::Open(
+          deployment, &replica->address, timeout_ms, RedisNodeConnection::NodeKind::kData);
       RedisReply role = conn.Command({"ROLE"});
       ReplyView view = role.view();
       bool master =
@@ -211,74 +155,47 @@ std::optional<RedisConnection> RedisConnection::ConnectToPromotedReplica(
 }
 
 RedisReply RedisConnection::Command(std::initializer_list<std::string_view> args) {
-  std::vector<std::string_view> argv(args);
-  AppendArgv(argv);
-  return GetReply(CommandName(argv.front()));
+  if (node_) return node_->Command(args);
+  Append(std::vector<std::string>(args.begin(), args.end()));
+  return GetReply(RedisCommandName(*args.begin()));
 }
 
 RedisReply RedisConnection::Command(const std::vector<std::string>& args) {
   Append(args);
-  return GetReply(CommandName(args.front()));
+  return GetReply(RedisCommandName(args.front()));
 }
 
 void RedisConnection::Append(const std::vector<std::string>& args) {
-  std::vector<std::string_view> argv(args.begin(), args.end());
-  AppendArgv(argv);
-}
-
-void RedisConnection::AppendArgv(const std::vector<std::string_view>& args) {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(args.size());
-  lens.reserve(args.size());
-  for (std::string_view arg : args) {
-    ptrs.push_back(arg.data());
-    lens.push_back(arg.size());
+  if (node_) {
+    node_->Append(args);
+  } else {
+    cluster_->Append(args);
   }
-  char* raw = nullptr;
-  int len = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), ptrs.data(), lens.data());
-  CPtr<char, redisFreeCommand> encoded(raw);
-  if (len < 0 || !encoded) throw RedisIoError("out of memory encoding a Redis command");
-  output_.append(encoded.get(), static_cast<size_t>(len));
 }
 
 RedisReply RedisConnection::GetReply(std::string command) {
-  if (broken_) {
-    throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
-  }
-  try {
-    if (!output_.empty()) {
-      socket_.WriteAll(output_, timeout_ms_, command);
-      output_.clear();
-    }
-    while (true) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
-        throw RedisIoError("Redis at " + endpoint() +
-                           " sent something that is not RESP: " + reader_->errstr);
-      }
-      if (raw != nullptr) {
-        RedisReply reply(static_cast<redisReply*>(raw), std::move(command));
-        ReplyView view = reply.view();
-        if (view.is_error()) {
-          if (const char* why = Demotion(view.str())) {
-            throw RedisIoError("Redis at " + endpoint() + " " + why + "; reconnecting");
-          }
-        }
-        return reply;
-      }
-      char buffer[16384];
-      size_t n = socket_.ReadSome(buffer, sizeof buffer, timeout_ms_, command);
-      if (redisReaderFeed(reader_.get(), buffer, n) != REDIS_OK) {
-        throw RedisIoError("out of memory reading a reply from Redis at " + endpoint());
-      }
-    }
-  } catch (const RedisError&) {
-    broken_ = true;
-    output_.clear();
-    throw;
-  }
+  return node_ ? node_->GetReply(std::move(command)) : cluster_->GetReply(std::move(command));
 }
+
+std::vector<std::string> RedisConnection::ScanKeys(const std::string& pattern) {
+  if (cluster_) return cluster_->ScanKeys(pattern);
+  std::set<std::string> keys;  // SCAN may return a key twice
+  std::string cursor = "0";
+  do {
+    RedisReply reply = node_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    ReplyView view = reply.view();
+    view.ThrowIfError();
+    cursor = std::string(view[0].str());
+    for (size_t i = 0; i < view[1].size(); ++i) keys.emplace(view[1][i].str());
+  } while (cursor != "0");
+  return std::vector<std::string>(keys.begin(), keys.end());
+}
+
+const std::string& RedisConnection::endpoint() const {
+  return node_ ? node_->endpoint() : cluster_->endpoint();
+}
+
+bool RedisConnection::healthy() const { return node_ ? node_->healthy() : cluster_->healthy(); }
 
 int64_t RedisConnection::WaitForReplicas(int64_t replicas, int64_t timeout_ms) {
   RedisReply reply =

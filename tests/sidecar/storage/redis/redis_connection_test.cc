@@ -206,9 +206,18 @@ TEST(RedisReadOnlyTest, ReplicaAnsweringReadOnlyBreaksTheConnection) {
   EXPECT_THROW(conn.Command({"PING"}), RedisIoError);
 }
 
-TEST(RedisDeploymentTest, ClusterIsRefusedClearly) {
-  std::string error = ConnectError("cluster://127.0.0.1:7000");
-  EXPECT_NE(error.find("does not talk to Redis Cluster yet"), std::string::npos) << error;
+// cluster:// naming servers that are not a cluster (one without cluster support, one that is
+// down): one line saying what each seed said. (A real cluster: cluster_client_test.cc.)
+TEST(RedisDeploymentTest, ClusterSeedsThatAreNoClusterAreOneLine) {
+  RedisServer plain;
+  RedisServer down;
+  down.Kill();
+  std::string error = ConnectError("cluster://" + down.address() + "," + plain.address());
+  EXPECT_NE(error.find("found no slot map of Redis Cluster"), std::string::npos) << error;
+  EXPECT_NE(error.find("seed " + down.address() + ": "), std::string::npos) << error;
+  EXPECT_NE(error.find("seed " + plain.address() + ": "), std::string::npos) << error;
+  EXPECT_NE(error.find("cluster support disabled"), std::string::npos) << error;
+  ExpectOneCleanLine(error);
 }
 
 }  // namespace
