@@ -18,6 +18,7 @@
 #include "cli/job_command.h"
 #include "cli/list_command.h"
 #include "cli/members_command.h"
+#include "cli/migrate_keys_command.h"
 #include "cli/status_command.h"
 #include "cli/sync_command.h"
 #include "cli/top_command.h"
@@ -47,7 +48,7 @@ constexpr CommandFactory kCommands[] = {
     Make<BanCommand>,    Make<UnbanCommand>,  Make<AllowCommand>,  Make<ListCommand>,
     Make<ExportCommand>, Make<TopCommand>,    Make<StatusCommand>, Make<BehaviourCommand>,
     Make<ConfigCommand>, Make<DaemonCommand>, Make<JobCommand>,    Make<MembersCommand>,
-    Make<CacheCommand>,  Make<DedupeCommand>, Make<SyncCommand>,
+    Make<CacheCommand>,  Make<DedupeCommand>, Make<SyncCommand>,   Make<MigrateKeysCommand>,
 };
 
 }  // namespace

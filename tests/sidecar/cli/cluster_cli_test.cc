@@ -263,6 +263,60 @@ TEST_F(ClusterCliTest, DaemonsRunEachFireTimeOnceAndPurgeWhileSlotsMove) {
       "");
 }
 
+// From one Redis server (the single layout) to the cluster (hash tags): the blacklist as it
+// is, the ban counters with their TTL, the job fences and claims; nothing with --dry-run;
+// twice is the same as once.
+TEST_F(ClusterCliTest, MigrateKeysFromOneServerToTheCluster) {
+  RedisServer single;
+  RunResult r = RunWarden(
+      {.args = {"ban", "192.0.2.1", "--ttl", "2h", "--reason", "scanner"}, .redis = single.url()});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_EQ(RunWarden({.args = {"allow", "198.51.100.7"}, .redis = single.url()}).exit_code, 0);
+  single.Command({"SET", "warden:ab:n:api:192.0.2.9", "3", "PX", "86400000"});
+  single.Command({"SET", "warden:bh:n:probe:10.0.0.0/24", "2"});
+  single.Command({"SET", "warden:job:nightly:fence", "41"});
+  single.Command({"SET", "warden:job:nightly:claimed", "1700000000000"});
+  single.Command({"SET", "warden:job:cache_warm:home:fence", "7"});
+  // Entries as `list --json` shows them, but for the seconds left (which pass meanwhile).
+  auto entries = [](const std::string& out) {
+    json list = json::parse(out);
+    for (json& e : list) e.erase("ttl_seconds");
+    return list;
+  };
+  const json before = entries(RunWarden({.args = {"list", "--json"}, .redis = single.url()}).out);
+  ASSERT_EQ(before.size(), 2u);
+
+  r = Warden({"migrate-keys", "--from", single.url(), "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(r.out.rfind("would copy 2 blacklist entries, 2 ban counters and 2 jobs' fences", 0), 0u)
+      << r.out;
+  EXPECT_TRUE(Listed().empty());
+
+  for (int run = 0; run < 2; ++run) {
+    r = Warden({"migrate-keys", "--from", single.url()});
+    ASSERT_EQ(r.exit_code, 0) << Show(r);
+    EXPECT_EQ(r.out.rfind("copied 2 blacklist entries, 2 ban counters and 2 jobs' fences", 0), 0u)
+        << r.out;
+  }
+  // reasons, sources, expiries and who added them, as they were
+  EXPECT_EQ(entries(Warden({"list", "--json"}).out), before);
+  const std::string ab = kSchema.BanCounter(RedisSchema::AutobanHistory("api", "192.0.2.9"));
+  EXPECT_EQ(cluster_.CommandFor(ab, {"GET", ab}).str, "3");
+  EXPECT_GT(cluster_.CommandFor(ab, {"PTTL", ab}).integer, 86000000);
+  const std::string bh = kSchema.BanCounter(RedisSchema::BehaviourHistory("probe", "10.0.0.0/24"));
+  EXPECT_EQ(cluster_.CommandFor(bh, {"GET", bh}).str, "2");
+  const std::string fence = kSchema.JobKey("nightly", "fence");
+  EXPECT_GE(std::stoll(cluster_.CommandFor(fence, {"GET", fence}).str), 41);
+  const std::string claimed = kSchema.JobKey("nightly", "claimed");
+  EXPECT_EQ(cluster_.CommandFor(claimed, {"GET", claimed}).str, "1700000000000");
+  const std::string other = kSchema.JobKey("cache_warm:home", "fence");
+  EXPECT_GE(std::stoll(cluster_.CommandFor(other, {"GET", other}).str), 7);
+
+  r = Warden({"migrate-keys", "--from", cluster_.url()});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_TRUE(OneLine(r.err)) << r.err;
+}
+
 TEST_F(ClusterCliTest, AKilledPrimaryWithoutReplicaIsOneLineAndNoHang) {
   ASSERT_EQ(Warden({"ban", "192.0.2.1"}).exit_code, 0);
   const size_t dead = cluster_.OwnerOf(RedisCluster::Slot(kSchema.BlacklistEntries()));
