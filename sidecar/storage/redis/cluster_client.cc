@@ -110,8 +110,12 @@ RedisNodeConnection& ClusterClient::Node(const RedisNodeAddress& address) {
   return out;
 }
 
-std::optional<RedisNodeAddress> ClusterClient::AnyPrimary() const {
+std::optional<RedisNodeAddress> ClusterClient::AnyPrimary(
+    const std::set<std::string>& unreachable) const {
   std::vector<RedisNodeAddress> primaries = map_->Primaries();
+  std::erase_if(primaries, [&](const RedisNodeAddress& primary) {
+    return unreachable.count(primary.ToString()) > 0;
+  });
   if (primaries.empty()) return std::nullopt;
   for (const RedisNodeAddress& primary : primaries) {
     auto it = nodes_.find(primary.ToString());
@@ -244,20 +248,27 @@ void ClusterClient::Execute(std::vector<Pending>& batch) {
     for (Pending& pending : batch) {
       if (pending.reply) continue;
       std::optional<RedisNodeAddress> target = pending.ask;
-      if (!target && pending.route.kind == ClusterRoute::Kind::kAnyNode) target = AnyPrimary();
+      if (!target && pending.route.kind == ClusterRoute::Kind::kAnyNode) {
+        target = AnyPrimary(unreachable);
+      }
       if (!target && pending.route.kind == ClusterRoute::Kind::kSlot) {
         if (const RedisNodeAddress* primary = map_->PrimaryFor(pending.route.slot)) {
           target = *primary;
         }
       }
       if (!target) {
-        const std::string what = "slot " + std::to_string(pending.route.slot);
+        const std::string what = pending.route.slot >= 0
+                                     ? "slot " + std::to_string(pending.route.slot)
+                                     : pending.name + " (no key)";
         if (unreachable.insert(what).second) {
           refresh = true;  // perhaps a map from before the slot was assigned
           continue;
         }
-        throw RedisIoError("no node of Redis " + endpoint_ + " serves " + what +
-                           " (a primary is missing and has no replica to take over)");
+        throw RedisIoError(pending.route.slot >= 0
+                               ? "no node of Redis " + endpoint_ + " serves " + what +
+                                     " (a primary is missing and has no replica to take over)"
+                               : "no primary of Redis " + endpoint_ + " can be reached for " +
+                                     what);
       }
       auto group = std::find_if(groups.begin(), groups.end(),
                                 [&](const auto& g) { return g.first == *target; });
@@ -331,9 +342,9 @@ void ClusterClient::Execute(std::vector<Pending>& batch) {
       }
     }
 
-    if (std::all_of(batch.begin(), batch.end(),
-                    [](const Pending& p) { return p.reply.has_value(); }))
-      return;
+    const bool done = std::all_of(batch.begin(), batch.end(),
+                                  [](const Pending& p) { return p.reply.has_value(); });
+    if (done) return;
     if (refresh) RefreshSlots();
     if (!wait_error.empty()) {
       if (++retries > kMaxRetries) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,8 +110,9 @@ class ClusterClient {
   // none answers.
   void RefreshSlots();
   RedisNodeConnection& Node(const RedisNodeAddress& address);
-  // The primary a command without a key goes to: one already connected if any.
-  std::optional<RedisNodeAddress> AnyPrimary() const;
+  // The primary a command without a key goes to: one already connected if any, none of
+  // `unreachable`.
+  std::optional<RedisNodeAddress> AnyPrimary(const std::set<std::string>& unreachable) const;
   void Execute(std::vector<Pending>& batch);
   void ExecuteOnEveryPrimary(Pending& pending);
 
