@@ -16,7 +16,9 @@
 #include "common/distinct_paths.h"
 #include "common/redis_deployment.h"
 #include "common/redis_schema.h"
+#include "net/http_client.h"
 #include "storage/redis/redis_connection.h"
+#include "support/free_port.h"
 #include "support/poll_until.h"
 #include "support/redis_cluster.h"
 #include "support/temp_dir.h"
@@ -203,17 +205,21 @@ TEST_F(ClusterCliTest, ASlotMigratedWhileInUse) {
 
 // Two daemons on the cluster run a 200 ms job and purge expired bans; the job's slot and the
 // blacklist's move to other primaries meanwhile. The daemons follow (MOVED), every fire time
-// runs once, and bans still expire.
+// runs once, and bans still expire. One serves the console: its snapshot reads the cluster.
 TEST_F(ClusterCliTest, DaemonsRunEachFireTimeOnceAndPurgeWhileSlotsMove) {
   TempDir tmp("warden-cluster-daemon");
   const std::string fires = tmp.File("fires");
+  const int console_port = FreePort();
+  auto listen = [&](const std::string& node) {
+    return node == "a" ? "127.0.0.1:" + std::to_string(console_port) : std::string("off");
+  };
   auto config = [&](const std::string& node) {
-    return tmp.Write(node + ".toml", "[redis]\nurl = \"" + cluster_.url() +
-                                         "\"\ntimeout = \"1s\"\n[daemon]\nlisten = \"off\"\n" +
-                                         "purge_interval = \"200ms\"\nnode = \"" + node + "\"\n" +
-                                         "[[job]]\nname = \"tick\"\ntype = \"command\"\n" +
-                                         "schedule = \"@every 200ms\"\n" +
-                                         "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
+    return tmp.Write(
+        node + ".toml",
+        "[redis]\nurl = \"" + cluster_.url() + "\"\ntimeout = \"1s\"\n[daemon]\nlisten = \"" +
+            listen(node) + "\"\n" + "purge_interval = \"200ms\"\nnode = \"" + node + "\"\n" +
+            "[[job]]\nname = \"tick\"\ntype = \"command\"\n" + "schedule = \"@every 200ms\"\n" +
+            "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
   };
   auto lines = [&] {
     std::string text;
@@ -235,6 +241,28 @@ TEST_F(ClusterCliTest, DaemonsRunEachFireTimeOnceAndPurgeWhileSlotsMove) {
   EXPECT_NE(a.Stderr().find("warden daemon started"), std::string::npos) << a.Stderr();
   ASSERT_EQ(Warden({"ban", "192.0.2.50", "--ttl", "1s"}).exit_code, 0);
   EXPECT_TRUE(PollUntil([&] { return !on_list("192.0.2.50"); }, 10s, 50ms)) << a.Stderr();
+  // The console's snapshot: Redis answered (its heartbeat pipeline, the series script in {ts},
+  // the traffic reads per minute, the nodes), and it lists its own sidecar.
+  json overview;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        HttpClient http;
+        HttpClient::Request request;
+        request.url = "http://127.0.0.1:" + std::to_string(console_port) + "/api/v1/overview";
+        try {
+          HttpResponse response = http.Send(request);
+          if (response.status != 200) return false;
+          overview = json::parse(response.body);
+        } catch (const std::exception&) {
+          return false;
+        }
+        return overview["redis"]["ok"] == true &&
+               overview.dump().find("\"node\":\"a\"") != std::string::npos;
+      },
+      10s, 100ms))
+      << overview.dump() << a.Stderr();
+  EXPECT_EQ(cluster_.CommandFor(kSchema.TrafficWriter(), {"GET", kSchema.TrafficWriter()}).str,
+            "a");
 
   // The job's keys and the blacklist move to the next primary, one after the other.
   for (const std::string& key : {kSchema.JobKey("tick", "claimed"), kSchema.BlacklistEntries()}) {
