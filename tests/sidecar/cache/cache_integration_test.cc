@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "support/mariadb_server.h"
 #include "support/process.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 #include "support/server_suite.h"
 #include "support/temp_dir.h"
@@ -242,6 +244,44 @@ TEST_F(CacheTest, WarmsEveryEntryAndReportsErrors) {
   r = Warden({"cache", "warm"});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
   EXPECT_NE(r.err.find("cache \"x\": ttl"), std::string::npos) << r.err;
+}
+
+// On a Redis Cluster the warm lock lives in the key's slot ({KEY}:lock), so the store and
+// unlock scripts run there: a stampede still computes once, the value is where nginx reads
+// it, and a key whose lock could not share its slot is refused with one line.
+TEST_F(CacheTest, OnAClusterTheLockSharesTheKeysSlot) {
+  RedisCluster cluster;
+  auto warden = [&](const std::vector<std::string>& args) {
+    return WardenCommand{
+        .args = args, .mysql = db_->url(), .redis = cluster.url(), .config = config_};
+  };
+  std::vector<Process> warmers;
+  for (int i = 0; i < 8; ++i) {
+    warmers.push_back(
+        Process::Start(WardenProcessOptions(warden({"cache", "warm", "slow", "--json"}))));
+  }
+  std::map<std::string, int> outcomes;
+  for (Process& p : warmers) {
+    ASSERT_EQ(p.Wait(30s).value_or(-1), 0) << p.Stderr();
+    outcomes[nlohmann::json::parse(p.Stdout())["outcome"].get<std::string>()]++;
+  }
+  EXPECT_EQ(Calls(), 1);
+  EXPECT_EQ(outcomes["computed"], 1);
+  EXPECT_EQ(cluster.CommandFor("cache:slow", {"HGET", "cache:slow", "content_type"}).str,
+            "application/json");
+  EXPECT_EQ(cluster.CommandFor("{cache:slow}:lock", {"EXISTS", "{cache:slow}:lock"}).integer, 0)
+      << "lock released";
+  RunResult r = RunWarden(warden({"cache", "show", "slow", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["body"][0]["calls"], 1);
+
+  config_ = tmp_.Write("braces.toml",
+                       "[[cache]]\nname = \"x\"\nsql = \"SELECT 1\"\n"
+                       "key = \"page}home\"\n");
+  r = RunWarden(warden({"cache", "warm", "x"}));
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+  EXPECT_NE(r.err.find("holds a '}' but no hash tag"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 }  // namespace
