@@ -85,7 +85,7 @@ class ClusterClient {
   static Step Decide(const ReplyView& reply, const std::string& replied_host);
 
   // Redirects followed per command before giving up, and waits after TRYAGAIN/CLUSTERDOWN
-  // (backoff from kRetryBaseMs doubling to kRetryMaxMs, full jitter: ~2 s in all).
+  // (backoff from kRetryBaseMs doubling to kRetryMaxMs, full jitter: at most ~2.3 s in all).
   static constexpr int kMaxRedirects = 5;
   static constexpr int kMaxRetries = 8;
   static constexpr int64_t kRetryBaseMs = 25;
