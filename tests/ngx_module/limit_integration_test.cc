@@ -253,6 +253,7 @@ TEST_F(LimitIntegrationTest, ExactModeConcurrentRequestsAdmitExactlyTheBurst) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(accepted.load(), 6);
   EXPECT_EQ(refused.load(), 18);
+  ASSERT_TRUE(monitor.Sync(*redis_));
   EXPECT_GE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 1u) << "Redis decided";
   // The bucket holds the burst (5 requests x 1000), less what leaked at 1r/m meanwhile.
   long long level = std::stoll(redis_->Command({"GET", "warden:rl:api:7f000001"}).str);
@@ -266,6 +267,7 @@ TEST_F(LimitIntegrationTest, ExactModeAttackerIsRefusedLocally) {
   ASSERT_TRUE(PollUntil([&] { return nginx.Get("/").status == 429; }, 2s));
   RedisMonitor monitor(*redis_);  // the zone's bucket keys only: not the nodes' heartbeats
   for (int i = 0; i < 300; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
+  ASSERT_TRUE(monitor.Sync(*redis_));
   EXPECT_LE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 3u)
       << "an attacker over the limit must cost Redis nothing";
 }
@@ -411,6 +413,7 @@ TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
   RedisMonitor monitor(*redis_);  // the zone's bucket keys only: not the nodes' heartbeats
   for (int i = 0; i < 300; ++i) ASSERT_EQ(nginx.Get("/").status, 429);
   std::this_thread::sleep_for(300ms);  // several sync intervals pass
+  ASSERT_TRUE(monitor.Sync(*redis_));
   EXPECT_LE(monitor.Count({"\"EVAL", "warden:rl:api:"}), 3u)
       << "rejected requests must not reach Redis";
 }

@@ -74,6 +74,7 @@ TEST(TopIntegrationTest, CountsPerAddressAndCountryAcrossTwoNodes) {
 
   // Thirteen requests, a flush or two per node: counts go to Redis in batches, not per
   // request. (The traffic script's calls are the EVALs with its retention, 2 h in ms.)
+  ASSERT_TRUE(monitor.Sync(redis));
   const size_t flushes = monitor.Count({"\"EVAL\"", "\"7200000\""});
   EXPECT_GE(flushes, 2u);
   EXPECT_LE(flushes, 4u);

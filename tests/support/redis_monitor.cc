@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "support/poll_until.h"
+
 namespace warden::test {
 
 RedisMonitor::RedisMonitor(const RedisServer& redis) {
@@ -47,6 +49,13 @@ RedisMonitor::~RedisMonitor() {
   stop_ = true;
   reader_.join();
   redisFree(c_);
+}
+
+bool RedisMonitor::Sync(const RedisServer& redis) {
+  const std::string token = "warden-monitor-sync-" + std::to_string(++syncs_);
+  redis.Command({"ECHO", token});
+  return PollUntil([&] { return Count({token}) > 0; }, std::chrono::seconds(5),
+                   std::chrono::milliseconds(2));
 }
 
 size_t RedisMonitor::Count(const std::vector<std::string>& parts) {

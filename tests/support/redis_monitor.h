@@ -23,8 +23,12 @@ class RedisMonitor {
   RedisMonitor(const RedisMonitor&) = delete;
   RedisMonitor& operator=(const RedisMonitor&) = delete;
 
-  // The commands so far whose line has every one of `parts` in it (e.g. a key's name).
+  // The commands so far whose line has every one of `parts` in it (e.g. a key's name). MONITOR's
+  // feed arrives a little after the commands: Sync first.
   size_t Count(const std::vector<std::string>& parts);
+  // Returns once the feed has caught up with everything `redis` ran before this call (an ECHO
+  // of a fresh token, which Redis runs in order, is seen); false after 5 s.
+  bool Sync(const RedisServer& redis);
 
  private:
   redisContext* c_ = nullptr;
@@ -32,6 +36,7 @@ class RedisMonitor {
   std::mutex mu_;
   std::vector<std::string> lines_;
   std::thread reader_;
+  int syncs_ = 0;
 };
 
 }  // namespace warden::test
