@@ -33,5 +33,7 @@ class TempDir {
 // Whole-file helpers; both throw std::runtime_error on failure.
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, std::string_view content);
+// Lines in a file something else appends to; 0 while it does not exist yet.
+size_t LineCount(const std::string& path);
 
 }  // namespace warden::test

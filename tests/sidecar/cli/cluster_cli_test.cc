@@ -221,14 +221,7 @@ TEST_F(ClusterCliTest, DaemonsRunEachFireTimeOnceAndPurgeWhileSlotsMove) {
             "[[job]]\nname = \"tick\"\ntype = \"command\"\n" + "schedule = \"@every 200ms\"\n" +
             "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
   };
-  auto lines = [&] {
-    std::string text;
-    try {
-      text = ReadFile(fires);
-    } catch (const std::runtime_error&) {
-    }
-    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-  };
+  auto lines = [&] { return LineCount(fires); };
   auto on_list = [&](const std::string& entry) {
     return cluster_
                .CommandFor(kSchema.BlacklistEntries(),

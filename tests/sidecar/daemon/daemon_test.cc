@@ -169,14 +169,7 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
                          "schedule = \"@every 200ms\"\n" +
                          "command = \"echo $WARDEN_FIRE_TIME >> " + fires + "\"\n");
   };
-  auto lines = [&] {
-    std::string text;
-    try {
-      text = ReadFile(fires);
-    } catch (const std::runtime_error&) {
-    }
-    return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-  };
+  auto lines = [&] { return LineCount(fires); };
   Process a =
       Process::Start(WardenProcessOptions({.args = {"daemon"}, .config = config("a", ports[0])}));
   Process b =
