@@ -281,7 +281,10 @@ void ClusterClient::Execute(std::vector<Pending>& batch) {
 
     std::string wait_error;
     int wait_slot = -1;
-    for (auto& [address, members] : groups) {
+    for (auto& group : groups) {
+      // Named, not a structured binding: C++17 lambdas cannot capture bindings (clang refuses).
+      const RedisNodeAddress& address = group.first;
+      std::vector<Pending*>& members = group.second;
       auto where = [&address](const Pending& pending) {
         return "Redis Cluster node " + address.ToString() +
                (pending.route.slot >= 0
