@@ -7,7 +7,9 @@
  * redisAsyncHandleRead/Write, or for a TLS connection the core's TLS under
  * hiredis. Interest is turned on and off through the ev callbacks. Events are
  * level-triggered: hiredis (and the TLS loop) reads a bounded amount per call, and
- * an edge-triggered event would not fire again for the rest.
+ * an edge-triggered event would not fire again for the rest. A plain connection's
+ * commands are written at the end of the loop turn that queued them, and wait
+ * for epoll only when the socket has no room (ngx_http_warden_redis_add_write).
  */
 
 
@@ -67,6 +69,10 @@ ngx_http_warden_redis_read(ngx_event_t *rev)
 }
 
 
+/* set while hiredis writes: a write it could not finish waits for epoll */
+static ngx_uint_t  ngx_http_warden_redis_writing;
+
+
 static void
 ngx_http_warden_redis_write(ngx_event_t *wev)
 {
@@ -74,7 +80,9 @@ ngx_http_warden_redis_write(ngx_event_t *wev)
 
     c = wev->data;
 
+    ngx_http_warden_redis_writing = 1;
     warden_redis_write(c->data);
+    ngx_http_warden_redis_writing = 0;
 }
 
 
@@ -108,11 +116,25 @@ ngx_http_warden_redis_add_write(void *data)
 {
     ngx_connection_t  *c = data;
 
-    if (!c->write->active) {
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                          "warden: cannot add the redis write event");
-        }
+    if (c->write->active) {
+        return;
+    }
+
+    /*
+     * Commands queued on a plain, connected socket are written at the end of
+     * this event-loop turn without asking epoll first: the socket almost always
+     * has room, and a batch of commands (an exact limit's script call, once per
+     * turn) then costs no epoll_ctl calls and no extra turn. A write that finds
+     * no room, a connect in progress and TLS wait for epoll.
+     */
+    if (!ngx_http_warden_redis_writing && warden_redis_may_write_now(c->data)) {
+        ngx_post_event(c->write, &ngx_posted_events);
+        return;
+    }
+
+    if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "warden: cannot add the redis write event");
     }
 }
 
@@ -124,6 +146,10 @@ ngx_http_warden_redis_del_write(void *data)
 
     if (c->write->active) {
         ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
     }
 }
 

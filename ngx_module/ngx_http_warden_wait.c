@@ -14,7 +14,20 @@
 #include "ngx_http_warden.h"
 
 
+static ngx_http_warden_waiter_t *ngx_http_warden_waiter_alloc(ngx_log_t *log);
+static void ngx_http_warden_waiter_free(ngx_http_warden_waiter_t *w);
 static void ngx_http_warden_waiter_cleanup(void *data);
+
+
+/*
+ * Waiters are recycled: a busy exact zone takes one per request, and a list
+ * of spares costs less than malloc and free each time. Bounded, so that a
+ * burst does not keep its memory.
+ */
+#define NGX_HTTP_WARDEN_SPARE_WAITERS  512
+
+static ngx_http_warden_waiter_t  *ngx_http_warden_spare_waiters;
+static ngx_uint_t                 ngx_http_warden_nspare_waiters;
 
 
 ngx_http_warden_waiter_t *
@@ -24,14 +37,14 @@ ngx_http_warden_waiter_create(ngx_http_request_t *r, void *ctx)
     ngx_http_warden_waiter_t  *w;
 
     /* not from the pool: outlives the request if the client leaves first */
-    w = ngx_alloc(sizeof(ngx_http_warden_waiter_t), r->connection->log);
+    w = ngx_http_warden_waiter_alloc(r->connection->log);
     if (w == NULL) {
         return NULL;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        ngx_free(w);
+        ngx_http_warden_waiter_free(w);
         return NULL;
     }
 
@@ -68,7 +81,7 @@ ngx_http_warden_waiter_answered(ngx_http_warden_waiter_t *w)
 
     if (w->r == NULL) {
         /* the request is gone; its pool cleanup left the waiter to us */
-        ngx_free(w);
+        ngx_http_warden_waiter_free(w);
         return NULL;
     }
 
@@ -141,5 +154,38 @@ ngx_http_warden_waiter_cleanup(void *data)
         return;
     }
 
-    ngx_free(w);
+    ngx_http_warden_waiter_free(w);
+}
+
+
+static ngx_http_warden_waiter_t *
+ngx_http_warden_waiter_alloc(ngx_log_t *log)
+{
+    ngx_http_warden_waiter_t  *w;
+
+    w = ngx_http_warden_spare_waiters;
+
+    if (w != NULL) {
+        /* a spare's ctx links the list */
+        ngx_http_warden_spare_waiters = w->ctx;
+        ngx_http_warden_nspare_waiters--;
+        return w;
+    }
+
+    return ngx_alloc(sizeof(ngx_http_warden_waiter_t), log);
+}
+
+
+static void
+ngx_http_warden_waiter_free(ngx_http_warden_waiter_t *w)
+{
+    if (ngx_http_warden_nspare_waiters >= NGX_HTTP_WARDEN_SPARE_WAITERS) {
+        ngx_free(w);
+        return;
+    }
+
+    w->r = NULL;
+    w->ctx = ngx_http_warden_spare_waiters;
+    ngx_http_warden_spare_waiters = w;
+    ngx_http_warden_nspare_waiters++;
 }

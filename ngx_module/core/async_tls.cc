@@ -358,6 +358,11 @@ void AsyncTls::HandleRead(redisAsyncContext* ac) noexcept {
   }
 }
 
+bool AsyncTls::PlainAndConnected(const redisAsyncContext* ac) noexcept {
+  return Session::Of(const_cast<redisAsyncContext*>(ac)) == nullptr &&
+         (ac->c.flags & REDIS_CONNECTED) != 0;
+}
+
 void AsyncTls::HandleWrite(redisAsyncContext* ac) noexcept {
   try {
     if (Session* session = Session::Of(ac)) {

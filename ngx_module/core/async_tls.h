@@ -54,6 +54,9 @@ class AsyncTls {
   // hiredis's own handler. `ac` may have been freed when these return.
   static void HandleRead(redisAsyncContext* ac) noexcept;
   static void HandleWrite(redisAsyncContext* ac) noexcept;
+  // A plain (not TLS) connection whose TCP connect is done: a write may be tried at any time,
+  // and one that finds no room just waits for the socket.
+  static bool PlainAndConnected(const redisAsyncContext* ac) noexcept;
 };
 
 }  // namespace warden

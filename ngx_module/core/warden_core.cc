@@ -107,6 +107,10 @@ void warden_redis_read(redisAsyncContext* ac) { warden::AsyncTls::HandleRead(ac)
 
 void warden_redis_write(redisAsyncContext* ac) { warden::AsyncTls::HandleWrite(ac); }
 
+int warden_redis_may_write_now(const redisAsyncContext* ac) {
+  return warden::AsyncTls::PlainAndConnected(ac) ? 1 : 0;
+}
+
 int warden_cidr_check(const char* text, size_t len, char* err, size_t errlen) {
   try {
     std::string error;

@@ -53,6 +53,8 @@ typedef int (*warden_attach_pt)(void *ctx, struct redisAsyncContext *ac);
    ac may have been freed when they return */
 void warden_redis_read(struct redisAsyncContext *ac);
 void warden_redis_write(struct redisAsyncContext *ac);
+/* 1: a plain connection, connected: the glue may write without waiting for epoll */
+int warden_redis_may_write_now(const struct redisAsyncContext *ac);
 
 /* warden_redis: the address (host:port, unix:/path, redis://..., sentinel://...), then each
    key=value argument, then finish (checks them together and resolves host names: the master

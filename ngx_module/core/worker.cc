@@ -145,18 +145,28 @@ void Worker::FlushExact() {
     {
       // key -> its newest group (of whichever zone: a group of another zone starts a new one)
       std::unordered_map<std::string_view, size_t> latest;
-      latest.reserve(n);
+      auto same_bucket = [](const ExactRequest& a, const ExactRequest& b) {
+        return a.zone_name == b.zone_name && a.params.rate == b.params.rate &&
+               a.params.burst == b.params.burst && a.stored_key == b.stored_key;
+      };
       for (size_t i = 0; i < n; ++i) {
         ExactRequest& req = batch[i];
-        auto [it, fresh] = latest.try_emplace(req.stored_key, groups.size());
-        const ExactRequest* head = fresh ? nullptr : &batch[groups[it->second].first];
-        if (!head || head->zone_name != req.zone_name || head->params.rate != req.params.rate ||
-            head->params.burst != req.params.burst) {
-          it->second = groups.size();
-          groups.push_back(ExactGroup{i, i, 0});
+        size_t group;
+        if (i > 0 && same_bucket(batch[i - 1], req)) {
+          // A run of one bucket (a hot key): the previous request's group is its key's newest,
+          // so the map is not asked (it was asked for the run's first request).
+          group = batch[i - 1].group;
+        } else {
+          auto [it, fresh] = latest.try_emplace(req.stored_key, groups.size());
+          if (!fresh && !same_bucket(batch[groups[it->second].first], req)) {
+            it->second = groups.size();
+            fresh = true;
+          }
+          if (fresh) groups.push_back(ExactGroup{i, i, 0});
+          group = it->second;
         }
-        ExactGroup& g = groups[it->second];
-        req.group = it->second;
+        ExactGroup& g = groups[group];
+        req.group = group;
         req.place = g.count++;
         g.last = i;
       }

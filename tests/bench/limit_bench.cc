@@ -46,6 +46,16 @@ long long RedisCommands(RedisServer& redis) {
   return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 25));
 }
 
+// Redis's own CPU time so far (INFO cpu: user + system), in seconds.
+double RedisCpuSeconds(RedisServer& redis) {
+  auto info = redis.Command({"INFO", "cpu"}).str;
+  auto field = [&info](const std::string& name) {
+    auto pos = info.find(name + ":");
+    return pos == std::string::npos ? 0.0 : std::stod(info.substr(pos + name.size() + 1));
+  };
+  return field("used_cpu_user") + field("used_cpu_sys");
+}
+
 NginxServer::Options Server(const std::string& http, const std::string& ok_location,
                             const std::string& attack_location, bool module) {
   NginxServer::Options o;
@@ -112,28 +122,32 @@ int main(int argc, char** argv) {
     const char* name;
     NginxServer* server;
     std::vector<double> rps, p99;
-    std::vector<double> per_cpu;  // requests per second of the worker's CPU time
+    std::vector<double> per_cpu;            // requests per second of the worker's CPU time
+    std::vector<double> redis_ms_per_1000;  // Redis's CPU time per 1,000 requests
   };
-  std::vector<Target> targets = {{"stock nginx", &plain, {}, {}, {}},
-                                 {"nginx limit_req", &limit_req, {}, {}, {}},
-                                 {"warden sync=100ms", &interval, {}, {}, {}},
-                                 {"warden sync=exact", &exact, {}, {}, {}},
-                                 {"  key per connection", &exact_keys, {}, {}, {}}};
+  std::vector<Target> targets = {{"stock nginx", &plain, {}, {}, {}, {}},
+                                 {"nginx limit_req", &limit_req, {}, {}, {}, {}},
+                                 {"warden sync=100ms", &interval, {}, {}, {}, {}},
+                                 {"warden sync=exact", &exact, {}, {}, {}, {}},
+                                 {"  key per connection", &exact_keys, {}, {}, {}, {}}};
 
   std::printf(
       "== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
       "%d s x %d rounds; load average %.2f ==\n",
       seconds, rounds, warden::bench::LoadAverage());
   std::vector<double> interval_vs_limit_req, exact_vs_plain, exact_keys_vs_plain;
-  std::vector<double> interval_vs_limit_req_cpu;
+  std::vector<double> interval_vs_limit_req_cpu, exact_vs_plain_cpu;
   for (int r = 0; r < rounds; ++r) {
     std::vector<WrkRun> w(targets.size());
     for (size_t i = 0; i < targets.size(); ++i) {
       size_t t = (r % 2 == 0) ? i : targets.size() - 1 - i;  // alternate the order
       const int worker = targets[t].server->WorkerPids().at(0);
       const double cpu_before = CpuSeconds(worker);
+      const double redis_before = RedisCpuSeconds(redis);
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       const double cpu = CpuSeconds(worker) - cpu_before;
+      targets[t].redis_ms_per_1000.push_back(
+          w[t].requests ? 1e6 * (RedisCpuSeconds(redis) - redis_before) / w[t].requests : 0);
       targets[t].per_cpu.push_back(cpu > 0 ? static_cast<double>(w[t].requests) / cpu : 0);
       targets[t].rps.push_back(w[t].rps);
       targets[t].p99.push_back(w[t].p99_ms);
@@ -146,6 +160,7 @@ int main(int argc, char** argv) {
     interval_vs_limit_req_cpu.push_back(targets[2].per_cpu.back() / targets[1].per_cpu.back());
     exact_vs_plain.push_back(w[3].rps / w[0].rps);
     exact_keys_vs_plain.push_back(w[4].rps / w[0].rps);
+    exact_vs_plain_cpu.push_back(targets[3].per_cpu.back() / targets[0].per_cpu.back());
     std::printf(
         "round %d: interval / limit_req %.3f (per worker CPU-second %.3f), exact / stock %.3f "
         "(key per connection %.3f)\n",
@@ -153,7 +168,8 @@ int main(int argc, char** argv) {
         exact_vs_plain.back(), exact_keys_vs_plain.back());
   }
   for (auto& t : targets) {
-    std::printf("%-20s %9.0f req/s  p99 %.2f ms\n", t.name, Median(t.rps), Median(t.p99));
+    std::printf("%-20s %9.0f req/s  p99 %.2f ms  Redis CPU %.1f ms per 1,000 requests\n", t.name,
+                Median(t.rps), Median(t.p99), Median(t.redis_ms_per_1000));
   }
   std::printf("interval / limit_req : %.3f  (median of rounds; target >= 0.97)\n",
               Median(interval_vs_limit_req));
@@ -162,6 +178,10 @@ int main(int argc, char** argv) {
       "own CPU time)\n",
       Median(interval_vs_limit_req_cpu));
   std::printf("exact / stock nginx  : %.3f  (one key; target >= 0.8)\n", Median(exact_vs_plain));
+  std::printf(
+      "  per worker CPU-second: %.3f  (requests per second of the worker's own CPU time: Redis, "
+      "not pinned, shares these 2 cores with the worker and wrk)\n",
+      Median(exact_vs_plain_cpu));
   std::printf("load average after the rounds: %.2f\n", warden::bench::LoadAverage());
   std::printf("  key per connection : %.3f  (32 keys per loop turn; not a target)\n",
               Median(exact_keys_vs_plain));
