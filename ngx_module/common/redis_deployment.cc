@@ -10,7 +10,8 @@ constexpr std::string_view kForms =
     "expected host[:port], redis://host[:port][/db], rediss://..., unix:///path, "
     "sentinel://host[:port],.../MASTER or cluster://host[:port],...";
 constexpr std::string_view kKnownOptions =
-    "db, user, password, timeout, tls, tls_ca, tls_cert, tls_key, tls_server_name";
+    "db, user, password, timeout, tls, tls_ca, tls_cert, tls_key, tls_server_name, "
+    "sentinel_user, sentinel_password";
 constexpr int kMaxDb = 1 << 20;
 constexpr int kMaxTimeoutMs = 60 * 1000;
 
@@ -209,6 +210,10 @@ bool RedisDeployment::ApplyOption(std::string_view key, std::string_view value, 
     tls.key_file = std::string(value);
   } else if (key == "tls_server_name") {
     tls.server_name = std::string(value);
+  } else if (key == "sentinel_user") {
+    sentinel_user = std::string(value);
+  } else if (key == "sentinel_password") {
+    sentinel_password = std::string(value);
   } else {
     *why =
         "unknown option \"" + std::string(key) + "\" (known: " + std::string(kKnownOptions) + ")";
@@ -226,6 +231,14 @@ bool RedisDeployment::Check(std::string* why) const {
     *why = "an ACL user needs a password (user= with password=)";
     return false;
   }
+  if ((!sentinel_user.empty() || sentinel_password) && kind != Kind::kSentinel) {
+    *why = "sentinel_user and sentinel_password are for sentinel:// deployments";
+    return false;
+  }
+  if (!sentinel_user.empty() && sentinel_password.value_or("").empty()) {
+    *why = "a Sentinel ACL user needs a password (sentinel_user= with sentinel_password=)";
+    return false;
+  }
   if (tls.cert_file.empty() != tls.key_file.empty()) {
     *why = "tls_cert and tls_key go together (a client certificate and its key)";
     return false;
@@ -240,6 +253,11 @@ bool RedisDeployment::Check(std::string* why) const {
     return false;
   }
   return true;
+}
+
+RedisDeployment::Credentials RedisDeployment::SentinelCredentials() const {
+  if (sentinel_password) return Credentials{sentinel_user, *sentinel_password, true};
+  return Credentials{user, password, false};
 }
 
 std::string RedisDeployment::Redact(std::string_view text) { return Url::Redact(text); }
@@ -264,6 +282,7 @@ std::string RedisDeployment::Describe() const {
   }
   if (db != 0) out += " db " + std::to_string(db);
   if (!user.empty()) out += " user " + user;
+  if (!sentinel_user.empty()) out += " sentinel user " + sentinel_user;
   if (tls.enabled) out += " tls";
   return out;
 }

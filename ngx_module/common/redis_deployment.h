@@ -18,6 +18,8 @@ namespace warden {
 //   cluster://[[user]:password@]host1[:port],host2[:port]           (seed nodes; db 0 only)
 // followed by options, ?key=value&... in a URL or one `key=value` argument each in nginx:
 //   db=N user=ACL-USER password=P timeout=1ms..60s (a bare number is milliseconds)
+//   sentinel_user=U sentinel_password=P (sentinel:// only: what the Sentinels take, when it
+//   is not what the data nodes take; sentinel_password= empty: the Sentinels take none)
 //   tls=on|off tls_ca=FILE tls_cert=FILE tls_key=FILE tls_server_name=NAME
 // IPv6 hosts go in brackets ([::1]:7000). This is only the name: connecting, following a
 // failover or a slot map is not here (docs/topology.md).
@@ -44,6 +46,10 @@ struct RedisDeployment {
   int db = 0;               // always 0 for kCluster
   std::string user;         // empty: the default user
   std::string password;     // empty: no AUTH
+  // kSentinel: the Sentinels' own credentials; unset, they get the data nodes' (user and
+  // password above), and a Sentinel without a password is asked anyway.
+  std::string sentinel_user;
+  std::optional<std::string> sentinel_password;
   Tls tls;
   int timeout_ms = 1000;
 
@@ -59,6 +65,15 @@ struct RedisDeployment {
   // What the options together must satisfy (TLS files in pairs, no TLS over a unix socket, db 0
   // in a cluster). On failure `why` says what.
   bool Check(std::string* why) const;
+
+  // What to send a Sentinel: its own credentials when given, else the data nodes'. `strict`:
+  // given on purpose, so a refusal is an error (the data nodes' may just not be a Sentinel's).
+  struct Credentials {
+    std::string user;
+    std::string password;  // empty: no AUTH
+    bool strict = false;
+  };
+  Credentials SentinelCredentials() const;
 
   // `text` as it may be shown: the password and every option's value become "***".
   static std::string Redact(std::string_view text);

@@ -36,6 +36,10 @@ struct RedisEndpoint {
   // then unused: the locator names the primary.
   std::vector<RedisNodeAddress> sentinels;
   std::vector<std::string> sentinel_names;  // each as configured, in the same order (for TLS)
+  // What the Sentinels are sent: sentinel_user/sentinel_password when configured, else the
+  // data nodes' user and password (RedisDeployment::SentinelCredentials).
+  std::string sentinel_user;
+  std::string sentinel_password;
   std::string master_name;
   // TLS on every connection (data nodes and Sentinels) when its context is set.
   RedisTlsSettings tls;

@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kKnown =
     "db=, user=, password=, prefix=, timeout=, tls=, tls_ca=, tls_cert=, tls_key=, "
-    "tls_server_name=";
+    "tls_server_name=, sentinel_user=, sentinel_password=";
 
 // The first address of `host`, as text: the name is looked up once, here.
 bool Resolve(const std::string& host, std::string* address, std::string* error) {
@@ -68,9 +68,17 @@ bool RedisConfig::Option(std::string_view argument, std::string* error) {
     return true;
   }
   // The module names a deployment's options by hand.
-  static constexpr std::string_view kOptions[] = {"db",       "user",    "password",
-                                                  "timeout",  "tls",     "tls_ca",
-                                                  "tls_cert", "tls_key", "tls_server_name"};
+  static constexpr std::string_view kOptions[] = {"db",
+                                                  "user",
+                                                  "password",
+                                                  "timeout",
+                                                  "tls",
+                                                  "tls_ca",
+                                                  "tls_cert",
+                                                  "tls_key",
+                                                  "tls_server_name",
+                                                  "sentinel_user",
+                                                  "sentinel_password"};
   bool known = false;
   for (std::string_view k : kOptions) known = known || k == key;
   if (!known) {
@@ -118,6 +126,9 @@ bool RedisConfig::Finish(std::string* error) {
     ep.unix_path = deployment_.socket_path;
   } else if (deployment_.kind == RedisDeployment::Kind::kSentinel) {
     ep.master_name = deployment_.master_name;
+    RedisDeployment::Credentials sentinel = deployment_.SentinelCredentials();
+    ep.sentinel_user = sentinel.user;
+    ep.sentinel_password = sentinel.password;
     for (const RedisNodeAddress& s : deployment_.servers) {
       RedisNodeAddress resolved{"", s.port};
       if (!Resolve(s.host, &resolved.host, error)) return false;

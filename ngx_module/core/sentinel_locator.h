@@ -35,8 +35,8 @@ class SentinelLocator {
   struct Settings {
     std::vector<RedisNodeAddress> sentinels;  // IP literals (resolved at configuration time)
     std::string master_name;
-    // The data nodes' credentials, which the Sentinels get too; a Sentinel without a password
-    // refuses AUTH, and is asked anyway.
+    // What the Sentinels are sent (their own, or else the data nodes'); a Sentinel that refuses
+    // AUTH is asked anyway, and says in its answer if it wanted other credentials.
     std::string user;
     std::string password;
     int timeout_ms = 1000;

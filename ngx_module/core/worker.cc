@@ -365,8 +365,8 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
   RedisEndpoint endpoint = given;
   if (!endpoint.sentinels.empty()) {
     locator_ = std::make_unique<SentinelLocator>(
-        SentinelLocator::Settings{endpoint.sentinels, endpoint.master_name, endpoint.user,
-                                  endpoint.password, endpoint.timeout_ms, endpoint.tls,
+        SentinelLocator::Settings{endpoint.sentinels, endpoint.master_name, endpoint.sentinel_user,
+                                  endpoint.sentinel_password, endpoint.timeout_ms, endpoint.tls,
                                   endpoint.sentinel_names},
         clock_, attach_, log_);
     locator_->set_on_confirmed(

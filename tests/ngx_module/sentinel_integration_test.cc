@@ -186,6 +186,36 @@ TEST(SentinelIntegrationTest, NodesServeThroughKillOfThePrimaryAndFollowThePromo
   }
 }
 
+// Sentinels with a password of their own: a node given sentinel_password= finds the primary
+// (a ban reaches it); one without it says that no Sentinel named one, and serves meanwhile.
+TEST(SentinelIntegrationTest, SentinelsWithAPasswordOfTheirOwn) {
+  SentinelTopology topo("data-Pw1", "sentinel-Pw2");
+  const std::string url = topo.url() + "&sentinel_password=sentinel-Pw2";
+  NginxServer::Options options;
+  options.http = Config(url);
+  NginxServer node(options);
+  options.http = Config(topo.url());
+  NginxServer without(options);
+
+  RunResult ban = RunWarden({.args = {"ban", Client(7)}, .redis = url});
+  ASSERT_EQ(ban.exit_code, 0) << Show(ban);
+  EXPECT_TRUE(PollUntil([&] { return Banned(node, 7); }, 10s));
+
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return node.ErrorLog().find("no sentinel named a primary") == std::string::npos &&
+               without.ErrorLog().find("no sentinel named a primary") != std::string::npos;
+      },
+      10s))
+      << without.ErrorLog();
+  EXPECT_EQ(without.Get("/").status, 200);  // never banned: it has no list, and serves
+  for (const NginxServer* n : {&node, &without}) {
+    for (const char* secret : {"data-Pw1", "sentinel-Pw2"}) {
+      EXPECT_EQ(n->ErrorLog().find(secret), std::string::npos) << n->ErrorLog();
+    }
+  }
+}
+
 TEST(SentinelIntegrationTest, ADemotedPrimaryAnsweringReadonlyIsLeftForTheNewOne) {
   RedisServer first;
   RedisServer::Options replica;

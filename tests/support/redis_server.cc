@@ -97,7 +97,12 @@ std::vector<std::string> RedisServer::Argv() const {
               "\nsentinel down-after-milliseconds " + name + " " + std::to_string(s.down_after_ms) +
               "\nsentinel failover-timeout " + name + " " + std::to_string(s.failover_timeout_ms) +
               "\nsentinel parallel-syncs " + name + " 1\n" +
-              (s.auth_pass.empty() ? "" : "sentinel auth-pass " + name + " " + s.auth_pass + "\n"));
+              (s.auth_pass.empty() ? "" : "sentinel auth-pass " + name + " " + s.auth_pass + "\n") +
+              // The Sentinel's own password: clients and the other Sentinels need it.
+              (options_.password.empty()
+                   ? ""
+                   : "requirepass " + options_.password + "\nsentinel sentinel-pass " +
+                         options_.password + "\n"));
     }
     argv.push_back(conf);
     argv.push_back("--sentinel");

@@ -62,7 +62,7 @@ class RedisServer {
   };
 
   struct Options {
-    std::string password;                 // requirepass, if not empty
+    std::string password;                 // requirepass, if not empty (a Sentinel's own too)
     int replica_of = 0;                   // a port on 127.0.0.1: start as its replica
     std::optional<Sentinel> sentinel;     // start as a Sentinel instead of a data node
     std::optional<Tls> tls;               // TLS only on port()

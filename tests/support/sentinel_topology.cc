@@ -28,7 +28,9 @@ bool InSync(const RedisServer& replica) {
 
 }  // namespace
 
-SentinelTopology::SentinelTopology(const std::string& password) : password_(password) {
+SentinelTopology::SentinelTopology(const std::string& password,
+                                   const std::string& sentinel_password)
+    : password_(password) {
   std::vector<std::string> auth;
   if (!password.empty()) auth = {"--masterauth", password};
   RedisServer::Options primary;
@@ -40,6 +42,7 @@ SentinelTopology::SentinelTopology(const std::string& password) : password_(pass
   replica_ = std::make_unique<RedisServer>(replica);
   for (int i = 0; i < 3; ++i) {
     RedisServer::Options sentinel;
+    sentinel.password = sentinel_password;
     sentinel.sentinel =
         RedisServer::Sentinel{.master_port = primary_->port(), .auth_pass = password};
     sentinels_.push_back(std::make_unique<RedisServer>(sentinel));

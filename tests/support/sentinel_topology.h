@@ -25,8 +25,9 @@ class SentinelTopology {
   static constexpr const char* kMaster = "mymaster";
 
   // `password`: requirepass on the primary and the replica (masterauth, sentinel auth-pass);
-  // the Sentinels themselves have none.
-  explicit SentinelTopology(const std::string& password = "");
+  // `sentinel_password`: the Sentinels' own (requirepass, sentinel-pass), none if empty.
+  explicit SentinelTopology(const std::string& password = "",
+                            const std::string& sentinel_password = "");
 
   RedisServer& primary() { return *primary_; }
   RedisServer& replica() { return *replica_; }

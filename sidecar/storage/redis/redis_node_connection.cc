@@ -45,17 +45,26 @@ RedisNodeConnection RedisNodeConnection::Open(const RedisDeployment& deployment,
                            timeout_ms);
   const std::string where = "Redis at " + conn.endpoint();
   try {
-    if (!deployment.password.empty()) {
-      RedisReply reply = deployment.user.empty()
-                             ? conn.Command({"AUTH", deployment.password})
-                             : conn.Command({"AUTH", deployment.user, deployment.password});
+    RedisDeployment::Credentials credentials =
+        kind == NodeKind::kData
+            ? RedisDeployment::Credentials{deployment.user, deployment.password, true}
+            : deployment.SentinelCredentials();
+    if (!credentials.password.empty()) {
+      RedisReply reply = credentials.user.empty()
+                             ? conn.Command({"AUTH", credentials.password})
+                             : conn.Command({"AUTH", credentials.user, credentials.password});
       if (reply.view().is_error()) {
-        std::string who = deployment.user.empty() ? "the password" : "user " + deployment.user;
+        std::string who = credentials.user.empty() ? "the password" : "user " + credentials.user;
+        if (kind == NodeKind::kSentinel && credentials.strict) {
+          who =
+              credentials.user.empty() ? "sentinel_password" : "sentinel_user " + credentials.user;
+        }
         std::string refused =
             where + " refused the credentials (" + who + "): " + std::string(reply.view().str());
-        // The Sentinels get the data nodes' credentials, which a Sentinel without a password
-        // (or without that user) refuses: go on without, and say why if it then wants them.
-        if (kind == NodeKind::kData) throw RedisConnectError(refused);
+        // Without sentinel_password the Sentinels get the data nodes' credentials, which a
+        // Sentinel without a password (or without that user) refuses: go on without, and say
+        // why if it then wants them. Credentials given for the Sentinels must work.
+        if (credentials.strict) throw RedisConnectError(refused);
         conn.sentinel_auth_error_ = refused;
       }
     }

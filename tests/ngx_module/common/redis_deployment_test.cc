@@ -71,6 +71,37 @@ TEST(RedisDeployment, SentinelSeedsMasterAndDb) {
   EXPECT_TRUE(Contains(Error("sentinel://s1:26379/a/b"), "master's name"));
 }
 
+// Sentinels with credentials of their own: what they are sent, and where the options belong.
+TEST(RedisDeployment, SentinelCredentialsOfTheirOwn) {
+  RedisDeployment shared = Parse("sentinel://app:pw@s1/m");
+  RedisDeployment::Credentials c = shared.SentinelCredentials();
+  EXPECT_EQ(c.user, "app");  // unset: the data nodes' own, tried without insisting
+  EXPECT_EQ(c.password, "pw");
+  EXPECT_FALSE(c.strict);
+
+  RedisDeployment own =
+      Parse("sentinel://app:pw@s1/m?sentinel_user=sentry&sentinel_password=Sentinel-Pw");
+  c = own.SentinelCredentials();
+  EXPECT_EQ(c.user, "sentry");
+  EXPECT_EQ(c.password, "Sentinel-Pw");
+  EXPECT_TRUE(c.strict);
+  EXPECT_EQ(own.password, "pw");  // the data nodes keep theirs
+  EXPECT_EQ(own.Describe(), "sentinel m via s1:26379 user app sentinel user sentry");
+  EXPECT_FALSE(Contains(own.Describe(), "Sentinel-Pw"));
+
+  // An empty sentinel_password: the Sentinels have none, so none is sent them.
+  c = Parse("sentinel://:pw@s1/m?sentinel_password=").SentinelCredentials();
+  EXPECT_TRUE(c.password.empty());
+  EXPECT_TRUE(c.strict);
+
+  EXPECT_TRUE(Contains(Error("redis://h?sentinel_password=x"), "for sentinel:// deployments"));
+  EXPECT_TRUE(Contains(Error("cluster://a:7000?sentinel_user=u&sentinel_password=x"),
+                       "for sentinel:// deployments"));
+  EXPECT_TRUE(Contains(Error("sentinel://s1/m?sentinel_user=u"), "sentinel_password="));
+  EXPECT_EQ(RedisDeployment::Redact("sentinel://s1/m?sentinel_password=Sentinel-Pw"),
+            "sentinel://s1/m?sentinel_password=***");
+}
+
 TEST(RedisDeployment, ClusterSeedsAndOnlyDatabaseZero) {
   RedisDeployment cluster = Parse("cluster://n1:7000,[::1]:7001,n3?user=app&password=pw");
   EXPECT_EQ(cluster.kind, Kind::kCluster);

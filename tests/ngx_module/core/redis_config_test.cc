@@ -67,6 +67,22 @@ TEST(RedisConfigTest, Sentinels) {
   EXPECT_EQ(ep->Describe(), "sentinel mymaster via 10.0.0.5:26379,10.0.0.6:26380,[::1]:26379");
 }
 
+TEST(RedisConfigTest, SentinelsGetTheirOwnCredentialsOrElseTheDataNodes) {
+  std::string error;
+  auto ep = Read("sentinel://:s3cret@10.0.0.5/mymaster", {}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_EQ(ep->sentinel_password, "s3cret");
+  ep = Read("sentinel://:s3cret@10.0.0.5/mymaster",
+            {"sentinel_user=sentry", "sentinel_password=Sentinel-Pw"}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_EQ(ep->sentinel_user, "sentry");
+  EXPECT_EQ(ep->sentinel_password, "Sentinel-Pw");
+  EXPECT_EQ(ep->password, "s3cret");
+  EXPECT_FALSE(Read("10.0.0.5:6379", {"sentinel_password=Sentinel-Pw"}, &error));
+  EXPECT_NE(error.find("for sentinel:// deployments"), std::string::npos) << error;
+  EXPECT_EQ(error.find("Sentinel-Pw"), std::string::npos) << error;
+}
+
 TEST(RedisConfigTest, TlsBuildsTheContextWhenTheConfigurationIsRead) {
   std::string error;
   // No tls_ca: the system's trust store.

@@ -85,6 +85,30 @@ TEST(SentinelFailoverTest, PasswordProtectedNodes) {
   }
 }
 
+// Sentinels with a password of their own (sentinel_password=): found with it; without it the
+// data nodes' password is tried and the refusal named; a wrong one is one line without it.
+TEST(SentinelFailoverTest, SentinelsWithAPasswordOfTheirOwn) {
+  SentinelTopology topo("data-Pw1", "sentinel-Pw2");
+  RedisConnection conn =
+      RedisConnection::Connect(Deployment(topo.url() + "&sentinel_password=sentinel-Pw2"), 2000);
+  EXPECT_EQ(conn.endpoint(), topo.primary().address());
+  conn.Command({"SET", "k", "v"}).view().ThrowIfError();
+
+  for (const std::string& url : {topo.url(), topo.url() + "&sentinel_password=wrong-Pw3"}) {
+    try {
+      RedisConnection::Connect(Deployment(url), 2000);
+      ADD_FAILURE() << "found a primary through Sentinels that refuse the credentials";
+    } catch (const RedisConnectError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("refused the credentials"), std::string::npos) << what;
+      for (const char* secret : {"data-Pw1", "sentinel-Pw2", "wrong-Pw3"}) {
+        EXPECT_EQ(what.find(secret), std::string::npos) << what;
+      }
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(SentinelFailoverTest, KillNineOfThePrimaryIsFollowedAndClaimsStayFenced) {
   SentinelTopology topo;
   const std::string old_primary = topo.primary().address();
