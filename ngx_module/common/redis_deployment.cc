@@ -196,6 +196,7 @@ bool RedisDeployment::ApplyOption(std::string_view key, std::string_view value, 
       *why = "timeout must be from 1ms to 60s (250, 250ms, 2s), got \"" + std::string(value) + "\"";
       return false;
     }
+    timeout_given = true;
   } else if (key == "tls") {
     if (value != "on" && value != "off") {
       *why = "tls must be on or off, got \"" + std::string(value) + "\"";

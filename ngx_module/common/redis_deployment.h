@@ -52,6 +52,7 @@ struct RedisDeployment {
   std::optional<std::string> sentinel_password;
   Tls tls;
   int timeout_ms = 1000;
+  bool timeout_given = false;  // timeout= was among the options (the sidecar's precedence)
 
   // On failure returns nullopt and sets `error` to one line that names what is wrong; it shows
   // the text only through Redact(), so never a password.

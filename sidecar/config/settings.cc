@@ -96,6 +96,8 @@ Settings Settings::Resolve(const SettingsFlags& flags, const Environment& env,
     auto ms = ConfigFile::ParseTimeout(*flags.timeout, &error);
     if (!ms) throw UsageError("--timeout: " + error);
     settings.timeout_ms_ = *ms;
+  } else if (settings.redis_.timeout_given) {
+    settings.timeout_ms_ = settings.redis_.timeout_ms;  // timeout= in the URL in use
   } else if (file && file->timeout_ms()) {
     settings.timeout_ms_ = *file->timeout_ms();
   }

@@ -81,6 +81,29 @@ TEST_F(SettingsTest, PrefixAndTimeoutFromFileAndFlags) {
   EXPECT_EQ(s.timeout_ms(), 5000);
 }
 
+// timeout= in the Redis URL in use: after --timeout, before [redis] timeout (it was parsed and
+// then ignored).
+TEST_F(SettingsTest, TimeoutInTheRedisUrlIsApplied) {
+  std::string file = Config("w.toml",
+                            "[redis]\nurl = \"redis://127.0.0.1:6390?timeout=750ms\"\n"
+                            "timeout = \"500ms\"\n");
+  SettingsFlags flags;
+  flags.config = file;
+  Settings s = Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
+  EXPECT_EQ(s.timeout_ms(), 750);
+
+  flags.redis = "redis://127.0.0.1:6390";  // no timeout=: the file's key
+  s = Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
+  EXPECT_EQ(s.timeout_ms(), 500);
+
+  flags.redis = "redis://127.0.0.1:6390?timeout=3s";
+  s = Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
+  EXPECT_EQ(s.timeout_ms(), 3000);
+  flags.timeout = "5s";
+  s = Settings::Resolve(flags, Environment::FromMap({}), NoDefault());
+  EXPECT_EQ(s.timeout_ms(), 5000);
+}
+
 TEST_F(SettingsTest, ExplicitConfigMustExist) {
   SettingsFlags flags;
   flags.config = dir_.File("missing.toml");
