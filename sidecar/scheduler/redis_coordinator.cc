@@ -193,17 +193,20 @@ JobCoordinator::Claim RedisCoordinator::TryClaim(const JobSpec& job, int64_t fir
 void RedisCoordinator::AwaitReplica(const JobSpec& job, int64_t fire_ms,
                                     const std::string& lease_id) {
   RedisConnection& c = conn();
-  if (c.deployment().kind != RedisDeployment::Kind::kSentinel) return;
+  const RedisDeployment::Kind kind = c.deployment().kind;
+  if (kind != RedisDeployment::Kind::kSentinel && kind != RedisDeployment::Kind::kCluster) return;
+  // In a cluster the claim's replicas are those of its slot's primary: ROLE and WAIT go there.
+  const std::string claim_key = Key(job.name, "claimed");
   // Half the command timeout: WAIT blocks on the server, the reply must still come in time.
   const int64_t wait_ms = std::max<int64_t>(1, c.timeout_ms() / 2);
   try {
     // No replica connected: there is none Sentinel could promote without the claim (it does
     // not promote one that has been disconnected for long), so the claim is as safe as Redis
     // gets. (Asked first: WAIT would wait its whole timeout for a replica that is not there.)
-    RedisReply role = c.Command({"ROLE"});
+    RedisReply role = c.CommandAtPrimaryOf(claim_key, {"ROLE"});
     role.view().ThrowIfError();
     if (role.view().size() >= 3 && role.view()[2].size() == 0) return;
-    if (c.WaitForReplicas(1, wait_ms) >= 1) return;
+    if (c.WaitForReplicas(1, wait_ms, claim_key) >= 1) return;
   } catch (const RedisError& e) {
     last_error_ = e.what();
     throw;

@@ -19,7 +19,8 @@ namespace warden {
 //   <prefix>job:<name>:failures  consecutive failures
 //   <prefix>job:<name>:alerting  set while an alert is out
 //   <prefix>job:<name>:last      the last result (JSON)
-// With a Sentinel deployment a claim that may run is acknowledged by a replica first (WAIT 1),
+// With a Sentinel or Cluster deployment (there: the replicas of the claim's slot's primary) a
+// claim that may run is acknowledged by a replica first (WAIT 1),
 // so a failover right after it cannot lose it and let the same fire time run again elsewhere;
 // a claim no connected replica acknowledges in time does not run (at most once); with no
 // replica connected there is nothing to fail over to, and it runs (docs/topology.md).
@@ -69,7 +70,7 @@ class RedisCoordinator : public JobCoordinator {
 
  private:
   RedisConnection& conn();
-  // Sentinel only: throws RedisReplyError (after releasing the lease) when no replica
+  // Sentinel and Cluster only: throws RedisReplyError (after releasing the lease) when no replica
   // acknowledged the claim in time.
   void AwaitReplica(const JobSpec& job, int64_t fire_ms, const std::string& lease_id);
   RedisReply Run(RedisScript& script, const std::vector<std::string>& keys,

@@ -110,6 +110,19 @@ size_t RedisCluster::OwnerOf(int slot) const {
   throw std::runtime_error("no node of the test cluster serves slot " + std::to_string(slot));
 }
 
+std::vector<size_t> RedisCluster::ReplicasOf(int slot) const {
+  RedisValue slots = Slots();
+  for (const RedisValue& range : slots.elements) {
+    if (slot < range.elements.at(0).integer || slot > range.elements.at(1).integer) continue;
+    std::vector<size_t> out;
+    for (size_t i = 3; i < range.elements.size(); ++i) {
+      out.push_back(IndexOfPort(range.elements[i].elements.at(1).integer));
+    }
+    return out;
+  }
+  throw std::runtime_error("no node of the test cluster serves slot " + std::to_string(slot));
+}
+
 std::vector<size_t> RedisCluster::Primaries() const {
   std::vector<size_t> out;
   RedisValue slots = Slots();

@@ -45,6 +45,8 @@ class RedisCluster {
   static int Slot(const std::string& key);
   // The node (index) that serves `slot` now, as a live node's CLUSTER SLOTS says.
   size_t OwnerOf(int slot) const;
+  // The replicas (indexes) of the primary that serves `slot` now, as CLUSTER SLOTS lists them.
+  std::vector<size_t> ReplicasOf(int slot) const;
   // The indexes of the nodes that serve slots now.
   std::vector<size_t> Primaries() const;
   std::string NodeId(size_t i) const;

@@ -1,12 +1,14 @@
 #include "support/redis_server.h"
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "common/c_ptr.h"
 #include "support/free_port.h"
@@ -148,12 +150,32 @@ bool RedisServer::TryStart() {
 
 void RedisServer::Stop() {
   if (!process_ || !process_->Running()) return;
+  Resume();  // a paused server would not answer SHUTDOWN
   Command({"SHUTDOWN", "NOSAVE"});
   if (!process_->Wait(std::chrono::seconds(5))) process_->Kill();
 }
 
 void RedisServer::Kill() {
   if (process_) process_->Kill();
+}
+
+void RedisServer::Pause() {
+  if (!process_ || !process_->Running()) throw std::runtime_error("no redis-server to pause");
+  const pid_t pid = process_->pid();
+  kill(pid, SIGSTOP);
+  for (int i = 0; i < 5000; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    size_t close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T') return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  throw std::runtime_error("redis-server " + std::to_string(pid) + " did not stop on SIGSTOP");
+}
+
+void RedisServer::Resume() {
+  if (process_ && process_->Running()) kill(process_->pid(), SIGCONT);
 }
 
 void RedisServer::Restart() {

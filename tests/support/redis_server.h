@@ -81,6 +81,10 @@ class RedisServer {
   void Stop();
   // SIGKILL, then waits: the server vanishes as in a crash.
   void Kill();
+  // SIGSTOP, returning once the kernel shows it stopped: connections are still accepted, nothing
+  // is answered or replicated. Resume() (SIGCONT) undoes it; Stop, Kill and the destructor too.
+  void Pause();
+  void Resume();
   // Starts again on the same port and directory (after Stop or Kill; data is gone).
   void Restart();
   bool running();

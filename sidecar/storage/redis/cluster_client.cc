@@ -110,6 +110,25 @@ RedisNodeConnection& ClusterClient::Node(const RedisNodeAddress& address) {
   return out;
 }
 
+RedisReply ClusterClient::CommandAtPrimaryOf(std::string_view key,
+                                             const std::vector<std::string>& args) {
+  const int slot = ClusterKeySlot(key);
+  if (!map_->PrimaryFor(slot)) RefreshSlots();
+  const RedisNodeAddress* primary = map_->PrimaryFor(slot);
+  if (!primary) {
+    throw RedisIoError("no primary of Redis " + endpoint_ + " serves slot " + std::to_string(slot) +
+                       " for " + RedisCommandName(args.front()));
+  }
+  const RedisNodeAddress address = *primary;
+  try {
+    return Node(address).Command(args);
+  } catch (const RedisConnectError& e) {
+    nodes_.erase(address.ToString());
+    throw RedisIoError("Redis Cluster node " + address.ToString() + " (the primary of slot " +
+                       std::to_string(slot) + ") is unreachable: " + e.what());
+  }
+}
+
 std::optional<RedisNodeAddress> ClusterClient::AnyPrimary(
     const std::set<std::string>& unreachable) const {
   std::vector<RedisNodeAddress> primaries = map_->Primaries();

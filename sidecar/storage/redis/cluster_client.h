@@ -55,6 +55,11 @@ class ClusterClient {
   void Append(const std::vector<std::string>& args);
   RedisReply GetReply(std::string command);
 
+  // A command without a key that must reach the primary of `key`'s slot (ROLE, WAIT: what that
+  // node replicates), sent there now and its reply read. Throws RedisIoError when no primary
+  // serves the slot or it cannot be reached.
+  RedisReply CommandAtPrimaryOf(std::string_view key, const std::vector<std::string>& args);
+
   // The keys matching `pattern` on every primary (SCAN on each), each once.
   std::vector<std::string> ScanKeys(const std::string& pattern);
 

@@ -197,9 +197,16 @@ const std::string& RedisConnection::endpoint() const {
 
 bool RedisConnection::healthy() const { return node_ ? node_->healthy() : cluster_->healthy(); }
 
-int64_t RedisConnection::WaitForReplicas(int64_t replicas, int64_t timeout_ms) {
-  RedisReply reply =
-      Command({"WAIT", std::to_string(replicas), std::to_string(std::max<int64_t>(1, timeout_ms))});
+RedisReply RedisConnection::CommandAtPrimaryOf(std::string_view key,
+                                               const std::vector<std::string>& args) {
+  if (cluster_) return cluster_->CommandAtPrimaryOf(key, args);
+  return Command(args);
+}
+
+int64_t RedisConnection::WaitForReplicas(int64_t replicas, int64_t timeout_ms,
+                                         std::string_view key) {
+  RedisReply reply = CommandAtPrimaryOf(
+      key, {"WAIT", std::to_string(replicas), std::to_string(std::max<int64_t>(1, timeout_ms))});
   reply.view().ThrowIfError();
   return reply.view().integer();
 }

@@ -71,9 +71,13 @@ class RedisConnection {
   // The cluster's client with cluster://, else nullptr (slot map, redirect counts).
   const ClusterClient* cluster() const { return cluster_.get(); }
 
+  // A command without a key for the node that holds `key`: in a cluster the primary of its
+  // slot (ROLE, WAIT), else the one server.
+  RedisReply CommandAtPrimaryOf(std::string_view key, const std::vector<std::string>& args);
   // Waits until the writes so far reached `replicas` replicas (WAIT), at most `timeout_ms`;
-  // returns how many did. (Not in a cluster: WAIT is per node.)
-  int64_t WaitForReplicas(int64_t replicas, int64_t timeout_ms);
+  // returns how many did. In a cluster WAIT is per node: it goes to the primary of `key`'s
+  // slot, which holds the writes to wait for.
+  int64_t WaitForReplicas(int64_t replicas, int64_t timeout_ms, std::string_view key = {});
 
  private:
   RedisConnection(const RedisDeployment& deployment, int64_t timeout_ms);
