@@ -2,8 +2,8 @@
 // loopback (support/redis_cluster.h): bans made with the sidecar's CLI reach nginx; the exact
 // limit holds across two nodes with many keys (one script call per slot); the interval limit
 // converges; autoban bans; traffic counts land in Redis for `warden top`; warden_cache_serve
-// serves a warmed value; and slots migrated under traffic (ASK during, MOVED after) change no
-// answer.
+// serves a warmed value; slots migrated under traffic (ASK during, MOVED after) change no
+// answer; and a primary killed and failed over to its replica is followed.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -322,6 +322,63 @@ TEST_F(ClusterIntegrationTest, SlotsMigratedUnderTrafficChangeNoAnswer) {
   EXPECT_EQ(fresh, 6);
   RunWarden({.args = {"unban", Client(80)}, .redis = cluster_->url()});
   RunWarden({.args = {"unban", Client(81)}, .redis = cluster_->url()});
+}
+
+// A cluster with a replica per primary: the primary of the blacklist's slot is killed, its
+// replica promoted by the cluster; the node finds the new map (its commands to the dead primary
+// fail, which has it read the map again), a ban made after the failover reaches it, the list
+// from before is kept, and the exact limit is decided by Redis again.
+TEST(ClusterFailoverIntegrationTest, AKilledPrimaryIsFailedOverAndTheNodeFollows) {
+  RedisCluster::Options options;
+  options.replicas = 1;
+  RedisCluster cluster(options);
+  NginxServer::Options config;
+  config.workers = 1;
+  config.http = "warden_redis " + cluster.url() + " timeout=300ms;\n" +
+                "warden_limit_zone $binary_remote_addr zone=fo:1m rate=1r/m sync=exact;\n"
+                "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n  warden on;\n"
+                "  location / { }\n"
+                "  location /fo/ { warden_limit zone=fo burst=5 nodelay; alias @DIR@/html/; }\n"
+                "}\n";
+  NginxServer nginx(config);
+  auto get = [&](const std::string& path, int client) {
+    return HttpGet("127.0.0.1", nginx.port(), path, {}, 5s, Client(client)).status;
+  };
+  RunResult ban = RunWarden({.args = {"ban", Client(90)}, .redis = cluster.url()});
+  ASSERT_EQ(ban.exit_code, 0) << Show(ban);
+  ASSERT_TRUE(PollUntil([&] { return get("/", 90) == 403; }, 20s)) << nginx.ErrorLog();
+
+  const int slot = ClusterKeySlot(kSchema.BlacklistEntries());
+  const size_t old_primary = cluster.OwnerOf(slot);
+  cluster.node(old_primary).Kill();
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        try {
+          return cluster.OwnerOf(slot) != old_primary && cluster.WaitForState("ok", 100ms);
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      60s, 200ms));
+
+  ban = RunWarden({.args = {"ban", Client(91)}, .redis = cluster.url()});
+  ASSERT_EQ(ban.exit_code, 0) << Show(ban);
+  EXPECT_TRUE(PollUntil([&] { return get("/", 91) == 403; }, 30s)) << nginx.ErrorLog();
+  EXPECT_EQ(get("/", 90), 403) << "the list from before the failover is kept";
+  EXPECT_EQ(get("/", 92), 200);
+  // The exact limit is Redis's again: a fresh client gets exactly the burst, and its bucket is
+  // in the cluster.
+  int client = 100;
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        ++client;
+        int accepted = 0;
+        for (int i = 0; i < 8; ++i) accepted += get("/fo/", client) == 200;
+        const std::string key = BucketKey("fo", client);
+        return accepted == 6 && cluster.CommandFor(key, {"EXISTS", key}).integer == 1;
+      },
+      30s, 200ms))
+      << nginx.ErrorLog();
 }
 
 TEST_F(ClusterIntegrationTest, BadClusterAddressesFailConfigTest) {
