@@ -330,8 +330,8 @@ ngx_http_warden_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     /*
      * one name for a deployment, as the sidecar's (common/redis_deployment.h):
-     * host:port, unix:/path, redis://..., sentinel://h1,h2/MASTER; the
-     * messages never show a password
+     * host:port, unix:/path, redis://..., sentinel://h1,h2/MASTER,
+     * cluster://h1,h2; the messages never show a password
      */
 
     wmcf->redis = warden_redis_parse((const char *) value[1].data,

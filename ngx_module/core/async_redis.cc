@@ -34,6 +34,13 @@ std::string RedisEndpoint::Describe() const {
     }
     return out;
   }
+  if (!cluster_seeds.empty()) {
+    std::string out = "cluster via ";
+    for (size_t i = 0; i < cluster_seeds.size(); ++i) {
+      out += (i ? "," : "") + cluster_seeds[i].ToString();
+    }
+    return out;
+  }
   if (!unix_path.empty()) return "unix:" + unix_path;
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);

@@ -10,44 +10,13 @@
 #include "common/backoff.h"
 #include "common/clock.h"
 #include "common/redis_node_address.h"
+#include "core/async_client.h"
 #include "core/async_tls.h"
 
 struct redisAsyncContext;
 struct redisReply;
 
 namespace warden {
-
-class SentinelLocator;
-
-enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
-using LogFn = std::function<void(LogLevel, const std::string&)>;
-
-struct RedisEndpoint {
-  std::string host = "127.0.0.1";  // an IP literal: names are resolved at configuration time
-  int port = 6379;
-  std::string host_name;  // the host as configured (a name, or host again): what TLS checks
-  std::string unix_path;  // used instead of host:port when set
-  std::string user;       // an ACL user (AUTH user password); empty: AUTH password
-  std::string password;
-  int db = 0;
-  std::string prefix = "warden:";
-  int timeout_ms = 1000;
-  // sentinel://: the Sentinels (IP literals) and the master they monitor; host and port are
-  // then unused: the locator names the primary.
-  std::vector<RedisNodeAddress> sentinels;
-  std::vector<std::string> sentinel_names;  // each as configured, in the same order (for TLS)
-  // What the Sentinels are sent: sentinel_user/sentinel_password when configured, else the
-  // data nodes' user and password (RedisDeployment::SentinelCredentials).
-  std::string sentinel_user;
-  std::string sentinel_password;
-  std::string master_name;
-  // TLS on every connection (data nodes and Sentinels) when its context is set.
-  RedisTlsSettings tls;
-  // With sentinels: the worker's locator (it owns it; it outlives the connections).
-  SentinelLocator* locator = nullptr;
-
-  std::string Describe() const;
-};
 
 // One hiredis async connection on the host's event loop (the glue attaches it), that never
 // blocks its caller: commands are pipelined, each with a deadline; a connection that misses
@@ -58,36 +27,30 @@ struct RedisEndpoint {
 // suspect when it fails, and moves to a new primary as soon as the locator names one. With
 // the endpoint's TLS, the connection runs TLS under hiredis (core/async_tls.h): the glue drives
 // every connection through AsyncTls::HandleRead/HandleWrite.
-class AsyncRedis {
+class AsyncRedis final : public AsyncClient {
  public:
-  // Called with the reply, or with nullptr when the command failed (connection lost,
-  // deadline missed, shutting down). Error replies are passed as they are.
-  using Callback = std::function<void(redisReply*)>;
-  using AttachFn = std::function<bool(redisAsyncContext*)>;
-
   AsyncRedis(RedisEndpoint endpoint, std::string purpose, Clock clock, AttachFn attach, LogFn log);
-  ~AsyncRedis();
+  ~AsyncRedis() override;
   AsyncRedis(const AsyncRedis&) = delete;
   AsyncRedis& operator=(const AsyncRedis&) = delete;
 
-  // Connects when due, enforces deadlines. Call it periodically (every ~100 ms).
-  void Tick();
-  // False (and the callback is not called) when there is no connection right now.
-  bool Send(const std::vector<std::string>& args, int64_t budget_ms, Callback callback);
-  // From inside a callback: close once the pending replies are in (a protocol problem).
-  void DisconnectSoon(const std::string& why);
-  void Close();
+  void Tick() override;
+  bool Send(const std::vector<std::string>& args, int64_t budget_ms, Callback callback) override;
+  void DisconnectSoon(const std::string& why) override;
+  void Close() override;
 
   // Commands may be sent (with Sentinel: once ROLE said master).
-  bool connected() const { return ac_ != nullptr && ready_; }
+  bool connected() const override { return ac_ != nullptr && ready_; }
   // Runs after each (re)connection, before any other command may be sent.
-  void set_on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
-  const RedisEndpoint& endpoint() const { return endpoint_; }
-  const std::string& purpose() const { return purpose_; }
-  void Log(LogLevel level, const std::string& msg) const { log_(level, msg); }
-  // Marks Redis as answering again after an outage (logged once).
-  void MarkHealthy();
-  uint64_t errors() const { return errors_; }
+  void set_on_connect(std::function<void()> fn) override { on_connect_ = std::move(fn); }
+  const RedisEndpoint& endpoint() const override { return endpoint_; }
+  const std::string& purpose() const override { return purpose_; }
+  void Log(LogLevel level, const std::string& msg) const override { log_(level, msg); }
+  void MarkHealthy() override;
+  uint64_t errors() const override { return errors_; }
+  void ForEachConnection(const std::function<void(const AsyncRedis&)>& fn) const override {
+    fn(*this);
+  }
   // The last failure (connection or command; never a password) and when (0: none yet), for the
   // node's heartbeat.
   const std::string& last_error() const { return last_error_; }

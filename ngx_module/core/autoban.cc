@@ -64,6 +64,6 @@ bool Autoban::Strike(const IpAddress& addr, int64_t now_ms, uint32_t* strikes) {
   return true;
 }
 
-void Autoban::Flush(AsyncRedis* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
+void Autoban::Flush(AsyncClient* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
 
 }  // namespace warden

@@ -5,7 +5,7 @@
 
 #include "common/address.h"
 #include "common/redis_schema.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/ban_queue.h"
 #include "core/blacklist_table.h"
 #include "core/shm_map.h"
@@ -42,7 +42,7 @@ class Autoban {
   Cidr Scope(const IpAddress& addr) const;
 
   // Sends bans not yet in Redis. Called from the worker's tick; `redis` may be null.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema);
+  void Flush(AsyncClient* redis, const RedisSchema& schema);
 
   const AutobanRule& rule() const { return rule_; }
   uint64_t bans() const { return bans_; }

@@ -53,7 +53,7 @@ void BanQueue::Ban(BanRequest request, int64_t now_ms) {
   }
 }
 
-void BanQueue::Flush(AsyncRedis* redis, const RedisSchema& schema) {
+void BanQueue::Flush(AsyncClient* redis, const RedisSchema& schema) {
   if (!redis || in_flight_ || queued_.empty() || !redis->connected()) return;
   const BanRequest& ban = queued_.front();
   std::random_device rd;

@@ -6,7 +6,7 @@
 
 #include "common/address.h"
 #include "common/redis_schema.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/blacklist_table.h"
 
 namespace warden {
@@ -57,7 +57,7 @@ class BanQueue {
 
   void Ban(BanRequest request, int64_t now_ms);
   // Sends the bans not yet in Redis, one script call in flight at a time; `redis` may be null.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema);
+  void Flush(AsyncClient* redis, const RedisSchema& schema);
 
   // Bans that did not get into Redis because the queue was full (logged as they happen).
   uint64_t dropped() const { return dropped_; }

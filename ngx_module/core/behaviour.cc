@@ -262,7 +262,7 @@ std::vector<Behaviour::Hot> Behaviour::HotBuckets(int64_t now_ms,
   return out;
 }
 
-void Behaviour::PushHot(AsyncRedis* redis, const RedisSchema& schema, const std::string& node,
+void Behaviour::PushHot(AsyncClient* redis, const RedisSchema& schema, const std::string& node,
                         int64_t now_ms) {
   if (!redis || !redis->connected() || (hot_.empty() && gone_.empty())) return;
   std::vector<Hot> hot = HotBuckets(now_ms, &gone_);

@@ -11,7 +11,7 @@
 
 #include "common/address.h"
 #include "common/redis_schema.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/ban_queue.h"
 #include "core/blacklist_table.h"
 #include "core/shm_map.h"
@@ -94,7 +94,7 @@ class Behaviour {
   double Level(const IpAddress& addr, int64_t now_ms);
 
   // Sends bans not yet in Redis. Called from the worker's tick; `redis` may be null.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
+  void Flush(AsyncClient* redis, const RedisSchema& schema) { queue_.Flush(redis, schema); }
 
   // The buckets this worker saw at least half full, for `warden behaviour status`: their fill
   // (level / capacity) by now, as pushed to the sorted set `bh:hot:<rule>` (member
@@ -106,7 +106,7 @@ class Behaviour {
   std::vector<Hot> HotBuckets(int64_t now_ms, std::vector<std::string>* drained);
   // ZADD/ZREM of the hot buckets into `bh:hot:<rule>`, which expires a minute after the last
   // push. Called from the worker's tick every few seconds.
-  void PushHot(AsyncRedis* redis, const RedisSchema& schema, const std::string& node,
+  void PushHot(AsyncClient* redis, const RedisSchema& schema, const std::string& node,
                int64_t now_ms);
   static constexpr size_t kMaxHot = 256;
 

@@ -30,13 +30,16 @@ bool IsArray(const redisReply* r, size_t min_elements) {
 }  // namespace
 
 BlacklistSync::BlacklistSync(RedisEndpoint endpoint, BlacklistTable* table, int32_t pid,
-                             Clock clock, AsyncRedis::AttachFn attach, LogFn log)
-    : schema_(endpoint.prefix),
+                             Clock clock, AsyncClient::AttachFn attach, LogFn log)
+    : schema_(endpoint.Schema()),
       table_(table),
       pid_(pid),
       clock_(clock),
-      redis_(std::move(endpoint), "blacklist sync", clock, std::move(attach), std::move(log)) {
-  redis_.set_on_connect([this] { SendHello(false); });
+      redis_(AsyncClient::Open(std::move(endpoint), "blacklist sync", clock, std::move(attach),
+                               std::move(log))) {
+  redis_->set_on_connect([this] {
+    if (!step_in_flight_) SendHello(false);
+  });
 }
 
 BlacklistSync::~BlacklistSync() { Shutdown(); }
@@ -44,7 +47,7 @@ BlacklistSync::~BlacklistSync() { Shutdown(); }
 void BlacklistSync::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  redis_.Close();
+  redis_->Close();
   if (leader_) table_->ResignLeadership(pid_);
   leader_ = false;
 }
@@ -54,7 +57,7 @@ void BlacklistSync::Tick() {
   int64_t now = clock_();
   leader_ = table_->TryLead(pid_, now, kLeaseMs);
   if (!leader_) {
-    redis_.Close();
+    redis_->Close();
     held_ = false;  // a leader again loads in full, and decides again
     return;
   }
@@ -63,25 +66,35 @@ void BlacklistSync::Tick() {
     BlacklistTable::WriteBatch batch(*table_, pid_);
     batch.Sweep(now, kSweepSlotsPerTick);
   }
-  redis_.Tick();
-  if (held_ && redis_.connected() && now >= next_accept_check_ms_) {
+  redis_->Tick();
+  if (!step_in_flight_ && redis_->connected()) SendHello(false);
+  if (held_ && redis_->connected() && now >= next_accept_check_ms_) {
     next_accept_check_ms_ = now + kAcceptCheckMs;
-    redis_.Send({"GET", schema_.BlacklistAccept()}, redis_.endpoint().timeout_ms,
-                [this](redisReply* r) { OnAccept(r); });
+    redis_->Send({"GET", schema_.BlacklistAccept()}, redis_->endpoint().timeout_ms,
+                 [this](redisReply* r) { OnAccept(r); });
   }
 }
 
 template <void (BlacklistSync::*Handler)(redisReply*)>
-AsyncRedis::Callback BlacklistSync::Handle(const char* what) {
+AsyncClient::Callback BlacklistSync::Handle(const char* what) {
   return [this, what](redisReply* r) {
+    step_in_flight_ = false;
     if (!r) return;  // the connection failed: it reconnects and says hello again
     if (r->type == REDIS_REPLY_ERROR) {
-      redis_.DisconnectSoon(std::string(what) + " failed: " + std::string(r->str, r->len));
+      redis_->DisconnectSoon(std::string(what) + " failed: " + std::string(r->str, r->len));
       return;
     }
     last_contact_ms_ = clock_();
     (this->*Handler)(r);
   };
+}
+
+void BlacklistSync::SendStep(std::vector<std::string> args, int64_t budget_ms,
+                             AsyncClient::Callback done) {
+  // Set first: sending may connect a cluster's primary, whose on_connect must not start a
+  // second chain.
+  step_in_flight_ = true;
+  step_in_flight_ = redis_->Send(args, budget_ms, std::move(done));
 }
 
 std::string BlacklistSync::NewEpoch() {
@@ -96,18 +109,18 @@ void BlacklistSync::SendHello(bool force_full) {
   auto state = table_->ReadSyncState();
   std::string resume_from = (!force_full && state.loaded) ? state.stream_id : "";
   force_full_ = force_full;
-  redis_.Send({"EVAL", RedisSchema::kSyncHelloScript, "3", schema_.BlacklistEpoch(),
-               schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from, NewEpoch()},
-              redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnHello>("sync hello"));
+  SendStep({"EVAL", RedisSchema::kSyncHelloScript, "3", schema_.BlacklistEpoch(),
+            schema_.BlacklistSeq(), schema_.BlacklistLog(), resume_from, NewEpoch()},
+           redis_->endpoint().timeout_ms, Handle<&BlacklistSync::OnHello>("sync hello"));
 }
 
 void BlacklistSync::OnHello(redisReply* r) {
   if (!IsArray(r, 4) || r->element[1]->type != REDIS_REPLY_INTEGER ||
       r->element[3]->type != REDIS_REPLY_INTEGER) {
-    redis_.DisconnectSoon("unexpected reply to the sync hello script");
+    redis_->DisconnectSoon("unexpected reply to the sync hello script");
     return;
   }
-  redis_.MarkHealthy();
+  redis_->MarkHealthy();
   bool forced = force_full_;
   std::string epoch = Str(r->element[0]);
   auto seq = static_cast<uint64_t>(r->element[1]->integer);
@@ -126,8 +139,8 @@ void BlacklistSync::OnHello(redisReply* r) {
     std::string why = epoch != state.epoch ? "redis holds another data set (epoch changed)"
                       : seq < state.seq    ? "redis went back in time (sequence number fell)"
                                            : "the last applied change was trimmed from the log";
-    redis_.Log(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
-                                    "; reloading the whole list");
+    redis_->Log(LogLevel::kInfo, "cannot continue the blacklist change stream: " + why +
+                                     "; reloading the whole list");
   }
   load_epoch_ = epoch;
   load_stream_id_ = last_id.empty() ? "0-0" : last_id;
@@ -147,15 +160,14 @@ void BlacklistSync::OnHello(redisReply* r) {
 }
 
 void BlacklistSync::SendScan() {
-  redis_.Send(
-      {"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT", std::to_string(kScanCount)},
-      redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnScan>("HSCAN"));
+  SendStep({"HSCAN", schema_.BlacklistEntries(), scan_cursor_, "COUNT", std::to_string(kScanCount)},
+           redis_->endpoint().timeout_ms, Handle<&BlacklistSync::OnScan>("HSCAN"));
 }
 
 void BlacklistSync::OnScan(redisReply* r) {
   if (!IsArray(r, 2) || r->element[0]->type != REDIS_REPLY_STRING ||
       r->element[1]->type != REDIS_REPLY_ARRAY) {
-    redis_.DisconnectSoon("unexpected reply to HSCAN");
+    redis_->DisconnectSoon("unexpected reply to HSCAN");
     return;
   }
   int64_t now = clock_();
@@ -170,7 +182,7 @@ void BlacklistSync::OnScan(redisReply* r) {
       auto entry = BlacklistEntry::Decode(field, value, &error);
       if (!entry) {
         if (++load_skipped_ <= kMalformedLogLimit) {
-          redis_.Log(LogLevel::kWarn, "skipping malformed blacklist entry in redis: " + error);
+          redis_->Log(LogLevel::kWarn, "skipping malformed blacklist entry in redis: " + error);
         }
         continue;
       }
@@ -188,18 +200,18 @@ void BlacklistSync::OnScan(redisReply* r) {
     // follow are applied to the new one, which becomes live once the operator accepts it.
     RecordLoad(/*commit=*/false);
     next_accept_check_ms_ = 0;
-    redis_.Log(LogLevel::kError,
-               "redis holds " + std::to_string(load_entries_) +
-                   " blacklist entries where this node has " + std::to_string(load_prev_entries_) +
-                   " (was it restarted without persistence, flushed, or failed over to an empty "
-                   "replica?): keeping this node's list and applying new changes on top; if "
-                   "the new data set is right, run `warden sync --accept-empty`");
+    redis_->Log(LogLevel::kError,
+                "redis holds " + std::to_string(load_entries_) +
+                    " blacklist entries where this node has " + std::to_string(load_prev_entries_) +
+                    " (was it restarted without persistence, flushed, or failed over to an empty "
+                    "replica?): keeping this node's list and applying new changes on top; if "
+                    "the new data set is right, run `warden sync --accept-empty`");
     SendRead();
     return;
   }
   RecordLoad(/*commit=*/true);
   auto stats = table_->ReadStats();
-  redis_.Log(
+  redis_->Log(
       LogLevel::kInfo,
       "blacklist loaded from redis: " + std::to_string(load_entries_) + " entries in " +
           std::to_string(clock_() - load_started_ms_) + " ms" +
@@ -234,21 +246,21 @@ void BlacklistSync::OnAccept(redisReply* r) {
     load_seq_ = state.seq;
   }
   RecordLoad(/*commit=*/true);
-  redis_.Log(LogLevel::kWarn, "the operator accepted redis's blacklist (epoch " + load_epoch_ +
-                                  "): entries only this node had are dropped");
+  redis_->Log(LogLevel::kWarn, "the operator accepted redis's blacklist (epoch " + load_epoch_ +
+                                   "): entries only this node had are dropped");
 }
 
 void BlacklistSync::SendRead() {
   auto state = table_->ReadSyncState();
-  redis_.Send({"XREAD", "COUNT", std::to_string(kScanCount), "BLOCK", std::to_string(kBlockMs),
-               "STREAMS", schema_.BlacklistLog(), state.stream_id},
-              kBlockMs + redis_.endpoint().timeout_ms, Handle<&BlacklistSync::OnRead>("XREAD"));
+  SendStep({"XREAD", "COUNT", std::to_string(kScanCount), "BLOCK", std::to_string(kBlockMs),
+            "STREAMS", schema_.BlacklistLog(), state.stream_id},
+           kBlockMs + redis_->endpoint().timeout_ms, Handle<&BlacklistSync::OnRead>("XREAD"));
 }
 
 void BlacklistSync::OnRead(redisReply* r) {
   std::optional<std::vector<StreamChange>> changes = ParseStreamChanges(r);
   if (!changes) {
-    redis_.DisconnectSoon("unexpected reply to XREAD");
+    redis_->DisconnectSoon("unexpected reply to XREAD");
     return;
   }
   if (r->type == REDIS_REPLY_NIL) {  // nothing changed within the block time
@@ -263,9 +275,9 @@ void BlacklistSync::OnRead(redisReply* r) {
     for (int n = 0; n < kWriteBatch && i < changes->size(); ++n, ++i) {
       const StreamChange& c = (*changes)[i];
       if (c.seq != expected) {
-        redis_.Log(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
-                                        std::to_string(expected) + ", got " +
-                                        std::to_string(c.seq) + "); reloading the whole list");
+        redis_->Log(LogLevel::kWarn, "gap in the blacklist change stream (expected change " +
+                                         std::to_string(expected) + ", got " +
+                                         std::to_string(c.seq) + "); reloading the whole list");
         gap = true;
         break;
       }
@@ -294,17 +306,17 @@ void BlacklistSync::Apply(const std::string& op, const std::string& entry, const
     if (e) {
       batch->Upsert(e->cidr, e->expires_ms, e->source);
     } else {
-      redis_.Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
+      redis_->Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
     }
   } else if (op == "del") {
     if (auto cidr = Cidr::Parse(entry, &error)) {
       batch->Remove(*cidr);
     } else {
-      redis_.Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
+      redis_->Log(LogLevel::kWarn, "skipping malformed blacklist change " + id + ": " + error);
     }
   } else {
-    redis_.Log(LogLevel::kWarn,
-               "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
+    redis_->Log(LogLevel::kWarn,
+                "skipping blacklist change " + id + " with unknown op \"" + op + "\"");
   }
   // The position is saved with the change itself, so a new leader resumes exactly here.
   auto& state = batch->sync_state();

@@ -3,10 +3,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/redis_schema.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/blacklist_table.h"
 #include "core/node_report.h"
 
@@ -22,7 +23,7 @@ namespace warden {
 class BlacklistSync {
  public:
   BlacklistSync(RedisEndpoint endpoint, BlacklistTable* table, int32_t pid, Clock clock,
-                AsyncRedis::AttachFn attach, LogFn log);
+                AsyncClient::AttachFn attach, LogFn log);
   ~BlacklistSync();
   BlacklistSync(const BlacklistSync&) = delete;
   BlacklistSync& operator=(const BlacklistSync&) = delete;
@@ -32,14 +33,14 @@ class BlacklistSync {
   void Shutdown();
 
   bool leader() const { return leader_; }
-  bool connected() const { return redis_.connected(); }
-  uint64_t redis_errors() const { return redis_.errors(); }
+  bool connected() const { return redis_->connected(); }
+  uint64_t redis_errors() const { return redis_->errors(); }
   // When Redis last answered the sync (0: never): the sync lag the metrics show.
   int64_t last_contact_ms() const { return last_contact_ms_; }
   // The last additions this worker applied from the change stream, with when (its heartbeat's
   // ban propagation times); a new leader starts with none.
   const AppliedRing& applied() const { return applied_; }
-  const AsyncRedis& redis() const { return redis_; }
+  const AsyncClient& redis() const { return *redis_; }
 
   static constexpr int64_t kLeaseMs = 3000;
   static constexpr int kBlockMs = 1000;
@@ -68,7 +69,9 @@ class BlacklistSync {
   void RecordLoad(bool commit);
   // Wraps a handler: ignores failures (the connection handles them), reports error replies.
   template <void (BlacklistSync::*Handler)(redisReply*)>
-  AsyncRedis::Callback Handle(const char* what);
+  AsyncClient::Callback Handle(const char* what);
+  // Sends one step of the hello / load / read chain (one is on its way at a time).
+  void SendStep(std::vector<std::string> args, int64_t budget_ms, AsyncClient::Callback done);
   void Apply(const std::string& op, const std::string& entry, const std::string& value,
              uint64_t seq, const std::string& id, BlacklistTable::WriteBatch* batch);
   std::string NewEpoch();
@@ -77,7 +80,10 @@ class BlacklistSync {
   BlacklistTable* table_;
   int32_t pid_;
   Clock clock_;
-  AsyncRedis redis_;
+  std::unique_ptr<AsyncClient> redis_;
+  // A step of the chain is on its way: a reconnection (or, in a cluster, a primary's) does
+  // not start a second chain, and a chain a cluster's failure broke is started again by Tick.
+  bool step_in_flight_ = false;
   bool leader_ = false;
   bool shut_down_ = false;
   bool force_full_ = false;

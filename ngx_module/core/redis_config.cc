@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "common/redis_schema.h"
 #include "common/redis_tls.h"
 
 namespace warden {
@@ -99,10 +100,11 @@ bool RedisConfig::Finish(std::string* error) {
     *error = "invalid redis parameters: " + why;
     return false;
   }
-  if (deployment_.kind == RedisDeployment::Kind::kCluster) {
-    *error =
-        "the nginx module does not talk to Redis Cluster yet; use a single server or "
-        "sentinel:// (docs/topology.md)";
+  const RedisSchema::Layout layout = deployment_.kind == RedisDeployment::Kind::kCluster
+                                         ? RedisSchema::Layout::kCluster
+                                         : RedisSchema::Layout::kSingle;
+  if (!RedisSchema::CheckPrefix(prefix_, layout, &why)) {
+    *error = "invalid redis prefix: " + why;
     return false;
   }
   RedisEndpoint ep;
@@ -134,6 +136,13 @@ bool RedisConfig::Finish(std::string* error) {
       if (!Resolve(s.host, &resolved.host, error)) return false;
       ep.sentinels.push_back(std::move(resolved));
       ep.sentinel_names.push_back(s.host);
+    }
+  } else if (deployment_.kind == RedisDeployment::Kind::kCluster) {
+    for (const RedisNodeAddress& seed : deployment_.servers) {
+      RedisNodeAddress resolved{"", seed.port};
+      if (!Resolve(seed.host, &resolved.host, error)) return false;
+      ep.cluster_seeds.push_back(std::move(resolved));
+      ep.cluster_seed_names.push_back(seed.host);
     }
   } else {
     const RedisNodeAddress& server = deployment_.servers.front();

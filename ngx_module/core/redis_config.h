@@ -5,12 +5,13 @@
 #include <string_view>
 
 #include "common/redis_deployment.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 
 namespace warden {
 
 // `warden_redis`'s arguments, read when nginx reads its configuration: the address in any form
-// common/redis_deployment.h names (host:port, unix:/path, redis://..., sentinel://...), then
+// common/redis_deployment.h names (host:port, unix:/path, redis://..., sentinel://...,
+// cluster://...), then
 // one `key=value` argument each (its options, and the module's own prefix=). Host names are
 // resolved here, in the master, once: hiredis would resolve with blocking calls in a worker.
 // No message shows a password or an option's value.
@@ -18,7 +19,7 @@ class RedisConfig {
  public:
   static std::optional<RedisConfig> Parse(std::string_view address, std::string* error);
   bool Option(std::string_view argument, std::string* error);
-  // Checks the options together, refuses what the module cannot do yet (Cluster), reads the
+  // Checks the options together (db 0 and a prefix without braces in a cluster), reads the
   // TLS files into a context (the workers inherit it) and resolves the host names.
   bool Finish(std::string* error);
 

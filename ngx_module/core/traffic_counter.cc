@@ -445,7 +445,7 @@ TrafficCounter::AddressProfile TrafficCounter::TakeProfile(const IpAddress::Byte
   return out;
 }
 
-void TrafficCounter::Flush(AsyncRedis* redis, const RedisSchema& schema, int64_t minute) {
+void TrafficCounter::Flush(AsyncClient* redis, const RedisSchema& schema, int64_t minute) {
   if (in_flight_ || !redis || !redis->connected()) return;
   Fold();
   std::vector<std::string> keys;

@@ -9,7 +9,7 @@
 #include "common/address.h"
 #include "common/distinct_paths.h"
 #include "common/redis_schema.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/node_stats.h"
 #include "core/shm_map.h"
 
@@ -112,7 +112,7 @@ class TrafficCounter {
   // Leader only: sends the counts and decisions gathered since the last flush, counted in
   // `minute` (Unix seconds / 60 by Redis's clock, as the node estimates it: the keys are named
   // before the script runs); one script call per batch.
-  void Flush(AsyncRedis* redis, const RedisSchema& schema, int64_t minute);
+  void Flush(AsyncClient* redis, const RedisSchema& schema, int64_t minute);
   // The node's decisions since the last flush ("pass=12 block=3 country=1"), cleared. Needs
   // the zone's lock held (Flush takes it).
   std::string TakeDecided();

@@ -9,9 +9,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/cluster_slots.h"
+#include "core/async_redis.h"
+
 namespace warden {
 
-Worker::Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log)
+Worker::Worker(int32_t pid, Clock clock, AsyncClient::AttachFn attach, LogFn log)
     : pid_(pid),
       clock_(std::move(clock)),
       attach_(std::move(attach)),
@@ -171,22 +174,69 @@ void Worker::FlushExact() {
         g.last = i;
       }
     }
-    // The script and its command go in the first two, at each send (SendExact).
-    std::vector<std::string>& args = call->args;
-    args = {"", "", std::to_string(groups.size())};
-    args.reserve(3 + 4 * groups.size());
+    std::vector<std::string> keys;
+    keys.reserve(groups.size());
     for (const ExactGroup& g : groups) {
       const ExactRequest& head = batch[g.first];
-      args.push_back(LimitBucketKey(*schema_, *head.zone_name, head.stored_key));
+      keys.push_back(LimitBucketKey(*schema_, *head.zone_name, head.stored_key));
     }
-    for (const ExactGroup& g : groups) {
-      const LeakyBucketParams& p = batch[g.first].params;
-      args.push_back(std::to_string(p.rate));
-      args.push_back(std::to_string(p.burst));
-      args.push_back(std::to_string(g.count));
+    if (!schema_->cluster()) {
+      BuildExactArgs(call.get(), std::move(keys));
+      // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
+      SendExact(call, !exact_sha_.empty());
+      continue;
     }
-    // EVALSHA once the script is loaded on this connection: a group costs a few dozen bytes.
-    SendExact(call, !exact_sha_.empty());
+    // A Redis Cluster: one call per slot (each bucket has a slot of its own), each with its
+    // groups and their requests in arrival order; the client pipelines the calls per node.
+    std::vector<std::shared_ptr<ExactCall>> calls;
+    std::vector<std::vector<std::string>> call_keys;
+    std::vector<size_t> call_of_group(groups.size());
+    std::vector<size_t> index_in_call(groups.size());
+    {
+      std::unordered_map<int, size_t> call_of_slot;
+      for (size_t gi = 0; gi < groups.size(); ++gi) {
+        auto it = call_of_slot.try_emplace(ClusterKeySlot(keys[gi]), calls.size()).first;
+        if (it->second == calls.size()) {
+          calls.push_back(std::make_shared<ExactCall>());
+          call_keys.emplace_back();
+        }
+        ExactCall& c = *calls[it->second];
+        call_of_group[gi] = it->second;
+        index_in_call[gi] = c.groups.size();
+        c.groups.push_back(ExactGroup{0, 0, groups[gi].count});
+        call_keys[it->second].push_back(std::move(keys[gi]));
+      }
+    }
+    std::vector<bool> placed(groups.size(), false);
+    for (size_t i = 0; i < n; ++i) {
+      ExactRequest& req = batch[i];
+      const size_t gi = req.group;
+      ExactCall& c = *calls[call_of_group[gi]];
+      ExactGroup& g = c.groups[index_in_call[gi]];
+      if (!placed[gi]) g.first = c.batch.size();
+      placed[gi] = true;
+      g.last = c.batch.size();
+      req.group = index_in_call[gi];
+      c.batch.push_back(std::move(req));
+    }
+    for (size_t c = 0; c < calls.size(); ++c) {
+      BuildExactArgs(calls[c].get(), std::move(call_keys[c]));
+      SendExact(calls[c], !exact_sha_.empty());
+    }
+  }
+}
+
+void Worker::BuildExactArgs(ExactCall* call, std::vector<std::string> keys) {
+  // The script and its command go in the first two, at each send (SendExact).
+  std::vector<std::string>& args = call->args;
+  args = {"", "", std::to_string(call->groups.size())};
+  args.reserve(3 + 4 * call->groups.size());
+  for (std::string& key : keys) args.push_back(std::move(key));
+  for (const ExactGroup& g : call->groups) {
+    const LeakyBucketParams& p = call->batch[g.first].params;
+    args.push_back(std::to_string(p.rate));
+    args.push_back(std::to_string(p.burst));
+    args.push_back(std::to_string(g.count));
   }
 }
 
@@ -262,7 +312,7 @@ void Worker::OpenRequestRedis() {
   std::string purpose =
       exact ? (cache_enabled_ ? "exact rate limits and cache serving" : "exact rate limits")
             : "cache serving";
-  exact_redis_ = std::make_unique<AsyncRedis>(*endpoint_, purpose, clock_, attach_, log_);
+  exact_redis_ = AsyncClient::Open(*endpoint_, purpose, clock_, attach_, log_);
   exact_redis_->set_on_connect([this] {
     exact_sha_.clear();
     LoadExactScript();
@@ -373,14 +423,14 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
         [this](const std::string& from, const std::string& to) { NotePrimary(from, to); });
     endpoint.locator = locator_.get();
   }
-  schema_ = std::make_unique<RedisSchema>(endpoint.prefix);
+  schema_ = std::make_unique<RedisSchema>(endpoint.Schema());
   endpoint_ = endpoint;
   if (cache_enabled_ ||
       std::any_of(zones_.begin(), zones_.end(), [](const auto& z) { return z->sync_ms < 0; })) {
     OpenRequestRedis();
   }
   if (!autobans_.empty() || !behaviours_.empty()) {
-    autoban_redis_ = std::make_unique<AsyncRedis>(endpoint, "autoban", clock_, attach_, log_);
+    autoban_redis_ = AsyncClient::Open(endpoint, "autoban", clock_, attach_, log_);
   }
   if (blacklist_.attached()) {
     blacklist_sync_ =
@@ -391,9 +441,9 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
   // The leader's pushes: limit counts, traffic counts and the node's heartbeat (which needs a
   // leader, hence the blacklist zone every configuration with Redis has).
   if (!any_sync && !traffic_ && !blacklist_sync_) return;
-  commands_ = std::make_unique<AsyncRedis>(
-      endpoint, "limit sync, traffic counts and node heartbeat", clock_, attach_, log_);
-  RedisSchema schema(endpoint.prefix);
+  commands_ = AsyncClient::Open(endpoint, "limit sync, traffic counts and node heartbeat", clock_,
+                                attach_, log_);
+  RedisSchema schema = endpoint.Schema();
   for (auto& z : zones_) {
     if (z->sync_ms <= 0) continue;
     z->sync = std::make_unique<LimitSync>(z->name, z->rate, z->sync_ms, z->limiter.get(),
@@ -553,10 +603,13 @@ NodeReport Worker::Report(int64_t now_ms) const {
     r.shm.push_back({"warden_behaviour:" + behaviours_[i]->rule().name, st.entries,
                      st.slots * 85 / 100, behaviour_bytes_[i]});
   }
-  auto connection = [&](const AsyncRedis* c) {
-    if (!c) return;
-    r.redis.push_back(
-        {c->purpose(), c->connected(), c->errors(), c->last_error(), c->last_error_ms()});
+  auto connection = [&](const AsyncClient* client) {
+    if (!client) return;
+    // One entry per server connection: a cluster's name their node in their purpose.
+    client->ForEachConnection([&](const AsyncRedis& c) {
+      r.redis.push_back(
+          {c.purpose(), c.connected(), c.errors(), c.last_error(), c.last_error_ms()});
+    });
   };
   if (blacklist_sync_) connection(&blacklist_sync_->redis());
   connection(commands_.get());

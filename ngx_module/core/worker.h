@@ -11,7 +11,7 @@
 
 #include "common/cache_value.h"
 #include "common/circuit_breaker.h"
-#include "core/async_redis.h"
+#include "core/async_client.h"
 #include "core/autoban.h"
 #include "core/behaviour.h"
 #include "core/blacklist_sync.h"
@@ -32,7 +32,7 @@ namespace warden {
 // step with the fleet. The glue calls Tick() every next_tick_ms().
 class Worker {
  public:
-  Worker(int32_t pid, Clock clock, AsyncRedis::AttachFn attach, LogFn log);
+  Worker(int32_t pid, Clock clock, AsyncClient::AttachFn attach, LogFn log);
   ~Worker();
 
   // How this node is known to the fleet (warden_node; default the host name), what it runs,
@@ -78,8 +78,9 @@ class Worker {
                   bool fail_closed, LeakyBucketVerdict* out, ExactDone done);
   // A request gave up waiting for Redis: counts against the circuit.
   void ExactTimedOut() { breaker_.OnFailure(clock_()); }
-  // Sends the requests LimitExact queued, in one script call per kExactBatch. The glue calls
-  // it once per event-loop turn, after the turn's requests have been queued.
+  // Sends the requests LimitExact queued, in one script call per kExactBatch (in a Redis
+  // Cluster, one per slot of its buckets, pipelined per node). The glue calls it once per
+  // event-loop turn, after the turn's requests have been queued.
   void FlushExact();
   bool exact_queued() const { return !exact_batch_.empty(); }
   static constexpr size_t kExactBatch = 256;
@@ -148,7 +149,7 @@ class Worker {
 
   int32_t pid_;
   Clock clock_;
-  AsyncRedis::AttachFn attach_;
+  AsyncClient::AttachFn attach_;
   LogFn log_;
   // sentinel://: finds the primary for every connection below (declared first: it outlives
   // them).
@@ -161,12 +162,12 @@ class Worker {
   int64_t next_hot_push_ms_ = 0;
   int worker_ = 0;
   std::unique_ptr<BlacklistSync> blacklist_sync_;
-  std::unique_ptr<AsyncRedis> commands_;
+  std::unique_ptr<AsyncClient> commands_;
   // The cache reads on their way to Redis, by key, with the requests waiting on each
   // (declared before the connection whose callbacks use it).
   std::unordered_map<std::string, std::vector<CacheDone>> cache_reads_;
-  std::unique_ptr<AsyncRedis> exact_redis_;  // every worker with sync=exact zones or the cache
-  std::optional<RedisEndpoint> endpoint_;    // set by ConnectRedis
+  std::unique_ptr<AsyncClient> exact_redis_;  // every worker with sync=exact zones or the cache
+  std::optional<RedisEndpoint> endpoint_;     // set by ConnectRedis
   bool cache_enabled_ = false;
   uint32_t cache_problems_logged_ = 0;  // a bit per CacheValue::Problem
   CircuitBreaker breaker_;
@@ -195,6 +196,8 @@ class Worker {
     // per group
     std::vector<std::string> args;
   };
+  // The call's args from its groups and their buckets' keys (one per group, in order).
+  static void BuildExactArgs(ExactCall* call, std::vector<std::string> keys);
   void SendExact(std::shared_ptr<ExactCall> call, bool by_sha);
   void FailExact(std::vector<ExactRequest>& batch);
   void LoadExactScript();
@@ -207,7 +210,7 @@ class Worker {
   std::vector<std::unique_ptr<Ban>> autobans_;
   std::vector<std::unique_ptr<Behaviour>> behaviours_;
   // every worker with autoban or behaviour rules: bans go out from where they fall
-  std::unique_ptr<AsyncRedis> autoban_redis_;
+  std::unique_ptr<AsyncClient> autoban_redis_;
   std::unique_ptr<RedisSchema> schema_;
   std::string node_name_;
   std::string nginx_version_;

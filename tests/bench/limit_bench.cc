@@ -1,10 +1,14 @@
 // `make bench` for rate limits: wrk against stock nginx, nginx's limit_req, Warden's interval
 // mode and Warden's exact mode, in one run, alternating rounds; each with a limit high enough
-// that nothing is refused, then with one attacker key far over its limit.
+// that nothing is refused, then with one attacker key far over its limit. With --cluster, the
+// exact mode with one key per connection also against a 3-primary Redis Cluster in the same
+// run (each bucket its own slot: one script call per slot, pipelined per node), and the ratio
+// to the same against one Redis.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -15,6 +19,7 @@
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/process.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 
 using namespace warden::test;
@@ -78,10 +83,16 @@ NginxServer::Options Server(const std::string& http, const std::string& ok_locat
 
 int main(int argc, char** argv) {
   int seconds = 2, rounds = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool with_cluster = false;
+  for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
-    if (k == "--seconds") seconds = std::stoi(argv[i + 1]);
-    if (k == "--rounds") rounds = std::stoi(argv[i + 1]);
+    if (k == "--cluster") {
+      with_cluster = true;
+    } else if (k == "--seconds" && i + 1 < argc) {
+      seconds = std::stoi(argv[++i]);
+    } else if (k == "--rounds" && i + 1 < argc) {
+      rounds = std::stoi(argv[++i]);
+    }
   }
   RedisServer redis;
   std::string redis_line = "warden_redis 127.0.0.1:" + std::to_string(redis.port()) + ";\n";
@@ -116,6 +127,17 @@ int main(int argc, char** argv) {
                                              "warden_limit_zone $connection zone=ok_exact_conn:10m "
                                              "rate=1000000r/s sync=exact;\n",
                                 "warden_limit zone=ok_exact_conn burst=1000 nodelay;", "", true));
+  // --cluster: the same as exact_keys against three primaries.
+  std::unique_ptr<RedisCluster> cluster;
+  std::unique_ptr<NginxServer> exact_cluster;
+  if (with_cluster) {
+    cluster = std::make_unique<RedisCluster>();
+    exact_cluster = std::make_unique<NginxServer>(
+        Server("warden_redis " + cluster->url() + ";\nwarden_top_zone off;\n" +
+                   "warden_limit_zone $connection zone=ok_exact_conn:10m "
+                   "rate=1000000r/s sync=exact;\n",
+               "warden_limit zone=ok_exact_conn burst=1000 nodelay;", "", true));
+  }
   std::this_thread::sleep_for(500ms);  // workers connect to Redis
 
   struct Target {
@@ -130,6 +152,8 @@ int main(int argc, char** argv) {
                                  {"warden sync=100ms", &interval, {}, {}, {}, {}},
                                  {"warden sync=exact", &exact, {}, {}, {}, {}},
                                  {"  key per connection", &exact_keys, {}, {}, {}, {}}};
+  if (exact_cluster)
+    targets.push_back({"  same, 3-primary cluster", exact_cluster.get(), {}, {}, {}, {}});
 
   std::printf(
       "== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
@@ -137,17 +161,25 @@ int main(int argc, char** argv) {
       seconds, rounds, warden::bench::LoadAverage());
   std::vector<double> interval_vs_limit_req, exact_vs_plain, exact_keys_vs_plain;
   std::vector<double> interval_vs_limit_req_cpu, exact_vs_plain_cpu;
+  std::vector<double> cluster_vs_single;
+  // The CPU of the Redis a target uses: the one server, or every node of the cluster.
+  auto redis_cpu = [&](const Target& target) {
+    if (target.server != exact_cluster.get()) return RedisCpuSeconds(redis);
+    double sum = 0;
+    for (size_t n = 0; n < cluster->size(); ++n) sum += RedisCpuSeconds(cluster->node(n));
+    return sum;
+  };
   for (int r = 0; r < rounds; ++r) {
     std::vector<WrkRun> w(targets.size());
     for (size_t i = 0; i < targets.size(); ++i) {
       size_t t = (r % 2 == 0) ? i : targets.size() - 1 - i;  // alternate the order
       const int worker = targets[t].server->WorkerPids().at(0);
       const double cpu_before = CpuSeconds(worker);
-      const double redis_before = RedisCpuSeconds(redis);
+      const double redis_before = redis_cpu(targets[t]);
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       const double cpu = CpuSeconds(worker) - cpu_before;
       targets[t].redis_ms_per_1000.push_back(
-          w[t].requests ? 1e6 * (RedisCpuSeconds(redis) - redis_before) / w[t].requests : 0);
+          w[t].requests ? 1e6 * (redis_cpu(targets[t]) - redis_before) / w[t].requests : 0);
       targets[t].per_cpu.push_back(cpu > 0 ? static_cast<double>(w[t].requests) / cpu : 0);
       targets[t].rps.push_back(w[t].rps);
       targets[t].p99.push_back(w[t].p99_ms);
@@ -161,6 +193,7 @@ int main(int argc, char** argv) {
     exact_vs_plain.push_back(w[3].rps / w[0].rps);
     exact_keys_vs_plain.push_back(w[4].rps / w[0].rps);
     exact_vs_plain_cpu.push_back(targets[3].per_cpu.back() / targets[0].per_cpu.back());
+    if (exact_cluster) cluster_vs_single.push_back(w[5].rps / w[4].rps);
     std::printf(
         "round %d: interval / limit_req %.3f (per worker CPU-second %.3f), exact / stock %.3f "
         "(key per connection %.3f)\n",
@@ -185,11 +218,17 @@ int main(int argc, char** argv) {
   std::printf("load average after the rounds: %.2f\n", warden::bench::LoadAverage());
   std::printf("  key per connection : %.3f  (32 keys per loop turn; not a target)\n",
               Median(exact_keys_vs_plain));
+  if (exact_cluster) {
+    std::printf(
+        "exact, key per connection: one Redis %.0f req/s, 3-primary cluster %.0f req/s, "
+        "cluster / one Redis %.3f (median of rounds; issue 13's target >= 1.5 for many keys)\n",
+        Median(targets[4].rps), Median(targets[5].rps), Median(cluster_vs_single));
+  }
 
   std::printf("\n== one attacker far over its limit (every request refused) ==\n");
   for (auto& t : targets) {
-    if (t.server == &exact_keys) continue;  // no attacker location
-    t.server->Get("/attack/");              // the one allowed request
+    if (t.server == &exact_keys || t.server == exact_cluster.get()) continue;  // no attacker
+    t.server->Get("/attack/");  // the one allowed request
     t.server->Get("/attack/");
     long long before = RedisCommands(redis);
     WrkRun w = RunWrk(t.server->port(), "/attack/", seconds);

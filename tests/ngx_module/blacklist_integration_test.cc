@@ -419,7 +419,8 @@ TEST_F(BlacklistIntegrationTest, BadDirectivesFailConfigTestWithLineAndReason) {
       {"warden_redis sentinel://127.0.0.1:26379/m password=topsecret tls=on "
        "tls_ca=/nonexistent/ca.crt;",
        "cannot read the CA file (tls_ca) /nonexistent/ca.crt"},
-      {"warden_redis cluster://127.0.0.1:7000;", "not talk to Redis Cluster yet"},
+      {"warden_redis cluster://:topsecret@127.0.0.1:7000 db=1;",
+       "Redis Cluster has only database 0"},
       {"warden_redis ftp://u:topsecret@127.0.0.1;", "expected host[:port]"},
       {"warden_geoip /nonexistent/country.mmdb;", "cannot open \"/nonexistent/country.mmdb\""},
       {"warden_geoip @MMDB@ lookup=;", "invalid parameter \"lookup=\""},

@@ -12,7 +12,7 @@
 #include "common/cluster_slots.h"
 #include "common/redis_deployment.h"
 #include "common/redis_node_address.h"
-#include "storage/redis/cluster_route.h"
+#include "common/cluster_route.h"
 #include "storage/redis/redis_node_connection.h"
 #include "storage/redis/redis_reply.h"
 

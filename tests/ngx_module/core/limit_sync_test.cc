@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/async_redis.h"
+
 namespace warden {
 namespace {
 

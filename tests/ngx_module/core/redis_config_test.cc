@@ -83,6 +83,29 @@ TEST(RedisConfigTest, SentinelsGetTheirOwnCredentialsOrElseTheDataNodes) {
   EXPECT_EQ(error.find("Sentinel-Pw"), std::string::npos) << error;
 }
 
+TEST(RedisConfigTest, ClusterSeeds) {
+  std::string error;
+  auto ep = Read("cluster://edge:s3cret@10.0.0.5:7000,[::1]:7001", {"prefix=w:", "tls=on"}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_TRUE(ep->cluster());
+  ASSERT_EQ(ep->cluster_seeds.size(), 2u);
+  EXPECT_EQ(ep->cluster_seeds[0].ToString(), "10.0.0.5:7000");
+  EXPECT_EQ(ep->cluster_seeds[1].ToString(), "[::1]:7001");
+  EXPECT_EQ(ep->cluster_seed_names, (std::vector<std::string>{"10.0.0.5", "::1"}));
+  EXPECT_EQ(ep->user, "edge");
+  EXPECT_EQ(ep->password, "s3cret");
+  EXPECT_TRUE(ep->tls.enabled());
+  EXPECT_TRUE(ep->sentinels.empty());
+  EXPECT_EQ(ep->Describe(), "cluster via 10.0.0.5:7000,[::1]:7001");
+  // The cluster's key layout: hash tags.
+  EXPECT_TRUE(ep->Schema().cluster());
+  EXPECT_EQ(ep->Schema().BlacklistEntries(), "w:{bl}:entries");
+  ep = Read("10.0.0.5:6380", {}, &error);
+  ASSERT_TRUE(ep) << error;
+  EXPECT_FALSE(ep->cluster());
+  EXPECT_FALSE(ep->Schema().cluster());
+}
+
 TEST(RedisConfigTest, TlsBuildsTheContextWhenTheConfigurationIsRead) {
   std::string error;
   // No tls_ca: the system's trust store.
@@ -119,7 +142,9 @@ TEST(RedisConfigTest, RefusalsSayWhyAndShowNoSecret) {
       {"10.0.0.5", {"db=x"}, "db must be a database number"},
       {"10.0.0.5", {"user=edge"}, "an ACL user needs a password"},
       {"sentinel://:s3cret@10.0.0.5", {}, "needs the monitored master's name"},
-      {"cluster://:s3cret@10.0.0.5:7000", {}, "does not talk to Redis Cluster yet"},
+      {"cluster://:s3cret@10.0.0.5:7000", {"db=2"}, "Redis Cluster has only database 0"},
+      {"cluster://:s3cret@10.0.0.5:7000/1", {}, "Redis Cluster has only database 0"},
+      {"cluster://:s3cret@10.0.0.5:7000", {"prefix=w{x}:"}, "'{' or '}' does not go with"},
       {"rediss://:s3cret@10.0.0.5?tls_ca=/nonexistent/ca.crt",
        {},
        "cannot read the CA file (tls_ca) /nonexistent/ca.crt"},

@@ -1,11 +1,11 @@
-#include "storage/redis/cluster_route.h"
+#include "common/cluster_route.h"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 
 #include "common/cluster_slots.h"
-#include "storage/redis/redis_node_connection.h"
 
 namespace warden {
 
@@ -112,6 +112,13 @@ constexpr std::array<std::string_view, 14> kNoKey = {
     "PING",     "ECHO",  "TIME",   "INFO",    "ROLE",   "WAIT",    "DBSIZE",
     "LASTSAVE", "HELLO", "CLIENT", "CLUSTER", "CONFIG", "COMMAND", "READONLY"};
 
+// Redis reads command names in any case.
+std::string UpperCase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 template <size_t N>
 bool In(const std::array<std::string_view, N>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -150,7 +157,7 @@ ClusterRoute ClusterRoute::For(const std::vector<std::string>& argv) {
 
 ClusterRoute ClusterRoute::For(const std::vector<std::string_view>& argv) {
   if (argv.empty()) return Refuse("an empty command");
-  const std::string name = RedisCommandName(argv[0]);
+  const std::string name = UpperCase(argv[0]);
   const int argc = static_cast<int>(argv.size());
   std::vector<std::string_view> keys;
 
@@ -175,6 +182,17 @@ ClusterRoute ClusterRoute::For(const std::vector<std::string_view>& argv) {
     keys.insert(keys.begin(), argv[1]);
     return Of(name, keys);
   }
+  if (name == "XREAD" || name == "XREADGROUP") {
+    // ... STREAMS key1 key2 ... id1 id2 ...: the first half after STREAMS are keys.
+    for (int i = 1; i < argc; ++i) {
+      if (UpperCase(argv[static_cast<size_t>(i)]) != "STREAMS") continue;
+      const int rest = argc - i - 1;
+      if (rest == 0 || rest % 2 != 0) break;
+      for (int k = i + 1; k <= i + rest / 2; ++k) keys.push_back(argv[static_cast<size_t>(k)]);
+      return Of(name, keys);
+    }
+    return Refuse(name + " without STREAMS and as many ids as keys");
+  }
   if (name == "SCRIPT") {
     ClusterRoute route;
     route.kind = Kind::kEveryPrimary;
@@ -182,7 +200,8 @@ ClusterRoute ClusterRoute::For(const std::vector<std::string_view>& argv) {
   }
   if (In(kNoKey, name)) return Of(name, keys);
   if (name == "SCAN" || name == "KEYS") {
-    return Refuse(name + " walks one node of a Redis Cluster: use RedisConnection::ScanKeys");
+    return Refuse(name +
+                  " walks one node of a Redis Cluster: scan each primary (the sidecar's ScanKeys)");
   }
   for (const KeySpec& spec : kKeySpecs) {
     if (spec.name != name) continue;
@@ -194,7 +213,7 @@ ClusterRoute ClusterRoute::For(const std::vector<std::string_view>& argv) {
       keys.push_back(argv[static_cast<size_t>(i)]);
     return Of(name, keys);
   }
-  return Refuse("the sidecar does not route " + name + " in a Redis Cluster");
+  return Refuse("Warden does not route " + name + " in a Redis Cluster");
 }
 
 }  // namespace warden

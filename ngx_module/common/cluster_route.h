@@ -9,9 +9,9 @@ namespace warden {
 // Where a command goes in a Redis Cluster, decided from its arguments alone: the slot of its
 // keys (common/cluster_slots.h: ClusterKeySlot, hash tags), any primary for a command without
 // a key, every primary for what each must have (SCRIPT LOAD), or a refusal that says why (keys
-// in different slots, which Redis would refuse with CROSSSLOT; a command the sidecar does not
-// route). Which arguments are keys comes from a table of the commands Warden sends, after
-// Redis's own key specs (COMMAND INFO).
+// in different slots, which Redis would refuse with CROSSSLOT; a command Warden does not
+// route). Shared by the sidecar's ClusterClient and the module's AsyncCluster. Which arguments are
+// keys comes from a table of the commands Warden sends, after Redis's own key specs (COMMAND INFO).
 struct ClusterRoute {
   enum class Kind {
     kSlot,          // the primary serving `slot`
