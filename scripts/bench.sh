@@ -18,7 +18,8 @@ echo
 # (the targets of docs/performance.md are judged on these: a shared host's speed drifts).
 "$bench" --paired --only a,b,c,behaviour,top --rounds 16
 echo
-"$build/tests/bench/limit_bench"
+# --cluster: sync=exact with a key per connection against a 3-primary Redis Cluster too.
+"$build/tests/bench/limit_bench" --cluster
 "$build/tests/bench/cache_serve_bench"
 "$build/tests/bench/challenge_bench"
 "$build/tests/bench/scheduler_bench"
