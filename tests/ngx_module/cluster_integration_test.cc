@@ -21,6 +21,7 @@
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
 #include "support/redis_cluster.h"
+#include "support/test_certs.h"
 #include "support/warden_cli.h"
 
 namespace warden::test {
@@ -328,6 +329,76 @@ TEST_F(ClusterIntegrationTest, SlotsMigratedUnderTrafficChangeNoAnswer) {
 // replica promoted by the cluster; the node finds the new map (its commands to the dead primary
 // fail, which has it read the map again), a ban made after the failover reaches it, the list
 // from before is kept, and the exact limit is decided by Redis again.
+// A cluster whose nodes speak TLS only (clients, bus and replication: tls-cluster yes): the CLI
+// bans through it, two nginx nodes enforce the ban and share an exact limit through it (a key's
+// requests counted on one node are refused on the other), with the CA checked.
+TEST(ClusterTlsIntegrationTest, BansAndAnExactLimitGoThroughATlsCluster) {
+  TestCerts certs;
+  RedisCluster cluster(
+      {.tls = RedisServer::Tls{certs.ca(), certs.server_cert(), certs.server_key()}});
+  NginxServer::Options o;
+  o.workers = 1;
+  o.http = "warden_redis " + cluster.url() + " timeout=500ms;\n" +
+           "warden_limit_zone $http_x_key zone=ex:1m rate=1r/m sync=exact;\n"
+           "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n  warden on;\n"
+           "  location / { }\n"
+           "  location /ex/ { warden_limit zone=ex burst=2 nodelay; alias @DIR@/html/; }\n"
+           "  location = /warden/metrics { warden_status; }\n"
+           "}\n";
+  NginxServer a(o), b(o);
+  auto get = [](const NginxServer& n, const std::string& path, int client) {
+    return HttpGet("127.0.0.1", n.port(), path, {}, 5s, Client(client)).status;
+  };
+  auto limited = [](const NginxServer& n, const std::string& key) {
+    return HttpGet("127.0.0.1", n.port(), "/ex/", {{"X-Key", key}}, 5s).status;
+  };
+  auto decided_here = [](const NginxServer& n) {
+    std::string page = n.Get("/warden/metrics").body;
+    const std::string name = "\nwarden_limit_exact_local_total ";
+    size_t at = page.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(page.substr(at + name.size()));
+  };
+
+  RunResult ban = RunWarden({.args = {"ban", Client(5)}, .redis = cluster.url()});
+  ASSERT_EQ(ban.exit_code, 0) << Show(ban);
+  for (NginxServer* node : {&a, &b}) {
+    EXPECT_TRUE(PollUntil([&] { return get(*node, "/", 5) == 403; }, 20s)) << node->ErrorLog();
+    EXPECT_EQ(get(*node, "/", 6), 200);
+  }
+  RunResult list = RunWarden({.args = {"list"}, .redis = cluster.url()});
+  EXPECT_NE(list.out.find(Client(5)), std::string::npos) << Show(list);
+
+  // Keys with the hash tag {t} share a slot: once a request of a warm-up key is decided by
+  // Redis on a node (not counted as decided here), that node's connection to the slot's primary
+  // is up for the key under test too.
+  for (NginxServer* node : {&a, &b}) {
+    const std::string warm = "{t}warm-" + std::to_string(node->port());
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          const double before = decided_here(*node);
+          limited(*node, warm);
+          return decided_here(*node) == before;
+        },
+        20s, 100ms))
+        << node->ErrorLog();
+  }
+  EXPECT_EQ(limited(a, "{t}x"), 200);
+  EXPECT_EQ(limited(a, "{t}x"), 200);
+  EXPECT_EQ(limited(a, "{t}x"), 200);
+  EXPECT_EQ(limited(a, "{t}x"), 429);
+  EXPECT_EQ(limited(b, "{t}x"), 429) << "node b did not see a's requests: not decided by Redis";
+  for (NginxServer* node : {&a, &b}) {
+    EXPECT_EQ(node->ErrorLog().find("TLS"), std::string::npos) << node->ErrorLog();
+  }
+
+  // The wrong CA: one line that says what to check.
+  std::string wrong = cluster.url();
+  wrong.replace(wrong.find(certs.ca()), certs.ca().size(), certs.other_ca());
+  RunResult refused = RunWarden({.args = {"list"}, .redis = wrong});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("check tls_ca"), std::string::npos) << Show(refused);
+}
+
 TEST(ClusterFailoverIntegrationTest, AKilledPrimaryIsFailedOverAndTheNodeFollows) {
   RedisCluster::Options options;
   options.replicas = 1;

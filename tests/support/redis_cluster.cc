@@ -32,11 +32,17 @@ RedisCluster::RedisCluster(Options options) : options_(std::move(options)) {
         "--cluster-node-timeout", std::to_string(options_.node_timeout_ms),
         "--cluster-port",         std::to_string(FreePort())};
     if (!options_.password.empty()) args.insert(args.end(), {"--masterauth", options_.password});
-    nodes_.push_back(std::make_unique<RedisServer>(
-        RedisServer::Options{.password = options_.password, .extra_args = args}));
+    if (options_.tls) args.insert(args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+    nodes_.push_back(std::make_unique<RedisServer>(RedisServer::Options{
+        .password = options_.password, .tls = options_.tls, .extra_args = args}));
   }
   const char* cli = std::getenv("WARDEN_REDIS_CLI");
-  std::vector<std::string> argv = {cli && *cli ? cli : "redis-cli", "--cluster", "create"};
+  std::vector<std::string> argv = {cli && *cli ? cli : "redis-cli"};
+  if (options_.tls) {
+    argv.insert(argv.end(), {"--tls", "--cacert", options_.tls->ca_file, "--cert",
+                             options_.tls->cert_file, "--key", options_.tls->key_file});
+  }
+  argv.insert(argv.end(), {"--cluster", "create"});
   for (const auto& node : nodes_) argv.push_back(node->address());
   argv.insert(argv.end(),
               {"--cluster-replicas", std::to_string(options_.replicas), "--cluster-yes"});
@@ -78,7 +84,8 @@ std::string RedisCluster::url() const {
   std::string hosts;
   for (const auto& node : nodes_) hosts += (hosts.empty() ? "" : ",") + node->address();
   std::string auth = options_.password.empty() ? "" : ":" + options_.password + "@";
-  return "cluster://" + auth + hosts;
+  std::string tls = options_.tls ? "?tls=on&tls_ca=" + options_.tls->ca_file : "";
+  return "cluster://" + auth + hosts + tls;
 }
 
 int RedisCluster::Slot(const std::string& key) { return ClusterKeySlot(key); }

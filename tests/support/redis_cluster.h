@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ class RedisCluster {
     std::string password;
     // cluster-node-timeout: how long until the others call a silent node failed.
     int node_timeout_ms = 1000;
+    // TLS on every node's port, on the cluster bus and for replication (tls-cluster yes);
+    // the nodes are set up over their plain unix sockets. With TLS, a node's port as seen
+    // through those (OwnerOf, ReplicasOf, Primaries) is 0: use url() and the CLI.
+    std::optional<RedisServer::Tls> tls;
   };
 
   RedisCluster() : RedisCluster(Options()) {}
@@ -39,7 +44,8 @@ class RedisCluster {
   size_t size() const { return nodes_.size(); }
   RedisServer& node(size_t i) { return *nodes_.at(i); }
 
-  // "cluster://[:PASSWORD@]127.0.0.1:P1,127.0.0.1:P2,..." (every node a seed).
+  // "cluster://[:PASSWORD@]127.0.0.1:P1,127.0.0.1:P2,..." (every node a seed; with TLS
+  // "?tls=on&tls_ca=CA").
   std::string url() const;
   // A key's slot (common/cluster_slots.h).
   static int Slot(const std::string& key);
