@@ -1,5 +1,7 @@
 #include "common/cluster_slots.h"
 
+#include <hiredis/hiredis.h>
+
 #include <algorithm>
 
 namespace warden {
@@ -119,6 +121,70 @@ std::vector<RedisNodeAddress> ClusterSlotMap::Primaries() const {
     if (serves[i]) primaries.push_back(nodes_[i].primary);
   }
   return primaries;
+}
+
+namespace {
+
+// One node of a range, [host, port, id, ...]; false (with `why`) for another shape. "?": the
+// node's endpoint is unknown (its port is then not checked).
+bool ReadClusterNode(const redisReply* r, const std::string& asked_host, RedisNodeAddress* out,
+                     std::string* why) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+      r->element[1]->type != REDIS_REPLY_INTEGER) {
+    *why = "a node that is not [host, port, ...]";
+    return false;
+  }
+  const redisReply* host = r->element[0];
+  if (host->type == REDIS_REPLY_NIL) {
+    out->host = asked_host;
+  } else if (host->type == REDIS_REPLY_STRING) {
+    out->host.assign(host->str, host->len);
+    if (out->host == "?") return true;
+    if (out->host.empty()) out->host = asked_host;
+  } else {
+    *why = "a node whose host is not a string";
+    return false;
+  }
+  long long port = r->element[1]->integer;
+  if (port < 1 || port > 65535) {
+    *why = "a node with port " + std::to_string(port);
+    return false;
+  }
+  out->port = static_cast<int>(port);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<ClusterSlotRange>> ParseClusterSlots(const redisReply* r,
+                                                               const std::string& asked_host,
+                                                               std::string* why) {
+  if (!r || r->type != REDIS_REPLY_ARRAY) {
+    *why = "the reply to CLUSTER SLOTS is not an array";
+    return std::nullopt;
+  }
+  std::vector<ClusterSlotRange> ranges;
+  for (size_t i = 0; i < r->elements; ++i) {
+    const redisReply* entry = r->element[i];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 3 ||
+        entry->element[0]->type != REDIS_REPLY_INTEGER ||
+        entry->element[1]->type != REDIS_REPLY_INTEGER) {
+      *why = "a slot range of CLUSTER SLOTS is not [first, last, primary, ...]";
+      return std::nullopt;
+    }
+    ClusterSlotRange range;
+    range.first = static_cast<int>(std::clamp<long long>(entry->element[0]->integer, -1, 1 << 20));
+    range.last = static_cast<int>(std::clamp<long long>(entry->element[1]->integer, -1, 1 << 20));
+    if (!ReadClusterNode(entry->element[2], asked_host, &range.primary, why)) return std::nullopt;
+    if (range.primary.host == "?") continue;  // no one we can reach serves these slots
+    for (size_t k = 3; k < entry->elements; ++k) {
+      RedisNodeAddress replica;
+      if (!ReadClusterNode(entry->element[k], asked_host, &replica, why)) return std::nullopt;
+      if (replica.host != "?") range.replicas.push_back(std::move(replica));
+    }
+    ranges.push_back(std::move(range));
+  }
+  return ranges;
 }
 
 }  // namespace warden

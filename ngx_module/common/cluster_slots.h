@@ -9,6 +9,8 @@
 
 #include "common/redis_node_address.h"
 
+struct redisReply;  // hiredis
+
 namespace warden {
 
 // Redis Cluster's key-to-slot math (https://redis.io/docs/reference/cluster-spec/, "Keys
@@ -33,6 +35,15 @@ struct ClusterSlotRange {
   RedisNodeAddress primary;
   std::vector<RedisNodeAddress> replicas;
 };
+
+// The slot ranges of a CLUSTER SLOTS reply as hiredis read it, for the module and the sidecar
+// alike. A node listed without a host (nil or "": "the node you asked", Redis 7) gets
+// `asked_host`; a range whose primary's endpoint is unknown ("?") is left out (no one we can
+// reach serves it), and so is such a replica. On a reply of another shape returns nullopt and
+// sets `why` (one line).
+std::optional<std::vector<ClusterSlotRange>> ParseClusterSlots(const redisReply* reply,
+                                                               const std::string& asked_host,
+                                                               std::string* why);
 
 // Which primary serves each slot. Built from CLUSTER SLOTS, then corrected by MOVED replies until
 // the next CLUSTER SLOTS.

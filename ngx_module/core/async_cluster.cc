@@ -15,33 +15,6 @@ namespace {
 constexpr int64_t kMinBackoffMs = 100;
 constexpr int64_t kMaxBackoffMs = 5000;
 
-// One node of a CLUSTER SLOTS entry: [host, port, id, ...]; nullopt for "?" (unknown).
-bool ReadNode(const redisReply* r, const std::string& asked_host, RedisNodeAddress* out,
-              std::string* why) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-      r->element[1]->type != REDIS_REPLY_INTEGER) {
-    *why = "a node that is not [host, port, ...]";
-    return false;
-  }
-  const redisReply* host = r->element[0];
-  if (host->type == REDIS_REPLY_NIL) {
-    out->host = asked_host;
-  } else if (host->type == REDIS_REPLY_STRING) {
-    out->host.assign(host->str, host->len);
-    if (out->host.empty()) out->host = asked_host;
-  } else {
-    *why = "a node whose host is not a string";
-    return false;
-  }
-  long long port = r->element[1]->integer;
-  if (port < 1 || port > 65535) {
-    *why = "a node with port " + std::to_string(port);
-    return false;
-  }
-  out->port = static_cast<int>(port);
-  return true;
-}
-
 }  // namespace
 
 std::unique_ptr<AsyncClient> AsyncClient::Open(RedisEndpoint endpoint, std::string purpose,
@@ -185,7 +158,8 @@ void AsyncCluster::OnSlots(redisReply* r, const RedisNodeAddress& from) {
     why = "no answer";
   } else if (r->type == REDIS_REPLY_ERROR) {
     why = std::string(r->str, r->len);
-  } else if (std::optional<std::vector<ClusterSlotRange>> ranges = ParseSlots(r, from.host, &why)) {
+  } else if (std::optional<std::vector<ClusterSlotRange>> ranges =
+                 ParseClusterSlots(r, from.host, &why)) {
     map = ClusterSlotMap::Build(*ranges, &why);
     if (map && map->Primaries().empty()) {
       why = "no slot is assigned yet (redis-cli --cluster create)";
@@ -329,37 +303,6 @@ void AsyncCluster::OnReply(const std::shared_ptr<Command>& cmd, const RedisNodeA
   } replied{&replied_};
   replied_ = node;
   cmd->callback(r);
-}
-
-std::optional<std::vector<ClusterSlotRange>> AsyncCluster::ParseSlots(const redisReply* r,
-                                                                      const std::string& asked_host,
-                                                                      std::string* why) {
-  if (!r || r->type != REDIS_REPLY_ARRAY) {
-    *why = "the reply to CLUSTER SLOTS is not an array";
-    return std::nullopt;
-  }
-  std::vector<ClusterSlotRange> ranges;
-  for (size_t i = 0; i < r->elements; ++i) {
-    const redisReply* entry = r->element[i];
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 3 ||
-        entry->element[0]->type != REDIS_REPLY_INTEGER ||
-        entry->element[1]->type != REDIS_REPLY_INTEGER) {
-      *why = "a slot range of CLUSTER SLOTS is not [first, last, primary, ...]";
-      return std::nullopt;
-    }
-    ClusterSlotRange range;
-    range.first = static_cast<int>(std::clamp<long long>(entry->element[0]->integer, -1, 1 << 20));
-    range.last = static_cast<int>(std::clamp<long long>(entry->element[1]->integer, -1, 1 << 20));
-    if (!ReadNode(entry->element[2], asked_host, &range.primary, why)) return std::nullopt;
-    if (range.primary.host == "?") continue;  // no one we can reach serves these slots
-    for (size_t k = 3; k < entry->elements; ++k) {
-      RedisNodeAddress replica;
-      if (!ReadNode(entry->element[k], asked_host, &replica, why)) return std::nullopt;
-      if (replica.host != "?") range.replicas.push_back(std::move(replica));
-    }
-    ranges.push_back(std::move(range));
-  }
-  return ranges;
 }
 
 }  // namespace warden

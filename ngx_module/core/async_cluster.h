@@ -62,13 +62,6 @@ class AsyncCluster final : public AsyncClient {
   const Stats& stats() const { return stats_; }
   const ClusterSlotMap* slots() const { return map_ ? &*map_ : nullptr; }
 
-  // The slot ranges of a CLUSTER SLOTS reply. A node listed without a host (nil or "": "the
-  // node you asked") gets `asked_host`; a range whose primary's endpoint is unknown ("?") is
-  // left out. nullopt with `why` for a reply of another shape.
-  static std::optional<std::vector<ClusterSlotRange>> ParseSlots(const redisReply* reply,
-                                                                 const std::string& asked_host,
-                                                                 std::string* why);
-
   static constexpr int64_t kRefreshMinMs = 500;
   // Redirects followed per command: a stale map's MOVED, then a migration's ASK.
   static constexpr int kMaxRedirects = 2;

@@ -33,8 +33,11 @@ RedisCluster::RedisCluster(Options options) : options_(std::move(options)) {
         "--cluster-port",         std::to_string(FreePort())};
     if (!options_.password.empty()) args.insert(args.end(), {"--masterauth", options_.password});
     if (options_.tls) args.insert(args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
-    nodes_.push_back(std::make_unique<RedisServer>(RedisServer::Options{
-        .password = options_.password, .tls = options_.tls, .extra_args = args}));
+    RedisServer::Options node;
+    node.password = options_.password;
+    node.tls = options_.tls;
+    node.extra_args = std::move(args);
+    nodes_.push_back(std::make_unique<RedisServer>(std::move(node)));
   }
   const char* cli = std::getenv("WARDEN_REDIS_CLI");
   std::vector<std::string> argv = {cli && *cli ? cli : "redis-cli"};

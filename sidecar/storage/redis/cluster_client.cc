@@ -20,21 +20,6 @@ std::string Join(const std::vector<RedisNodeAddress>& nodes) {
 }
 
 // A CLUSTER SLOTS node entry: host, port, id, ... A nil or empty host is the node asked.
-std::optional<RedisNodeAddress> NodeOf(const ReplyView& entry, const std::string& asked_host) {
-  if (!entry.is_array() || entry.size() < 2) {
-    throw RedisReplyError("unexpected node in the reply to CLUSTER SLOTS: " + entry.TypeName());
-  }
-  RedisNodeAddress node;
-  if (!entry[0].is_nil()) node.host = std::string(entry[0].str());
-  if (node.host == "?") return std::nullopt;  // Redis does not know how to reach it
-  if (node.host.empty()) node.host = asked_host;
-  const long long port = entry[1].integer();
-  if (port < 1 || port > 65535) {
-    throw RedisReplyError("CLUSTER SLOTS named a node with port " + std::to_string(port));
-  }
-  node.port = static_cast<int>(port);
-  return node;
-}
 
 }  // namespace
 
@@ -63,7 +48,13 @@ bool ClusterClient::LoadSlots(const RedisNodeAddress& address, std::string* why)
       *why = std::string(view.str());
       return false;
     }
-    std::vector<ClusterSlotRange> ranges = ParseSlots(view, address.host);
+    std::optional<std::vector<ClusterSlotRange>> parsed =
+        ParseClusterSlots(view.raw(), address.host, why);
+    if (!parsed) {
+      *why = "unexpected reply to CLUSTER SLOTS: " + *why;
+      return false;
+    }
+    std::vector<ClusterSlotRange> ranges = std::move(*parsed);
     std::string invalid;
     std::optional<ClusterSlotMap> map = ClusterSlotMap::Build(ranges, &invalid);
     if (!map) {
@@ -141,34 +132,6 @@ std::optional<RedisNodeAddress> ClusterClient::AnyPrimary(
     if (it != nodes_.end() && it->second->healthy()) return primary;
   }
   return primaries.front();
-}
-
-std::vector<ClusterSlotRange> ClusterClient::ParseSlots(const ReplyView& reply,
-                                                        const std::string& asked_host) {
-  if (!reply.is_array()) {
-    throw RedisReplyError("unexpected reply to CLUSTER SLOTS: " + reply.TypeName());
-  }
-  std::vector<ClusterSlotRange> ranges;
-  for (size_t i = 0; i < reply.size(); ++i) {
-    ReplyView entry = reply[i];
-    if (!entry.is_array() || entry.size() < 3) {
-      throw RedisReplyError("unexpected slot range in the reply to CLUSTER SLOTS: " +
-                            entry.TypeName());
-    }
-    ClusterSlotRange range;
-    range.first = static_cast<int>(entry[0].integer());
-    range.last = static_cast<int>(entry[1].integer());
-    std::optional<RedisNodeAddress> primary = NodeOf(entry[2], asked_host);
-    if (!primary) continue;
-    range.primary = *primary;
-    for (size_t r = 3; r < entry.size(); ++r) {
-      if (std::optional<RedisNodeAddress> replica = NodeOf(entry[r], asked_host)) {
-        range.replicas.push_back(*replica);
-      }
-    }
-    ranges.push_back(std::move(range));
-  }
-  return ranges;
 }
 
 ClusterClient::Step ClusterClient::Decide(const ReplyView& reply, const std::string& replied_host) {

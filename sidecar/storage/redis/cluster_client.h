@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "common/cluster_route.h"
 #include "common/cluster_slots.h"
 #include "common/redis_deployment.h"
 #include "common/redis_node_address.h"
-#include "common/cluster_route.h"
 #include "storage/redis/redis_node_connection.h"
 #include "storage/redis/redis_reply.h"
 
@@ -70,13 +70,6 @@ class ClusterClient {
   // The slot ranges of the last CLUSTER SLOTS read, as Redis listed them.
   const std::vector<ClusterSlotRange>& ranges() const { return ranges_; }
   const Stats& stats() const { return stats_; }
-
-  // The slot ranges of a CLUSTER SLOTS reply. A node listed without a host (nil or "": "the
-  // node you asked", Redis 7) gets `asked_host`; a range whose primary's endpoint is unknown
-  // ("?") is left out (its slots are served by no one we can reach). Throws RedisReplyError
-  // for a reply of another shape.
-  static std::vector<ClusterSlotRange> ParseSlots(const ReplyView& reply,
-                                                  const std::string& asked_host);
 
   // What a reply asks of the client: done (a result, or an error of the command's own),
   // moved or ask (to `target`; an empty host in the reply is `replied_host`), or retry later

@@ -35,6 +35,8 @@ class ReplyView {
 
   // "a string", "an array", ... for messages.
   std::string TypeName() const;
+  // hiredis's reply itself, for readers shared with the module (common/cluster_slots.h).
+  const redisReply* raw() const { return reply_; }
   // Throws RedisReplyError("Redis error from CMD: <text>") if this is an error reply.
   void ThrowIfError() const;
 

@@ -1,5 +1,5 @@
-// The sidecar's cluster client without a network: a CLUSTER SLOTS reply read into ranges, and
-// what each error reply asks.
+// The sidecar's cluster client without a network: what each error reply asks of it. (CLUSTER
+// SLOTS replies are read by common/cluster_slots.h: tests/ngx_module/common/cluster_slots_test.)
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -22,43 +22,6 @@ RedisReply Parse(const std::string& resp, const char* command = "TEST") {
   redisReaderFree(reader);
   EXPECT_NE(raw, nullptr) << resp;
   return RedisReply(static_cast<redisReply*>(raw), command);
-}
-
-TEST(ClusterClientTest, ReadsClusterSlots) {
-  // Two ranges: a primary with a replica (with ids and, Redis 7, a map of more names), a
-  // primary named by nil and one by "" (the node asked), and a range whose primary is "?".
-  const std::string resp =
-      "*4\r\n"
-      "*4\r\n:0\r\n:5460\r\n"
-      "*4\r\n$9\r\n127.0.0.1\r\n:7000\r\n$3\r\nid1\r\n*0\r\n"
-      "*3\r\n$9\r\n127.0.0.1\r\n:7003\r\n$3\r\nid4\r\n"
-      "*3\r\n:5461\r\n:10922\r\n*3\r\n$-1\r\n:7001\r\n$3\r\nid2\r\n"
-      "*3\r\n:10923\r\n:16000\r\n*2\r\n$0\r\n\r\n:7002\r\n"
-      "*3\r\n:16001\r\n:16383\r\n*2\r\n$1\r\n?\r\n:7005\r\n";
-  RedisReply reply = Parse(resp, "CLUSTER");
-  std::vector<ClusterSlotRange> ranges = ClusterClient::ParseSlots(reply.view(), "10.0.0.9");
-  ASSERT_EQ(ranges.size(), 3u);
-  EXPECT_EQ(ranges[0].first, 0);
-  EXPECT_EQ(ranges[0].last, 5460);
-  EXPECT_EQ(ranges[0].primary.ToString(), "127.0.0.1:7000");
-  ASSERT_EQ(ranges[0].replicas.size(), 1u);
-  EXPECT_EQ(ranges[0].replicas[0].ToString(), "127.0.0.1:7003");
-  EXPECT_EQ(ranges[1].primary.ToString(), "10.0.0.9:7001");
-  EXPECT_EQ(ranges[2].primary.ToString(), "10.0.0.9:7002");
-  EXPECT_EQ(ranges[2].last, 16000);
-  std::string why;
-  auto map = ClusterSlotMap::Build(ranges, &why);
-  ASSERT_TRUE(map) << why;
-  EXPECT_FALSE(map->Complete());  // 16001-16383: nobody we can reach
-  EXPECT_EQ(map->PrimaryFor(16383), nullptr);
-}
-
-TEST(ClusterClientTest, AnUnexpectedSlotsReplyIsOneError) {
-  for (const char* resp : {"+OK\r\n", "*1\r\n:1\r\n", "*1\r\n*3\r\n:0\r\n:1\r\n:7\r\n",
-                           "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\na\r\n:70000\r\n"}) {
-    RedisReply reply = Parse(resp, "CLUSTER");
-    EXPECT_THROW(ClusterClient::ParseSlots(reply.view(), "h"), RedisReplyError) << resp;
-  }
 }
 
 TEST(ClusterClientTest, WhatEachReplyAsks) {
