@@ -5,27 +5,15 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
-#include <memory>
 #include <string>
+
+#include "support/resp_reply.h"
 
 namespace warden {
 namespace {
 
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
-
-// A reply as hiredis reads it off the wire (no server).
-ReplyPtr Parse(const std::string& resp) {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, resp.data(), resp.size());
-  void* raw = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &raw), REDIS_OK);
-  redisReaderFree(reader);
-  EXPECT_NE(raw, nullptr) << resp;
-  return ReplyPtr(static_cast<redisReply*>(raw));
-}
+using ReplyPtr = test::RespReplyPtr;
+using test::ParseResp;
 
 TEST(ClusterSlot, Crc16IsXmodem) {
   // The check value of CRC-16/XMODEM, quoted by the cluster spec's crc16 reference code.
@@ -149,7 +137,7 @@ TEST(ClusterSlotsReply, ReadsRangesPrimariesAndReplicas) {
       "*3\r\n:5461\r\n:10922\r\n*3\r\n$-1\r\n:7001\r\n$3\r\nid2\r\n"
       "*3\r\n:10923\r\n:16000\r\n*2\r\n$0\r\n\r\n:7002\r\n"
       "*3\r\n:16001\r\n:16383\r\n*2\r\n$1\r\n?\r\n:7005\r\n";
-  ReplyPtr reply = Parse(resp);
+  ReplyPtr reply = ParseResp(resp);
   std::string why;
   auto ranges = ParseClusterSlots(reply.get(), "10.0.0.9", &why);
   ASSERT_TRUE(ranges) << why;
@@ -168,7 +156,7 @@ TEST(ClusterSlotsReply, ReadsRangesPrimariesAndReplicas) {
   EXPECT_EQ(map->PrimaryFor(16383), nullptr);
 
   // "?" with no port (an endpoint Redis does not know) is left out, not refused.
-  ReplyPtr unknown = Parse("*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$1\r\n?\r\n:0\r\n");
+  ReplyPtr unknown = ParseResp("*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$1\r\n?\r\n:0\r\n");
   ranges = ParseClusterSlots(unknown.get(), "h", &why);
   ASSERT_TRUE(ranges) << why;
   EXPECT_TRUE(ranges->empty());
@@ -179,7 +167,7 @@ TEST(ClusterSlotsReply, AnUnexpectedReplyIsRefusedWithAReason) {
                            "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n$1\r\na\r\n:70000\r\n",
                            "*1\r\n*3\r\n$1\r\n0\r\n:1\r\n*2\r\n$1\r\na\r\n:7000\r\n",
                            "*1\r\n*3\r\n:0\r\n:1\r\n*2\r\n:5\r\n:7000\r\n"}) {
-    ReplyPtr reply = Parse(resp);
+    ReplyPtr reply = ParseResp(resp);
     std::string why;
     EXPECT_FALSE(ParseClusterSlots(reply.get(), "h", &why)) << resp;
     EXPECT_FALSE(why.empty()) << resp;

@@ -6,21 +6,14 @@
 
 #include <string>
 
-#include "common/c_ptr.h"
+#include "support/resp_reply.h"
 
 namespace warden {
 namespace {
 
-using ReplyPtr = CPtr<redisReply, freeReplyObject>;
+using ReplyPtr = test::RespReplyPtr;
 
-ReplyPtr Reply(const std::string& resp) {
-  CPtr<redisReader, redisReaderFree> reader(redisReaderCreate());
-  redisReaderFeed(reader.get(), resp.data(), resp.size());
-  void* parsed = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader.get(), &parsed), REDIS_OK);
-  EXPECT_NE(parsed, nullptr) << resp;
-  return ReplyPtr(static_cast<redisReply*>(parsed));
-}
+ReplyPtr Reply(const std::string& resp) { return test::ParseResp(resp); }
 
 std::string Bulk(const std::string& s) {
   return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";

@@ -4,24 +4,17 @@
 #include <hiredis/hiredis.h>
 
 #include <string>
-#include <vector>
 
 #include "base/errors.h"
-#include "common/cluster_slots.h"
 #include "storage/redis/cluster_client.h"
+#include "support/resp_reply.h"
 
 namespace warden {
 namespace {
 
 // A reply as hiredis reads it from `resp` (no server).
-RedisReply Parse(const std::string& resp, const char* command = "TEST") {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, resp.data(), resp.size());
-  void* raw = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &raw), REDIS_OK);
-  redisReaderFree(reader);
-  EXPECT_NE(raw, nullptr) << resp;
-  return RedisReply(static_cast<redisReply*>(raw), command);
+RedisReply Parse(const std::string& resp) {
+  return RedisReply(test::ParseResp(resp).release(), "TEST");
 }
 
 TEST(ClusterClientTest, WhatEachReplyAsks) {
