@@ -195,7 +195,7 @@ void RedisCoordinator::AwaitReplica(const JobSpec& job, int64_t fire_ms,
   RedisConnection& c = conn();
   const RedisDeployment::Kind kind = c.deployment().kind;
   if (kind != RedisDeployment::Kind::kSentinel && kind != RedisDeployment::Kind::kCluster) return;
-  // In a cluster the claim's replicas are those of its slot's primary: ROLE and WAIT go there.
+  // In a cluster the claim's replicas are those of its slot's primary: INFO and WAIT go there.
   const std::string claim_key = Key(job.name, "claimed");
   // Half the command timeout: WAIT blocks on the server, the reply must still come in time.
   const int64_t wait_ms = std::max<int64_t>(1, c.timeout_ms() / 2);
@@ -203,9 +203,14 @@ void RedisCoordinator::AwaitReplica(const JobSpec& job, int64_t fire_ms,
     // No replica connected: there is none Sentinel could promote without the claim (it does
     // not promote one that has been disconnected for long), so the claim is as safe as Redis
     // gets. (Asked first: WAIT would wait its whole timeout for a replica that is not there.)
-    RedisReply role = c.CommandAtPrimaryOf(claim_key, {"ROLE"});
-    role.view().ThrowIfError();
-    if (role.view().size() >= 3 && role.view()[2].size() == 0) return;
+    // Counted by INFO's connected_slaves, every replica connection, not by ROLE, which lists
+    // only replicas already online: one still syncing (or waiting for its first ack after a
+    // diskless sync) is not listed, yet says its link is up and may be promoted.
+    RedisReply info = c.CommandAtPrimaryOf(claim_key, {"INFO", "replication"});
+    info.view().ThrowIfError();
+    const std::string_view text = info.view().str();
+    const size_t at = text.find("connected_slaves:");
+    if (at != std::string_view::npos && text.substr(at + 17, 2) == "0\r") return;
     if (c.WaitForReplicas(1, wait_ms, claim_key) >= 1) return;
   } catch (const RedisError& e) {
     last_error_ = e.what();

@@ -47,7 +47,13 @@ SentinelTopology::SentinelTopology(const std::string& password,
         RedisServer::Sentinel{.master_port = primary_->port(), .auth_pass = password};
     sentinels_.push_back(std::make_unique<RedisServer>(sentinel));
   }
-  if (!PollUntil([this] { return InSync(*replica_); }, std::chrono::seconds(20),
+  // In sync on both sides: the replica's link is up, and the primary lists it online (ROLE),
+  // which it does only after the replica's first acknowledgement.
+  auto online = [this] {
+    RedisValue role = primary_->Command({"ROLE"});
+    return role.elements.size() >= 3 && !role.elements[2].elements.empty();
+  };
+  if (!PollUntil([&] { return InSync(*replica_) && online(); }, std::chrono::seconds(20),
                  std::chrono::milliseconds(50))) {
     throw std::runtime_error("the test replica did not sync; log:\n" +
                              ReadFile(replica_->log_path()));

@@ -26,6 +26,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::PollUntil;
+using test::RedisServer;
+using test::RedisValue;
 using test::RunWarden;
 using test::SentinelTopology;
 
@@ -106,6 +108,46 @@ TEST(SentinelFailoverTest, SentinelsWithAPasswordOfTheirOwn) {
       }
       EXPECT_EQ(what.find('\n'), std::string::npos) << what;
     }
+  }
+}
+
+// A replica still syncing is connected (the primary counts it) but not yet online (ROLE does not
+// list it), and Sentinel may promote it: a claim waits for it, and does not run when it cannot
+// acknowledge in time. (Here the primary delays its diskless sync by 5 s.)
+TEST(SentinelFailoverTest, AClaimWaitsForAReplicaThatIsStillSyncing) {
+  RedisServer::Options primary_options;
+  primary_options.extra_args = {"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "5"};
+  RedisServer primary(primary_options);
+  RedisServer::Options replica_options;
+  replica_options.replica_of = primary.port();
+  RedisServer replica(replica_options);
+  RedisServer::Options sentinel_options;
+  sentinel_options.sentinel = RedisServer::Sentinel{};
+  sentinel_options.sentinel->master_port = primary.port();
+  sentinel_options.sentinel->quorum = 1;
+  RedisServer sentinel(sentinel_options);
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        return primary.Command({"INFO", "replication"}).str.find("connected_slaves:1") !=
+               std::string::npos;
+      },
+      4s, 20ms));
+  RedisValue role = primary.Command({"ROLE"});
+  ASSERT_EQ(role.elements.size(), 3u);
+  ASSERT_TRUE(role.elements[2].elements.empty()) << "the replica is online already";
+
+  RedisConnection conn = RedisConnection::Connect(
+      Deployment("sentinel://" + sentinel.address() + "/mymaster?db=0"), 2000);
+  RedisCoordinator coordinator("warden:");
+  coordinator.Attach(&conn);
+  JobSpec job;
+  job.name = "syncing";
+  job.lease_ms = 60000;
+  try {
+    coordinator.TryClaim(job, 1000, false, "lease-a");
+    ADD_FAILURE() << "a claim ran that a connected replica had not acknowledged";
+  } catch (const RedisReplyError& e) {
+    EXPECT_NE(std::string(e.what()).find("reached no replica"), std::string::npos) << e.what();
   }
 }
 
