@@ -118,4 +118,9 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+double RedisInfoNumber(const std::string& info, const std::string& name) {
+  size_t at = info.find(name + ":");
+  return at == std::string::npos ? 0 : std::stod(info.substr(at + name.size() + 1));
+}
+
 }  // namespace warden::bench

@@ -34,6 +34,9 @@ std::optional<double> PerfCycles(int pid, const std::function<void()>& work);
 // is not one measured at 0.2, so every bench prints it.
 double LoadAverage();
 
+// A number of a Redis INFO section's text ("used_cpu_user:1.23"), 0 when absent.
+double RedisInfoNumber(const std::string& info, const std::string& name);
+
 // The median (the mean of the middle two for an even count); 0 for none.
 double Median(std::vector<double> v);
 // The value at fraction p (0..1) of the sorted values, nearest rank; 0 for none.

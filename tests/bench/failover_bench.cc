@@ -257,11 +257,6 @@ struct RedisCounters {
   long long script_calls = 0;  // EVALSHA + EVAL
 };
 
-double InfoNumber(const std::string& info, const std::string& name) {
-  size_t at = info.find(name + ":");
-  return at == std::string::npos ? 0 : std::stod(info.substr(at + name.size() + 1));
-}
-
 long long CommandCalls(const std::string& info, const std::string& command) {
   size_t at = info.find("cmdstat_" + command + ":calls=");
   return at == std::string::npos ? 0 : std::stoll(info.substr(at + 8 + command.size() + 7));
@@ -270,9 +265,10 @@ long long CommandCalls(const std::string& info, const std::string& command) {
 RedisCounters Counters(const RedisServer& redis) {
   RedisCounters c;
   std::string cpu = redis.Command({"INFO", "cpu"}).str;
-  c.cpu_s = InfoNumber(cpu, "used_cpu_user") + InfoNumber(cpu, "used_cpu_sys");
-  c.commands = static_cast<long long>(
-      InfoNumber(redis.Command({"INFO", "stats"}).str, "total_commands_processed"));
+  c.cpu_s = warden::bench::RedisInfoNumber(cpu, "used_cpu_user") +
+            warden::bench::RedisInfoNumber(cpu, "used_cpu_sys");
+  c.commands = static_cast<long long>(warden::bench::RedisInfoNumber(
+      redis.Command({"INFO", "stats"}).str, "total_commands_processed"));
   std::string stats = redis.Command({"INFO", "commandstats"}).str;
   c.script_calls = CommandCalls(stats, "evalsha") + CommandCalls(stats, "eval");
   return c;

@@ -53,12 +53,9 @@ long long RedisCommands(RedisServer& redis) {
 
 // Redis's own CPU time so far (INFO cpu: user + system), in seconds.
 double RedisCpuSeconds(RedisServer& redis) {
-  auto info = redis.Command({"INFO", "cpu"}).str;
-  auto field = [&info](const std::string& name) {
-    auto pos = info.find(name + ":");
-    return pos == std::string::npos ? 0.0 : std::stod(info.substr(pos + name.size() + 1));
-  };
-  return field("used_cpu_user") + field("used_cpu_sys");
+  const std::string info = redis.Command({"INFO", "cpu"}).str;
+  return warden::bench::RedisInfoNumber(info, "used_cpu_user") +
+         warden::bench::RedisInfoNumber(info, "used_cpu_sys");
 }
 
 NginxServer::Options Server(const std::string& http, const std::string& ok_location,
