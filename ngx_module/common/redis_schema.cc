@@ -1,5 +1,7 @@
 #include "common/redis_schema.h"
 
+#include <array>
+
 #include "common/cluster_slots.h"
 #include "common/redis_deployment.h"
 
@@ -38,15 +40,35 @@ std::string RedisSchema::BehaviourHistory(std::string_view rule, std::string_vie
   return "bh:n:" + std::string(rule) + ":" + std::string(scope);
 }
 
+const std::string& RedisSchema::LimitBucketTag(int group) {
+  // Found once, the same in every process: the key schema depends on them.
+  static const std::array<std::string, kLimitBucketGroups> kTags = [] {
+    std::array<std::string, kLimitBucketGroups> tags;
+    for (int g = 0; g < kLimitBucketGroups; ++g) {
+      for (int n = 0;; ++n) {
+        std::string tag = "b" + std::to_string(g) + "." + std::to_string(n);
+        if (ClusterKeySlot(tag) * kLimitBucketGroups / ClusterSlotMap::kSlots == g) {
+          tags[g] = std::move(tag);
+          break;
+        }
+      }
+    }
+    return tags;
+  }();
+  return kTags.at(group);
+}
+
 std::string RedisSchema::LimitBucket(std::string_view zone, std::string_view key) const {
   static const char kHex[] = "0123456789abcdef";
-  std::string name = prefix_ + "rl:" + std::string(zone) + ":";
-  name.reserve(name.size() + 2 * key.size());
+  std::string tail = std::string(zone) + ":";
+  tail.reserve(tail.size() + 2 * key.size());
   for (unsigned char c : key) {
-    name += kHex[c >> 4];
-    name += kHex[c & 15];
+    tail += kHex[c >> 4];
+    tail += kHex[c & 15];
   }
-  return name;
+  if (!cluster()) return prefix_ + "rl:" + tail;
+  const int group = Crc16Xmodem(tail) % kLimitBucketGroups;
+  return prefix_ + "rl:{" + LimitBucketTag(group) + "}:" + tail;
 }
 
 std::string RedisSchema::TrafficKey(std::string_view family, int64_t minute) const {

@@ -60,8 +60,16 @@ class RedisSchema {
   }
 
   // A warden_limit_zone's fleet-wide bucket for one key (the bytes nginx keyed it by, hex
-  // here). No hash tag: every bucket its own slot, spread over a cluster's shards.
+  // here): "rl:<zone>:<hex key>". In a cluster "rl:{<tag>}:<zone>:<hex key>", the tag one of
+  // kLimitBucketGroups, chosen by a hash of the rest: the buckets of one worker's event-loop
+  // turn that share a group go in one script call (one call per bucket costs a Redis shard
+  // about twice the CPU per request), and the groups, each on a slot of its own 64th of the
+  // slot space, spread over a cluster's primaries, up to that many.
   std::string LimitBucket(std::string_view zone, std::string_view key) const;
+  static constexpr int kLimitBucketGroups = 64;
+  // The hash tag of a cluster's bucket group `group` (0 .. kLimitBucketGroups - 1): the first
+  // text "b<group>.<n>" whose slot lies in the group's 64th of the slot space.
+  static const std::string& LimitBucketTag(int group);
 
   // The families of the per-minute traffic counts (`warden top`), in the order kTrafficScript
   // takes their keys.
@@ -158,7 +166,7 @@ class RedisSchema {
   // the group's request count, per key. Returns per key the level (x 1000) its first request
   // made; LeakyBucket::Simultaneous gives every request's verdict from it, and the script
   // stores the level the last accepted one left. Each key is handled alone: in a cluster a
-  // caller sends one call per slot (the buckets have no hash tag), pipelined per node.
+  // caller sends one call per slot (per bucket group, LimitBucket), pipelined per node.
   static const char* const kLimitExactScript;
 
   // Interval sync of a rate-limit zone. KEYS: the buckets ("rl:<zone>:<hex key>").

@@ -34,7 +34,7 @@ void LimitSync::Tick() {
       limiter_->TakeCounts(kMaxKeysPerPush, pid_));
   if (counts->empty()) return;
 
-  // One script call for all the keys; in a cluster one per slot (each bucket its own slot),
+  // One script call for all the keys; in a cluster one per slot (per bucket group),
   // pipelined per node by the client.
   std::vector<std::string> keys;
   keys.reserve(counts->size());

@@ -186,8 +186,8 @@ void Worker::FlushExact() {
       SendExact(call, !exact_sha_.empty());
       continue;
     }
-    // A Redis Cluster: one call per slot (each bucket has a slot of its own), each with its
-    // groups and their requests in arrival order; the client pipelines the calls per node.
+    // A Redis Cluster: one call per slot (per bucket group, RedisSchema::LimitBucket), each with
+    // its groups and their requests in arrival order; the client pipelines the calls per node.
     std::vector<std::shared_ptr<ExactCall>> calls;
     std::vector<std::vector<std::string>> call_keys;
     std::vector<size_t> call_of_group(groups.size());

@@ -1,12 +1,15 @@
 #include "bench/bench_support.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -97,6 +100,62 @@ double CpuSeconds(int pid) {
     if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
   }
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+namespace {
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+CpuBudget::CpuBudget(int pid, int quota_us, int period_us) : pid_(pid) {
+  const std::string name = "warden-bench-" + std::to_string(getpid()) + "-" + std::to_string(pid);
+  std::string controllers;
+  std::getline(std::ifstream("/sys/fs/cgroup/cgroup.controllers"), controllers);
+  if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", W_OK) == 0) {
+    parent_ = "/sys/fs/cgroup/cpu";
+  } else if (std::regex_search(controllers, std::regex(R"(\bcpu\b)"))) {
+    parent_ = "/sys/fs/cgroup";
+    v2_ = true;
+    WriteFile(parent_ + "/cgroup.subtree_control", "+cpu");
+  } else {
+    why_ = "no writable cgroup cpu controller (v1 /sys/fs/cgroup/cpu or v2 cpu.max)";
+    return;
+  }
+  dir_ = parent_ + "/" + name;
+  if (mkdir(dir_.c_str(), 0755) != 0 && errno != EEXIST) {
+    why_ = "cannot make " + dir_ + ": " + std::strerror(errno);
+    dir_.clear();
+    return;
+  }
+  const bool set =
+      v2_ ? WriteFile(dir_ + "/cpu.max", std::to_string(quota_us) + " " + std::to_string(period_us))
+          : WriteFile(dir_ + "/cpu.cfs_period_us", std::to_string(period_us)) &&
+                WriteFile(dir_ + "/cpu.cfs_quota_us", std::to_string(quota_us));
+  if (!set || !WriteFile(dir_ + "/cgroup.procs", std::to_string(pid))) {
+    why_ = "cannot set the quota of " + dir_;
+  }
+}
+
+CpuBudget::~CpuBudget() {
+  if (dir_.empty()) return;
+  WriteFile(parent_ + "/cgroup.procs", std::to_string(pid_));  // fails harmlessly if it exited
+  rmdir(dir_.c_str());
+}
+
+long long CpuBudget::throttled() const {
+  std::ifstream stat(dir_ + "/cpu.stat");
+  std::string key;
+  long long value;
+  while (stat >> key >> value) {
+    if (key == "nr_throttled") return value;
+  }
+  return 0;
 }
 
 double LoadAverage() {

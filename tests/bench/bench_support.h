@@ -37,6 +37,30 @@ double LoadAverage();
 // A number of a Redis INFO section's text ("used_cpu_user:1.23"), 0 when absent.
 double RedisInfoNumber(const std::string& info, const std::string& name);
 
+// Holds process `pid` to a share of one core while it lives (a cgroup's CFS quota: `quota_us`
+// of CPU every `period_us`), as if it ran on a host of that size: how a bench shows what
+// several Redis servers carry when Redis, not nginx, is the bottleneck, on a machine whose
+// two cores nginx alone can fill. cgroup v1 (cpu controller) or v2 (cpu.max); root only.
+// ok() is false, and why() says why, where neither can be written.
+class CpuBudget {
+ public:
+  CpuBudget(int pid, int quota_us, int period_us);
+  ~CpuBudget();
+  CpuBudget(const CpuBudget&) = delete;
+  CpuBudget& operator=(const CpuBudget&) = delete;
+  bool ok() const { return why_.empty(); }
+  const std::string& why() const { return why_; }
+  // How often the quota ran out (the process waited for the next period), so far.
+  long long throttled() const;
+
+ private:
+  int pid_;
+  std::string dir_;     // the cgroup made for it
+  std::string parent_;  // where the process goes back to
+  bool v2_ = false;
+  std::string why_;
+};
+
 // The median (the mean of the middle two for an even count); 0 for none.
 double Median(std::vector<double> v);
 // The value at fraction p (0..1) of the sorted values, nearest rank; 0 for none.

@@ -2,8 +2,9 @@
 // mode and Warden's exact mode, in one run, alternating rounds; each with a limit high enough
 // that nothing is refused, then with one attacker key far over its limit. With --cluster, the
 // exact mode with one key per connection also against a 3-primary Redis Cluster in the same
-// run (each bucket its own slot: one script call per slot, pipelined per node), and the ratio
-// to the same against one Redis.
+// run (one script call per bucket group, pipelined per node), and the ratio to the same
+// against one Redis: first as fast as the one nginx worker goes, then with every Redis server
+// held to the same small CPU budget (RedisBound), where Redis is the bottleneck.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -72,8 +73,95 @@ NginxServer::Options Server(const std::string& http, const std::string& ok_locat
            "access_log @DIR@/odd.log odd if=$odd_status;\n"
            "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n" +
            "  location / { " + ok_location + " }\n" + "  location /attack/ { " + attack_location +
-           " alias @DIR@/html/; }\n}\n";
+           " alias @DIR@/html/; }\n" +
+           (module ? "  location = /warden-status { warden_status; }\n" : "") + "}\n";
   return o;
+}
+
+// A zone's sync=exact requests decided without Redis's answer (warden_limit_requests_total's
+// fail_open), from the node's status page.
+long long FailOpen(const NginxServer& server, const std::string& zone) {
+  const std::string body = server.Get("/warden-status").body;
+  std::smatch m;
+  const std::regex line("warden_limit_requests_total\\{zone=\"" + zone +
+                        "\",result=\"fail_open\"\\} (\\d+)");
+  return std::regex_search(body, m, line) ? std::stoll(m[1]) : -1;
+}
+
+// sync=exact with a key per connection where Redis, not nginx, is the bottleneck: each Redis
+// server (the one, and each of the cluster's primaries) held to the same small CPU budget, as
+// if each had a host of its own of that size. Unbounded, the one nginx worker here saturates
+// long before one Redis does (the rounds above), so a cluster cannot show what it adds; held
+// to 4 % of a core, one Redis carries a fraction of what the worker can send, and the
+// question is how much more three carry. wrk's 512 connections are 512 keys, enough waiting
+// requests to keep a throttled server busy through each period it may run.
+void RedisBound(RedisServer& redis, RedisCluster& cluster, NginxServer& single,
+                NginxServer& clustered, int seconds, int rounds) {
+  constexpr int kQuotaUs = 1000, kPeriodUs = 25000, kConnections = 512;
+  auto pid_of = [](RedisServer& server) {
+    return static_cast<int>(
+        warden::bench::RedisInfoNumber(server.Command({"INFO", "server"}).str, "process_id"));
+  };
+  std::vector<std::unique_ptr<warden::bench::CpuBudget>> budgets;
+  budgets.push_back(std::make_unique<warden::bench::CpuBudget>(pid_of(redis), kQuotaUs, kPeriodUs));
+  for (size_t n = 0; n < cluster.size(); ++n) {
+    budgets.push_back(
+        std::make_unique<warden::bench::CpuBudget>(pid_of(cluster.node(n)), kQuotaUs, kPeriodUs));
+  }
+  std::printf(
+      "\n== sync=exact, Redis-bound: each Redis server held to %d %% of a core (cgroup CPU quota, "
+      "%d us every %d us), wrk -c%d (a key per connection), %d s x %d rounds; load average "
+      "%.2f ==\n",
+      100 * kQuotaUs / kPeriodUs, kQuotaUs, kPeriodUs, kConnections, seconds, rounds,
+      warden::bench::LoadAverage());
+  for (auto& b : budgets) {
+    if (!b->ok()) {
+      std::printf("skipped: %s\n", b->why().c_str());
+      return;
+    }
+  }
+  auto cpu_of = [&](bool of_cluster) {
+    if (!of_cluster) return RedisCpuSeconds(redis);
+    double sum = 0;
+    for (size_t n = 0; n < cluster.size(); ++n) sum += RedisCpuSeconds(cluster.node(n));
+    return sum;
+  };
+  const long long fail_open_before[2] = {FailOpen(single, "ok_exact_conn"),
+                                         FailOpen(clustered, "ok_exact_conn")};
+  std::vector<double> rps[2], p99[2], redis_ms[2], ratio;
+  for (int r = 0; r < rounds; ++r) {
+    double round_rps[2] = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+      const int t = (r % 2 == 0) ? i : 1 - i;  // alternate the order
+      NginxServer& server = t ? clustered : single;
+      const double redis_before = cpu_of(t);
+      WrkRun w = warden::bench::RunWrk(server.port(), "/", kConnections, seconds);
+      redis_ms[t].push_back(w.requests ? 1e6 * (cpu_of(t) - redis_before) / w.requests : 0);
+      rps[t].push_back(w.rps);
+      p99[t].push_back(w.p99_ms);
+      round_rps[t] = w.rps;
+      if (w.non_2xx) std::printf("warning: %lld non-2xx answers\n", w.non_2xx);
+    }
+    ratio.push_back(round_rps[0] > 0 ? round_rps[1] / round_rps[0] : 0);
+    std::printf("round %d: one Redis %.0f req/s, 3-primary cluster %.0f req/s, ratio %.3f\n", r + 1,
+                round_rps[0], round_rps[1], ratio.back());
+  }
+  const char* names[2] = {"one Redis", "3-primary cluster"};
+  NginxServer* servers[2] = {&single, &clustered};
+  for (int t = 0; t < 2; ++t) {
+    std::printf(
+        "%-18s %9.0f req/s  p99 %.2f ms  Redis CPU %.1f ms per 1,000 requests  decided without "
+        "Redis (fail open) %lld\n",
+        names[t], Median(rps[t]), Median(p99[t]), Median(redis_ms[t]),
+        FailOpen(*servers[t], "ok_exact_conn") - fail_open_before[t]);
+  }
+  long long throttled = 0;
+  for (auto& b : budgets) throttled += b->throttled();
+  std::printf(
+      "cluster / one Redis, Redis-bound: %.3f  (median of rounds; issue 13's target >= 1.5 for "
+      "many keys; the servers ran out of quota %lld times)\n",
+      Median(ratio), throttled);
+  std::printf("load average after the rounds: %.2f\n", warden::bench::LoadAverage());
 }
 
 }  // namespace
@@ -221,6 +309,8 @@ int main(int argc, char** argv) {
         "cluster / one Redis %.3f (median of rounds; issue 13's target >= 1.5 for many keys)\n",
         Median(targets[4].rps), Median(targets[5].rps), Median(cluster_vs_single));
   }
+
+  if (exact_cluster) RedisBound(redis, *cluster, exact_keys, *exact_cluster, seconds, rounds);
 
   std::printf("\n== one attacker far over its limit (every request refused) ==\n");
   for (auto& t : targets) {

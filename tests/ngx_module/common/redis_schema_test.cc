@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -67,7 +68,10 @@ TEST(RedisSchemaTest, ClusterNamesCarryHashTags) {
   EXPECT_EQ(s.TrafficSeconds(), "warden:{ts}:s");
   EXPECT_EQ(s.TrafficKey("req", 29000000), "warden:top:req:{29000000}");
   EXPECT_EQ(s.JobKey("nightly", "fence"), "warden:job:{nightly}:fence");
-  EXPECT_EQ(s.LimitBucket("api", "\x01"), "warden:rl:api:01");  // no tag: its own slot
+  // a bucket group's tag (LimitBucketsShareSixtyFourGroups)
+  EXPECT_TRUE(std::regex_match(s.LimitBucket("api", "\x01"),
+                               std::regex(R"(warden:rl:\{b\d+\.\d+\}:api:01)")))
+      << s.LimitBucket("api", "\x01");
   EXPECT_EQ(s.CacheLock("cache:home"), "{cache:home}:lock");
   EXPECT_EQ(s.CacheLock("{tenant7}:report"), "{tenant7}:report:lock");
 }
@@ -152,6 +156,22 @@ TEST(RedisSchemaTest, TrafficScriptTakesItsKeysInOrder) {
   EXPECT_EQ(std::string(RedisSchema::kTrafficScript).find("'top:'"), std::string::npos);
 }
 
+TEST(RedisSchemaTest, LimitBucketsShareSixtyFourGroups) {
+  // Each group's tag on a slot of its own 64th of the slot space, so any cluster whose
+  // primaries hold contiguous ranges (redis-cli --cluster create, or a rebalance) gets its
+  // share of the groups.
+  for (int g = 0; g < RedisSchema::kLimitBucketGroups; ++g) {
+    const std::string& tag = RedisSchema::LimitBucketTag(g);
+    EXPECT_EQ(ClusterKeySlot(tag) / (ClusterSlotMap::kSlots / RedisSchema::kLimitBucketGroups), g)
+        << tag;
+  }
+  // The names are the schema: buckets written by one version are read by the next.
+  EXPECT_EQ(RedisSchema::LimitBucketTag(0), "b0.52");  // slot 0
+  EXPECT_EQ(RedisSchema("warden:", Layout::kCluster)
+                .LimitBucket("api", std::string("\xc0\x00\x02\x07", 4)),
+            "warden:rl:{b43.11}:api:c0000207");
+}
+
 TEST(RedisSchemaTest, LimitBucketsSpreadOverTheSlots) {
   RedisSchema s("warden:", Layout::kCluster);
   std::map<int, int> per_third;  // three primaries with equal ranges
@@ -163,7 +183,8 @@ TEST(RedisSchemaTest, LimitBucketsSpreadOverTheSlots) {
     slots.insert(slot);
     per_third[slot * 3 / ClusterSlotMap::kSlots]++;
   }
-  EXPECT_GT(slots.size(), 5000u);  // CRC16 of hex text: not every slot, but thousands
+  // Every group used: a turn's buckets share 64 slots (few script calls), spread evenly.
+  EXPECT_EQ(slots.size(), static_cast<size_t>(RedisSchema::kLimitBucketGroups));
   for (const auto& [third, n] : per_third) {
     EXPECT_GT(n, 9000) << "shard " << third;
     EXPECT_LT(n, 11000) << "shard " << third;
