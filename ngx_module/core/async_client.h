@@ -22,6 +22,12 @@ class SentinelLocator;
 enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 using LogFn = std::function<void(LogLevel, const std::string&)>;
 
+// What a Redis Cluster's clients meet, counted for the node's metrics (warden_status):
+// MOVED and ASK redirects followed, TRYAGAIN/CLUSTERDOWN answers, slot maps read. A
+// resharding shows as redirects, a cluster failover as slot maps read (and, while it lasts,
+// answers of a cluster that is down).
+enum class ClusterEvent { kMoved = 0, kAsk, kDown, kSlotMap };
+
 struct RedisEndpoint {
   std::string host = "127.0.0.1";  // an IP literal: names are resolved at configuration time
   int port = 6379;
@@ -49,6 +55,9 @@ struct RedisEndpoint {
   RedisTlsSettings tls;
   // With sentinels: the worker's locator (it owns it; it outlives the connections).
   SentinelLocator* locator = nullptr;
+  // cluster://: told of each ClusterEvent of the clients opened with this endpoint (the worker
+  // counts them); may be empty.
+  std::function<void(ClusterEvent)> on_cluster_event;
 
   bool cluster() const { return !cluster_seeds.empty(); }
   // The key names this deployment needs (hash tags in a cluster: common/redis_schema.h).

@@ -176,6 +176,7 @@ void AsyncCluster::OnSlots(redisReply* r, const RedisNodeAddress& from) {
   primaries_ = map_->Primaries();
   refresh_wanted_ = false;
   ++stats_.refreshes;
+  Tell(ClusterEvent::kSlotMap);
   if (first) {
     std::string names;
     for (const RedisNodeAddress& p : primaries_) names += (names.empty() ? "" : ",") + p.ToString();
@@ -267,10 +268,12 @@ void AsyncCluster::OnReply(const std::shared_ptr<Command>& cmd, const RedisNodeA
         if (to.host.empty()) to.host = from.host;  // Redis 7: the node that replied
         if (redirect.kind == RedisRedirect::Kind::kMoved) {
           ++stats_.moved;
+          Tell(ClusterEvent::kMoved);
           if (map_ && map_->Moved(redirect.slot, to)) primaries_ = map_->Primaries();
           RequestRefresh();
         } else {
           ++stats_.asked;
+          Tell(ClusterEvent::kAsk);
         }
         Redirect(cmd, to, redirect.kind == RedisRedirect::Kind::kAsk);
         return;
@@ -278,6 +281,7 @@ void AsyncCluster::OnReply(const std::shared_ptr<Command>& cmd, const RedisNodeA
       case RedisRedirect::Kind::kTryAgain:
       case RedisRedirect::Kind::kClusterDown:
         ++stats_.down;
+        Tell(ClusterEvent::kDown);
         down_until_ms_ = clock_() + backoff_.Next();
         RequestRefresh();
         NoteError("redis cluster node " + from.ToString() + " answered " +

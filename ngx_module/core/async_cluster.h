@@ -32,6 +32,7 @@ namespace warden {
 // callers split them per slot.
 class AsyncCluster final : public AsyncClient {
  public:
+  // Also told to endpoint().on_cluster_event.
   struct Stats {
     uint64_t moved = 0;      // MOVED replies followed
     uint64_t asked = 0;      // ASK replies followed
@@ -83,6 +84,9 @@ class AsyncCluster final : public AsyncClient {
   // Follows MOVED/ASK once more, or fails the command.
   void Redirect(const std::shared_ptr<Command>& cmd, const RedisNodeAddress& to, bool asking);
   void RequestRefresh() { refresh_wanted_ = true; }
+  void Tell(ClusterEvent event) const {
+    if (endpoint_.on_cluster_event) endpoint_.on_cluster_event(event);
+  }
   void AskForSlots();
   void OnSlots(redisReply* reply, const RedisNodeAddress& from);
   void NoteError(const std::string& what);

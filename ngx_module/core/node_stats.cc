@@ -10,7 +10,7 @@ namespace warden {
 
 namespace {
 // Changes with the layout. (A zone of another size is a new zone on reload anyway.)
-constexpr uint64_t kMagic = 0x57415244454e5335ULL;  // "WARDENS5"
+constexpr uint64_t kMagic = 0x57415244454e5336ULL;  // "WARDENS6"
 constexpr size_t kPrimaryBytes = 64;
 }  // namespace
 
@@ -37,6 +37,9 @@ const char* const kDecisionNames[] = {"pass",  "allow", "block",         "dry_ru
 static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == NodeStats::kDecisions);
 const char* const kBlockCauseNames[] = {"blacklist", "country", "autoban"};
 static_assert(sizeof kBlockCauseNames / sizeof kBlockCauseNames[0] == NodeStats::kBlockCauses);
+const char* const kClusterEventNames[] = {"moved", "ask", "down", "slot_map"};
+static_assert(sizeof kClusterEventNames / sizeof kClusterEventNames[0] ==
+              NodeStats::kClusterEvents);
 }  // namespace
 
 const char* NodeStats::DecisionName(int decision) {
@@ -45,6 +48,10 @@ const char* NodeStats::DecisionName(int decision) {
 
 const char* NodeStats::BlockCauseName(int cause) {
   return cause >= 0 && cause < kBlockCauses ? kBlockCauseNames[cause] : "?";
+}
+
+const char* NodeStats::ClusterEventName(int event) {
+  return event >= 0 && event < kClusterEvents ? kClusterEventNames[event] : "?";
 }
 
 size_t NodeStats::RegionSize() { return sizeof(Header) + 64; }
@@ -96,6 +103,12 @@ void NodeStats::NoteRedisContact(int64_t now_ms) {
 
 void NodeStats::CountExactLocal(int worker) {
   if (header_) row(worker)->exact_local.fetch_add(1, std::memory_order_relaxed);
+}
+
+void NodeStats::CountClusterEvent(int worker, int event) {
+  if (header_ && event >= 0 && event < kClusterEvents) {
+    row(worker)->cluster[event].fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 namespace {
@@ -159,6 +172,7 @@ NodeStats::Totals NodeStats::Sum() const {
     t.autobans += r.autobans.load();
     t.limit_pushes += r.limit_pushes.load();
     t.exact_local += r.exact_local.load();
+    for (int e = 0; e < kClusterEvents; ++e) t.cluster[e] += r.cluster[e].load();
   }
   t.last_redis_contact_ms = header_->last_redis_contact_ms.load();
   t.redis_failovers = header_->redis_failovers.load();

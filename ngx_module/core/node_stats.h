@@ -21,6 +21,9 @@ class NodeStats {
   // Why requests were blocked (decision "block"), in the order of WARDEN_CAUSE_* from
   // WARDEN_CAUSE_BLACKLIST (warden_core.h): a blacklist entry, the country, an autoban's entry.
   static constexpr int kBlockCauses = 3;
+  // Redis Cluster events of the node's connections, in the order of ClusterEvent
+  // (core/async_client.h): moved, ask, down, slot_map.
+  static constexpr int kClusterEvents = 4;
 
   struct Row {
     std::atomic<uint64_t> decisions[kDecisions];
@@ -35,6 +38,7 @@ class NodeStats {
     // Requests of sync=exact zones this worker decided alone because Redis could not (no
     // connection, the circuit open, no answer in time): a failover shows here.
     std::atomic<uint64_t> exact_local;
+    std::atomic<uint64_t> cluster[kClusterEvents];
   };
 
   struct Totals {
@@ -46,6 +50,7 @@ class NodeStats {
     uint64_t autobans = 0;
     uint64_t limit_pushes = 0;
     uint64_t exact_local = 0;
+    uint64_t cluster[kClusterEvents] = {};
     int64_t last_redis_contact_ms = 0;
     uint64_t redis_failovers = 0;
     std::string redis_primary;  // empty: none confirmed (or not through Sentinel)
@@ -55,6 +60,7 @@ class NodeStats {
   // "blacklist", "country", "autoban" by block cause (0-based).
   static const char* DecisionName(int decision);
   static const char* BlockCauseName(int cause);
+  static const char* ClusterEventName(int event);
 
   static size_t RegionSize();
   bool Attach(void* region, size_t bytes);
@@ -69,6 +75,7 @@ class NodeStats {
   void CountChallenge(int worker, int result);
   void NoteRedisContact(int64_t now_ms);
   void CountExactLocal(int worker);
+  void CountClusterEvent(int worker, int event);
   // A connection of this node confirmed `address` as the Redis primary (ROLE master). Returns
   // true when it replaces another one, and sets `previous`: a failover, counted once per node
   // however many workers confirm it; the caller logs it.

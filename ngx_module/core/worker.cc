@@ -423,6 +423,11 @@ void Worker::ConnectRedis(const RedisEndpoint& given) {
         [this](const std::string& from, const std::string& to) { NotePrimary(from, to); });
     endpoint.locator = locator_.get();
   }
+  if (endpoint.cluster()) {
+    endpoint.on_cluster_event = [this](ClusterEvent event) {
+      stats_.CountClusterEvent(worker_, static_cast<int>(event));
+    };
+  }
   schema_ = std::make_unique<RedisSchema>(endpoint.Schema());
   endpoint_ = endpoint;
   if (cache_enabled_ ||
@@ -677,6 +682,16 @@ std::string Worker::Metrics(int64_t now_ms) {
       head("warden_redis_primary_info", "gauge",
            "The Redis primary this node's connections last confirmed (ROLE master).");
       out << "warden_redis_primary_info{address=\"" << t.redis_primary << "\"} 1\n";
+    }
+  }
+  if (endpoint_ && endpoint_->cluster()) {
+    static_assert(static_cast<int>(ClusterEvent::kSlotMap) == NodeStats::kClusterEvents - 1);
+    head("warden_redis_cluster_events_total", "counter",
+         "Redis Cluster events of this node's connections: MOVED and ASK redirects followed "
+         "(moved, ask), TRYAGAIN/CLUSTERDOWN answers (down), slot maps read (slot_map).");
+    for (int e = 0; e < NodeStats::kClusterEvents; ++e) {
+      out << "warden_redis_cluster_events_total{event=\"" << NodeStats::ClusterEventName(e)
+          << "\"} " << t.cluster[e] << '\n';
     }
   }
   head("warden_autobans_total", "counter", "Addresses banned automatically by this node.");

@@ -287,6 +287,14 @@ TEST_F(ClusterIntegrationTest, SlotsMigratedUnderTrafficChangeNoAnswer) {
   ASSERT_EQ(ban.exit_code, 0) << Show(ban);
   ASSERT_TRUE(PollUntil([&] { return Get(nginx, "/", 80).status == 403; }, 20s));
 
+  // Redirects show on the metrics page (an operator sees a resharding happen).
+  auto events = [&](const std::string& event) {
+    return Metric(nginx, "warden_redis_cluster_events_total{event=\"" + event + "\"}");
+  };
+  EXPECT_GE(events("slot_map"), 1) << nginx.Get("/warden/metrics").body;
+  const double moved_before = events("moved"), asked_before = events("ask");
+  EXPECT_GE(moved_before, 0);
+
   const int client = 71;
   const std::string key = BucketKey("mv", client);
   const int slot = ClusterKeySlot(key);
@@ -317,6 +325,8 @@ TEST_F(ClusterIntegrationTest, SlotsMigratedUnderTrafficChangeNoAnswer) {
   EXPECT_TRUE(PollUntil([&] { return Get(nginx, "/", 81).status == 403; }, 20s))
       << nginx.ErrorLog();
   EXPECT_EQ(Get(nginx, "/", 80).status, 403) << "the list from before the move is kept";
+  EXPECT_GT(events("ask"), asked_before);
+  EXPECT_GT(events("moved"), moved_before);
   // The exact limit goes on for fresh clients.
   int fresh = 0;
   for (int i = 0; i < 8; ++i) fresh += Get(nginx, "/mv/", 72).status == 200;
@@ -410,8 +420,15 @@ TEST(ClusterFailoverIntegrationTest, AKilledPrimaryIsFailedOverAndTheNodeFollows
                 "server {\n  listen 127.0.0.1:@PORT@;\n  root @DIR@/html;\n  warden on;\n"
                 "  location / { }\n"
                 "  location /fo/ { warden_limit zone=fo burst=5 nodelay; alias @DIR@/html/; }\n"
+                "  location = /warden/metrics { warden_status; }\n"
                 "}\n";
   NginxServer nginx(config);
+  auto slot_maps = [&] {
+    const std::string page = nginx.Get("/warden/metrics").body;
+    const std::string line = "\nwarden_redis_cluster_events_total{event=\"slot_map\"} ";
+    const size_t at = page.find(line);
+    return at == std::string::npos ? -1 : std::stoll(page.substr(at + line.size()));
+  };
   auto get = [&](const std::string& path, int client) {
     return HttpGet("127.0.0.1", nginx.port(), path, {}, 5s, Client(client)).status;
   };
@@ -421,6 +438,8 @@ TEST(ClusterFailoverIntegrationTest, AKilledPrimaryIsFailedOverAndTheNodeFollows
 
   const int slot = ClusterKeySlot(kSchema.BlacklistEntries());
   const size_t old_primary = cluster.OwnerOf(slot);
+  const long long maps_before = slot_maps();
+  EXPECT_GE(maps_before, 1);
   cluster.node(old_primary).Kill();
   ASSERT_TRUE(PollUntil(
       [&] {
@@ -437,6 +456,8 @@ TEST(ClusterFailoverIntegrationTest, AKilledPrimaryIsFailedOverAndTheNodeFollows
   EXPECT_TRUE(PollUntil([&] { return get("/", 91) == 403; }, 30s)) << nginx.ErrorLog();
   EXPECT_EQ(get("/", 90), 403) << "the list from before the failover is kept";
   EXPECT_EQ(get("/", 92), 200);
+  // The failover shows on the metrics page: the node read the slot map again.
+  EXPECT_GT(slot_maps(), maps_before);
   // The exact limit is Redis's again: a fresh client gets exactly the burst, and its bucket is
   // in the cluster.
   int client = 100;
