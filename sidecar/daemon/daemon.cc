@@ -136,6 +136,18 @@ int Daemon::Run() {
                            {"node", options_.config.daemon.node}};
   if (!options_.config.daemon.listen.empty()) fields["listen"] = options_.config.daemon.listen;
   StartControl();
+  if (options_.redis.kind == RedisDeployment::Kind::kSentinel) {
+    sentinel_watch_ = std::make_unique<SentinelWatch>(
+        options_.redis, options_.timeout_ms,
+        [this](const RedisNodeAddress& primary, const RedisNodeAddress& sentinel) {
+          {
+            std::lock_guard<std::mutex> lock(switch_mutex_);
+            switched_to_.emplace(primary, sentinel);
+          }
+          signals_.Wake();
+        },
+        [this](const std::string& line) { logger_.Warn(line); });
+  }
   logger_.Info("warden daemon started", fields);
   metrics_.SetGauge("warden_daemon_up", 1);
 
@@ -177,6 +189,7 @@ int Daemon::Run() {
     }
     if (signals_.TakeReload()) Reload();
     RunTasks();
+    FollowSwitch();
     if (!conn_ && now >= reconnect_at_ms_ && !Connect()) {
       reconnect_at_ms_ = SystemNowMs() + reconnect_backoff_.Next();
     }
@@ -210,7 +223,13 @@ int Daemon::Run() {
 
 bool Daemon::Connect() {
   try {
-    conn_.emplace(RedisConnection::Connect(options_.redis, options_.timeout_ms));
+    RedisDeployment deployment = options_.redis;
+    if (first_sentinel_) {
+      auto& s = deployment.servers;
+      auto it = std::find(s.begin(), s.end(), *first_sentinel_);
+      if (it != s.end()) std::rotate(s.begin(), it, it + 1);
+    }
+    conn_.emplace(RedisConnection::Connect(deployment, options_.timeout_ms));
     store_ = std::make_unique<BlacklistStore>(
         *conn_, RedisSchema::For(conn_->deployment(), options_.prefix));
     coordinator_.Attach(&*conn_);
@@ -250,6 +269,25 @@ void Daemon::NotePrimary() {
     // (healthy() is false) and reconnects.
     logger_.Warn("cannot record the redis primary", {{"error", e.what()}});
   }
+}
+
+void Daemon::FollowSwitch() {
+  std::optional<std::pair<RedisNodeAddress, RedisNodeAddress>> to;
+  {
+    std::lock_guard<std::mutex> lock(switch_mutex_);
+    to.swap(switched_to_);
+  }
+  if (!to || !conn_ || conn_->endpoint() == to->first.ToString()) return;
+  logger_.Warn("redis primary switched by the Sentinels (+switch-master); connecting to it",
+               {{"from", conn_->endpoint()},
+                {"to", to->first.ToString()},
+                {"sentinel", to->second.ToString()}});
+  first_sentinel_ = to->second;
+  coordinator_.Attach(nullptr);
+  store_.reset();
+  conn_.reset();
+  reconnect_backoff_.Reset();
+  reconnect_at_ms_ = 0;  // now, not after a backoff: nothing failed
 }
 
 void Daemon::EnterOutage(const std::string& why) {

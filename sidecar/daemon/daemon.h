@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/logger.h"
 #include "base/metrics.h"
@@ -28,6 +29,7 @@
 #include "scheduler/scheduler.h"
 #include "scheduler/thread_executor.h"
 #include "storage/redis/redis_connection.h"
+#include "storage/redis/sentinel_watch.h"
 
 namespace warden {
 
@@ -78,6 +80,9 @@ class Daemon {
   // Sentinel: records the primary found, and logs a failover when it changed.
   void NotePrimary();
   void EnterOutage(const std::string& why);
+  // sentinel://: leaves the connection when the Sentinels announced another primary
+  // (+switch-master, SentinelWatch); the loop connects again at once.
+  void FollowSwitch();
   void Reload();
   void StartControl();
   // Runs `task` on the loop thread and waits for its answer (control requests). With
@@ -114,6 +119,13 @@ class Daemon {
   std::string last_task_error_;
   Backoff reconnect_backoff_;   // reconnects to Redis
   int64_t failovers_seen_ = 0;  // changes of primary this daemon recorded first (Sentinel)
+  // The primary the Sentinels announced last, and the Sentinel that did, set by the watch's
+  // thread; FollowSwitch takes it. That Sentinel is asked first from then on: the others may
+  // still name the old primary for a moment, which may still answer as one.
+  std::mutex switch_mutex_;
+  std::optional<std::pair<RedisNodeAddress, RedisNodeAddress>> switched_to_;
+  std::optional<RedisNodeAddress> first_sentinel_;
+  std::unique_ptr<SentinelWatch> sentinel_watch_;  // last: its thread calls into the above
 
   std::atomic<bool> draining_{false};
   std::mutex tasks_mutex_;

@@ -151,4 +151,18 @@ RedisReply RedisNodeConnection::GetReply(std::string command) {
   }
 }
 
+std::optional<RedisReply> RedisNodeConnection::WaitForMessage(int64_t wait_ms,
+                                                              std::string command) {
+  if (broken_) {
+    throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
+  }
+  void* raw = nullptr;
+  if (redisReaderGetReply(reader_.get(), &raw) == REDIS_OK && raw != nullptr) {
+    return RedisReply(static_cast<redisReply*>(raw), std::move(command));
+  }
+  // A reader error is GetReply's to report.
+  if (raw == nullptr && reader_->err == 0 && !socket_.WaitReadable(wait_ms)) return std::nullopt;
+  return GetReply(std::move(command));
+}
+
 }  // namespace warden

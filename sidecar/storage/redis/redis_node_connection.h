@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,10 @@ class RedisNodeConnection {
   void Append(const std::vector<std::string>& args);
   RedisReply GetReply(std::string command);
 
+  // After SUBSCRIBE: the next message Redis pushes, or nullopt when none came within `wait_ms`
+  // (the connection stays usable). Once a message has begun, the rest is read within the
+  // connection's timeout, and failures throw as for GetReply.
+  std::optional<RedisReply> WaitForMessage(int64_t wait_ms, std::string command);
   // "10.0.0.5:6379" or the socket's path.
   const std::string& endpoint() const { return socket_.endpoint(); }
   int64_t timeout_ms() const { return timeout_ms_; }

@@ -185,6 +185,11 @@ RedisSocket::~RedisSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool RedisSocket::WaitReadable(int64_t wait_ms) const {
+  if (ssl_ && SSL_pending(ssl_.get()) > 0) return true;
+  return Wait(false, NowMs() + wait_ms);
+}
+
 bool RedisSocket::Wait(bool for_write, int64_t deadline_ms) const {
   return PollFd(fd_, for_write ? POLLOUT : POLLIN, deadline_ms);
 }

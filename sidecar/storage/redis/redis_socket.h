@@ -37,6 +37,9 @@ class RedisSocket {
   // Reads what is there (at least one byte) within `timeout_ms`. Throws on EOF.
   size_t ReadSome(char* buffer, size_t size, int64_t timeout_ms, const std::string& command);
 
+  // Whether there is something to read (buffered TLS data, or the socket readable) within
+  // `wait_ms`; false when nothing came. Never throws: a closed socket is readable.
+  bool WaitReadable(int64_t wait_ms) const;
   // "127.0.0.1:6379" or "/run/redis.sock".
   const std::string& endpoint() const { return endpoint_; }
   bool tls() const { return ssl_ != nullptr; }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "net/http_client.h"
@@ -216,6 +217,54 @@ TEST(DaemonSentinelTest, SchedulerFollowsAFailoverAndRunsEachFireTimeOnce) {
   EXPECT_TRUE(a.Stderr().find("redis primary changed (failover)") != std::string::npos ||
               b.Stderr().find("redis primary changed (failover)") != std::string::npos)
       << a.Stderr() << b.Stderr();
+}
+
+// A manual failover (SENTINEL FAILOVER): the old primary stays up, and answers as a primary
+// until the Sentinels turn it into a replica. The daemon moves when the Sentinels announce the
+// new primary (+switch-master, on its subscription), not at its first command that fails
+// there: it reaches the new primary and logs no outage.
+TEST(DaemonSentinelTest, FollowsSwitchMasterBeforeAnyCommandFails) {
+  SentinelTopology topo;
+  Process daemon = Process::Start(
+      WardenProcessOptions({.args = {"daemon", "--interval", "200ms"}, .redis = topo.url()}));
+  auto recorded_primary = [](RedisServer& node) {
+    return node.Command({"GET", "warden:topology:primary"}).str;
+  };
+  ASSERT_TRUE(PollUntil([&] { return !recorded_primary(topo.primary()).empty(); }, seconds(15)))
+      << daemon.Stderr();
+  // Subscribed on one of the Sentinels.
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        for (size_t i = 0; i < 3; ++i) {
+          if (topo.sentinel(i).Command({"CLIENT", "LIST"}).str.find("cmd=subscribe") !=
+              std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      seconds(15)))
+      << daemon.Stderr();
+
+  ASSERT_EQ(topo.sentinel(0).Command({"SENTINEL", "FAILOVER", SentinelTopology::kMaster}).str,
+            "OK");
+  ASSERT_TRUE(topo.WaitForPrimary(topo.replica().address(), seconds(30)));
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return daemon.Stderr().find("redis primary switched by the Sentinels") != std::string::npos;
+      },
+      seconds(10)))
+      << daemon.Stderr();
+  // On the new primary: the daemon recorded it there.
+  EXPECT_TRUE(PollUntil(
+      [&] { return recorded_primary(topo.replica()) == topo.replica().address(); }, seconds(10)))
+      << daemon.Stderr();
+  // The old primary becomes a replica meanwhile (READONLY for a client still on it); purging
+  // every 200 ms, the daemon would have met it.
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_EQ(daemon.Stderr().find("redis unavailable"), std::string::npos) << daemon.Stderr();
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(10)), 0) << daemon.Stderr();
 }
 
 }  // namespace
