@@ -14,6 +14,10 @@
 //    (+sdown ... +elected-leader, +failover-state-wait-promotion, the replica's REPLICAOF NO
 //    ONE, +promoted-slave, +switch-master).
 //
+//    Then the same on a Redis Cluster (3 primaries with a replica each): kill -9 of the
+//    primary of the blacklist's slot, the time to a new ban enforced on both nodes, next to
+//    cluster-node-timeout.
+//
 // 2. What one Redis spends on one node (the scaling model in docs/topology.md): Redis's own
 //    CPU time (INFO cpu, user + sys) and commands, with one nginx node idle, serving
 //    sync=exact requests one at a time (one key per script call) and from 32 connections
@@ -33,9 +37,12 @@
 #include <vector>
 
 #include "bench/bench_support.h"
+#include "common/cluster_slots.h"
+#include "common/redis_schema.h"
 #include "support/http_client.h"
 #include "support/nginx_server.h"
 #include "support/poll_until.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 #include "support/sentinel_topology.h"
 #include "support/temp_dir.h"
@@ -150,19 +157,15 @@ struct FailoverRun {
   std::vector<long long> timeline;  // kTimeline, ms after the kill
 };
 
-FailoverRun OneFailover(int run, int* down_after_ms) {
+// One run on two nodes of the deployment at `url`: a ban before reaches both, then `kill`,
+// `warden ban` tried until accepted and both nodes polled until they refuse the address, with
+// a probe request every 20 ms to each meanwhile. `killed_tod`: when the kill was, for logs.
+FailoverRun KillAndBan(const std::string& url, int run, const std::function<void()>& kill,
+                       const std::vector<NginxServer*>& nodes, long long* killed_tod) {
   FailoverRun result;
-  SentinelTopology topo;
-  *down_after_ms =
-      std::stoi(Field(topo.sentinel(0).Command({"SENTINEL", "MASTER", SentinelTopology::kMaster}),
-                      "down-after-milliseconds"));
-  NginxServer a(FailoverNode(topo.url()));
-  NginxServer b(FailoverNode(topo.url()));
-  std::vector<NginxServer*> nodes = {&a, &b};
-
   // Warm up: a ban before the failover reaches both nodes (their followers are connected).
   const std::string warm = "198.51.100." + std::to_string(run % 200 + 1);
-  if (RunWarden({.args = {"ban", warm}, .redis = topo.url()}).exit_code != 0) {
+  if (RunWarden({.args = {"ban", warm}, .redis = url}).exit_code != 0) {
     result.why = "the ban before the failover failed";
     return result;
   }
@@ -192,13 +195,13 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
   }
 
   const std::string address = "192.0.2." + std::to_string(run % 200 + 1);
-  const long long killed_tod = TimeOfDayMs(std::chrono::system_clock::now());
+  *killed_tod = TimeOfDayMs(std::chrono::system_clock::now());
   const auto killed = Clock::now();
-  topo.KillPrimary();
+  kill();
   bool banned = false;
   while (!banned && MsSince(killed) < 30000) {
     ++result.ban_attempts;
-    RunResult r = RunWarden({.args = {"ban", address}, .redis = topo.url()}, std::nullopt, 10s);
+    RunResult r = RunWarden({.args = {"ban", address}, .redis = url}, std::nullopt, 10s);
     banned = r.exit_code == 0;
     if (!banned) std::this_thread::sleep_for(20ms);
   }
@@ -226,6 +229,27 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
     result.probes += probes[i];
     result.probe_failures += failures[i];
   }
+  if (!banned) {
+    result.why = "`warden ban` was not accepted within 30 s of the kill";
+  } else if (!enforced) {
+    result.why = "the ban did not reach both nodes within 45 s of the kill";
+  } else {
+    result.ok = true;
+  }
+  return result;
+}
+
+FailoverRun OneFailover(int run, int* down_after_ms) {
+  SentinelTopology topo;
+  *down_after_ms =
+      std::stoi(Field(topo.sentinel(0).Command({"SENTINEL", "MASTER", SentinelTopology::kMaster}),
+                      "down-after-milliseconds"));
+  NginxServer a(FailoverNode(topo.url()));
+  NginxServer b(FailoverNode(topo.url()));
+  long long killed_tod = 0;
+  FailoverRun result = KillAndBan(
+      topo.url(), run, [&] { topo.KillPrimary(); }, {&a, &b}, &killed_tod);
+  if (!result.ok && killed_tod == 0) return result;  // before the kill
   // The nodes may enforce the ban before the Sentinels announce the promotion: wait for
   // +switch-master in their logs (bounded; after the figures are taken) to show the whole
   // timeline.
@@ -240,14 +264,23 @@ FailoverRun OneFailover(int run, int* down_after_ms) {
       },
       10s, 50ms);
   result.timeline = TimelineOf(topo, killed_tod);
-  if (!banned) {
-    result.why = "`warden ban` was not accepted within 30 s of the kill";
-  } else if (!enforced) {
-    result.why = "the ban did not reach both nodes within 45 s of the kill";
-  } else {
-    result.ok = true;
-  }
   return result;
+}
+
+// A Redis Cluster's failover: three primaries with a replica each; the primary of the
+// blacklist's slot is killed and the cluster promotes its replica after cluster-node-timeout.
+FailoverRun OneClusterFailover(int run, int* node_timeout_ms) {
+  RedisCluster::Options options;
+  options.replicas = 1;
+  RedisCluster cluster(options);
+  *node_timeout_ms = options.node_timeout_ms;
+  NginxServer a(FailoverNode(cluster.url()));
+  NginxServer b(FailoverNode(cluster.url()));
+  const size_t owner = cluster.OwnerOf(warden::ClusterKeySlot(
+      warden::RedisSchema("warden:", warden::RedisSchema::Layout::kCluster).BlacklistEntries()));
+  long long killed_tod = 0;
+  return KillAndBan(
+      cluster.url(), run, [&] { cluster.node(owner).Kill(); }, {&a, &b}, &killed_tod);
 }
 
 // Redis's own counters, for the cost part.
@@ -397,6 +430,59 @@ void CostPart(int seconds) {
 
 }  // namespace
 
+// The same runs on a Redis Cluster: the time from kill -9 of the primary that holds the
+// blacklist to a new ban enforced on both nodes, next to cluster-node-timeout (after which
+// the cluster's own failover starts, as Sentinel's after down-after-milliseconds).
+void ClusterPart(int runs) {
+  std::printf(
+      "\n== Redis Cluster failover: kill -9 of the primary of the blacklist's slot -> a new ban "
+      "enforced on both nginx nodes (3 primaries with a replica each, 2 nodes x 2 workers; "
+      "fresh cluster per run); %d runs; load average %.2f ==\n",
+      runs, LoadAverage());
+  std::vector<double> enforced, accepted, after;
+  double slowest = 0;
+  int probes = 0, probe_failures = 0, node_timeout_ms = 0;
+  for (int r = 1; r <= runs; ++r) {
+    FailoverRun f;
+    try {
+      f = OneClusterFailover(r, &node_timeout_ms);
+    } catch (const std::exception& e) {
+      f.why = e.what();
+    }
+    if (!f.ok) {
+      std::printf("run %d: no figure: %s\n", r, f.why.c_str());
+      continue;
+    }
+    enforced.push_back(f.enforced_ms);
+    accepted.push_back(f.ban_ms);
+    after.push_back(f.enforced_ms - f.ban_ms);
+    slowest = std::max(slowest, f.slowest_ms);
+    probes += f.probes;
+    probe_failures += f.probe_failures;
+    std::printf(
+        "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
+        "slowest request %.1f ms of %d\n",
+        r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
+    std::fflush(stdout);
+  }
+  if (enforced.empty()) return;
+  // The ban is accepted once the cluster has promoted the replica: node-timeout, then the
+  // replica's election delay (Redis: 500 ms + up to 500 ms at random + 1 s per rank), which
+  // no client shortens. What the nodes add is the time from there to the ban enforced.
+  std::printf(
+      "cluster-node-timeout: %d ms\n"
+      "kill -> ban accepted (the cluster's own failover): median %.0f ms, p99 %.0f ms\n"
+      "ban accepted -> enforced on both nodes (the nodes' part): median %.0f ms, p99 %.0f ms\n"
+      "kill -> enforced on both nodes: median %.0f ms, p99 %.0f ms over %zu runs\n",
+      node_timeout_ms, Median(accepted), Percentile(accepted, 0.99), Median(after),
+      Percentile(after, 0.99), Median(enforced), Percentile(enforced, 0.99), enforced.size());
+  std::printf(
+      "slowest request during the failovers: %.1f ms of %d (module timeout= %d ms: %s); %d not "
+      "answered 200\nload average after: %.2f\n",
+      slowest, probes, kTimeoutMs, slowest <= kTimeoutMs ? "within" : "PAST IT", probe_failures,
+      LoadAverage());
+}
+
 int main(int argc, char** argv) {
   int runs = 8, seconds = 3;
   bool failover = true, cost = true;
@@ -485,10 +571,8 @@ int main(int argc, char** argv) {
           probe_failures);
     }
     if (failed_runs) std::printf("%d run(s) gave no figure\n", failed_runs);
-    std::printf(
-        "Cluster: no figure. The cluster part of this bench (exact mode against 3 primaries, "
-        "a primary killed) waits for Cluster support in the module.\n");
     std::printf("load average after the failovers: %.2f\n", LoadAverage());
+    ClusterPart(runs);
   }
   if (cost) CostPart(seconds);
   return 0;
