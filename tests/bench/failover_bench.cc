@@ -157,6 +157,38 @@ struct FailoverRun {
   std::vector<long long> timeline;  // kTimeline, ms after the kill
 };
 
+// The figures of a part's runs: each run's line, and what the summary needs.
+struct FailoverRuns {
+  std::vector<double> enforced, bans;
+  double slowest = 0;
+  int probes = 0, probe_failures = 0, failed = 0;
+
+  // Prints run `r`'s line; false (after saying why) when it gave no figure.
+  bool Add(int r, const FailoverRun& f) {
+    if (!f.ok) {
+      ++failed;
+      std::printf("run %d: no figure: %s\n", r, f.why.c_str());
+      return false;
+    }
+    enforced.push_back(f.enforced_ms);
+    bans.push_back(f.ban_ms);
+    slowest = std::max(slowest, f.slowest_ms);
+    probes += f.probes;
+    probe_failures += f.probe_failures;
+    std::printf(
+        "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
+        "slowest request %.1f ms of %d\n",
+        r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
+    return true;
+  }
+  void PrintSlowest() const {
+    std::printf(
+        "slowest request during the failovers: %.1f ms of %d (module timeout= %d ms: %s); "
+        "%d not answered 200\n",
+        slowest, probes, kTimeoutMs, slowest <= kTimeoutMs ? "within" : "PAST IT", probe_failures);
+  }
+};
+
 // One run on two nodes of the deployment at `url`: a ban before reaches both, then `kill`,
 // `warden ban` tried until accepted and both nodes polled until they refuse the address, with
 // a probe request every 20 ms to each meanwhile. `killed_tod`: when the kill was, for logs.
@@ -439,9 +471,9 @@ void ClusterPart(int runs) {
       "enforced on both nginx nodes (3 primaries with a replica each, 2 nodes x 2 workers; "
       "fresh cluster per run); %d runs; load average %.2f ==\n",
       runs, LoadAverage());
-  std::vector<double> enforced, accepted, after;
-  double slowest = 0;
-  int probes = 0, probe_failures = 0, node_timeout_ms = 0;
+  FailoverRuns all;
+  std::vector<double> after;
+  int node_timeout_ms = 0;
   for (int r = 1; r <= runs; ++r) {
     FailoverRun f;
     try {
@@ -449,23 +481,10 @@ void ClusterPart(int runs) {
     } catch (const std::exception& e) {
       f.why = e.what();
     }
-    if (!f.ok) {
-      std::printf("run %d: no figure: %s\n", r, f.why.c_str());
-      continue;
-    }
-    enforced.push_back(f.enforced_ms);
-    accepted.push_back(f.ban_ms);
-    after.push_back(f.enforced_ms - f.ban_ms);
-    slowest = std::max(slowest, f.slowest_ms);
-    probes += f.probes;
-    probe_failures += f.probe_failures;
-    std::printf(
-        "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
-        "slowest request %.1f ms of %d\n",
-        r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
+    if (all.Add(r, f)) after.push_back(f.enforced_ms - f.ban_ms);
     std::fflush(stdout);
   }
-  if (enforced.empty()) return;
+  if (all.enforced.empty()) return;
   // The ban is accepted once the cluster has promoted the replica: node-timeout, then the
   // replica's election delay (Redis: 500 ms + up to 500 ms at random + 1 s per rank), which
   // no client shortens. What the nodes add is the time from there to the ban enforced.
@@ -474,13 +493,11 @@ void ClusterPart(int runs) {
       "kill -> ban accepted (the cluster's own failover): median %.0f ms, p99 %.0f ms\n"
       "ban accepted -> enforced on both nodes (the nodes' part): median %.0f ms, p99 %.0f ms\n"
       "kill -> enforced on both nodes: median %.0f ms, p99 %.0f ms over %zu runs\n",
-      node_timeout_ms, Median(accepted), Percentile(accepted, 0.99), Median(after),
-      Percentile(after, 0.99), Median(enforced), Percentile(enforced, 0.99), enforced.size());
-  std::printf(
-      "slowest request during the failovers: %.1f ms of %d (module timeout= %d ms: %s); %d not "
-      "answered 200\nload average after: %.2f\n",
-      slowest, probes, kTimeoutMs, slowest <= kTimeoutMs ? "within" : "PAST IT", probe_failures,
-      LoadAverage());
+      node_timeout_ms, Median(all.bans), Percentile(all.bans, 0.99), Median(after),
+      Percentile(after, 0.99), Median(all.enforced), Percentile(all.enforced, 0.99),
+      all.enforced.size());
+  all.PrintSlowest();
+  std::printf("load average after: %.2f\n", LoadAverage());
 }
 
 int main(int argc, char** argv) {
@@ -509,10 +526,9 @@ int main(int argc, char** argv) {
         "(a primary, a replica, 3 Sentinels, 2 nodes x 2 workers; fresh topology per run); "
         "%d runs; load average %.2f ==\n",
         runs, LoadAverage());
-    std::vector<double> enforced, bans;
+    FailoverRuns all;
     std::vector<std::vector<double>> timeline(kTimeline.size());
-    double slowest = 0;
-    int probes = 0, probe_failures = 0, down_after_ms = 0, failed_runs = 0;
+    int down_after_ms = 0;
     for (int r = 1; r <= runs; ++r) {
       FailoverRun f;
       try {
@@ -520,20 +536,7 @@ int main(int argc, char** argv) {
       } catch (const std::exception& e) {
         f.why = e.what();
       }
-      if (!f.ok) {
-        ++failed_runs;
-        std::printf("run %d: no figure: %s\n", r, f.why.c_str());
-        continue;
-      }
-      enforced.push_back(f.enforced_ms);
-      bans.push_back(f.ban_ms);
-      slowest = std::max(slowest, f.slowest_ms);
-      probes += f.probes;
-      probe_failures += f.probe_failures;
-      std::printf(
-          "run %d: ban accepted %.0f ms after the kill (%d tries), enforced on both %.0f ms; "
-          "slowest request %.1f ms of %d\n",
-          r, f.ban_ms, f.ban_attempts, f.enforced_ms, f.slowest_ms, f.probes);
+      if (!all.Add(r, f)) continue;
       std::printf("       logs, ms after the kill:");
       for (size_t e = 0; e < kTimeline.size(); ++e) {
         std::printf(" %s %lld", kTimeline[e].text, f.timeline[e]);
@@ -542,9 +545,9 @@ int main(int argc, char** argv) {
       std::printf("\n");
       std::fflush(stdout);
     }
-    if (!enforced.empty()) {
+    if (!all.enforced.empty()) {
       const double target = down_after_ms + 1000.0;
-      const double p99 = Percentile(enforced, 0.99);
+      const double p99 = Percentile(all.enforced, 0.99);
       std::printf("Sentinel down-after-milliseconds: %d\n", down_after_ms);
       std::printf(
           "the logs' timeline after the kill (median / slowest of the runs that saw it):\n");
@@ -556,21 +559,18 @@ int main(int argc, char** argv) {
                       Median(timeline[e]), Percentile(timeline[e], 1.0), timeline[e].size());
         }
       }
-      std::printf("ban accepted after the kill: median %.0f ms, p99 %.0f ms\n", Median(bans),
-                  Percentile(bans, 0.99));
+      std::printf("ban accepted after the kill: median %.0f ms, p99 %.0f ms\n", Median(all.bans),
+                  Percentile(all.bans, 0.99));
       std::printf(
           "kill -> enforced on both nodes: median %.0f ms, p99 %.0f ms over %zu runs "
           "(p99 of so few runs is about their maximum)\n",
-          Median(enforced), p99, enforced.size());
+          Median(all.enforced), p99, all.enforced.size());
       std::printf("target <= down-after + 1 s = %.0f ms: median %s, p99 %s\n", target,
-                  Median(enforced) <= target ? "PASS" : "MISS", p99 <= target ? "PASS" : "MISS");
-      std::printf(
-          "slowest request during the failovers: %.1f ms of %d (module timeout= %d ms: %s); "
-          "%d not answered 200\n",
-          slowest, probes, kTimeoutMs, slowest <= kTimeoutMs ? "within" : "PAST IT",
-          probe_failures);
+                  Median(all.enforced) <= target ? "PASS" : "MISS",
+                  p99 <= target ? "PASS" : "MISS");
+      all.PrintSlowest();
     }
-    if (failed_runs) std::printf("%d run(s) gave no figure\n", failed_runs);
+    if (all.failed) std::printf("%d run(s) gave no figure\n", all.failed);
     std::printf("load average after the failovers: %.2f\n", LoadAverage());
     ClusterPart(runs);
   }
