@@ -277,12 +277,19 @@ void Daemon::FollowSwitch() {
     std::lock_guard<std::mutex> lock(switch_mutex_);
     to.swap(switched_to_);
   }
-  if (!to || !conn_ || conn_->endpoint() == to->first.ToString()) return;
+  if (!to) return;
+  // Asked first from now on, also when there is no connection to leave (an outage): the others
+  // may still name the old primary, which may still answer as one.
+  first_sentinel_ = to->second;
+  if (!conn_) {
+    reconnect_at_ms_ = 0;
+    return;
+  }
+  if (conn_->endpoint() == to->first.ToString()) return;
   logger_.Warn("redis primary switched by the Sentinels (+switch-master); connecting to it",
                {{"from", conn_->endpoint()},
                 {"to", to->first.ToString()},
                 {"sentinel", to->second.ToString()}});
-  first_sentinel_ = to->second;
   coordinator_.Attach(nullptr);
   store_.reset();
   conn_.reset();

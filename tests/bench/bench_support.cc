@@ -114,6 +114,10 @@ bool WriteFile(const std::string& path, const std::string& text) {
 }  // namespace
 
 CpuBudget::CpuBudget(int pid, int quota_us, int period_us) : pid_(pid) {
+  if (pid <= 0) {  // "0" in cgroup.procs would move the writer, this bench, instead
+    why_ = "no process id to hold";
+    return;
+  }
   const std::string name = "warden-bench-" + std::to_string(getpid()) + "-" + std::to_string(pid);
   std::string controllers;
   std::getline(std::ifstream("/sys/fs/cgroup/cgroup.controllers"), controllers);
@@ -139,12 +143,15 @@ CpuBudget::CpuBudget(int pid, int quota_us, int period_us) : pid_(pid) {
                 WriteFile(dir_ + "/cpu.cfs_quota_us", std::to_string(quota_us));
   if (!set || !WriteFile(dir_ + "/cgroup.procs", std::to_string(pid))) {
     why_ = "cannot set the quota of " + dir_;
+    return;
   }
+  moved_ = true;
 }
 
 CpuBudget::~CpuBudget() {
   if (dir_.empty()) return;
-  WriteFile(parent_ + "/cgroup.procs", std::to_string(pid_));  // fails harmlessly if it exited
+  // Back where it was (fails harmlessly if it exited), so that the group can go.
+  if (moved_) WriteFile(parent_ + "/cgroup.procs", std::to_string(pid_));
   rmdir(dir_.c_str());
 }
 

@@ -58,6 +58,7 @@ class CpuBudget {
   std::string dir_;     // the cgroup made for it
   std::string parent_;  // where the process goes back to
   bool v2_ = false;
+  bool moved_ = false;  // the process went into dir_
   std::string why_;
 };
 

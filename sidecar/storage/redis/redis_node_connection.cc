@@ -156,6 +156,15 @@ std::optional<RedisReply> RedisNodeConnection::WaitForMessage(int64_t wait_ms,
   if (broken_) {
     throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
   }
+  if (!output_.empty()) {  // a command Append()ed meanwhile (a PING) goes out first
+    try {
+      socket_.WriteAll(output_, timeout_ms_, command);
+    } catch (const RedisError&) {
+      broken_ = true;
+      throw;
+    }
+    output_.clear();
+  }
   void* raw = nullptr;
   if (redisReaderGetReply(reader_.get(), &raw) == REDIS_OK && raw != nullptr) {
     return RedisReply(static_cast<redisReply*>(raw), std::move(command));

@@ -48,7 +48,8 @@ class RedisNodeConnection {
   RedisReply GetReply(std::string command);
 
   // After SUBSCRIBE: the next message Redis pushes, or nullopt when none came within `wait_ms`
-  // (the connection stays usable). Once a message has begun, the rest is read within the
+  // (the connection stays usable). Commands Append()ed meanwhile (PING, whose answer comes as
+  // a message) are sent first. Once a message has begun, the rest is read within the
   // connection's timeout, and failures throw as for GetReply.
   std::optional<RedisReply> WaitForMessage(int64_t wait_ms, std::string command);
   // "10.0.0.5:6379" or the socket's path.

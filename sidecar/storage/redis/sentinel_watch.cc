@@ -42,10 +42,13 @@ void SentinelWatch::Run() {
   while (Sleep(0)) {
     const RedisNodeAddress& sentinel = deployment_.servers[next % deployment_.servers.size()];
     try {
-      Follow(sentinel);
-      backoff.Reset();
+      Follow(sentinel, /*resubscribed=*/failing);
     } catch (const std::exception& e) {
-      subscribed_.store(false, std::memory_order_release);
+      if (subscribed_.exchange(false, std::memory_order_acq_rel)) {
+        // It had been following: a new outage of the subscription, logged and backed off anew.
+        failing = false;
+        backoff.Reset();
+      }
       if (!failing) {
         on_problem_("cannot follow the Sentinels' +switch-master on sentinel " +
                     sentinel.ToString() +
@@ -54,15 +57,24 @@ void SentinelWatch::Run() {
       failing = true;
       ++next;
       if (!Sleep(backoff.Next())) return;
-      continue;
     }
-    failing = false;
   }
 }
 
-void SentinelWatch::Follow(const RedisNodeAddress& sentinel) {
+void SentinelWatch::Follow(const RedisNodeAddress& sentinel, bool resubscribed) {
   RedisNodeConnection conn = RedisNodeConnection::Open(deployment_, &sentinel, timeout_ms_,
                                                        RedisNodeConnection::NodeKind::kSentinel);
+  std::optional<RedisNodeAddress> primary;
+  if (resubscribed) {
+    // A switch announced while the subscription was down was missed: ask where the primary is
+    // (before subscribing; the caller does nothing when it is where it was).
+    RedisReply reply =
+        conn.Command({"SENTINEL", "get-master-addr-by-name", deployment_.master_name});
+    ReplyView view = reply.view();
+    if (view.is_array() && view.size() == 2) {
+      primary = RedisNodeAddress{std::string(view[0].str()), static_cast<int>(view[1].integer())};
+    }
+  }
   {
     RedisReply reply = conn.Command({"SUBSCRIBE", "+switch-master"});
     ReplyView view = reply.view();
@@ -75,10 +87,34 @@ void SentinelWatch::Follow(const RedisNodeAddress& sentinel) {
     }
   }
   subscribed_.store(true, std::memory_order_release);
+  if (primary) on_switch_(*primary, sentinel);
+  // A Sentinel that vanished without closing the connection (its host down, a partition) says
+  // nothing: a PING every kPingEveryMs must be answered within the timeout.
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  int64_t last_ping_ms = now_ms();
+  bool pong_due = false;
   while (Sleep(0)) {
+    const int64_t now = now_ms();
+    if (pong_due && now - last_ping_ms > timeout_ms_) {
+      throw RedisError("sentinel " + sentinel.ToString() + " did not answer PING within " +
+                       std::to_string(timeout_ms_) + " ms");
+    }
+    if (!pong_due && now - last_ping_ms >= kPingEveryMs) {
+      conn.Append({"PING"});
+      last_ping_ms = now;
+      pong_due = true;
+    }
     std::optional<RedisReply> message = conn.WaitForMessage(kPollMs, "SUBSCRIBE");
     if (!message) continue;
     ReplyView view = message->view();
+    if (view.is_array() && view.size() >= 1 && view[0].str() == "pong") {
+      pong_due = false;
+      continue;
+    }
     // ["message", channel, payload]; anything else (a stray reply) is not for us.
     if (!view.is_array() || view.size() != 3 || view[0].str() != "message") continue;
     std::optional<SentinelEvent> event = SentinelEvent::Parse(view[1].str(), view[2].str());

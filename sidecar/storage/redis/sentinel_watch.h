@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -39,11 +40,14 @@ class SentinelWatch {
   bool subscribed() const { return subscribed_.load(std::memory_order_acquire); }
 
   static constexpr int64_t kPollMs = 200;
+  static constexpr int64_t kPingEveryMs = 5000;
 
  private:
   void Run();
-  // One subscription, until it fails (throws) or the watch stops.
-  void Follow(const RedisNodeAddress& sentinel);
+  // One subscription, until it fails (throws) or the watch stops. `resubscribed`: after an
+  // outage of the subscription, so the primary is asked for once (a switch may have been
+  // missed) and passed to on_switch.
+  void Follow(const RedisNodeAddress& sentinel, bool resubscribed);
   // Sleeps up to `ms`; false when the watch stops meanwhile.
   bool Sleep(int64_t ms);
 
