@@ -78,6 +78,13 @@ NginxServer::Options Server(const std::string& http, const std::string& ok_locat
   return o;
 }
 
+// The same summed over every node of a cluster.
+double RedisCpuSeconds(RedisCluster& cluster) {
+  double sum = 0;
+  for (size_t n = 0; n < cluster.size(); ++n) sum += RedisCpuSeconds(cluster.node(n));
+  return sum;
+}
+
 // A zone's sync=exact requests decided without Redis's answer (warden_limit_requests_total's
 // fail_open), from the node's status page.
 long long FailOpen(const NginxServer& server, const std::string& zone) {
@@ -121,10 +128,7 @@ void RedisBound(RedisServer& redis, RedisCluster& cluster, NginxServer& single,
     }
   }
   auto cpu_of = [&](bool of_cluster) {
-    if (!of_cluster) return RedisCpuSeconds(redis);
-    double sum = 0;
-    for (size_t n = 0; n < cluster.size(); ++n) sum += RedisCpuSeconds(cluster.node(n));
-    return sum;
+    return of_cluster ? RedisCpuSeconds(cluster) : RedisCpuSeconds(redis);
   };
   const long long fail_open_before[2] = {FailOpen(single, "ok_exact_conn"),
                                          FailOpen(clustered, "ok_exact_conn")};
@@ -249,10 +253,8 @@ int main(int argc, char** argv) {
   std::vector<double> cluster_vs_single;
   // The CPU of the Redis a target uses: the one server, or every node of the cluster.
   auto redis_cpu = [&](const Target& target) {
-    if (target.server != exact_cluster.get()) return RedisCpuSeconds(redis);
-    double sum = 0;
-    for (size_t n = 0; n < cluster->size(); ++n) sum += RedisCpuSeconds(cluster->node(n));
-    return sum;
+    return target.server == exact_cluster.get() ? RedisCpuSeconds(*cluster)
+                                                : RedisCpuSeconds(redis);
   };
   for (int r = 0; r < rounds; ++r) {
     std::vector<WrkRun> w(targets.size());

@@ -31,6 +31,11 @@ RedisConnection RedisConnection::Connect(const RedisDeployment& deployment, int6
   return conn;
 }
 
+std::optional<RedisNodeAddress> RedisConnection::NamedPrimary(const ReplyView& reply) {
+  if (!reply.is_array() || reply.size() != 2) return std::nullopt;
+  return RedisNodeAddress{std::string(reply[0].str()), static_cast<int>(reply[1].integer())};
+}
+
 RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& deployment,
                                                      int64_t timeout_ms) {
   using NodeKind = RedisNodeConnection::NodeKind;
@@ -59,12 +64,12 @@ RedisConnection RedisConnection::ConnectViaSentinels(const RedisDeployment& depl
           continue;
         }
         view.ThrowIfError();
-        if (!view.is_array() || view.size() != 2) {
+        std::optional<RedisNodeAddress> named = NamedPrimary(view);
+        if (!named) {
           note(sentinel_name + " gave an unexpected answer");
           continue;
         }
-        primary.host = std::string(view[0].str());
-        primary.port = static_cast<int>(view[1].integer());
+        primary = *named;
       }
       try {
         auto node = std::make_unique<RedisNodeConnection>(

@@ -79,6 +79,10 @@ class RedisConnection {
   // slot, which holds the writes to wait for.
   int64_t WaitForReplicas(int64_t replicas, int64_t timeout_ms, std::string_view key = {});
 
+  // The primary a `SENTINEL get-master-addr-by-name` reply names ([ip, port]); nullopt for
+  // any other answer (nil, an error, something else).
+  static std::optional<RedisNodeAddress> NamedPrimary(const ReplyView& reply);
+
  private:
   RedisConnection(const RedisDeployment& deployment, int64_t timeout_ms);
 

@@ -113,15 +113,28 @@ void RedisNodeConnection::AppendArgv(const std::vector<std::string_view>& args) 
   output_.append(encoded.get(), static_cast<size_t>(len));
 }
 
-RedisReply RedisNodeConnection::GetReply(std::string command) {
+void RedisNodeConnection::ThrowIfBroken() const {
   if (broken_) {
     throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
   }
+}
+
+void RedisNodeConnection::SendQueued(const std::string& command) {
+  if (output_.empty()) return;
   try {
-    if (!output_.empty()) {
-      socket_.WriteAll(output_, timeout_ms_, command);
-      output_.clear();
-    }
+    socket_.WriteAll(output_, timeout_ms_, command);
+  } catch (const RedisError&) {
+    broken_ = true;
+    output_.clear();
+    throw;
+  }
+  output_.clear();
+}
+
+RedisReply RedisNodeConnection::GetReply(std::string command) {
+  ThrowIfBroken();
+  try {
+    SendQueued(command);
     while (true) {
       void* raw = nullptr;
       if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
@@ -153,18 +166,8 @@ RedisReply RedisNodeConnection::GetReply(std::string command) {
 
 std::optional<RedisReply> RedisNodeConnection::WaitForMessage(int64_t wait_ms,
                                                               std::string command) {
-  if (broken_) {
-    throw RedisIoError("the connection to Redis at " + endpoint() + " is broken; reconnect");
-  }
-  if (!output_.empty()) {  // a command Append()ed meanwhile (a PING) goes out first
-    try {
-      socket_.WriteAll(output_, timeout_ms_, command);
-    } catch (const RedisError&) {
-      broken_ = true;
-      throw;
-    }
-    output_.clear();
-  }
+  ThrowIfBroken();
+  SendQueued(command);  // a command Append()ed meanwhile (a PING) goes out first
   void* raw = nullptr;
   if (redisReaderGetReply(reader_.get(), &raw) == REDIS_OK && raw != nullptr) {
     return RedisReply(static_cast<redisReply*>(raw), std::move(command));

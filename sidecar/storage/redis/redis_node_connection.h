@@ -62,6 +62,9 @@ class RedisNodeConnection {
   using ReaderPtr = CPtr<redisReader, redisReaderFree>;
 
   RedisNodeConnection(RedisSocket socket, int64_t timeout_ms);
+  void ThrowIfBroken() const;
+  // Writes what Append() queued; a failure marks the connection broken and throws.
+  void SendQueued(const std::string& command);
 
   void AppendArgv(const std::vector<std::string_view>& args);
 

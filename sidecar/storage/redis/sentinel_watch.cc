@@ -6,6 +6,7 @@
 #include "base/errors.h"
 #include "common/backoff.h"
 #include "common/sentinel_failover.h"
+#include "storage/redis/redis_connection.h"
 #include "storage/redis/redis_node_connection.h"
 
 namespace warden {
@@ -70,10 +71,7 @@ void SentinelWatch::Follow(const RedisNodeAddress& sentinel, bool resubscribed) 
     // (before subscribing; the caller does nothing when it is where it was).
     RedisReply reply =
         conn.Command({"SENTINEL", "get-master-addr-by-name", deployment_.master_name});
-    ReplyView view = reply.view();
-    if (view.is_array() && view.size() == 2) {
-      primary = RedisNodeAddress{std::string(view[0].str()), static_cast<int>(view[1].integer())};
-    }
+    primary = RedisConnection::NamedPrimary(reply.view());
   }
   {
     RedisReply reply = conn.Command({"SUBSCRIBE", "+switch-master"});
