@@ -127,6 +127,14 @@ bool Worker::LimitExact(int zone, std::string_view key, const LeakyBucketParams&
 }
 
 void Worker::FlushExact() {
+  if (exact_batch_.empty()) return;
+  if (exact_in_flight_ > 0 && !schema_->cluster()) {
+    // The reply sends these (SendExact); its deadline is enforced by the client's Tick, so a
+    // call older than that and a tick has lost its reply: then they go without it.
+    const int64_t deadline = exact_redis_ ? exact_redis_->endpoint().timeout_ms : 0;
+    if (clock_() - exact_sent_ms_ <= deadline + kStaleCallSlackMs) return;
+    exact_in_flight_ = 0;
+  }
   while (!exact_batch_.empty()) {
     size_t n = std::min(exact_batch_.size(), kExactBatch);
     auto call = std::make_shared<ExactCall>();
@@ -258,45 +266,56 @@ void Worker::SendExact(std::shared_ptr<ExactCall> call, bool by_sha) {
   // hiredis formats the command when it is sent: the retry may write over these two.
   call->args[0] = by_sha ? "EVALSHA" : "EVAL";
   call->args[1] = by_sha ? exact_sha_ : RedisSchema::kLimitExactScript;
-  bool sent =
-      exact_redis_ &&
-      exact_redis_->Send(
-          call->args, exact_redis_->endpoint().timeout_ms, [this, call, by_sha](redisReply* r) {
-            if (r && r->type == REDIS_REPLY_ERROR) {
-              exact_sha_.clear();
-              // Redis restarted without the script, or SCRIPT FLUSH: the limit is still there. The
-              // same call once more with the script itself (EVAL caches it), and the digest again
-              // for the calls after it; never a batch of failures for it.
-              if (by_sha && std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT") {
-                LoadExactScript();
-                SendExact(call, false);
-                return;
-              }
-            }
-            const auto& groups = call->groups;
-            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups.size() ||
-                std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
-                  return e->type != REDIS_REPLY_INTEGER || e->integer < 0 ||
-                         e->integer > LeakyBucket::kMaxLevel;  // not a level this script returns
-                })) {
-              FailExact(call->batch);
-              return;
-            }
-            breaker_.OnSuccess();
-            exact_redis_->MarkHealthy();
-            int64_t now = clock_();
-            for (size_t i = 0; i < call->batch.size(); ++i) {
-              ExactRequest& req = call->batch[i];
-              LeakyBucketVerdict v =
-                  LeakyBucket::Simultaneous(req.params, r->element[req.group]->integer, req.place);
-              // The local mirror needs the level the group left: its last request's.
-              if (i == groups[req.group].last) {
-                req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
-              }
-              req.done(v, false);
-            }
-          });
-  if (!sent) FailExact(call->batch);
+  bool sent = exact_redis_ && exact_redis_->Send(call->args, exact_redis_->endpoint().timeout_ms,
+                                                 [this, call, by_sha](redisReply* r) {
+                                                   if (exact_in_flight_ > 0) --exact_in_flight_;
+                                                   AnswerExact(call, by_sha, r);
+                                                   // what waited for this reply goes now
+                                                   if (exact_in_flight_ == 0) FlushExact();
+                                                 });
+  if (!sent) {
+    FailExact(call->batch);
+    return;
+  }
+  ++exact_in_flight_;
+  exact_sent_ms_ = clock_();
+}
+
+void Worker::AnswerExact(const std::shared_ptr<ExactCall>& sent, bool by_sha, redisReply* r) {
+  ExactCall& call = *sent;
+  if (r && r->type == REDIS_REPLY_ERROR) {
+    exact_sha_.clear();
+    // Redis restarted without the script, or SCRIPT FLUSH: the limit is still there. The same
+    // call once more with the script itself (EVAL caches it), and the digest again for the
+    // calls after it; never a batch of failures for it.
+    if (by_sha && std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT") {
+      LoadExactScript();
+      SendExact(sent, false);
+      return;
+    }
+  }
+  const auto& groups = call.groups;
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != groups.size() ||
+      std::any_of(r->element, r->element + r->elements, [](redisReply* e) {
+        return e->type != REDIS_REPLY_INTEGER || e->integer < 0 ||
+               e->integer > LeakyBucket::kMaxLevel;  // not a level this script returns
+      })) {
+    FailExact(call.batch);
+    return;
+  }
+  breaker_.OnSuccess();
+  exact_redis_->MarkHealthy();
+  int64_t now = clock_();
+  for (size_t i = 0; i < call.batch.size(); ++i) {
+    ExactRequest& req = call.batch[i];
+    LeakyBucketVerdict v =
+        LeakyBucket::Simultaneous(req.params, r->element[req.group]->integer, req.place);
+    // The local mirror needs the level the group left: its last request's.
+    if (i == groups[req.group].last) {
+      req.limiter->Mirror(req.stored_key, v.excess, v.rejected, now, pid_);
+    }
+    req.done(v, false);
+  }
 }
 
 void Worker::LoadExactScript() {

@@ -80,10 +80,15 @@ class Worker {
   void ExactTimedOut() { breaker_.OnFailure(clock_()); }
   // Sends the requests LimitExact queued, in one script call per kExactBatch (in a Redis
   // Cluster, one per slot of its buckets, pipelined per node). The glue calls it once per
-  // event-loop turn, after the turn's requests have been queued.
+  // event-loop turn, after the turn's requests have been queued. To one server, while a call
+  // is in flight the requests wait and go in the next call, sent when its reply is in: under
+  // load a call carries all that arrived during a round trip, not one turn's few (Redis and
+  // the worker pay per call), and an idle worker's request still goes at once.
   void FlushExact();
   bool exact_queued() const { return !exact_batch_.empty(); }
   static constexpr size_t kExactBatch = 256;
+  // A call unanswered this long past its deadline has lost its reply (FlushExact).
+  static constexpr int64_t kStaleCallSlackMs = 250;
 
   // warden_cache_serve: every worker reads warmed values over the request-path connection
   // (the one sync=exact uses), under the same circuit breaker. Before or after ConnectRedis.
@@ -199,9 +204,13 @@ class Worker {
   // The call's args from its groups and their buckets' keys (one per group, in order).
   static void BuildExactArgs(ExactCall* call, std::vector<std::string> keys);
   void SendExact(std::shared_ptr<ExactCall> call, bool by_sha);
+  // A call's reply (nullptr: none came): its requests' verdicts, or a retry, or failures.
+  void AnswerExact(const std::shared_ptr<ExactCall>& sent, bool by_sha, redisReply* r);
   void FailExact(std::vector<ExactRequest>& batch);
   void LoadExactScript();
   std::vector<ExactRequest> exact_batch_;
+  int exact_in_flight_ = 0;   // script calls sent and not answered
+  int64_t exact_sent_ms_ = 0;  // when the last one went
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {
     ShmMap strikes;

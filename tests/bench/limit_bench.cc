@@ -52,6 +52,18 @@ long long RedisCommands(RedisServer& redis) {
   return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 25));
 }
 
+// Script calls Redis ran so far (EVAL and EVALSHA: a sync=exact call or an interval push);
+// total_commands_processed would count the commands inside the scripts too.
+long long ScriptCalls(RedisServer& redis) {
+  const std::string info = redis.Command({"INFO", "commandstats"}).str;
+  long long calls = 0;
+  for (const std::string cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+    auto pos = info.find(cmd);
+    if (pos != std::string::npos) calls += std::stoll(info.substr(pos + cmd.size()));
+  }
+  return calls;
+}
+
 // Redis's own CPU time so far (INFO cpu: user + system), in seconds.
 double RedisCpuSeconds(RedisServer& redis) {
   const std::string info = redis.Command({"INFO", "cpu"}).str;
@@ -235,14 +247,15 @@ int main(int argc, char** argv) {
     std::vector<double> rps, p99;
     std::vector<double> per_cpu;            // requests per second of the worker's CPU time
     std::vector<double> redis_ms_per_1000;  // Redis's CPU time per 1,000 requests
+    std::vector<double> calls_per_1000;  // script calls the one Redis ran per 1,000 requests
   };
-  std::vector<Target> targets = {{"stock nginx", &plain, {}, {}, {}, {}},
-                                 {"nginx limit_req", &limit_req, {}, {}, {}, {}},
-                                 {"warden sync=100ms", &interval, {}, {}, {}, {}},
-                                 {"warden sync=exact", &exact, {}, {}, {}, {}},
-                                 {"  key per connection", &exact_keys, {}, {}, {}, {}}};
+  std::vector<Target> targets = {{"stock nginx", &plain, {}, {}, {}, {}, {}},
+                                 {"nginx limit_req", &limit_req, {}, {}, {}, {}, {}},
+                                 {"warden sync=100ms", &interval, {}, {}, {}, {}, {}},
+                                 {"warden sync=exact", &exact, {}, {}, {}, {}, {}},
+                                 {"  key per connection", &exact_keys, {}, {}, {}, {}, {}}};
   if (exact_cluster)
-    targets.push_back({"  same, 3-primary cluster", exact_cluster.get(), {}, {}, {}, {}});
+    targets.push_back({"  same, 3-primary cluster", exact_cluster.get(), {}, {}, {}, {}, {}});
 
   std::printf(
       "== rate limits, nothing refused: wrk -t1 -c32 on CPU 1, one worker on CPU 0, "
@@ -263,8 +276,14 @@ int main(int argc, char** argv) {
       const int worker = targets[t].server->WorkerPids().at(0);
       const double cpu_before = CpuSeconds(worker);
       const double redis_before = redis_cpu(targets[t]);
+      const long long calls_before = ScriptCalls(redis);
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       const double cpu = CpuSeconds(worker) - cpu_before;
+      if (targets[t].server != exact_cluster.get() && w[t].requests) {
+        targets[t].calls_per_1000.push_back(
+            1000.0 * static_cast<double>(ScriptCalls(redis) - calls_before) /
+            static_cast<double>(w[t].requests));
+      }
       targets[t].redis_ms_per_1000.push_back(
           w[t].requests ? 1e6 * (redis_cpu(targets[t]) - redis_before) / w[t].requests : 0);
       targets[t].per_cpu.push_back(cpu > 0 ? static_cast<double>(w[t].requests) / cpu : 0);
@@ -288,8 +307,13 @@ int main(int argc, char** argv) {
         exact_vs_plain.back(), exact_keys_vs_plain.back());
   }
   for (auto& t : targets) {
-    std::printf("%-20s %9.0f req/s  p99 %.2f ms  Redis CPU %.1f ms per 1,000 requests\n", t.name,
+    std::printf("%-20s %9.0f req/s  p99 %.2f ms  Redis CPU %.1f ms per 1,000 requests", t.name,
                 Median(t.rps), Median(t.p99), Median(t.redis_ms_per_1000));
+    // sync=exact: the requests per call are what a loop turn (or a round trip) gathers
+    if (!t.calls_per_1000.empty() && Median(t.calls_per_1000) > 0) {
+      std::printf(", %.1f script calls", Median(t.calls_per_1000));
+    }
+    std::printf("\n");
   }
   std::printf("interval / limit_req : %.3f  (median of rounds; target >= 0.97)\n",
               Median(interval_vs_limit_req));

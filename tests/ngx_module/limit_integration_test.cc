@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -35,8 +36,10 @@ class LimitIntegrationTest : public test::RedisSuite {
   }
 
   // http-level directives plus one server with the given locations.
-  static NginxServer::Options Config(const std::string& http, const std::string& locations) {
+  static NginxServer::Options Config(const std::string& http, const std::string& locations,
+                                     int workers = 2) {
     NginxServer::Options o;
+    o.workers = workers;
     o.http = http +
              "include @CONF@/warden-log-format.conf;\n"
              "access_log @DIR@/access.log warden_json;\n"
@@ -412,6 +415,57 @@ TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
   // Without the circuit, 20 requests would wait 100 ms each; it opens after 5 failures.
   EXPECT_LT(took, 1500ms);
   EXPECT_NE(nginx.ErrorLog().find("redis did not decide in time"), std::string::npos);
+}
+
+// While a script call is in flight, the requests that arrive wait and go together in the next
+// call, sent when its reply is in: 20 requests in 20 loop turns of one worker, during a Redis
+// that answers nothing for 400 ms, cost two calls, not 20, and each is decided by Redis.
+TEST_F(LimitIntegrationTest, ExactModeRequestsThatArriveDuringACallShareTheNext) {
+  RedisServer::Options slow_options;
+  slow_options.extra_args = {"--enable-debug-command", "yes"};
+  RedisServer slow(slow_options);
+  NginxServer nginx(Config("warden_redis 127.0.0.1:" + std::to_string(slow.port()) +
+                               " timeout=3s;\n"
+                               "warden_limit_zone $http_x_key zone=api:1m rate=1r/m "
+                               "sync=exact;\n",
+                           "  location / { warden_limit zone=api burst=1 nodelay; "
+                           "warden_limit_fail closed; }\n",
+                           1));
+  std::this_thread::sleep_for(300ms);  // the worker connects and loads the script
+  ASSERT_EQ(nginx.Get("/", {{"X-Key", "warmup"}}).status, 200);
+  auto script_calls = [&] {
+    std::string info = slow.Command({"INFO", "commandstats"}).str;
+    long long calls = 0;
+    for (const char* cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+      auto pos = info.find(cmd);
+      if (pos != std::string::npos) calls += std::stoll(info.substr(pos + std::strlen(cmd)));
+    }
+    return calls;
+  };
+  const long long before = script_calls();
+  std::thread sleeper([&] { slow.Command({"DEBUG", "SLEEP", "0.4"}); });
+  std::this_thread::sleep_for(50ms);
+  // Each key twice, both within its burst; a third, after, is refused by the count Redis
+  // kept. Fail closed: a request Redis did not decide is refused, so 20 passes are 20 answers.
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0}, refused{0};
+  for (int i = 0; i < 20; ++i) {
+    clients.emplace_back([&, i] {
+      int status = nginx.Get("/", {{"X-Key", "k" + std::to_string(i / 2)}}).status;
+      ok += status == 200;
+      refused += status == 429;
+    });
+    std::this_thread::sleep_for(5ms);  // a loop turn of its own
+  }
+  for (auto& t : clients) t.join();
+  sleeper.join();
+  EXPECT_EQ(ok.load(), 20) << nginx.ErrorLog();  // burst=1: two requests of a key pass
+  EXPECT_EQ(refused.load(), 0);
+  // the one sent before the pause, then all that waited for its reply (at most kExactBatch)
+  EXPECT_LE(script_calls() - before, 2) << nginx.ErrorLog();
+  for (int k = 0; k < 10; ++k) {
+    EXPECT_EQ(nginx.Get("/", {{"X-Key", "k" + std::to_string(k)}}).status, 429) << "k" << k;
+  }
 }
 
 TEST_F(LimitIntegrationTest, KeyOverTheLimitCostsRedisNothing) {
