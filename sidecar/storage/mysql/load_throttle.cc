@@ -41,13 +41,28 @@ std::optional<ThrottleSettings> ThrottleSettings::Parse(const std::string& spec,
       t.threads_running = n;
       continue;
     }
+    if (key == "checkpoint_age") {
+      std::string digits = value;
+      if (!digits.empty() && digits.back() == '%') digits.pop_back();
+      int64_t n = -1;
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || n < 0 ||
+          n > 90) {
+        *error = "bad throttle checkpoint_age=\"" + value +
+                 "\": expected a percentage of the redo log, 0 (never) to 90%";
+        return std::nullopt;
+      }
+      t.checkpoint_age_pct = n;
+      continue;
+    }
     int64_t* target = key == "replica_lag" ? &t.replica_lag_ms
                       : key == "sleep"     ? &t.sleep_ms
                       : key == "check"     ? &t.check_ms
                                            : nullptr;
     if (target == nullptr) {
       *error =
-          "unknown throttle \"" + key + "\" (known: threads_running, replica_lag, sleep, check)";
+          "unknown throttle \"" + key +
+          "\" (known: threads_running, replica_lag, sleep, check, checkpoint_age)";
       return std::nullopt;
     }
     std::string why;
@@ -68,6 +83,9 @@ std::string ThrottleSettings::ToString() const {
   if (threads_running > 0) add("threads_running=" + std::to_string(threads_running));
   if (replica_lag_ms > 0) add("replica_lag=" + FormatDuration(replica_lag_ms));
   if (sleep_ms > 0) add("sleep=" + FormatDuration(sleep_ms));
+  if (checkpoint_age_pct != kDefaultCheckpointAgePct) {
+    add("checkpoint_age=" + std::to_string(checkpoint_age_pct) + "%");
+  }
   return out.empty() ? "none" : out;
 }
 
@@ -85,7 +103,36 @@ LoadThrottle::LoadThrottle(MysqlConnection& conn, ThrottleSettings settings,
   if (!cancelled_) cancelled_ = [] { return false; };
 }
 
+std::string LoadThrottle::CheckpointReason() {
+  if (settings_.checkpoint_age_pct <= 0 || !checkpoint_known_) return "";
+  MysqlRows rows = conn_.Query(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_checkpoint_age', "
+      "'Innodb_checkpoint_max_age', 'Innodb_lsn_current')");
+  int64_t age = -1, max_age = -1;
+  for (MysqlRow row : rows) {
+    const std::string name = row.String(0);
+    const int64_t value = row.OptionalInt64(1).value_or(-1);
+    if (name == "Innodb_checkpoint_age") age = value;
+    if (name == "Innodb_checkpoint_max_age") max_age = value;
+    if (name == "Innodb_lsn_current") lsn_ = value;
+  }
+  if (age < 0 || max_age <= 0) {
+    checkpoint_known_ = false;  // MySQL, or not InnoDB: nothing to look at, ever
+    return "";
+  }
+  checkpoint_age_ = age;
+  if (age * 100 <= settings_.checkpoint_age_pct * max_age) {
+    checkpoint_stalled_ = false;
+    return "";
+  }
+  if (checkpoint_stalled_) return "";
+  auto mb = [](int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MB"; };
+  return "InnoDB checkpoint age " + mb(age) + " > " + std::to_string(settings_.checkpoint_age_pct) +
+         "% of " + mb(max_age) + " (the redo log; raise innodb_log_file_size to go faster)";
+}
+
 std::string LoadThrottle::LoadReason() {
+  if (std::string why = CheckpointReason(); !why.empty()) return why;
   if (settings_.threads_running > 0) {
     MysqlRows rows = conn_.Query("SHOW GLOBAL STATUS LIKE 'Threads_running'");
     if (!rows.empty()) {
@@ -164,18 +211,45 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(settings_.sleep_ms));
     *paused_ms += settings_.sleep_ms;
   }
-  if (settings_.threads_running <= 0 && settings_.replica_lag_ms <= 0) return !cancelled_();
+  if (settings_.threads_running <= 0 && settings_.replica_lag_ms <= 0 &&
+      (settings_.checkpoint_age_pct <= 0 || !checkpoint_known_)) {
+    return !cancelled_();
+  }
   std::string reason = LoadReason();
   if (reason.empty()) return !cancelled_();
   const int64_t start = clock_();
   events_({{"event", "pause"}, {"reason", reason}});
+  int64_t written_lsn = lsn_;  // the log's end when others last wrote
+  int64_t written_at = start;
+  std::string stalled;
   while (!reason.empty() && !cancelled_()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(settings_.check_ms));
+    // The redo log empties as the page cleaner flushes: look again soon.
+    const bool redo = reason.rfind("InnoDB checkpoint", 0) == 0;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(redo ? std::min<int64_t>(settings_.check_ms, 100)
+                                       : settings_.check_ms));
     reason = LoadReason();
+    if (!redo || reason.rfind("InnoDB checkpoint", 0) != 0) continue;
+    const int64_t now = clock_();
+    if (lsn_ - written_lsn >= kIdleLogBytes) {
+      written_lsn = lsn_;
+      written_at = now;
+    }
+    if (now - written_at >= kIdleMs) {
+      stalled = "nothing else writes: going on";
+    } else if (now - start >= kMaxCheckpointWaitMs) {
+      stalled = "InnoDB has not flushed enough in " + FormatDuration(now - start) + ": going on";
+    }
+    if (!stalled.empty()) {
+      checkpoint_stalled_ = true;
+      reason = LoadReason();
+    }
   }
   const int64_t paused = clock_() - start;
   *paused_ms += paused;
-  events_({{"event", "resume"}, {"paused_ms", paused}});
+  nlohmann::json resume = {{"event", "resume"}, {"paused_ms", paused}};
+  if (!stalled.empty()) resume["reason"] = stalled;
+  events_(resume);
   return !cancelled_();
 }
 

@@ -13,23 +13,37 @@
 
 namespace warden {
 
-// When to pause between chunks of a migration (or dedupe): the server is busy or a replica
-// lags. Written on the command line and in the config as one spec:
-//   threads_running=50,replica_lag=5s,sleep=10ms
+// When to pause between chunks of a migration (or dedupe): the server is busy, its redo log
+// is filling, or a replica lags. Written on the command line and in the config as one spec:
+//   threads_running=50,replica_lag=5s,sleep=10ms,checkpoint_age=75%
 struct ThrottleSettings {
   int64_t threads_running = 0;  // pause while Threads_running exceeds this (0: never)
   int64_t replica_lag_ms = 0;   // pause while a replica lags more (0: never)
   int64_t sleep_ms = 0;         // always rest this long between chunks
   int64_t check_ms = 1000;      // how often to look again while paused
+  // Pause while InnoDB's redo not yet checkpointed (Innodb_checkpoint_age) is over this share
+  // of what the log may hold (Innodb_checkpoint_max_age), in percent; 0: never. On by
+  // default: past about seven eighths InnoDB flushes furiously and every writer of the server
+  // (the site's logins and sign-ups) waits for it, so a batch job that writes faster than the
+  // server flushes stalls the site unless it leaves the log room. Servers without these
+  // status variables (MySQL) are not checked.
+  int64_t checkpoint_age_pct = kDefaultCheckpointAgePct;
+  static constexpr int64_t kDefaultCheckpointAgePct = 75;
 
   // On failure returns nullopt and sets `error` to one line.
   static std::optional<ThrottleSettings> Parse(const std::string& spec, std::string* error);
   std::string ToString() const;
-  bool any() const { return threads_running > 0 || replica_lag_ms > 0 || sleep_ms > 0; }
+  // Anything set beyond the defaults.
+  bool any() const {
+    return threads_running > 0 || replica_lag_ms > 0 || sleep_ms > 0 ||
+           checkpoint_age_pct != kDefaultCheckpointAgePct;
+  }
 };
 
 // Between the chunks of a batch: rests `sleep`, then waits while the server is busy
-// (Threads_running above the limit, from SHOW GLOBAL STATUS on the batch's own connection) or
+// (Threads_running above the limit, from SHOW GLOBAL STATUS on the batch's own connection),
+// its redo log is fuller than checkpoint_age allows (looked at again every 100 ms: the page
+// cleaner frees it in a few seconds at most), or
 // a replica lags (the largest Seconds_Behind_Master of its channels, from SHOW ALL SLAVES
 // STATUS on MariaDB, SHOW REPLICA STATUS or SHOW SLAVE STATUS on MySQL; a replica with a
 // stopped or broken thread, or one that cannot be reached or queried, counts as lagging).
@@ -46,6 +60,8 @@ class LoadThrottle {
   bool Wait(int64_t* paused_ms);
   // Why the server counts as loaded right now, or "".
   std::string LoadReason();
+  // Why the redo log is too full right now, or "" (also when the server does not say).
+  std::string CheckpointReason();
   // Replica i's lag in seconds (the largest of its channels; 0 when it is not a replica), or
   // nullopt with `why` ("is not replicating", "cannot be checked: ...").
   std::optional<int64_t> ReplicaLag(size_t i, std::string* why);
@@ -68,6 +84,18 @@ class LoadThrottle {
   EventSink events_;
   std::function<bool()> cancelled_;
   Clock clock_;
+  bool checkpoint_known_ = true;  // the server reports Innodb_checkpoint_age
+  // The wait protects the server's other writers. Where nothing else writes, InnoDB may not
+  // flush at all below seven eighths, and nobody would wait for it either: a wait during which
+  // the log grew by less than kIdleLogBytes in kIdleMs stops (nothing else writes), and so
+  // does one of kMaxCheckpointWaitMs; then the age is not waited for again until it is back
+  // under the limit.
+  static constexpr int64_t kIdleMs = 3000;
+  static constexpr int64_t kIdleLogBytes = 64 * 1024;
+  static constexpr int64_t kMaxCheckpointWaitMs = 30000;
+  bool checkpoint_stalled_ = false;
+  int64_t checkpoint_age_ = -1;  // the last age read
+  int64_t lsn_ = -1;             // and log sequence number (Innodb_lsn_current)
 };
 
 }  // namespace warden

@@ -42,8 +42,20 @@ TEST(ThrottleSettingsTest, ParsesSpecs) {
   EXPECT_TRUE(t->any());
   EXPECT_EQ(t->ToString(), "threads_running=25,replica_lag=5s,sleep=10ms");
   EXPECT_FALSE(ThrottleSettings::Parse("", &error)->any());
+  EXPECT_EQ(ThrottleSettings::Parse("", &error)->checkpoint_age_pct, 75);
+  t = ThrottleSettings::Parse("checkpoint_age=40%", &error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_EQ(t->checkpoint_age_pct, 40);
+  EXPECT_EQ(t->ToString(), "checkpoint_age=40%");
+  EXPECT_EQ(ThrottleSettings::Parse("checkpoint_age=0", &error)->checkpoint_age_pct, 0);
+  EXPECT_FALSE(ThrottleSettings::Parse("checkpoint_age=95%", &error));
+  EXPECT_EQ(error,
+            "bad throttle checkpoint_age=\"95%\": expected a percentage of the redo log, 0 "
+            "(never) to 90%");
+  EXPECT_FALSE(ThrottleSettings::Parse("checkpoint_age=%", &error));
   EXPECT_FALSE(ThrottleSettings::Parse("load=3", &error));
-  EXPECT_EQ(error, "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check)");
+  EXPECT_EQ(error, "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check, "
+            "checkpoint_age)");
   EXPECT_FALSE(ThrottleSettings::Parse("threads_running=-1", &error));
   EXPECT_FALSE(ThrottleSettings::Parse("sleep", &error));
   EXPECT_EQ(error, "bad throttle \"sleep\": expected NAME=VALUE");
@@ -103,7 +115,7 @@ TEST(MembersSettingsTest, ErrorsNameTheLineAndKey) {
   EXPECT_EQ(error_of("[members]\nthrottle = \"x=1\"\n"),
             path +
                 ":2: members: throttle: unknown throttle \"x\" (known: threads_running, "
-                "replica_lag, sleep, check)");
+                "replica_lag, sleep, check, checkpoint_age)");
   EXPECT_EQ(error_of("members = 3\n"), path + ": members: expected a table, got an integer");
 }
 
