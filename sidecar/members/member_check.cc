@@ -222,6 +222,7 @@ void MemberCheck::Estimate(std::vector<Finding>& out) {
                    "nothing to move: no member inactive for " + FormatDuration(inactive_for_ms_)});
     return;
   }
+  RedoLog(inactive, out);
   const int64_t first = counts[0].Int64(1);
   const int64_t last = counts[0].Int64(2);
   // A chunk, as the migration runs one, into a temporary table shaped like member (the same
@@ -276,6 +277,41 @@ void MemberCheck::Estimate(std::vector<Finding>& out) {
   } catch (const MysqlError& e) {
     out.push_back({"info", "estimate", std::string("no estimate: ") + e.what()});
   }
+}
+
+void MemberCheck::RedoLog(int64_t inactive, std::vector<Finding>& out) {
+  // The rows to move with their index entries, from the table's statistics; each is written to
+  // the redo log several times over (the copy and its indexes, the delete mark, the undo).
+  MysqlRows table = conn_
+                        .Prepare(
+                            "SELECT DATA_LENGTH + INDEX_LENGTH, TABLE_ROWS FROM "
+                            "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                            "TABLE_NAME = ?")
+                        .Query({settings_.table});
+  MysqlRows status = conn_.Query(
+      "SHOW GLOBAL STATUS WHERE Variable_name = 'Innodb_checkpoint_max_age'");
+  if (table.empty() || status.empty()) return;  // not InnoDB, or MySQL
+  const int64_t bytes = table[0].OptionalInt64(0).value_or(0);
+  const int64_t rows = std::max<int64_t>(table[0].OptionalInt64(1).value_or(0), 1);
+  const int64_t log = status[0].OptionalInt64(1).value_or(0);
+  if (bytes <= 0 || log <= 0) return;
+  const int64_t moved = static_cast<int64_t>(static_cast<double>(bytes) / rows * inactive);
+  const int64_t io_capacity = conn_.Query("SELECT @@innodb_io_capacity")[0].Int64(0);
+  auto mb = [](int64_t b) { return Fmt((b + (1 << 19)) >> 20) + " MB"; };
+  const int64_t pct = settings_.throttle.checkpoint_age_pct;
+  const std::string what = "the move copies and deletes about " + mb(moved) +
+                           " of rows and index entries; the redo log holds " + mb(log) +
+                           " (Innodb_checkpoint_max_age)";
+  if (moved * 4 < log || pct <= 0) {
+    out.push_back({"info", "redo_log", what});
+    return;
+  }
+  out.push_back({"risk", "redo_log",
+                 what + ": the run will wait for InnoDB to flush (throttle checkpoint_age=" +
+                     std::to_string(pct) + "%), as fast as innodb_io_capacity=" +
+                     std::to_string(io_capacity) +
+                     " allows; a larger innodb_log_file_size or innodb_io_capacity lets it go "
+                     "faster, checkpoint_age=0 makes the site's writes wait instead"});
 }
 
 }  // namespace warden

@@ -62,6 +62,8 @@ class MemberCheck {
   void Binlog(std::vector<Finding>& out);
   void Replicas(std::vector<Finding>& out);
   void Estimate(std::vector<Finding>& out);
+  // The redo log against what the move writes (a risk when it cannot hold it).
+  void RedoLog(int64_t inactive, std::vector<Finding>& out);
 
   MysqlConnection& conn_;
   MembersSettings settings_;

@@ -961,6 +961,18 @@ TEST_F(MembersSmallRedoLogTest, PausesWhileTheRedoLogIsFullerThanTheThrottleAllo
   ExpectAccounting(40000, true);
 }
 
+TEST_F(MembersSmallRedoLogTest, CheckReportsARedoLogTooSmallForTheMove) {
+  MakeMembers(40000);
+  db_->Query("ANALYZE TABLE member");  // the statistics a table in use has
+  RunResult r = Warden({"members", "check"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(r.out.find("risk: the move copies and deletes about "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the run will wait for InnoDB to flush (throttle checkpoint_age=75%)"),
+            std::string::npos)
+      << r.out;
+  db_->Query("DROP TABLE member");
+}
+
 class MembersReplicaTest : public MembersTest {
  protected:
   static void SetUpTestSuite() {
