@@ -209,7 +209,7 @@ class Worker {
   void FailExact(std::vector<ExactRequest>& batch);
   void LoadExactScript();
   std::vector<ExactRequest> exact_batch_;
-  int exact_in_flight_ = 0;   // script calls sent and not answered
+  int exact_in_flight_ = 0;    // script calls sent and not answered
   int64_t exact_sent_ms_ = 0;  // when the last one went
   std::vector<std::unique_ptr<Zone>> zones_;
   struct Ban {

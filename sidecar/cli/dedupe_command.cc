@@ -36,7 +36,9 @@ DedupeCommand::DedupeCommand(CLI::App& parent, CommandContext& context) : ctx_(c
   app_->add_option("--chunk-time", chunk_time_,
                    "Adapt the chunk size so a chunk takes this long (default 100ms; 0: fixed)")
       ->type_name("DURATION");
-  app_->add_option("--throttle", throttle_, "Pause between chunks: threads_running=N,sleep=D,checkpoint_age=P% (default 75%)")
+  app_->add_option(
+          "--throttle", throttle_,
+          "Pause between chunks: threads_running=N,sleep=D,checkpoint_age=P% (default 75%)")
       ->type_name("SPEC");
   app_->add_flag("--json", json_, "JSON lines even on a terminal");
 }

@@ -69,9 +69,10 @@ MembersCommand::MembersCommand(CLI::App& parent, CommandContext& context) : ctx_
       ->type_name("N")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 62));
   migrate_
-      ->add_option("--throttle", throttle_,
-                   "Pause between chunks: threads_running=N,replica_lag=D,sleep=D,checkpoint_age=P% "
-                   "(default 75%)")
+      ->add_option(
+          "--throttle", throttle_,
+          "Pause between chunks: threads_running=N,replica_lag=D,sleep=D,checkpoint_age=P% "
+          "(default 75%)")
       ->type_name("SPEC");
   migrate_
       ->add_option("--replica", replicas_,

@@ -288,8 +288,8 @@ void MemberCheck::RedoLog(int64_t inactive, std::vector<Finding>& out) {
                             "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
                             "TABLE_NAME = ?")
                         .Query({settings_.table});
-  MysqlRows status = conn_.Query(
-      "SHOW GLOBAL STATUS WHERE Variable_name = 'Innodb_checkpoint_max_age'");
+  MysqlRows status =
+      conn_.Query("SHOW GLOBAL STATUS WHERE Variable_name = 'Innodb_checkpoint_max_age'");
   if (table.empty() || status.empty()) return;  // not InnoDB, or MySQL
   const int64_t bytes = table[0].OptionalInt64(0).value_or(0);
   const int64_t rows = std::max<int64_t>(table[0].OptionalInt64(1).value_or(0), 1);
@@ -308,8 +308,8 @@ void MemberCheck::RedoLog(int64_t inactive, std::vector<Finding>& out) {
   }
   out.push_back({"risk", "redo_log",
                  what + ": the run will wait for InnoDB to flush (throttle checkpoint_age=" +
-                     std::to_string(pct) + "%), as fast as innodb_io_capacity=" +
-                     std::to_string(io_capacity) +
+                     std::to_string(pct) +
+                     "%), as fast as innodb_io_capacity=" + std::to_string(io_capacity) +
                      " allows; a larger innodb_log_file_size or innodb_io_capacity lets it go "
                      "faster, checkpoint_age=0 makes the site's writes wait instead"});
 }

@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
     std::vector<double> rps, p99;
     std::vector<double> per_cpu;            // requests per second of the worker's CPU time
     std::vector<double> redis_ms_per_1000;  // Redis's CPU time per 1,000 requests
-    std::vector<double> calls_per_1000;  // script calls the one Redis ran per 1,000 requests
+    std::vector<double> calls_per_1000;     // script calls the one Redis ran per 1,000 requests
   };
   std::vector<Target> targets = {{"stock nginx", &plain, {}, {}, {}, {}, {}},
                                  {"nginx limit_req", &limit_req, {}, {}, {}, {}, {}},
@@ -280,9 +280,9 @@ int main(int argc, char** argv) {
       w[t] = RunWrk(targets[t].server->port(), "/", seconds);
       const double cpu = CpuSeconds(worker) - cpu_before;
       if (targets[t].server != exact_cluster.get() && w[t].requests) {
-        targets[t].calls_per_1000.push_back(
-            1000.0 * static_cast<double>(ScriptCalls(redis) - calls_before) /
-            static_cast<double>(w[t].requests));
+        targets[t].calls_per_1000.push_back(1000.0 *
+                                            static_cast<double>(ScriptCalls(redis) - calls_before) /
+                                            static_cast<double>(w[t].requests));
       }
       targets[t].redis_ms_per_1000.push_back(
           w[t].requests ? 1e6 * (redis_cpu(targets[t]) - redis_before) / w[t].requests : 0);

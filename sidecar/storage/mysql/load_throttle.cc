@@ -60,9 +60,8 @@ std::optional<ThrottleSettings> ThrottleSettings::Parse(const std::string& spec,
                       : key == "check"     ? &t.check_ms
                                            : nullptr;
     if (target == nullptr) {
-      *error =
-          "unknown throttle \"" + key +
-          "\" (known: threads_running, replica_lag, sleep, check, checkpoint_age)";
+      *error = "unknown throttle \"" + key +
+               "\" (known: threads_running, replica_lag, sleep, check, checkpoint_age)";
       return std::nullopt;
     }
     std::string why;
@@ -225,9 +224,8 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
   while (!reason.empty() && !cancelled_()) {
     // The redo log empties as the page cleaner flushes: look again soon.
     const bool redo = reason.rfind("InnoDB checkpoint", 0) == 0;
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(redo ? std::min<int64_t>(settings_.check_ms, 100)
-                                       : settings_.check_ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        redo ? std::min<int64_t>(settings_.check_ms, 100) : settings_.check_ms));
     reason = LoadReason();
     if (!redo || reason.rfind("InnoDB checkpoint", 0) != 0) continue;
     const int64_t now = clock_();

@@ -54,7 +54,8 @@ TEST(ThrottleSettingsTest, ParsesSpecs) {
             "(never) to 90%");
   EXPECT_FALSE(ThrottleSettings::Parse("checkpoint_age=%", &error));
   EXPECT_FALSE(ThrottleSettings::Parse("load=3", &error));
-  EXPECT_EQ(error, "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check, "
+  EXPECT_EQ(error,
+            "unknown throttle \"load\" (known: threads_running, replica_lag, sleep, check, "
             "checkpoint_age)");
   EXPECT_FALSE(ThrottleSettings::Parse("threads_running=-1", &error));
   EXPECT_FALSE(ThrottleSettings::Parse("sleep", &error));
