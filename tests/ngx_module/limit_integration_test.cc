@@ -48,6 +48,23 @@ class LimitIntegrationTest : public test::RedisSuite {
     return o;
   }
 
+  // A Redis that DEBUG SLEEP can stall.
+  static RedisServer::Options SleepyRedis() {
+    RedisServer::Options o;
+    o.extra_args = {"--enable-debug-command", "yes"};
+    return o;
+  }
+
+  // An exact zone "api" keyed by the X-Key header, on `redis` with the given timeout and rate.
+  static NginxServer::Options ExactZoneOn(const RedisServer& redis, const std::string& timeout,
+                                          const std::string& rate, const std::string& locations,
+                                          int workers = 2) {
+    return Config("warden_redis 127.0.0.1:" + std::to_string(redis.port()) + " timeout=" + timeout +
+                      ";\nwarden_limit_zone $http_x_key zone=api:1m rate=" + rate +
+                      " sync=exact;\n",
+                  locations, workers);
+  }
+
   // One zone "api" keyed by the client address, `rate` and `sync` as given, limiting "/" with
   // `warden_limit zone=api` plus `limit_args`.
   static NginxServer::Options ApiZone(const std::string& rate, const std::string& sync,
@@ -392,14 +409,9 @@ TEST_F(LimitIntegrationTest, IntervalModeIgnoresALevelNoBucketCanHave) {
 }
 
 TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
-  RedisServer::Options slow_options;
-  slow_options.extra_args = {"--enable-debug-command", "yes"};
-  RedisServer slow(slow_options);
-  NginxServer nginx(Config("warden_redis 127.0.0.1:" + std::to_string(slow.port()) +
-                               " timeout=100ms;\n"
-                               "warden_limit_zone $http_x_key zone=api:1m rate=100r/s "
-                               "sync=exact;\n",
-                           "  location / { warden_limit zone=api; }\n"));
+  RedisServer slow(SleepyRedis());
+  NginxServer nginx(
+      ExactZoneOn(slow, "100ms", "100r/s", "  location / { warden_limit zone=api; }\n"));
   std::this_thread::sleep_for(300ms);
   ASSERT_EQ(nginx.Get("/", {{"X-Key", "warmup"}}).status, 200);
   std::thread sleeper([&] { slow.Command({"DEBUG", "SLEEP", "2"}); });
@@ -421,16 +433,11 @@ TEST_F(LimitIntegrationTest, ExactModeSlowRedisTimesOutThenTheCircuitOpens) {
 // call, sent when its reply is in: 20 requests in 20 loop turns of one worker, during a Redis
 // that answers nothing for 400 ms, cost two calls, not 20, and each is decided by Redis.
 TEST_F(LimitIntegrationTest, ExactModeRequestsThatArriveDuringACallShareTheNext) {
-  RedisServer::Options slow_options;
-  slow_options.extra_args = {"--enable-debug-command", "yes"};
-  RedisServer slow(slow_options);
-  NginxServer nginx(Config("warden_redis 127.0.0.1:" + std::to_string(slow.port()) +
-                               " timeout=3s;\n"
-                               "warden_limit_zone $http_x_key zone=api:1m rate=1r/m "
-                               "sync=exact;\n",
-                           "  location / { warden_limit zone=api burst=1 nodelay; "
-                           "warden_limit_fail closed; }\n",
-                           1));
+  RedisServer slow(SleepyRedis());
+  NginxServer nginx(ExactZoneOn(slow, "3s", "1r/m",
+                                "  location / { warden_limit zone=api burst=1 nodelay; "
+                                "warden_limit_fail closed; }\n",
+                                1));
   std::this_thread::sleep_for(300ms);  // the worker connects and loads the script
   ASSERT_EQ(nginx.Get("/", {{"X-Key", "warmup"}}).status, 200);
   auto script_calls = [&] {
