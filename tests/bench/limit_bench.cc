@@ -54,14 +54,8 @@ long long RedisCommands(RedisServer& redis) {
 
 // Script calls Redis ran so far (EVAL and EVALSHA: a sync=exact call or an interval push);
 // total_commands_processed would count the commands inside the scripts too.
-long long ScriptCalls(RedisServer& redis) {
-  const std::string info = redis.Command({"INFO", "commandstats"}).str;
-  long long calls = 0;
-  for (const std::string cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
-    auto pos = info.find(cmd);
-    if (pos != std::string::npos) calls += std::stoll(info.substr(pos + cmd.size()));
-  }
-  return calls;
+long long ScriptCalls(const RedisServer& redis) {
+  return redis.CommandCalls("evalsha") + redis.CommandCalls("eval");
 }
 
 // Redis's own CPU time so far (INFO cpu: user + system), in seconds.

@@ -165,11 +165,7 @@ class CacheServeTest : public ::testing::Test {
     EXPECT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     return fd;
   }
-  static long long HmgetCalls() {
-    std::string info = redis_->Command({"INFO", "commandstats"}).str;
-    auto pos = info.find("cmdstat_hmget:calls=");
-    return pos == std::string::npos ? 0 : std::stoll(info.substr(pos + 20));
-  }
+  static long long HmgetCalls() { return redis_->CommandCalls("hmget"); }
 
   static bool FromBackend(const HttpReply& r) {
     return r.status == 200 && r.headers.count("x-backend") && r.body == kBackendBody;

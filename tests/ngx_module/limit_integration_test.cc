@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -440,15 +439,7 @@ TEST_F(LimitIntegrationTest, ExactModeRequestsThatArriveDuringACallShareTheNext)
                                 1));
   std::this_thread::sleep_for(300ms);  // the worker connects and loads the script
   ASSERT_EQ(nginx.Get("/", {{"X-Key", "warmup"}}).status, 200);
-  auto script_calls = [&] {
-    std::string info = slow.Command({"INFO", "commandstats"}).str;
-    long long calls = 0;
-    for (const char* cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
-      auto pos = info.find(cmd);
-      if (pos != std::string::npos) calls += std::stoll(info.substr(pos + std::strlen(cmd)));
-    }
-    return calls;
-  };
+  auto script_calls = [&] { return slow.CommandCalls("evalsha") + slow.CommandCalls("eval"); };
   const long long before = script_calls();
   std::thread sleeper([&] { slow.Command({"DEBUG", "SLEEP", "0.4"}); });
   std::this_thread::sleep_for(50ms);

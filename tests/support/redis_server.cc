@@ -237,4 +237,11 @@ bool RedisServer::Ping() const {
   return reply && reply->type == REDIS_REPLY_STATUS;
 }
 
+long long RedisServer::CommandCalls(const std::string& command) const {
+  const std::string info = Command({"INFO", "commandstats"}).str;
+  const std::string field = "cmdstat_" + command + ":calls=";
+  const size_t at = info.find(field);
+  return at == std::string::npos ? 0 : std::stoll(info.substr(at + field.size()));
+}
+
 }  // namespace warden::test

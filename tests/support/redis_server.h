@@ -107,6 +107,9 @@ class RedisServer {
   RedisValue Command(const std::vector<std::string>& args) const;
   // True when the server answers PING right now.
   bool Ping() const;
+  // How many times the server has run `command` (lower case; a subcommand as "script|load"),
+  // from INFO commandstats: 0 before the first.
+  long long CommandCalls(const std::string& command) const;
 
  private:
   bool TryStart();  // false when the port was taken meanwhile

@@ -119,15 +119,15 @@ std::string LoadThrottle::CheckpointReason() {
     checkpoint_known_ = false;  // MySQL, or not InnoDB: nothing to look at, ever
     return "";
   }
-  checkpoint_age_ = age;
   if (age * 100 <= settings_.checkpoint_age_pct * max_age) {
     checkpoint_stalled_ = false;
     return "";
   }
   if (checkpoint_stalled_) return "";
   auto mb = [](int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MB"; };
-  return "InnoDB checkpoint age " + mb(age) + " > " + std::to_string(settings_.checkpoint_age_pct) +
-         "% of " + mb(max_age) + " (the redo log; raise innodb_log_file_size to go faster)";
+  return std::string(kCheckpointReason) + mb(age) + " > " +
+         std::to_string(settings_.checkpoint_age_pct) + "% of " + mb(max_age) +
+         " (the redo log; raise innodb_log_file_size to go faster)";
 }
 
 std::string LoadThrottle::LoadReason() {
@@ -223,11 +223,11 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
   std::string stalled;
   while (!reason.empty() && !cancelled_()) {
     // The redo log empties as the page cleaner flushes: look again soon.
-    const bool redo = reason.rfind("InnoDB checkpoint", 0) == 0;
+    const bool redo = reason.starts_with(kCheckpointReason);
     std::this_thread::sleep_for(std::chrono::milliseconds(
         redo ? std::min<int64_t>(settings_.check_ms, 100) : settings_.check_ms));
     reason = LoadReason();
-    if (!redo || reason.rfind("InnoDB checkpoint", 0) != 0) continue;
+    if (!redo || !reason.starts_with(kCheckpointReason)) continue;
     const int64_t now = clock_();
     if (lsn_ - written_lsn >= kIdleLogBytes) {
       written_lsn = lsn_;

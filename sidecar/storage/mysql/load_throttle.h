@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -94,8 +95,9 @@ class LoadThrottle {
   static constexpr int64_t kIdleLogBytes = 64 * 1024;
   static constexpr int64_t kMaxCheckpointWaitMs = 30000;
   bool checkpoint_stalled_ = false;
-  int64_t checkpoint_age_ = -1;  // the last age read
-  int64_t lsn_ = -1;             // and log sequence number (Innodb_lsn_current)
+  int64_t lsn_ = -1;  // the log sequence number last read (Innodb_lsn_current)
+  // How CheckpointReason's reasons begin: Wait tells them from the others by it.
+  static constexpr std::string_view kCheckpointReason = "InnoDB checkpoint age ";
 };
 
 }  // namespace warden

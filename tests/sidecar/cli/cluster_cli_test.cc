@@ -54,10 +54,7 @@ class ClusterCliTest : public ::testing::Test {
   }
 
   long long Calls(size_t node, const std::string& command) {
-    RedisValue info = cluster_.node(node).Command({"INFO", "commandstats"});
-    const std::string field = "cmdstat_" + command + ":calls=";
-    size_t at = info.str.find(field);
-    return at == std::string::npos ? 0 : std::stoll(info.str.substr(at + field.size()));
+    return cluster_.node(node).CommandCalls(command);
   }
 
   RedisCluster cluster_;
