@@ -183,17 +183,23 @@ typedef struct {
                                                   wait on Redis) */
     void                        *limit_conf;   /* and in which location */
     char                         country[3];
-    warden_verdict_t             verdict;
     unsigned                     strikes;      /* warden_autoban's count, for
                                                   warden_top_zone */
 
     /* the limits, resumable across a wait for Redis (sync=exact) */
     ngx_uint_t                   next_limit;
     ngx_int_t                    hit;          /* the deciding limit, or -1 */
-    warden_limit_verdict_t       hv;
     ngx_uint_t                   exact_state;
-    warden_limit_verdict_t       exact;
     void                        *exact_waiter; /* what an answer must match */
+
+    /*
+     * Not zeroed by ngx_http_warden_get_ctx(), for every request makes a
+     * context: each is written before it is read (hv once hit is set,
+     * exact once exact_state says so, verdict's reason up to reason_len).
+     */
+    warden_limit_verdict_t       hv;
+    warden_limit_verdict_t       exact;
+    warden_verdict_t             verdict;
 } ngx_http_warden_ctx_t;
 
 

@@ -129,12 +129,13 @@ ngx_http_warden_limit(ngx_http_request_t *r, ngx_http_warden_loc_conf_t *wlcf,
 
     ctx->next_limit = wlcf->limits->nelts;
     hit = ctx->hit >= 0 ? &limits[ctx->hit] : NULL;
-    hv = ctx->hv;
 
     if (hit == NULL) {
         /* no limit applied (empty keys): a later location's may */
         return NGX_DECLINED;
     }
+
+    hv = ctx->hv;
 
     ctx->limited = 1;
 

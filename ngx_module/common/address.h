@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,13 @@ class IpAddress {
     b[13] = static_cast<uint8_t>(host_order >> 16);
     b[14] = static_cast<uint8_t>(host_order >> 8);
     b[15] = static_cast<uint8_t>(host_order);
+    return IpAddress(b);
+  }
+  // The 4 bytes of an in_addr as they are (network order): no swap, no shifts.
+  static IpAddress FromV4Bytes(const void* network_order) {
+    Bytes b{};
+    b[10] = b[11] = 0xff;
+    std::memcpy(&b[12], network_order, 4);
     return IpAddress(b);
   }
   static IpAddress FromV6(const uint8_t bytes[16]) {

@@ -77,11 +77,6 @@ NodeStats::Row* NodeStats::row(int worker) {
   return &header_->rows[worker].row;
 }
 
-void NodeStats::CountDecision(int worker, int decision) {
-  if (!header_ || decision < 0 || decision >= kDecisions) return;
-  row(worker)->decisions[decision].fetch_add(1, std::memory_order_relaxed);
-}
-
 void NodeStats::CountBlock(int worker, int cause) {
   if (!header_ || cause < 1 || cause > kBlockCauses) return;
   row(worker)->blocks[cause - 1].fetch_add(1, std::memory_order_relaxed);

@@ -68,7 +68,15 @@ class NodeStats {
 
   // `worker` is nginx's worker number (0-based); out-of-range numbers share the last row.
   Row* row(int worker);
-  void CountDecision(int worker, int decision);
+  void CountDecision(int worker, int decision) {
+    if (header_) CountDecision(row(worker), decision);
+  }
+  // On a row looked up once (Worker keeps its own): the count of every request, inline.
+  static void CountDecision(Row* row, int decision) {
+    if (decision >= 0 && decision < kDecisions) {
+      row->decisions[decision].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   // `cause`: WARDEN_CAUSE_BLACKLIST.. (1-based); anything else is not counted.
   void CountBlock(int worker, int cause);
   void CountCache(int worker, int result);

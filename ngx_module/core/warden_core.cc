@@ -46,8 +46,7 @@ void SetError(char* err, size_t errlen, const std::string& msg) {
 
 bool ToAddress(const sockaddr* sa, warden::IpAddress* out) {
   if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    *out = warden::IpAddress::FromV4(ntohl(in->sin_addr.s_addr));
+    *out = warden::IpAddress::FromV4Bytes(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
     return true;
   }
   if (sa->sa_family == AF_INET6) {
@@ -543,11 +542,13 @@ int warden_worker_attach_traffic(warden_worker_t* w, void* region, size_t bytes)
   }
 }
 
-void warden_worker_count(warden_worker_t* w, int decision, int cause, const struct sockaddr* sa,
-                         const warden_traffic_sample_t* sample, int64_t now_ms) {
-  const int block_cause = decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE;
-  w->impl->CountDecision(decision, block_cause);
-  if (!sample) return;
+namespace {
+
+// warden_worker_count's traffic sample, apart: the common call (no warden_top_zone) then needs
+// no frame for it.
+[[gnu::noinline]] void CountTraffic(warden_worker_t* w, int decision, int block_cause,
+                                    const struct sockaddr* sa,
+                                    const warden_traffic_sample_t* sample, int64_t now_ms) {
   try {
     warden::IpAddress addr;
     if (!ToAddress(sa, &addr)) return;
@@ -569,6 +570,16 @@ void warden_worker_count(warden_worker_t* w, int decision, int cause, const stru
     w->impl->CountTraffic(addr, s, now_ms);
   } catch (...) {
   }
+}
+
+}  // namespace
+
+void warden_worker_count(warden_worker_t* w, int decision, int cause, const struct sockaddr* sa,
+                         const warden_traffic_sample_t* sample, int64_t now_ms) {
+  const int block_cause = decision == WARDEN_BLOCK ? cause : WARDEN_CAUSE_NONE;
+  w->impl->CountDecision(decision, block_cause);
+  if (!sample) return;
+  CountTraffic(w, decision, block_cause, sa, sample, now_ms);
 }
 
 const char* warden_worker_metrics(warden_worker_t* w, int64_t now_ms, size_t* len) {

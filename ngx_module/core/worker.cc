@@ -52,7 +52,8 @@ void Worker::CountTraffic(const IpAddress& addr, const TrafficCounter::Sample& s
 bool Worker::AttachStats(void* region, size_t bytes, int worker) {
   worker_ = worker;
   if (!stats_.Attach(region, bytes)) return false;
-  stats_.row(worker_)->pid.store(pid_);
+  stats_row_ = stats_.row(worker_);
+  stats_row_->pid.store(pid_);
   return true;
 }
 

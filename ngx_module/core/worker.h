@@ -48,7 +48,8 @@ class Worker {
   bool AttachStats(void* region, size_t bytes, int worker);
   // `cause` (WARDEN_CAUSE_*) tells a block's reason apart: blacklist, country or autoban.
   void CountDecision(int decision, int cause = 0) {
-    stats_.CountDecision(worker_, decision);
+    if (!stats_row_) return;
+    NodeStats::CountDecision(stats_row_, decision);
     if (cause) stats_.CountBlock(worker_, cause);
   }
   // Prometheus text exposition of the node's state.
@@ -161,6 +162,7 @@ class Worker {
   std::unique_ptr<SentinelLocator> locator_;
   BlacklistTable blacklist_;
   NodeStats stats_;
+  NodeStats::Row* stats_row_ = nullptr;  // this worker's, once attached
   ShmMap traffic_map_;
   std::unique_ptr<TrafficCounter> traffic_;
   int64_t next_traffic_flush_ms_ = 0;

@@ -15,6 +15,14 @@ TEST(IpAddressTest, ParsesV4AsMapped) {
   EXPECT_EQ(*a, *mapped);
 }
 
+TEST(IpAddressTest, TakesTheBytesOfAnInAddrAsTheyAre) {
+  const uint8_t network_order[4] = {192, 0, 2, 7};  // as sin_addr holds 192.0.2.7
+  const IpAddress a = IpAddress::FromV4Bytes(network_order);
+  EXPECT_TRUE(a.IsV4());
+  EXPECT_EQ(a.ToString(), "192.0.2.7");
+  EXPECT_EQ(a, IpAddress::FromV4(0xc0000207));
+}
+
 TEST(IpAddressTest, ParsesV6) {
   auto a = IpAddress::Parse("2001:DB8::1");
   ASSERT_TRUE(a);
