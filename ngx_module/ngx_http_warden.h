@@ -224,17 +224,33 @@ extern ngx_module_t    ngx_http_warden_module;
 /* this worker's node, made in init_process; NULL in the master */
 extern warden_worker_t  *ngx_http_warden_worker;
 
-
 /* ngx_http_warden_module.c */
 ngx_uint_t ngx_http_warden_redis_configured(ngx_conf_t *cf);
 
 /* ngx_http_warden_access.c */
 ngx_int_t ngx_http_warden_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_warden_log_handler(ngx_http_request_t *r);
-ngx_http_warden_ctx_t *ngx_http_warden_get_ctx(ngx_http_request_t *r,
+/* after an internal redirect (which clears module contexts), or a new one */
+ngx_http_warden_ctx_t *ngx_http_warden_find_ctx(ngx_http_request_t *r,
     ngx_uint_t create);
 const char *ngx_http_warden_country(ngx_http_request_t *r,
     ngx_http_warden_ctx_t *ctx);
+
+
+/* the request's context (inline: three calls a request, most find it set) */
+static ngx_inline ngx_http_warden_ctx_t *
+ngx_http_warden_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+{
+    ngx_http_warden_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    return ngx_http_warden_find_ctx(r, create);
+}
+
 
 /* ngx_http_warden_limit.c */
 ngx_int_t ngx_http_warden_limit(ngx_http_request_t *r,

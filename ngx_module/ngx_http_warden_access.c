@@ -270,15 +270,10 @@ ngx_http_warden_log_handler(ngx_http_request_t *r)
 
 
 ngx_http_warden_ctx_t *
-ngx_http_warden_get_ctx(ngx_http_request_t *r, ngx_uint_t create)
+ngx_http_warden_find_ctx(ngx_http_request_t *r, ngx_uint_t create)
 {
     ngx_pool_cleanup_t     *cln;
     ngx_http_warden_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_warden_module);
-    if (ctx) {
-        return ctx;
-    }
 
     /*
      * An internal redirect clears module contexts; the pool cleanup keeps the

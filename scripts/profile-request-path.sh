@@ -241,12 +241,12 @@ piece "preaccess handler (all of it)" ngx_http_warden_handler
 piece "  the blacklist/allow/country decision" warden_policy_evaluate
 piece "  the blacklist lookup" "warden::BlacklistTable::Lookup"
 piece "  the limit (key, bucket, headers)" ngx_http_warden_limit
-piece "  the request's context" ngx_http_warden_get_ctx
+piece "  the request's context (made or refound)" ngx_http_warden_find_ctx
 piece "\$warden_country" ngx_http_warden_country_variable
 piece "\$warden_decision" ngx_http_warden_decision_variable
 piece "\$warden_reason" ngx_http_warden_reason_variable
 piece "log phase handler (all of it)" ngx_http_warden_log_handler
-piece "  node stats" warden_worker_count
-piece "  traffic counter (warden_top_zone)" warden_worker_count_traffic
+piece "  node stats, traffic counter included" warden_worker_count
+piece "  traffic counter (warden_top_zone)" "warden::Worker::CountTraffic"
 piece "  behaviour rules" ngx_http_warden_behaviour_log
 piece "worker tick (per tick)" ngx_http_warden_tick per_call
