@@ -97,9 +97,39 @@ LoadThrottle::LoadThrottle(MysqlConnection& conn, ThrottleSettings settings,
       replicas_(replica_urls_.size()),
       events_(std::move(events)),
       cancelled_(std::move(cancelled)),
-      clock_(std::move(clock)) {
+      clock_(std::move(clock)),
+      redo_wait_(settings.checkpoint_age_pct) {
   if (!events_) events_ = [](const nlohmann::json&) {};
   if (!cancelled_) cancelled_ = [] { return false; };
+}
+
+bool RedoLogWait::Over(int64_t age, int64_t max_age) {
+  if (limit_pct_ <= 0 || age * 100 <= limit_pct_ * max_age) {
+    given_up_ = false;
+    return false;
+  }
+  return !given_up_;
+}
+
+void RedoLogWait::Begin(int64_t lsn, int64_t now_ms) {
+  start_ms_ = now_ms;
+  written_lsn_ = lsn;
+  written_at_ms_ = now_ms;
+}
+
+std::string RedoLogWait::Check(int64_t lsn, int64_t now_ms) {
+  if (lsn - written_lsn_ >= kIdleLogBytes) {
+    written_lsn_ = lsn;
+    written_at_ms_ = now_ms;
+  }
+  std::string why;
+  if (now_ms - written_at_ms_ >= kIdleMs) {
+    why = "nothing else writes: going on";
+  } else if (now_ms - start_ms_ >= kMaxWaitMs) {
+    why = "InnoDB has not flushed enough in " + FormatDuration(now_ms - start_ms_) + ": going on";
+  }
+  if (!why.empty()) given_up_ = true;
+  return why;
 }
 
 std::string LoadThrottle::CheckpointReason() {
@@ -119,11 +149,7 @@ std::string LoadThrottle::CheckpointReason() {
     checkpoint_known_ = false;  // MySQL, or not InnoDB: nothing to look at, ever
     return "";
   }
-  if (age * 100 <= settings_.checkpoint_age_pct * max_age) {
-    checkpoint_stalled_ = false;
-    return "";
-  }
-  if (checkpoint_stalled_) return "";
+  if (!redo_wait_.Over(age, max_age)) return "";
   auto mb = [](int64_t bytes) { return std::to_string((bytes + (1 << 19)) >> 20) + " MB"; };
   return std::string(kCheckpointReason) + mb(age) + " > " +
          std::to_string(settings_.checkpoint_age_pct) + "% of " + mb(max_age) +
@@ -218,8 +244,7 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
   if (reason.empty()) return !cancelled_();
   const int64_t start = clock_();
   events_({{"event", "pause"}, {"reason", reason}});
-  int64_t written_lsn = lsn_;  // the log's end when others last wrote
-  int64_t written_at = start;
+  redo_wait_.Begin(lsn_, start);
   std::string stalled;
   while (!reason.empty() && !cancelled_()) {
     // The redo log empties as the page cleaner flushes: look again soon.
@@ -228,18 +253,8 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
         redo ? std::min<int64_t>(settings_.check_ms, 100) : settings_.check_ms));
     reason = LoadReason();
     if (!redo || !reason.starts_with(kCheckpointReason)) continue;
-    const int64_t now = clock_();
-    if (lsn_ - written_lsn >= kIdleLogBytes) {
-      written_lsn = lsn_;
-      written_at = now;
-    }
-    if (now - written_at >= kIdleMs) {
-      stalled = "nothing else writes: going on";
-    } else if (now - start >= kMaxCheckpointWaitMs) {
-      stalled = "InnoDB has not flushed enough in " + FormatDuration(now - start) + ": going on";
-    }
-    if (!stalled.empty()) {
-      checkpoint_stalled_ = true;
+    if (std::string why = redo_wait_.Check(lsn_, clock_()); !why.empty()) {
+      stalled = why;
       reason = LoadReason();
     }
   }

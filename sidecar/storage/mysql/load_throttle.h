@@ -41,6 +41,36 @@ struct ThrottleSettings {
   }
 };
 
+// When a batch waits for InnoDB's redo log, and when it stops waiting: the readings of SHOW
+// GLOBAL STATUS come in, the decisions go out (no server, no clock of its own). The wait
+// protects the server's other writers. Where nothing else writes, InnoDB may not flush at all
+// below seven eighths, and nobody would wait for it either: a wait during which the log grew by
+// less than kIdleLogBytes in kIdleMs stops ("nothing else writes"), and so does one of
+// kMaxWaitMs; then the age is not waited for again until it is back under the limit.
+class RedoLogWait {
+ public:
+  static constexpr int64_t kIdleMs = 3000;
+  static constexpr int64_t kIdleLogBytes = 64 * 1024;
+  static constexpr int64_t kMaxWaitMs = 30000;
+
+  explicit RedoLogWait(int64_t limit_pct) : limit_pct_(limit_pct) {}
+
+  // A reading: is the checkpoint age over the limit, and still to be waited for?
+  bool Over(int64_t age, int64_t max_age);
+  // A pause for it starts; `lsn` is Innodb_lsn_current.
+  void Begin(int64_t lsn, int64_t now_ms);
+  // A later reading, the age still over the limit: "" to go on waiting, or why the wait stops
+  // (then Over says false until the age has been back under the limit).
+  std::string Check(int64_t lsn, int64_t now_ms);
+
+ private:
+  int64_t limit_pct_;
+  bool given_up_ = false;
+  int64_t start_ms_ = 0;
+  int64_t written_lsn_ = 0;  // the log's end when others last wrote
+  int64_t written_at_ms_ = 0;
+};
+
 // Between the chunks of a batch: rests `sleep`, then waits while the server is busy
 // (Threads_running above the limit, from SHOW GLOBAL STATUS on the batch's own connection),
 // its redo log is fuller than checkpoint_age allows (looked at again every 100 ms: the page
@@ -86,15 +116,7 @@ class LoadThrottle {
   std::function<bool()> cancelled_;
   Clock clock_;
   bool checkpoint_known_ = true;  // the server reports Innodb_checkpoint_age
-  // The wait protects the server's other writers. Where nothing else writes, InnoDB may not
-  // flush at all below seven eighths, and nobody would wait for it either: a wait during which
-  // the log grew by less than kIdleLogBytes in kIdleMs stops (nothing else writes), and so
-  // does one of kMaxCheckpointWaitMs; then the age is not waited for again until it is back
-  // under the limit.
-  static constexpr int64_t kIdleMs = 3000;
-  static constexpr int64_t kIdleLogBytes = 64 * 1024;
-  static constexpr int64_t kMaxCheckpointWaitMs = 30000;
-  bool checkpoint_stalled_ = false;
+  RedoLogWait redo_wait_;
   int64_t lsn_ = -1;  // the log sequence number last read (Innodb_lsn_current)
   // How CheckpointReason's reasons begin: Wait tells them from the others by it.
   static constexpr std::string_view kCheckpointReason = "InnoDB checkpoint age ";
