@@ -111,22 +111,30 @@ bool RedoLogWait::Over(int64_t age, int64_t max_age) {
   return !given_up_;
 }
 
-void RedoLogWait::Begin(int64_t lsn, int64_t now_ms) {
+void RedoLogWait::Begin(int64_t age, int64_t lsn, int64_t now_ms) {
   start_ms_ = now_ms;
   written_lsn_ = lsn;
   written_at_ms_ = now_ms;
+  lowest_age_ = age;
+  fell_at_ms_ = now_ms;
 }
 
-std::string RedoLogWait::Check(int64_t lsn, int64_t now_ms) {
+std::string RedoLogWait::Check(int64_t age, int64_t lsn, int64_t now_ms) {
   if (lsn - written_lsn_ >= kIdleLogBytes) {
     written_lsn_ = lsn;
     written_at_ms_ = now_ms;
   }
+  if (age <= lowest_age_ - kProgressBytes) {
+    lowest_age_ = age;
+    fell_at_ms_ = now_ms;
+  }
   std::string why;
   if (now_ms - written_at_ms_ >= kIdleMs) {
     why = "nothing else writes: going on";
+  } else if (now_ms - fell_at_ms_ >= kStuckMs) {
+    why = "InnoDB has not flushed in " + FormatDuration(now_ms - fell_at_ms_) + ": going on";
   } else if (now_ms - start_ms_ >= kMaxWaitMs) {
-    why = "InnoDB has not flushed enough in " + FormatDuration(now_ms - start_ms_) + ": going on";
+    why = "waited " + FormatDuration(now_ms - start_ms_) + " for InnoDB: going on";
   }
   if (!why.empty()) given_up_ = true;
   return why;
@@ -141,7 +149,7 @@ std::string LoadThrottle::CheckpointReason() {
   for (MysqlRow row : rows) {
     const std::string name = row.String(0);
     const int64_t value = row.OptionalInt64(1).value_or(-1);
-    if (name == "Innodb_checkpoint_age") age = value;
+    if (name == "Innodb_checkpoint_age") age_ = age = value;
     if (name == "Innodb_checkpoint_max_age") max_age = value;
     if (name == "Innodb_lsn_current") lsn_ = value;
   }
@@ -244,7 +252,7 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
   if (reason.empty()) return !cancelled_();
   const int64_t start = clock_();
   events_({{"event", "pause"}, {"reason", reason}});
-  redo_wait_.Begin(lsn_, start);
+  redo_wait_.Begin(age_, lsn_, start);
   std::string stalled;
   while (!reason.empty() && !cancelled_()) {
     // The redo log empties as the page cleaner flushes: look again soon.
@@ -253,7 +261,7 @@ bool LoadThrottle::Wait(int64_t* paused_ms) {
         redo ? std::min<int64_t>(settings_.check_ms, 100) : settings_.check_ms));
     reason = LoadReason();
     if (!redo || !reason.starts_with(kCheckpointReason)) continue;
-    if (std::string why = redo_wait_.Check(lsn_, clock_()); !why.empty()) {
+    if (std::string why = redo_wait_.Check(age_, lsn_, clock_()); !why.empty()) {
       stalled = why;
       reason = LoadReason();
     }

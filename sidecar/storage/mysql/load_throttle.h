@@ -43,25 +43,30 @@ struct ThrottleSettings {
 
 // When a batch waits for InnoDB's redo log, and when it stops waiting: the readings of SHOW
 // GLOBAL STATUS come in, the decisions go out (no server, no clock of its own). The wait
-// protects the server's other writers. Where nothing else writes, InnoDB may not flush at all
-// below seven eighths, and nobody would wait for it either: a wait during which the log grew by
-// less than kIdleLogBytes in kIdleMs stops ("nothing else writes"), and so does one of
-// kMaxWaitMs; then the age is not waited for again until it is back under the limit.
+// protects the server's other writers, so it lasts while InnoDB makes progress, however slowly
+// (a server with innodb_io_capacity 200 frees the log at a few MB a second). It stops:
+//   - when nothing else writes: the log grew by less than kIdleLogBytes in kIdleMs (InnoDB may
+//     then not flush at all below seven eighths, and nobody would wait for it either);
+//   - when InnoDB does not flush: the age has not fallen by kProgressBytes in kStuckMs;
+//   - after kMaxWaitMs in any case.
+// Then the age is not waited for again until it is back under the limit.
 class RedoLogWait {
  public:
   static constexpr int64_t kIdleMs = 3000;
   static constexpr int64_t kIdleLogBytes = 64 * 1024;
-  static constexpr int64_t kMaxWaitMs = 30000;
+  static constexpr int64_t kStuckMs = 30000;
+  static constexpr int64_t kProgressBytes = 1 << 20;
+  static constexpr int64_t kMaxWaitMs = 600000;
 
   explicit RedoLogWait(int64_t limit_pct) : limit_pct_(limit_pct) {}
 
   // A reading: is the checkpoint age over the limit, and still to be waited for?
   bool Over(int64_t age, int64_t max_age);
-  // A pause for it starts; `lsn` is Innodb_lsn_current.
-  void Begin(int64_t lsn, int64_t now_ms);
+  // A pause for it starts; `lsn` is Innodb_lsn_current, `age` Innodb_checkpoint_age.
+  void Begin(int64_t age, int64_t lsn, int64_t now_ms);
   // A later reading, the age still over the limit: "" to go on waiting, or why the wait stops
   // (then Over says false until the age has been back under the limit).
-  std::string Check(int64_t lsn, int64_t now_ms);
+  std::string Check(int64_t age, int64_t lsn, int64_t now_ms);
 
  private:
   int64_t limit_pct_;
@@ -69,6 +74,8 @@ class RedoLogWait {
   int64_t start_ms_ = 0;
   int64_t written_lsn_ = 0;  // the log's end when others last wrote
   int64_t written_at_ms_ = 0;
+  int64_t lowest_age_ = 0;  // the age when InnoDB last freed kProgressBytes of it
+  int64_t fell_at_ms_ = 0;
 };
 
 // Between the chunks of a batch: rests `sleep`, then waits while the server is busy
@@ -118,6 +125,7 @@ class LoadThrottle {
   bool checkpoint_known_ = true;  // the server reports Innodb_checkpoint_age
   RedoLogWait redo_wait_;
   int64_t lsn_ = -1;  // the log sequence number last read (Innodb_lsn_current)
+  int64_t age_ = -1;  // the checkpoint age last read
   // How CheckpointReason's reasons begin: Wait tells them from the others by it.
   static constexpr std::string_view kCheckpointReason = "InnoDB checkpoint age ";
 };

@@ -20,72 +20,93 @@ TEST(RedoLogWaitTest, WaitsOnlyOverTheLimitAndNeverWhenOff) {
   EXPECT_FALSE(off.Over(99, 100));
 }
 
-TEST(RedoLogWaitTest, WhileOthersWriteItWaitsThirtySecondsAtMost) {
+TEST(RedoLogWaitTest, WhileInnoDBFlushesItWaitsHoweverSlowly) {
   RedoLogWait wait(75);
-  ASSERT_TRUE(wait.Over(80, 100));
-  int64_t lsn = 5 * kMB;
-  wait.Begin(lsn, 0);
-  // The site writes a megabyte every 100 ms and InnoDB does not catch up.
-  for (int64_t now = 100; now < RedoLogWait::kMaxWaitMs; now += 100) {
-    lsn += kMB;
-    ASSERT_EQ(wait.Check(lsn, now), "") << "at " << now << " ms";
+  int64_t age = 180 * kMB;
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
+  int64_t lsn = 500 * kMB;
+  wait.Begin(age, lsn, 0);
+  // The site writes 100 KB every 100 ms; InnoDB frees a megabyte of the log every 20 s.
+  int64_t now = 100;
+  for (; now < RedoLogWait::kMaxWaitMs; now += 100) {
+    lsn += 100 * 1024;
+    if (now % 20000 == 0) age -= kMB;
+    ASSERT_EQ(wait.Check(age, lsn, now), "") << "at " << now << " ms";
   }
-  lsn += kMB;
-  const std::string why = wait.Check(lsn, RedoLogWait::kMaxWaitMs);
-  EXPECT_NE(why.find("InnoDB has not flushed enough in 30s"), std::string::npos) << why;
+  // Ten minutes is the most it waits.
+  EXPECT_EQ(wait.Check(age, lsn + kMB, now), "waited 10m for InnoDB: going on");
+  EXPECT_FALSE(wait.Over(age, 200 * kMB));
+}
+
+TEST(RedoLogWaitTest, WhenInnoDBDoesNotFlushItStopsAfterThirtySeconds) {
+  RedoLogWait wait(75);
+  int64_t age = 180 * kMB;
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
+  int64_t lsn = 500 * kMB;
+  wait.Begin(age, lsn, 0);
+  // The site writes a megabyte every 100 ms and the age does not fall (less than a megabyte).
+  for (int64_t now = 100; now < RedoLogWait::kStuckMs; now += 100) {
+    lsn += kMB;
+    ASSERT_EQ(wait.Check(age - kMB / 2, lsn, now), "") << "at " << now << " ms";
+  }
+  EXPECT_EQ(wait.Check(age, lsn + kMB, RedoLogWait::kStuckMs),
+            "InnoDB has not flushed in 30s: going on");
 
   // Given up: not waited for again while the age stays over the limit...
-  EXPECT_FALSE(wait.Over(80, 100));
-  EXPECT_FALSE(wait.Over(99, 100));
+  EXPECT_FALSE(wait.Over(age, 200 * kMB));
+  EXPECT_FALSE(wait.Over(199 * kMB, 200 * kMB));
   // ...and again once it has been back under it.
-  EXPECT_FALSE(wait.Over(50, 100));
-  EXPECT_TRUE(wait.Over(80, 100));
+  EXPECT_FALSE(wait.Over(100 * kMB, 200 * kMB));
+  EXPECT_TRUE(wait.Over(age, 200 * kMB));
 }
 
 TEST(RedoLogWaitTest, WhenNothingElseWritesItStopsAfterThreeSeconds) {
   RedoLogWait wait(75);
-  ASSERT_TRUE(wait.Over(80, 100));
-  int64_t lsn = 5 * kMB;
-  wait.Begin(lsn, 0);
+  const int64_t age = 180 * kMB;
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
+  int64_t lsn = 500 * kMB;
+  wait.Begin(age, lsn, 0);
   // A trickle under 64 KB in 3 s: the server's own background writes, not a site.
   for (int64_t now = 100; now < RedoLogWait::kIdleMs; now += 100) {
     lsn += 1024;
-    ASSERT_EQ(wait.Check(lsn, now), "") << "at " << now << " ms";
+    ASSERT_EQ(wait.Check(age, lsn, now), "") << "at " << now << " ms";
   }
-  EXPECT_EQ(wait.Check(lsn + 1024, RedoLogWait::kIdleMs), "nothing else writes: going on");
-  EXPECT_FALSE(wait.Over(80, 100));
+  EXPECT_EQ(wait.Check(age, lsn + 1024, RedoLogWait::kIdleMs), "nothing else writes: going on");
+  EXPECT_FALSE(wait.Over(age, 200 * kMB));
 }
 
 TEST(RedoLogWaitTest, AWriteByAnotherClientStartsTheThreeSecondsAgain) {
   RedoLogWait wait(75);
-  ASSERT_TRUE(wait.Over(80, 100));
-  int64_t lsn = 5 * kMB;
-  wait.Begin(lsn, 0);
-  EXPECT_EQ(wait.Check(lsn, 2900), "");
+  const int64_t age = 180 * kMB;
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
+  int64_t lsn = 500 * kMB;
+  wait.Begin(age, lsn, 0);
+  EXPECT_EQ(wait.Check(age, lsn, 2900), "");
   lsn += RedoLogWait::kIdleLogBytes;  // somebody wrote
-  EXPECT_EQ(wait.Check(lsn, 3000), "");
-  EXPECT_EQ(wait.Check(lsn, 5900), "");
-  EXPECT_EQ(wait.Check(lsn, 6000), "nothing else writes: going on");
+  EXPECT_EQ(wait.Check(age, lsn, 3000), "");
+  EXPECT_EQ(wait.Check(age, lsn, 5900), "");
+  EXPECT_EQ(wait.Check(age, lsn, 6000), "nothing else writes: going on");
 }
 
-TEST(RedoLogWaitTest, EachPauseHasItsOwnThirtySeconds) {
+TEST(RedoLogWaitTest, EachPauseHasItsOwnClocks) {
   RedoLogWait wait(75);
-  ASSERT_TRUE(wait.Over(80, 100));
+  int64_t age = 180 * kMB;
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
   int64_t lsn = 0;
-  wait.Begin(lsn, 0);
+  wait.Begin(age, lsn, 0);
   for (int64_t now = 100; now <= 20000; now += 100) {
     lsn += kMB;
-    ASSERT_EQ(wait.Check(lsn, now), "");
+    ASSERT_EQ(wait.Check(age, lsn, now), "");
   }
   // The age fell under the limit: the chunks went on, and later it is over it again.
-  EXPECT_FALSE(wait.Over(60, 100));
-  ASSERT_TRUE(wait.Over(80, 100));
-  wait.Begin(lsn, 60000);
-  for (int64_t now = 60100; now < 60000 + RedoLogWait::kMaxWaitMs; now += 100) {
+  EXPECT_FALSE(wait.Over(140 * kMB, 200 * kMB));
+  ASSERT_TRUE(wait.Over(age, 200 * kMB));
+  wait.Begin(age, lsn, 60000);
+  for (int64_t now = 60100; now < 60000 + RedoLogWait::kStuckMs; now += 100) {
     lsn += kMB;
-    ASSERT_EQ(wait.Check(lsn, now), "") << "at " << now << " ms";
+    ASSERT_EQ(wait.Check(age, lsn, now), "") << "at " << now << " ms";
   }
-  EXPECT_NE(wait.Check(lsn + kMB, 60000 + RedoLogWait::kMaxWaitMs), "");
+  EXPECT_NE(wait.Check(age, lsn + kMB, 60000 + RedoLogWait::kStuckMs), "");
 }
 
 }  // namespace
