@@ -31,6 +31,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -262,6 +263,7 @@ struct Phase {
   double load_after = 0;
   std::string consistency = "ok";
   std::string phases;  // warden's phases_ms
+  std::string pauses;  // warden's throttle pauses, and the waits it gave up
   // Where the live workload's time went, over the window: waits for row locks (server-wide
   // Innodb_row_lock_waits and _time: the mover's own waits count too) and the server's CPU.
   int64_t row_lock_waits = 0;
@@ -476,12 +478,21 @@ class Bench {
       args.insert(args.end(), extra.begin(), extra.end());
       RunResult r = RunWarden({.args = args, .mysql = db_.url()}, std::nullopt, 1200s);
       if (r.exit_code != 0) Die("warden failed: " + r.err + r.out.substr(0, 2000));
+      int64_t pauses = 0, paused_ms = 0;
+      std::map<std::string, int> gave_up;  // why waits stopped before the reason went
       for (const nlohmann::json& event : JsonLines(r.out)) {
+        if (event.value("event", "") == "pause") ++pauses;
+        if (event.value("event", "") == "resume") {
+          paused_ms += event.value("paused_ms", int64_t{0});
+          if (event.contains("reason")) ++gave_up[event["reason"].get<std::string>()];
+        }
         if (event.value("event", "") != "done") continue;
         p.longest_chunk_ms = event["summary"]["longest_chunk_ms"].get<int64_t>();
         p.chunks = event["summary"]["chunks"].get<int64_t>();
         p.phases = event["summary"]["phases_ms"].dump();
       }
+      p.pauses = std::to_string(pauses) + " pauses, " + Seconds(paused_ms / 1000.0) + " in all";
+      for (const auto& [why, n] : gave_up) p.pauses += "; " + std::to_string(n) + "x " + why;
     });
     phase.consistency = Consistency(phase.live.signups);
     return phase;
@@ -573,14 +584,16 @@ class Bench {
         std::printf("%-40s first live error: %s\n", "", p.live.first_error.substr(0, 200).c_str());
       }
       if (!p.phases.empty()) std::printf("%-40s phases_ms %s\n", "", p.phases.c_str());
+      if (!p.pauses.empty()) std::printf("%-40s throttle: %s\n", "", p.pauses.c_str());
       std::printf("%-40s row lock waits %lld (%lld ms in all), server CPU %.2f s in %.2f s\n", "",
                   static_cast<long long>(p.row_lock_waits), static_cast<long long>(p.row_lock_ms),
                   p.server_cpu_s, p.purged_seconds);
-      std::printf("%-40s redo log: checkpoint age %.0f%% at the start; under %lld%% again %s\n",
-                  "", p.age_pct_before,
+      std::printf("%-40s redo log: checkpoint age %.0f%% at the start; under %lld%% again %s\n", "",
+                  p.age_pct_before,
                   static_cast<long long>(warden::ThrottleSettings::kDefaultCheckpointAgePct),
-                  p.flushed_seconds < 0 ? "not within 300 s"
-                                        : (Seconds(p.flushed_seconds) + " after the start").c_str());
+                  p.flushed_seconds < 0
+                      ? "not within 300 s"
+                      : (Seconds(p.flushed_seconds) + " after the start").c_str());
     }
   }
 
@@ -626,10 +639,10 @@ class Bench {
                   w.seconds / pt.seconds, w.purged_seconds / pt.purged_seconds);
     }
     if (w.flushed_seconds > 0 && single.flushed_seconds > 0) {
-      std::printf("  (until the redo it wrote is flushed too: %.2fs vs the single transaction's "
-                  "%.2fs = %.2fx)\n",
-                  w.flushed_seconds, single.flushed_seconds,
-                  w.flushed_seconds / single.flushed_seconds);
+      std::printf(
+          "  (until the redo it wrote is flushed too: %.2fs vs the single transaction's "
+          "%.2fs = %.2fx)\n",
+          w.flushed_seconds, single.flushed_seconds, w.flushed_seconds / single.flushed_seconds);
     }
     return all;
   }
