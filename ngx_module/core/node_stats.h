@@ -68,9 +68,6 @@ class NodeStats {
 
   // `worker` is nginx's worker number (0-based); out-of-range numbers share the last row.
   Row* row(int worker);
-  void CountDecision(int worker, int decision) {
-    if (header_) CountDecision(row(worker), decision);
-  }
   // On a row looked up once (Worker keeps its own): the count of every request, inline.
   static void CountDecision(Row* row, int decision) {
     if (decision >= 0 && decision < kDecisions) {
