@@ -46,6 +46,7 @@
 #include "storage/mysql/mysql_connection.h"
 #include "storage/mysql/mysql_transaction.h"
 #include "support/mariadb_server.h"
+#include "support/poll_until.h"
 #include "support/process.h"
 #include "support/warden_cli.h"
 
@@ -351,8 +352,7 @@ class Bench {
     auto rows = db_.Query("SELECT @@GLOBAL.innodb_max_dirty_pages_pct");
     const std::string saved = rows.empty() || !rows[0][0] ? "90" : *rows[0][0];
     db_.Query("SET GLOBAL innodb_max_dirty_pages_pct = 0");  // (root: SUPER)
-    auto start = SteadyClock::now();
-    while (Since(start) < 300 && CheckpointAgePct() > 5) std::this_thread::sleep_for(100ms);
+    PollUntil([&] { return CheckpointAgePct() <= 5; }, 300s, 100ms);
     db_.Query("SET GLOBAL innodb_max_dirty_pages_pct = " + saved);
   }
 
@@ -360,11 +360,10 @@ class Bench {
   // live workload still writing; -1 past 300 s.
   double FlushWait() {
     auto start = SteadyClock::now();
-    while (CheckpointAgePct() > warden::ThrottleSettings::kDefaultCheckpointAgePct) {
-      if (Since(start) > 300) return -1;
-      std::this_thread::sleep_for(20ms);
-    }
-    return Since(start);
+    const bool flushed = PollUntil(
+        [&] { return CheckpointAgePct() <= warden::ThrottleSettings::kDefaultCheckpointAgePct; },
+        300s, 20ms);
+    return flushed ? Since(start) : -1;
   }
 
   // After a method, with the workload stopped: every member in exactly one table, nobody
