@@ -158,6 +158,31 @@ TEST_F(BlacklistIntegrationTest, CountryBlockWithTheRealDatabaseBehindRealip) {
   EXPECT_EQ(lines[2]["warden_country"], "-");
 }
 
+TEST_F(BlacklistIntegrationTest, ANamedLocationWithOtherRulesJudgesTheRequestAgain) {
+  // try_files to @app, which blocks a country the first location lets through (and @dry only
+  // marks it): the request is judged again there, and its decision and reason are @app's.
+  NginxServer nginx(
+      Server("  set_real_ip_from 127.0.0.1;\n"
+             "  real_ip_header X-Forwarded-For;\n"
+             "  location /app/ { try_files /nonexistent @app; }\n"
+             "  location @app { warden_block_country US; try_files /index.html =404; }\n"
+             "  location /dry/ { try_files /nonexistent @dry; }\n"
+             "  location @dry { warden_block_country US; warden_dry_run on;"
+             " try_files /index.html =404; }\n"));
+  EXPECT_EQ(nginx.Get("/app/", {{"X-Forwarded-For", "8.8.8.8"}}).status, 403);
+  EXPECT_EQ(nginx.Get("/app/", {{"X-Forwarded-For", "1.1.1.1"}}).status, 200);
+  EXPECT_EQ(nginx.Get("/dry/", {{"X-Forwarded-For", "8.8.8.8"}}).status, 200);
+  auto lines = AccessLines(nginx);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["warden_decision"], "block");
+  EXPECT_EQ(lines[0]["warden_reason"], "country US");
+  EXPECT_EQ(lines[1]["warden_decision"], "pass");
+  EXPECT_EQ(lines[1]["warden_reason"], "");
+  EXPECT_EQ(lines[2]["warden_decision"], "dry_run");
+  EXPECT_EQ(lines[2]["warden_reason"], "country US");
+  EXPECT_NE(nginx.ErrorLog().find("access forbidden by warden: country US"), std::string::npos);
+}
+
 TEST_F(BlacklistIntegrationTest, SpoofedForwardedForFromUntrustedPeerIsIgnored) {
   // realip trusts only 10.0.0.0/8 here, so the loopback peer's header is not believed.
   NginxServer nginx(
